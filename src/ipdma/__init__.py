@@ -1,0 +1,61 @@
+"""ipdma: individual participant data meta-analysis, from raw trial files to the report.
+
+The public API::
+
+    ipdma.mixed(formula, data, *, family="gaussian", reml=True, residual="common")
+    ipdma.meta.pool(yi, vi, *, method="REML", hksj=False)
+    ipdma.load(path)                 # the harmonized master dataset as DataFrames
+    ipdma.simulate.consortium(seed=...)
+
+Sub-packages are imported lazily so that ``import ipdma`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import (
+    ConvergenceWarning,
+    IpdmaError,
+    SeparationWarning,
+    SingularFitWarning,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import analysis, describe, meta, plots, report, simulate
+    from .models import mixed
+    from .store import load
+
+__all__ = [
+    "ConvergenceWarning",
+    "IpdmaError",
+    "SeparationWarning",
+    "SingularFitWarning",
+    "__version__",
+    "analysis",
+    "describe",
+    "load",
+    "meta",
+    "mixed",
+    "plots",
+    "report",
+    "simulate",
+]
+
+_LAZY_ATTRS = {"mixed": ("ipdma.models", "mixed"), "load": ("ipdma.store", "load")}
+_LAZY_MODULES = {"analysis", "describe", "meta", "plots", "report", "simulate"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ATTRS:
+        module, attr = _LAZY_ATTRS[name]
+        return getattr(importlib.import_module(module), attr)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"ipdma.{name}")
+    raise AttributeError(f"module 'ipdma' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,5 @@
+"""``python -m ipdma`` runs the command-line interface."""
+
+from ipdma.cli import main
+
+raise SystemExit(main())
