@@ -1,0 +1,1 @@
+"""CLI commands: ipdma analyze (registered on ipdma.cli._app.app)."""

@@ -1,0 +1,1 @@
+"""CLI commands: ipdma ingest, ipdma check (registered on ipdma.cli._app.app)."""

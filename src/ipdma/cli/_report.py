@@ -1,0 +1,1 @@
+"""CLI commands: ipdma report, ipdma run, ipdma demo (registered on ipdma.cli._app.app)."""

@@ -1,0 +1,1 @@
+"""CLI commands: ipdma simulate (registered on ipdma.cli._app.app)."""
