@@ -1,0 +1,104 @@
+"""Turn pydantic validation errors into SpecErrors that name the file, the key and the fix."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import SpecError
+
+__all__ = ["dotted", "nearest", "spec_error_from_validation"]
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``("arms", 0, "code")`` -> ``"arms[0].code"``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+def nearest(word: str, options: typing.Iterable[str]) -> str | None:
+    """The option closest to ``word`` (difflib ratio >= 0.5), or None."""
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model / container types inside an annotation (Optional, Union, Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            out.extend(_unwrap(arg))
+        return out
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    return [annotation]
+
+
+def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model that holds the key at ``loc`` (empty when unknown)."""
+    candidates: list[Any] = [root]
+    for part in loc:
+        following: list[Any] = []
+        for cand in candidates:
+            for ann in _unwrap(cand):
+                origin = typing.get_origin(ann)
+                if isinstance(ann, type) and issubclass(ann, BaseModel):
+                    if isinstance(part, str) and part in ann.model_fields:
+                        following.append(ann.model_fields[part].annotation)
+                elif origin in (dict, typing.Mapping) and isinstance(part, str):
+                    following.append(typing.get_args(ann)[1])
+                elif origin in (list, tuple) and isinstance(part, int):
+                    following.append(typing.get_args(ann)[0])
+        candidates = following
+    names: list[str] = []
+    for cand in candidates:
+        for ann in _unwrap(cand):
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                names.extend(ann.model_fields)
+    return names
+
+
+def spec_error_from_validation(
+    exc: ValidationError, root: type[BaseModel], file: Path, *, trial: str | None = None
+) -> SpecError:
+    """The first validation error as a SpecError (file, dotted key, what is wrong, the fix)."""
+    errors = exc.errors(include_url=False)
+    # a misspelt key also makes the right key "missing": report the misspelling first
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    key = dotted(loc)
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        options = _fields_at(root, loc[:-1])
+        guess = nearest(str(loc[-1]), options)
+        hint = f"did you mean {guess!r}?" if guess else "remove it"
+        if options:
+            hint += f" Keys allowed here: {', '.join(sorted(options))}"
+        return SpecError(f"unknown key {key!r}{more}", trial=trial, file=file, hint=hint)
+    if first["type"] == "missing":
+        return SpecError(
+            f"required key {key!r} is missing{more}",
+            trial=trial,
+            file=file,
+            hint=f"add {key} (see docs/spec.md)",
+        )
+    value = first.get("input")
+    return SpecError(
+        f"invalid value for {key!r}: {first['msg']}{more}",
+        trial=trial,
+        file=file,
+        value=value if not isinstance(value, dict | list) else None,
+        hint="see docs/spec.md for the allowed values of this key",
+    )
