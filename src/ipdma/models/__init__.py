@@ -1,0 +1,72 @@
+"""One-stage mixed models for IPD meta-analysis: linear (REML/ML) and logistic.
+
+``mixed(formula, data, ...)`` is the entry point (also ``ipdma.mixed``); it parses the
+lme4-style formula, builds the design (rows sorted by trial) and dispatches on ``family``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .._literals import Family, Residual, validate
+from ..errors import SpecError
+from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
+from ._result import MixedResult
+
+__all__ = ["MixedResult", "ModelDesign", "ParsedFormula", "build_design", "mixed", "parse_formula"]
+
+
+def mixed(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    family: Family = "gaussian",
+    reml: bool = True,
+    residual: Residual = "common",
+    nagq: int | None = None,
+) -> MixedResult:
+    """Fit a one-stage mixed model with random effects by trial.
+
+    Parameters
+    ----------
+    formula
+        lme4 syntax, e.g. ``"y ~ 0 + C(trial) + base + treat + (0 + treat | trial)
+        + (0 + base | trial)"``: fixed part via formulaic, random terms ``(terms | trial)``
+        (correlated) or ``(terms || trial)`` (independent); one grouping factor.
+        A binomial outcome may be a 0/1 column or ``cbind(successes, failures)``.
+    data
+        One row per participant.
+    family
+        ``"gaussian"`` (linear mixed model, lme4::lmer) or ``"binomial"`` (logit link,
+        lme4::glmer).
+    reml
+        Gaussian only: restricted (True, the default) or full maximum likelihood.
+    residual
+        Gaussian only: ``"common"`` residual variance, or ``"stratified"``: one residual
+        variance per trial (nlme::lme with ``weights = varIdent(form = ~ 1 | trial)``).
+    nagq
+        Binomial only: adaptive Gauss-Hermite quadrature points (1 = Laplace).
+
+    Returns
+    -------
+    MixedResult
+    """
+    validate(family, Family, "family")
+    validate(residual, Residual, "residual")
+    design = build_design(parse_formula(formula), data)
+    if family == "binomial":
+        if residual != "common":
+            raise SpecError(
+                "residual='stratified' applies to linear models only",
+                hint="drop residual= for family='binomial'",
+            )
+        from ._logistic import fit_binomial
+
+        return fit_binomial(design, nagq=nagq)
+    if nagq is not None:
+        raise SpecError(
+            "nagq applies to family='binomial' only", hint="drop nagq= for linear models"
+        )
+    from ._linear import fit_linear
+
+    return fit_linear(design, reml=reml, residual=residual)

@@ -1,0 +1,450 @@
+"""lme4-syntax model formulas: parsing and design matrices.
+
+A formula has a response, a fixed part (handled by formulaic: ``0 +``, ``C(x)``, string
+columns as factors, ``a:b``, ``a*b``) and random-effects terms in parentheses:
+``(terms | trial)`` for correlated random effects (one unstructured covariance block) and
+``(terms || trial)`` for independent ones (one block per term), as in lme4::lmer. All
+random-effects terms must share one grouping factor (the trial). A binomial response may be
+written ``cbind(successes, failures)`` as in lme4::glmer.
+
+Rows with a missing value in any model variable are dropped (and counted per trial); the
+remaining rows are sorted by trial so that each trial is one contiguous slice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from formulaic import Formula, model_matrix
+
+from ..errors import DataWarning, FormulaError, InputError, ModelError
+
+__all__ = ["ModelDesign", "ParsedFormula", "RandomTerm", "build_design", "parse_formula"]
+
+_SPARSE_ROWS = 50_000  # above this many rows the fixed design is built sparse
+_NAME = re.compile(r"^\s*(`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)\s*$")
+_CBIND = re.compile(r"^\s*cbind\s*\((.*)\)\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """One ``(expr | group)`` (``correlated=True``) or ``(expr || group)`` term."""
+
+    expr: str
+    group: str
+    correlated: bool
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    """A parsed lme4-style formula (configuration only; no data).
+
+    ``response`` is the outcome column; for ``cbind(s, f)`` it is ``s`` and ``failures``
+    is ``f``. ``fixed`` is the formulaic right-hand side of the fixed part.
+    """
+
+    formula: str
+    response: str
+    failures: str | None
+    fixed: str
+    random: tuple[RandomTerm, ...]
+
+    @property
+    def group(self) -> str | None:
+        """The grouping factor (the trial), or None without random-effects terms."""
+        return self.random[0].group if self.random else None
+
+
+def _where(text: str, pos: int) -> str:
+    return f"{text}\n{' ' * pos}^ here (character {pos + 1})"
+
+
+def _unquote(name: str) -> str:
+    name = name.strip()
+    return name[1:-1] if name.startswith("`") and name.endswith("`") else name
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split ``text`` at ``sep`` characters outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _check_parentheses(formula: str) -> None:
+    depth = 0
+    for i, ch in enumerate(formula):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise FormulaError(
+                    "unbalanced ')' in the formula:\n" + _where(formula, i),
+                    hint="remove the extra ')' or add the missing '('",
+                )
+    if depth > 0:
+        i = formula.rfind("(")
+        raise FormulaError(
+            "a '(' in the formula is never closed:\n" + _where(formula, i),
+            hint="add the missing ')'",
+        )
+
+
+def _parse_random(formula: str, start: int, inner: str) -> RandomTerm:
+    """Parse the inside of ``( expr | group )`` found at ``start`` in ``formula``."""
+    correlated = "||" not in inner
+    depth, bar = 0, -1
+    for i, ch in enumerate(inner):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "|" and depth == 0:
+            bar = i
+            break
+    expr = inner[:bar].strip()
+    group = inner[bar + (1 if correlated else 2) :].strip()
+    if not group:
+        raise FormulaError(
+            "random-effects term has no grouping factor after '|':\n"
+            + _where(formula, start + 1 + bar),
+            hint="write the trial column after the bar, e.g. '(0 + treat | trial)'",
+        )
+    if not _NAME.match(group):
+        raise FormulaError(
+            f"grouping factor {group!r} must be a single column name (nested or crossed "
+            "grouping factors are not supported; ipdma fits one grouping factor, the trial):\n"
+            + _where(formula, start + 1 + bar),
+            variable=group,
+            hint="use one trial column as the grouping factor",
+        )
+    if not expr:
+        raise FormulaError(
+            "random-effects term has nothing before '|':\n" + _where(formula, start + 1),
+            hint="write e.g. '(1 | trial)' for a random intercept",
+        )
+    return RandomTerm(expr=expr, group=_unquote(group), correlated=correlated)
+
+
+def parse_formula(formula: str) -> ParsedFormula:
+    """Split an lme4-style formula into response, fixed part and random-effects terms.
+
+    Raises
+    ------
+    FormulaError
+        With the position of the problem when the formula cannot be read.
+    """
+    if not isinstance(formula, str) or not formula.strip():
+        raise FormulaError("the formula is empty", hint="write e.g. 'y ~ treat + (1 | trial)'")
+    _check_parentheses(formula)
+    tildes = [i for i, ch in enumerate(formula) if ch == "~"]
+    if len(tildes) != 1:
+        pos = tildes[1] if tildes else len(formula)
+        raise FormulaError(
+            "the formula needs exactly one '~' between the outcome and the terms:\n"
+            + _where(formula, pos),
+            hint="write 'outcome ~ terms'",
+        )
+    lhs, rhs = formula[: tildes[0]], formula[tildes[0] + 1 :]
+    offset = tildes[0] + 1
+    failures = None
+    cbind = _CBIND.match(lhs)
+    if cbind:
+        args = _split_top(cbind.group(1), ",")
+        if len(args) != 2 or not all(_NAME.match(a) for a in args):
+            raise FormulaError(
+                "cbind() needs two column names, cbind(successes, failures):\n"
+                + _where(formula, lhs.find("cbind")),
+                hint="write e.g. 'cbind(recovered, not_recovered) ~ ...'",
+            )
+        response, failures = _unquote(args[0]), _unquote(args[1])
+    elif _NAME.match(lhs):
+        response = _unquote(lhs)
+    else:
+        raise FormulaError(
+            "the outcome (left of '~') must be one column name or cbind(successes, failures):\n"
+            + _where(formula, 0),
+            value=lhs.strip(),
+            hint="create the outcome as a column of the data first",
+        )
+
+    # Cut the parenthesised groups that contain a top-level bar out of the right-hand side.
+    random: list[RandomTerm] = []
+    kept: list[str] = []
+    depth, open_at, last = 0, -1, 0
+    for i, ch in enumerate(rhs):
+        if ch == "(":
+            if depth == 0:
+                open_at = i
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                inner = rhs[open_at + 1 : i]
+                if len(_split_top(inner, "|")) > 1:
+                    random.append(_parse_random(formula, offset + open_at, inner))
+                    kept.append(rhs[last:open_at])
+                    last = i + 1
+        elif ch == "|" and depth == 0:
+            raise FormulaError(
+                "a random-effects term must be in parentheses, e.g. '(1 | trial)':\n"
+                + _where(formula, offset + i),
+                hint="put parentheses around 'terms | trial'",
+            )
+    kept.append(rhs[last:])
+    fixed = "".join(kept)
+    for _ in range(3):
+        fixed = re.sub(r"\+\s*(?=\+|-|$)", "", fixed.strip())
+    fixed = re.sub(r"^\s*\+", "", fixed).strip()
+    if not fixed or fixed.startswith("-"):
+        fixed = ("1 " + fixed).strip()
+    groups = {t.group for t in random}
+    if len(groups) > 1:
+        raise FormulaError(
+            f"random-effects terms use {len(groups)} grouping factors ({', '.join(sorted(groups))}); "
+            "ipdma fits one grouping factor (the trial)",
+            hint="use the same trial column in every '( ... | trial)' term",
+        )
+    try:
+        Formula(fixed)
+        for term in random:
+            Formula(term.expr)
+    except Exception as exc:  # formulaic's syntax errors carry their own position marker
+        raise FormulaError(
+            f"cannot read the formula {formula!r}: {exc}",
+            hint="check operators and parentheses",
+        ) from None
+    return ParsedFormula(
+        formula=formula, response=response, failures=failures, fixed=fixed, random=tuple(random)
+    )
+
+
+@dataclass(frozen=True)
+class ModelDesign:
+    """Response, design matrices and grouping of one mixed model, rows sorted by trial.
+
+    Attributes
+    ----------
+    y : float array (n,); successes for a ``cbind`` response.
+    n_trials : float array (n,); binomial size per row (ones otherwise).
+    fixed_matrix : the fixed-effects design, dense (n, p) or scipy CSC sparse for large n.
+    X : dense (n, p) fixed-effects design (built from ``fixed_matrix`` on first use).
+    Z : float array (n, q), the random-effects covariates.
+    re_blocks : tuple of index arrays into Z's columns; each block has its own
+        unstructured covariance matrix.
+    group : int codes 0..K-1 (sorted); ``group_levels`` their trial labels.
+    dropped : Series, rows dropped for missing values, per trial.
+    """
+
+    formula: ParsedFormula
+    y: np.ndarray
+    n_trials: np.ndarray
+    fixed_matrix: np.ndarray | sp.csc_matrix
+    fixed_names: tuple[str, ...]
+    Z: np.ndarray
+    random_names: tuple[str, ...]
+    re_blocks: tuple[np.ndarray, ...]
+    group: np.ndarray
+    group_levels: tuple
+    group_name: str
+    dropped: pd.Series
+    response_name: str
+
+    @property
+    def nobs(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def ngroups(self) -> int:
+        return len(self.group_levels)
+
+    @cached_property
+    def X(self) -> np.ndarray:
+        fm = self.fixed_matrix
+        return np.asarray(fm.toarray() if sp.issparse(fm) else fm, dtype=float)
+
+    @cached_property
+    def group_starts(self) -> np.ndarray:
+        """Row index where each trial starts, plus n at the end (length K + 1)."""
+        counts = np.bincount(self.group, minlength=self.ngroups)
+        return np.concatenate([[0], np.cumsum(counts)])
+
+    @property
+    def group_slices(self) -> tuple[slice, ...]:
+        s = self.group_starts
+        return tuple(slice(int(a), int(b)) for a, b in pairwise(s))
+
+
+def _lme4_name(name: str) -> str:
+    return "(Intercept)" if name == "Intercept" else name
+
+
+def _check_columns(names: set[str], data: pd.DataFrame, formula: str) -> None:
+    for name in sorted(names):
+        if name not in data.columns:
+            close = difflib.get_close_matches(name, [str(c) for c in data.columns], n=3)
+            raise FormulaError(
+                f"the formula {formula!r} uses column {name!r}, which the data do not have",
+                variable=name,
+                hint=(f"did you mean {', '.join(map(repr, close))}?" if close else None)
+                or f"available columns: {', '.join(map(str, data.columns[:20]))}",
+            )
+
+
+def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
+    col = data[name]
+    if col.dtype == bool:
+        return col.to_numpy(dtype=float)
+    if not pd.api.types.is_numeric_dtype(col):
+        bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
+        row = bad.index[0] if len(bad) else None
+        raise InputError(
+            f"the {role} {name!r} is not numeric (dtype {col.dtype})",
+            variable=name,
+            row=row,
+            value=None if row is None else bad.iloc[0],
+            hint="recode it as numbers (e.g. 0/1 for a binary outcome) before fitting",
+        )
+    return col.to_numpy(dtype=float)
+
+
+def _matrix(rhs: str, frame: pd.DataFrame, sparse: bool, formula: str):
+    try:
+        mm = model_matrix(rhs, frame, output="sparse" if sparse else "numpy", na_action="ignore")
+    except FormulaError:
+        raise
+    except Exception as exc:
+        raise FormulaError(
+            f"cannot build the design for {rhs!r} in {formula!r}: {exc}",
+            hint="check that every name is a column and every function exists",
+        ) from None
+    return mm
+
+
+def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
+    """Evaluate a parsed formula on ``data``: drop incomplete rows, sort by trial, build X, Z.
+
+    Raises
+    ------
+    FormulaError
+        A column named in the formula is not in the data.
+    InputError
+        The outcome is not numeric.
+    ModelError
+        No random-effects term, or every row was dropped for missing values.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(
+            f"data must be a pandas DataFrame, not {type(data).__name__}",
+            hint="convert it with pandas.DataFrame(...)",
+        )
+    if not parsed.random:
+        raise FormulaError(
+            f"the formula {parsed.formula!r} has no random-effects term",
+            hint="add e.g. '(1 | trial)'; ipdma.mixed fits mixed models only",
+        )
+    group_name = parsed.group
+    needed = {parsed.response, group_name}
+    if parsed.failures:
+        needed.add(parsed.failures)
+    needed |= {str(v) for v in Formula(parsed.fixed).required_variables}
+    for term in parsed.random:
+        needed |= {str(v) for v in Formula(term.expr).required_variables}
+    _check_columns(needed, data, parsed.formula)
+
+    frame = data[sorted(needed)]
+    complete = frame.notna().all(axis=1).to_numpy()
+    trial_all = data[group_name]
+    levels_all = pd.unique(trial_all.dropna())
+    n_drop = int((~complete).sum())
+    missing_trial = trial_all[~complete].isna()
+    dropped = (
+        trial_all[~complete][~missing_trial]
+        .value_counts()
+        .reindex(np.sort(levels_all), fill_value=0)
+        .astype(int)
+    )
+    if missing_trial.any():
+        dropped = pd.concat([dropped, pd.Series({"(missing trial)": int(missing_trial.sum())})])
+    dropped.index.name = group_name
+    dropped.name = "dropped"
+    if not complete.any():
+        worst = frame.isna().sum().sort_values(ascending=False)
+        raise ModelError(
+            f"all {len(frame)} rows have a missing value in a model variable",
+            variable=str(worst.index[0]),
+            hint=f"{worst.iloc[0]} rows lack {worst.index[0]!r}; impute it or drop it from the formula",
+        )
+    if n_drop:
+        per = ", ".join(f"{k}: {v}" for k, v in dropped[dropped > 0].items())
+        warnings.warn(
+            f"{n_drop} of {len(frame)} rows dropped for missing values ({per})",
+            DataWarning,
+            stacklevel=3,
+        )
+        frame = frame.loc[complete]
+    codes, levels = pd.factorize(frame[group_name], sort=True)
+    order = np.argsort(codes, kind="stable")
+    frame = frame.iloc[order].reset_index(drop=True)
+    codes = codes[order]
+
+    y = _numeric(frame, parsed.response, "outcome")
+    if parsed.failures:
+        n_trials = y + _numeric(frame, parsed.failures, "failure count")
+    else:
+        n_trials = np.ones_like(y)
+
+    sparse = len(frame) > _SPARSE_ROWS
+    xm = _matrix(parsed.fixed, frame, sparse, parsed.formula)
+    fixed_names = tuple(_lme4_name(n) for n in xm.model_spec.column_names)
+    fixed_matrix = sp.csc_matrix(xm, dtype=float) if sparse else np.asarray(xm, dtype=float)
+
+    z_parts, random_names, blocks, start = [], [], [], 0
+    for term in parsed.random:
+        zm = _matrix(term.expr, frame, False, parsed.formula)
+        names = [_lme4_name(n) for n in zm.model_spec.column_names]
+        z_parts.append(np.asarray(zm, dtype=float))
+        if term.correlated:
+            blocks.append(np.arange(start, start + len(names)))
+        else:
+            for sl in zm.model_spec.term_slices.values():
+                blocks.append(np.arange(start + sl.start, start + sl.stop))
+        random_names += names
+        start += len(names)
+    dup = {n for n in random_names if random_names.count(n) > 1}
+    if dup:
+        raise FormulaError(
+            f"random-effects column(s) {', '.join(sorted(dup))} appear in more than one term",
+            hint="list each random effect once (use '0 +' to drop the implied intercept)",
+        )
+    Z = np.hstack(z_parts) if z_parts else np.zeros((len(frame), 0))
+    return ModelDesign(
+        formula=parsed,
+        y=y,
+        n_trials=n_trials,
+        fixed_matrix=fixed_matrix,
+        fixed_names=fixed_names,
+        Z=Z,
+        random_names=tuple(random_names),
+        re_blocks=tuple(b for b in blocks if len(b)),
+        group=codes.astype(np.intp),
+        group_levels=tuple(levels.tolist()),
+        group_name=group_name,
+        dropped=dropped,
+        response_name=parsed.response,
+    )
