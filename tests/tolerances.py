@@ -9,3 +9,14 @@ Each area keeps its own section; add new constants with a one-line reason.
 # --- logistic mixed models vs lme4 glmer / glmmTMB (tests/models) -------------------------
 
 # --- aggregate meta-analysis vs metafor (tests/meta) --------------------------------------
+# Closed-form quantities (FE, DL, escalc, Q, I2, CIs given tau2): only float rounding differs.
+META_RTOL = 1e-10
+# Iterative tau2 (REML/ML/PM, Q-profile CI): ipdma solves each equation with Brent to ~1e-15;
+# the fixtures use metafor with threshold 1e-10 / tol 1e-12, so they agree far below 1e-6.
+META_TAU2_RTOL = 1e-6
+# tau2 on the boundary: metafor's Fisher scoring stops at ~1e-12 instead of exactly 0.
+META_TAU2_ATOL = 1e-9
+# Everything downstream of an iterative tau2 (estimate, se, CI, PI, I2, H2, weights).
+META_ITERATIVE_RTOL = 1e-6
+# Per-trial logistic ANCOVA (IRLS to 1e-12 change in deviance vs R glm's epsilon 1e-8).
+META_LOGISTIC_RTOL = 1e-6

@@ -1,0 +1,12 @@
+"""Aggregate and two-stage meta-analysis (the role of metafor / RevMan in the workflow).
+
+``pool(yi, vi, method=...)`` pools estimates with known variances; ``subgroup`` adds the test
+for subgroup differences; ``mean_difference``, ``standardized_mean_difference`` and
+``log_odds_ratio`` compute effect sizes from group summaries; ``two_stage`` runs a per-trial
+ANCOVA on IPD and pools the trial estimates.
+"""
+
+from ._pool import pool
+from ._result import PoolResult
+
+__all__ = ["PoolResult", "pool"]
