@@ -1,0 +1,300 @@
+"""Compose the report from its inputs: what goes where, in the paper's order.
+
+:class:`ReportInputs` holds results only (DataFrames, the recorded plan, figures already
+drawn); :func:`compose` turns them into a :class:`~ipdma.report._view.Document` and the
+flat list of tables that are also written as CSV/XLSX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ._interactions import Block, interaction_table, model_flags
+from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool
+from ._methods import methods_paragraphs
+from ._tables import dropped_summary, frame_view, important_table, overall_table, warnings_table
+from ._view import Document, FigureView, Section, TableView, Text
+
+__all__ = ["ReportInputs", "compose"]
+
+_OUTCOME_WORD = {"pain": "pain", "function": "function", "recovery": "global recovery"}
+_TABLE_NUMBER = {"pain": 4, "function": 5, "recovery": 6}
+_APPENDIX_WINDOWS = {"pain": 3, "function": 4, "recovery": 5}
+_APPENDIX_COMPARISONS = {"pain": 6, "function": 7, "recovery": 8}
+_FIGURE_NUMBER = {"pain": 3, "function": 4, "recovery": 5}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows; every field is a result, never an estimator.
+
+    ``plan`` and ``settings`` are the recorded analysis plan and harmonization settings as
+    plain dicts; ``labels`` maps modifier names to their table labels; ``checks`` maps a
+    check's title to its table (replication of published aggregates, missingness, ...).
+    """
+
+    title: str
+    version: str
+    plan: Mapping[str, Any] | None = None
+    settings: Mapping[str, Any] | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    n_trials: int | None = None
+    n_participants: int | None = None
+    provenance: pd.DataFrame | None = None
+    checks: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    table1: pd.DataFrame | None = None
+    table2: pd.DataFrame | None = None
+    table3: pd.DataFrame | None = None
+    overall: pd.DataFrame | None = None
+    interactions: pd.DataFrame | None = None
+    important: pd.DataFrame | None = None
+    models: pd.DataFrame | None = None
+    figures: tuple[FigureView, ...] = ()
+    notices: tuple[str, ...] = ()
+
+
+def _has(frame: pd.DataFrame | None) -> bool:
+    return frame is not None and not frame.empty
+
+
+def _outcomes(inputs: ReportInputs) -> list[str]:
+    present = set(inputs.interactions["outcome"]) if _has(inputs.interactions) else set()
+    return [o for o in OUTCOME_LABELS if o in present]
+
+
+def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[TableView]]:
+    primary, sensitivity = [], []
+    frame = inputs.interactions
+    if not _has(frame):
+        return primary, sensitivity
+    common = {
+        "important": inputs.important,
+        "models": inputs.models,
+        "labels": inputs.labels,
+    }
+    for outcome in _outcomes(inputs):
+        scale = "OR" if outcome == "recovery" else "MD"
+        direction = (
+            "An interaction OR above 1 indicates a greater likelihood of recovery with exercise "
+            "for the level (or per unit)."
+            if scale == "OR"
+            else f"A negative interaction MD indicates less {_OUTCOME_WORD[outcome]} (better) "
+            "with exercise for the level (or per unit)."
+        )
+        adjusted = "adjusted for age and sex and their interactions with treatment"
+        primary.append(
+            interaction_table(
+                frame,
+                [
+                    Block("Unadjusted", outcome, adjusted=False),
+                    Block("Adjusted", outcome, adjusted=True),
+                ],
+                key=f"table{_TABLE_NUMBER[outcome]}",
+                title=f"Table {_TABLE_NUMBER[outcome]}. Treatment-variable interactions "
+                f"(unadjusted and adjusted) on {OUTCOME_LABELS[outcome].lower()}, follow-up "
+                "closest to 3 months, exercise vs any non-exercise comparison",
+                scale=scale,
+                notes=(
+                    direction,
+                    "Participant-level covariates are centred at their "
+                    f"trial-specific means; the adjusted models are {adjusted}.",
+                ),
+                **common,
+            )
+        )
+        windows = [w for w in ("moderate", "long") if _present(frame, outcome, window=w)]
+        if windows:
+            number = _APPENDIX_WINDOWS[outcome]
+            sensitivity.append(
+                interaction_table(
+                    frame,
+                    [
+                        Block(f"{w.capitalize()} term (adjusted)", outcome, window=w)
+                        for w in windows
+                    ],
+                    key=f"appendix{number}",
+                    title=f"Appendix {number}. {OUTCOME_LABELS[outcome]}: moderate (closest to 6 "
+                    "months) and long-term (closest to 12 months) follow-up, adjusted models",
+                    scale=scale,
+                    notes=(direction,),
+                    **common,
+                )
+            )
+        comparisons = [
+            c for c in ("usual", "conservative") if _present(frame, outcome, comparison=c)
+        ]
+        if comparisons:
+            number = _APPENDIX_COMPARISONS[outcome]
+            sensitivity.append(
+                interaction_table(
+                    frame,
+                    [
+                        Block(f"vs {COMPARISON_LABELS[c]} (adjusted)", outcome, comparison=c)
+                        for c in comparisons
+                    ],
+                    key=f"appendix{number}",
+                    title=f"Appendix {number}. {OUTCOME_LABELS[outcome]}: by comparison group "
+                    "type, follow-up closest to 3 months, adjusted models",
+                    scale=scale,
+                    notes=(direction,),
+                    **common,
+                )
+            )
+    sensitivity.sort(key=lambda t: int(t.key.removeprefix("appendix")))
+    return primary, sensitivity
+
+
+def _present(
+    frame: pd.DataFrame, outcome: str, *, window: str = "short", comparison: str = "any"
+) -> bool:
+    rows = frame.loc[
+        (frame["outcome"] == outcome)
+        & (frame["window"] == window)
+        & (frame["comparison"] == comparison)
+    ]
+    return bool(len(rows)) and bool(rows["adjusted"].map(as_bool).any())
+
+
+def _figure(inputs: ReportInputs, key: str) -> list[FigureView]:
+    return [f for f in inputs.figures if f.key == key]
+
+
+def _warnings(inputs: ReportInputs) -> tuple[list[str], list[TableView | Text]]:
+    alerts: list[str] = list(inputs.notices)
+    items: list[TableView | Text] = []
+    models = inputs.models
+    if not _has(models):
+        items.append(Text("No model results were found; run the analysis first.", "empty"))
+        return alerts, items
+    flags = model_flags(models)
+    failed = sum("\u2021" in m for m in flags.values())
+    singular = sum("\u00a7" in m for m in flags.values())
+    if failed or singular:
+        alerts.append(
+            f"{failed} of {len(models)} models failed or did not converge and {singular} had a "
+            "singular fit; they are marked in the tables and listed under Warnings."
+        )
+        items.append(warnings_table(models))
+    else:
+        items.append(Text(f"All {len(models)} models converged with no singular fit.", "ok"))
+    summary = dropped_summary(models)
+    if summary:
+        items.append(Text(summary))
+    return alerts, items
+
+
+def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
+    """The document to render and every table to export, in reading order."""
+    tables: list[TableView] = []
+    sections: list[Section] = []
+
+    methods = [
+        Text(p)
+        for p in methods_paragraphs(
+            inputs.plan,
+            inputs.settings,
+            version=inputs.version,
+            n_trials=inputs.n_trials,
+            n_participants=inputs.n_participants,
+            labels=inputs.labels,
+        )
+    ]
+    sections.append(Section("methods", "Methods", tuple(methods)))
+
+    data_items: list[TableView | Text] = []
+    if _has(inputs.provenance):
+        view = frame_view(
+            inputs.provenance,
+            key="provenance",
+            title="Data provenance: every input file with its SHA-256 hash and size in bytes",
+            section="data",
+        )
+        data_items.append(view)
+    for index, (title, frame) in enumerate(sorted(inputs.checks.items())):
+        view = frame_view(
+            frame,
+            key=f"checks{index + 1}",
+            title=f"Data checks: {title}",
+            digits=2,
+            section="data",
+            sheet=f"checks {title}"[:31],
+        )
+        data_items.append(view)
+    if not data_items:
+        data_items.append(Text("No provenance or data-checking results were found.", "empty"))
+    sections.append(Section("data", "Data provenance and checks", tuple(data_items)))
+
+    descriptive: list[TableView | FigureView | Text] = []
+    for key, frame, title in (
+        ("table1", inputs.table1, "Table 1. Characteristics of the trials with IPD"),
+        (
+            "table2",
+            inputs.table2,
+            "Table 2. Trial and group-level characteristics of included "
+            "trials compared with eligible trials that did not provide data",
+        ),
+        (
+            "table3",
+            inputs.table3,
+            "Table 3. Participant characteristics at baseline (% missing per variable)",
+        ),
+    ):
+        if _has(frame):
+            descriptive.append(
+                frame_view(frame, key=key, title=title, repeat_first=key != "table1")
+            )
+    descriptive += _figure(inputs, "figure2") + _figure(inputs, "appendix2")
+    sections.append(Section("trials", "Trials and participants", tuple(descriptive)))
+
+    if _has(inputs.overall):
+        sections.append(
+            Section("overall", "Overall treatment effects", (overall_table(inputs.overall),))
+        )
+
+    primary, sensitivity = _interaction_tables(inputs)
+    modifier_items: list[TableView | FigureView | Text] = []
+    for table in primary:
+        modifier_items.append(table)
+        outcome = {v: k for k, v in _TABLE_NUMBER.items()}[int(table.key.removeprefix("table"))]
+        modifier_items += _figure(inputs, f"figure{_FIGURE_NUMBER[outcome]}")
+    if modifier_items:
+        sections.append(Section("modifiers", "Treatment-effect modifiers", tuple(modifier_items)))
+    if sensitivity:
+        sections.append(Section("sensitivity", "Sensitivity analyses", tuple(sensitivity)))
+    if inputs.important is not None:
+        sections.append(
+            Section(
+                "important", "Potentially important modifiers", (important_table(inputs.important),)
+            )
+        )
+
+    alerts, warning_items = _warnings(inputs)
+    sections.append(Section("warnings", "Warnings", tuple(warning_items)))
+
+    for section in sections:
+        tables.extend(i for i in section.items if isinstance(i, TableView))
+
+    summary = []
+    if inputs.n_trials is not None:
+        summary.append(("trials with IPD", str(inputs.n_trials)))
+    if inputs.n_participants is not None:
+        summary.append(("participants", str(inputs.n_participants)))
+    if _has(inputs.models):
+        summary.append(("models fitted", str(len(inputs.models))))
+        summary.append(("models with warnings", str(len(model_flags(inputs.models)))))
+    if inputs.important is not None:
+        summary.append(("potentially important modifiers", str(len(inputs.important))))
+    document = Document(
+        title=inputs.title,
+        subtitle="Individual participant data meta-analysis: methods, data, overall effects and "
+        "treatment-effect modifiers",
+        summary=tuple(summary),
+        alerts=tuple(alerts),
+        sections=tuple(sections),
+        version=inputs.version,
+    )
+    return document, tables

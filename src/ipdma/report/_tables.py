@@ -1,0 +1,240 @@
+"""The report's other tables: descriptive tables, overall effects, Appendix 9, warnings.
+
+Every function takes tidy DataFrames (results, never estimators) and returns a
+:class:`~ipdma.report._view.TableView` of display strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._labels import (
+    COMPARISON_LABELS,
+    OUTCOME_LABELS,
+    WINDOW_LABELS,
+    as_bool,
+    variable_label,
+)
+from ._view import TableView, format_ci, format_number, format_p
+
+__all__ = [
+    "dropped_summary",
+    "frame_view",
+    "important_table",
+    "overall_table",
+    "warnings_table",
+]
+
+_ORDER = {
+    "outcome": list(OUTCOME_LABELS),
+    "window": list(WINDOW_LABELS),
+    "comparison": list(COMPARISON_LABELS),
+}
+
+
+def _display(value: Any, digits: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return ""
+        if float(value).is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format_number(float(value), digits)
+    return str(value)
+
+
+def frame_view(
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    title: str,
+    notes: Sequence[str] = (),
+    digits: int = 1,
+    section: str = "results",
+    repeat_first: bool = True,
+    sheet: str = "",
+) -> TableView:
+    """Any tidy frame as a table: numbers formatted with ``digits`` decimals, index dropped."""
+    data = frame.reset_index(drop=True)
+    shown = pd.DataFrame(
+        {str(c): [_display(v, digits) for v in data[c]] for c in data.columns},
+        columns=[str(c) for c in data.columns],
+    )
+    return TableView(
+        key=key,
+        title=title,
+        frame=shown,
+        notes=tuple(notes),
+        section=section,
+        repeat_first=repeat_first,
+        sheet=sheet,
+    )
+
+
+def _sort(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    keys = [c for c in columns if c in frame.columns]
+    if not keys:
+        return frame
+    rank = frame[keys].apply(
+        lambda col: col.map(
+            lambda v, c=col.name: _ORDER[c].index(v) if v in _ORDER.get(c, []) else 99
+        )
+    )
+    order = np.lexsort([rank[c].to_numpy() for c in reversed(keys)])
+    return frame.iloc[order]
+
+
+def overall_table(overall: pd.DataFrame, *, key: str = "overall", title: str = "") -> TableView:
+    """Overall treatment effects: MD (pain, function) or OR (recovery) with 95% CI per cell."""
+    frame = _sort(overall, ["outcome", "window", "comparison"])
+    rows = []
+    for rec in frame.to_dict("records"):
+        scale = "OR" if rec.get("outcome") == "recovery" else "MD"
+        rows.append(
+            {
+                "Outcome": OUTCOME_LABELS.get(rec.get("outcome"), rec.get("outcome")),
+                "Follow-up": WINDOW_LABELS.get(rec.get("window"), rec.get("window")),
+                "Comparison": COMPARISON_LABELS.get(rec.get("comparison"), rec.get("comparison")),
+                "Studies": _display(rec.get("studies"), 0),
+                "Participants": _display(rec.get("participants"), 0),
+                "Effect (95% CI)": f"{scale} "
+                + format_ci(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high")),
+                "p": format_p(rec.get("p")),
+                "tau": format_number(rec.get("tau"), 2) if "tau" in rec else "",
+                "Two-stage (95% CI)": format_ci(
+                    rec.get("two_stage_estimate"),
+                    rec.get("two_stage_ci_low"),
+                    rec.get("two_stage_ci_high"),
+                ),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table = table.loc[:, [c for c in table.columns if table[c].astype(bool).any()]]
+    return TableView(
+        key=key,
+        title=title
+        or "Overall treatment effects of exercise therapy (one-stage IPD meta-analysis)",
+        frame=table,
+        notes=(
+            "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
+            "exercise). OR: odds ratio of global recovery (above 1 favours exercise). Adjusted "
+            "for the baseline value of the outcome (function for global recovery). tau: "
+            "between-trial standard deviation of the treatment effect.",
+        ),
+        repeat_first=False,
+    )
+
+
+def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> TableView:
+    """Appendix 9: the potentially important modifiers, with the rule each one met."""
+    frame = _sort(important, ["outcome", "window", "comparison"])
+    rows = []
+    for rec in frame.to_dict("records"):
+        scale = "OR" if rec.get("outcome") == "recovery" else "MD"
+        row = {
+            "Outcome": OUTCOME_LABELS.get(rec.get("outcome"), rec.get("outcome")),
+            "Follow-up": WINDOW_LABELS.get(rec.get("window"), rec.get("window", "")),
+            "Comparison": COMPARISON_LABELS.get(rec.get("comparison"), rec.get("comparison", "")),
+            "Variable": variable_label(str(rec.get("modifier"))),
+            "Level": _display(rec.get("level"), 2),
+            "Adjusted": _display(as_bool(rec["adjusted"]), 0) if "adjusted" in rec else "",
+        }
+        if "estimate" in rec:
+            row[f"Interaction {scale} (95% CI)"] = format_ci(
+                rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high")
+            )
+            row["p"] = format_p(rec.get("p"))
+        if "p_fdr" in rec:
+            row["p (FDR)"] = format_p(rec.get("p_fdr"))
+        for name in ("reason", "reasons", "rule", "criteria"):
+            if name in rec:
+                row["Why"] = _display(rec.get(name), 2)
+        rows.append(row)
+    table = pd.DataFrame(rows).fillna("")
+    return TableView(
+        key=key,
+        title="Appendix 9. Summary of statistically significant and clinically important "
+        "potential effect modifiers",
+        frame=table,
+        notes=(
+            "Exploratory: many interactions were tested; p (FDR) is the Benjamini-Hochberg "
+            "adjusted p-value across the whole grid.",
+        ),
+        repeat_first=False,
+    )
+
+
+def warnings_table(models: pd.DataFrame) -> TableView:
+    """Every model that failed, did not converge or had a singular fit (rows dropped beside)."""
+    columns = ["Model", "Outcome", "Follow-up", "Comparison", "Modifier", "Adjusted"]
+    columns += ["Problem", "Rows dropped"]
+    rows = []
+    for rec in models.to_dict("records"):
+        problems = []
+        error = rec.get("error")
+        if _text(error):
+            problems.append(f"failed: {error}")
+        elif not as_bool(rec.get("converged", True)):
+            problems.append("did not converge")
+        if as_bool(rec.get("singular", False)):
+            problems.append("singular fit")
+        if not problems:
+            continue
+        modifier = rec.get("modifier")
+        rows.append(
+            [
+                _display(rec.get("id"), 0),
+                _display(rec.get("outcome"), 0),
+                _display(rec.get("window"), 0),
+                _display(rec.get("comparison"), 0),
+                variable_label(str(modifier)) if _text(modifier) else "",
+                _display(as_bool(rec.get("adjusted", False)), 0),
+                "; ".join(problems),
+                _display(rec.get("dropped"), 0),
+            ]
+        )
+    return TableView(
+        key="warnings",
+        title="Models with warnings (failed, not converged, or singular fit)",
+        frame=pd.DataFrame(rows, columns=columns),
+        section="warnings",
+    )
+
+
+def dropped_summary(models: pd.DataFrame) -> str:
+    """One sentence on rows dropped for missing values across the grid."""
+    if "dropped" not in models.columns or models.empty:
+        return ""
+    dropped = pd.to_numeric(models["dropped"], errors="coerce").fillna(0)
+    with_drops = int((dropped > 0).sum())
+    if not with_drops:
+        return "No model dropped rows for missing values."
+    return (
+        f"{with_drops} of {len(models)} models dropped participants with missing values of a "
+        f"model variable (median {int(dropped[dropped > 0].median())}, "
+        f"maximum {int(dropped.max())} rows); the Studies and Participants columns count "
+        "what each model used."
+    )
+
+
+def _text(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    return str(value).strip() not in {"", "nan", "None", "<NA>"}
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False

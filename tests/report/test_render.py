@@ -1,0 +1,215 @@
+"""The renderer on small tidy frames shaped as in CONTRACTS.md."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from ipdma.report import ReportInputs, compose, render_html, write_report
+from ipdma.report._interactions import Block, interaction_table
+from ipdma.report._methods import methods_paragraphs
+from ipdma.report._view import format_ci, format_p
+
+from . import _frames
+
+
+def test_number_formats_follow_the_paper():
+    assert format_ci(-0.98, -4.49, 2.53) == "\u22120.98 (\u22124.49, 2.53)"
+    assert format_ci(float("nan"), 0, 1) == ""
+    assert format_p(0.2213) == "0.22"
+    assert format_p(0.0495) == "0.050"  # never rounds a significant p up to 0.05
+    assert format_p(0.0004) == "<0.001"
+    assert format_p(None) == ""
+
+
+def test_interaction_table_has_the_papers_layout():
+    table = interaction_table(
+        _frames.interactions(),
+        [Block("Unadjusted", "pain", adjusted=False), Block("Adjusted", "pain", adjusted=True)],
+        key="table4",
+        title="Table 4",
+        scale="MD",
+        labels=_frames.LABELS,
+        models=_frames.models(),
+    )
+    frame = table.frame
+    assert list(frame.columns[:2]) == ["Variable", "Level"]
+    assert frame.columns[2:6].tolist() == [
+        "Unadjusted: Studies",
+        "Unadjusted: Participants",
+        "Unadjusted: Interaction MD (95% CI)",
+        "Unadjusted: p",
+    ]
+    assert table.groups == (("", 2), ("Unadjusted", 4), ("Adjusted", 4))
+    # continuous modifier: one row; binary: reference row ("--") then the level row
+    assert frame["Variable"].tolist() == [
+        "Age (years)",
+        "Sex",
+        "Sex",
+        "BMI",
+        "Any LBP medication use",
+        "Any LBP medication use",
+    ]
+    sex = frame.loc[frame["Variable"] == "Sex"]
+    assert sex["Level"].tolist() == ["Male", "Female"]
+    assert sex["Adjusted: Interaction MD (95% CI)"].tolist()[0] == "--"
+    assert sex["Adjusted: Studies"].tolist() == ["11", ""]
+    assert sex["Adjusted: Participants"].tolist() == ["1010", ""]
+    # the across-trial rows (estimate 99) are not mixed into the within-trial table
+    assert not frame.apply(lambda col: col.str.contains("99.00")).any().any()
+    # the singular unadjusted BMI model is flagged on its row
+    bmi = frame.loc[frame["Variable"] == "BMI"].iloc[0]
+    assert bmi["Unadjusted: Interaction MD (95% CI)"].endswith("\u00a7")
+    assert not bmi["Adjusted: Interaction MD (95% CI)"].endswith("\u00a7")
+    assert "warning" in table.row_classes[3]
+    # the repeated variable name is blanked in the displayed rows
+    shown = [cells[0] for _, cells in table.display_rows()]
+    assert shown[:3] == ["Age (years)", "Sex", ""]
+
+
+def test_important_modifiers_are_highlighted_where_they_were_found():
+    _, tables = compose(_frames.inputs())
+    by_key = {t.key: t for t in tables}
+    function = by_key["table5"]
+    rows = function.frame["Variable"] == "Any LBP medication use"
+    assert all("important" in function.row_classes[i] for i in rows[rows].index)
+    adjusted = function.frame.loc[rows, "Adjusted: Interaction MD (95% CI)"].iloc[1]
+    assert "\u2020" in adjusted
+    assert not any("important" in c for c in by_key["table4"].row_classes)
+
+
+def test_compose_places_every_table_in_the_papers_order():
+    document, tables = compose(_frames.inputs())
+    keys = [t.key for t in tables]
+    assert keys == [
+        "provenance",
+        "checks1",
+        "table1",
+        "overall",
+        "table4",
+        "table5",
+        "table6",
+        "appendix3",
+        "appendix4",
+        "appendix5",
+        "appendix6",
+        "appendix7",
+        "appendix8",
+        "appendix9",
+        "warnings",
+    ]
+    assert [s.key for s in document.sections] == [
+        "methods",
+        "data",
+        "trials",
+        "overall",
+        "modifiers",
+        "sensitivity",
+        "important",
+        "warnings",
+    ]
+    appendix3 = next(t for t in tables if t.key == "appendix3")
+    assert [g for g, _ in appendix3.groups] == [
+        "",
+        "Moderate term (adjusted)",
+        "Long term (adjusted)",
+    ]
+    warnings = next(t for t in tables if t.key == "warnings")
+    assert sorted(warnings.frame["Problem"]) == [
+        "did not converge",
+        "did not converge",
+        "singular fit",
+    ]
+    assert any("failed or did not converge" in a for a in document.alerts)
+
+
+def test_methods_state_the_recorded_choices():
+    inputs = _frames.inputs()
+    text = " ".join(
+        methods_paragraphs(inputs.plan, inputs.settings, version="9.9", labels=_frames.LABELS)
+    )
+    for expected in (
+        "restricted maximum likelihood (REML)",
+        "Satterthwaite",
+        "Laplace approximation",
+        "closest to 13 weeks",
+        "at most 20 weeks away",
+        "30% of the baseline value",
+        "20 points in pain",
+        "10 points in function",
+        "centred at its trial-specific mean",
+        "Age and Sex",
+        "20% of the baseline value",
+        "odds ratio of at least 2",
+        "ipdma 9.9",
+    ):
+        assert expected in text, expected
+    plan = {**inputs.plan, "model": {**inputs.plan["model"], "nagq": 7, "reml": False}}
+    text = " ".join(methods_paragraphs(plan, {}, version="9.9"))
+    assert "quadrature with 7 nodes" in text
+    assert "REML" not in text
+    assert "closest to 13 weeks" not in text  # settings absent: nothing invented
+
+
+def test_report_is_one_self_contained_file(tmp_path):
+    files = write_report(_frames.inputs(), tmp_path)
+    html = files.html.read_text("utf-8")
+    assert files.html == tmp_path / "report" / "index.html"
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!#|data:)""", html)
+    assert "http://" not in html and "https://" not in html
+    assert "<script" not in html
+    assert html.count('src="data:image/png;base64,') == 2
+    for key in ("table4", "table5", "table6", "appendix9", "figure2", "figure3", "provenance"):
+        assert f'id="{key}"' in html and f'href="#{key}"' in html
+    assert 'class="important"' in html
+    assert "a" * 64 in html  # provenance hashes are shown in full
+
+
+def test_tables_and_figures_are_written(tmp_path):
+    files = write_report(_frames.inputs(), tmp_path)
+    tables = tmp_path / "tables"
+    table4 = pd.read_csv(tables / "table4.csv", dtype=str, keep_default_na=False)
+    assert table4.columns[2] == "Unadjusted: Studies"
+    assert len(table4) == 6
+    book = load_workbook(tables / "ipdma-tables.xlsx")
+    csvs = [p.stem for p in files.tables if p.suffix == ".csv"]
+    assert len(book.sheetnames) == len(csvs)
+    assert book.sheetnames[1] == "checks replication of published"
+    assert [n for n in book.sheetnames if n.startswith(("table", "appendix"))] == [
+        c for c in csvs if c.startswith(("table", "appendix"))
+    ]
+    sheet = book["table4"]
+    assert sheet["A1"].value.startswith("Table 4.")
+    assert sheet.cell(row=2, column=3).value == "Unadjusted"
+    for key in ("figure2", "figure3"):
+        assert (tmp_path / "figures" / f"{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"<svg" in (tmp_path / "figures" / f"{key}.svg").read_bytes()
+
+
+def test_two_runs_write_identical_files(tmp_path):
+    first = write_report(_frames.inputs(), tmp_path / "a")
+    second = write_report(_frames.inputs(), tmp_path / "b")
+    for a, b in zip((*first.tables, first.html), (*second.tables, second.html), strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    with zipfile.ZipFile(first.tables[-1]) as book:
+        assert {i.date_time for i in book.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_missing_results_render_with_a_notice():
+    inputs = ReportInputs(title="Empty", version="0", notices=("The analysis has not been run.",))
+    document, tables = compose(inputs)
+    html = render_html(document)
+    assert "The analysis has not been run." in html
+    assert "No model results were found" in html
+    assert [t.key for t in tables] == []
+
+
+def test_table_view_rejects_inconsistent_headers():
+    from ipdma.report import TableView
+
+    with pytest.raises(ValueError, match="header groups"):
+        TableView("t", "T", pd.DataFrame({"a": [1], "b": [2]}), groups=(("x", 1),))
