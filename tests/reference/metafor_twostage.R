@@ -39,7 +39,10 @@ per_trial <- function(formula, term, family = NULL, modifier = NULL) {
       d$mod_c <- d[[modifier]] - mean(d[[modifier]])
       if (var(d$mod_c) == 0) next
     }
-    fit <- if (is.null(family)) lm(formula, data = d) else glm(formula, family = family, data = d)
+    # glm with a tight epsilon: at the default (1e-8) R's standard errors come from the
+    # weights of the previous IRLS step and differ from the converged ones by ~1e-5
+    fit <- if (is.null(family)) lm(formula, data = d) else
+      glm(formula, family = family, data = d, control = glm.control(epsilon = 1e-14, maxit = 100))
     cf <- summary(fit)$coefficients
     out[[tr]] <- list(trial = tr, estimate = cf[term, 1], se = cf[term, 2], n = nobs(fit))
   }

@@ -6,7 +6,28 @@ for subgroup differences; ``mean_difference``, ``standardized_mean_difference`` 
 ANCOVA on IPD and pools the trial estimates.
 """
 
+from ._escalc import (
+    EffectSizes,
+    hedges_correction,
+    log_odds_ratio,
+    mean_difference,
+    standardized_mean_difference,
+)
 from ._pool import pool
 from ._result import PoolResult
+from ._subgroup import SubgroupResult, subgroup
+from ._twostage import TwoStageResult, two_stage
 
-__all__ = ["PoolResult", "pool"]
+__all__ = [
+    "EffectSizes",
+    "PoolResult",
+    "SubgroupResult",
+    "TwoStageResult",
+    "hedges_correction",
+    "log_odds_ratio",
+    "mean_difference",
+    "pool",
+    "standardized_mean_difference",
+    "subgroup",
+    "two_stage",
+]

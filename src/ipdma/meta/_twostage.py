@@ -1,0 +1,234 @@
+"""Two-stage IPD meta-analysis: a per-trial ANCOVA, then pooling with :func:`pool`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._literals import TauMethod, validate
+from ..errors import InputError, ModelError, SeparationWarning
+from ._fits import logistic_fit, ols_fit
+from ._pool import PiType, pool
+from ._result import PoolResult
+from ._summary import Summary
+
+__all__ = ["TwoStageResult", "two_stage"]
+
+TwoStageFamily = Literal["auto", "gaussian", "binomial"]
+
+
+@dataclass(frozen=True)
+class TwoStageResult:
+    """Per-trial estimates (``trials``) and their pooled result (``pooled``).
+
+    ``trials`` has one row per trial: ``trial, n, dropped, estimate, se, ci_low, ci_high,
+    used, reason`` (``reason`` says why an unused trial could not contribute).
+    """
+
+    outcome: str
+    term: str
+    family: str
+    modifier: str | None
+    trials: pd.DataFrame
+    pooled: PoolResult
+
+    @property
+    def estimate(self) -> float:
+        return self.pooled.estimate
+
+    @property
+    def se(self) -> float:
+        return self.pooled.se
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return self.pooled.ci
+
+    @property
+    def tau2(self) -> float:
+        return self.pooled.tau2
+
+    def to_frame(self) -> pd.DataFrame:
+        """The trial rows followed by one ``trial="pooled"`` row (n = participants used)."""
+        used = self.trials[self.trials.used]
+        pooled = {
+            "trial": "pooled",
+            "n": int(used.n.sum()),
+            "dropped": int(self.trials.dropped.sum()),
+            "estimate": self.pooled.estimate,
+            "se": self.pooled.se,
+            "ci_low": self.pooled.ci[0],
+            "ci_high": self.pooled.ci[1],
+            "used": True,
+            "reason": "",
+        }
+        out = pd.concat([self.trials, pd.DataFrame([pooled])], ignore_index=True)
+        return out.assign(term=self.term, outcome=self.outcome)
+
+    tidy = to_frame
+
+    def summary(self) -> Summary:
+        scale = "log odds ratio" if self.family == "binomial" else "mean difference"
+        notes = (
+            f"{self.pooled.k} of {len(self.trials)} trials contribute; {self.pooled.model}",
+            self.pooled.heterogeneity_text(),
+        )
+        table = self.to_frame()[["trial", "n", "estimate", "se", "ci_low", "ci_high", "reason"]]
+        return Summary(f"Two-stage IPD meta-analysis: {self.term} ({scale})", table, notes)
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+
+def _require_columns(data: pd.DataFrame, columns: list[str]) -> None:
+    for column in columns:
+        if column not in data.columns:
+            raise InputError(
+                f"column {column!r} is not in the data",
+                variable=column,
+                hint=f"available columns: {', '.join(map(str, data.columns))}",
+            )
+        if column != columns[-1] and not pd.api.types.is_numeric_dtype(data[column]):
+            raise InputError(
+                f"column {column!r} must be numeric",
+                variable=column,
+                value=str(data[column].dtype),
+                hint="code binary variables 0/1 and pass continuous variables as numbers",
+            )
+
+
+def _check_treatment(frame: pd.DataFrame, treatment: str, trial: str) -> None:
+    bad = ~frame[treatment].isin([0, 1])
+    if bad.any():
+        row = frame.index[bad.to_numpy()][0]
+        raise InputError(
+            "treatment must be coded 1 (exercise) / 0 (comparison)",
+            trial=str(frame.at[row, trial]),
+            variable=treatment,
+            row=row,
+            value=frame.at[row, treatment],
+            hint="recode the treatment column to 0/1",
+        )
+
+
+def two_stage(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    baseline: str,
+    treatment: str = "treat",
+    trial: str = "trial",
+    modifier: str | None = None,
+    family: TwoStageFamily = "auto",
+    method: TauMethod = "REML",
+    hksj: bool = False,
+    adhoc: bool = False,
+    level: float = 0.95,
+    pi_type: PiType = "metafor",
+) -> TwoStageResult:
+    """Two-stage IPD meta-analysis of the treatment effect or a treatment-modifier interaction.
+
+    Stage 1, in each trial ``i`` separately (complete cases of the variables used)::
+
+        y = a + b * baseline + t * treatment                                 (treatment)
+        y = a + b * baseline + t * treatment + c * z_c + g * treatment * z_c (modifier)
+
+    with ``z_c = z - mean_i(z)`` the modifier centred at its trial mean, so ``g`` uses
+    within-trial information only (Fisher et al. 2017; Riley et al. 2020). Continuous
+    outcomes: OLS (R ``lm``), ``t`` is the ANCOVA mean difference. Binary outcomes:
+    logistic regression by ML (R ``glm(family=binomial)``), ``t`` is a log odds ratio.
+    Stage 2: the per-trial ``t`` (or ``g``) and their squared standard errors are pooled by
+    :func:`pool` with ``method``, ``hksj``, ``level``.
+
+    A trial contributes only if it has both arms, more participants than coefficients,
+    variation in the modifier (and for binary outcomes in the outcome, without separation);
+    ``result.trials`` gives the reason for every trial that does not.
+
+    ``family="auto"`` uses "binomial" when the outcome holds only 0 and 1.
+    """
+    validate(family, TwoStageFamily, "family")
+    columns = [outcome, baseline, treatment] + ([modifier] if modifier else []) + [trial]
+    _require_columns(data, columns)
+    if family == "auto":
+        values = data[outcome].dropna().unique()
+        family = "binomial" if len(values) and set(values) <= {0, 1} else "gaussian"
+    term = f"{treatment}:{modifier}" if modifier else treatment
+    rows = []
+    for name, frame in data.groupby(trial, sort=True, observed=True):
+        complete = frame[columns].dropna()
+        _check_treatment(complete, treatment, trial)
+        row = {"trial": str(name), "n": len(complete), "dropped": len(frame) - len(complete)}
+        reason = ""
+        treat = complete[treatment].to_numpy(float)
+        if treat.min() == treat.max():
+            reason = "only one arm"
+        design = [np.ones(len(complete)), complete[baseline].to_numpy(float), treat]
+        index = 2
+        if modifier and not reason:
+            z = complete[modifier].to_numpy(float)
+            z = z - z.mean()
+            if np.ptp(z) == 0:
+                reason = f"no variation in {modifier}"
+            design += [z, treat * z]
+            index = 4
+        estimate = se = np.nan
+        if not reason:
+            X = np.column_stack(design)
+            y = complete[outcome].to_numpy(float)
+            if family == "binomial":
+                if not np.isin(y, (0.0, 1.0)).all():
+                    raise InputError(
+                        "a binary outcome must be coded 0/1",
+                        trial=str(name),
+                        variable=outcome,
+                        hint="recode the outcome or pass family='gaussian'",
+                    )
+                fit = logistic_fit(X, y)
+            else:
+                fit = ols_fit(X, y) or "too few participants or collinear covariates"
+            if isinstance(fit, str):
+                reason = fit
+                if fit.startswith("separation"):
+                    warnings.warn(
+                        f"trial {name}: {fit}; it is left out of the two-stage analysis",
+                        SeparationWarning,
+                        stacklevel=2,
+                    )
+            else:
+                estimate, se = float(fit[0][index]), float(fit[1][index])
+        rows.append({**row, "estimate": estimate, "se": se, "used": not reason, "reason": reason})
+    trials = pd.DataFrame(rows)
+    used = trials[trials.used]
+    if used.empty:
+        raise ModelError(
+            f"no trial can estimate {term}",
+            variable=term,
+            hint="reasons per trial: "
+            + "; ".join(f"{t}: {r}" for t, r in zip(trials.trial, trials.reason, strict=True)),
+        )
+    pooled = pool(
+        used.estimate,
+        used.se**2,
+        method=method,
+        hksj=hksj,
+        adhoc=adhoc,
+        level=level,
+        labels=used.trial,
+        pi_type=pi_type,
+    )
+    z = float(stats.norm.ppf(0.5 + level / 2.0))  # per-trial Wald intervals
+    trials = trials.assign(
+        ci_low=trials.estimate - z * trials.se, ci_high=trials.estimate + z * trials.se
+    )
+    trials = trials[
+        ["trial", "n", "dropped", "estimate", "se", "ci_low", "ci_high", "used", "reason"]
+    ]
+    return TwoStageResult(outcome, term, family, modifier, trials, pooled)
