@@ -1,0 +1,207 @@
+"""``run``: the whole analysis grid from a project (or master dataset, or analysis frame)."""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import IpdmaError, SpecError
+from ._cache import ResultsCache, model_key
+from ._design import PreparedModel, prepare
+from ._importance import flag_importance, important_table
+from ._plan import AnalysisPlan, plan_from_dict
+from ._results import AnalysisResults, write_csv_atomic, write_text_atomic
+from ._runner import ProgressHook, fit_all
+from ._spec import ModelSpec, build_grid
+from ._tables import interactions_table, models_table, overall_table, subgroups_table
+from ._two_stage import add_two_stage
+
+__all__ = ["run"]
+
+
+@dataclass(frozen=True)
+class _Source:
+    frames: dict[str, pd.DataFrame]
+    raw_plan: dict[str, Any] | None
+    database: Path | None
+    output: Path | None
+    project: Path | None
+
+
+def _read_analysis_table(project: Path) -> dict[str, Any]:
+    try:
+        with project.open("rb") as stream:
+            return dict(tomllib.load(stream).get("analysis", {}))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(
+            f"cannot read the project file: {exc}", file=project, hint="check the TOML syntax"
+        ) from None
+
+
+def _frames_from_master(master: Any, windows: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    from ..harmonize import analysis_frame
+
+    frames = {}
+    for window in windows:
+        frame = analysis_frame(master, window=window)
+        outcomes = [c for c in ("pain", "function", "recovery") if c in frame.columns]
+        if len(frame) and frame[outcomes].notna().any().any():
+            frames[window] = frame
+    return frames
+
+
+def _project_of_master(master: Any) -> Path | None:
+    provenance = getattr(master, "provenance", None)
+    if provenance is None or provenance.empty or "kind" not in provenance:
+        return None
+    rows = provenance[provenance["kind"] == "project"]
+    for path in rows.get("path", pd.Series(dtype=object)):
+        if path and Path(path).is_file():
+            return Path(path)
+    return None
+
+
+def _resolve(source: Any, all_windows: tuple[str, ...]) -> _Source:
+    if isinstance(source, pd.DataFrame):
+        if "window" in source.columns:
+            frames = {str(w): f.drop(columns="window") for w, f in source.groupby("window")}
+        else:
+            frames = {"short": source}
+        return _Source(frames, None, None, None, None)
+    if isinstance(source, str | Path):
+        from ..store import load
+
+        path = Path(source)
+        master = load(path)
+        project = path if path.suffix == ".toml" else _project_of_master(master)
+        database = path if path.suffix == ".duckdb" else path.parent / "output" / "master.duckdb"
+        raw = _read_analysis_table(project) if project is not None else None
+        frames = _frames_from_master(master, all_windows)
+        return _Source(frames, raw, database, database.parent, project)
+    if hasattr(source, "participants") and hasattr(source, "followup"):
+        frames = _frames_from_master(source, all_windows)
+        project = _project_of_master(source)
+        raw = _read_analysis_table(project) if project is not None else None
+        return _Source(frames, raw, None, None, project)
+    raise IpdmaError(
+        f"cannot analyse an object of type {type(source).__name__}",
+        hint="pass a project file, a master.duckdb, a MasterData or an analysis frame",
+    )
+
+
+def run(
+    source: Any,
+    plan: AnalysisPlan | dict[str, Any] | None = None,
+    *,
+    jobs: int | None = None,
+    progress: ProgressHook | None = None,
+    output: str | Path | None = None,
+    cache: str | Path | None = None,
+) -> AnalysisResults:
+    """Run the analysis grid: overall effects, modifier interactions, subgroups, Appendix 9.
+
+    Parameters
+    ----------
+    source
+        ``PROJECT/project.toml`` or ``master.duckdb`` (results are cached in that database and
+        tables written to ``output/tables/``), a ``MasterData``, or an analysis frame
+        (``ipdma.harmonize.analysis_frame`` layout; an optional ``window`` column).
+    plan
+        An :class:`AnalysisPlan` or the ``[analysis]`` table as a dict; default: the project
+        file's ``[analysis]`` table, else the paper's defaults.
+    jobs
+        Worker processes (default: all available cores).
+    progress
+        ``progress(done, total, model_id, status)``, called as models finish.
+    output
+        Folder for ``tables/*.csv`` (default: the master database's folder; none for frames).
+    cache
+        DuckDB file of the results cache (default: the master database; none for frames).
+    """
+    start = time.perf_counter()
+    source_info = _resolve(source, ("short", "moderate", "long"))
+    if not isinstance(plan, AnalysisPlan):
+        raw = plan if plan is not None else source_info.raw_plan
+        plan = plan_from_dict(raw, file=source_info.project)
+    database = Path(cache) if cache is not None else source_info.database
+    out_dir = Path(output) if output is not None else source_info.output
+    specs = build_grid(plan, windows=tuple(source_info.frames))
+    entries: list[tuple[ModelSpec, str, dict[str, Any] | None, PreparedModel | None]] = []
+    for spec in specs:
+        try:
+            prepared = prepare(spec, source_info.frames[spec.window], plan)
+        except IpdmaError as exc:
+            entries.append((spec, "", _failed(spec, exc), None))
+            continue
+        entries.append((spec, model_key(prepared, plan), None, prepared))
+    store = ResultsCache(database)
+    cached = store.get(key for _, key, _, prepared in entries if prepared is not None)
+    todo = {key: prepared for _, key, _, prepared in entries if prepared and key not in cached}
+    fitted = fit_all(
+        list(todo.items()), plan, jobs=jobs, progress=progress, offset=len(cached),
+        total=len(cached) + len(todo),
+    )  # fmt: skip
+    store.put(fitted)
+    records, statuses = [], []
+    for spec, key, failed, _ in entries:
+        record = failed or cached.get(key) or fitted[key]
+        status = "failed" if record.get("error") else ("cached" if key in cached else "fitted")
+        records.append((spec, record))
+        statuses.append((spec, key, record, status))
+    results = _assemble(records, statuses, plan, entries)
+    results = AnalysisResults(
+        **results,
+        plan=plan,
+        fitted=sum(s == "fitted" for *_, s in statuses),
+        cached=sum(s == "cached" for *_, s in statuses),
+        failed=sum(s == "failed" for *_, s in statuses),
+        seconds=time.perf_counter() - start,
+        tables=_write(results, plan, out_dir),
+    )
+    store.write_tables({n: results.table(n) for n in ("overall", "interactions", "subgroups")})
+    return results
+
+
+def _failed(spec: ModelSpec, exc: IpdmaError) -> dict[str, Any]:
+    return {"model_id": spec.id, "terms": [], "error": str(exc).splitlines()[0]}
+
+
+def _assemble(records, statuses, plan: AnalysisPlan, entries) -> dict[str, pd.DataFrame]:
+    overall = overall_table(records)
+    interactions = interactions_table(records, plan)
+    subgroups = subgroups_table(records, plan)
+    swe = {
+        (spec.outcome, spec.window, spec.comparison): plan.importance.swe_fraction
+        * record["baseline_mean"]
+        for spec, record in records
+        if spec.kind == "overall" and record.get("baseline_mean") is not None
+    }
+    interactions = flag_importance(interactions, subgroups, swe, plan)
+    if plan.two_stage:
+        prepared = {spec.id: p for spec, _, _, p in entries if p is not None}
+        overall, interactions = add_two_stage(overall, interactions, prepared, plan)
+    return {
+        "overall": overall,
+        "interactions": interactions,
+        "subgroups": subgroups,
+        "important": important_table(interactions),
+        "models": models_table(statuses),
+    }
+
+
+def _write(results: dict[str, pd.DataFrame], plan: AnalysisPlan, out_dir: Path | None):
+    if out_dir is None:
+        return {}
+    folder = out_dir / "tables"
+    paths = {
+        name: write_csv_atomic(frame, folder / f"{name}.csv") for name, frame in results.items()
+    }
+    text = json.dumps(json.loads(plan.record()), indent=2) + "\n"
+    paths["plan"] = write_text_atomic(text, folder / "plan.json")
+    return paths

@@ -1,0 +1,91 @@
+"""Fit many prepared models over the available cores (processes), reporting progress.
+
+``progress`` is a callable ``progress(done, total, model_id, status)`` with ``status`` one of
+``"fitted"``, ``"failed"``; the command-line interface turns it into a progress bar, the
+library never prints.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+from ._design import PreparedModel
+from ._fit import fit_prepared
+from ._plan import AnalysisPlan
+
+__all__ = ["ProgressHook", "available_cores", "fit_all"]
+
+ProgressHook = Callable[[int, int, str, str], None]
+
+
+def available_cores() -> int:
+    """Cores this process may use (respects CPU affinity)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _fit_batch(batch: list[tuple[str, PreparedModel]], plan: AnalysisPlan) -> list[tuple]:
+    return [(key, fit_prepared(prepared, plan)) for key, prepared in batch]
+
+
+def _cost(prepared: PreparedModel) -> float:
+    """A rough relative cost, to start the slowest models first (better load balance)."""
+    weight = 4.0 if prepared.family == "binomial" else 1.0
+    return weight * len(prepared.data) * (1 + prepared.formula.count("|"))
+
+
+def fit_all(
+    todo: list[tuple[str, PreparedModel]],
+    plan: AnalysisPlan,
+    *,
+    jobs: int | None = None,
+    progress: ProgressHook | None = None,
+    offset: int = 0,
+    total: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Fit every ``(key, prepared)`` pair; returns ``{key: record}``.
+
+    ``jobs`` worker processes (default: all available cores; 1 fits in this process).
+    ``offset``/``total`` let the caller count cached models in the progress display.
+    """
+    total = len(todo) + offset if total is None else total
+    jobs = available_cores() if jobs is None else max(1, int(jobs))
+    todo = sorted(todo, key=lambda item: -_cost(item[1]))
+    records: dict[str, dict[str, Any]] = {}
+    done = offset
+
+    def report(batch_records: list[tuple]) -> None:
+        nonlocal done
+        for key, record in batch_records:
+            records[key] = record
+            done += 1
+            if progress is not None:
+                status = "failed" if record.get("error") else "fitted"
+                progress(done, total, record["model_id"], status)
+
+    if jobs == 1 or len(todo) < 4:
+        for item in todo:
+            report(_fit_batch([item], plan))
+        return records
+    batches = _batches(todo, jobs)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ipdma.models", "ipdma.analysis._fit"])
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending = {pool.submit(_fit_batch, batch, plan) for batch in batches}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                report(future.result())
+    return records
+
+
+def _batches(todo: list[tuple[str, PreparedModel]], jobs: int) -> list[list]:
+    """Small batches (about 4 models) keep progress smooth and the pickling overhead low."""
+    size = max(1, min(4, len(todo) // (jobs * 8) or 1))
+    return [todo[i : i + size] for i in range(0, len(todo), size)]
