@@ -1,0 +1,199 @@
+"""Fitting the linear mixed model: optimisation and verification of the optimum.
+
+The profiled REML/ML deviance (``_linear_criterion``) is minimised over lme4's relative
+covariance factor ``theta`` (diagonal entries bounded below by 0) and, for stratified
+residual variances, the log variance ratios ``log rho_i``, by L-BFGS-B with the analytic
+gradient. The optimum is then verified, not taken from the optimizer's flag:
+
+1. the projected gradient at the optimum must be small (``GRADIENT_TOL``);
+2. a second L-BFGS-B run from a different start (theta diagonal 3 x optimum + 0.5, log
+   variance ratios negated and halved) must reach the same deviance (``RESTART_TOL``);
+   the better of the two optima is kept.
+
+A variance estimated at the boundary (a diagonal ``theta`` below 1e-4, lme4's
+``isSingular`` tolerance) is a clean singular fit (``SingularFitWarning``), not a failure.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..errors import ConvergenceWarning, DataWarning, SingularFitWarning
+from ._formula import ModelDesign
+from ._linear_criterion import Criterion
+from ._linear_result import build_result
+from ._linear_stats import check_rank, trial_stats
+from ._result import MixedResult
+
+__all__ = ["GRADIENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
+
+GRADIENT_TOL = 1e-3  # max |projected gradient| of the deviance at the optimum
+RESTART_TOL = 1e-6  # deviance difference allowed between the two starts
+SINGULAR_TOL = 1e-4  # lme4::isSingular's tolerance on diagonal theta
+_LOG_RHO_BOUND = 30.0
+
+
+def _minimize(crit: Criterion, x0: np.ndarray, bounds: list) -> tuple[np.ndarray, float, int]:
+    res = minimize(
+        crit.fun_and_grad,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
+    )
+    return np.asarray(res.x, dtype=float), float(res.fun), int(res.nfev)
+
+
+def _canonical(crit: Criterion, x: np.ndarray) -> np.ndarray:
+    """Flip the sign of every column of Lambda whose diagonal entry is negative.
+
+    Lambda Lambda' (and so the deviance) does not change; afterwards theta is in lme4's
+    canonical form (non-negative diagonal).
+    """
+    x = x.copy()
+    theta = x[: crit.n_theta]
+    for j in np.flatnonzero(crit.diagonal & (theta < 0)):
+        theta[crit.cols == crit.cols[j]] *= -1
+    x[: crit.n_theta] = theta
+    return x
+
+
+def _optimum(crit: Criterion, x0: np.ndarray, free: list, bounded: list):
+    """Minimise over unconstrained theta (the deviance is even in each column of Lambda),
+    then, if a diagonal entry ends near 0, polish on the bounded problem with it at 0."""
+    x, f, nfev = _minimize(crit, x0, free)
+    x = _canonical(crit, x)
+    near_zero = crit.diagonal & (x[: crit.n_theta] < SINGULAR_TOL)
+    if near_zero.any():
+        xb = x.copy()
+        xb[: crit.n_theta][near_zero] = 0.0
+        xb, fb, nb = _minimize(crit, xb, bounded)
+        nfev += nb
+        if fb <= f:
+            x, f = xb, fb
+    return x, f, nfev
+
+
+def _projected_gradient(crit: Criterion, x: np.ndarray, bounds: list) -> np.ndarray:
+    _, g = crit.fun_and_grad(x)
+    g = g.copy()
+    for j, (lo, hi) in enumerate(bounds):
+        if lo is not None and x[j] <= lo + 1e-12 and g[j] > 0:
+            g[j] = 0.0
+        if hi is not None and x[j] >= hi - 1e-12 and g[j] < 0:
+            g[j] = 0.0
+    return g
+
+
+def _data_warnings(design: ModelDesign, residual: str) -> list[str]:
+    """Trials with one participant, random covariates that do not vary within a trial."""
+    out = []
+    starts = design.group_starts
+    sizes = np.diff(starts)
+    for i in np.flatnonzero(sizes == 1):
+        what = (
+            "its residual variance cannot be estimated, so it keeps the starting ratio 1 to "
+            "the first trial's"
+            if residual == "stratified"
+            else "it is kept in the fit"
+        )
+        out.append(
+            f"trial {design.group_levels[i]} has a single participant; {what} "
+            "and contributes little to the random effects"
+        )
+    Z = design.Z
+    if len(Z):
+        lo = np.minimum.reduceat(Z, starts[:-1], axis=0)
+        hi = np.maximum.reduceat(Z, starts[:-1], axis=0)
+        varies_overall = Z.min(0) != Z.max(0)
+        for j, name in enumerate(design.random_names):
+            if not varies_overall[j]:
+                continue
+            flat = np.flatnonzero((lo[:, j] == hi[:, j]) & (sizes > 1))
+            if len(flat):
+                trials = ", ".join(str(design.group_levels[i]) for i in flat[:10])
+                more = f" and {len(flat) - 10} more" if len(flat) > 10 else ""
+                out.append(
+                    f"random-effect covariate {name!r} does not vary within trial(s) {trials}"
+                    f"{more}; the fit keeps these trials, which carry no within-trial "
+                    f"information on the random {name!r} effect (their BLUPs for it are "
+                    "shrunk towards 0)"
+                )
+    return out
+
+
+def fit_linear(design: ModelDesign, *, reml: bool = True, residual: str = "common") -> MixedResult:
+    """Fit a linear mixed model by REML or ML (lme4::lmer; nlme::lme with varIdent when
+    ``residual="stratified"``). See the module docstring for the verification steps."""
+    stratified = residual == "stratified"
+    messages = _data_warnings(design, residual)
+    for msg in messages:
+        warnings.warn(msg, DataWarning, stacklevel=3)
+
+    stats = trial_stats(design)
+    check_rank(stats, design.fixed_names, design.group_levels)
+    crit = Criterion(stats, design.re_blocks, reml=reml, stratified=stratified)
+    diag = crit.diagonal
+    n_rho = crit.n_params - crit.n_theta
+    free = [(None, None)] * crit.n_theta + [(-_LOG_RHO_BOUND, _LOG_RHO_BOUND)] * n_rho
+    bounded = [(0.0, None) if d else (None, None) for d in diag] + free[crit.n_theta :]
+
+    x0 = np.concatenate([diag.astype(float), np.zeros(n_rho)])
+    x1, f1, nfev1 = _optimum(crit, x0, free, bounded)
+    x0b = np.concatenate(
+        [np.where(diag, 2 * x1[: crit.n_theta] + 0.25, 0.0), -0.5 * x1[crit.n_theta :]]
+    )
+    x2, f2, nfev2 = _optimum(crit, x0b, free, bounded)
+    x_hat, f_hat = (x1, f1) if f1 <= f2 else (x2, f2)
+    grad = _projected_gradient(crit, x_hat, bounded)
+    gmax = float(np.max(np.abs(grad))) if len(grad) else 0.0
+    gap = abs(f1 - f2)
+    grad_ok = gmax <= GRADIENT_TOL
+    restart_ok = gap <= RESTART_TOL * max(1.0, abs(f_hat))
+    converged = bool(grad_ok and restart_ok and np.isfinite(f_hat))
+    convergence = (
+        f"max |projected gradient| {gmax:.1e} (tolerance {GRADIENT_TOL:g}); second start "
+        f"reached a deviance {gap:.1e} from the first (tolerance {RESTART_TOL:g} relative); "
+        f"L-BFGS-B with analytic gradient, {nfev1} + {nfev2} evaluations"
+    )
+    if not converged:
+        msg = f"the optimum could not be verified: {convergence}"
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        messages.append(msg)
+
+    theta = x_hat[: crit.n_theta]
+    singular = bool(np.any(theta[diag] < SINGULAR_TOL))
+    if singular:
+        zero = [design.random_names[r] for r in crit.rows[diag][theta[diag] < SINGULAR_TOL]]
+        msg = (
+            "singular fit: the random-effect variance (or a correlation) of "
+            f"{', '.join(map(repr, zero))} is estimated at the boundary; the fit converged "
+            "there (the model reduces to one without that random effect)"
+        )
+        warnings.warn(msg, SingularFitWarning, stacklevel=3)
+        messages.append(msg)
+    if stratified:
+        log_rho = x_hat[crit.n_theta :]
+        at_bound = np.flatnonzero(np.abs(log_rho) >= _LOG_RHO_BOUND - 1e-6)
+        for j in at_bound:
+            msg = (
+                f"the residual variance of trial {design.group_levels[j + 1]} is at the bound "
+                f"exp({log_rho[j]:+.0f}) times the first trial's; it is not identified"
+            )
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+            messages.append(msg)
+    return build_result(
+        design,
+        crit,
+        x_hat,
+        reml=reml,
+        residual=residual,
+        converged=converged,
+        convergence=convergence,
+        singular=singular,
+        messages=tuple(messages),
+    )

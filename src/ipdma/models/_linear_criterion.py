@@ -1,0 +1,264 @@
+"""REML / ML criterion of the linear mixed model from per-trial sufficient statistics.
+
+Model (trial i, ``n_i`` rows)::
+
+    y_i = X_i beta + Z_i b_i + e_i,   b_i ~ N(0, sigma^2 Lambda Lambda'),
+    e_i ~ N(0, sigma^2 rho_i I)
+
+``Lambda`` is block diagonal and lower triangular, its entries are ``theta`` (lme4's
+relative covariance factor, Bates et al. 2015, J Stat Softw 67(1), section 3). With a common
+residual variance ``rho_i = 1``; with stratified residual variances ``rho_i`` is the ratio of
+trial i's residual variance to that of the first trial (``rho_1 = 1``, nlme's varIdent
+parameterisation), optimised as ``log rho_i``. ``sigma^2`` is profiled out.
+
+With ``V0_i = rho_i I + Z_i D Z_i'`` (``D = Lambda Lambda'``), ``M_i = I + Lambda' Z_i'Z_i
+Lambda / rho_i`` and ``H = sum_i X_i' V0_i^{-1} X_i``, the profiled deviances are::
+
+    ML:   log|V0| + n     (1 + log(2 pi r2 / n))
+    REML: log|V0| + log|H| + (n - p) (1 + log(2 pi r2 / (n - p)))
+
+where ``log|V0_i| = n_i log rho_i + log|M_i|`` and ``r2 = min_beta sum_i (y_i - X_i beta)'
+V0_i^{-1} (y_i - X_i beta)``; ``log|H|`` runs over all fixed columns, including the
+trial-local ones eliminated by the Schur complement. These equal lme4's ``deviance`` and
+``REMLcrit`` for common residual variance. Gradients are analytic:
+``d dev / d phi = tr(P dV0) - c (P y)' dV0 (P y)`` with ``P`` the REML projection (``V0^{-1}``
+for ML) and ``c = (n - p) / r2`` (``n / r2`` for ML).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import cho_solve, solve_triangular
+
+from ._linear_stats import TrialStats
+
+__all__ = ["Criterion", "Evaluation"]
+
+_LOG2PI = np.log(2 * np.pi)
+
+
+@dataclass
+class Evaluation:
+    """Everything computed at one parameter value (internal; not a user-facing result)."""
+
+    deviance: float
+    r2: float
+    log_det_v: float
+    log_det_h: float
+    beta_local: np.ndarray  # (K, m)
+    beta_global: np.ndarray  # (pg,)
+    gradient: np.ndarray | None = None
+
+
+class Criterion:
+    """Profiled REML/ML deviance of one model, with its analytic gradient.
+
+    Parameters are ``x = [theta, log rho_2, ..., log rho_K]`` (the ``log rho`` part only
+    when ``stratified``).
+    """
+
+    def __init__(
+        self, stats: TrialStats, blocks: tuple[np.ndarray, ...], *, reml: bool, stratified: bool
+    ) -> None:
+        self.s = stats
+        self.reml = reml
+        self.stratified = stratified
+        q = stats.ZtZ.shape[1]
+        rows, cols = [], []
+        for block in blocks:  # lower triangle, column by column (lme4's theta order)
+            for c in range(len(block)):
+                for r in range(c, len(block)):
+                    rows.append(block[r])
+                    cols.append(block[c])
+        self.rows = np.asarray(rows, dtype=np.intp)
+        self.cols = np.asarray(cols, dtype=np.intp)
+        self.n_theta = len(rows)
+        self.q = q
+        self.K = len(stats.n)
+        self.nobs = float(stats.n.sum())
+        self.dof = self.nobs - stats.p if reml else self.nobs
+        self.n_params = self.n_theta + (self.K - 1 if stratified else 0)
+        self.eye_q = np.eye(q)
+        self.pad = stats.pad
+
+    @property
+    def diagonal(self) -> np.ndarray:
+        """Boolean mask of the theta entries on a diagonal of Lambda (bounded below by 0)."""
+        return self.rows == self.cols
+
+    def lam(self, theta: np.ndarray) -> np.ndarray:
+        L = np.zeros((self.q, self.q))
+        L[self.rows, self.cols] = theta
+        return L
+
+    def log_rho(self, x: np.ndarray) -> np.ndarray:
+        if not self.stratified:
+            return np.zeros(self.K)
+        return np.concatenate([[0.0], x[self.n_theta :]])
+
+    # ------------------------------------------------------------------------------------
+    def _core(self, x: np.ndarray):
+        s, m, pg = self.s, self.s.m, self.s.pg
+        theta = x[: self.n_theta]
+        L = self.lam(theta)
+        log_rho = self.log_rho(x)
+        irho = np.exp(-log_rho)[:, None, None]
+        LtZtZ = L.T @ s.ZtZ  # (K, q, q)
+        M = LtZtZ @ L * irho + self.eye_q
+        Lc = np.linalg.cholesky(M)
+        Y = np.linalg.solve(Lc, (L.T @ s.ZtU) * irho)  # Lc^{-1} T, (K, q, r)
+        S = s.UtU * irho - np.swapaxes(Y, 1, 2) @ Y  # U' V0^{-1} U per trial
+        log_det_v = float(s.n @ log_rho + 2 * np.log(np.diagonal(Lc, axis1=1, axis2=2)).sum())
+        if m:
+            A = S[:, :m, :m] + self.pad
+            Ac = np.linalg.cholesky(A)
+            F = np.linalg.solve(Ac, S[:, :m, m:])  # (K, m, pg + 1)
+            C = S[:, m:, m:].sum(0) - np.einsum("kai,kaj->ij", F, F)
+            log_det_a = 2 * np.log(np.diagonal(Ac, axis1=1, axis2=2)).sum()
+        else:
+            Ac = F = None
+            C = S.sum(0)
+            log_det_a = 0.0
+        if pg:
+            Cc = np.linalg.cholesky(C[:pg, :pg])
+            g = solve_triangular(Cc, C[:pg, pg], lower=True)
+            r2 = C[pg, pg] - g @ g
+            beta_g = solve_triangular(Cc.T, g, lower=False)
+            log_det_c = 2 * np.log(np.diag(Cc)).sum()
+        else:
+            Cc = None
+            r2 = C[0, 0]
+            beta_g = np.zeros(0)
+            log_det_c = 0.0
+        if m:
+            rhs = F[:, :, pg] - F[:, :, :pg] @ beta_g
+            beta_l = np.linalg.solve(np.swapaxes(Ac, 1, 2), rhs[:, :, None])[:, :, 0]
+        else:
+            beta_l = np.zeros((self.K, 0))
+        return dict(
+            L=L, irho=irho, LtZtZ=LtZtZ, Lc=Lc, Y=Y, S=S, Ac=Ac, F=F, Cc=Cc, r2=float(r2),
+            beta_g=beta_g, beta_l=beta_l, log_det_v=log_det_v,
+            log_det_h=float(log_det_a + log_det_c), log_rho=log_rho,
+        )  # fmt: skip
+
+    def deviance_from(self, core: dict) -> float:
+        r2 = max(core["r2"], 1e-300)
+        dev = core["log_det_v"] + self.dof * (1 + _LOG2PI + np.log(r2 / self.dof))
+        if self.reml:
+            dev += core["log_det_h"]
+        return float(dev)
+
+    def unprofiled_from(self, core: dict, sigma: float) -> float:
+        """-2 log-likelihood at (theta, sigma, rho), beta at its GLS value (lmerTest's devfun)."""
+        s2 = sigma * sigma
+        dev = core["log_det_v"] + self.dof * (_LOG2PI + np.log(s2)) + core["r2"] / s2
+        if self.reml:
+            dev += core["log_det_h"]
+        return float(dev)
+
+    # ------------------------------------------------------------------------------------
+    def h_inverse_blocks(self, core: dict) -> dict:
+        """Per-trial block of H^{-1} on [its local slots, global columns] and related pieces."""
+        m, pg = self.s.m, self.s.pg
+        Cinv = cho_solve((core["Cc"], True), np.eye(pg)) if pg else np.zeros((0, 0))
+        K = self.K
+        Hsub = np.zeros((K, m + pg, m + pg))
+        if m:
+            Ac, S = core["Ac"], core["S"]
+            Ainv = np.linalg.inv(S[:, :m, :m] + self.pad)
+            E = Ainv @ S[:, :m, m : m + pg]  # A^{-1} B, (K, m, pg)
+            ECinv = E @ Cinv
+            Hsub[:, :m, :m] = Ainv + ECinv @ np.swapaxes(E, 1, 2)
+            Hsub[:, :m, m:] = -ECinv
+            Hsub[:, m:, :m] = -np.swapaxes(ECinv, 1, 2)
+            del Ac
+        else:
+            E = np.zeros((K, 0, pg))
+        Hsub[:, m:, m:] = Cinv
+        return dict(Hsub=Hsub, Cinv=Cinv, E=E)
+
+    def _weighted(self, core: dict) -> dict:
+        """Z'V0^{-1}Z, Z'V0^{-1}U and the weight vectors w_i = [-beta_i, 1]."""
+        s = self.s
+        irho, Lc, Y = core["irho"], core["Lc"], core["Y"]
+        P1 = np.linalg.solve(Lc, core["LtZtZ"] * irho)  # Lc^{-1} Lambda' Z'Z / rho
+        Q = s.ZtZ * irho - np.swapaxes(P1, 1, 2) @ P1
+        R = s.ZtU * irho - np.swapaxes(P1, 1, 2) @ Y
+        w = np.concatenate(
+            [
+                -core["beta_l"],
+                np.broadcast_to(-core["beta_g"], (self.K, s.pg)),
+                np.ones((self.K, 1)),
+            ],
+            axis=1,
+        )
+        return dict(Q=Q, R=R, w=w)
+
+    def _second_moment(self, core: dict) -> np.ndarray:
+        """U' V0^{-2} U per trial, (K, r, r) (needed for derivatives in rho)."""
+        s = self.s
+        irho, L, Lc, Y = core["irho"], core["L"], core["Lc"], core["Y"]
+        Kmat = L @ np.linalg.solve(np.swapaxes(Lc, 1, 2), Y)  # Lambda M^{-1} T, (K, q, r)
+        UtZK = np.swapaxes(s.ZtU, 1, 2) @ Kmat
+        return (s.UtU - UtZK - np.swapaxes(UtZK, 1, 2) + np.swapaxes(Kmat, 1, 2) @ s.ZtZ @ Kmat) * (
+            irho * irho
+        )
+
+    def gradient_from(self, core: dict, c: float) -> np.ndarray:
+        """d deviance / d x with the quadratic-form weight ``c`` ((n-p)/r2 profiled, 1/sigma^2
+        unprofiled)."""
+        s, m, pg = self.s, self.s.m, self.s.pg
+        wt = self._weighted(core)
+        L = core["L"]
+        u = np.einsum("kqr,kr->kq", wt["R"], wt["w"])  # Z_i' V0_i^{-1} r_i
+        psi = wt["Q"]
+        if self.reml or self.stratified:
+            hb = self.h_inverse_blocks(core)
+        if self.reml:
+            Wx = wt["R"][:, :, : m + pg]
+            psi = psi - Wx @ hb["Hsub"] @ np.swapaxes(Wx, 1, 2)
+        trace_part = 2 * (psi.sum(0) @ L)
+        quad_part = 2 * (np.einsum("ka,kb->ab", u, u) @ L)
+        grad = (trace_part - c * quad_part)[self.rows, self.cols]
+        if not self.stratified:
+            return grad
+        rho = 1 / core["irho"][:, 0, 0]
+        Minv_tr = (np.linalg.inv(core["Lc"]) ** 2).sum(axis=(1, 2))
+        tr_vinv = (s.n - self.q + Minv_tr) / rho
+        G2 = self._second_moment(core)
+        if self.reml:
+            Gx = G2[:, : m + pg, : m + pg]
+            tr_p = tr_vinv - np.einsum("kab,kba->k", hb["Hsub"], Gx)
+        else:
+            tr_p = tr_vinv
+        quad = np.einsum("ka,kab,kb->k", wt["w"], G2, wt["w"])
+        g_rho = rho * (tr_p - c * quad)
+        return np.concatenate([grad, g_rho[1:]])
+
+    # ------------------------------------------------------------------------------------
+    def evaluate(self, x: np.ndarray, *, gradient: bool = False) -> Evaluation:
+        core = self._core(np.asarray(x, dtype=float))
+        ev = Evaluation(
+            deviance=self.deviance_from(core),
+            r2=core["r2"],
+            log_det_v=core["log_det_v"],
+            log_det_h=core["log_det_h"],
+            beta_local=core["beta_l"],
+            beta_global=core["beta_g"],
+        )
+        if gradient:
+            ev.gradient = self.gradient_from(core, self.dof / max(core["r2"], 1e-300))
+        return ev
+
+    def fun_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            core = self._core(np.asarray(x, dtype=float))
+        except np.linalg.LinAlgError:
+            return np.inf, np.zeros_like(x)
+        dev = self.deviance_from(core)
+        return dev, self.gradient_from(core, self.dof / max(core["r2"], 1e-300))
+
+    def core(self, x: np.ndarray) -> dict:
+        return self._core(np.asarray(x, dtype=float))

@@ -1,0 +1,110 @@
+"""Assemble a MixedResult from the optimum of the linear mixed-model criterion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._formula import ModelDesign
+from ._linear_criterion import Criterion
+from ._result import MixedResult
+from ._satterthwaite import full_h_inverse, satterthwaite_df
+
+__all__ = ["build_result"]
+
+
+def _varcomp(design: ModelDesign, crit: Criterion, L: np.ndarray, sigma2: float, sigma_by_trial):
+    G = sigma2 * (L @ L.T)
+    names = design.random_names
+    rows = []
+    for block in design.re_blocks:
+        for a in block:
+            rows.append((design.group_name, names[a], None, G[a, a], np.sqrt(G[a, a]), np.nan))
+        for i, a in enumerate(block):
+            for b in block[i + 1 :]:
+                denom = np.sqrt(G[a, a] * G[b, b])
+                corr = G[a, b] / denom if denom > 0 else np.nan
+                rows.append((design.group_name, names[a], names[b], G[a, b], np.nan, corr))
+    if sigma_by_trial is None:
+        rows.append(("Residual", None, None, sigma2, np.sqrt(sigma2), np.nan))
+    else:
+        for level, sd in sigma_by_trial.items():
+            rows.append(("Residual", str(level), None, sd * sd, sd, np.nan))
+    return pd.DataFrame(rows, columns=["group", "term1", "term2", "variance", "sd", "corr"]), G
+
+
+def build_result(
+    design: ModelDesign,
+    crit: Criterion,
+    x_hat: np.ndarray,
+    *,
+    reml: bool,
+    residual: str,
+    converged: bool,
+    convergence: str,
+    singular: bool,
+    messages: tuple[str, ...],
+) -> MixedResult:
+    """Estimates, standard errors, Satterthwaite df, variance components and BLUPs at x_hat."""
+    s = crit.s
+    core = crit.core(x_hat)
+    deviance = crit.deviance_from(core)
+    sigma2 = core["r2"] / crit.dof
+    sigma = float(np.sqrt(sigma2))
+
+    beta = np.zeros(s.p)
+    beta[s.global_index] = core["beta_g"]
+    used = s.local_index >= 0
+    beta[s.local_index[used]] = core["beta_l"][used]
+    Hinv = full_h_inverse(crit, core)
+    vcov = sigma2 * Hinv
+    df, hess_eigen = satterthwaite_df(crit, core, x_hat, sigma, Hinv)
+
+    # BLUPs: b_i = Lambda M_i^{-1} Lambda' Z_i' (y_i - X_i beta) / rho_i
+    wt = crit._weighted(core)
+    t_w = np.einsum("kqr,kr->kq", core["Y"], wt["w"])
+    blup = np.linalg.solve(np.swapaxes(core["Lc"], 1, 2), t_w[:, :, None])[:, :, 0] @ core["L"].T
+    levels = pd.Index(design.group_levels, name=design.group_name)
+    ranef = pd.DataFrame(blup, index=levels, columns=list(design.random_names))
+
+    sigma_by_trial = None
+    sigma_out: float | pd.Series = sigma
+    if crit.stratified:
+        rho = np.exp(crit.log_rho(x_hat))
+        sigma_by_trial = pd.Series(sigma * np.sqrt(rho), index=levels, name="sigma")
+        sigma_out = sigma_by_trial
+    varcomp, _ = _varcomp(design, crit, core["L"], sigma2, sigma_by_trial)
+
+    names = list(design.fixed_names)
+    n_par = s.p + crit.n_params + 1
+    nobs = design.nobs
+    return MixedResult(
+        formula=design.formula.formula,
+        family="gaussian",
+        method="REML" if reml else "ML",
+        fixef=pd.Series(beta, index=names, name="estimate"),
+        se=pd.Series(np.sqrt(np.diag(vcov)), index=names, name="se"),
+        vcov=pd.DataFrame(vcov, index=names, columns=names),
+        df=pd.Series(df, index=names, name="df"),
+        varcomp=varcomp,
+        sigma=sigma_out,
+        loglik=-deviance / 2,
+        aic=deviance + 2 * n_par,
+        bic=deviance + np.log(nobs) * n_par,
+        nobs=nobs,
+        ngroups=design.ngroups,
+        converged=converged,
+        convergence=convergence,
+        singular=singular,
+        ranef=ranef,
+        dropped=design.dropped,
+        warnings=messages,
+        residual=residual,
+        details={
+            "theta": x_hat[: crit.n_theta].copy(),
+            "log_rho": crit.log_rho(x_hat),
+            "deviance": deviance,
+            "varpar_hessian_eigenvalues": hess_eigen,
+            "n_local_fixed": int(used.sum()),
+        },
+    )

@@ -1,0 +1,119 @@
+"""Covariance of the fixed effects and Satterthwaite denominator degrees of freedom.
+
+For a fixed effect ``beta_j`` (or a contrast ``l'beta``), lmerTest (Kuznetsova, Brockhoff &
+Christensen 2017, J Stat Softw 82(13)) computes::
+
+    df = 2 * Var(l'beta)^2 / (g' A g)
+
+with ``Var(l'beta) = sigma^2 l' H^{-1} l`` (``H = X'V0^{-1}X``), ``g`` its gradient with respect
+to the variance parameters ``v = (theta, sigma)`` and ``A = 2 * pinv(Hessian of -2 log L in
+v)`` (eigenvalues below 1e-8 dropped, as lmerTest does). We use the same variance parameters
+(plus ``log rho_i`` for stratified residual variances); the Hessian is the central
+difference of the analytic gradient, and ``g`` is analytic::
+
+    d Var_j / d theta_k   = sigma^2 * sum_i v_ij' dD_k v_ij,   v_ij = Z_i'V0_i^{-1}X_i H^{-1} e_j
+    d Var_j / d sigma     = 2 sigma (H^{-1})_jj
+    d Var_j / d log rho_i = sigma^2 rho_i h_ij' X_i'V0_i^{-2}X_i h_ij
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._linear_criterion import Criterion
+
+__all__ = ["full_h_inverse", "satterthwaite_df"]
+
+_EIGEN_TOL = 1e-8  # lmerTest's tolerance for zero eigenvalues of the Hessian
+
+
+def slot_index(crit: Criterion) -> np.ndarray:
+    """(K, m + pg) original fixed-column index of each trial's [local slots, globals]; -1 pad."""
+    s = crit.s
+    glob = np.broadcast_to(s.global_index, (crit.K, s.pg))
+    return np.concatenate([s.local_index, glob], axis=1)
+
+
+def full_h_inverse(crit: Criterion, core: dict) -> np.ndarray:
+    """H^{-1} = (X'V0^{-1}X)^{-1} over all p fixed columns, in the design's column order."""
+    s, m = crit.s, crit.s.m
+    hb = crit.h_inverse_blocks(core)
+    Hinv = np.zeros((s.p, s.p))
+    g = s.global_index
+    Hinv[np.ix_(g, g)] = hb["Cinv"]
+    if m:
+        used = s.local_index >= 0
+        loc = s.local_index[used]  # local columns, trial by trial
+        E = hb["E"][used]  # (n_local, pg): rows of A_i^{-1} B_i
+        ECinv = E @ hb["Cinv"]
+        Hinv[np.ix_(loc, loc)] = ECinv @ E.T
+        Hinv[np.ix_(loc, g)] = -ECinv
+        Hinv[np.ix_(g, loc)] = -ECinv.T
+        S = core["S"]
+        Ainv = np.linalg.inv(S[:, :m, :m] + crit.pad)
+        for slot_a in range(m):
+            for slot_b in range(m):
+                both = used[:, slot_a] & used[:, slot_b]
+                ia = s.local_index[both, slot_a]
+                ib = s.local_index[both, slot_b]
+                Hinv[ia, ib] += Ainv[both, slot_a, slot_b]
+    return Hinv
+
+
+def _gradient_unprofiled(crit: Criterion, v: np.ndarray) -> np.ndarray:
+    """Gradient of -2 log L (REML or ML) in v = (theta, sigma, log rho_2..K)."""
+    nt = crit.n_theta
+    x = np.concatenate([v[:nt], v[nt + 1 :]])
+    sigma = v[nt]
+    core = crit.core(x)
+    g = crit.gradient_from(core, 1.0 / sigma**2)
+    g_sigma = 2 * crit.dof / sigma - 2 * core["r2"] / sigma**3
+    return np.concatenate([g[:nt], [g_sigma], g[nt:]])
+
+
+def varpar_covariance(crit: Criterion, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A = 2 pinv(Hessian) of the deviance in v, and the Hessian's eigenvalues."""
+    k = len(v)
+    hess = np.empty((k, k))
+    for j in range(k):
+        step = 1e-4 * max(abs(v[j]), 1e-2)
+        e = np.zeros(k)
+        e[j] = step
+        hess[:, j] = (_gradient_unprofiled(crit, v + e) - _gradient_unprofiled(crit, v - e)) / (
+            2 * step
+        )
+    hess = (hess + hess.T) / 2
+    evals, evecs = np.linalg.eigh(hess)
+    pos = evals > _EIGEN_TOL
+    inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
+    return 2 * inv, evals
+
+
+def satterthwaite_df(crit: Criterion, core: dict, x: np.ndarray, sigma: float, Hinv: np.ndarray):
+    """Satterthwaite df of every fixed effect (design column order), and the Hessian eigenvalues."""
+    s, m, pg, nt = crit.s, crit.s.m, crit.s.pg, crit.n_theta
+    v = np.concatenate([x[:nt], [sigma], x[nt:]])
+    A, evals = varpar_covariance(crit, v)
+    wt = crit._weighted(core)
+    Wx = wt["R"][:, :, : m + pg]  # Z_i' V0_i^{-1} X_i on the trial's columns
+    idx = slot_index(crit)
+    Hext = np.vstack([Hinv, np.zeros((1, s.p))])
+    H_rows = Hext[idx]  # (K, m + pg, p), -1 picks the zero row
+    V = Wx @ H_rows  # (K, q, p)
+    omega = np.einsum("kaj,kbj->jab", V, V)  # (p, q, q)
+    s2 = sigma * sigma
+    jac = [
+        s2 * 2 * (omega @ core["L"])[:, crit.rows, crit.cols],
+        2 * sigma * np.diag(Hinv)[:, None],
+    ]
+    if crit.stratified:
+        G2 = crit._second_moment(core)[:, : m + pg, : m + pg]
+        rho = 1 / core["irho"][:, 0, 0]
+        d_rho = s2 * rho[:, None] * np.einsum("kaj,kab,kbj->kj", H_rows, G2, H_rows)
+        jac.append(d_rho[1:].T)
+    J = np.concatenate(jac, axis=1)  # (p, n_varpar)
+    var = s2 * np.diag(Hinv)
+    denom = np.einsum("ja,ab,jb->j", J, A, J)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(denom > 0, 2 * var**2 / denom, np.inf)
+    return df, evals
