@@ -1,0 +1,197 @@
+"""Turn raw columns into one harmonized variable: missing codes, value codes and labels,
+numeric coercion, combination of items, unit conversion, rescaling to 0-100, cut-offs, BMI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, SpecError
+from ..io import RawTable
+from ..spec import VariableSpec, code_key, nearest
+from ._variables import UNITS, VariableDef, convert_unit
+
+__all__ = ["Context", "derive_variable", "numeric_column", "require_columns"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where values come from, for error messages: trial, file, the raw table, row labels."""
+
+    trial: str
+    file: Path
+    raw: RawTable
+    missing: tuple[object, ...] = ()
+
+    def row_of(self, frame: pd.DataFrame, index: object) -> str:
+        """``"12 (id 1003)"``: the 1-based data row in the file and the participant id."""
+        row = frame.at[index, "_row"] if "_row" in frame.columns else index
+        pid = frame.at[index, "_pid"] if "_pid" in frame.columns else None
+        return f"{row} (id {pid})" if pid is not None else str(row)
+
+
+def require_columns(ctx: Context, columns: list[str], *, key: str) -> None:
+    """SpecError naming the first column that the file does not have (nearest suggested)."""
+    available = list(ctx.raw.data.columns)
+    for column in columns:
+        if column not in available:
+            guess = nearest(column, available)
+            raise SpecError(
+                f"column {column!r} named in {key} is not in the data file",
+                trial=ctx.trial,
+                file=ctx.file,
+                variable=column,
+                hint=(f"did you mean {guess!r}? " if guess else "")
+                + f"columns in the file: {', '.join(available[:40])}",
+            )
+
+
+def _blank_to_missing(values: pd.Series, missing: tuple[object, ...]) -> pd.Series:
+    out = values.copy()
+    if out.dtype == object or pd.api.types.is_string_dtype(out):
+        out = out.map(lambda v: v.strip() if isinstance(v, str) else v)
+        out = out.mask(out.map(lambda v: isinstance(v, str) and v == ""))
+    if missing:
+        keys = {code_key(m) for m in missing}  # type: ignore[arg-type]
+        out = out.mask(out.map(lambda v: pd.notna(v) and code_key(v) in keys))
+    return out
+
+
+def numeric_column(
+    ctx: Context, frame: pd.DataFrame, column: str, *, missing: tuple[object, ...] = ()
+) -> pd.Series:
+    """The column as floats after missing codes; a non-numeric value is an InputError."""
+    values = _blank_to_missing(frame[column], (*ctx.missing, *missing))
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values.notna() & numbers.isna()
+    if bad.any():
+        index = bad.idxmax()
+        raise InputError(
+            f"non-numeric value in a numeric column ({int(bad.sum())} value(s))",
+            trial=ctx.trial,
+            file=ctx.file,
+            variable=column,
+            row=ctx.row_of(frame, index),
+            value=values[index],
+            hint="fix the value, list it under `missing`, or map it with `codes`",
+        )
+    return numbers.astype(float)
+
+
+def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: VariableSpec) -> pd.Series:
+    values = _blank_to_missing(frame[column], (*ctx.missing, *spec.missing))
+    codes = {code_key(k).casefold(): float(v) for k, v in spec.codes.items()}
+
+    def lookup(value: object) -> float:
+        if pd.isna(value):  # type: ignore[call-overload]
+            return np.nan
+        key = code_key(value).casefold()  # type: ignore[arg-type]
+        if key in codes:
+            return codes[key]
+        label = ctx.raw.label_of(column, value)
+        if label is not None and label.strip().casefold() in codes:
+            return codes[label.strip().casefold()]
+        raise KeyError(value)
+
+    out = pd.Series(np.nan, index=values.index, dtype=float)
+    for index, value in values.items():
+        try:
+            out[index] = lookup(value)
+        except KeyError:
+            label = ctx.raw.label_of(column, value)
+            raise InputError(
+                "value not mapped by `codes`" + (f" (its label is {label!r})" if label else ""),
+                trial=ctx.trial,
+                file=ctx.file,
+                variable=column,
+                row=ctx.row_of(frame, index),
+                value=value,
+                hint=f"add {code_key(value)!r} to codes (or to missing) in the variable's spec",
+            ) from None
+    return out
+
+
+def _in_range(ctx, frame, values, column, low, high, what) -> None:
+    bad = values.notna() & ((values < low) | (values > high))
+    if bad.any():
+        index = bad.idxmax()
+        raise InputError(
+            f"value outside {what} {low:g} to {high:g} ({int(bad.sum())} value(s))",
+            trial=ctx.trial,
+            file=ctx.file,
+            variable=column,
+            row=ctx.row_of(frame, index),
+            value=float(values[index]),
+            hint="fix the value, list it under `missing`, or correct the spec's range/unit",
+        )
+
+
+def _input(ctx, frame, item, base_unit: str) -> pd.Series:
+    values = numeric_column(ctx, frame, item.column)
+    if item.unit is None:
+        return values
+    return values * convert_unit(item.unit, base_unit)
+
+
+def derive_variable(
+    ctx: Context, frame: pd.DataFrame, name: str, spec: VariableSpec, definition: VariableDef
+) -> pd.Series:
+    """One harmonized variable (float Series on ``frame``'s index) from its spec.
+
+    Steps: missing codes -> ``codes`` (raw value or its label) -> numeric -> ``combine`` ->
+    unit conversion -> ``scale``/``offset`` -> ``rescale`` 100 (x - lo) / (hi - lo) (or
+    100 (hi - x) / (hi - lo) when ``reverse``) -> ``cutoff`` -> check the valid range.
+    BMI = weight [kg] / height [m]^2.
+    """
+    label = f"variables.{name}"
+    if spec.derive == "bmi":
+        weight = _input(ctx, frame, spec.weight, "kg")
+        height = _input(ctx, frame, spec.height, "m") if spec.height.unit else None
+        if height is None:  # no unit given: metres if values look like metres, else cm
+            raw = numeric_column(ctx, frame, spec.height.column)
+            height = raw if raw.median() < 3 else raw / 100.0
+        values = weight / height**2
+    elif spec.columns:
+        items = [_coded_or_numeric(ctx, frame, c, spec) for c in spec.columns]
+        stacked = pd.concat(items, axis=1)
+        values = stacked.sum(axis=1, min_count=len(items))
+        values = values.where(stacked.notna().all(axis=1))
+        if spec.combine == "mean":
+            values = values / len(items)
+    else:
+        values = _coded_or_numeric(ctx, frame, spec.column, spec)
+    if spec.unit is not None:
+        target = definition.unit
+        if target not in UNITS:
+            raise SpecError(
+                f"{label}: unit {spec.unit!r} given, but {name} has no convertible unit",
+                trial=ctx.trial,
+                file=ctx.file,
+                hint="remove `unit` or use scale/offset",
+            )
+        values = values * convert_unit(spec.unit, target)
+    values = values * spec.scale + spec.offset
+    column = spec.column or ",".join(spec.source_columns())
+    if spec.rescale is not None:
+        low, high = spec.rescale
+        _in_range(ctx, frame, values, column, low, high, f"the native range of {label}")
+        values = 100.0 * ((high - values) if spec.reverse else (values - low)) / (high - low)
+    if spec.cutoff is not None:
+        ops = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+        hit = ops[spec.cutoff_rule](values, spec.cutoff).astype(float)
+        values = hit.where(values.notna())
+    if definition.valid is not None:
+        low, high = definition.valid
+        _in_range(ctx, frame, values, column, low, high, f"the valid range of {name}")
+    return values.astype(float)
+
+
+def _coded_or_numeric(ctx, frame, column: str, spec: VariableSpec) -> pd.Series:
+    if spec.codes:
+        return _coded_column(ctx, frame, column, spec)
+    return numeric_column(ctx, frame, column, missing=spec.missing)

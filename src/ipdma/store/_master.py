@@ -1,0 +1,171 @@
+"""The master dataset: a frozen bundle of DataFrames, and its DuckDB file."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ..errors import DataFileError
+
+__all__ = ["TABLES", "MasterData", "load", "read_meta", "write_master"]
+
+#: the tables of the master DuckDB file, in order
+TABLES = (
+    "trials", "arms", "participants", "outcomes", "windows", "followup", "published",
+    "provenance", "identifiers",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MasterData:
+    """The harmonized master dataset (layout: /work/helpers/CONTRACTS.md, docs/spec.md).
+
+    Attributes
+    ----------
+    trials, arms, participants, outcomes, windows, followup, published, provenance
+        The tables as DataFrames.
+    identifiers
+        Columns detected as direct identifiers per trial, with the reason and the action.
+    settings
+        The project's harmonization settings (windows, ties, recovery thresholds).
+    meta
+        Package version, creation time, input fingerprint, project name and analysis plan.
+    """
+
+    trials: pd.DataFrame
+    arms: pd.DataFrame
+    participants: pd.DataFrame
+    outcomes: pd.DataFrame
+    windows: pd.DataFrame
+    followup: pd.DataFrame
+    published: pd.DataFrame
+    provenance: pd.DataFrame
+    identifiers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    settings: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Counts of trials, participants and outcome values."""
+        included = int(self.trials["included"].sum()) if len(self.trials) else 0
+        return (
+            f"master dataset: {included} included trial(s), "
+            f"{len(self.trials) - included} not included, "
+            f"{len(self.participants)} participants, {len(self.outcomes)} outcome values "
+            f"(ipdma {self.meta.get('package_version', '?')}, "
+            f"created {self.meta.get('created', '?')})"
+        )
+
+    def __repr__(self) -> str:
+        return f"<MasterData {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.summary()}</p>" + self.trials.to_html(index=False, max_rows=60)
+
+
+def _for_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object:
+            kinds = {type(v) for v in series.dropna()}
+            if kinds - {str}:
+                if kinds <= {bool}:
+                    out[column] = series.astype("boolean")
+                elif all(k in (dict, list) for k in kinds):
+                    out[column] = series.map(json.dumps, na_action="ignore")
+                else:
+                    out[column] = series.map(str, na_action="ignore")
+    return out
+
+
+def write_master(path: Path, tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
+    """Write the tables and ``meta`` to ``path`` atomically (temp file, then os.replace).
+
+    On any error the temp file is removed and an existing ``path`` is left untouched.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(temp)) as con:
+            for name in TABLES:
+                frame = _for_duckdb(tables.get(name, pd.DataFrame()))
+                if frame.shape[1] == 0:
+                    frame = pd.DataFrame({"_empty": pd.Series(dtype=str)})
+                con.register("frame_view", frame)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
+                con.unregister("frame_view")
+            con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
+            con.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [(k, json.dumps(v, default=str)) for k, v in sorted(meta.items())],
+            )
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+        Path(str(temp) + ".wal").unlink(missing_ok=True)
+
+
+def _master_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix == ".toml":
+        from ..spec import load_project
+
+        return load_project(path).output_dir / "master.duckdb"
+    return path
+
+
+def read_meta(path: Path) -> dict[str, Any] | None:
+    """The ``meta`` table of a master file, or None if the file is absent or not a master."""
+    if not path.is_file():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute("SELECT key, value FROM meta").fetchall()
+    except duckdb.Error:
+        return None
+    return {key: json.loads(value) for key, value in rows}
+
+
+def load(path: str | Path) -> MasterData:
+    """Read the master dataset.
+
+    Parameters
+    ----------
+    path
+        The master DuckDB file, or a project file (then ``<output>/master.duckdb``).
+
+    Raises
+    ------
+    DataFileError
+        No master dataset there (run ``ipdma ingest`` first) or it is not a master file.
+    """
+    file = _master_path(path)
+    if not file.is_file():
+        raise DataFileError(
+            "no master dataset found", file=file, hint="run `ipdma ingest PROJECT.toml` first"
+        )
+    try:
+        with duckdb.connect(str(file), read_only=True) as con:
+            frames = {name: con.execute(f'SELECT * FROM "{name}"').df() for name in TABLES}
+            meta = {k: json.loads(v) for k, v in con.execute("SELECT * FROM meta").fetchall()}
+    except duckdb.Error as exc:
+        raise DataFileError(f"not a readable master dataset ({exc})", file=file) from None
+    for name, frame in frames.items():
+        if list(frame.columns) == ["_empty"]:
+            frames[name] = pd.DataFrame()
+    provenance = frames["provenance"]
+    if "meta" in provenance.columns:
+        provenance["meta"] = provenance["meta"].map(json.loads, na_action="ignore")
+    names = {f.name for f in fields(MasterData)}
+    return MasterData(
+        **{k: v for k, v in frames.items() if k in names},
+        settings=meta.get("settings", {}),
+        meta=meta,
+    )
