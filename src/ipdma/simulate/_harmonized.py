@@ -1,0 +1,137 @@
+"""The simulated consortium in the ``analysis_frame`` layout, without writing any file.
+
+Follow-up windows and global recovery are derived exactly as the project settings tell
+ingest to: per trial and outcome, the visit closest to the window's target week (ties:
+``config.ties``) if no further than its maximum distance; recovery is an improvement of at
+least ``recovery_relative`` x baseline and at least ``recovery_points`` (0-100) in pain OR
+function, missing when neither can be computed (the paper's Methods).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._config import ConsortiumConfig, default_config
+from ._generate import OUTCOMES, simulate_trials
+from ._native import NativeTrial, nativize
+
+BINARY = ("female", "education", "smoker", "physically_active", "lbp_history", "sick_leave",
+          "employed", "heavy_demands", "social_support", "leg_pain", "medication")  # fmt: skip
+CONTINUOUS = ("age", "bmi", "general_health", "mental_health", "fear_avoidance",
+              "episode_months", "pain0", "function0")  # fmt: skip
+PARTICIPANT_COLUMNS = ("trial", "pid", "arm_code", "treat", "comparison", *CONTINUOUS, *BINARY)
+
+
+def choose_visit(weeks: np.ndarray, target: float, max_distance: float, ties: str) -> int | None:
+    """Index of the visit closest to ``target`` within ``max_distance`` (None when none)."""
+    if len(weeks) == 0:
+        return None
+    distance = np.abs(np.asarray(weeks, dtype=float) - target)
+    best = distance.min()
+    if best > max_distance + 1e-9:
+        return None
+    candidates = np.flatnonzero(np.isclose(distance, best))
+    return int(candidates[-1] if ties == "later" else candidates[0])
+
+
+def recovered(
+    baseline: np.ndarray, followup: np.ndarray, relative: float, points: float
+) -> np.ndarray:
+    """1.0 if improvement >= max(relative x baseline, points), 0.0 if not, NaN if unknown."""
+    improvement = baseline - followup
+    result = (improvement >= np.maximum(relative * baseline, points)).astype(float)
+    result[np.isnan(improvement)] = np.nan
+    return result
+
+
+def native_trials(config: ConsortiumConfig, seed: int) -> list[NativeTrial]:
+    """Simulate every trial and put it in its native layout (no files written)."""
+    sims = simulate_trials(config, seed)
+    streams = np.random.SeedSequence([seed, 1]).spawn(len(sims))
+    return [
+        nativize(sim, k, np.random.default_rng(stream))
+        for k, (sim, stream) in enumerate(zip(sims, streams, strict=True))
+    ]
+
+
+def window_frame(native: NativeTrial, config: ConsortiumConfig, window: str) -> pd.DataFrame:
+    """pain, function, recovery (and the weeks used) of one trial at one window."""
+    target, max_distance = config.windows[window]
+    trial_cfg = next(t for t in config.trials if t.trial == native.trial)
+    out = {}
+    for outcome in OUTCOMES:
+        values = native.outcomes.get(outcome)
+        if values is None:
+            out[outcome] = np.full(len(native.harmonized), np.nan)
+            out[f"{outcome}_weeks"] = np.nan
+            continue
+        measured = np.isin(trial_cfg.visits, trial_cfg.visits_for(outcome))
+        weeks = np.where(measured, native.visit_weeks, np.inf)
+        index = choose_visit(weeks, target, max_distance, config.ties)
+        out[outcome] = values[:, index] if index is not None else np.full(len(values), np.nan)
+        out[f"{outcome}_weeks"] = native.visit_weeks[index] if index is not None else np.nan
+    pieces = [
+        recovered(
+            native.harmonized[f"{o}0"].to_numpy(float),
+            out[o],
+            config.recovery_relative,
+            config.recovery_points[o],
+        )
+        for o in OUTCOMES
+    ]
+    stacked = np.column_stack(pieces)
+    recovery = np.where(np.isnan(stacked).all(axis=1), np.nan, np.nanmax(
+        np.where(np.isnan(stacked), -1.0, stacked), axis=1))  # fmt: skip
+    out["recovery"] = recovery
+    return pd.DataFrame(out)
+
+
+def participants_frame(native: NativeTrial, config: ConsortiumConfig) -> pd.DataFrame:
+    """The contract's ``participants`` columns for one trial."""
+    trial_cfg = next(t for t in config.trials if t.trial == native.trial)
+    frame = native.harmonized
+    arm_index = frame["arm_index"].to_numpy()
+    arms = trial_cfg.arms
+    codes = [str(arm["code"]) for arm in native.spec["arms"]]
+    treat = np.array([a.role == "exercise" for a in arms], dtype=float)[arm_index]
+    sets = {"exercise": None, "other conservative": "conservative"}
+    comparison = [sets.get(arms[i].category, "usual") for i in arm_index]
+    out = pd.DataFrame({"trial": native.trial, "pid": frame["pid"].astype(str),
+                        "arm_code": np.array(codes, dtype=object)[arm_index],
+                        "treat": treat, "comparison": comparison})  # fmt: skip
+    for column in (*CONTINUOUS, *BINARY):
+        out[column] = frame[column].to_numpy(float)
+    return out
+
+
+def harmonized_ipd(
+    seed: int = 2020, config: ConsortiumConfig | None = None, *, window: str = "short"
+) -> pd.DataFrame:
+    """The simulated consortium as one analysis frame (the ``analysis_frame`` layout).
+
+    One row per participant: ``trial, pid, arm_code, treat`` (1 exercise, 0 comparison),
+    ``comparison`` ("usual" | "conservative" | None for exercise arms), the harmonized
+    baseline variables (0-100 outcomes, higher = worse; binary 0/1 with NaN) and ``pain``,
+    ``function``, ``recovery`` at ``window`` ("short" | "moderate" | "long"). The values are
+    those ingest computes from the native files written by :func:`consortium` with the same
+    seed and config (native rounding included), so tests can skip the files.
+
+    Examples
+    --------
+    >>> import ipdma
+    >>> data = ipdma.simulate.harmonized_ipd(seed=1)
+    >>> fit = ipdma.mixed("pain ~ 0 + C(trial) + pain0 + treat + (0 + treat | trial)", data)
+    """
+    if window not in ("short", "moderate", "long"):
+        from ..errors import SpecError
+
+        raise SpecError(f"window={window!r} is not an option",
+                        hint="use 'short', 'moderate' or 'long'")  # fmt: skip
+    config = default_config() if config is None else config
+    frames = []
+    for native in native_trials(config, seed):
+        part = participants_frame(native, config)
+        followup = window_frame(native, config, window)
+        frames.append(pd.concat([part, followup[["pain", "function", "recovery"]]], axis=1))
+    return pd.concat(frames, ignore_index=True)

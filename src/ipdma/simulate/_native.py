@@ -1,0 +1,232 @@
+"""One simulated trial in its native layout: columns, codes, units, visits; and its spec.
+
+:func:`nativize` turns a :class:`~ipdma.simulate._generate.SimulatedTrial` into a
+:class:`NativeTrial`: the raw DataFrame as the trial team would have sent it (wide, or long
+with one row per participant and visit), the SPSS/Stata value labels, the trial spec as a
+dict (the ``docs/spec.md`` schema) and the harmonized values ingest will compute from it.
+Styles (column names, codes, units) vary between trials deterministically by position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ._config import LATENT_ORDER
+from ._encode import WEEKS_PER_MONTH, encode
+from ._generate import OUTCOMES, SimulatedTrial
+from ._instruments import instrument, stem
+
+SUFFIX = {"sav": "sav", "dta": "dta", "xpt": "xpt", "xlsx": "xlsx", "csv": "csv",
+          "csv-semicolon": "csv", "csv-latin1": "csv"}  # fmt: skip
+
+_ALIASES = {
+    "age": ("age", "age_years", "alder"),
+    "female": ("sex", "gender", "sexe"),
+    "education": ("educ", "education", "school"),
+    "smoker": ("smoke", "smoking", "smoker"),
+    "physically_active": ("activity", "phys_active", "sport"),
+    "lbp_history": ("prev_lbp", "history_lbp", "earlier_ep"),
+    "sick_leave": ("sickleave", "sick_12m", "absence"),
+    "employed": ("work", "work_status", "employment"),
+    "heavy_demands": ("heavywork", "phys_demands", "workload"),
+    "general_health": ("gh", "sf36_gh", "genhealth"),
+    "mental_health": ("mh", "mhi5", "mental"),
+    "fear_avoidance": ("fabq", "fear", "fearavoid"),
+    "social_support": ("support", "social_supp", "socsup"),
+    "episode_months": ("duration", "episode", "lbp_dur"),
+    "leg_pain": ("legpain", "leg_pain", "radiating"),
+    "medication": ("meds", "medication", "analgesics"),
+}
+_BMI_COLUMNS = (("height", "weight"), ("ht", "wt"), ("lengte", "gewicht"))
+_ID_COLUMNS = ("id", "subject", "pnr", "patient", "record_id", "studyno")
+_ARM_COLUMNS = ("group", "arm", "randomisation", "treatment", "grp")
+
+
+@dataclass(frozen=True)
+class NativeTrial:
+    """A trial's raw table, value labels, spec dict and harmonized values.
+
+    ``harmonized`` has one row per participant: ``pid``, ``arm_index`` and the harmonized
+    baseline variables (NaN where the file has no value); ``outcomes`` maps each outcome to
+    an (n x visits) array of harmonized follow-up values; ``visit_weeks`` the visit times in
+    weeks as ingest computes them from the spec.
+    """
+
+    trial: str
+    frame: pd.DataFrame
+    labels: dict[str, dict]
+    spec: dict
+    harmonized: pd.DataFrame
+    outcomes: dict[str, np.ndarray]
+    visit_weeks: np.ndarray
+    file_name: str
+    file_format: str
+
+
+def _name(base: str, short: bool, used: set[str]) -> str:
+    name = base.upper()[:8] if short else base
+    while name in used:
+        name = name[:7] + str(len(used) % 10)
+    used.add(name)
+    return name
+
+
+def _arm_codes(sim: SimulatedTrial, k: int, labels_ok: bool) -> tuple[list, dict]:
+    """Arm codes (numbers 1.. or text) and their value labels."""
+    arms = sim.config.arms
+    if k % 3 == 1 or (not labels_ok and k % 2 == 1):
+        words, seen = [], {}
+        for arm in arms:
+            word = "EX" if arm.role == "exercise" else "CTRL"
+            seen[word] = seen.get(word, 0) + 1
+            words.append(word)
+        codes = [w + (str(seen_i) if seen[w] > 1 else "") for w, seen_i in _numbered(words)]
+        return codes, {}
+    codes = list(range(1, len(arms) + 1))
+    return codes, {c: arm.name for c, arm in zip(codes, arms, strict=True)}
+
+
+def _numbered(words: list[str]) -> list[tuple[str, int]]:
+    count: dict[str, int] = {}
+    out = []
+    for word in words:
+        count[word] = count.get(word, 0) + 1
+        out.append((word, count[word]))
+    return out
+
+
+def _visit_tag(week: float, k: int, months: bool) -> str:
+    if months:
+        return f"{round(week / WEEKS_PER_MONTH)}m"
+    return (f"w{week:g}", f"{week:g}w", f"fu{week:g}")[k % 3]
+
+
+def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTrial:
+    """The native layout of trial number ``k`` (0-based position in the consortium)."""
+    cfg = sim.config
+    fmt = cfg.file_format
+    short = fmt == "xpt"
+    labels_ok = fmt in ("sav", "dta")
+    used: set[str] = set()
+    n = len(sim.baseline)
+    columns: dict[str, object] = {}
+    labels: dict[str, dict] = {}
+    id_col = _name(_ID_COLUMNS[k % len(_ID_COLUMNS)], short, used)
+    arm_col = _name(_ARM_COLUMNS[k % len(_ARM_COLUMNS)], short, used)
+    number = np.arange(1, n + 1) + 1000 * (k % 4)
+    pids = [f"{cfg.trial[:3].upper()}-{i:04d}" for i in number] if k % 2 else number
+    columns[id_col] = pids
+    codes, arm_labels = _arm_codes(sim, k, labels_ok)
+    columns[arm_col] = np.array(codes, dtype=object)[sim.baseline["arm"].to_numpy()]
+    if arm_labels and labels_ok:
+        labels[arm_col] = arm_labels
+    spec_vars: dict[str, dict] = {}
+    harmonized = {"pid": [str(p) for p in pids], "arm_index": sim.baseline["arm"].to_numpy()}
+    for offset, var in enumerate(("age", "female", *LATENT_ORDER)):
+        if var in ("pain0", "function0"):
+            continue
+        observed = sim.observed[var]
+        if not observed.any():
+            harmonized[var] = np.full(n, np.nan)
+            continue
+        values = np.where(observed, sim.baseline[var].to_numpy(float), np.nan)
+        variant = (k + offset) % 4
+        if var == "bmi":
+            bmi_names = _BMI_COLUMNS[k % len(_BMI_COLUMNS)]
+            extra = {"female": sim.baseline["female"].to_numpy(),
+                     "bmi_columns": tuple(_name(c, short, used) for c in bmi_names)}  # fmt: skip
+            enc = encode(var, values, "", variant, rng, labels_ok=labels_ok, extra=extra)
+        else:
+            column = _name(_ALIASES.get(var, (var,))[k % 3], short, used)
+            enc = encode(var, values, column, variant, rng, labels_ok=labels_ok)
+        columns.update(enc.columns)
+        if labels_ok:
+            labels.update({c: lab for c, lab in enc.labels.items() if c in enc.columns})
+        spec_vars[var] = enc.spec
+        harmonized[var] = enc.harmonized
+    months = set(cfg.visits) <= {13, 26, 52, 104, 156, 260}
+    weeks = np.array([round(w / WEEKS_PER_MONTH) * WEEKS_PER_MONTH if months else w
+                      for w in cfg.visits])  # fmt: skip
+    outcome_spec: dict[str, dict] = {}
+    outcome_values: dict[str, np.ndarray] = {}
+    wide_outcomes: dict[str, dict[str, np.ndarray]] = {}
+    for outcome in OUTCOMES:
+        name = cfg.pain_instrument if outcome == "pain" else cfg.function_instrument
+        if name is None:
+            harmonized[f"{outcome}0"] = np.full(n, np.nan)
+            continue
+        inst = instrument(name)
+        base = np.where(sim.observed[f"{outcome}0"], sim.baseline[f"{outcome}0"], np.nan)
+        native = {0.0: inst.to_native(base)}
+        for v, week in enumerate(cfg.visits):
+            if week in cfg.visits_for(outcome):
+                native[float(week)] = inst.to_native(sim.outcomes[outcome][:, v])
+        harmonized[f"{outcome}0"] = inst.to_harmonized(native[0.0])
+        outcome_values[outcome] = np.column_stack(
+            [inst.to_harmonized(native[float(w)]) if float(w) in native else np.full(n, np.nan)
+             for w in cfg.visits]
+        )  # fmt: skip
+        wide_outcomes[outcome] = native
+        outcome_spec[outcome] = {"instrument": name}
+    frame, source = _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col,
+                            short, months, used)  # fmt: skip
+    spec = _spec_dict(sim, k, source, codes, spec_vars, outcome_spec, fmt)
+    file_name = f"{cfg.trial}.{SUFFIX[fmt]}"
+    return NativeTrial(cfg.trial, frame, labels, spec, pd.DataFrame(harmonized),
+                       outcome_values, weeks, file_name, fmt)  # fmt: skip
+
+
+def _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col, short, months, used):
+    """Assemble the wide or long raw table and the [source] entries that describe it."""
+    source = {"layout": "wide", "id": id_col, "arm": arm_col,
+              "time_unit": "months" if months else "weeks"}  # fmt: skip
+    if not cfg.long_file:
+        for outcome, native in wide_outcomes.items():
+            base = stem(outcome_spec[outcome]["instrument"])
+            keys = {}
+            for week, values in native.items():
+                if short:
+                    column = _name(f"{base[:4]}{week:g}", short, used)
+                else:
+                    tag = "0" if week == 0 else _visit_tag(week, k, months)
+                    column = _name(f"{base}_{tag}", short, used)
+                columns[column] = values
+                key = round(week / WEEKS_PER_MONTH) if months and week else week
+                keys[f"{key:g}"] = column
+            outcome_spec[outcome]["columns"] = keys
+        return pd.DataFrame(columns), source
+    times = sorted({0.0} | {w for native in wide_outcomes.values() for w in native})
+    wide = pd.DataFrame(columns)
+    n = len(wide)
+    rows = []
+    time_col = _name("visit_week", short, used)
+    for t in times:
+        part = wide[[id_col, arm_col]].copy() if t else wide.copy()
+        part.insert(2, time_col, t)
+        for outcome, native in wide_outcomes.items():
+            column = stem(outcome_spec[outcome]["instrument"])
+            part[column] = native.get(t, np.full(n, np.nan))
+        rows.append(part)
+    for outcome in wide_outcomes:
+        outcome_spec[outcome]["column"] = stem(outcome_spec[outcome]["instrument"])
+    frame = pd.concat(rows, ignore_index=True)
+    frame = frame.sort_values([id_col, time_col], kind="stable", ignore_index=True)
+    source.update(layout="long", time=time_col, time_unit="weeks")
+    return frame, source
+
+
+def _spec_dict(sim, k, source, codes, variables, outcomes, fmt) -> dict:
+    cfg = sim.config
+    trial = {"id": cfg.trial, "label": cfg.label, "year": cfg.year, "country": cfg.country,
+             "population": cfg.population, "comparison_category": cfg.comparison_category}  # fmt: skip
+    arms = []
+    for code, arm in zip(codes, cfg.arms, strict=True):
+        entry = {"code": code, "name": arm.name, "category": arm.category, "type": arm.type}
+        if arm.role == "exercise":
+            entry.update(design=arm.design, delivery=arm.delivery)
+        arms.append(entry)
+    return {"trial": trial, "source": source, "arms": arms, "variables": variables,
+            "outcomes": outcomes}  # fmt: skip
