@@ -21,3 +21,8 @@ META_ITERATIVE_RTOL = 1e-6
 # Per-trial logistic ANCOVA: Newton to 1e-12 relative deviance change vs glm(epsilon=1e-14);
 # observed agreement ~2e-9 (the SE from the final vs previous IRLS weights).
 META_LOGISTIC_RTOL = 1e-7
+
+# --- analysis grid (tests/analysis) --------------------------------------------------------
+# A grid cell vs the same model written out by hand: same data, same engine, same optimizer;
+# only the column order of the design may differ, so estimates agree to optimizer precision.
+GRID_VS_DIRECT_RTOL = 1e-6

@@ -98,7 +98,7 @@ def _levels(z: pd.Series, spec: ModifierSpec) -> tuple[pd.Series, list[str]]:
             names = (names[1], names[0])
         labels = pd.Series(np.where(z == ref_value, names[0], names[1]), index=z.index)
         return labels, list(names)
-    if z.dtype == object or isinstance(z.dtype, pd.CategoricalDtype):
+    if not pd.api.types.is_numeric_dtype(z):
         levels = sorted(pd.unique(z.astype(str)))
         if spec.reference is not None and str(spec.reference) in levels:
             levels.remove(str(spec.reference))
@@ -230,7 +230,7 @@ def _interaction_part(
     mspec = plan.modifier_spec(str(spec.modifier))
     trial = data["trial"]
     z = complete[str(spec.modifier)]
-    if mspec.type == "categorical" or z.dtype == object:
+    if mspec.type == "categorical" or not pd.api.types.is_numeric_dtype(z):
         labels, levels = _levels(z, mspec)
         columns = {f"modifier_{k}": (labels == lev).astype(float) for k, lev in enumerate(levels)}
         columns.pop("modifier_0")

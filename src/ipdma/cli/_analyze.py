@@ -1,1 +1,61 @@
 """CLI commands: ipdma analyze (registered on ipdma.cli._app.app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ._app import app, console, out, progress_enabled
+
+
+@app.command("analyze")
+def analyze(
+    project: Annotated[
+        Path, typer.Argument(help="The project file (project.toml) or master.duckdb.")
+    ],
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Output folder (default: output/ by the project)."),
+    ] = None,
+) -> None:
+    """Fit the analysis grid (overall effects, modifiers, subgroups) and write the tables."""
+    from ..analysis import run
+
+    if progress_enabled():
+        columns = (
+            TextColumn("[bold]analyze"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[model]}", style="dim"),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("models", total=None, model="preparing")
+
+            def progress(done: int, total: int, model_id: str, status: str) -> None:
+                bar.update(task, completed=done, total=total, model=f"{status}: {model_id}")
+
+            results = run(project, jobs=jobs, progress=progress, output=output)
+    else:
+        results = run(project, jobs=jobs, output=output)
+    out.print(
+        f"models: {len(results.models)} ({results.fitted} fitted, {results.cached} cached, "
+        f"{results.failed} failed) in {results.seconds:.1f} s"
+    )
+    out.print(f"potentially important modifiers (Appendix 9): {len(results.important)}")
+    if results.tables:
+        folder = Path(results.tables["overall"]).parent
+        out.print(f"tables: {folder}")
+    if results.failed:
+        failed = results.models[results.models["status"] == "failed"]
+        for _, row in failed.head(5).iterrows():
+            console.print(f"[yellow]failed:[/] {row['id']}: {row['error']}", highlight=False)
+        if len(failed) > 5:
+            console.print(f"[yellow]... and {len(failed) - 5} more (see models.csv)[/]")
