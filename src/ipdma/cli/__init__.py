@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 import typer
+from rich.markup import escape
 
 from ..errors import IpdmaError
 from ._app import app, console, state
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except IpdmaError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         return 1
     except typer.Exit as exc:
         return exc.exit_code

@@ -1,0 +1,39 @@
+"""`ipdma ingest` and `ipdma check` on the fixture consortium."""
+
+from __future__ import annotations
+
+from tests.data.ingest.project import make_project
+
+from ipdma.cli import main
+
+
+def test_ingest_then_unchanged_then_check(tmp_path, capsys):
+    project = make_project(tmp_path)
+    assert main(["--quiet", "ingest", str(project)]) == 0
+    text = capsys.readouterr()
+    assert "Master dataset written" in text.out
+    assert "email" in text.out and "left out" in text.out
+    assert (tmp_path / "output" / "master.duckdb").is_file()
+    assert main(["--quiet", "ingest", str(project)]) == 0
+    assert "inputs unchanged" in capsys.readouterr().out
+    assert main(["check", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "2 match, 1 discrepancy, 0 not computable" in out
+    assert "Missing data and ranges" in out
+
+
+def test_ingest_error_is_a_clean_user_error(tmp_path, capsys):
+    project = make_project(tmp_path)
+    (tmp_path / "data" / "gamma.dta").unlink()
+    assert main(["--quiet", "ingest", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "the data file does not exist" in err
+    assert "[source].file" in err and "gamma.dta" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "output" / "master.duckdb").exists()
+
+
+def test_check_before_ingest(tmp_path, capsys):
+    project = make_project(tmp_path)
+    assert main(["check", str(project)]) == 1
+    assert "ipdma ingest" in capsys.readouterr().err
