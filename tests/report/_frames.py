@@ -175,7 +175,7 @@ def inputs(**changes) -> ReportInputs:
             }
         ),
         "checks": {
-            "replication of published aggregates": pd.DataFrame(
+            "replication": pd.DataFrame(
                 {
                     "trial": ["costa2009"],
                     "check": ["n exercise"],

@@ -87,7 +87,7 @@ def test_compose_places_every_table_in_the_papers_order():
     keys = [t.key for t in tables]
     assert keys == [
         "provenance",
-        "checks1",
+        "checks_replication",
         "table1",
         "overall",
         "table4",
@@ -178,7 +178,7 @@ def test_tables_and_figures_are_written(tmp_path):
     book = load_workbook(tables / "ipdma-tables.xlsx")
     csvs = [p.stem for p in files.tables if p.suffix == ".csv"]
     assert len(book.sheetnames) == len(csvs)
-    assert book.sheetnames[1] == "checks replication of published"
+    assert book.sheetnames[1] == "checks_replication"
     assert [n for n in book.sheetnames if n.startswith(("table", "appendix"))] == [
         c for c in csvs if c.startswith(("table", "appendix"))
     ]

@@ -1,1 +1,199 @@
-"""CLI commands: ipdma report, ipdma run, ipdma demo (registered on ipdma.cli._app.app)."""
+"""CLI commands: ipdma report, ipdma run, ipdma demo (registered on ipdma.cli._app.app).
+
+These commands only orchestrate the public API: ``ipdma.store.ingest``, the data checks,
+``ipdma.analysis.run`` and ``ipdma.report.build``; ``demo`` first writes the simulated
+consortium with ``ipdma.simulate.consortium``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import SpecError
+from ._app import app, console, out, progress_enabled, state
+
+DEFAULT_DEMO_DIR = Path("ipdma-demo")
+
+
+@dataclass
+class _Outcome:
+    """What the pipeline did, for the summary printed at the end."""
+
+    report: Path | None = None
+    models: int = 0
+    fitted: int = 0
+    cached: int = 0
+    failed: int = 0
+    not_converged: int = 0
+    singular: int = 0
+    important: int = 0
+    discrepancies: int | None = None
+    seconds: float = 0.0
+
+
+@contextmanager
+def _bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (hidden with --quiet); yields ``update(done, total)``."""
+    if not progress_enabled():
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _say(message: str) -> None:
+    if not state.quiet:
+        console.print(message, highlight=False)
+
+
+def _project_file(path: Path) -> Path:
+    if path.is_dir():
+        path = path / "project.toml"
+    if not path.is_file():
+        raise SpecError(
+            "the project file does not exist",
+            file=path,
+            hint="pass the path of a project.toml (see `ipdma demo` for an example project)",
+        )
+    return path
+
+
+def _ingest(project: Path) -> None:
+    from ..store import ingest
+
+    with _bar("ingest") as update:
+        result = ingest(project, progress=lambda trial, done, total: update(done, total))
+    _say(f"ingest: master dataset {result.status} ({result.path})")
+    for path in result.changed:
+        _say(f"ingest: raw file changed since the last run: {path}")
+
+
+def _check(project: Path) -> int:
+    """Run the data checks; return the number of replication discrepancies."""
+    from ..checks import check
+
+    report = check(project)
+    count = len(report.discrepancies)
+    _say(f"check: {len(report.replication)} published aggregates replicated, {count} not matched")
+    return count
+
+
+def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
+    from ..analysis import run
+
+    with _bar("analyze") as update:
+        results = run(project, jobs=jobs, progress=lambda done, total, *_: update(done, total))
+    models = results.models
+    outcome.models = len(models)
+    outcome.fitted, outcome.cached, outcome.failed = results.fitted, results.cached, results.failed
+    if "converged" in models:
+        outcome.not_converged = int((models["converged"].astype("boolean") == False).sum())  # noqa: E712
+    if "singular" in models:
+        outcome.singular = int(models["singular"].astype("boolean").fillna(False).sum())
+    outcome.important = len(results.important)
+    _say(
+        f"analyze: {outcome.models} models ({outcome.fitted} fitted, {outcome.cached} cached, "
+        f"{outcome.failed} failed) in {results.seconds:.1f} s"
+    )
+
+
+def _report(project: Path, output: Path | None) -> Path:
+    from ..report import build
+
+    with _bar("report") as update:
+        update(0, 1)
+        path = build(project, output=output)
+        update(1, 1)
+    return path
+
+
+def _summary(outcome: _Outcome) -> None:
+    """The short summary at the end (printed even with --quiet)."""
+    lines = [f"report: {outcome.report}"]
+    if outcome.models:
+        lines.append(
+            f"models: {outcome.models} ({outcome.failed} failed, {outcome.not_converged} not "
+            f"converged, {outcome.singular} singular fits)"
+        )
+        lines.append(f"potentially important modifiers: {outcome.important}")
+    if outcome.discrepancies:
+        lines.append(f"data checks: {outcome.discrepancies} discrepancies (see the report)")
+    warnings = outcome.failed + outcome.not_converged + outcome.singular
+    if warnings:
+        lines.append("warnings: see the Warnings section of the report")
+    lines.append(f"time: {outcome.seconds:.1f} s")
+    out.print("\n".join(lines), highlight=False)
+
+
+def _pipeline(project: Path, *, jobs: int | None) -> _Outcome:
+    start = time.perf_counter()
+    outcome = _Outcome()
+    _ingest(project)
+    outcome.discrepancies = _check(project)
+    _analyze(project, jobs, outcome)
+    outcome.report = _report(project, None)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+ProjectArg = Annotated[Path, typer.Argument(help="The project file (project.toml).")]
+JobsOpt = Annotated[
+    int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Output folder (default: the project's output/)."),
+]
+OutdirArg = Annotated[Path, typer.Argument(help="Folder for the simulated project.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated consortium.")]
+
+
+@app.command("report")
+def report_command(project: ProjectArg, output: OutputOpt = None) -> None:
+    """Write the HTML report, every table (CSV, XLSX) and figure (PNG, SVG) of a project."""
+    start = time.perf_counter()
+    outcome = _Outcome(report=_report(_project_file(project), output))
+    outcome.seconds = time.perf_counter() - start
+    _summary(outcome)
+
+
+@app.command("run")
+def run_command(project: ProjectArg, jobs: JobsOpt = None) -> None:
+    """Run every stage: ingest, check, analyze, report."""
+    _summary(_pipeline(_project_file(project), jobs=jobs))
+
+
+@app.command("demo")
+def demo_command(
+    outdir: OutdirArg = DEFAULT_DEMO_DIR, seed: SeedOpt = 2020, jobs: JobsOpt = None
+) -> None:
+    """Simulate the default consortium into OUTDIR and run everything on it."""
+    from .. import simulate
+
+    start = time.perf_counter()
+    _say(f"demo: simulating the consortium (seed {seed}) into {outdir}")
+    consortium: Any = simulate.consortium(outdir, seed=seed)
+    project = Path(getattr(consortium, "project", outdir / "project.toml"))
+    outcome = _pipeline(_project_file(project), jobs=jobs)
+    outcome.seconds = time.perf_counter() - start
+    _summary(outcome)

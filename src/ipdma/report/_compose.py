@@ -13,10 +13,17 @@ from typing import Any
 
 import pandas as pd
 
-from ._interactions import Block, interaction_table, model_flags
+from ._interactions import Block, interaction_table
 from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool
 from ._methods import methods_paragraphs
-from ._tables import dropped_summary, frame_view, important_table, overall_table, warnings_table
+from ._tables import (
+    dropped_summary,
+    frame_view,
+    important_table,
+    model_problems,
+    overall_table,
+    warnings_table,
+)
 from ._view import Document, FigureView, Section, TableView, Text
 
 __all__ = ["ReportInputs", "compose"]
@@ -25,6 +32,10 @@ _OUTCOME_WORD = {"pain": "pain", "function": "function", "recovery": "global rec
 _TABLE_NUMBER = {"pain": 4, "function": 5, "recovery": 6}
 _APPENDIX_WINDOWS = {"pain": 3, "function": 4, "recovery": 5}
 _APPENDIX_COMPARISONS = {"pain": 6, "function": 7, "recovery": 8}
+_CHECK_TITLES = {
+    "replication": "replication of the trials' published aggregates (discrepancies first)",
+    "missingness": "% missing per trial and variable (harmonized variables)",
+}
 _FIGURE_NUMBER = {"pain": 3, "function": 4, "recovery": 5}
 
 
@@ -34,7 +45,7 @@ class ReportInputs:
 
     ``plan`` and ``settings`` are the recorded analysis plan and harmonization settings as
     plain dicts; ``labels`` maps modifier names to their table labels; ``checks`` maps a
-    check's title to its table (replication of published aggregates, missingness, ...).
+    check's name ("replication", "missingness", ...) to its table, in display order.
     """
 
     title: str
@@ -75,6 +86,7 @@ def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[Tab
         "important": inputs.important,
         "models": inputs.models,
         "labels": inputs.labels,
+        "modifiers": tuple((inputs.plan or {}).get("modifiers") or ()),
     }
     for outcome in _outcomes(inputs):
         scale = "OR" if outcome == "recovery" else "MD"
@@ -170,9 +182,7 @@ def _warnings(inputs: ReportInputs) -> tuple[list[str], list[TableView | Text]]:
     if not _has(models):
         items.append(Text("No model results were found; run the analysis first.", "empty"))
         return alerts, items
-    flags = model_flags(models)
-    failed = sum("\u2021" in m for m in flags.values())
-    singular = sum("\u00a7" in m for m in flags.values())
+    failed, singular = model_problems(models)
     if failed or singular:
         alerts.append(
             f"{failed} of {len(models)} models failed or did not converge and {singular} had a "
@@ -214,14 +224,14 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
             section="data",
         )
         data_items.append(view)
-    for index, (title, frame) in enumerate(sorted(inputs.checks.items())):
+    for name, frame in inputs.checks.items():
+        title = _CHECK_TITLES.get(name, name)
         view = frame_view(
             frame,
-            key=f"checks{index + 1}",
+            key=f"checks_{name}",
             title=f"Data checks: {title}",
             digits=2,
             section="data",
-            sheet=f"checks {title}"[:31],
         )
         data_items.append(view)
     if not data_items:
@@ -285,7 +295,9 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         summary.append(("participants", str(inputs.n_participants)))
     if _has(inputs.models):
         summary.append(("models fitted", str(len(inputs.models))))
-        summary.append(("models with warnings", str(len(model_flags(inputs.models)))))
+        failed, singular = model_problems(inputs.models)
+        summary.append(("failed or not converged", str(failed)))
+        summary.append(("singular fits", str(singular)))
     if inputs.important is not None:
         summary.append(("potentially important modifiers", str(len(inputs.important))))
     document = Document(

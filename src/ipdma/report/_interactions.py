@@ -62,6 +62,8 @@ def model_flags(models: pd.DataFrame | None) -> dict[tuple, str]:
     flags: dict[tuple, str] = {}
     if models is None or models.empty or not set(_KEYS) <= set(models.columns):
         return flags
+    if "kind" in models.columns:  # subgroup and overall models share the key; not these rows
+        models = models.loc[models["kind"].isin(["interaction"])]
     for row in models.itertuples(index=False):
         rec = row._asdict()
         failed = _present(rec.get("error")) or not as_bool(rec.get("converged", True))
@@ -150,17 +152,20 @@ def interaction_table(
     models: pd.DataFrame | None = None,
     notes: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
+    modifiers: Sequence[str] = (),
 ) -> TableView:
     """Lay out the interactions of ``blocks`` side by side, one row per modifier level.
 
     ``scale`` is "MD" or "OR" (the header of the estimate column). Modifiers appear in
-    the order of their first row in ``interactions`` (the plan's order).
+    the order of ``modifiers`` (the plan's), then any others in order of first appearance.
     """
     frame = _within(interactions)
     slices = [block.select(frame) for block in blocks]
-    order: list[str] = []
+    order: list[str] = [m for m in modifiers if any((p["modifier"] == m).any() for p in slices)]
     for part in slices:
-        order.extend(m for m in part.get("modifier", pd.Series(dtype=object)) if m not in order)
+        for name in part.get("modifier", pd.Series(dtype=object)):
+            if name not in order:
+                order.append(name)
     flags = model_flags(models)
     important_keys = _important_keys(important)
 

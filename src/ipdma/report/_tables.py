@@ -25,6 +25,7 @@ __all__ = [
     "dropped_summary",
     "frame_view",
     "important_table",
+    "model_problems",
     "overall_table",
     "warnings_table",
 ]
@@ -145,7 +146,9 @@ def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> Table
             "Outcome": OUTCOME_LABELS.get(rec.get("outcome"), rec.get("outcome")),
             "Follow-up": WINDOW_LABELS.get(rec.get("window"), rec.get("window", "")),
             "Comparison": COMPARISON_LABELS.get(rec.get("comparison"), rec.get("comparison", "")),
-            "Variable": variable_label(str(rec.get("modifier"))),
+            "Variable": rec.get("label")
+            if _text(rec.get("label"))
+            else variable_label(str(rec.get("modifier"))),
             "Level": _display(rec.get("level"), 2),
             "Adjusted": _display(as_bool(rec["adjusted"]), 0) if "adjusted" in rec else "",
         }
@@ -156,7 +159,7 @@ def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> Table
             row["p"] = format_p(rec.get("p"))
         if "p_fdr" in rec:
             row["p (FDR)"] = format_p(rec.get("p_fdr"))
-        for name in ("reason", "reasons", "rule", "criteria"):
+        for name in ("importance", "reason"):
             if name in rec:
                 row["Why"] = _display(rec.get(name), 2)
         rows.append(row)
@@ -176,7 +179,7 @@ def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> Table
 
 def warnings_table(models: pd.DataFrame) -> TableView:
     """Every model that failed, did not converge or had a singular fit (rows dropped beside)."""
-    columns = ["Model", "Outcome", "Follow-up", "Comparison", "Modifier", "Adjusted"]
+    columns = ["Model", "Kind", "Outcome", "Follow-up", "Comparison", "Modifier", "Adjusted"]
     columns += ["Problem", "Rows dropped"]
     rows = []
     for rec in models.to_dict("records"):
@@ -194,6 +197,7 @@ def warnings_table(models: pd.DataFrame) -> TableView:
         rows.append(
             [
                 _display(rec.get("id"), 0),
+                _display(rec.get("kind"), 0),
                 _display(rec.get("outcome"), 0),
                 _display(rec.get("window"), 0),
                 _display(rec.get("comparison"), 0),
@@ -209,6 +213,15 @@ def warnings_table(models: pd.DataFrame) -> TableView:
         frame=pd.DataFrame(rows, columns=columns),
         section="warnings",
     )
+
+
+def model_problems(models: pd.DataFrame) -> tuple[int, int]:
+    """Counts of models that failed or did not converge, and of singular fits."""
+    failed = singular = 0
+    for rec in models.to_dict("records"):
+        failed += bool(_text(rec.get("error")) or not as_bool(rec.get("converged", True)))
+        singular += as_bool(rec.get("singular", False))
+    return failed, singular
 
 
 def dropped_summary(models: pd.DataFrame) -> str:

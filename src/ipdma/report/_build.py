@@ -1,0 +1,191 @@
+"""``build(project)``: gather a project's results and write its report.
+
+Reads the harmonized master dataset (``ipdma.load``), the descriptive tables
+(``ipdma.describe``), the data checks (``ipdma.checks``), and the analysis results that
+``ipdma analyze`` wrote to ``output/tables/*.csv``; draws the figures; writes the report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._version import __version__
+from ..errors import DataFileError, IpdmaError
+from ._compose import ReportInputs
+from ._figures import aggregate_figures, subgroup_figures
+from ._write import write_report
+
+__all__ = ["build", "collect"]
+
+RESULT_TABLES = ("overall", "interactions", "subgroups", "important", "models")
+
+
+def build(project_path: str | Path, *, output: str | Path | None = None) -> Path:
+    """Write the project's report and return the path of ``report/index.html``.
+
+    Parameters
+    ----------
+    project_path
+        The project file (``project.toml``).
+    output
+        The output folder; default: the project's (``output/`` beside the project file).
+        The analysis results are always read from the project's own output folder.
+
+    Raises
+    ------
+    DataFileError
+        When the master dataset does not exist yet (run ``ipdma ingest`` first).
+    """
+    from ..spec import load_project
+
+    project = load_project(project_path)
+    target = Path(output).resolve() if output is not None else project.output_dir
+    inputs = collect(project)
+    return write_report(inputs, target).html
+
+
+def _results(folder: Path) -> dict[str, pd.DataFrame]:
+    frames = {}
+    for name in RESULT_TABLES:
+        path = folder / f"{name}.csv"
+        if path.exists():
+            frames[name] = pd.read_csv(path, keep_default_na=True)
+    return frames
+
+
+def _plan(project: Any, recorded: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The plan recorded with the results (``plan.json``), else the project's; and labels."""
+    from ..analysis import AnalysisPlan, plan_from_dict
+
+    if recorded.exists():
+        plan = AnalysisPlan.model_validate(json.loads(recorded.read_text("utf-8")))
+    else:
+        plan = plan_from_dict(project.analysis, file=project.path)
+    labels = {}
+    for name in (*plan.modifiers, *plan.adjust_for):
+        labels[name] = plan.modifier_spec(name).label or name
+    return plan.model_dump(mode="json"), labels
+
+
+def _optional(step: Callable[[], Any], what: str, notices: list[str]) -> Any:
+    """Run a presentation step; an IpdmaError becomes a notice in the report, not a crash."""
+    try:
+        return step()
+    except IpdmaError as exc:
+        notices.append(f"{what} could not be produced: {exc.message}")
+        return None
+
+
+def collect(project: Any) -> ReportInputs:
+    """All inputs of the report of ``project`` (an ``ipdma.spec.Project``)."""
+    import ipdma
+
+    from .. import describe
+
+    notices: list[str] = []
+    master_path = project.output_dir / "master.duckdb"
+    if not master_path.exists():
+        raise DataFileError(
+            "the master dataset does not exist yet",
+            file=master_path,
+            hint=f"run `ipdma ingest {project.path}` (or `ipdma run`) first",
+        )
+    master = ipdma.load(master_path)
+    results = _results(project.output_dir / "tables")
+    plan, labels = _plan(project, project.output_dir / "tables" / "plan.json")
+    if "interactions" not in results:
+        notices.append(
+            "The analysis results were not found (output/tables/interactions.csv): run "
+            f"`ipdma analyze {project.path}`. The report shows the data only."
+        )
+    trials = master.trials
+    included = trials.loc[trials["included"].astype(bool)]
+    tables = {}
+    for name, title in (("table1", "Table 1"), ("table2", "Table 2"), ("table3", "Table 3")):
+        function = getattr(describe, name, None)
+        if function is not None:
+            tables[name] = _optional(lambda f=function: f(master), title, notices)
+    figures = list(_optional(lambda: aggregate_figures(master), "Figure 2", notices) or [])
+    if "subgroups" in results:
+        figures += (
+            _optional(
+                lambda: subgroup_figures(results["subgroups"], plan or {}),
+                "Figures 3-5",
+                notices,
+            )
+            or []
+        )
+    return ReportInputs(
+        title=str(getattr(project, "name", "") or "ipdma report"),
+        version=__version__,
+        plan=plan,
+        settings=_settings(master, project),
+        labels=labels,
+        n_trials=len(included),
+        n_participants=len(master.participants),
+        provenance=_provenance(master.provenance, project.root),
+        checks=_checks(project, notices),
+        table1=tables.get("table1"),
+        table2=tables.get("table2"),
+        table3=tables.get("table3"),
+        overall=results.get("overall"),
+        interactions=results.get("interactions"),
+        important=results.get("important"),
+        models=results.get("models"),
+        figures=tuple(figures),
+        notices=tuple(notices),
+    )
+
+
+def _settings(master: Any, project: Any) -> Mapping[str, Any]:
+    settings = getattr(master, "settings", None)
+    if isinstance(settings, Mapping) and settings:
+        return settings
+    return project.settings.model_dump(mode="json")
+
+
+def _provenance(provenance: pd.DataFrame, root: Path) -> pd.DataFrame:
+    """Files, hashes and sizes; paths relative to the project folder, sorted."""
+    columns = [c for c in ("kind", "trial", "path", "sha256", "size") if c in provenance.columns]
+    frame = provenance[columns].copy()
+    if "path" in frame:
+        frame["path"] = [_relative(p, root) for p in frame["path"]]
+    return frame.sort_values([c for c in ("kind", "trial", "path") if c in frame]).reset_index(
+        drop=True
+    )
+
+
+def _relative(path: Any, root: Path) -> str:
+    try:
+        return Path(str(path)).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _checks(project: Any, notices: list[str]) -> dict[str, pd.DataFrame]:
+    """The replication table (discrepancies first) and % missing per trial and variable."""
+    from ..checks import check
+
+    report = _optional(lambda: check(project.path), "The data-checking tables", notices)
+    if report is None:
+        return {}
+    out: dict[str, pd.DataFrame] = {}
+    replication = report.replication
+    if not replication.empty:
+        first = replication["status"].map({"discrepancy": 0, "not computable": 1}).fillna(2)
+        replication = replication.assign(_order=first).sort_values(
+            ["_order", "trial"], kind="stable"
+        )
+        out["replication"] = replication.drop(columns="_order")
+    missing = report.missing
+    if not missing.empty:
+        order = list(dict.fromkeys(missing["variable"]))
+        table = missing.pivot(index="trial", columns="variable", values="pct_missing")
+        table = table.reindex(columns=order).reindex(list(dict.fromkeys(missing["trial"])))
+        out["missingness"] = table.reset_index()
+    return out
