@@ -7,6 +7,7 @@ drawn figures) and is what ``build`` calls. Presentation only: nothing here esti
 
 from __future__ import annotations
 
+from ._build import build
 from ._compose import ReportInputs, compose
 from ._render import render_html
 from ._view import Document, FigureView, Section, TableView, Text
@@ -20,6 +21,7 @@ __all__ = [
     "Section",
     "TableView",
     "Text",
+    "build",
     "compose",
     "render_html",
     "write_report",
