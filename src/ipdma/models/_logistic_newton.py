@@ -1,0 +1,234 @@
+"""Newton's method for the AGHQ log-likelihood, exploiting the trial (arrow) structure.
+
+The parameters are the shared coefficients and the entries of ``L`` (``theta``, a handful)
+and the trial-local coefficients ``alpha_i`` (e.g. the stratified intercepts, one small block
+per trial). Trial i's log-likelihood depends on ``(theta, alpha_i)`` only, so the Hessian is
+an arrow matrix: a dense shared block, one small diagonal block per trial and their couplings.
+Each Newton step solves it by the Schur complement over the trial-local blocks, so its cost
+grows linearly in the number of trials, and the trial-local parameters never enter a generic
+optimiser. The per-trial Hessians are finite differences of the exact analytic per-trial
+gradients (``_aghq.evaluate``); because trial i's gradient depends on ``alpha_i`` only, the
+local directions of all trials are perturbed together (a column colouring), so one Hessian
+costs ``1 + len(theta) + max local columns per trial`` gradient evaluations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._aghq import BinomialData, Evaluation, evaluate
+
+__all__ = ["Optimum", "glm_start", "maximize", "negative_hessian"]
+
+_MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Where Newton's method stopped."""
+
+    theta: np.ndarray
+    alpha: np.ndarray
+    evaluation: Evaluation
+    iterations: int
+    decrement: float
+    gradient_max: float
+    hessian: tuple
+
+
+@dataclass
+class _Problem:
+    data: BinomialData
+    nodes: np.ndarray
+    log_weights: np.ndarray
+    local_mask: np.ndarray  # (K, m) True where trial i has an s-th local column
+
+    @property
+    def n_shared(self) -> int:
+        return self.data.n_shared
+
+    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return theta[: self.n_shared], theta[self.n_shared :]
+
+    def coef(self, theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        beta, _ = self.split(theta)
+        K = self.data.ntrials
+        return np.concatenate([np.broadcast_to(beta, (K, len(beta))), alpha], axis=1)
+
+    def evaluate(self, theta, alpha, modes, *, gradient=True) -> Evaluation:
+        _, lam = self.split(theta)
+        return evaluate(
+            self.data,
+            self.coef(theta, alpha),
+            lam,
+            modes,
+            self.nodes,
+            self.log_weights,
+            gradient=gradient,
+        )
+
+    def per_trial_gradient(self, ev: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+        """(K, n_theta) shared-parameter and (K, m) local-parameter gradient pieces."""
+        ps, m = self.n_shared, self.local_mask.shape[1]
+        G = ev.gradient
+        shared = np.concatenate([G[:, :ps], G[:, ps + m :]], axis=1)
+        return shared, np.where(self.local_mask, G[:, ps : ps + m], 0.0)
+
+
+def negative_hessian(
+    problem: _Problem, theta, alpha, ev: Evaluation, *, central: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-trial pieces of minus the Hessian: shared block, couplings (K, t, m), local (K, m, m)."""
+    nt, (K, m) = len(theta), problem.local_mask.shape
+    H = np.zeros((K, nt + m, nt + m))
+
+    def grads(th, al):
+        e = problem.evaluate(th, al, ev.modes)
+        s, loc = problem.per_trial_gradient(e)
+        return np.concatenate([s, loc], axis=1)
+
+    g0 = None
+    if not central:
+        s0, loc0 = problem.per_trial_gradient(ev)
+        g0 = np.concatenate([s0, loc0], axis=1)
+    for j in range(nt):
+        h = 1e-5 * max(1.0, abs(theta[j]))
+        tp = theta.copy()
+        tp[j] += h
+        if central:
+            tm = theta.copy()
+            tm[j] -= h
+            H[:, :, j] = (grads(tp, alpha) - grads(tm, alpha)) / (2 * h)
+        else:
+            H[:, :, j] = (grads(tp, alpha) - g0) / h
+    for s in range(m):
+        h = 1e-5 * np.maximum(1.0, np.abs(alpha[:, s]))
+        ap = alpha.copy()
+        ap[:, s] += h
+        if central:
+            am = alpha.copy()
+            am[:, s] -= h
+            H[:, :, nt + s] = (grads(theta, ap) - grads(theta, am)) / (2 * h[:, None])
+        else:
+            H[:, :, nt + s] = (grads(theta, ap) - g0) / h[:, None]
+    H = -0.5 * (H + H.transpose(0, 2, 1))
+    shared = H[:, :nt, :nt].sum(axis=0)
+    couple = H[:, :nt, nt:] * problem.local_mask[:, None, :]
+    local = H[:, nt:, nt:] * (problem.local_mask[:, :, None] & problem.local_mask[:, None, :])
+    eye = np.eye(m)[None] * (~problem.local_mask)[:, :, None]
+    return shared, couple, local + eye
+
+
+def _newton_step(shared, couple, local, g_theta, g_alpha, damping):
+    """Solve the damped arrow system by the Schur complement; None if not positive definite."""
+    nt, m = shared.shape[0], local.shape[1]
+    D = local + damping * np.eye(m)
+    try:
+        np.linalg.cholesky(D)
+    except np.linalg.LinAlgError:
+        return None
+    Dinv_g = np.linalg.solve(D, g_alpha[..., None])[..., 0]
+    Dinv_Bt = np.linalg.solve(D, couple.transpose(0, 2, 1))  # (K, m, nt)
+    schur = shared + damping * np.eye(nt) - np.einsum("itm,imu->tu", couple, Dinv_Bt)
+    rhs = g_theta - np.einsum("itm,im->t", couple, Dinv_g)
+    try:
+        c = np.linalg.cholesky(schur)
+    except np.linalg.LinAlgError:
+        return None
+    d_theta = np.linalg.solve(c.T, np.linalg.solve(c, rhs))
+    d_alpha = Dinv_g - np.einsum("imt,t->im", Dinv_Bt, d_theta)
+    return d_theta, d_alpha
+
+
+def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients of the logistic regression without random effects (starting values)."""
+    data, mask = problem.data, problem.local_mask
+    ps, (K, m) = data.n_shared, mask.shape
+    X, starts = data.X, data.starts
+    beta, alpha = np.zeros(ps), np.zeros((K, m))
+    for _ in range(iterations):
+        coef = np.concatenate([np.broadcast_to(beta, (K, ps)), alpha], axis=1)
+        eta = np.einsum("rj,rj->r", X, coef[data.trial_index])
+        p = 1.0 / (1.0 + np.exp(-eta))
+        w = data.size * p * (1.0 - p)
+        G = np.add.reduceat(X * (data.y - data.size * p)[:, None], starts, axis=0)
+        H = np.add.reduceat(w[:, None, None] * X[:, :, None] * X[:, None, :], starts, axis=0)
+        local = H[:, ps:, ps:] * (mask[:, :, None] & mask[:, None, :])
+        local += np.eye(m)[None] * (~mask)[:, :, None]
+        step = _newton_step(
+            H[:, :ps, :ps].sum(axis=0),
+            H[:, :ps, ps:] * mask[:, None, :],
+            local,
+            G[:, :ps].sum(axis=0),
+            np.where(mask, G[:, ps:], 0.0),
+            1e-8,
+        )
+        if step is None:
+            break
+        d_beta, d_alpha = step
+        biggest = max(np.max(np.abs(d_beta), initial=0.0), np.max(np.abs(d_alpha), initial=0.0))
+        if biggest > _MAX_STEP:
+            d_beta, d_alpha = d_beta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
+        beta, alpha = beta + d_beta, alpha + d_alpha
+        if biggest < 1e-6:
+            break
+    return beta, alpha
+
+
+def maximize(
+    problem: _Problem,
+    theta: np.ndarray,
+    alpha: np.ndarray,
+    *,
+    modes: np.ndarray | None = None,
+    hessian: tuple | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 200,
+) -> Optimum:
+    """Damped Newton (Levenberg-Marquardt on minus the Hessian) until the decrement is tiny.
+
+    The finite-difference Hessian is recomputed only when the previous step did not shrink
+    the Newton decrement tenfold (a chord-Newton scheme); the gradient is always exact.
+    """
+    theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
+    if modes is None:
+        modes = np.zeros((problem.data.ntrials, problem.data.q))
+    ev = problem.evaluate(theta, alpha, modes)
+    f = ev.loglik.sum()
+    damping = 0.0
+    decrement = previous = np.inf
+    iterations = 0
+    for _ in range(max_iter):
+        iterations += 1
+        g_theta, g_alpha = problem.per_trial_gradient(ev)
+        g_theta = g_theta.sum(axis=0)
+        if hessian is None or decrement > 0.1 * previous:
+            hessian = negative_hessian(problem, theta, alpha, ev, central=False)
+        previous = decrement
+        accepted = False
+        for _ in range(60):
+            step = _newton_step(*hessian, g_theta, g_alpha, damping)
+            if step is None:
+                damping = max(1e-4, 10 * damping)
+                continue
+            d_theta, d_alpha = step
+            biggest = max(np.max(np.abs(d_theta)), np.max(np.abs(d_alpha), initial=0.0))
+            if biggest > _MAX_STEP:
+                d_theta, d_alpha = d_theta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
+            decrement = float(g_theta @ d_theta + np.sum(g_alpha * d_alpha))
+            new = problem.evaluate(theta + d_theta, alpha + d_alpha, ev.modes)
+            f_new = new.loglik.sum()
+            if np.isfinite(f_new) and f_new >= f - 1e-10 * (1 + abs(f)):
+                theta, alpha, ev, f = theta + d_theta, alpha + d_alpha, new, f_new
+                damping = 0.0 if damping <= 1e-4 else damping / 10
+                accepted = True
+                break
+            damping = max(1e-4, 10 * damping)
+            hessian = negative_hessian(problem, theta, alpha, ev, central=False)
+        if not accepted or decrement < tol:
+            break
+    g_theta, g_alpha = problem.per_trial_gradient(ev)
+    gmax = float(max(np.max(np.abs(g_theta.sum(axis=0))), np.max(np.abs(g_alpha), initial=0.0)))
+    return Optimum(theta, alpha, ev, iterations, decrement, gmax, hessian)
