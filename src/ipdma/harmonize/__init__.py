@@ -2,6 +2,7 @@
 global recovery, direct-identifier detection, and the analysis frame."""
 
 from ._combine import combine_trials
+from ._comparison import comparison_set
 from ._followup import WINDOWS, analysis_frame, choose_windows, followup_table, recovered
 from ._identifiers import detect_identifiers
 from ._instruments import INSTRUMENTS, Instrument, instrument_registry
@@ -20,6 +21,7 @@ __all__ = [
     "analysis_frame",
     "choose_windows",
     "combine_trials",
+    "comparison_set",
     "convert_unit",
     "detect_identifiers",
     "followup_table",

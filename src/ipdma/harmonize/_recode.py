@@ -14,7 +14,12 @@ from ..io import RawTable
 from ..spec import VariableSpec, code_key, nearest
 from ._variables import UNITS, VariableDef, convert_unit
 
-__all__ = ["Context", "derive_variable", "numeric_column", "require_columns"]
+__all__ = ["Context", "derive_variable", "numeric_column", "plain", "require_columns"]
+
+
+def plain(value: object) -> object:
+    """A numpy scalar as the Python scalar (so messages print ``7.0``, not ``np.float64``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ def numeric_column(
             file=ctx.file,
             variable=column,
             row=ctx.row_of(frame, index),
-            value=values[index],
+            value=plain(values[index]),
             hint="fix the value, list it under `missing`, or map it with `codes`",
         )
     return numbers.astype(float)
@@ -98,10 +103,10 @@ def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: Variable
             return codes[label.strip().casefold()]
         raise KeyError(value)
 
-    out = pd.Series(np.nan, index=values.index, dtype=float)
-    for index, value in values.items():
+    mapped: dict[object, float] = {}
+    for value in values.dropna().unique():
         try:
-            out[index] = lookup(value)
+            mapped[value] = lookup(value)
         except KeyError:
             label = ctx.raw.label_of(column, value)
             raise InputError(
@@ -109,11 +114,11 @@ def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: Variable
                 trial=ctx.trial,
                 file=ctx.file,
                 variable=column,
-                row=ctx.row_of(frame, index),
-                value=value,
+                row=ctx.row_of(frame, (values == value).idxmax()),
+                value=plain(value),
                 hint=f"add {code_key(value)!r} to codes (or to missing) in the variable's spec",
             ) from None
-    return out
+    return values.map(mapped).astype(float)
 
 
 def _in_range(ctx, frame, values, column, low, high, what) -> None:

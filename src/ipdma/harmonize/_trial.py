@@ -13,7 +13,7 @@ from ..io import RawTable
 from ..spec import TrialSpec, code_key
 from ._identifiers import detect_identifiers
 from ._instruments import Instrument, lookup
-from ._recode import Context, derive_variable, numeric_column, require_columns
+from ._recode import Context, derive_variable, numeric_column, plain, require_columns
 from ._variables import VariableDef, convert_unit
 
 __all__ = ["USUAL_CATEGORIES", "HarmonizedTrial", "harmonize_trial"]
@@ -90,7 +90,7 @@ def _baseline_rows(ctx: Context, frame: pd.DataFrame, spec: TrialSpec) -> pd.Dat
                 f"duplicate participant ids ({int(frame['_pid'].duplicated().sum())} extra "
                 "row(s)) in a wide file",
                 trial=ctx.trial, file=ctx.file, variable=spec.source.id,
-                row=ctx.row_of(frame, frame.index[dupes][1]), value=frame.at[index, "_pid"],
+                row=ctx.row_of(frame, frame.index[dupes][1]), value=plain(frame.at[index, "_pid"]),
                 hint="make the id column unique, or set layout = 'long' with a time column",
             )  # fmt: skip
         return frame
@@ -101,7 +101,7 @@ def _baseline_rows(ctx: Context, frame: pd.DataFrame, spec: TrialSpec) -> pd.Dat
         raise InputError(
             "duplicate participant id and time in a long file",
             trial=ctx.trial, file=ctx.file, variable=spec.source.id,
-            row=ctx.row_of(frame, index), value=frame.at[index, "_pid"],
+            row=ctx.row_of(frame, index), value=plain(frame.at[index, "_pid"]),
             hint="each participant may have one row per visit time",
         )  # fmt: skip
     ordered = frame.assign(_is_base=frame["_time"] == spec.source.baseline_time)
@@ -118,29 +118,35 @@ def _baseline_rows(ctx: Context, frame: pd.DataFrame, spec: TrialSpec) -> pd.Dat
 
 
 def _map_arms(ctx: Context, frame: pd.DataFrame, spec: TrialSpec) -> pd.Series:
-    keys = pd.Series(index=frame.index, dtype=object)
+    """The spec's arm code for each row (matched on the raw code, then on its value label)."""
     column = spec.source.arm
-    for index, value in frame[column].items():
-        if pd.isna(value) or code_key(value) in {code_key(m) for m in spec.source.missing}:
-            raise InputError(
-                "participant without an arm code",
-                trial=ctx.trial, file=ctx.file, variable=column, row=ctx.row_of(frame, index),
-                hint="every participant must have a randomized group; remove the row",
-            )  # fmt: skip
+    missing = {code_key(m) for m in spec.source.missing}
+    values = frame[column]
+    lost = values.isna() | values.map(lambda v: pd.notna(v) and code_key(v) in missing)
+    if lost.any():
+        raise InputError(
+            "participant without an arm code",
+            trial=ctx.trial, file=ctx.file, variable=column,
+            row=ctx.row_of(frame, lost.idxmax()),
+            hint="every participant must have a randomized group; remove the row",
+        )  # fmt: skip
+    found: dict[object, str] = {}
+    for value in values.unique():
         arm = spec.arm_for(value)
         if arm is None:
             label = ctx.raw.label_of(column, value)
             arm = spec.arm_for(label) if label is not None else None
         if arm is None:
             known = ", ".join(code_key(a.code) for a in spec.arms)
+            index = (values == value).idxmax()
             raise InputError(
                 f"arm code not mapped by the spec (mapped codes: {known})",
                 trial=ctx.trial, file=ctx.file, variable=column,
-                row=ctx.row_of(frame, index), value=value,
+                row=ctx.row_of(frame, index), value=plain(value),
                 hint=f"add an [[arms]] entry with code = {code_key(value)!r}",
             )  # fmt: skip
-        keys[index] = code_key(arm.code)
-    return keys
+        found[value] = code_key(arm.code)
+    return values.map(found).astype(object)
 
 
 def _outcome_rows(
