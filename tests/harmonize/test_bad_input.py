@@ -140,3 +140,26 @@ def test_missing_codes_all_missing_column(project):
 
     smoker = load(project).participants.query("trial == 'alpha'")["smoker"]
     assert np.isnan(smoker).all()
+
+
+def test_missing_visit_time_in_long_file(project):
+    frame = beta_frame()
+    frame["month"] = frame["month"].astype(float)
+    frame.loc[5, "month"] = np.nan
+    write_beta_csv(frame, project.parent / "data" / "beta.csv")
+    with pytest.raises(InputError, match="visit time is missing") as info:
+        ingest(project)
+    assert "variable month" in str(info.value) and "row 6" in str(info.value)
+
+
+def test_long_file_without_baseline_row_uses_earliest_visit(project):
+    frame = beta_frame()
+    frame = frame[~((frame["pnr"] == "B03") & (frame["month"] == 0))]
+    frame.loc[frame["pnr"] == "B03", "age"] = [41.0, 42.0, 43.0]
+    write_beta_csv(frame, project.parent / "data" / "beta.csv")
+    ingest(project)
+    from ipdma.store import load
+
+    b03 = load(project).participants.query("trial == 'beta' and pid == 'B03'").iloc[0]
+    assert b03["age"] == 41.0  # the earliest visit (month 3)
+    assert np.isnan(b03["pain0"])  # no baseline measurement

@@ -209,6 +209,12 @@ def harmonize_trial(
     frame["_pid"] = frame[spec.source.id].map(code_key)
     if spec.source.layout == "long":
         frame["_time"] = numeric_column(ctx, frame, spec.source.time)
+        if frame["_time"].isna().any():
+            raise InputError(
+                "visit time is missing in a long file", trial=spec.id, file=ctx.file,
+                variable=spec.source.time, row=ctx.row_of(frame, frame["_time"].isna().idxmax()),
+                hint="every row of a long file needs its visit time",
+            )  # fmt: skip
     frame["_armkey"] = _map_arms(ctx, frame, spec)
     base = _baseline_rows(ctx, frame, spec)
 
