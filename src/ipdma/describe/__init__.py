@@ -1,0 +1,13 @@
+"""Descriptive tables of an IPD meta-analysis as tidy DataFrames (the paper's Tables 1-3).
+
+``table1(master)`` describes the included trials, ``table2(master)`` compares included with
+not-included eligible trials (with a test per characteristic) and ``table3(master)`` the
+participants at baseline. Rendering (HTML, XLSX) is done by ``ipdma.report``.
+"""
+
+from ._stats import TestResult, categorical_test
+from ._table1 import table1
+from ._table2 import table2
+from ._table3 import table3
+
+__all__ = ["TestResult", "categorical_test", "table1", "table2", "table3"]
