@@ -149,3 +149,10 @@ def test_project_unknown_settings_key(tmp_path):
     text = 'trials = ["a.toml"]\n[settings]\ntie = "later"\n'
     with pytest.raises(SpecError, match=r"(?s)settings\.tie.*did you mean 'ties'"):
         load_project(_write(tmp_path, text, "project.toml"))
+
+
+def test_single_missing_code_is_a_list(tmp_path):
+    text = MINIMAL.replace('arm = "group"', 'arm = "group"\nmissing = -9\nkeep = "centre"')
+    spec = load_trial_spec(_write(tmp_path, text))
+    assert spec.source.missing == (-9,)
+    assert spec.source.keep == ("centre",)

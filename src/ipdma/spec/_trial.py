@@ -37,6 +37,12 @@ Scalar = int | float | str | bool
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("missing", "keep", "allow_identifiers", mode="before", check_fields=False)
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        """``missing = 9`` means ``missing = [9]`` (likewise for column lists)."""
+        return [value] if isinstance(value, int | float | str | bool) else value
+
 
 class TrialMeta(_Frozen):
     """``[trial]``: trial-level characteristics (the paper's Table 1)."""
