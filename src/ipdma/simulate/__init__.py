@@ -1,7 +1,8 @@
 """A simulated IPD consortium shaped like the paper's 27 trials, with planted truths.
 
-``harmonized_ipd(seed=...)`` gives the consortium directly as an analysis frame (no files);
-``default_config()`` returns the configuration (Table 1 trials, Table 3 covariates, the
+``consortium(outdir, seed=...)`` writes native trial files, one trial spec per trial, the
+project file and ``truth.json``; ``harmonized_ipd(seed=...)`` gives the same consortium
+directly as an analysis frame (no files); ``default_config()`` returns the configuration (Table 1 trials, Table 3 covariates, the
 planted outcome model), every part of which can be changed with ``dataclasses.replace``.
 """
 
@@ -15,7 +16,9 @@ from ._config import (
     TrialConfig,
     default_config,
 )
+from ._consortium import SimulatedConsortium, consortium
 from ._harmonized import harmonized_ipd
+from ._truth import implied_recovery
 
 __all__ = [
     "ArmConfig",
@@ -24,7 +27,10 @@ __all__ = [
     "ContinuousCovariate",
     "CovariateConfig",
     "OutcomeModel",
+    "SimulatedConsortium",
     "TrialConfig",
+    "consortium",
     "default_config",
     "harmonized_ipd",
+    "implied_recovery",
 ]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._config import ConsortiumConfig, default_config
-from ._generate import OUTCOMES, simulate_trials
+from ._generate import OUTCOMES, SimulatedTrial, simulate_trials
 from ._native import NativeTrial, nativize
 
 BINARY = ("female", "education", "smoker", "physically_active", "lbp_history", "sick_leave",
@@ -40,17 +40,20 @@ def recovered(
 ) -> np.ndarray:
     """1.0 if improvement >= max(relative x baseline, points), 0.0 if not, NaN if unknown."""
     improvement = baseline - followup
-    result = (improvement >= np.maximum(relative * baseline, points)).astype(float)
+    # float slack: e.g. RMDQ 10 -> 7 is exactly 30 % (12.5 of 41.67 points on 0-100)
+    result = (improvement >= np.maximum(relative * baseline, points) - 1e-9).astype(float)
     result[np.isnan(improvement)] = np.nan
     return result
 
 
-def native_trials(config: ConsortiumConfig, seed: int) -> list[NativeTrial]:
+def simulate_native(
+    config: ConsortiumConfig, seed: int
+) -> list[tuple[SimulatedTrial, NativeTrial]]:
     """Simulate every trial and put it in its native layout (no files written)."""
     sims = simulate_trials(config, seed)
     streams = np.random.SeedSequence([seed, 1]).spawn(len(sims))
     return [
-        nativize(sim, k, np.random.default_rng(stream))
+        (sim, nativize(sim, k, np.random.default_rng(stream)))
         for k, (sim, stream) in enumerate(zip(sims, streams, strict=True))
     ]
 
@@ -130,7 +133,7 @@ def harmonized_ipd(
                         hint="use 'short', 'moderate' or 'long'")  # fmt: skip
     config = default_config() if config is None else config
     frames = []
-    for native in native_trials(config, seed):
+    for _, native in simulate_native(config, seed):
         part = participants_frame(native, config)
         followup = window_frame(native, config, window)
         frames.append(pd.concat([part, followup[["pain", "function", "recovery"]]], axis=1))

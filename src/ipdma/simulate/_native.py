@@ -40,6 +40,7 @@ _ALIASES = {
     "leg_pain": ("legpain", "leg_pain", "radiating"),
     "medication": ("meds", "medication", "analgesics"),
 }
+_NORWEGIAN = {"female": "kjønn", "age": "alder", "sick_leave": "sykemelding_12mnd"}
 _BMI_COLUMNS = (("height", "weight"), ("ht", "wt"), ("lengte", "gewicht"))
 _ID_COLUMNS = ("id", "subject", "pnr", "patient", "record_id", "studyno")
 _ARM_COLUMNS = ("group", "arm", "randomisation", "treatment", "grp")
@@ -64,6 +65,7 @@ class NativeTrial:
     visit_weeks: np.ndarray
     file_name: str
     file_format: str
+    column_labels: dict[str, str]
 
 
 def _name(base: str, short: bool, used: set[str]) -> str:
@@ -141,6 +143,9 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
             enc = encode(var, values, "", variant, rng, labels_ok=labels_ok, extra=extra)
         else:
             column = _name(_ALIASES.get(var, (var,))[k % 3], short, used)
+            if fmt == "csv-latin1" and var in _NORWEGIAN:
+                used.discard(column)
+                column = _name(_NORWEGIAN[var], short, used)
             enc = encode(var, values, column, variant, rng, labels_ok=labels_ok)
         columns.update(enc.columns)
         if labels_ok:
@@ -175,8 +180,32 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
                             short, months, used)  # fmt: skip
     spec = _spec_dict(sim, k, source, codes, spec_vars, outcome_spec, fmt)
     file_name = f"{cfg.trial}.{SUFFIX[fmt]}"
+    column_labels = {id_col: "Participant number", arm_col: "Randomized group"}
+    for var, entry in spec_vars.items():
+        for column in _entry_columns(entry):
+            column_labels[column] = _DESCRIPTIONS.get(var, var)
+    if fmt == "csv-latin1":  # a Norwegian file: a site column with non-ASCII text
+        frame.insert(2, "sted", rng.choice(["Trondheim", "Tromsø", "Bodø", "Ålesund"], len(frame)))
     return NativeTrial(cfg.trial, frame, labels, spec, pd.DataFrame(harmonized),
-                       outcome_values, weeks, file_name, fmt)  # fmt: skip
+                       outcome_values, weeks, file_name, fmt, column_labels)  # fmt: skip
+
+
+def _entry_columns(entry: dict) -> list[str]:
+    if "column" in entry:
+        return [entry["column"]]
+    return [entry[k]["column"] for k in ("weight", "height") if k in entry]
+
+
+_DESCRIPTIONS = {
+    "age": "Age (years)", "female": "Sex", "education": "Education",
+    "smoker": "Current smoker", "physically_active": "Physical activity",
+    "lbp_history": "Previous episodes of low back pain", "sick_leave": "Sick leave, past 12 months",
+    "employed": "Work status", "heavy_demands": "Physical demands at work",
+    "general_health": "General health", "mental_health": "Mental health",
+    "fear_avoidance": "Fear-avoidance beliefs", "social_support": "Social support",
+    "episode_months": "Duration of current episode", "leg_pain": "Leg pain",
+    "medication": "Medication for low back pain", "bmi": "Height / weight",
+}  # fmt: skip
 
 
 def _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col, short, months, used):
