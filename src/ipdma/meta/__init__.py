@@ -14,6 +14,7 @@ from ._escalc import (
     standardized_mean_difference,
 )
 from ._pool import pool
+from ._published import published_comparison
 from ._result import PoolResult
 from ._subgroup import SubgroupResult, subgroup
 from ._twostage import TwoStageResult, two_stage
@@ -27,6 +28,7 @@ __all__ = [
     "log_odds_ratio",
     "mean_difference",
     "pool",
+    "published_comparison",
     "standardized_mean_difference",
     "subgroup",
     "two_stage",

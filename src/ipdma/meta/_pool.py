@@ -19,6 +19,12 @@ __all__ = ["PiType", "pool"]
 PiType = Literal["metafor", "riley"]
 
 
+def _ratio(estimate: float, se: float) -> float:
+    """``estimate / se``; with ``se = 0`` (identical studies under HKSJ) +-inf, or NaN for 0/0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(estimate) / np.float64(se))
+
+
 def pool(
     yi: Sequence[float] | np.ndarray,
     vi: Sequence[float] | np.ndarray,
@@ -77,7 +83,7 @@ def pool(
     --------
     >>> res = pool([-0.9, -1.6, -1.4, -0.2], [0.33, 0.19, 0.42, 0.02], method="REML")
     >>> round(res.estimate, 3)
-    -0.947
+    -0.914
     """
     method = validate(method, TauMethod, "method")  # type: ignore[assignment]
     validate(pi_type, PiType, "pi_type")
@@ -113,13 +119,13 @@ def pool(
         se = float(np.sqrt(s2w / sw))
         df = float(k - 1)
         crit = float(stats.t.ppf(0.5 + level / 2.0, df))
-        statistic = mu / se
+        statistic = _ratio(mu, se)
         p = float(2.0 * stats.t.sf(abs(statistic), df))
     else:
         se = float(np.sqrt(1.0 / sw))
         df = float("inf")
         crit = float(stats.norm.ppf(0.5 + level / 2.0))
-        statistic = mu / se
+        statistic = _ratio(mu, se)
         p = float(2.0 * stats.norm.sf(abs(statistic)))
 
     pi_df = float(max(k - 2, 1)) if pi_type == "riley" else df
