@@ -168,7 +168,9 @@ def two_stage(
         row = {"trial": str(name), "n": len(complete), "dropped": len(frame) - len(complete)}
         reason = ""
         treat = complete[treatment].to_numpy(float)
-        if treat.min() == treat.max():
+        if treat.size == 0:
+            reason = "no participant with all of " + ", ".join(columns[:-1])
+        elif treat.min() == treat.max():
             reason = "only one arm"
         design = [np.ones(len(complete)), complete[baseline].to_numpy(float), treat]
         index = 2
