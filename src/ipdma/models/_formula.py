@@ -17,7 +17,7 @@ import difflib
 import re
 import warnings
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 
 from ..errors import DataWarning, FormulaError, InputError, ModelError
+from ._fastmatrix import simple_matrix
 
 __all__ = ["ModelDesign", "ParsedFormula", "RandomTerm", "build_design", "parse_formula"]
 
@@ -151,6 +152,11 @@ def parse_formula(formula: str) -> ParsedFormula:
     """
     if not isinstance(formula, str) or not formula.strip():
         raise FormulaError("the formula is empty", hint="write e.g. 'y ~ treat + (1 | trial)'")
+    return _parse(formula)
+
+
+@lru_cache(maxsize=512)
+def _parse(formula: str) -> ParsedFormula:
     _check_parentheses(formula)
     tildes = [i for i, ch in enumerate(formula) if ch == "~"]
     if len(tildes) != 1:
@@ -290,6 +296,12 @@ class ModelDesign:
         return tuple(slice(int(a), int(b)) for a, b in pairwise(s))
 
 
+@lru_cache(maxsize=512)
+def _required(rhs: str) -> frozenset[str]:
+    """Column names a formulaic right-hand side needs (cached: parsing costs ~1 ms)."""
+    return frozenset(str(v) for v in Formula(rhs).required_variables)
+
+
 def _lme4_name(name: str) -> str:
     return "(Intercept)" if name == "Intercept" else name
 
@@ -362,67 +374,84 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     needed = {parsed.response, group_name}
     if parsed.failures:
         needed.add(parsed.failures)
-    needed |= {str(v) for v in Formula(parsed.fixed).required_variables}
+    needed |= _required(parsed.fixed)
     for term in parsed.random:
-        needed |= {str(v) for v in Formula(term.expr).required_variables}
+        needed |= _required(term.expr)
     _check_columns(needed, data, parsed.formula)
 
-    frame = data[sorted(needed)]
-    complete = frame.notna().all(axis=1).to_numpy()
-    trial_all = data[group_name]
-    levels_all = pd.unique(trial_all.dropna())
+    cols = {name: data[name].to_numpy() for name in sorted(needed)}
+    complete = np.ones(len(data), dtype=bool)
+    for arr in cols.values():
+        complete &= ~pd.isna(arr)
+    trial_all = cols[group_name]
+    has_trial = ~pd.isna(trial_all)
+    levels_all = np.sort(pd.unique(trial_all[has_trial]))
     n_drop = int((~complete).sum())
-    missing_trial = trial_all[~complete].isna()
-    dropped = (
-        trial_all[~complete][~missing_trial]
-        .value_counts()
-        .reindex(np.sort(levels_all), fill_value=0)
-        .astype(int)
-    )
-    if missing_trial.any():
-        dropped = pd.concat([dropped, pd.Series({"(missing trial)": int(missing_trial.sum())})])
+    if n_drop:
+        gone = trial_all[~complete & has_trial]
+        dropped = pd.Series(gone).value_counts().reindex(levels_all, fill_value=0).astype(int)
+        n_missing_trial = int((~has_trial).sum())
+        if n_missing_trial:
+            dropped = pd.concat([dropped, pd.Series({"(missing trial)": n_missing_trial})])
+    else:
+        dropped = pd.Series(0, index=levels_all, dtype=int)
     dropped.index.name = group_name
     dropped.name = "dropped"
     if not complete.any():
-        worst = frame.isna().sum().sort_values(ascending=False)
+        missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
+        worst = max(missing, key=missing.get)
         raise ModelError(
-            f"all {len(frame)} rows have a missing value in a model variable",
-            variable=str(worst.index[0]),
-            hint=f"{worst.iloc[0]} rows lack {worst.index[0]!r}; impute it or drop it from the formula",
+            f"all {len(data)} rows have a missing value in a model variable",
+            variable=worst,
+            hint=f"{missing[worst]} rows lack {worst!r}; impute it or drop it from the formula",
         )
     if n_drop:
         per = ", ".join(f"{k}: {v}" for k, v in dropped[dropped > 0].items())
         warnings.warn(
-            f"{n_drop} of {len(frame)} rows dropped for missing values ({per})",
+            f"{n_drop} of {len(data)} rows dropped for missing values ({per})",
             DataWarning,
             stacklevel=3,
         )
-        frame = frame.loc[complete]
-    codes, levels = pd.factorize(frame[group_name], sort=True)
-    order = np.argsort(codes, kind="stable")
-    frame = frame.iloc[order].reset_index(drop=True)
-    codes = codes[order]
+    rows = np.flatnonzero(complete)
+    codes, levels = pd.factorize(trial_all[rows], sort=True)
+    if len(codes) > 1 and np.any(codes[1:] < codes[:-1]):
+        order = np.argsort(codes, kind="stable")
+        rows, codes = rows[order], codes[order]
+    sorted_cols = {k: v[rows] for k, v in cols.items()}
 
-    y = _numeric(frame, parsed.response, "outcome")
+    y = _numeric(data, parsed.response, "outcome")[rows]
     if parsed.failures:
-        n_trials = y + _numeric(frame, parsed.failures, "failure count")
+        n_trials = y + _numeric(data, parsed.failures, "failure count")[rows]
     else:
         n_trials = np.ones_like(y)
 
-    sparse = len(frame) > _SPARSE_ROWS
-    xm = _matrix(parsed.fixed, frame, sparse, parsed.formula)
-    fixed_names = tuple(_lme4_name(n) for n in xm.model_spec.column_names)
+    frame_cache: list[pd.DataFrame] = []
+
+    def build(rhs: str, sparse: bool):
+        fast = simple_matrix(rhs, sorted_cols, sparse=sparse)
+        if fast is not None:
+            return fast
+        if not frame_cache:
+            frame_cache.append(data.iloc[rows][sorted(needed)].reset_index(drop=True))
+        mm = _matrix(rhs, frame_cache[0], sparse, parsed.formula)
+        spec = mm.model_spec
+        slices = [(str(t), sl) for t, sl in spec.term_slices.items()]
+        return mm, list(spec.column_names), slices
+
+    sparse = len(rows) > _SPARSE_ROWS
+    xm, x_names, _ = build(parsed.fixed, sparse)
+    fixed_names = tuple(_lme4_name(n) for n in x_names)
     fixed_matrix = sp.csc_matrix(xm, dtype=float) if sparse else np.asarray(xm, dtype=float)
 
     z_parts, random_names, blocks, start = [], [], [], 0
     for term in parsed.random:
-        zm = _matrix(term.expr, frame, False, parsed.formula)
-        names = [_lme4_name(n) for n in zm.model_spec.column_names]
+        zm, z_names, z_slices = build(term.expr, False)
+        names = [_lme4_name(n) for n in z_names]
         z_parts.append(np.asarray(zm, dtype=float))
         if term.correlated:
             blocks.append(np.arange(start, start + len(names)))
         else:
-            for sl in zm.model_spec.term_slices.values():
+            for _, sl in z_slices:
                 blocks.append(np.arange(start + sl.start, start + sl.stop))
         random_names += names
         start += len(names)
@@ -432,7 +461,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
             f"random-effects column(s) {', '.join(sorted(dup))} appear in more than one term",
             hint="list each random effect once (use '0 +' to drop the implied intercept)",
         )
-    Z = np.hstack(z_parts) if z_parts else np.zeros((len(frame), 0))
+    Z = np.hstack(z_parts) if z_parts else np.zeros((len(rows), 0))
     return ModelDesign(
         formula=parsed,
         y=y,

@@ -1,14 +1,18 @@
 """Fitting the linear mixed model: optimisation and verification of the optimum.
 
 The profiled REML/ML deviance (``_linear_criterion``) is minimised over lme4's relative
-covariance factor ``theta`` (diagonal entries bounded below by 0) and, for stratified
-residual variances, the log variance ratios ``log rho_i``, by L-BFGS-B with the analytic
-gradient. The optimum is then verified, not taken from the optimizer's flag:
+covariance factor ``theta`` and, for stratified residual variances, the log variance ratios
+``log rho_i``, by BFGS with the analytic gradient. ``theta`` is searched unconstrained:
+the deviance depends on ``Lambda Lambda'`` only, so it is even in the sign of each column of
+``Lambda``; afterwards columns are flipped to lme4's canonical form (diagonal >= 0), and a
+diagonal entry that ends near 0 is fixed at the boundary 0 and the rest re-optimised.
+The optimum is then verified, not taken from the optimizer's flag:
 
-1. the projected gradient at the optimum must be small (``GRADIENT_TOL``);
-2. a second L-BFGS-B run from a different start (theta diagonal 3 x optimum + 0.5, log
-   variance ratios negated and halved) must reach the same deviance (``RESTART_TOL``);
-   the better of the two optima is kept.
+1. the projected gradient at the optimum must be small (``GRADIENT_TOL``; components on
+   the boundary that point outwards do not count);
+2. a second run from a different start (theta diagonal 2 x optimum + 0.25, log variance
+   ratios negated and halved) must reach the same deviance (``RESTART_TOL``); the better
+   of the two optima is kept.
 
 A variance estimated at the boundary (a diagonal ``theta`` below 1e-4, lme4's
 ``isSingular`` tolerance) is a clean singular fit (``SingularFitWarning``), not a failure.
@@ -36,16 +40,35 @@ SINGULAR_TOL = 1e-4  # lme4::isSingular's tolerance on diagonal theta
 _LOG_RHO_BOUND = 30.0
 
 
-def _minimize(crit: Criterion, x0: np.ndarray, bounds: list) -> tuple[np.ndarray, float, int]:
+def _scales(crit: Criterion) -> np.ndarray:
+    """Root mean square of the Z column of each theta entry's row (1 for log rho).
+
+    BFGS works on ``theta * scale``, the relative factor of Z's columns scaled to unit RMS,
+    so that a baseline score in 0-100 units and a 0/1 treatment are equally easy to fit.
+    """
+    rms = np.sqrt(np.einsum("kjj->j", crit.s.ZtZ) / crit.nobs)
+    rms = np.where(rms > 0, rms, 1.0)
+    return np.concatenate([rms[crit.rows], np.ones(crit.n_params - crit.n_theta)])
+
+
+def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """BFGS with the analytic gradient over the (scaled) entries of x not marked ``fixed``."""
+    free = ~fixed
+    scale = _scales(crit)[free]
+    x = x0.copy()
+    if not free.any():
+        return x, crit.fun_and_grad(x)[0], 1
+
+    def fun(z):
+        x[free] = z / scale
+        f, g = crit.fun_and_grad(x)
+        return f, g[free] / scale
+
     res = minimize(
-        crit.fun_and_grad,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
+        fun, x0[free] * scale, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 2000}
     )
-    return np.asarray(res.x, dtype=float), float(res.fun), int(res.nfev)
+    x[free] = res.x / scale
+    return x, float(res.fun), int(res.nfev)
 
 
 def _canonical(crit: Criterion, x: np.ndarray) -> np.ndarray:
@@ -62,16 +85,17 @@ def _canonical(crit: Criterion, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _optimum(crit: Criterion, x0: np.ndarray, free: list, bounded: list):
+def _optimum(crit: Criterion, x0: np.ndarray) -> tuple[np.ndarray, float, int]:
     """Minimise over unconstrained theta (the deviance is even in each column of Lambda),
-    then, if a diagonal entry ends near 0, polish on the bounded problem with it at 0."""
-    x, f, nfev = _minimize(crit, x0, free)
+    then, if a diagonal entry ends near 0, polish with it fixed at the boundary 0."""
+    none = np.zeros(len(x0), dtype=bool)
+    x, f, nfev = _minimize(crit, x0, none)
     x = _canonical(crit, x)
-    near_zero = crit.diagonal & (x[: crit.n_theta] < SINGULAR_TOL)
+    near_zero = none.copy()
+    near_zero[: crit.n_theta] = crit.diagonal & (x[: crit.n_theta] < SINGULAR_TOL)
     if near_zero.any():
-        xb = x.copy()
-        xb[: crit.n_theta][near_zero] = 0.0
-        xb, fb, nb = _minimize(crit, xb, bounded)
+        xb = np.where(near_zero, 0.0, x)
+        xb, fb, nb = _minimize(crit, xb, near_zero)
         nfev += nb
         if fb <= f:
             x, f = xb, fb
@@ -139,15 +163,18 @@ def fit_linear(design: ModelDesign, *, reml: bool = True, residual: str = "commo
     crit = Criterion(stats, design.re_blocks, reml=reml, stratified=stratified)
     diag = crit.diagonal
     n_rho = crit.n_params - crit.n_theta
-    free = [(None, None)] * crit.n_theta + [(-_LOG_RHO_BOUND, _LOG_RHO_BOUND)] * n_rho
-    bounded = [(0.0, None) if d else (None, None) for d in diag] + free[crit.n_theta :]
+    bounded = [(0.0, None) if d else (None, None) for d in diag] + [(None, None)] * n_rho
 
-    x0 = np.concatenate([diag.astype(float), np.zeros(n_rho)])
-    x1, f1, nfev1 = _optimum(crit, x0, free, bounded)
+    scale = _scales(crit)
+    x0 = np.concatenate([diag.astype(float), np.zeros(n_rho)]) / scale
+    x1, f1, nfev1 = _optimum(crit, x0)
     x0b = np.concatenate(
-        [np.where(diag, 2 * x1[: crit.n_theta] + 0.25, 0.0), -0.5 * x1[crit.n_theta :]]
+        [
+            np.where(diag, 2 * x1[: crit.n_theta] + 0.25 / scale[: crit.n_theta], 0.0),
+            -0.5 * x1[crit.n_theta :],
+        ]
     )
-    x2, f2, nfev2 = _optimum(crit, x0b, free, bounded)
+    x2, f2, nfev2 = _optimum(crit, x0b)
     x_hat, f_hat = (x1, f1) if f1 <= f2 else (x2, f2)
     grad = _projected_gradient(crit, x_hat, bounded)
     gmax = float(np.max(np.abs(grad))) if len(grad) else 0.0
@@ -158,7 +185,7 @@ def fit_linear(design: ModelDesign, *, reml: bool = True, residual: str = "commo
     convergence = (
         f"max |projected gradient| {gmax:.1e} (tolerance {GRADIENT_TOL:g}); second start "
         f"reached a deviance {gap:.1e} from the first (tolerance {RESTART_TOL:g} relative); "
-        f"L-BFGS-B with analytic gradient, {nfev1} + {nfev2} evaluations"
+        f"BFGS with analytic gradient, {nfev1} + {nfev2} evaluations"
     )
     if not converged:
         msg = f"the optimum could not be verified: {convergence}"
@@ -178,10 +205,10 @@ def fit_linear(design: ModelDesign, *, reml: bool = True, residual: str = "commo
         messages.append(msg)
     if stratified:
         log_rho = x_hat[crit.n_theta :]
-        at_bound = np.flatnonzero(np.abs(log_rho) >= _LOG_RHO_BOUND - 1e-6)
+        at_bound = np.flatnonzero(np.abs(log_rho) >= _LOG_RHO_BOUND)
         for j in at_bound:
             msg = (
-                f"the residual variance of trial {design.group_levels[j + 1]} is at the bound "
+                f"the residual variance of trial {design.group_levels[j + 1]} is "
                 f"exp({log_rho[j]:+.0f}) times the first trial's; it is not identified"
             )
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
