@@ -106,10 +106,11 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
     models = results.models
     outcome.models = len(models)
     outcome.fitted, outcome.cached, outcome.failed = results.fitted, results.cached, results.failed
+    ok = models["error"].isna() if "error" in models else True
     if "converged" in models:
-        outcome.not_converged = int((models["converged"].astype("boolean") == False).sum())  # noqa: E712
+        outcome.not_converged = int((ok & (models["converged"].astype("boolean") == False)).sum())  # noqa: E712
     if "singular" in models:
-        outcome.singular = int(models["singular"].astype("boolean").fillna(False).sum())
+        outcome.singular = int((ok & models["singular"].astype("boolean").fillna(False)).sum())
     outcome.important = len(results.important)
     _say(
         f"analyze: {outcome.models} models ({outcome.fitted} fitted, {outcome.cached} cached, "
@@ -137,7 +138,8 @@ def _summary(outcome: _Outcome) -> None:
         )
         lines.append(f"potentially important modifiers: {outcome.important}")
     if outcome.discrepancies:
-        lines.append(f"data checks: {outcome.discrepancies} discrepancies (see the report)")
+        noun = "discrepancy" if outcome.discrepancies == 1 else "discrepancies"
+        lines.append(f"data checks: {outcome.discrepancies} {noun} (see the report)")
     warnings = outcome.failed + outcome.not_converged + outcome.singular
     if warnings:
         lines.append("warnings: see the Warnings section of the report")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._descriptive import table1_view, table2_view, table3_view
 from ._interactions import Block, interaction_table
 from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool
 from ._methods import methods_paragraphs
@@ -182,11 +183,12 @@ def _warnings(inputs: ReportInputs) -> tuple[list[str], list[TableView | Text]]:
     if not _has(models):
         items.append(Text("No model results were found; run the analysis first.", "empty"))
         return alerts, items
-    failed, singular = model_problems(models)
-    if failed or singular:
+    failed, not_converged, singular = model_problems(models)
+    if failed or not_converged or singular:
         alerts.append(
-            f"{failed} of {len(models)} models failed or did not converge and {singular} had a "
-            "singular fit; they are marked in the tables and listed under Warnings."
+            f"Of {len(models)} models, {failed} failed, {not_converged} did not converge and "
+            f"{singular} had a singular fit; they are marked in the tables and listed under "
+            "Warnings."
         )
         items.append(warnings_table(models))
     else:
@@ -239,24 +241,13 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     sections.append(Section("data", "Data provenance and checks", tuple(data_items)))
 
     descriptive: list[TableView | FigureView | Text] = []
-    for key, frame, title in (
-        ("table1", inputs.table1, "Table 1. Characteristics of the trials with IPD"),
-        (
-            "table2",
-            inputs.table2,
-            "Table 2. Trial and group-level characteristics of included "
-            "trials compared with eligible trials that did not provide data",
-        ),
-        (
-            "table3",
-            inputs.table3,
-            "Table 3. Participant characteristics at baseline (% missing per variable)",
-        ),
+    for frame, view in (
+        (inputs.table1, table1_view),
+        (inputs.table2, table2_view),
+        (inputs.table3, table3_view),
     ):
         if _has(frame):
-            descriptive.append(
-                frame_view(frame, key=key, title=title, repeat_first=key != "table1")
-            )
+            descriptive.append(view(frame))
     descriptive += _figure(inputs, "figure2") + _figure(inputs, "appendix2")
     sections.append(Section("trials", "Trials and participants", tuple(descriptive)))
 
@@ -295,8 +286,9 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         summary.append(("participants", str(inputs.n_participants)))
     if _has(inputs.models):
         summary.append(("models fitted", str(len(inputs.models))))
-        failed, singular = model_problems(inputs.models)
-        summary.append(("failed or not converged", str(failed)))
+        failed, not_converged, singular = model_problems(inputs.models)
+        summary.append(("models failed", str(failed)))
+        summary.append(("not converged", str(not_converged)))
         summary.append(("singular fits", str(singular)))
     if inputs.important is not None:
         summary.append(("potentially important modifiers", str(len(inputs.important))))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import pandas as pd
+
 __all__ = [
     "COMPARISON_LABELS",
     "OUTCOME_LABELS",
@@ -77,4 +79,11 @@ def as_bool(value: Any) -> bool:
     """Booleans as written by pandas, CSV or DuckDB ("true", "False", 1, np.True_)."""
     if isinstance(value, str):
         return value.strip().lower() in {"true", "1", "yes"}
+    if value is None or (isinstance(value, float) and value != value):  # None, NaN: unknown
+        return False
+    try:
+        if pd.isna(value):
+            return False
+    except (TypeError, ValueError):
+        pass
     return bool(value)

@@ -215,13 +215,16 @@ def warnings_table(models: pd.DataFrame) -> TableView:
     )
 
 
-def model_problems(models: pd.DataFrame) -> tuple[int, int]:
-    """Counts of models that failed or did not converge, and of singular fits."""
-    failed = singular = 0
+def model_problems(models: pd.DataFrame) -> tuple[int, int, int]:
+    """Counts of models that failed (no estimate), did not converge, and had a singular fit."""
+    failed = not_converged = singular = 0
     for rec in models.to_dict("records"):
-        failed += bool(_text(rec.get("error")) or not as_bool(rec.get("converged", True)))
+        if _text(rec.get("error")):
+            failed += 1
+            continue
+        not_converged += not as_bool(rec.get("converged", True))
         singular += as_bool(rec.get("singular", False))
-    return failed, singular
+    return failed, not_converged, singular
 
 
 def dropped_summary(models: pd.DataFrame) -> str:

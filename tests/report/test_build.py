@@ -1,0 +1,90 @@
+"""build() and `ipdma run` on a small simulated project: contents, provenance, determinism."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ipdma.cli import main
+from ipdma.report import build
+
+from ._project import SMALL_PLAN, run_small
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return run_small(tmp_path_factory.mktemp("small") / "project")
+
+
+def test_report_shows_every_part(project):
+    html = (project.parent / "output" / "report" / "index.html").read_text("utf-8")
+    for key in ("methods", "data", "trials", "overall", "modifiers", "sensitivity", "warnings"):
+        assert f'<section id="{key}">' in html
+    for key in ("table1", "table2", "table3", "table4", "table5", "table6", "appendix3",
+                "appendix6", "checks_replication", "checks_missingness", "provenance"):  # fmt: skip
+        assert f'id="{key}"' in html, key
+    for key in ("figure2", "figure3", "figure4", "figure5"):
+        assert re.search(rf'<figure id="{key}">\s*<img src="data:image/png;base64,', html), key
+    # the methods state the plan that was run
+    assert "Candidate modifiers (4)" in html
+    assert "short term: the visit closest to 13 weeks" in html
+    # the modifier tables have one block of rows per planned modifier, in the plan's order
+    table4 = pd.read_csv(project.parent / "output" / "tables" / "table4.csv", dtype=str)
+    labels = list(dict.fromkeys(table4["Variable"]))
+    assert labels == ["Age (years)", "Sex", "BMI", "Any LBP medication use"]
+    assert len(SMALL_PLAN["modifiers"]) == len(labels)
+
+
+def test_provenance_hashes_are_the_files(project):
+    provenance = pd.read_csv(project.parent / "output" / "tables" / "provenance.csv", dtype=str)
+    raw = provenance[provenance["kind"] == "raw"]
+    assert len(raw) == 8
+    for row in raw.itertuples():
+        data = (project.parent / row.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row.sha256
+        assert len(data) == int(row.size)
+
+
+def test_report_to_another_folder(project, tmp_path):
+    path = build(project, output=tmp_path / "elsewhere")
+    assert path == tmp_path / "elsewhere" / "report" / "index.html"
+    theirs = project.parent / "output" / "tables" / "table4.csv"
+    assert (tmp_path / "elsewhere" / "tables" / "table4.csv").read_bytes() == theirs.read_bytes()
+
+
+def test_two_runs_give_identical_tables(project, tmp_path):
+    again = run_small(tmp_path / "project")
+    first = project.parent / "output"
+    second = again.parent / "output"
+    names = sorted(p.name for p in (first / "tables").iterdir() if p.suffix in {".csv", ".xlsx"})
+    assert "interactions.csv" in names and "table4.csv" in names and "ipdma-tables.xlsx" in names
+    assert names == sorted(
+        p.name for p in (second / "tables").iterdir() if p.suffix in {".csv", ".xlsx"}
+    )
+    for name in names:
+        assert (first / "tables" / name).read_bytes() == (second / "tables" / name).read_bytes(), (
+            name
+        )
+    # the HTML differs only in the provenance (absolute paths are made relative, so not at all)
+    assert (first / "report" / "index.html").read_bytes() == (
+        second / "report" / "index.html"
+    ).read_bytes()
+
+
+def test_report_before_ingest_is_a_user_error(tmp_path, capsys):
+    from ._project import simulate_small
+
+    project = simulate_small(tmp_path / "fresh", trials=2)
+    assert main(["report", str(project)]) == 1
+    assert "ipdma ingest" in capsys.readouterr().err
+
+
+def test_missing_project_file_is_a_user_error(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml")]) == 1
+    assert "project file does not exist" in capsys.readouterr().err
