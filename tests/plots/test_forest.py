@@ -145,3 +145,13 @@ def test_meta_and_describe_do_not_import_matplotlib() -> None:
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
     assert matplotlib.get_backend()  # plots never switched pyplot's backend
+
+
+def test_fixed_axis_clips_intervals_with_arrows() -> None:
+    res = meta.pool([-20.0, -2.0, 4.0], [81.0, 4.0, 2.0], labels=["wide", "b", "c"], method="DL")
+    fig = plots.forest(res, xlim=(-15, 15))
+    assert fig.axes[0].get_xlim() == (-15, 15)
+    (low,) = _by_gid(fig, "clipped-low")
+    assert len(low.get_offsets()) >= 1  # "wide" (-37.6 to -2.4) reaches beyond -15
+    assert _markers(fig) == 2  # its estimate (-20) lies outside the axis: no square drawn
+    assert "\u221220.00 [\u221237.64, \u22122.36]" in _texts(fig)

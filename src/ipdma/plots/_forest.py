@@ -114,6 +114,7 @@ def forest(
     study_header: str = "Study",
     decimals: int = 2,
     show_pi: bool = True,
+    xlim: tuple[float, float] | None = None,
 ) -> Figure:
     """Forest plot of a :class:`~ipdma.meta.PoolResult`, a
     :class:`~ipdma.meta.SubgroupResult` (subgroups with subtotals, the overall result and the
@@ -122,7 +123,9 @@ def forest(
     Each study shows its estimate (square, area proportional to its weight) with a normal
     ``level`` CI, its weight and the numbers; the pooled estimate is a diamond spanning its
     CI, followed by the prediction interval (a red bar, random-effects models with k >= 3)
-    and the heterogeneity line (tau2, Q, df, p, I2). ``exponentiate=True`` plots ratios
+    and the heterogeneity line (tau2, Q, df, p, I2). ``xlim`` fixes the axis (intervals that
+    reach beyond it end in arrow heads); by default it spans every interval. Subgroup
+    weights are percentages within the subgroup. ``exponentiate=True`` plots ratios
     (``exp`` of log odds/risk ratios) on a log axis with the null line at 1. The figure height
     grows with the number of rows, so 2 or 60 studies stay readable.
 
@@ -165,4 +168,5 @@ def forest(
         log=exponentiate,
         favours=favours,
         title=title,
+        xlim=xlim,
     )

@@ -59,10 +59,12 @@ def _x_limits(rows: Sequence[Row], null: float, log: bool) -> tuple[float, float
     return (math.exp(low), math.exp(high)) if log else (low, high)
 
 
-def _format_log_axis(ax: Axes) -> None:
+def _format_log_axis(ax: Axes, limits: tuple[float, float]) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    decades = math.log10(limits[1] / limits[0])
+    subs = (1.0, 2.0, 5.0) if decades <= 2.2 else (1.0,)  # keep tick labels apart
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
@@ -77,6 +79,7 @@ def render(
     log: bool,
     favours: tuple[str, str] | None,
     title: str | None,
+    xlim: tuple[float, float] | None = None,
 ) -> Figure:
     """Draw the rows into a new matplotlib Figure (Agg-compatible, no pyplot state)."""
     from matplotlib.figure import Figure
@@ -99,6 +102,8 @@ def render(
     # right margin; each other column is 0.08 of the width wide, to its left
     cell_x = [0.985 - 0.185 - 0.08 * (n_cells - 2 - j) for j in range(n_cells - 1)] + [0.985]
 
+    limits = xlim if xlim is not None else _x_limits(rows, null, log)
+    arrows: list[tuple[float, float, str]] = []
     weights = [r.weight for r in all_rows if r.kind == "study" and math.isfinite(r.weight)]
     max_weight = max(weights) if weights else 1.0
     xs, ys, sizes = [], [], []
@@ -132,9 +137,16 @@ def render(
             )
         if not (math.isfinite(row.low) and math.isfinite(row.high)):
             continue
+        if row.kind in ("study", "pi"):  # CIs beyond the axis end in an arrow head
+            if row.low < limits[0]:
+                arrows.append((limits[0], y, "<"))
+            if row.high > limits[1]:
+                arrows.append((limits[1], y, ">"))
         if row.kind == "study":
-            ax.hlines(y, row.low, row.high, color="black", linewidth=0.9, gid="study-ci")
-            if math.isfinite(row.estimate):
+            low, high = max(row.low, limits[0]), min(row.high, limits[1])
+            if low < high:
+                ax.hlines(y, low, high, color="black", linewidth=0.9, gid="study-ci")
+            if math.isfinite(row.estimate) and limits[0] <= row.estimate <= limits[1]:
                 xs.append(row.estimate)
                 ys.append(y)
                 w = row.weight if math.isfinite(row.weight) else max_weight / 4
@@ -160,8 +172,27 @@ def render(
 
     if log:
         ax.set_xscale("log")
-        _format_log_axis(ax)
-    ax.set_xlim(*_x_limits(rows, null, log))
+        _format_log_axis(ax, limits)
+    if arrows:
+        ax.scatter(
+            [a[0] for a in arrows if a[2] == "<"],
+            [a[1] for a in arrows if a[2] == "<"],
+            marker="<",
+            s=18,
+            color="black",
+            clip_on=False,
+            gid="clipped-low",
+        )
+        ax.scatter(
+            [a[0] for a in arrows if a[2] == ">"],
+            [a[1] for a in arrows if a[2] == ">"],
+            marker=">",
+            s=18,
+            color="black",
+            clip_on=False,
+            gid="clipped-high",
+        )
+    ax.set_xlim(*limits)
     drawn = [
         y_of[i] for i, r in enumerate(all_rows) if r.kind in ("study", "pooled", "subtotal", "pi")
     ]

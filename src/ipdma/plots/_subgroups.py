@@ -35,6 +35,7 @@ def subgroup_forest(
     title: str | None = None,
     xlabel: str | None = None,
     decimals: int | None = None,
+    xlim: tuple[float, float] | None = None,
 ) -> Figure:
     """Forest plot of subgroup effects: one header row per modifier (``group`` column), one
     row per category (``label``) with its effect and CI, as the paper's Figures 3-5.
@@ -42,7 +43,8 @@ def subgroup_forest(
     ``exponentiate=True`` takes log odds ratios and plots odds ratios; ``ratio=True`` takes
     ratios as they are; both use a log axis with the null line at 1. ``count`` (optional)
     is shown as a column (e.g. participants per category). Rows keep the frame's order.
-    ``decimals`` defaults to 1 for differences and 2 for ratios.
+    ``decimals`` defaults to 1 for differences and 2 for ratios; ``xlim`` fixes the axis
+    (intervals beyond it end in arrow heads).
     """
     needed = [group, label, estimate, ci_low, ci_high] + ([count] if count else [])
     missing = [c for c in needed if c not in frame.columns]
@@ -84,4 +86,5 @@ def subgroup_forest(
         log=log,
         favours=favours,
         title=title,
+        xlim=xlim,
     )
