@@ -62,7 +62,7 @@ def test_demo_report_renders_in_chromium(demo, tmp_path):
             "t => [t.parentElement.id, t.tBodies[0].rows.length])"
         )
         rows = dict(tables)
-        for key in ("table1", "table2", "table3", "overall", "table4", "table5", "table6",
+        for key in ("table1", "table2", "table3", "overall_effects", "table4", "table5", "table6",
                     "appendix3", "appendix8", "appendix9", "provenance"):  # fmt: skip
             assert rows.get(key, 0) > 0, key
         assert rows["table4"] >= 19  # every candidate modifier has at least one row

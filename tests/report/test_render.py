@@ -89,7 +89,7 @@ def test_compose_places_every_table_in_the_papers_order():
         "provenance",
         "checks_replication",
         "table1",
-        "overall",
+        "overall_effects",
         "table4",
         "table5",
         "table6",
@@ -100,7 +100,7 @@ def test_compose_places_every_table_in_the_papers_order():
         "appendix7",
         "appendix8",
         "appendix9",
-        "warnings",
+        "model_warnings",
     ]
     assert [s.key for s in document.sections] == [
         "methods",
@@ -118,7 +118,7 @@ def test_compose_places_every_table_in_the_papers_order():
         "Moderate term (adjusted)",
         "Long term (adjusted)",
     ]
-    warnings = next(t for t in tables if t.key == "warnings")
+    warnings = next(t for t in tables if t.key == "model_warnings")
     assert sorted(warnings.frame["Problem"]) == [
         "did not converge",
         "did not converge",
@@ -215,3 +215,13 @@ def test_table_view_rejects_inconsistent_headers():
 
     with pytest.raises(ValueError, match="header groups"):
         TableView("t", "T", pd.DataFrame({"a": [1], "b": [2]}), groups=(("x", 1),))
+
+
+def test_ids_are_unique_and_tables_never_overwrite_the_analysis_csvs(tmp_path):
+    from ipdma.report._build import RESULT_TABLES
+
+    document, tables = compose(_frames.inputs())
+    html = render_html(document)
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    assert not {t.key for t in tables} & set(RESULT_TABLES)

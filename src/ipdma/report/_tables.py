@@ -94,7 +94,9 @@ def _sort(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame.iloc[order]
 
 
-def overall_table(overall: pd.DataFrame, *, key: str = "overall", title: str = "") -> TableView:
+def overall_table(
+    overall: pd.DataFrame, *, key: str = "overall_effects", title: str = ""
+) -> TableView:
     """Overall treatment effects: MD (pain, function) or OR (recovery) with 95% CI per cell."""
     frame = _sort(overall, ["outcome", "window", "comparison"])
     rows = []
@@ -208,7 +210,7 @@ def warnings_table(models: pd.DataFrame) -> TableView:
             ]
         )
     return TableView(
-        key="warnings",
+        key="model_warnings",
         title="Models with warnings (failed, not converged, or singular fit)",
         frame=pd.DataFrame(rows, columns=columns),
         section="warnings",
