@@ -136,8 +136,12 @@ def test_truth_records_the_planted_model(written):
     assert truth["planted"]["pain"]["effect_usual"] == -10.7
     assert truth["planted"]["function"]["interactions"] == {"heavy_demands": 6.0,
                                                              "medication": -4.8}  # fmt: skip
-    assert 2.5 < truth["implied_recovery"]["or_usual"] < 5.0
-    assert 0.45 < truth["implied_recovery"]["or_conservative"] < 1.0
+    implied = truth["implied"]
+    assert 2.5 < implied["or_usual"] < 5.0
+    assert 0.45 < implied["or_conservative"] < 1.0
+    # clipping to 0-100 attenuates the latent effects only a little
+    assert -10.7 < implied["md_pain_usual"] < -10.0
+    assert -10.2 < implied["md_function_usual"] < -9.4
     assert len(truth["trials"]) == 27
     assert {"intercept", "baseline", "treatment", "sigma"} <= set(
         truth["trials"][0]["effects"]["pain"]

@@ -18,7 +18,8 @@ from ._config import (
 )
 from ._consortium import SimulatedConsortium, consortium
 from ._harmonized import harmonized_ipd
-from ._truth import implied_recovery
+from ._study import fit_planted, planted_truth, recovery_study, summarize
+from ._truth import implied_recovery, implied_truth
 
 __all__ = [
     "ArmConfig",
@@ -31,6 +32,11 @@ __all__ = [
     "TrialConfig",
     "consortium",
     "default_config",
+    "fit_planted",
     "harmonized_ipd",
     "implied_recovery",
+    "implied_truth",
+    "planted_truth",
+    "recovery_study",
+    "summarize",
 ]

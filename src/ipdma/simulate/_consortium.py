@@ -15,7 +15,7 @@ from ._config import ConsortiumConfig, default_config
 from ._harmonized import participants_frame, simulate_native, window_frame
 from ._not_included import not_included_trials
 from ._specs import DISCREPANCIES, project_dict, source_options, trial_spec, write_toml
-from ._truth import config_dict, implied_recovery
+from ._truth import config_dict, implied_truth
 from ._writers import atomic_write, write_native
 
 _HEADER = "# Simulated by ipdma.simulate (seed {seed}); not real trial data.\n"
@@ -46,7 +46,7 @@ class SimulatedConsortium:
 
     def summary(self) -> str:
         planted = self.truth["planted"]
-        implied = self.truth["implied_recovery"]
+        implied = self.truth["implied"]
         lines = [
             f"Simulated consortium in {self.outdir} (seed {self.seed})",
             f"  {len(self.spec_files)} trials, {sum(t['n'] for t in self.truth['trials'])} "
@@ -57,8 +57,11 @@ class SimulatedConsortium:
             lines.append(f"  {outcome}: exercise vs usual {p['effect_usual']:+.1f}, vs other "
                          f"conservative {p['effect_conservative']:+.1f}, tau {p['tau']:.1f}; "
                          f"interactions {p['interactions']}")  # fmt: skip
-        lines.append(f"  recovery (implied): OR vs usual {implied['or_usual']:.2f}, "
-                     f"vs other conservative {implied['or_conservative']:.2f}")  # fmt: skip
+        lines.append(f"  implied on the 0-100 data: pain {implied['md_pain_usual']:+.1f} / "
+                     f"{implied['md_pain_conservative']:+.1f}, function "
+                     f"{implied['md_function_usual']:+.1f} / "
+                     f"{implied['md_function_conservative']:+.1f}; recovery OR "
+                     f"{implied['or_usual']:.2f} / {implied['or_conservative']:.2f}")  # fmt: skip
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -118,10 +121,12 @@ def consortium(
         "ipdma_version": __version__,
         "note": "planted parameters of the simulated consortium (0-100 scale, higher = worse)",
         "planted": {o: _planted(config, o) for o in ("pain", "function")},
-        "implied_recovery": implied_recovery(config),
-        "implied_recovery_method": "logistic regression with trial intercepts, baseline "
-        "function and treatment on a 15x larger consortium of typical trials (tau = 0); "
-        "short-term window; see ipdma.simulate._truth",
+        "implied": implied_truth(config),
+        "implied_method": "what the analyses estimate on the bounded, rounded data "
+        "(short-term window), computed on a 15x larger consortium of typical trials "
+        "(tau = 0): md_* and interaction_* by common random numbers, or_* by logistic "
+        "regression with trial intercepts, baseline function and treatment; see "
+        "ipdma.simulate.implied_truth",
         "trials": trials_meta,
         "discrepancies": list(DISCREPANCIES),
         "not_included": [t["id"] for t in not_included],

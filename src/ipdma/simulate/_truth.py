@@ -12,6 +12,7 @@ non-collapsibility of the between-trial heterogeneity.
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -70,26 +71,92 @@ def typical_trials(config: ConsortiumConfig) -> ConsortiumConfig:
                    function=replace(config.function, **fixed))  # fmt: skip
 
 
-def implied_recovery(
-    config: ConsortiumConfig, *, seed: int = 20200, size_factor: float = 15.0
-) -> dict[str, float]:
-    """Recovery odds ratios implied by the planted pain and function model (short window).
+def _frames(config: ConsortiumConfig, seed: int, size_factor: float) -> dict[str, pd.DataFrame]:
+    """The typical-trials consortium under the planted model and two counterfactuals.
 
-    Computed on a consortium of :func:`typical_trials` (so the value does not depend on
-    one draw of 27 trial effects) with sizes times ``size_factor``: the conditional odds
-    ratio of the typical trial, which the one-stage random-effects logistic model estimates.
-    Keys ``or_usual``, ``or_conservative``, ``or_any`` and ``or_interaction_<modifier>`` for
-    every modifier with a planted interaction on pain or function (comparison set "any").
+    "usual": exercise arms get the arm effect of no treatment / usual care (0) and no
+    interactions; "conservative": that of other conservative arms. The three share every
+    random draw (same seed, same number of draws), so per-participant differences are the
+    effects on the observed (bounded, rounded) 0-100 scale.
     """
     from ._harmonized import harmonized_ipd
 
     big = replace(typical_trials(config), size_factor=config.size_factor * size_factor)
-    data = harmonized_ipd(seed=seed, config=big)
-    out = {f"or_{c}": float(np.exp(recovery_log_odds(data, c))) for c in COMPARISON_SETS}
+    frames = {"planted": harmonized_ipd(seed=seed, config=big)}
+    for name in ("usual", "conservative"):
+        models = {}
+        for outcome in ("pain", "function"):
+            model = big.outcome_model(outcome)
+            effect = 0.0 if name == "usual" else model.effect_usual - model.effect_conservative
+            models[outcome] = replace(model, effect_usual=effect, interactions=MappingProxyType({}))
+        frames[name] = harmonized_ipd(seed=seed, config=replace(big, **models))
+    return frames
+
+
+_CACHE: dict[tuple, dict[str, float]] = {}
+
+
+def implied_truth(
+    config: ConsortiumConfig, *, seed: int = 20200, size_factor: float = 15.0
+) -> dict[str, float]:
+    """What the analyses of the simulated (bounded, rounded) data estimate, by design.
+
+    Pain and function are clipped to 0-100 and rounded to each instrument's steps, which
+    attenuates the planted latent effects slightly. On a consortium of
+    :func:`typical_trials` with sizes times ``size_factor``:
+
+    * ``md_<outcome>_<set>``: mean over exercise participants of (outcome under the planted
+      model - outcome had they received the set's comparison), common random numbers;
+    * ``interaction_<outcome>_<modifier>``: slope of that difference (vs usual care) on the
+      trial-centred modifier, with trial-specific intercepts;
+    * ``or_usual``, ``or_conservative``, ``or_any`` and ``or_interaction_<modifier>``:
+      recovery odds ratios from a logistic regression with trial intercepts, baseline
+      function and treatment (recovery is derived from pain and function, never planted).
+    """
+    key = (repr(config), seed, size_factor)
+    if key not in _CACHE:
+        _CACHE.clear()  # one config at a time: a design study changes it between calls
+        _CACHE[key] = _implied(config, seed, size_factor)
+    return dict(_CACHE[key])
+
+
+def _implied(config: ConsortiumConfig, seed: int, size_factor: float) -> dict[str, float]:
+    frames = _frames(config, seed, size_factor)
+    planted = frames["planted"]
+    out: dict[str, float] = {}
+    for outcome in ("pain", "function"):
+        for name in ("usual", "conservative"):
+            rows = comparison_rows(planted, name).index
+            exercise = rows[planted.loc[rows, "treat"].to_numpy() == 1]
+            delta = planted.loc[exercise, outcome] - frames[name].loc[exercise, outcome]
+            out[f"md_{outcome}_{name}"] = float(delta.mean())
+        rows = comparison_rows(planted, "any")
+        rows = rows[rows["treat"] == 1]
+        delta = planted.loc[rows.index, outcome] - frames["usual"].loc[rows.index, outcome]
+        modifiers = set(config.outcome_model(outcome).interactions) | {"female", "leg_pain"}
+        for modifier in sorted(modifiers):
+            out[f"interaction_{outcome}_{modifier}"] = _within_slope(rows, delta, modifier)
+    out.update({f"or_{c}": float(np.exp(recovery_log_odds(planted, c))) for c in COMPARISON_SETS})
     modifiers = sorted(set(config.pain.interactions) | set(config.function.interactions))
     for modifier in modifiers:
-        out[f"or_interaction_{modifier}"] = float(np.exp(recovery_log_odds(data, "any", modifier)))
+        out[f"or_interaction_{modifier}"] = float(
+            np.exp(recovery_log_odds(planted, "any", modifier))
+        )
     return out
+
+
+def _within_slope(rows: pd.DataFrame, delta: pd.Series, modifier: str) -> float:
+    """Slope of ``delta`` on ``modifier`` within trials (both centred at trial means)."""
+    keep = rows[modifier].notna() & delta.notna()
+    rows, delta = rows[keep], delta[keep]
+    z = rows[modifier] - rows.groupby("trial")[modifier].transform("mean")
+    d = delta - delta.groupby(rows["trial"]).transform("mean")
+    return float((z * d).sum() / (z * z).sum())
+
+
+def implied_recovery(config: ConsortiumConfig, **options) -> dict[str, float]:
+    """The recovery odds ratios of :func:`implied_truth` (keys ``or_*``)."""
+    return {k: v for k, v in implied_truth(config, **options).items() if k.startswith("or_")}
 
 
 def _plain(value):
