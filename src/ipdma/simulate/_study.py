@@ -57,6 +57,7 @@ def _row(fit: dict, coefficient: str, **info) -> dict:
     return {**info, "estimate": float(result.fixef[coefficient]),
             "se": float(result.se[coefficient]),
             "ci_low": low, "ci_high": high, "converged": bool(result.converged),
+            "singular": bool(result.singular),
             "warnings": fit["warnings"], "trials": int(result.ngroups),
             "participants": int(result.nobs)}  # fmt: skip
 
@@ -75,9 +76,10 @@ def fit_planted(
 ) -> pd.DataFrame:
     """Estimates of every planted parameter in one simulated consortium (one row each).
 
-    Columns: ``seed, parameter, outcome, comparison, term, planted, truth, estimate, se, ci_low,
-    ci_high, converged, warnings, trials, participants``; recovery rows are on the log-odds
-    scale. ``truth`` (from :func:`planted_truth`) avoids recomputing implied odds ratios.
+    Columns: ``seed, parameter, outcome, comparison, term, planted, truth, estimate, se,
+    ci_low, ci_high, converged, singular, warnings, trials, participants``; recovery rows
+    are on the log-odds scale. ``truth`` (from :func:`planted_truth`) avoids recomputing
+    the implied values.
     """
     config = default_config() if config is None else config
     truth = planted_truth(config) if truth is None else truth
@@ -169,6 +171,7 @@ def summarize(study: pd.DataFrame) -> pd.DataFrame:
         "coverage": covered.groupby(study["parameter"], sort=False).mean(),
         "power": significant.groupby(study["parameter"], sort=False).mean(),
         "converged": grouped["converged"].mean(),
+        "singular": grouped["singular"].mean(),
         "seeds": grouped.size(),
     })  # fmt: skip
     summary["mc_se"] = summary["empirical_sd"] / np.sqrt(summary["seeds"])
