@@ -63,7 +63,8 @@ tmb_fit <- function(data, reml) {
   vc <- VarCorr(m)$cond$trial
   list(reml = reml, fixef = as.list(fixef(m)$cond), se = as.list(sqrt(diag(vcov(m)$cond))),
        var_treat = as.numeric(VarCorr(m)$cond[[1]]), var_base = as.numeric(VarCorr(m)$cond[[2]]),
-       sigma_by_trial = as.list(setNames(exp(fixef(m)$disp), sub("trial", "", names(fixef(m)$disp)))),
+       # the gaussian dispersion model is for log(sigma^2)
+       sigma_by_trial = as.list(setNames(sqrt(exp(fixef(m)$disp)), sub("trial", "", names(fixef(m)$disp)))),
        loglik = as.numeric(logLik(m)))
 }
 

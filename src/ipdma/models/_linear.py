@@ -97,7 +97,7 @@ def _optimum(crit: Criterion, x0: np.ndarray) -> tuple[np.ndarray, float, int]:
         xb = np.where(near_zero, 0.0, x)
         xb, fb, nb = _minimize(crit, xb, near_zero)
         nfev += nb
-        if fb <= f:
+        if fb <= f + 1e-10 * max(1.0, abs(f)):  # prefer the exact boundary on ties
             x, f = xb, fb
     return x, f, nfev
 

@@ -1,0 +1,185 @@
+"""The linear engine checked against brute force, finite differences and planted truths."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.tolerances import LMM_DENSE_RTOL, LMM_GRADIENT_RTOL, LMM_PLANTED_Z
+
+import ipdma
+from ipdma.errors import SingularFitWarning
+from ipdma.models._formula import build_design, parse_formula
+from ipdma.models._linear_criterion import Criterion
+from ipdma.models._linear_stats import trial_stats
+
+PAPER = "y ~ 0 + C(trial) + base + treat + (0 + treat | trial) + (0 + base | trial)"
+
+
+def simulate_ipd(seed: int, n_trials: int = 30, size=(40, 160), *, tau_treat=2.0, tau_base=0.1):
+    """IPD-MA data with planted effects: treat -5, base 0.5, trial intercepts, SDs 10-20."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(size[0], size[1], n_trials)
+    trial = np.repeat([f"s{i:03d}" for i in range(n_trials)], sizes)
+    idx = np.repeat(np.arange(n_trials), sizes)
+    n = len(trial)
+    intercept = rng.normal(20, 5, n_trials)
+    slope = 0.5 + rng.normal(0, tau_base, n_trials)
+    effect = -5 + rng.normal(0, tau_treat, n_trials)
+    sd = rng.uniform(10, 20, n_trials)
+    base = rng.normal(60, 15, n)
+    treat = np.concatenate([rng.permutation(np.arange(k) % 2) for k in sizes]).astype(float)
+    y = intercept[idx] + slope[idx] * base + effect[idx] * treat + rng.normal(0, sd[idx])
+    frame = pd.DataFrame({"trial": trial, "y": y, "base": base, "treat": treat})
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True), sd
+
+
+def _dense_criterion(design, theta, log_rho, reml):
+    """-2 log L (profiled sigma^2) with the full n x n covariance matrix: the textbook way."""
+    X, Z, y, g = design.X, design.Z, design.y, design.group
+    q = Z.shape[1]
+    lam = np.zeros((q, q))
+    rows, cols = [], []
+    for block in design.re_blocks:
+        for c in range(len(block)):
+            for r in range(c, len(block)):
+                rows.append(block[r])
+                cols.append(block[c])
+    lam[rows, cols] = theta
+    D = lam @ lam.T
+    same = g[:, None] == g[None, :]
+    V0 = np.where(same, Z @ D @ Z.T, 0.0) + np.diag(np.exp(log_rho)[g])
+    Vinv = np.linalg.inv(V0)
+    H = X.T @ Vinv @ X
+    beta = np.linalg.solve(H, X.T @ Vinv @ y)
+    r = y - X @ beta
+    r2 = r @ Vinv @ r
+    n, p = X.shape
+    dof = n - p if reml else n
+    dev = np.linalg.slogdet(V0)[1] + dof * (1 + np.log(2 * np.pi * r2 / dof))
+    if reml:
+        dev += np.linalg.slogdet(H)[1]
+    return dev
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("stratified", [False, True])
+@pytest.mark.parametrize(
+    "formula",
+    [
+        PAPER,
+        "y ~ base + treat + (1 + treat | trial)",
+        "y ~ 0 + C(trial) + C(trial):base + treat + (treat || trial)",
+    ],
+)
+def test_criterion_and_gradient_match_brute_force(formula, stratified, reml):
+    data, _ = simulate_ipd(3, n_trials=5, size=(8, 20))
+    design = build_design(parse_formula(formula), data)
+    stats = trial_stats(design)
+    crit = Criterion(stats, design.re_blocks, reml=reml, stratified=stratified)
+    rng = np.random.default_rng(1)
+    x = np.concatenate(
+        [rng.uniform(0.05, 0.8, crit.n_theta), rng.normal(0, 0.3, crit.n_params - crit.n_theta)]
+    )
+    dev, grad = crit.fun_and_grad(x)
+    expected = _dense_criterion(design, x[: crit.n_theta], crit.log_rho(x), reml)
+    assert dev == pytest.approx(expected, rel=LMM_DENSE_RTOL)
+    step = 1e-6
+    numeric = [
+        (crit.fun_and_grad(x + step * e)[0] - crit.fun_and_grad(x - step * e)[0]) / (2 * step)
+        for e in np.eye(len(x))
+    ]
+    np.testing.assert_allclose(grad, numeric, rtol=LMM_GRADIENT_RTOL, atol=1e-5)
+
+
+def test_trial_local_columns_are_detected_and_eliminated():
+    data, _ = simulate_ipd(5, n_trials=6)
+    design = build_design(
+        parse_formula("y ~ 0 + C(trial) + C(trial):base + treat + (0 + treat | trial)"), data
+    )
+    stats = trial_stats(design)
+    assert stats.m == 2 and stats.pg == 1  # intercept and slope per trial; treat is global
+    treat = design.fixed_names.index("treat")
+    assert list(stats.global_index) == [treat]
+    assert sorted(stats.local_index.ravel()) == [j for j in range(13) if j != treat]
+
+
+def test_parameterisation_of_intercepts_does_not_change_the_fit():
+    """Stratified intercepts coded as 0 + C(trial) (all trial-local) or 1 + C(trial) (one
+    global column): same model, so the same estimates and ML log-likelihood."""
+    data, _ = simulate_ipd(11, n_trials=12, tau_treat=5.0, tau_base=0.3)
+    full = ipdma.mixed(PAPER, data, reml=False)
+    reduced = ipdma.mixed(PAPER.replace("0 + C(trial)", "1 + C(trial)"), data, reml=False)
+    assert full.loglik == pytest.approx(reduced.loglik, rel=1e-10)
+    for term in ("treat", "base"):
+        assert full.fixef[term] == pytest.approx(reduced.fixef[term], rel=1e-6)
+        assert full.se[term] == pytest.approx(reduced.se[term], rel=1e-6)
+        assert full.df[term] == pytest.approx(reduced.df[term], rel=1e-4)
+
+
+@pytest.mark.parametrize("residual", ["common", "stratified"])
+def test_planted_truth_is_recovered(residual):
+    data, sd = simulate_ipd(2020, n_trials=30, tau_treat=2.0)
+    fit = ipdma.mixed(PAPER, data, residual=residual)
+    assert fit.converged and not fit.singular
+    for term, truth in (("treat", -5.0), ("base", 0.5)):
+        z = (fit.fixef[term] - truth) / fit.se[term]
+        assert abs(z) < LMM_PLANTED_Z, f"{term}: z = {z:.2f}"
+    assert 3 < fit.df["treat"] < 60  # Satterthwaite: driven by the number of trials
+    if residual == "stratified":
+        ratio = fit.sigma.to_numpy() / sd
+        assert np.all(np.abs(ratio - 1) < 0.35)
+        assert np.median(np.abs(ratio - 1)) < 0.1
+
+
+def test_many_trials_with_stratified_intercepts():
+    data, _ = simulate_ipd(8, n_trials=400, size=(6, 14), tau_treat=5.0, tau_base=0.3)
+    fit = ipdma.mixed(PAPER, data)
+    assert fit.details["n_local_fixed"] == 400 and len(fit.fixef) == 402
+    assert fit.converged
+    assert np.all(np.isfinite(fit.se)) and np.all(fit.df > 0)
+
+
+def test_result_is_immutable_and_tidy():
+    data, _ = simulate_ipd(4, n_trials=10, tau_treat=5.0, tau_base=0.3)
+    fit = ipdma.mixed(PAPER, data)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fit.loglik = 0.0
+    tidy = fit.tidy()
+    assert list(tidy.columns) == [
+        "term",
+        "estimate",
+        "se",
+        "df",
+        "statistic",
+        "p",
+        "ci_low",
+        "ci_high",
+    ]
+    row = tidy.set_index("term").loc["treat"]
+    assert row["statistic"] == pytest.approx(row["estimate"] / row["se"])
+    assert fit.to_frame().equals(tidy)
+    wald = fit.confint(method="wald")
+    satt = fit.confint(0.95, method="satterthwaite")
+    assert (satt["ci_high"] - satt["ci_low"] > wald["ci_high"] - wald["ci_low"]).all()
+    assert satt.loc["treat", "ci_low"] == pytest.approx(row["ci_low"])
+    text = str(fit.summary())
+    assert "Converged:" in text and "treat" in text and "gradient" in text
+    assert "<table" in fit._repr_html_()
+    assert set(fit.varcomp.columns) == {"group", "term1", "term2", "variance", "sd", "corr"}
+    assert list(fit.ranef.columns) == ["treat", "base"] and len(fit.ranef) == 10
+    assert "second start" in fit.convergence
+    with pytest.raises(ipdma.IpdmaError, match="method"):
+        fit.confint(method="profile")
+
+
+def test_singular_fit_converges_cleanly():
+    data, _ = simulate_ipd(15, n_trials=8, tau_treat=0.0, tau_base=0.0)
+    with pytest.warns(SingularFitWarning, match="'treat', 'base'"):
+        fit = ipdma.mixed(PAPER, data)
+    assert fit.singular and fit.converged
+    assert np.all(fit.details["theta"] == 0)
+    assert (fit.varcomp["variance"][fit.varcomp["group"] == "trial"] == 0).all()
+    assert np.all(fit.ranef.to_numpy() == 0)
