@@ -163,3 +163,18 @@ def test_long_file_without_baseline_row_uses_earliest_visit(project):
     b03 = load(project).participants.query("trial == 'beta' and pid == 'B03'").iloc[0]
     assert b03["age"] == 41.0  # the earliest visit (month 3)
     assert np.isnan(b03["pain0"])  # no baseline measurement
+
+
+def test_unknown_variable_suggests(project):
+    _edit_spec(project, "alpha", "[variables.smoker]", "[variables.smokers]")
+    with pytest.raises(SpecError, match=r"(?s)unknown variable 'smokers'.*did you mean 'smoker'"):
+        ingest(project)
+
+
+def test_binary_variable_not_coded_0_1(project):
+    _edit_spec(
+        project, "alpha", 'column = "sex"\ncodes = { male = 0, female = 1 }', 'column = "sex"'
+    )
+    with pytest.raises(InputError, match="outside the valid range of female 0 to 1") as info:
+        ingest(project)
+    assert "value 2.0" in str(info.value) and "codes" in str(info.value)

@@ -121,7 +121,7 @@ def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: Variable
     return values.map(mapped).astype(float)
 
 
-def _in_range(ctx, frame, values, column, low, high, what) -> None:
+def _in_range(ctx, frame, values, column, low, high, what, hint=None) -> None:
     bad = values.notna() & ((values < low) | (values > high))
     if bad.any():
         index = bad.idxmax()
@@ -132,7 +132,7 @@ def _in_range(ctx, frame, values, column, low, high, what) -> None:
             variable=column,
             row=ctx.row_of(frame, index),
             value=float(values[index]),
-            hint="fix the value, list it under `missing`, or correct the spec's range/unit",
+            hint=hint or "fix the value, list it under `missing`, or correct the spec's range/unit",
         )
 
 
@@ -192,7 +192,11 @@ def derive_variable(
         values = hit.where(values.notna())
     if definition.valid is not None:
         low, high = definition.valid
-        _in_range(ctx, frame, values, column, low, high, f"the valid range of {name}")
+        hint = None
+        if definition.kind == "binary":
+            ref, yes = definition.levels or ("no", "yes")
+            hint = f"map the raw codes to 0 ({ref}) and 1 ({yes}) with `codes`, or use `cutoff`"
+        _in_range(ctx, frame, values, column, low, high, f"the valid range of {name}", hint)
     return values.astype(float)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import InputError, SpecError
 from ..io import RawTable
-from ..spec import TrialSpec, code_key
+from ..spec import TrialSpec, code_key, nearest
 from ._identifiers import detect_identifiers
 from ._instruments import Instrument, lookup
 from ._recode import Context, derive_variable, numeric_column, plain, require_columns
@@ -191,10 +191,12 @@ def harmonize_trial(
         require_columns(ctx, [column], key=key)
     unknown = sorted(set(spec.variables) - set(variables))
     if unknown:
+        guess = nearest(unknown[0], variables)
         raise SpecError(
             f"unknown variable {unknown[0]!r} in [variables]",
             trial=spec.id, file=ctx.file,
-            hint=f"use one of {', '.join(variables)}, or declare it in project.toml [variables]",
+            hint=(f"did you mean {guess!r}? " if guess else "")
+            + f"use one of {', '.join(variables)}, or declare it in project.toml [variables]",
         )  # fmt: skip
     identifiers = _identifier_report(spec, raw, ctx)
     frame = raw.data.reset_index(drop=True)
