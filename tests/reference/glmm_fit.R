@@ -67,7 +67,8 @@ paper <- rec ~ 0 + trial + base + treat + (0 + treat | trial)
 for (name in c("paper", "small", "homog")) {
   d <- read.csv(file.path(here, sprintf("glmm_ipd_%s.csv", name)))
   out[[name]] <- list(formula = "rec ~ 0 + C(trial) + base + treat + (0 + treat | trial)",
-                      laplace = run_glmer(paper, d, 1), agq25 = run_glmer(paper, d, 25))
+                      laplace = run_glmer(paper, d, 1), agq25 = run_glmer(paper, d, 25),
+                      tmb = run_tmb(paper, d))
   message(name, " done")
 }
 

@@ -35,7 +35,7 @@ from scipy.special import expit, gammaln
 
 __all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
 
-_MODE_TOL = 1e-11
+_MODE_TOL = 1e-7  # last Newton step; Newton converges quadratically, the error left is ~1e-14
 _MODE_MAXIT = 100
 
 
@@ -120,7 +120,7 @@ def conditional_modes(
     g = data.trial_index
     eye = np.eye(data.q)
     eta = offset + np.einsum("rq,rq->r", ZL, u[g])
-    h = _h(data, eta, u)
+    h = None
     for _ in range(_MODE_MAXIT):
         p = expit(eta)
         w = data.size * p * (1.0 - p)
@@ -129,6 +129,13 @@ def conditional_modes(
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
         if np.max(np.abs(step)) < _MODE_TOL:
             return u + step
+        if np.max(np.abs(step)) < 0.1:  # close to the mode of a concave h: full step
+            u = u + step
+            eta = offset + np.einsum("rq,rq->r", ZL, u[g])
+            h = None
+            continue
+        if h is None:
+            h = _h(data, eta, u)
         t = np.ones(len(u))
         for _ in range(40):
             un = u + t[:, None] * step
@@ -187,10 +194,11 @@ def evaluate(
     S = np.linalg.inv(R).transpose(0, 2, 1)  # R^{-T}, S S' = H^{-1}
     logdet_R = np.sum(np.log(np.diagonal(R, axis1=1, axis2=2)), axis=1)
 
-    # the grid: U[i, k] = u_hat_i + S_i z_k
-    U = u_hat[:, None, :] + np.einsum("iab,kb->ika", S, nodes)
+    laplace = len(nodes) == 1 and not np.any(nodes)
+    # the grid: U[i, k] = u_hat_i + S_i z_k (the mode itself for the Laplace approximation)
+    U = u_hat[:, None, :] if laplace else u_hat[:, None, :] + np.einsum("iab,kb->ika", S, nodes)
     Ur = U[g]  # (n, N, q)
-    eta = offset[:, None] + np.einsum("rq,rkq->rk", ZL, Ur)
+    eta = eta0[:, None] if laplace else offset[:, None] + np.einsum("rq,rkq->rk", ZL, Ur)
     ll = y[:, None] * eta - size[:, None] * np.logaddexp(0.0, eta)
     a = (
         log_weights
@@ -207,15 +215,20 @@ def evaluate(
     pi = wk / total  # (K, N) posterior weights of the nodes
 
     # direct derivatives (grid held fixed)
-    res = y[:, None] - size[:, None] * expit(eta)  # (n, N)
-    pir = pi[g]
-    e = np.einsum("rk,rk->r", pir, res)
+    res = y[:, None] - size[:, None] * (p0[:, None] if laplace else expit(eta))  # (n, N)
+    if laplace:
+        e = res[:, 0]
+        E = e[:, None] * Ur[:, 0, :]
+    else:
+        pir = pi[g]
+        e = np.einsum("rk,rk->r", pir, res)
+        E = np.einsum("rk,rkq->rq", pir * res, Ur)
     d_coef = _sum(X * e[:, None], starts)  # (K, p)
-    E = np.einsum("rk,rkq->rq", pir * res, Ur)
     d_L = _sum(Z[:, :, None] * E[:, None, :], starts)  # (K, q, q): d/dL_st
-    gk = _sum(ZL[:, None, :] * res[:, :, None], starts) - U
-    gbar = np.einsum("ik,ikq->iq", pi, gk)
-    Gam = np.einsum("ik,ika,kb->iab", pi, gk, nodes)
+    if not laplace:  # at the mode the gradient of h vanishes and the only node is z = 0
+        gk = _sum(ZL[:, None, :] * res[:, :, None], starts) - U
+        gbar = np.einsum("ik,ikq->iq", pi, gk)
+        Gam = np.einsum("ik,ika,kb->iab", pi, gk, nodes)
 
     # implicit derivatives of the mode and of H
     r0 = y - size * p0
@@ -251,16 +264,12 @@ def evaluate(
         )
     du = np.einsum("iab,ijb->ija", Hinv, c)
     dH += np.einsum("iabt,ijt->ijab", TV, du)
-    Rinv = np.linalg.inv(R)
-    P = np.einsum("iab,ijbc,idc->ijad", Rinv, dH, Rinv)
-    dR = np.einsum("iab,ijbc->ijac", R, _phi(P))
-    dS = -np.einsum("iab,ijcb,icd->ijad", S, dR, S)
-
     direct = np.concatenate([d_coef, d_L[:, data.lam_rows, data.lam_cols]], axis=1)
-    grad = (
-        direct
-        - 0.5 * np.einsum("iab,ijba->ij", Hinv, dH)
-        + np.einsum("iq,ijq->ij", gbar, du)
-        + np.einsum("ijab,iab->ij", dS, Gam)
-    )
+    grad = direct - 0.5 * np.einsum("iab,ijba->ij", Hinv, dH)
+    if not laplace:
+        Rinv = np.linalg.inv(R)
+        P = np.einsum("iab,ijbc,idc->ijad", Rinv, dH, Rinv)
+        dR = np.einsum("iab,ijbc->ijac", R, _phi(P))
+        dS = -np.einsum("iab,ijcb,icd->ijad", S, dR, S)
+        grad += np.einsum("iq,ijq->ij", gbar, du) + np.einsum("ijab,iab->ij", dS, Gam)
     return Evaluation(loglik, grad, u_hat, L)

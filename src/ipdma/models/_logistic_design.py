@@ -129,25 +129,28 @@ def prepare(design: ModelDesign) -> Prepared:
                 f"trial {label} has {what} ({int(events[i])} of {int(totals[i])}); "
                 "the estimates stay finite because its intercept is shared"
             )
-    # one level of a binary covariate without events / with only events, within a trial
-    shared_cols = np.flatnonzero(~is_local)
-    for j in shared_cols:
+    # one level of a binary covariate (e.g. an arm) without events / with only events,
+    # within a trial; levels with a single row (aggregated data) are not arms
+    for j in np.flatnonzero(~is_local):
         col = columns([j])[:, 0]
         values = np.unique(col)
         if len(values) != 2:
             continue
-        for i in np.flatnonzero(keep):
+        hits = []
+        for i in np.flatnonzero((events > 0) & (events < totals)):
             rows = slice(int(starts[i]), int(starts[i + 1]))
             c, yy, ss = col[rows], y[rows], size[rows]
             for v in values:
                 sel = c == v
-                if sel.any() and sel.sum() < len(c) and (yy[sel].sum() in (0, ss[sel].sum())):
+                if 2 <= sel.sum() < len(c) and yy[sel].sum() in (0, ss[sel].sum()):
                     what = "no events" if yy[sel].sum() == 0 else "only events"
-                    messages.append(
-                        f"trial {design.group_levels[i]} has {what} where "
-                        f"{design.fixed_names[j]} = {v:g}; the fit keeps it (estimates stay "
-                        "finite: that effect is shared or random, not trial-specific)"
-                    )
+                    hits.append(f"{design.group_levels[i]} ({what} where {v:g})")
+        if hits:
+            messages.append(
+                f"{design.fixed_names[j]}: trial(s) with no events or only events in one "
+                f"level: {', '.join(hits)}; the fit keeps them (the estimates stay finite "
+                "because this effect is shared or random, not trial-specific)"
+            )
 
     used = np.flatnonzero(keep)
     row_keep = keep[group]
@@ -179,7 +182,7 @@ def prepare(design: ModelDesign) -> Prepared:
             for b in block[: a_pos + 1]:
                 lam_rows.append(int(a))
                 lam_cols.append(int(b))
-    kept_starts = np.flatnonzero(np.r_[True, kept_group[1:] != kept_group[:-1]])
+    kept_starts = np.flatnonzero(np.diff(kept_group, prepend=-1))
     data = BinomialData(
         y=y[row_keep].astype(float),
         size=size[row_keep].astype(float),

@@ -204,7 +204,8 @@ def maximize(
         iterations += 1
         g_theta, g_alpha = problem.per_trial_gradient(ev)
         g_theta = g_theta.sum(axis=0)
-        if hessian is None or decrement > 0.1 * previous:
+        fresh = hessian is None or decrement > 0.1 * previous
+        if fresh:
             hessian = negative_hessian(problem, theta, alpha, ev, central=False)
         previous = decrement
         accepted = False
@@ -225,8 +226,11 @@ def maximize(
                 damping = 0.0 if damping <= 1e-4 else damping / 10
                 accepted = True
                 break
+            if not fresh:  # a stale Hessian failed: refresh it before damping
+                hessian = negative_hessian(problem, theta, alpha, ev, central=False)
+                fresh = True
+                continue
             damping = max(1e-4, 10 * damping)
-            hessian = negative_hessian(problem, theta, alpha, ev, central=False)
         if not accepted or decrement < tol:
             break
     g_theta, g_alpha = problem.per_trial_gradient(ev)

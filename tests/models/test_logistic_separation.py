@@ -1,0 +1,124 @@
+"""Separation, degenerate trials and bad input in logistic mixed models."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ipdma
+from ipdma.errors import InputError, ModelError, SeparationWarning
+
+REF = Path(__file__).parents[1] / "reference"
+PAPER = "rec ~ 0 + C(trial) + base + treat + (0 + treat | trial)"
+
+
+def small() -> pd.DataFrame:
+    return pd.read_csv(REF / "glmm_ipd_small.csv")
+
+
+@pytest.mark.parametrize("value,what", [(0, "no events"), (1, "only events")])
+def test_trial_without_events_is_left_out_in_the_limit(value, what):
+    data = small()
+    data.loc[data.trial == "t03", "rec"] = value
+    with pytest.warns(SeparationWarning, match=f"trial t03 has {what}"):
+        result = ipdma.mixed(PAPER, data, family="binomial", nagq=5)
+    assert result.converged
+    assert np.isnan(result.fixef["C(trial)[t03]"]) and np.isnan(result.se["C(trial)[t03]"])
+    assert np.isnan(result.ranef.loc["t03"]).all()
+    assert result.details["excluded_trials"] == ("t03",)
+    assert any("t03" in w for w in result.warnings)
+    shared = ["base", "treat"]
+    assert np.isfinite(result.fixef[shared]).all() and np.isfinite(result.se[shared]).all()
+    # the documented behaviour: exactly the limit alpha_t03 -> -inf/+inf, i.e. the fit
+    # without that trial (whose likelihood contribution tends to 1)
+    without = ipdma.mixed(PAPER, data[data.trial != "t03"], family="binomial", nagq=5)
+    assert result.loglik == pytest.approx(without.loglik, abs=1e-8)
+    np.testing.assert_allclose(result.fixef[shared], without.fixef[shared], rtol=1e-7)
+    np.testing.assert_allclose(result.se[shared], without.se[shared], rtol=1e-5)
+
+
+def test_arm_without_events_keeps_the_trial_with_finite_estimates():
+    data = small()
+    data.loc[(data.trial == "t02") & (data.treat == 1), "rec"] = 0
+    with pytest.warns(SeparationWarning, match=r"treat: .*t02 \(no events where 1\)"):
+        result = ipdma.mixed(PAPER, data, family="binomial", nagq=5)
+    assert result.converged
+    assert np.isfinite(result.fixef).all() and np.isfinite(result.se).all()
+    assert np.isfinite(result.ranef.loc["t02", "treat"]) and result.ranef.loc["t02", "treat"] < 0
+
+
+def test_trial_without_events_but_shared_intercept_is_kept():
+    data = small()
+    data.loc[data.trial == "t04", "rec"] = 0
+    with pytest.warns(SeparationWarning, match="t04 has no events .* intercept is shared"):
+        result = ipdma.mixed("rec ~ base + treat + (1 | trial)", data, family="binomial", nagq=5)
+    assert result.converged and np.isfinite(result.fixef).all()
+    assert result.ranef.loc["t04", "(Intercept)"] < 0
+
+
+def test_complete_separation_warns_and_stays_finite():
+    data = small()
+    data["rec"] = (data["base"] > 0).astype(int)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = ipdma.mixed(PAPER, data, family="binomial", nagq=1)
+    sep = [w for w in caught if issubclass(w.category, SeparationWarning)]
+    assert sep and "base" in str(sep[-1].message) and "separation" in str(sep[-1].message)
+    assert not result.converged
+    assert np.isfinite(result.fixef).all()
+    assert result.details["separation_direction"] is not None
+
+
+def test_boolean_outcome_equals_zero_one():
+    data = small()
+    as_int = ipdma.mixed(PAPER, data, family="binomial", nagq=3)
+    as_bool = ipdma.mixed(PAPER, data.assign(rec=data.rec.astype(bool)), family="binomial", nagq=3)
+    pd.testing.assert_series_equal(as_int.fixef, as_bool.fixef)
+    assert as_int.loglik == as_bool.loglik
+
+
+def test_invalid_outcome_names_trial_and_value():
+    data = small()
+    data.loc[data.index[data.trial == "t05"][0], "rec"] = 2
+    with pytest.raises(InputError, match="not 0 or 1") as info:
+        ipdma.mixed(PAPER, data, family="binomial")
+    assert info.value.trial == "t05" and info.value.variable == "rec" and info.value.value == 2
+
+
+def test_no_trial_with_events_is_a_model_error():
+    data = small().assign(rec=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeparationWarning)
+        with pytest.raises(ModelError, match="no trial has both events"):
+            ipdma.mixed(PAPER, data, family="binomial")
+
+
+def test_aggregated_counts_equal_expanded_rows():
+    """cbind(successes, failures) on per-arm counts = the same model on 0/1 rows."""
+    data = small()
+    counts = (
+        data.assign(failures=1 - data.rec)
+        .groupby(["trial", "treat"], as_index=False)[["rec", "failures"]]
+        .sum()
+    )
+    agg = ipdma.mixed(
+        "cbind(rec, failures) ~ 0 + C(trial) + treat + (0 + treat | trial)",
+        counts,
+        family="binomial",
+        nagq=5,
+    )
+    rows = ipdma.mixed(
+        "rec ~ 0 + C(trial) + treat + (0 + treat | trial)", data, family="binomial", nagq=5
+    )
+    np.testing.assert_allclose(agg.fixef, rows.fixef, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(agg.se, rows.se, rtol=1e-5)
+    # the likelihoods differ by the log binomial coefficients of the aggregated rows
+    from scipy.special import gammaln
+
+    n = counts.rec + counts.failures
+    log_choose = np.sum(gammaln(n + 1) - gammaln(counts.rec + 1) - gammaln(counts.failures + 1))
+    assert agg.loglik - rows.loglik == pytest.approx(log_choose, abs=1e-7)
