@@ -61,3 +61,24 @@ def test_comparison_set_rejects_unknown(master):
 
     with pytest.raises(SpecError, match="comparison='placebo' is not an option"):
         comparison_set(master.participants, "placebo")
+
+
+def test_age_derived_from_dates_without_copying_birth_dates(project):
+    import datetime as dt
+
+    root = project.parent
+    frame = gamma_frame()
+    frame["dob"] = [dt.date(1950 + 3 * i, 1 + i, 10) for i in range(9)]
+    frame["rand_date"] = [dt.date(2011, 6, 1)] * 9
+    frame.to_parquet(root / "data" / "gamma.parquet")
+    spec = root / "trials" / "gamma.toml"
+    _edit(spec, 'file = "../data/gamma.dta"', 'file = "../data/gamma.parquet"')
+    _edit(spec, '[variables.age]\ncolumn = "age"',
+          '[variables.age]\nderive = "age"\nbirth = "dob"\nat = "rand_date"')  # fmt: skip
+    result = ingest(project)
+    gamma = load(project).participants.query("trial == 'gamma'").reset_index(drop=True)
+    expected = [(dt.date(2011, 6, 1) - d).days / 365.25 for d in frame["dob"]]
+    np.testing.assert_allclose(gamma["age"], expected)
+    report = result.identifiers.set_index(["trial", "column"])
+    assert report.loc[("gamma", "dob"), "action"] == "left out"
+    assert "dob" not in load(project).participants.columns

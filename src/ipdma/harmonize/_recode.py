@@ -161,6 +161,8 @@ def derive_variable(
             raw = numeric_column(ctx, frame, spec.height.column)
             height = raw if raw.median() < 3 else raw / 100.0
         values = weight / height**2
+    elif spec.derive == "age":
+        values = _years_between(ctx, frame, spec.birth, spec.at)
     elif spec.columns:
         items = [_coded_or_numeric(ctx, frame, c, spec) for c in spec.columns]
         stacked = pd.concat(items, axis=1)
@@ -198,6 +200,27 @@ def derive_variable(
             hint = f"map the raw codes to 0 ({ref}) and 1 ({yes}) with `codes`, or use `cutoff`"
         _in_range(ctx, frame, values, column, low, high, f"the valid range of {name}", hint)
     return values.astype(float)
+
+
+def _dates(ctx: Context, frame: pd.DataFrame, column: str) -> pd.Series:
+    raw = _blank_to_missing(frame[column], ctx.missing)
+    dates = pd.to_datetime(raw, errors="coerce", dayfirst=True, format="mixed")
+    bad = raw.notna() & dates.isna()
+    if bad.any():
+        index = bad.idxmax()
+        raise InputError(
+            "value is not a date",
+            trial=ctx.trial, file=ctx.file, variable=column,
+            row=ctx.row_of(frame, index), value=plain(raw[index]),
+            hint="use ISO dates (2004-03-31) or day/month/year, or list the value under missing",
+        )  # fmt: skip
+    return dates
+
+
+def _years_between(ctx: Context, frame: pd.DataFrame, birth: str, at: str) -> pd.Series:
+    """Age in completed-or-fractional years: (at - birth) in days / 365.25."""
+    days = (_dates(ctx, frame, at) - _dates(ctx, frame, birth)).dt.days
+    return (days / 365.25).astype(float)
 
 
 def _coded_or_numeric(ctx, frame, column: str, spec: VariableSpec) -> pd.Series:

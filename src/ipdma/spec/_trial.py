@@ -117,15 +117,19 @@ class VariableSpec(_Frozen):
     Steps, in order: missing codes -> ``codes`` (raw value or value label -> number) ->
     numeric -> ``combine`` of ``columns`` -> unit conversion (``unit`` to the variable's
     canonical unit) -> ``scale``/``offset`` -> ``rescale`` to 0-100 (``reverse``) ->
-    ``cutoff`` (dichotomize). ``derive = "bmi"`` uses ``weight`` and ``height`` instead.
+    ``cutoff`` (dichotomize). ``derive = "bmi"`` uses ``weight`` and ``height`` instead;
+    ``derive = "age"`` computes age in years from the dates in ``birth`` and ``at`` (the
+    date of birth itself is never copied).
     """
 
     column: str | None = None
     columns: tuple[str, ...] = ()
     combine: Literal["sum", "mean"] | None = None
-    derive: Literal["bmi"] | None = None
+    derive: Literal["bmi", "age"] | None = None
     weight: InputColumn | None = None
     height: InputColumn | None = None
+    birth: str | None = None
+    at: str | None = None
     codes: dict[str, float] = Field(default_factory=dict)
     missing: tuple[Scalar, ...] = ()
     unit: str | None = None
@@ -145,6 +149,8 @@ class VariableSpec(_Frozen):
             raise ValueError("'columns' needs 'combine' = 'sum' or 'mean'")
         if self.derive == "bmi" and (self.weight is None or self.height is None):
             raise ValueError("derive = 'bmi' needs 'weight' and 'height'")
+        if self.derive == "age" and (self.birth is None or self.at is None):
+            raise ValueError("derive = 'age' needs 'birth' and 'at' (date columns)")
         if self.rescale is not None and self.rescale[0] >= self.rescale[1]:
             raise ValueError("'rescale' is [native minimum, native maximum] with minimum < maximum")
         if self.reverse and self.rescale is None:
@@ -157,6 +163,8 @@ class VariableSpec(_Frozen):
             return (self.column,)
         if self.columns:
             return self.columns
+        if self.derive == "age":
+            return (self.birth, self.at)  # type: ignore[return-value]
         return tuple(c.column for c in (self.weight, self.height) if c is not None)
 
 
