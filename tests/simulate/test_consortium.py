@@ -146,3 +146,29 @@ def test_truth_records_the_planted_model(written):
     assert {"intercept", "baseline", "treatment", "sigma"} <= set(
         truth["trials"][0]["effects"]["pain"]
     )
+
+
+def test_identifiers_in_raw_files_are_left_out(written, master):
+    excel = pd.read_excel(written / "data" / "ryan2010.xlsx", sheet_name="data")
+    assert "initials" in excel.columns
+    assert "initials" not in master.participants.columns
+    assert "birth_date" not in master.participants.columns
+
+
+def test_not_included_trials_follow_table2(written):
+    from collections import Counter
+
+    project = load_project(written / "project.toml")
+    trials = project.not_included
+    assert len(trials) == 29
+    exercise = [a for t in trials for a in t.arms if a.category == "exercise"]
+    comparison = [a for t in trials for a in t.arms if a.category != "exercise"]
+    per_trial = Counter(sum(a.category == "exercise" for a in t.arms) for t in trials)
+    assert per_trial == {1: 11, 2: 15, 3: 3}
+    assert Counter(a.design for a in exercise) == {"individualized": 6,
+        "partially individualized": 18, "standardized": 26}  # fmt: skip
+    assert Counter(a.type for a in exercise)["yoga"] == 5
+    assert len(comparison) == 17
+    assert Counter(t.population for t in trials)["occupational"] == 2
+    pain = [e.md for t in trials for e in t.effects if e.outcome == "pain"]
+    assert len(pain) == 16 and -20 < np.mean(pain) < 0

@@ -124,3 +124,31 @@ def test_recovery_follows_pain_and_function(frames):
     np.testing.assert_array_equal(short.loc[known, "recovery"].to_numpy(), either.to_numpy())
     neither = short.pain.isna() & short.function.isna()
     assert short.loc[neither, "recovery"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: replace(t, pain_instrument="vas_1000"), "unknown pain instrument"),
+        (lambda t: replace(t, measured=frozenset({"shoe_size"})), "unknown variables"),
+        (lambda t: replace(t, arms=t.arms[-1:]), "at least one exercise arm"),
+        (lambda t: replace(t, trial="Costa 2009"), "lower case"),
+    ],
+)
+def test_bad_config_names_the_trial_and_the_fix(change, message):
+    from ipdma.errors import SpecError
+
+    cfg = default_config()
+    trials = (change(cfg.trials[3]), *cfg.trials[4:6])
+    with pytest.raises(SpecError, match=message) as info:
+        harmonized_ipd(seed=1, config=replace(cfg, trials=trials))
+    assert info.value.trial is not None and info.value.hint
+
+
+def test_bad_global_settings_are_spec_errors():
+    from ipdma.errors import SpecError
+
+    with pytest.raises(SpecError, match="size_factor"):
+        harmonized_ipd(seed=1, config=replace(default_config(), size_factor=0.0))
+    with pytest.raises(SpecError, match="window"):
+        harmonized_ipd(seed=1, window="forever")

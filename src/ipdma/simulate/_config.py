@@ -69,6 +69,7 @@ class TrialConfig:
     function_visits: tuple[float, ...] | None = None
     mean_pain0: float = 53.5
     mean_function0: float = 44.6
+    identifiers: tuple[str, ...] = ()  # "initials" | "birth_date": left in the file by mistake
 
     @property
     def n_exercise_arms(self) -> int:

@@ -184,10 +184,22 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
     for var, entry in spec_vars.items():
         for column in _entry_columns(entry):
             column_labels[column] = _DESCRIPTIONS.get(var, var)
+    for kind in cfg.identifiers:  # direct identifiers ingest must leave out
+        frame.insert(1, kind, _identifier(kind, sim.baseline["age"].to_numpy(), cfg.year, rng))
     if fmt == "csv-latin1":  # a Norwegian file: a site column with non-ASCII text
         frame.insert(2, "sted", rng.choice(["Trondheim", "Tromsø", "Bodø", "Ålesund"], len(frame)))
     return NativeTrial(cfg.trial, frame, labels, spec, pd.DataFrame(harmonized),
                        outcome_values, weeks, file_name, fmt, column_labels)  # fmt: skip
+
+
+def _identifier(kind: str, age: np.ndarray, year: int, rng: np.random.Generator) -> np.ndarray:
+    """Fake initials or dates of birth (consistent with age at the trial's start)."""
+    if kind == "initials":
+        letters = rng.choice(list("ABCDEFGHIJKLMNOPRSTVW"), (len(age), 2))
+        return np.array([f"{a}.{b}." for a, b in letters], dtype=object)
+    days = np.floor((year - 2 - age - rng.random(len(age)) - 1970) * 365.25)
+    born = pd.to_datetime(days, unit="D", origin="unix")
+    return np.array(born.strftime("%Y-%m-%d"), dtype=object)
 
 
 def _entry_columns(entry: dict) -> list[str]:
