@@ -170,12 +170,16 @@ def prepare(design: ModelDesign) -> Prepared:
 
     Xs = columns(shared_index, row_keep) if len(shared_index) else np.zeros((row_keep.sum(), 0))
     Xl = np.zeros((int(row_keep.sum()), m))
-    if m:
-        lc = columns(local_cols, row_keep)
-        row_of_trial = kept_group
-        for k in range(len(local_cols)):
-            sel = row_of_trial == owner[k]
-            Xl[sel, slot[k]] = lc[sel, k]
+    if m:  # scatter the nonzeros of each local column into its trial's slot
+        if csc is not None:
+            coo = csc[:, local_cols].tocoo()
+            r, k, v = coo.row, coo.col, coo.data
+        else:
+            r, k = np.nonzero(X[:, local_cols])
+            v = X[r, local_cols[k]]
+        new_row = np.cumsum(row_keep) - 1
+        ok = row_keep[r]
+        Xl[new_row[r[ok]], slot[k[ok]]] = v[ok]
     lam_rows, lam_cols = [], []
     for block in design.re_blocks:
         for a_pos, a in enumerate(block):
