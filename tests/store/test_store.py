@@ -91,7 +91,7 @@ def test_changed_raw_file_is_detected(project):
     second = ingest(project)
     assert second.status == "written"
     assert second.fingerprint != first.fingerprint
-    assert second.changed == (str(alpha.resolve()),)
+    assert second.changed == ("data/alpha.sav",)
     assert "changed raw file" in second.summary()
     ages = load(project).participants.query("trial == 'alpha'")["age"]
     assert ages.iloc[0] == 33.0
@@ -111,6 +111,15 @@ def test_previous_master_intact_on_error(project):
     leftovers = [p for p in os.listdir(first.path.parent) if p != "master.duckdb"]
     assert leftovers == []
     assert len(load(project).participants) == 29
+
+
+def test_moved_project_is_unchanged(project, tmp_path):
+    first = ingest(project)
+    moved = tmp_path.parent / (tmp_path.name + "_moved")
+    tmp_path.rename(moved)
+    again = ingest(moved / "project.toml")
+    assert again.status == "unchanged" and again.fingerprint == first.fingerprint
+    assert load(moved / "project.toml").provenance["path"].str.startswith("/").sum() == 0
 
 
 def test_load_without_master(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,7 +45,8 @@ class IngestResult:
     fingerprint
         SHA-256 over the inputs' hashes and the package version.
     changed
-        Raw files whose content differs from the previous master's provenance.
+        Raw files (paths relative to the project folder) whose content differs from the
+        previous master's provenance.
     counts
         Rows per table of the master.
     identifiers
@@ -70,9 +72,10 @@ class IngestResult:
         return "\n".join(lines)
 
 
-def _provenance_row(kind: str, trial: str | None, path: Path, meta: dict) -> dict:
-    return {"kind": kind, "trial": trial, "path": str(path), "sha256": file_sha256(path),
-            "size": path.stat().st_size, "meta": meta}  # fmt: skip
+def _provenance_row(kind: str, trial: str | None, path: Path, root: Path) -> dict:
+    """Paths are stored relative to the project folder, so a moved project stays unchanged."""
+    return {"kind": kind, "trial": trial, "path": Path(os.path.relpath(path, root)).as_posix(),
+            "sha256": file_sha256(path), "size": path.stat().st_size, "meta": {}}  # fmt: skip
 
 
 def _fingerprint(rows: list[dict]) -> str:
@@ -119,11 +122,12 @@ def ingest(
     project = load_project(project_path)
     specs = _load_specs(project)
     target = Path(output) if output is not None else project.output_dir / "master.duckdb"
-    provenance = [_provenance_row("project", None, project.path, {})]  # type: ignore[arg-type]
-    provenance += [_provenance_row("spec", s.id, s.path, {}) for s in specs]  # type: ignore[arg-type]
+    root = project.root
+    provenance = [_provenance_row("project", None, project.path, root)]  # type: ignore[arg-type]
+    provenance += [_provenance_row("spec", s.id, s.path, root) for s in specs]  # type: ignore[arg-type]
     for spec in specs:
         if spec.data_path.is_file():
-            provenance.append(_provenance_row("raw", spec.id, spec.data_path, {}))
+            provenance.append(_provenance_row("raw", spec.id, spec.data_path, root))
     fingerprint = _fingerprint(provenance)
     previous = read_meta(target)
     if not force and previous is not None and previous.get("fingerprint") == fingerprint:
