@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_solve, solve_triangular
 
 from ._linear_stats import TrialStats
 
@@ -100,48 +99,63 @@ class Criterion:
 
     # ------------------------------------------------------------------------------------
     def _core(self, x: np.ndarray):
+        """Everything at x; small stacked inverses (q x q, m x m) rather than factorisations:
+        numpy's per-call overhead dominates at these sizes."""
         s, m, pg = self.s, self.s.m, self.s.pg
-        theta = x[: self.n_theta]
-        L = self.lam(theta)
+        L = self.lam(x[: self.n_theta])
         log_rho = self.log_rho(x)
         irho = np.exp(-log_rho)[:, None, None]
-        LtZtZ = L.T @ s.ZtZ  # (K, q, q)
+        Lt = L.T
+        LtZtZ = Lt @ s.ZtZ  # (K, q, q)
         M = LtZtZ @ L * irho + self.eye_q
-        Lc = np.linalg.cholesky(M)
-        Y = np.linalg.solve(Lc, (L.T @ s.ZtU) * irho)  # Lc^{-1} T, (K, q, r)
-        S = s.UtU * irho - np.swapaxes(Y, 1, 2) @ Y  # U' V0^{-1} U per trial
-        log_det_v = float(s.n @ log_rho + 2 * np.log(np.diagonal(Lc, axis1=1, axis2=2)).sum())
+        Minv = np.linalg.inv(M)
+        T = (Lt @ s.ZtU) * irho  # Lambda' Z'U / rho, (K, q, r)
+        MinvT = Minv @ T
+        S = s.UtU * irho - np.swapaxes(T, 1, 2) @ MinvT  # U' V0^{-1} U per trial
+        log_det_v = float(s.n @ log_rho + np.linalg.slogdet(M)[1].sum())
         if m:
             A = S[:, :m, :m] + self.pad
-            Ac = np.linalg.cholesky(A)
-            F = np.linalg.solve(Ac, S[:, :m, m:])  # (K, m, pg + 1)
-            C = S[:, m:, m:].sum(0) - np.einsum("kai,kaj->ij", F, F)
-            log_det_a = 2 * np.log(np.diagonal(Ac, axis1=1, axis2=2)).sum()
+            Ainv = np.linalg.inv(A)
+            AinvB = Ainv @ S[:, :m, m:]  # (K, m, pg + 1)
+            C = S[:, m:, m:].sum(0) - np.einsum("kai,kaj->ij", S[:, :m, m:], AinvB)
+            log_det_a = float(np.linalg.slogdet(A)[1].sum())
         else:
-            Ac = F = None
+            Ainv = AinvB = None
             C = S.sum(0)
             log_det_a = 0.0
         if pg:
-            Cc = np.linalg.cholesky(C[:pg, :pg])
-            g = solve_triangular(Cc, C[:pg, pg], lower=True)
-            r2 = C[pg, pg] - g @ g
-            beta_g = solve_triangular(Cc.T, g, lower=False)
-            log_det_c = 2 * np.log(np.diag(Cc)).sum()
+            Cinv = np.linalg.inv(C[:pg, :pg])
+            beta_g = Cinv @ C[:pg, pg]
+            r2 = C[pg, pg] - C[pg, :pg] @ beta_g
+            log_det_c = float(np.linalg.slogdet(C[:pg, :pg])[1])
         else:
-            Cc = None
+            Cinv = np.zeros((0, 0))
             r2 = C[0, 0]
             beta_g = np.zeros(0)
             log_det_c = 0.0
-        if m:
-            rhs = F[:, :, pg] - F[:, :, :pg] @ beta_g
-            beta_l = np.linalg.solve(np.swapaxes(Ac, 1, 2), rhs[:, :, None])[:, :, 0]
-        else:
-            beta_l = np.zeros((self.K, 0))
+        beta_l = AinvB[:, :, pg] - AinvB[:, :, :pg] @ beta_g if m else np.zeros((self.K, 0))
         return dict(
-            L=L, irho=irho, LtZtZ=LtZtZ, Lc=Lc, Y=Y, S=S, Ac=Ac, F=F, Cc=Cc, r2=float(r2),
-            beta_g=beta_g, beta_l=beta_l, log_det_v=log_det_v,
-            log_det_h=float(log_det_a + log_det_c), log_rho=log_rho,
+            L=L, irho=irho, LtZtZ=LtZtZ, Minv=Minv, T=T, MinvT=MinvT, S=S, Ainv=Ainv,
+            AinvB=AinvB, Cinv=Cinv, r2=float(r2), beta_g=beta_g, beta_l=beta_l,
+            log_det_v=log_det_v, log_det_h=log_det_a + log_det_c, log_rho=log_rho,
         )  # fmt: skip
+
+    def weights(self, core: dict) -> np.ndarray:
+        """w_i = [-beta_local_i, -beta_global, 1], so that U_i w_i = y_i - X_i beta."""
+        s = self.s
+        return np.concatenate(
+            [
+                -core["beta_l"],
+                np.broadcast_to(-core["beta_g"], (self.K, s.pg)),
+                np.ones((self.K, 1)),
+            ],
+            axis=1,
+        )
+
+    def blups(self, core: dict) -> np.ndarray:
+        """b_i = Lambda M_i^{-1} Lambda' Z_i'(y_i - X_i beta) / rho_i, (K, q)."""
+        t_w = np.einsum("kqr,kr->kq", core["MinvT"], self.weights(core))
+        return t_w @ core["L"].T
 
     def deviance_from(self, core: dict) -> float:
         r2 = max(core["r2"], 1e-300)
@@ -162,71 +176,64 @@ class Criterion:
     def h_inverse_blocks(self, core: dict) -> dict:
         """Per-trial block of H^{-1} on [its local slots, global columns] and related pieces."""
         m, pg = self.s.m, self.s.pg
-        Cinv = cho_solve((core["Cc"], True), np.eye(pg)) if pg else np.zeros((0, 0))
-        K = self.K
-        Hsub = np.zeros((K, m + pg, m + pg))
+        Cinv = core["Cinv"]
+        Hsub = np.zeros((self.K, m + pg, m + pg))
         if m:
-            Ac, S = core["Ac"], core["S"]
-            Ainv = np.linalg.inv(S[:, :m, :m] + self.pad)
-            E = Ainv @ S[:, :m, m : m + pg]  # A^{-1} B, (K, m, pg)
+            E = core["AinvB"][:, :, :pg]  # A^{-1} B, (K, m, pg)
             ECinv = E @ Cinv
-            Hsub[:, :m, :m] = Ainv + ECinv @ np.swapaxes(E, 1, 2)
+            Hsub[:, :m, :m] = core["Ainv"] + ECinv @ np.swapaxes(E, 1, 2)
             Hsub[:, :m, m:] = -ECinv
             Hsub[:, m:, :m] = -np.swapaxes(ECinv, 1, 2)
-            del Ac
         else:
-            E = np.zeros((K, 0, pg))
+            E = np.zeros((self.K, 0, pg))
         Hsub[:, m:, m:] = Cinv
         return dict(Hsub=Hsub, Cinv=Cinv, E=E)
 
     def _weighted(self, core: dict) -> dict:
         """Z'V0^{-1}Z, Z'V0^{-1}U and the weight vectors w_i = [-beta_i, 1]."""
         s = self.s
-        irho, Lc, Y = core["irho"], core["Lc"], core["Y"]
-        P1 = np.linalg.solve(Lc, core["LtZtZ"] * irho)  # Lc^{-1} Lambda' Z'Z / rho
-        Q = s.ZtZ * irho - np.swapaxes(P1, 1, 2) @ P1
-        R = s.ZtU * irho - np.swapaxes(P1, 1, 2) @ Y
-        w = np.concatenate(
-            [
-                -core["beta_l"],
-                np.broadcast_to(-core["beta_g"], (self.K, s.pg)),
-                np.ones((self.K, 1)),
-            ],
-            axis=1,
-        )
-        return dict(Q=Q, R=R, w=w)
+        irho = core["irho"]
+        G = np.swapaxes(core["LtZtZ"], 1, 2) @ core["Minv"] * irho  # Z'Z Lambda M^{-1} / rho
+        Q = s.ZtZ * irho - G @ core["LtZtZ"] * irho
+        R = s.ZtU * irho - G @ core["T"]
+        return dict(Q=Q, R=R, w=self.weights(core))
 
     def _second_moment(self, core: dict) -> np.ndarray:
         """U' V0^{-2} U per trial, (K, r, r) (needed for derivatives in rho)."""
         s = self.s
-        irho, L, Lc, Y = core["irho"], core["L"], core["Lc"], core["Y"]
-        Kmat = L @ np.linalg.solve(np.swapaxes(Lc, 1, 2), Y)  # Lambda M^{-1} T, (K, q, r)
+        irho = core["irho"]
+        Kmat = core["L"] @ core["MinvT"]  # Lambda M^{-1} T, (K, q, r)
         UtZK = np.swapaxes(s.ZtU, 1, 2) @ Kmat
-        return (s.UtU - UtZK - np.swapaxes(UtZK, 1, 2) + np.swapaxes(Kmat, 1, 2) @ s.ZtZ @ Kmat) * (
-            irho * irho
-        )
+        quad = np.swapaxes(Kmat, 1, 2) @ s.ZtZ @ Kmat
+        return (s.UtU - UtZK - np.swapaxes(UtZK, 1, 2) + quad) * (irho * irho)
 
     def gradient_from(self, core: dict, c: float) -> np.ndarray:
         """d deviance / d x with the quadratic-form weight ``c`` ((n-p)/r2 profiled, 1/sigma^2
         unprofiled)."""
         s, m, pg = self.s, self.s.m, self.s.pg
         wt = self._weighted(core)
-        L = core["L"]
-        u = np.einsum("kqr,kr->kq", wt["R"], wt["w"])  # Z_i' V0_i^{-1} r_i
-        psi = wt["Q"]
-        if self.reml or self.stratified:
-            hb = self.h_inverse_blocks(core)
+        L, R = core["L"], wt["R"]
+        u = np.einsum("kqr,kr->kq", R, wt["w"])  # Z_i' V0_i^{-1} r_i
+        psi = wt["Q"].sum(0)
         if self.reml:
-            Wx = wt["R"][:, :, : m + pg]
-            psi = psi - Wx @ hb["Hsub"] @ np.swapaxes(Wx, 1, 2)
-        trace_part = 2 * (psi.sum(0) @ L)
-        quad_part = 2 * (np.einsum("ka,kb->ab", u, u) @ L)
+            # sum_i Wx_i Hsub_i Wx_i' = sum_i [Wl A^{-1} Wl' + D C^{-1} D'], D = Wg - Wl A^{-1}B
+            Wg = R[:, :, m : m + pg]
+            if m:
+                Wl = R[:, :, :m]
+                psi = psi - np.einsum("kam,kmn,kbn->ab", Wl, core["Ainv"], Wl)
+                D = Wg - Wl @ core["AinvB"][:, :, :pg]
+            else:
+                D = Wg
+            if pg:
+                psi = psi - np.einsum("kai,ij,kbj->ab", D, core["Cinv"], D)
+        trace_part = 2 * (psi @ L)
+        quad_part = 2 * ((u.T @ u) @ L)
         grad = (trace_part - c * quad_part)[self.rows, self.cols]
         if not self.stratified:
             return grad
+        hb = self.h_inverse_blocks(core)
         rho = 1 / core["irho"][:, 0, 0]
-        Minv_tr = (np.linalg.inv(core["Lc"]) ** 2).sum(axis=(1, 2))
-        tr_vinv = (s.n - self.q + Minv_tr) / rho
+        tr_vinv = (s.n - self.q + np.trace(core["Minv"], axis1=1, axis2=2)) / rho
         G2 = self._second_moment(core)
         if self.reml:
             Gx = G2[:, : m + pg, : m + pg]

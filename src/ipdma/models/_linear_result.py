@@ -61,9 +61,7 @@ def build_result(
     df, hess_eigen = satterthwaite_df(crit, core, x_hat, sigma, Hinv)
 
     # BLUPs: b_i = Lambda M_i^{-1} Lambda' Z_i' (y_i - X_i beta) / rho_i
-    wt = crit._weighted(core)
-    t_w = np.einsum("kqr,kr->kq", core["Y"], wt["w"])
-    blup = np.linalg.solve(np.swapaxes(core["Lc"], 1, 2), t_w[:, :, None])[:, :, 0] @ core["L"].T
+    blup = crit.blups(core)
     levels = pd.Index(design.group_levels, name=design.group_name)
     ranef = pd.DataFrame(blup, index=levels, columns=list(design.random_names))
 
