@@ -156,3 +156,18 @@ def test_single_missing_code_is_a_list(tmp_path):
     spec = load_trial_spec(_write(tmp_path, text))
     assert spec.source.missing == (-9,)
     assert spec.source.keep == ("centre",)
+
+
+def test_bad_option_value_suggests_nearest(tmp_path):
+    path = _write(tmp_path, MINIMAL.replace('"primary care"', '"primary"'))
+    with pytest.raises(SpecError) as info:
+        load_trial_spec(path)
+    text = str(info.value)
+    assert "invalid value for 'trial.population'" in text
+    assert "did you mean 'primary care'?" in text and "value 'primary'" in text
+
+
+def test_bad_outcome_name_suggests_nearest(tmp_path):
+    text = MINIMAL + '\n[outcomes.pian]\ninstrument = "nrs_0_10"\ncolumns = { 0 = "p0" }\n'
+    with pytest.raises(SpecError, match=r"(?s)unknown name 'pian' under 'outcomes'.*'pain'\?"):
+        load_trial_spec(_write(tmp_path, text))

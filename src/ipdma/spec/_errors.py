@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -95,6 +96,24 @@ def spec_error_from_validation(
             hint=f"add {key} (see docs/spec.md)",
         )
     value = first.get("input")
+    if first["type"] in ("literal_error", "enum") and isinstance(value, str):
+        options = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
+        guess = nearest(value, options)
+        is_key = loc and loc[-1] == "[key]"
+        where = dotted(loc[:-2]) if is_key else key
+        what = (
+            f"unknown name {value!r} under {where!r}"
+            if is_key
+            else (f"invalid value for {where!r}")
+        )
+        return SpecError(
+            f"{what}: {first['msg']}{more}",
+            trial=trial,
+            file=file,
+            value=value,
+            hint=(f"did you mean {guess!r}? " if guess else "")
+            + f"allowed: {', '.join(map(repr, options))}",
+        )
     return SpecError(
         f"invalid value for {key!r}: {first['msg']}{more}",
         trial=trial,
