@@ -65,9 +65,7 @@ def glmer_seconds(data: pd.DataFrame, nagq: int) -> float | None:
             f" data = d, family = binomial, nAGQ = {nagq}));"
             "cat(t[['elapsed']])"
         )
-        run = subprocess.run(
-            ["Rscript", "-e", script], capture_output=True, text=True, check=False
-        )
+        run = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=False)
     try:
         return float(run.stdout.strip().split()[-1])
     except (ValueError, IndexError):
@@ -97,7 +95,9 @@ def main() -> None:
     if not args.no_r:
         for nagq in (1, 7):
             sec = glmer_seconds(data, nagq)
-            print(f"    glmer nAGQ={nagq}: " + ("R not available" if sec is None else f"{sec:.2f} s"))
+            print(
+                f"    glmer nAGQ={nagq}: " + ("R not available" if sec is None else f"{sec:.2f} s")
+            )
     if not args.no_large:
         big = simulate(200_000, 300, seed=2)
         start = time.perf_counter()

@@ -131,7 +131,7 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
     # verification: a second start of the covariance parameters (Laplace stage)
     ps = data.n_shared
     lam_hat = opt.theta[ps:]
-    lam_alt = np.where(np.abs(lam_hat) > 0.05, 2.0 * lam_hat, lam0)
+    lam_alt = np.where(np.abs(lam_hat) > 0.05, 1.5 * lam_hat, lam0)
     alt = maximize(
         lap,
         np.r_[opt.theta[:ps], lam_alt],
