@@ -1,0 +1,72 @@
+"""Damped Newton minimisation for few parameters, with an analytic gradient.
+
+The Hessian is the forward difference of the analytic gradient (n extra gradient calls per
+iteration); negative-curvature directions are flipped (the modified Newton step
+``-V |W|^{-1} V' g`` with eigen-decomposition ``H = V W V'``) and the step is halved until the
+Armijo condition holds. With 2-3 variance parameters this converges in a handful of
+iterations, far fewer evaluations than quasi-Newton methods need (Nocedal & Wright 2006,
+Numerical Optimization, sections 3.4 and 8.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["newton_minimize"]
+
+_ARMIJO = 1e-4
+
+
+def newton_minimize(
+    fun: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    z0: np.ndarray,
+    *,
+    gtol: float = 1e-8,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, float, int]:
+    """Minimise ``fun`` (returning value and gradient) from ``z0``.
+
+    Returns the minimiser, the minimum and the number of function evaluations. Stops when
+    the largest gradient component is below ``gtol`` or no step improves the value.
+    """
+    z = np.asarray(z0, dtype=float).copy()
+    n = len(z)
+    f, g = fun(z)
+    nfev = 1
+    for _ in range(max_iter):
+        if not np.isfinite(f) or np.max(np.abs(g)) < gtol:
+            break
+        hess = np.empty((n, n))
+        for j in range(n):
+            step = 1e-6 * max(1.0, abs(z[j]))
+            e = np.zeros(n)
+            e[j] = step
+            hess[:, j] = (fun(z + e)[1] - g) / step
+        nfev += n
+        hess = (hess + hess.T) / 2
+        if not np.all(np.isfinite(hess)):
+            direction = -g
+        else:
+            w, V = np.linalg.eigh(hess)
+            floor = 1e-8 * max(1.0, float(np.max(np.abs(w))))
+            direction = -V @ ((V.T @ g) / np.maximum(np.abs(w), floor))
+        slope = float(g @ direction)
+        if slope >= 0:  # not a descent direction (numerical trouble): steepest descent
+            direction, slope = -g, -float(g @ g)
+        t = 1.0
+        while True:
+            z_new = z + t * direction
+            f_new, g_new = fun(z_new)
+            nfev += 1
+            if np.isfinite(f_new) and f_new <= f + _ARMIJO * t * slope:
+                break
+            t *= 0.5
+            if t < 1e-12:
+                return z, f, nfev
+        improvement = f - f_new
+        z, f, g = z_new, f_new, g_new
+        if improvement <= 1e-14 * max(1.0, abs(f)) and np.max(np.abs(t * direction)) < 1e-10:
+            break
+    return z, f, nfev
