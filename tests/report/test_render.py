@@ -100,6 +100,7 @@ def test_compose_places_every_table_in_the_papers_order():
         "appendix7",
         "appendix8",
         "appendix9",
+        "model_problems",
         "model_warnings",
     ]
     assert [s.key for s in document.sections] == [
@@ -119,10 +120,12 @@ def test_compose_places_every_table_in_the_papers_order():
         "Long term (adjusted)",
     ]
     warnings = next(t for t in tables if t.key == "model_warnings")
-    assert sorted(warnings.frame["Problem"]) == [
-        "did not converge",
-        "did not converge",
-        "singular fit",
+    assert warnings.frame["Problem"].tolist() == ["did not converge", "did not converge"]
+    problems = next(t for t in tables if t.key == "model_problems").frame
+    assert problems.columns.tolist()[:3] == ["Outcome", "Window", "Models"]
+    pain_short = problems.loc[(problems["Outcome"] == "pain") & (problems["Window"] == "short")]
+    assert pain_short[["Models", "Not converged", "Singular fit"]].values.tolist() == [
+        ["24", "2", "1"]
     ]
     assert any(
         "0 failed, 2 did not converge and 1 had a singular fit" in a for a in document.alerts

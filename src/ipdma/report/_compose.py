@@ -23,6 +23,7 @@ from ._tables import (
     important_table,
     model_problems,
     overall_table,
+    problems_summary,
     warnings_table,
 )
 from ._view import Document, FigureView, Section, TableView, Text
@@ -190,7 +191,9 @@ def _warnings(inputs: ReportInputs) -> tuple[list[str], list[TableView | Text]]:
             f"{singular} had a singular fit; they are marked in the tables and listed under "
             "Warnings."
         )
-        items.append(warnings_table(models))
+        items.append(problems_summary(models))
+        if failed or not_converged:
+            items.append(warnings_table(models))
     else:
         items.append(Text(f"All {len(models)} models converged with no singular fit.", "ok"))
     summary = dropped_summary(models)

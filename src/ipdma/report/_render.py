@@ -25,6 +25,8 @@ __all__ = ["render_html", "write_atomic", "write_figures", "write_tables"]
 
 _NUMERIC = re.compile(r"^[\u2212\-<]?\d[\d.,]*( \(.*\))?[\u2020\u2021\u00a7]*$|^--$")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -34,6 +36,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

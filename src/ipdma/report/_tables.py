@@ -27,8 +27,15 @@ __all__ = [
     "important_table",
     "model_problems",
     "overall_table",
+    "problems_summary",
     "warnings_table",
 ]
+
+_SHORT_COMPARISON = {
+    "any": "any",
+    "usual": "no treatment / usual care",
+    "conservative": "other conservative",
+}
 
 _ORDER = {
     "outcome": list(OUTCOME_LABELS),
@@ -146,8 +153,8 @@ def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> Table
         scale = "OR" if rec.get("outcome") == "recovery" else "MD"
         row = {
             "Outcome": OUTCOME_LABELS.get(rec.get("outcome"), rec.get("outcome")),
-            "Follow-up": WINDOW_LABELS.get(rec.get("window"), rec.get("window", "")),
-            "Comparison": COMPARISON_LABELS.get(rec.get("comparison"), rec.get("comparison", "")),
+            "Follow-up": _display(rec.get("window"), 0),
+            "Comparison": _SHORT_COMPARISON.get(rec.get("comparison"), rec.get("comparison", "")),
             "Variable": rec.get("label")
             if _text(rec.get("label"))
             else variable_label(str(rec.get("modifier"))),
@@ -155,9 +162,8 @@ def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> Table
             "Adjusted": _display(as_bool(rec["adjusted"]), 0) if "adjusted" in rec else "",
         }
         if "estimate" in rec:
-            row[f"Interaction {scale} (95% CI)"] = format_ci(
-                rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high")
-            )
+            estimate = format_ci(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high"))
+            row["Interaction (95% CI)"] = f"{scale} {estimate}" if estimate else ""
             row["p"] = format_p(rec.get("p"))
         if "p_fdr" in rec:
             row["p (FDR)"] = format_p(rec.get("p_fdr"))
@@ -180,39 +186,68 @@ def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> Table
 
 
 def warnings_table(models: pd.DataFrame) -> TableView:
-    """Every model that failed, did not converge or had a singular fit (rows dropped beside)."""
-    columns = ["Model", "Kind", "Outcome", "Follow-up", "Comparison", "Modifier", "Adjusted"]
-    columns += ["Problem", "Rows dropped"]
+    """Every model that failed or did not converge, with the reason (singular fits are
+    counted in :func:`problems_summary` and marked in the tables)."""
+    columns = ["Model", "Problem", "Rows dropped"]
     rows = []
     for rec in models.to_dict("records"):
-        problems = []
         error = rec.get("error")
         if _text(error):
-            problems.append(f"failed: {error}")
+            problem = f"failed: {error}"
         elif not as_bool(rec.get("converged", True)):
-            problems.append("did not converge")
-        if as_bool(rec.get("singular", False)):
-            problems.append("singular fit")
-        if not problems:
+            problem = "did not converge"
+            if _text(rec.get("convergence")):
+                problem += f" ({rec['convergence']})"
+        else:
             continue
-        modifier = rec.get("modifier")
-        rows.append(
-            [
-                _display(rec.get("id"), 0),
-                _display(rec.get("kind"), 0),
-                _display(rec.get("outcome"), 0),
-                _display(rec.get("window"), 0),
-                _display(rec.get("comparison"), 0),
-                variable_label(str(modifier)) if _text(modifier) else "",
-                _display(as_bool(rec.get("adjusted", False)), 0),
-                "; ".join(problems),
-                _display(rec.get("dropped"), 0),
-            ]
-        )
+        rows.append([_display(rec.get("id"), 0), problem, _display(rec.get("dropped"), 0)])
     return TableView(
         key="model_warnings",
-        title="Models with warnings (failed, not converged, or singular fit)",
+        title="Models that failed or did not converge",
         frame=pd.DataFrame(rows, columns=columns),
+        section="warnings",
+    )
+
+
+def problems_summary(models: pd.DataFrame) -> TableView:
+    """Per kind of model, outcome and window: models, failed, not converged, singular fits,
+    and the median number of rows dropped for missing values."""
+    frame = models.copy()
+    failed = frame.get("error", pd.Series(index=frame.index, dtype=object)).map(_text)
+    converged = frame.get("converged", pd.Series(True, index=frame.index)).map(as_bool)
+    singular = frame.get("singular", pd.Series(False, index=frame.index)).map(as_bool)
+    frame = frame.assign(
+        _failed=failed,
+        _not_converged=~failed & ~converged,
+        _singular=~failed & singular,
+        _dropped=pd.to_numeric(frame.get("dropped"), errors="coerce"),
+    )
+    keys = [c for c in ("kind", "outcome", "window") if c in frame.columns]
+    rows = []
+    for key, group in _sort(frame, keys[1:]).groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        dropped = group["_dropped"].median()
+        rows.append(
+            [
+                *[str(k) for k in key],
+                str(len(group)),
+                str(int(group["_failed"].sum())),
+                str(int(group["_not_converged"].sum())),
+                str(int(group["_singular"].sum())),
+                "" if pd.isna(dropped) else str(int(dropped)),
+            ]
+        )
+    columns = [k.capitalize() for k in keys]
+    columns += ["Models", "Failed", "Not converged", "Singular fit", "Rows dropped (median)"]
+    return TableView(
+        key="model_problems",
+        title="Model problems by kind of model, outcome and follow-up window",
+        frame=pd.DataFrame(rows, columns=columns),
+        notes=(
+            "Singular fit: a variance component (usually a random slope) is estimated at 0; the "
+            "fixed effects remain valid. Every model, with its formula, method and convergence "
+            "check, is listed in tables/models.csv.",
+        ),
         section="warnings",
     )
 
