@@ -126,8 +126,8 @@ def consortium(
         "implied_method": "what the analyses estimate on the bounded, rounded data "
         "(short-term window), computed on a 15x larger consortium of typical trials "
         "(tau = 0): md_* and interaction_* by common random numbers, or_* by logistic "
-        "regression with trial intercepts, baseline function and treatment; see "
-        "ipdma.simulate.implied_truth",
+        "regression with trial intercepts, baseline function and treatment (log OR "
+        "averaged over 6 such consortia); see ipdma.simulate.implied_truth",
         "trials": trials_meta,
         "discrepancies": list(DISCREPANCIES),
         "not_included": [t["id"] for t in not_included],
