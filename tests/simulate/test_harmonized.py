@@ -152,3 +152,5 @@ def test_bad_global_settings_are_spec_errors():
         harmonized_ipd(seed=1, config=replace(default_config(), size_factor=0.0))
     with pytest.raises(SpecError, match="window"):
         harmonized_ipd(seed=1, window="forever")
+    with pytest.raises(SpecError, match="seed"):
+        harmonized_ipd(seed=-1)

@@ -16,7 +16,7 @@ from ._harmonized import participants_frame, simulate_native, window_frame
 from ._not_included import not_included_trials
 from ._specs import DISCREPANCIES, project_dict, source_options, trial_spec, write_toml
 from ._truth import config_dict, implied_truth
-from ._validate import validate_config
+from ._validate import validate_config, validate_seed
 from ._writers import atomic_write, write_native
 
 _HEADER = "# Simulated by ipdma.simulate (seed {seed}); not real trial data.\n"
@@ -85,6 +85,7 @@ def consortium(
     values ingest will compute from these files.
     """
     config = validate_config(default_config() if config is None else config)
+    seed = validate_seed(seed)
     outdir = Path(outdir)
     trials_meta, spec_files, data_files = [], [], []
     for k, (sim, native) in enumerate(simulate_native(config, seed)):

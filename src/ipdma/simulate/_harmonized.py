@@ -15,7 +15,7 @@ import pandas as pd
 from ._config import ConsortiumConfig, default_config
 from ._generate import OUTCOMES, SimulatedTrial, simulate_trials
 from ._native import NativeTrial, nativize
-from ._validate import validate_config
+from ._validate import validate_config, validate_seed
 
 BINARY = ("female", "education", "smoker", "physically_active", "lbp_history", "sick_leave",
           "employed", "heavy_demands", "social_support", "leg_pain", "medication")  # fmt: skip
@@ -133,6 +133,7 @@ def harmonized_ipd(
         raise SpecError(f"window={window!r} is not an option",
                         hint="use 'short', 'moderate' or 'long'")  # fmt: skip
     config = validate_config(default_config() if config is None else config)
+    seed = validate_seed(seed)
     frames = []
     for _, native in simulate_native(config, seed):
         part = participants_frame(native, config)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import get_args
 
+import numpy as np
+
 from ..errors import SpecError
 from ._config import LATENT_ORDER, ConsortiumConfig, FileFormat, TrialConfig
 from ._instruments import INSTRUMENTS
@@ -44,6 +46,14 @@ def validate_config(config: ConsortiumConfig) -> ConsortiumConfig:
         _check(model.residual_sd > 0 and model.tau >= 0,
                f"{outcome} model needs residual_sd > 0 and tau >= 0", value=model.residual_sd)  # fmt: skip
     return config
+
+
+def validate_seed(seed: object) -> int:
+    """The seed as an int, or a SpecError (numpy needs a non-negative integer)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SpecError("the seed must be a non-negative integer", value=seed,
+                        hint="pass e.g. seed=2020 (the same seed writes the same data)")  # fmt: skip
+    return int(seed)
 
 
 def _validate_trial(trial: TrialConfig) -> None:
