@@ -168,12 +168,12 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
     )
 
     separated = None
-    big = np.max(np.abs(opt.theta[:ps]), initial=0.0) > 15 or (
-        mask.any() and np.max(np.abs(opt.alpha[mask])) > 15
-    )
+    big = problem.linear_predictor_reach(opt.theta, opt.alpha) > 15
     if big or not converged:
         kept = np.isin(design.group, prep.used_trials)
-        separated = detect_separation(design.X[kept], design.y[kept], design.n_trials[kept])
+        separated = detect_separation(
+            design.fixed_matrix[kept], design.y[kept], design.n_trials[kept]
+        )
     if separated is not None:
         msg = _separation_message(design, prep, separated)
         messages.append(msg)
@@ -218,11 +218,16 @@ def _corr_at_one(L: np.ndarray, block: np.ndarray) -> bool:
 
 
 def _separation_message(design: ModelDesign, prep: Prepared, direction: np.ndarray) -> str:
-    terms = [design.fixed_names[j] for j in np.flatnonzero(np.abs(direction) > 1e-6)]
+    moving = np.abs(direction) > 1e-6
+    shared = np.zeros(len(moving), dtype=bool)
+    shared[prep.shared_index] = True
+    terms = [design.fixed_names[j] for j in np.flatnonzero(moving & shared)]
+    local = [design.fixed_names[j] for j in np.flatnonzero(moving & ~shared)]
+    if local:
+        terms.append(", ".join(local) if len(local) <= 3 else f"{len(local)} trial-specific terms")
     kept = np.isin(design.group, prep.used_trials)
-    X = design.X[kept]
     s = np.where(design.y[kept] == 0, -1.0, 1.0)
-    hit = s * (X @ direction) > 1e-9
+    hit = s * np.asarray(design.fixed_matrix[kept] @ direction).ravel() > 1e-9
     trials = sorted({str(design.group_levels[g]) for g in design.group[kept][hit]})
     shown = ", ".join(trials[:10]) + (" ..." if len(trials) > 10 else "")
     return (

@@ -16,8 +16,13 @@ Separation (the maximum-likelihood estimate is infinite)
   level of a binary covariate (e.g. one arm): the estimates stay finite (the shared
   coefficients are informed by the other trials, the random effects are integrated out);
   a ``SeparationWarning`` names the trial and the variable, and the fit proceeds.
-* Separation of a shared coefficient by the whole data set is detected after the fit
-  (``detect_separation``, a linear programme) and reported by the caller.
+* Complete or quasi-complete separation of the fixed effects by the whole data set (e.g. a
+  covariate that predicts the outcome perfectly): Newton's method stops once a coefficient
+  moves a typical linear predictor by more than 200 logit units, the separation is
+  confirmed by a linear programme (``detect_separation``), a ``SeparationWarning`` names
+  the terms and trials involved, and the result holds that last, finite iterate with
+  ``converged=False`` (estimates along the separating direction are arbitrary; the MLE
+  is infinite there).
 """
 
 from __future__ import annotations
@@ -213,10 +218,11 @@ def detect_separation(X: np.ndarray, y: np.ndarray, size: np.ndarray) -> np.ndar
     """
     s = np.where(y == 0, -1.0, np.where(y == size, 1.0, 0.0))
     ext = s != 0
-    A_ub = -(s[ext, None] * X[ext])
+    X = sp.csr_matrix(X) if sp.issparse(X) else np.asarray(X, dtype=float)
+    A_ub = -(sp.diags(s[ext]) @ X[ext]) if sp.issparse(X) else -(s[ext, None] * X[ext])
     A_eq = X[~ext] if (~ext).any() else None
     res = linprog(
-        A_ub.sum(axis=0),
+        np.asarray(A_ub.sum(axis=0)).ravel(),
         A_ub=A_ub,
         b_ub=np.zeros(int(ext.sum())),
         A_eq=A_eq,

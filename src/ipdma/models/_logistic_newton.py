@@ -23,6 +23,7 @@ from ._aghq import BinomialData, Evaluation, evaluate
 __all__ = ["Optimum", "glm_start", "maximize", "negative_hessian"]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
+DIVERGED = 200.0  # a coefficient moving a typical linear predictor this far: diverging
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class _Problem:
     @property
     def n_shared(self) -> int:
         return self.data.n_shared
+
+    def linear_predictor_reach(self, theta: np.ndarray, alpha: np.ndarray) -> float:
+        """Largest |coefficient| x root-mean-square of its column: logit units on a typical row."""
+        data, ps = self.data, self.data.n_shared
+        rms = np.sqrt(np.mean(data.X**2, axis=0))
+        z_rms = np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows]
+        reach = np.abs(theta) * np.r_[rms[:ps], z_rms]
+        local = np.abs(alpha) * rms[ps:]  # rough: the slot's rms over all rows
+        return float(max(np.max(reach, initial=0.0), np.max(local, initial=0.0)))
 
     def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return theta[: self.n_shared], theta[self.n_shared :]
@@ -232,6 +242,9 @@ def maximize(
                 continue
             damping = max(1e-4, 10 * damping)
         if not accepted or decrement < tol:
+            break
+        if problem.linear_predictor_reach(theta, alpha) > DIVERGED:  # separation: stop
+            break
             break
     g_theta, g_alpha = problem.per_trial_gradient(ev)
     gmax = float(max(np.max(np.abs(g_theta.sum(axis=0))), np.max(np.abs(g_alpha), initial=0.0)))
