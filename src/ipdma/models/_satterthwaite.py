@@ -88,11 +88,9 @@ def varpar_covariance(crit: Criterion, v: np.ndarray) -> tuple[np.ndarray, np.nd
     return 2 * inv, evals
 
 
-def satterthwaite_df(crit: Criterion, core: dict, x: np.ndarray, sigma: float, Hinv: np.ndarray):
-    """Satterthwaite df of every fixed effect (design column order), and the Hessian eigenvalues."""
-    s, m, pg, nt = crit.s, crit.s.m, crit.s.pg, crit.n_theta
-    v = np.concatenate([x[:nt], [sigma], x[nt:]])
-    A, evals = varpar_covariance(crit, v)
+def variance_jacobian(crit: Criterion, core: dict, sigma: float, Hinv: np.ndarray) -> np.ndarray:
+    """d Var(beta_j) / d v for v = (theta, sigma, log rho_2..K): (p, n_varpar), analytic."""
+    s, m, pg = crit.s, crit.s.m, crit.s.pg
     wt = crit._weighted(core)
     Wx = wt["R"][:, :, : m + pg]  # Z_i' V0_i^{-1} X_i on the trial's columns
     idx = slot_index(crit)
@@ -110,8 +108,16 @@ def satterthwaite_df(crit: Criterion, core: dict, x: np.ndarray, sigma: float, H
         rho = 1 / core["irho"][:, 0, 0]
         d_rho = s2 * rho[:, None] * np.einsum("kaj,kab,kbj->kj", H_rows, G2, H_rows)
         jac.append(d_rho[1:].T)
-    J = np.concatenate(jac, axis=1)  # (p, n_varpar)
-    var = s2 * np.diag(Hinv)
+    return np.concatenate(jac, axis=1)
+
+
+def satterthwaite_df(crit: Criterion, core: dict, x: np.ndarray, sigma: float, Hinv: np.ndarray):
+    """Satterthwaite df of every fixed effect (design column order), and the Hessian eigenvalues."""
+    nt = crit.n_theta
+    v = np.concatenate([x[:nt], [sigma], x[nt:]])
+    A, evals = varpar_covariance(crit, v)
+    J = variance_jacobian(crit, core, sigma, Hinv)
+    var = sigma * sigma * np.diag(Hinv)
     denom = np.einsum("ja,ab,jb->j", J, A, J)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = np.where(denom > 0, 2 * var**2 / denom, np.inf)
