@@ -273,7 +273,7 @@ def _estimate(
     )
     if not converged:
         msg = f"the optimum could not be verified: {convergence}"
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
         messages.append(msg)
 
     theta = x_hat[: crit.n_theta]
@@ -285,7 +285,7 @@ def _estimate(
             f"{', '.join(map(repr, zero))} is estimated at the boundary; the fit converged "
             "there (the model reduces to one without that random effect)"
         )
-        warnings.warn(msg, SingularFitWarning, stacklevel=3)
+        warnings.warn(msg, SingularFitWarning, stacklevel=4)
         messages.append(msg)
     if stratified:
         log_rho = x_hat[crit.n_theta :]
@@ -295,7 +295,7 @@ def _estimate(
                 f"the residual variance of trial {design.group_levels[j + 1]} is "
                 f"exp({log_rho[j]:+.0f}) times the first trial's; it is not identified"
             )
-            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+            warnings.warn(msg, ConvergenceWarning, stacklevel=4)
             messages.append(msg)
     return build_result(
         design,

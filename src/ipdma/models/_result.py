@@ -182,10 +182,15 @@ class MixedSummary:
 
     def _tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         fixed = self.result.tidy().set_index("term")
-        return self.result.varcomp, fixed
+        varcomp = self.result.varcomp.astype(object)
+        varcomp = varcomp.where(varcomp.notna(), "")
+        for col in ("variance", "sd", "corr"):
+            if col in varcomp:
+                varcomp[col] = [v if v == "" else f"{v:.6g}" for v in varcomp[col]]
+        return varcomp, fixed
 
     def __str__(self) -> str:
-        head = "\n".join(f"{k + ':':<26}{v}" for k, v in self._header())
+        head = "\n".join(f"{k + ':':<30}{v}" for k, v in self._header())
         varcomp, fixed = self._tables()
         parts = [
             head,
