@@ -109,3 +109,29 @@ def test_arrow_newton_equals_dense_newton(formula):
     local_dense = fit_dense.theta[ps : ps + K * m].reshape(m, K).T
     np.testing.assert_allclose(fit_arrow.alpha, local_dense, atol=1e-6)
     assert abs(fit_arrow.theta[-1]) == pytest.approx(abs(fit_dense.theta[-1]), abs=1e-6)
+
+
+def test_estimates_and_ses_are_equivariant_to_covariate_scale():
+    """Rescaling a covariate (e.g. years instead of decades) rescales its coefficient/SE."""
+    data = simulate(9, trials=12, per_trial=150, log_or=0.5, tau=0.8)
+    scaled = data.assign(base=50 + 20 * data.base)
+    formula = "rec ~ 0 + C(trial) + base + treat + (0 + treat | trial)"
+    unit = ipdma.mixed(formula, data, family="binomial", nagq=5)
+    wide = ipdma.mixed(formula, scaled, family="binomial", nagq=5)
+    assert wide.loglik == pytest.approx(unit.loglik, abs=1e-7)
+    assert 20 * wide.fixef["base"] == pytest.approx(unit.fixef["base"], rel=1e-6)
+    assert 20 * wide.se["base"] == pytest.approx(unit.se["base"], rel=1e-5)
+    assert wide.se["treat"] == pytest.approx(unit.se["treat"], rel=1e-5)
+
+
+def test_rows_with_missing_values_are_dropped_and_reported():
+    data = simulate(11, trials=5, per_trial=80, log_or=0.5, tau=0.8)
+    data.loc[data.index[:3], "base"] = np.nan
+    with pytest.warns(ipdma.errors.DataWarning, match="3 of 400 rows dropped"):
+        result = ipdma.mixed(
+            "rec ~ 0 + C(trial) + base + treat + (0 + treat | trial)",
+            data,
+            family="binomial",
+            nagq=3,
+        )
+    assert result.nobs == 397 and result.dropped.loc["s00"] == 3 and result.converged

@@ -23,6 +23,7 @@ from ._aghq import BinomialData, Evaluation, evaluate
 __all__ = ["Optimum", "glm_start", "maximize", "negative_hessian"]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
+_FD_STEP = 1e-5  # finite-difference step, relative to the parameter or to its unit
 DIVERGED = 200.0  # a coefficient moving a typical linear predictor this far: diverging
 
 
@@ -50,14 +51,22 @@ class _Problem:
     def n_shared(self) -> int:
         return self.data.n_shared
 
+    def __post_init__(self) -> None:
+        """Unit of each parameter: 1 / root-mean-square of its column (trial rows for locals)."""
+        data, ps = self.data, self.data.n_shared
+        counts = np.diff(np.r_[data.starts, len(data.y)])
+        local_ms = np.add.reduceat(data.X[:, ps:] ** 2, data.starts, axis=0) / counts[:, None]
+        rms = np.r_[
+            np.sqrt(np.mean(data.X[:, :ps] ** 2, axis=0)),
+            np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows],
+        ]
+        self.theta_unit = 1.0 / np.maximum(rms, 1e-12)
+        self.alpha_unit = 1.0 / np.maximum(np.sqrt(local_ms), 1e-12)
+
     def linear_predictor_reach(self, theta: np.ndarray, alpha: np.ndarray) -> float:
         """Largest |coefficient| x root-mean-square of its column: logit units on a typical row."""
-        data, ps = self.data, self.data.n_shared
-        rms = np.sqrt(np.mean(data.X**2, axis=0))
-        z_rms = np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows]
-        reach = np.abs(theta) * np.r_[rms[:ps], z_rms]
-        local = np.abs(alpha) * rms[ps:]  # rough: the slot's rms over all rows
-        return float(max(np.max(reach, initial=0.0), np.max(local, initial=0.0)))
+        local = np.where(self.local_mask, np.abs(alpha) / self.alpha_unit, 0.0)
+        return float(max(np.max(np.abs(theta) / self.theta_unit), np.max(local, initial=0.0)))
 
     def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return theta[: self.n_shared], theta[self.n_shared :]
@@ -104,7 +113,7 @@ def negative_hessian(
         s0, loc0 = problem.per_trial_gradient(ev)
         g0 = np.concatenate([s0, loc0], axis=1)
     for j in range(nt):
-        h = 1e-5 * max(1.0, abs(theta[j]))
+        h = _FD_STEP * max(problem.theta_unit[j], abs(theta[j]))
         tp = theta.copy()
         tp[j] += h
         if central:
@@ -114,7 +123,7 @@ def negative_hessian(
         else:
             H[:, :, j] = (grads(tp, alpha) - g0) / h
     for s in range(m):
-        h = 1e-5 * np.maximum(1.0, np.abs(alpha[:, s]))
+        h = _FD_STEP * np.maximum(problem.alpha_unit[:, s], np.abs(alpha[:, s]))
         ap = alpha.copy()
         ap[:, s] += h
         if central:
