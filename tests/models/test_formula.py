@@ -151,6 +151,12 @@ def test_unparseable_formulas_say_where(formula, message):
         parse_formula(formula)
 
 
+def test_pandas_categorical_keeps_its_level_order(data):
+    data = data.assign(arm=pd.Categorical(data["arm"], categories=["z", "x", "y"]))
+    design = build_design(parse_formula("y ~ 0 + arm + (1 | trial)"), data)
+    assert design.fixed_names == ("arm[z]", "arm[x]", "arm[y]")
+
+
 def test_random_term_required(data):
     with pytest.raises(FormulaError, match="no random-effects term"):
         build_design(parse_formula("y ~ treat"), data)

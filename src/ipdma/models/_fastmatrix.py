@@ -53,7 +53,7 @@ def simple_matrix(rhs: str, columns: dict[str, np.ndarray], *, sparse: bool):
         call = _CALL_C.match(raw)
         if call:
             name = call.group(1)
-            if name not in columns or columns[name].dtype.kind not in "OUSifb":
+            if name not in columns or columns[name].dtype.kind not in "OUSiub":
                 return None
             terms.append((1, raw, [name], True))
             continue

@@ -7,30 +7,22 @@ columns as factors, ``a:b``, ``a*b``) and random-effects terms in parentheses:
 random-effects terms must share one grouping factor (the trial). A binomial response may be
 written ``cbind(successes, failures)`` as in lme4::glmer.
 
-Rows with a missing value in any model variable are dropped (and counted per trial); the
-remaining rows are sorted by trial so that each trial is one contiguous slice.
+``build_design`` (in ``_design``, re-exported here) evaluates a parsed formula on data.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import warnings
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from itertools import pairwise
+from functools import lru_cache
 
-import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from formulaic import Formula, model_matrix
+from formulaic import Formula
 
-from ..errors import DataWarning, FormulaError, InputError, ModelError
-from ._fastmatrix import simple_matrix
+from ..errors import FormulaError
+from ._design import ModelDesign, build_design  # re-exported: the design half of the API
 
 __all__ = ["ModelDesign", "ParsedFormula", "RandomTerm", "build_design", "parse_formula"]
 
-_SPARSE_ROWS = 50_000  # above this many rows the fixed design is built sparse
 _NAME = re.compile(r"^\s*(`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)\s*$")
 _CBIND = re.compile(r"^\s*cbind\s*\((.*)\)\s*$", re.DOTALL)
 
@@ -237,243 +229,4 @@ def _parse(formula: str) -> ParsedFormula:
         ) from None
     return ParsedFormula(
         formula=formula, response=response, failures=failures, fixed=fixed, random=tuple(random)
-    )
-
-
-@dataclass(frozen=True)
-class ModelDesign:
-    """Response, design matrices and grouping of one mixed model, rows sorted by trial.
-
-    Attributes
-    ----------
-    y : float array (n,); successes for a ``cbind`` response.
-    n_trials : float array (n,); binomial size per row (ones otherwise).
-    fixed_matrix : the fixed-effects design, dense (n, p) or scipy CSC sparse for large n.
-    X : dense (n, p) fixed-effects design (built from ``fixed_matrix`` on first use).
-    Z : float array (n, q), the random-effects covariates.
-    re_blocks : tuple of index arrays into Z's columns; each block has its own
-        unstructured covariance matrix.
-    group : int codes 0..K-1 (sorted); ``group_levels`` their trial labels.
-    dropped : Series, rows dropped for missing values, per trial.
-    """
-
-    formula: ParsedFormula
-    y: np.ndarray
-    n_trials: np.ndarray
-    fixed_matrix: np.ndarray | sp.csc_matrix
-    fixed_names: tuple[str, ...]
-    Z: np.ndarray
-    random_names: tuple[str, ...]
-    re_blocks: tuple[np.ndarray, ...]
-    group: np.ndarray
-    group_levels: tuple
-    group_name: str
-    dropped: pd.Series
-    response_name: str
-
-    @property
-    def nobs(self) -> int:
-        return int(self.y.shape[0])
-
-    @property
-    def ngroups(self) -> int:
-        return len(self.group_levels)
-
-    @cached_property
-    def X(self) -> np.ndarray:
-        fm = self.fixed_matrix
-        return np.asarray(fm.toarray() if sp.issparse(fm) else fm, dtype=float)
-
-    @cached_property
-    def group_starts(self) -> np.ndarray:
-        """Row index where each trial starts, plus n at the end (length K + 1)."""
-        counts = np.bincount(self.group, minlength=self.ngroups)
-        return np.concatenate([[0], np.cumsum(counts)])
-
-    @property
-    def group_slices(self) -> tuple[slice, ...]:
-        s = self.group_starts
-        return tuple(slice(int(a), int(b)) for a, b in pairwise(s))
-
-
-@lru_cache(maxsize=512)
-def _required(rhs: str) -> frozenset[str]:
-    """Column names a formulaic right-hand side needs (cached: parsing costs ~1 ms)."""
-    return frozenset(str(v) for v in Formula(rhs).required_variables)
-
-
-def _lme4_name(name: str) -> str:
-    return "(Intercept)" if name == "Intercept" else name
-
-
-def _check_columns(names: set[str], data: pd.DataFrame, formula: str) -> None:
-    for name in sorted(names):
-        if name not in data.columns:
-            close = difflib.get_close_matches(name, [str(c) for c in data.columns], n=3)
-            raise FormulaError(
-                f"the formula {formula!r} uses column {name!r}, which the data do not have",
-                variable=name,
-                hint=(f"did you mean {', '.join(map(repr, close))}?" if close else None)
-                or f"available columns: {', '.join(map(str, data.columns[:20]))}",
-            )
-
-
-def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
-    col = data[name]
-    if col.dtype == bool:
-        return col.to_numpy(dtype=float)
-    if not pd.api.types.is_numeric_dtype(col):
-        bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
-        row = bad.index[0] if len(bad) else None
-        raise InputError(
-            f"the {role} {name!r} is not numeric (dtype {col.dtype})",
-            variable=name,
-            row=row,
-            value=None if row is None else bad.iloc[0],
-            hint="recode it as numbers (e.g. 0/1 for a binary outcome) before fitting",
-        )
-    return col.to_numpy(dtype=float)
-
-
-def _matrix(rhs: str, frame: pd.DataFrame, sparse: bool, formula: str):
-    try:
-        mm = model_matrix(rhs, frame, output="sparse" if sparse else "numpy", na_action="ignore")
-    except FormulaError:
-        raise
-    except Exception as exc:
-        raise FormulaError(
-            f"cannot build the design for {rhs!r} in {formula!r}: {exc}",
-            hint="check that every name is a column and every function exists",
-        ) from None
-    return mm
-
-
-def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
-    """Evaluate a parsed formula on ``data``: drop incomplete rows, sort by trial, build X, Z.
-
-    Raises
-    ------
-    FormulaError
-        A column named in the formula is not in the data.
-    InputError
-        The outcome is not numeric.
-    ModelError
-        No random-effects term, or every row was dropped for missing values.
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise InputError(
-            f"data must be a pandas DataFrame, not {type(data).__name__}",
-            hint="convert it with pandas.DataFrame(...)",
-        )
-    if not parsed.random:
-        raise FormulaError(
-            f"the formula {parsed.formula!r} has no random-effects term",
-            hint="add e.g. '(1 | trial)'; ipdma.mixed fits mixed models only",
-        )
-    group_name = parsed.group
-    needed = {parsed.response, group_name}
-    if parsed.failures:
-        needed.add(parsed.failures)
-    needed |= _required(parsed.fixed)
-    for term in parsed.random:
-        needed |= _required(term.expr)
-    _check_columns(needed, data, parsed.formula)
-
-    cols = {name: data[name].to_numpy() for name in sorted(needed)}
-    complete = np.ones(len(data), dtype=bool)
-    for arr in cols.values():
-        complete &= ~pd.isna(arr)
-    trial_all = cols[group_name]
-    has_trial = ~pd.isna(trial_all)
-    levels_all = np.sort(pd.unique(trial_all[has_trial]))
-    n_drop = int((~complete).sum())
-    if n_drop:
-        gone = trial_all[~complete & has_trial]
-        dropped = pd.Series(gone).value_counts().reindex(levels_all, fill_value=0).astype(int)
-        n_missing_trial = int((~has_trial).sum())
-        if n_missing_trial:
-            dropped = pd.concat([dropped, pd.Series({"(missing trial)": n_missing_trial})])
-    else:
-        dropped = pd.Series(0, index=levels_all, dtype=int)
-    dropped.index.name = group_name
-    dropped.name = "dropped"
-    if not complete.any():
-        missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
-        worst = max(missing, key=missing.get)
-        raise ModelError(
-            f"all {len(data)} rows have a missing value in a model variable",
-            variable=worst,
-            hint=f"{missing[worst]} rows lack {worst!r}; impute it or drop it from the formula",
-        )
-    if n_drop:
-        per = ", ".join(f"{k}: {v}" for k, v in dropped[dropped > 0].items())
-        warnings.warn(
-            f"{n_drop} of {len(data)} rows dropped for missing values ({per})",
-            DataWarning,
-            stacklevel=3,
-        )
-    rows = np.flatnonzero(complete)
-    codes, levels = pd.factorize(trial_all[rows], sort=True)
-    if len(codes) > 1 and np.any(codes[1:] < codes[:-1]):
-        order = np.argsort(codes, kind="stable")
-        rows, codes = rows[order], codes[order]
-    sorted_cols = {k: v[rows] for k, v in cols.items()}
-
-    y = _numeric(data, parsed.response, "outcome")[rows]
-    if parsed.failures:
-        n_trials = y + _numeric(data, parsed.failures, "failure count")[rows]
-    else:
-        n_trials = np.ones_like(y)
-
-    frame_cache: list[pd.DataFrame] = []
-
-    def build(rhs: str, sparse: bool):
-        fast = simple_matrix(rhs, sorted_cols, sparse=sparse)
-        if fast is not None:
-            return fast
-        if not frame_cache:
-            frame_cache.append(data.iloc[rows][sorted(needed)].reset_index(drop=True))
-        mm = _matrix(rhs, frame_cache[0], sparse, parsed.formula)
-        spec = mm.model_spec
-        slices = [(str(t), sl) for t, sl in spec.term_slices.items()]
-        return mm, list(spec.column_names), slices
-
-    sparse = len(rows) > _SPARSE_ROWS
-    xm, x_names, _ = build(parsed.fixed, sparse)
-    fixed_names = tuple(_lme4_name(n) for n in x_names)
-    fixed_matrix = sp.csc_matrix(xm, dtype=float) if sparse else np.asarray(xm, dtype=float)
-
-    z_parts, random_names, blocks, start = [], [], [], 0
-    for term in parsed.random:
-        zm, z_names, z_slices = build(term.expr, False)
-        names = [_lme4_name(n) for n in z_names]
-        z_parts.append(np.asarray(zm, dtype=float))
-        if term.correlated:
-            blocks.append(np.arange(start, start + len(names)))
-        else:
-            for _, sl in z_slices:
-                blocks.append(np.arange(start + sl.start, start + sl.stop))
-        random_names += names
-        start += len(names)
-    dup = {n for n in random_names if random_names.count(n) > 1}
-    if dup:
-        raise FormulaError(
-            f"random-effects column(s) {', '.join(sorted(dup))} appear in more than one term",
-            hint="list each random effect once (use '0 +' to drop the implied intercept)",
-        )
-    Z = np.hstack(z_parts) if z_parts else np.zeros((len(rows), 0))
-    return ModelDesign(
-        formula=parsed,
-        y=y,
-        n_trials=n_trials,
-        fixed_matrix=fixed_matrix,
-        fixed_names=fixed_names,
-        Z=Z,
-        random_names=tuple(random_names),
-        re_blocks=tuple(b for b in blocks if len(b)),
-        group=codes.astype(np.intp),
-        group_levels=tuple(levels.tolist()),
-        group_name=group_name,
-        dropped=dropped,
-        response_name=parsed.response,
     )
