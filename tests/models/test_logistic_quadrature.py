@@ -129,3 +129,20 @@ def test_nagq_is_validated():
             ipdma.mixed(PAPER, data, family="binomial", nagq=bad)
     with pytest.raises(SpecError, match="nodes"):
         ipdma.mixed(THREE, data, family="binomial", nagq=40)
+
+
+def test_chunked_quadrature_is_identical(monkeypatch):
+    """Large rows x nodes problems are summed over blocks of trials: same numbers."""
+    import ipdma.models._aghq as aghq
+
+    data = _random_data(2, binomial=True, seed=3)
+    nodes, logw = hermite_grid(3, 2)
+    K = data.ntrials
+    coef = np.column_stack([np.full(K, 0.2), np.full(K, -0.3), np.linspace(-0.5, 0.5, K)])
+    lam = np.array([0.5, 0.1, 0.4])
+    whole = evaluate(data, coef, lam, np.zeros((K, 2)), nodes, logw)
+    monkeypatch.setattr(aghq, "_CELLS", 100)
+    assert len(aghq._chunks(np.r_[data.starts, len(data.y)], len(nodes))) == K
+    parts = evaluate(data, coef, lam, np.zeros((K, 2)), nodes, logw)
+    np.testing.assert_array_equal(whole.loglik, parts.loglik)
+    np.testing.assert_allclose(whole.gradient, parts.gradient, rtol=1e-13, atol=1e-13)

@@ -157,6 +157,61 @@ def _phi(P: np.ndarray) -> np.ndarray:
     return out
 
 
+_CELLS = 4_000_000  # rows x nodes handled at once (memory bound for many nodes)
+
+
+def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
+    """Consecutive trial ranges whose rows x nodes stay under ``_CELLS``."""
+    out, first = [], 0
+    K = len(bounds) - 1
+    for i in range(1, K + 1):
+        if (bounds[i] - bounds[first]) * nodes > _CELLS and i - 1 > first:
+            out.append((first, i - 1))
+            first = i - 1
+    out.append((first, K))
+    return out
+
+
+def _node_part(
+    data, rows, trials, offset, ZL, u_hat, S, eta0, p0, nodes, log_weights, *, laplace, gradient
+):
+    """Quadrature sums for a block of consecutive trials (rows ``rows``)."""
+    y, size = data.y[rows], data.size[rows]
+    starts = data.starts[trials] - rows.start
+    g = data.trial_index[rows] - trials.start
+    ZLr = ZL[rows]
+    u = u_hat[trials]
+    # the grid: U[i, k] = u_hat_i + S_i z_k (the mode itself for the Laplace approximation)
+    U = u[:, None, :] if laplace else u[:, None, :] + np.einsum("iab,kb->ika", S[trials], nodes)
+    Ur = U[g]  # (rows, N, q)
+    eta = eta0[rows, None] if laplace else offset[rows, None] + np.einsum("rq,rkq->rk", ZLr, Ur)
+    ll = y[:, None] * eta - size[:, None] * np.logaddexp(0.0, eta)
+    a = (
+        log_weights
+        + _sum(ll, starts)
+        - 0.5 * np.einsum("ikq,ikq->ik", U, U)
+        + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
+    )
+    amax = a.max(axis=1, keepdims=True)
+    wk = np.exp(a - amax)
+    total = wk.sum(axis=1, keepdims=True)
+    logq = amax[:, 0] + np.log(total[:, 0])
+    if not gradient:
+        return (logq,)
+    pi = wk / total  # posterior weights of the nodes
+    res = y[:, None] - size[:, None] * (p0[rows, None] if laplace else expit(eta))
+    if laplace:  # at the mode the gradient of h vanishes and the only node is z = 0
+        e = res[:, 0]
+        return logq, e, e[:, None] * Ur[:, 0, :], 0.0, 0.0
+    pir = pi[g]
+    e = np.einsum("rk,rk->r", pir, res)
+    E = np.einsum("rk,rkq->rq", pir * res, Ur)
+    gk = _sum(ZLr[:, None, :] * res[:, :, None], starts) - U
+    gbar = np.einsum("ik,ikq->iq", pi, gk)
+    Gam = np.einsum("ik,ika,kb->iab", pi, gk, nodes)
+    return logq, e, E, gbar, Gam
+
+
 def evaluate(
     data: BinomialData,
     coef: np.ndarray,
@@ -195,40 +250,35 @@ def evaluate(
     logdet_R = np.sum(np.log(np.diagonal(R, axis1=1, axis2=2)), axis=1)
 
     laplace = len(nodes) == 1 and not np.any(nodes)
-    # the grid: U[i, k] = u_hat_i + S_i z_k (the mode itself for the Laplace approximation)
-    U = u_hat[:, None, :] if laplace else u_hat[:, None, :] + np.einsum("iab,kb->ika", S, nodes)
-    Ur = U[g]  # (n, N, q)
-    eta = eta0[:, None] if laplace else offset[:, None] + np.einsum("rq,rkq->rk", ZL, Ur)
-    ll = y[:, None] * eta - size[:, None] * np.logaddexp(0.0, eta)
-    a = (
-        log_weights
-        + _sum(ll, starts)
-        - 0.5 * np.einsum("ikq,ikq->ik", U, U)
-        + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
-    )
-    amax = a.max(axis=1, keepdims=True)
-    wk = np.exp(a - amax)
-    total = wk.sum(axis=1, keepdims=True)
-    loglik = -logdet_R + amax[:, 0] + np.log(total[:, 0])
+    K, n = data.ntrials, len(y)
+    loglik = np.empty(K)
+    e, E = np.empty(n), np.empty((n, q))
+    gbar, Gam = np.zeros((K, q)), np.zeros((K, q, q))
+    bounds = np.r_[starts, n]
+    for i0, i1 in _chunks(bounds, len(nodes)):
+        rows = slice(int(bounds[i0]), int(bounds[i1]))
+        part = _node_part(
+            data,
+            rows,
+            slice(i0, i1),
+            offset,
+            ZL,
+            u_hat,
+            S,
+            eta0,
+            p0,
+            nodes,
+            log_weights,
+            laplace=laplace,
+            gradient=gradient,
+        )
+        loglik[i0:i1] = part[0] - logdet_R[i0:i1]
+        if gradient:
+            e[rows], E[rows], gbar[i0:i1], Gam[i0:i1] = part[1:]
     if not gradient:
         return Evaluation(loglik, None, u_hat, L)
-    pi = wk / total  # (K, N) posterior weights of the nodes
-
-    # direct derivatives (grid held fixed)
-    res = y[:, None] - size[:, None] * (p0[:, None] if laplace else expit(eta))  # (n, N)
-    if laplace:
-        e = res[:, 0]
-        E = e[:, None] * Ur[:, 0, :]
-    else:
-        pir = pi[g]
-        e = np.einsum("rk,rk->r", pir, res)
-        E = np.einsum("rk,rkq->rq", pir * res, Ur)
-    d_coef = _sum(X * e[:, None], starts)  # (K, p)
+    d_coef = _sum(X * e[:, None], starts)  # (K, p): direct derivatives, grid held fixed
     d_L = _sum(Z[:, :, None] * E[:, None, :], starts)  # (K, q, q): d/dL_st
-    if not laplace:  # at the mode the gradient of h vanishes and the only node is z = 0
-        gk = _sum(ZL[:, None, :] * res[:, :, None], starts) - U
-        gbar = np.einsum("ik,ikq->iq", pi, gk)
-        Gam = np.einsum("ik,ika,kb->iab", pi, gk, nodes)
 
     # implicit derivatives of the mode and of H
     r0 = y - size * p0
