@@ -218,3 +218,20 @@ def test_many_trials_with_stratified_residuals():
     assert fit.converged and len(fit.sigma) == 150
     assert np.median(np.abs(fit.sigma.to_numpy() / sd - 1)) < 0.15
     assert np.isfinite(fit.df["treat"]) and fit.df["treat"] > 10
+
+
+def test_unverified_optimum_is_reported(monkeypatch):
+    """If the optimizer stops early, the gradient check catches it: converged is False and a
+    ConvergenceWarning says what failed (the check is not the optimizer's own flag)."""
+    from ipdma.errors import ConvergenceWarning
+    from ipdma.models import _linear
+
+    def stop_at_start(crit, x0):
+        return x0, crit.fun_and_grad(x0)[0], 1
+
+    monkeypatch.setattr(_linear, "_optimum", stop_at_start)
+    data, _ = simulate_ipd(4, n_trials=10, tau_treat=5.0, tau_base=0.3)
+    with pytest.warns(ConvergenceWarning, match="could not be verified"):
+        fit = ipdma.mixed(PAPER, data)
+    assert not fit.converged
+    assert "Converged:                    NO" in str(fit.summary())
