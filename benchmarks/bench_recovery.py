@@ -43,10 +43,13 @@ def main() -> None:
     table = summarize(study)
     pd.set_option("display.width", 200)
     columns = ["parameter", "planted", "truth", "mean", "bias", "mc_se", "empirical_sd",
-               "mean_se", "coverage", "power", "converged", "singular"]  # fmt: skip
+               "mean_se", "coverage", "power", "failed", "converged", "singular"]  # fmt: skip
     print(table[columns].round(3).to_string(index=False))
     print(f"\n{args.seeds} seeds x {len(truth)} models: {elapsed:.1f} s "
           f"({elapsed / args.seeds:.2f} s per seed); implied truth {truth_time:.1f} s")  # fmt: skip
+    failed = study[study["error"] != ""]
+    for row in failed.itertuples():
+        print(f"FAILED seed {row.seed} {row.parameter}: {row.error[:200]}")
     covered = (study["ci_low"] <= study["truth"]) & (study["truth"] <= study["ci_high"])
     print(f"pooled 95% CI coverage {covered.mean():.3f}; converged {study['converged'].mean():.3f}")
 

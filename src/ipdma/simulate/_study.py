@@ -43,23 +43,31 @@ NULL_MODIFIERS = ("female", "leg_pain")
 
 
 def _fit(formula: str, rows: pd.DataFrame, **options) -> dict:
+    """Fit one model; an engine failure is recorded (``error``), not raised."""
     from ..models import mixed
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = mixed(formula, rows, **options)
-    return {"fit": fit, "warnings": len(caught)}
+        try:
+            fit = mixed(formula, rows, **options)
+        except Exception as exc:  # a design study must survive one failed fit
+            return {"fit": None, "warnings": len(caught), "error": f"{type(exc).__name__}: {exc}"}
+    return {"fit": fit, "warnings": len(caught), "error": ""}
 
 
 def _row(fit: dict, coefficient: str, **info) -> dict:
     result = fit["fit"]
+    if result is None:
+        return {**info, "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                "converged": False, "singular": False, "warnings": fit["warnings"],
+                "trials": 0, "participants": 0, "error": fit["error"]}  # fmt: skip
     low, high = result.confint().loc[coefficient].to_numpy(float)
     return {**info, "estimate": float(result.fixef[coefficient]),
             "se": float(result.se[coefficient]),
             "ci_low": low, "ci_high": high, "converged": bool(result.converged),
             "singular": bool(result.singular),
             "warnings": fit["warnings"], "trials": int(result.ngroups),
-            "participants": int(result.nobs)}  # fmt: skip
+            "participants": int(result.nobs), "error": ""}  # fmt: skip
 
 
 def _modifier_rows(data: pd.DataFrame, outcome: str, modifier: str) -> pd.DataFrame:
@@ -77,7 +85,8 @@ def fit_planted(
     """Estimates of every planted parameter in one simulated consortium (one row each).
 
     Columns: ``seed, parameter, outcome, comparison, term, planted, truth, estimate, se,
-    ci_low, ci_high, converged, singular, warnings, trials, participants``; recovery rows
+    ci_low, ci_high, converged, singular, warnings, trials, participants, error``
+    (an engine exception is recorded there, with NaN estimates); recovery rows
     are on the log-odds scale. ``truth`` (from :func:`planted_truth`) avoids recomputing
     the implied values.
     """
@@ -170,6 +179,7 @@ def summarize(study: pd.DataFrame) -> pd.DataFrame:
         "mean_se": grouped["se"].mean(),
         "coverage": covered.groupby(study["parameter"], sort=False).mean(),
         "power": significant.groupby(study["parameter"], sort=False).mean(),
+        "failed": grouped["estimate"].apply(lambda e: e.isna().mean()),
         "converged": grouped["converged"].mean(),
         "singular": grouped["singular"].mean(),
         "seeds": grouped.size(),
