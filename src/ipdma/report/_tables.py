@@ -112,8 +112,8 @@ def overall_table(
         rows.append(
             {
                 "Outcome": OUTCOME_LABELS.get(rec.get("outcome"), rec.get("outcome")),
-                "Follow-up": WINDOW_LABELS.get(rec.get("window"), rec.get("window")),
-                "Comparison": COMPARISON_LABELS.get(rec.get("comparison"), rec.get("comparison")),
+                "Follow-up": _display(rec.get("window"), 0),
+                "Comparison": _SHORT_COMPARISON.get(rec.get("comparison"), rec.get("comparison")),
                 "Studies": _display(rec.get("studies"), 0),
                 "Participants": _display(rec.get("participants"), 0),
                 "Effect (95% CI)": f"{scale} "
@@ -136,6 +136,7 @@ def overall_table(
         or "Overall treatment effects of exercise therapy (one-stage IPD meta-analysis)",
         frame=table,
         notes=(
+            "Follow-up: the visit closest to 3 (short), 6 (moderate) or 12 months (long). "
             "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
             "exercise). OR: odds ratio of global recovery (above 1 favours exercise). Adjusted "
             "for the baseline value of the outcome (function for global recovery). tau: "
