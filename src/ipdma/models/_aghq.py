@@ -102,6 +102,7 @@ class Evaluation:
     gradient: np.ndarray | None
     modes: np.ndarray
     lower: np.ndarray
+    information: np.ndarray | None = None  # (K, p, p) approximate minus-Hessian, coefficients
 
 
 def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -291,6 +292,11 @@ def evaluate(
     TZ = _sum(vv[..., None] * Z[:, None, None, :], starts)  # (K, q, q, q)
     TV = TZ @ L  # (K, q, q, q): sum W' v v' v_t
     Hinv = np.linalg.inv(H)
+    # minus the Hessian of h(u_hat(coef), coef) in the coefficients (exact for h; the
+    # log-determinant's curvature, O(1/n_i) relative, is left out): X'WX - C H^-1 C'
+    XWX = _sum((w0[:, None] * X)[:, :, None] * X[:, None, :], starts)
+    C = np.einsum("isj,st->ijt", ZWX, L)  # sum w x v'
+    information = XWX - np.einsum("ijt,itu,iku->ijk", C, Hinv, C)
 
     p = X.shape[1]
     nl = len(lam)
@@ -322,4 +328,4 @@ def evaluate(
         dR = np.einsum("iab,ijbc->ijac", R, _phi(P))
         dS = -np.einsum("iab,ijcb,icd->ijad", S, dR, S)
         grad += np.einsum("iq,ijq->ij", gbar, du) + np.einsum("ijab,iab->ij", dS, Gam)
-    return Evaluation(loglik, grad, u_hat, L)
+    return Evaluation(loglik, grad, u_hat, L, information)

@@ -97,11 +97,21 @@ class _Problem:
 
 
 def negative_hessian(
-    problem: _Problem, theta, alpha, ev: Evaluation, *, central: bool
+    problem: _Problem, theta, alpha, ev: Evaluation, *, central: bool, hybrid: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-trial pieces of minus the Hessian: shared block, couplings (K, t, m), local (K, m, m)."""
+    """Per-trial pieces of minus the Hessian: shared block, couplings (K, t, m), local (K, m, m).
+
+    Finite differences of the exact per-trial gradients. With ``hybrid``, only the columns of
+    the covariance parameters are differenced; the coefficient block comes from
+    ``ev.information`` (exact up to the log-determinant's curvature): used inside Newton's
+    method, never for standard errors.
+    """
     nt, (K, m) = len(theta), problem.local_mask.shape
     H = np.zeros((K, nt + m, nt + m))
+    ps = problem.n_shared
+    if hybrid:
+        order = np.r_[np.arange(ps), nt + np.arange(m)]  # coefficient j -> position
+        H[:, order[:, None], order[None, :]] = -ev.information
 
     def grads(th, al):
         e = problem.evaluate(th, al, ev.modes)
@@ -112,7 +122,7 @@ def negative_hessian(
     if not central:
         s0, loc0 = problem.per_trial_gradient(ev)
         g0 = np.concatenate([s0, loc0], axis=1)
-    for j in range(nt):
+    for j in range(ps if hybrid else 0, nt):
         h = _FD_STEP * max(problem.theta_unit[j], abs(theta[j]))
         tp = theta.copy()
         tp[j] += h
@@ -122,7 +132,7 @@ def negative_hessian(
             H[:, :, j] = (grads(tp, alpha) - grads(tm, alpha)) / (2 * h)
         else:
             H[:, :, j] = (grads(tp, alpha) - g0) / h
-    for s in range(m):
+    for s in range(0 if not hybrid else m, m):
         h = _FD_STEP * np.maximum(problem.alpha_unit[:, s], np.abs(alpha[:, s]))
         ap = alpha.copy()
         ap[:, s] += h
@@ -132,6 +142,11 @@ def negative_hessian(
             H[:, :, nt + s] = (grads(theta, ap) - grads(theta, am)) / (2 * h[:, None])
         else:
             H[:, :, nt + s] = (grads(theta, ap) - g0) / h[:, None]
+    if hybrid:  # the differenced columns also give the rows of the covariance parameters
+        lam = np.arange(ps, nt)
+        H[:, lam[:, None], np.r_[np.arange(ps), nt + np.arange(m)][None, :]] = np.swapaxes(
+            H[:, np.r_[np.arange(ps), nt + np.arange(m)][:, None], lam[None, :]], 1, 2
+        )
     H = -0.5 * (H + H.transpose(0, 2, 1))
     shared = H[:, :nt, :nt].sum(axis=0)
     couple = H[:, :nt, nt:] * problem.local_mask[:, None, :]
@@ -225,7 +240,7 @@ def maximize(
         g_theta = g_theta.sum(axis=0)
         fresh = hessian is None or decrement > 0.1 * previous
         if fresh:
-            hessian = negative_hessian(problem, theta, alpha, ev, central=False)
+            hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
         previous = decrement
         accepted = False
         for _ in range(60):
@@ -246,7 +261,7 @@ def maximize(
                 accepted = True
                 break
             if not fresh:  # a stale Hessian failed: refresh it before damping
-                hessian = negative_hessian(problem, theta, alpha, ev, central=False)
+                hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
                 fresh = True
                 continue
             damping = max(1e-4, 10 * damping)
