@@ -30,11 +30,12 @@ Newton's method on all parameters (``_logistic_newton``) with exact analytic gra
 the trial-local coefficients (stratified intercepts) are eliminated by the Schur complement
 in every step, never passed to a generic optimiser. The Laplace fit is found first and
 used to start the quadrature fit. Standard errors: the inverse of minus the Hessian of the
-log-likelihood over (coefficients, covariance parameters) at the optimum (central
-differences of the exact gradient), fixed-effects block; lme4 does the same with a
-finite-difference Hessian of the deviance. Convergence is verified: the gradient at the
-optimum, and a second Newton run of the Laplace stage from a different start of the covariance
-parameters reaching the same log-likelihood (within 1e-6).
+log-likelihood over (coefficients, covariance parameters) at the optimum (differences of
+the exact gradient, steps of 1e-5 in each parameter's unit), fixed-effects block; lme4
+does the same with a finite-difference Hessian of the deviance, glmmTMB with an exact one.
+Convergence is verified: the gradient at the optimum, and a second Newton run of the
+Laplace stage from a different start of the covariance parameters reaching the same
+log-likelihood (within 1e-6).
 """
 
 from __future__ import annotations

@@ -9,7 +9,11 @@ grows linearly in the number of trials, and the trial-local parameters never ent
 optimiser. The per-trial Hessians are finite differences of the exact analytic per-trial
 gradients (``_aghq.evaluate``); because trial i's gradient depends on ``alpha_i`` only, the
 local directions of all trials are perturbed together (a column colouring), so one Hessian
-costs ``1 + len(theta) + max local columns per trial`` gradient evaluations.
+costs ``len(theta) + max local columns per trial`` extra gradient evaluations. Inside the
+iterations a cheaper matrix is used: the coefficient block from the analytic curvature of
+the integrand at its mode (``Evaluation.information``) and only the columns of the
+covariance parameters by differences; since the gradient is exact, this changes the path,
+not the optimum. Standard errors always use the fully differenced Hessian.
 """
 
 from __future__ import annotations
