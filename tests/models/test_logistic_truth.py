@@ -135,3 +135,19 @@ def test_rows_with_missing_values_are_dropped_and_reported():
             nagq=3,
         )
     assert result.nobs == 397 and result.dropped.loc["s00"] == 3 and result.converged
+
+
+def test_unverified_optimum_warns_and_says_what_failed(monkeypatch):
+    import ipdma.models._logistic as logistic
+
+    monkeypatch.setattr(logistic, "GRADIENT_TOL", 0.0)  # no gradient can pass this check
+    data = simulate(13, trials=6, per_trial=100, log_or=0.5, tau=0.8)
+    with pytest.warns(ipdma.errors.ConvergenceWarning, match="could not be verified"):
+        result = ipdma.mixed(
+            "rec ~ 0 + C(trial) + base + treat + (0 + treat | trial)",
+            data,
+            family="binomial",
+            nagq=3,
+        )
+    assert not result.converged and "max |gradient|" in result.convergence
+    assert any("could not be verified" in w for w in result.warnings)
