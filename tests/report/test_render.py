@@ -80,6 +80,10 @@ def test_important_modifiers_are_highlighted_where_they_were_found():
     adjusted = function.frame.loc[rows, "Adjusted: Interaction MD (95% CI)"].iloc[1]
     assert "\u2020" in adjusted
     assert not any("important" in c for c in by_key["table4"].row_classes)
+    # footnotes explain only the marks a table uses
+    assert any(n.startswith("\u2020") for n in function.notes)
+    assert not any(n.startswith("\u2020") for n in by_key["table4"].notes)
+    assert any(n.startswith("\u00a7") for n in by_key["table4"].notes)
 
 
 def test_compose_places_every_table_in_the_papers_order():

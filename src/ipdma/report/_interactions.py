@@ -217,7 +217,7 @@ def interaction_table(
         frame=table,
         groups=(("", 2), *((b.label, len(sub)) for b in blocks)),
         row_classes=tuple(classes),
-        notes=(*notes, *_legend(important_keys, flags)),
+        notes=(*notes, *_legend(records)),
         repeat_first=False,
     )
 
@@ -255,14 +255,17 @@ def _estimate_cells(
     return [*_counts(rows), estimate + mark, format_p(first.get("p"))]
 
 
-def _legend(important_keys: set[tuple], flags: Mapping[tuple, str]) -> tuple[str, ...]:
-    lines = [
-        f"{IMPORTANT_MARK} potentially important modifier (statistically significant and "
-        "clinically important by the plan's rules; see Appendix 9)."
-    ]
-    marks = "".join(flags.values())
-    if FAILED_MARK in marks:
+def _legend(records: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """Footnotes for the marks that appear in the table's cells."""
+    text = "".join("".join(cells) for cells in records)
+    lines = []
+    if IMPORTANT_MARK in text:
+        lines.append(
+            f"{IMPORTANT_MARK} potentially important modifier (statistically significant and "
+            "clinically important by the plan's rules; see Appendix 9)."
+        )
+    if FAILED_MARK in text:
         lines.append(f"{FAILED_MARK} the model failed or did not converge (see Warnings).")
-    if SINGULAR_MARK in marks:
+    if SINGULAR_MARK in text:
         lines.append(f"{SINGULAR_MARK} singular fit: a variance component is estimated at 0.")
-    return tuple(lines) if important_keys or marks else ()
+    return tuple(lines)
