@@ -30,11 +30,11 @@ _TABLE = "analysis_results"
 def _code_digest() -> str:
     """Digest of the estimation and analysis source, so a changed engine invalidates results."""
     digest = hashlib.sha256()
-    root = Path(__file__).resolve().parents[1]
-    for folder in ("models", "analysis"):
-        for path in sorted((root / folder).glob("*.py")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+    here = Path(__file__).resolve().parent
+    paths = [*sorted((here.parent / "models").glob("*.py")), here / "_design.py", here / "_fit.py"]
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -38,6 +38,10 @@ def _subgroup_effects(subgroups: pd.DataFrame) -> dict[tuple, np.ndarray]:
     }
 
 
+def _log(value: float) -> float:
+    return math.log(value) if 0 < value < math.inf else math.inf
+
+
 def _judge(row: pd.Series, effects: np.ndarray | None, swe: float, ratio: float) -> str:
     estimate = row["estimate"]
     if not math.isfinite(estimate):
@@ -45,11 +49,11 @@ def _judge(row: pd.Series, effects: np.ndarray | None, swe: float, ratio: float)
     odds = row["scale"] == "OR"
     reasons = []
     if row["level"] != "per unit":
-        size = abs(math.log(estimate)) if odds else abs(estimate)
+        size = abs(_log(estimate)) if odds else abs(estimate)
         if size >= (math.log(ratio) if odds else swe):
             reasons.append(f"level difference >= {'OR ' + format(ratio, 'g') if odds else 'SWE'}")
     if effects is not None and effects.size >= 2:
-        values = np.log(effects) if odds else effects
+        values = np.array([_log(e) for e in effects]) if odds else effects
         threshold = math.log(ratio) if odds else swe
         if row["level"] == "per unit" and np.ptp(values) >= threshold:
             reasons.append("subgroup difference >= " + ("OR ratio" if odds else "SWE"))

@@ -138,7 +138,7 @@ class AnalysisPlan(BaseModel):
 
     def modifier_spec(self, name: str) -> ModifierSpec:
         """The modifier's settings: the plan's override merged over the paper's default."""
-        base = dict(DEFAULT_MODIFIERS.get(name, {}))
+        base = dict(DEFAULT_MODIFIERS.get(name) or _registry_entry(name))
         if name in self.modifier:
             base.update(self.modifier[name].model_dump(exclude_unset=True))
         return ModifierSpec(**base)
@@ -146,6 +146,19 @@ class AnalysisPlan(BaseModel):
     def record(self) -> str:
         """The plan as canonical JSON (stored with every result and in ``models.csv``)."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+
+def _registry_entry(name: str) -> dict[str, Any]:
+    """Type, label and levels of a project variable from the harmonized registry."""
+    from ..harmonize import VARIABLES
+
+    variable = VARIABLES.get(name)
+    if variable is None:
+        return {}
+    entry: dict[str, Any] = {"type": variable.kind, "label": variable.label}
+    if variable.kind == "binary" and variable.levels:
+        entry["levels"] = tuple(level.capitalize() for level in variable.levels)
+    return entry
 
 
 def _suggest(key: str, options: list[str]) -> str | None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..errors import IpdmaError, SpecError
+from ..errors import IpdmaError
 from ._cache import ResultsCache, model_key
 from ._design import PreparedModel, prepare
 from ._importance import flag_importance, important_table
@@ -34,14 +33,12 @@ class _Source:
     project: Path | None
 
 
-def _read_analysis_table(project: Path) -> dict[str, Any]:
-    try:
-        with project.open("rb") as stream:
-            return dict(tomllib.load(stream).get("analysis", {}))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SpecError(
-            f"cannot read the project file: {exc}", file=project, hint="check the TOML syntax"
-        ) from None
+def _read_project(project: Path) -> tuple[dict[str, Any], Path]:
+    """The project's raw ``[analysis]`` table and its output folder."""
+    from ..spec import load_project
+
+    loaded = load_project(project)
+    return dict(loaded.analysis), loaded.output_dir
 
 
 def _frames_from_master(master: Any, windows: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -80,14 +77,14 @@ def _resolve(source: Any, all_windows: tuple[str, ...]) -> _Source:
         path = Path(source)
         master = load(path)
         project = path if path.suffix == ".toml" else _project_of_master(master)
-        database = path if path.suffix == ".duckdb" else path.parent / "output" / "master.duckdb"
-        raw = _read_analysis_table(project) if project is not None else None
+        raw, output = _read_project(project) if project is not None else (None, path.parent)
+        database = path if path.suffix == ".duckdb" else output / "master.duckdb"
         frames = _frames_from_master(master, all_windows)
-        return _Source(frames, raw, database, database.parent, project)
+        return _Source(frames, raw, database, output, project)
     if hasattr(source, "participants") and hasattr(source, "followup"):
         frames = _frames_from_master(source, all_windows)
         project = _project_of_master(source)
-        raw = _read_analysis_table(project) if project is not None else None
+        raw = _read_project(project)[0] if project is not None else None
         return _Source(frames, raw, None, None, project)
     raise IpdmaError(
         f"cannot analyse an object of type {type(source).__name__}",

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from ..errors import IpdmaWarning
 from ._design import PreparedModel
 from ._fit import fit_prepared
 from ._plan import AnalysisPlan
@@ -77,15 +80,26 @@ def fit_all(
     batches = _batches(todo, jobs)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["ipdma.models", "ipdma.analysis._fit"])
-    with (
-        _single_threaded_blas(),
-        ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool,
-    ):
-        pending = {pool.submit(_fit_batch, batch, plan) for batch in batches}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                report(future.result())
+    try:
+        with (
+            _single_threaded_blas(),
+            ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool,
+        ):
+            pending = {pool.submit(_fit_batch, batch, plan) for batch in batches}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    report(future.result())
+    except BrokenProcessPool:
+        warnings.warn(
+            "the worker processes could not start (a script that calls ipdma.analysis.run "
+            "needs an `if __name__ == '__main__':` guard); fitting in this process instead",
+            IpdmaWarning,
+            stacklevel=3,
+        )
+        for item in todo:
+            if item[0] not in records:
+                report(_fit_batch([item], plan))
     return records
 
 

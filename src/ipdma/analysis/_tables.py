@@ -68,7 +68,9 @@ def _scale(outcome: str) -> str:
 def _on_scale(value: Any, scale: str) -> float:
     if value is None:
         return math.nan
-    return math.exp(value) if scale == "OR" else float(value)
+    if scale == "OR":
+        return math.exp(value) if value < 700 else math.inf
+    return float(value)
 
 
 def _spec_fields(spec: ModelSpec) -> dict[str, Any]:

@@ -1,0 +1,85 @@
+"""Benchmark: the full default analysis grid on the simulated consortium.
+
+3 outcomes x 3 windows x 3 comparison sets x 19 modifiers x (unadjusted, adjusted)
+interaction models + 27 overall models + 19 subgroup models per cell, in parallel over the
+available cores. Target (issue 7): <= 60 s on the 2-core machine.
+
+Usage::
+
+    python benchmarks/bench_grid.py [--jobs N] [--seed S] [--profile]
+
+Prints the wall time, models per second, and the slowest model kinds (from the per-model
+fit times recorded in ``models``); ``--profile`` adds a cProfile of the 5 slowest models
+refitted in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+import warnings
+
+import pandas as pd
+
+import ipdma
+from ipdma.analysis import AnalysisPlan, ModelSpec, prepare
+
+
+def consortium(seed: int) -> pd.DataFrame:
+    frames = [
+        ipdma.simulate.harmonized_ipd(seed=seed, window=window).assign(window=window)
+        for window in ("short", "moderate", "long")
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cache", default=None, help="results cache (DuckDB) to reuse fits")
+    args = parser.parse_args()
+    data = consortium(args.seed)
+    plan = AnalysisPlan()
+    start = time.perf_counter()
+    results = ipdma.analysis.run(data, plan, jobs=args.jobs, cache=args.cache)
+    wall = time.perf_counter() - start
+    models = results.models
+    print(f"models: {len(models)} ({results.fitted} fitted, {results.failed} failed)")
+    print(f"wall time: {wall:.1f} s  ({len(models) / wall:.1f} models/s)")
+    models = models.assign(
+        family=models.outcome.map(lambda o: "logistic" if o == "recovery" else "linear")
+    )
+    summary = models.groupby(["family", "kind"]).seconds.agg(["count", "mean", "max", "sum"])
+    print("fit seconds by model kind (CPU time inside the workers):")
+    print(summary.round(3).to_string())
+    slow = models.sort_values("seconds", ascending=False).head(5)
+    print("slowest models:")
+    print(slow[["id", "seconds", "converged", "singular"]].to_string(index=False))
+    errors = models[models.status == "failed"].error.value_counts().head(5)
+    if len(errors):
+        print("failures:")
+        print(errors.to_string())
+    if args.profile:
+        frames = {w: f.drop(columns="window") for w, f in data.groupby("window")}
+        profile = cProfile.Profile()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for model_id in slow.id:
+                kind, outcome, window, comparison, *rest = model_id.split("/")
+                modifier = rest[0] if rest else None
+                adjusted = bool(rest) and rest[-1] == "adjusted"
+                spec = ModelSpec(kind, outcome, window, comparison, modifier, adjusted)
+                prepared = prepare(spec, frames[window], plan)
+                options = {"family": prepared.family}
+                if prepared.family == "binomial":
+                    options["nagq"] = plan.model.nagq
+                profile.runcall(ipdma.mixed, prepared.formula, prepared.data, **options)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(20)
+
+
+if __name__ == "__main__":
+    main()
