@@ -142,14 +142,17 @@ def prepare(design: ModelDesign) -> Prepared:
         if len(values) != 2:
             continue
         hits = []
-        for i in np.flatnonzero((events > 0) & (events < totals)):
-            rows = slice(int(starts[i]), int(starts[i + 1]))
-            c, yy, ss = col[rows], y[rows], size[rows]
-            for v in values:
-                sel = c == v
-                if 2 <= sel.sum() < len(c) and yy[sel].sum() in (0, ss[sel].sum()):
-                    what = "no events" if yy[sel].sum() == 0 else "only events"
-                    hits.append(f"{design.group_levels[i]} ({what} where {v:g})")
+        mixed = (events > 0) & (events < totals)
+        n_rows = np.diff(starts)
+        for v in values:
+            sel = (col == v).astype(float)
+            count = np.bincount(group, weights=sel, minlength=K)
+            ev = np.bincount(group, weights=y * sel, minlength=K)
+            tot = np.bincount(group, weights=size * sel, minlength=K)
+            bad = mixed & (count >= 2) & (count < n_rows) & ((ev == 0) | (ev == tot))
+            for i in np.flatnonzero(bad):
+                what = "no events" if ev[i] == 0 else "only events"
+                hits.append(f"{design.group_levels[i]} ({what} where {v:g})")
         if hits:
             messages.append(
                 f"{design.fixed_names[j]}: trial(s) with no events or only events in one "

@@ -163,12 +163,18 @@ def _newton_step(shared, couple, local, g_theta, g_alpha, damping):
     """Solve the damped arrow system by the Schur complement; None if not positive definite."""
     nt, m = shared.shape[0], local.shape[1]
     D = local + damping * np.eye(m)
-    try:
-        np.linalg.cholesky(D)
-    except np.linalg.LinAlgError:
-        return None
-    Dinv_g = np.linalg.solve(D, g_alpha[..., None])[..., 0]
-    Dinv_Bt = np.linalg.solve(D, couple.transpose(0, 2, 1))  # (K, m, nt)
+    if m == 1:  # one local column per trial (stratified intercepts): scalar blocks
+        if not np.all(D[:, 0, 0] > 0):
+            return None
+        Dinv_g = g_alpha / D[:, 0]
+        Dinv_Bt = couple.transpose(0, 2, 1) / D[:, :, :1]
+    else:
+        try:
+            np.linalg.cholesky(D)
+        except np.linalg.LinAlgError:
+            return None
+        Dinv_g = np.linalg.solve(D, g_alpha[..., None])[..., 0]
+        Dinv_Bt = np.linalg.solve(D, couple.transpose(0, 2, 1))  # (K, m, nt)
     schur = shared + damping * np.eye(nt) - np.einsum("itm,imu->tu", couple, Dinv_Bt)
     rhs = g_theta - np.einsum("itm,im->t", couple, Dinv_g)
     try:
@@ -210,7 +216,7 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
         if biggest > _MAX_STEP:
             d_beta, d_alpha = d_beta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
         beta, alpha = beta + d_beta, alpha + d_alpha
-        if biggest < 1e-6:
+        if biggest < 1e-4:  # starting values only
             break
     return beta, alpha
 
