@@ -64,8 +64,9 @@ class _Problem:
             np.sqrt(np.mean(data.X[:, :ps] ** 2, axis=0)),
             np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows],
         ]
-        self.theta_unit = 1.0 / np.maximum(rms, 1e-12)
-        self.alpha_unit = 1.0 / np.maximum(np.sqrt(local_ms), 1e-12)
+        local_rms = np.sqrt(local_ms)
+        self.theta_unit = np.where(rms > 1e-12, 1.0 / np.maximum(rms, 1e-12), 1.0)
+        self.alpha_unit = np.where(local_rms > 1e-12, 1.0 / np.maximum(local_rms, 1e-12), 1.0)
 
     def linear_predictor_reach(self, theta: np.ndarray, alpha: np.ndarray) -> float:
         """Largest |coefficient| x root-mean-square of its column: logit units on a typical row."""
