@@ -53,9 +53,39 @@ def analyze(
     if results.tables:
         folder = Path(results.tables["overall"]).parent
         out.print(f"tables: {folder}")
+        figures = _subgroup_figures(results, folder.parent / "figures")
+        if figures:
+            out.print(f"figures: {figures[0].parent} ({len(figures)} subgroup forest plots)")
     if results.failed:
         failed = results.models[results.models["status"] == "failed"]
         for _, row in failed.head(5).iterrows():
             console.print(f"[yellow]failed:[/] {row['id']}: {row['error']}", highlight=False)
         if len(failed) > 5:
             console.print(f"[yellow]... and {len(failed) - 5} more (see models.csv)[/]")
+
+
+def _subgroup_figures(results, folder: Path) -> list[Path]:
+    """Figures 3-5: subgroup effects of the primary window and comparison set, per outcome."""
+    from .. import plots
+
+    plan = results.plan
+    table = results.subgroups
+    table = table[
+        (table["window"] == plan.primary_window) & (table["comparison"] == plan.primary_comparison)
+    ].dropna(subset=["estimate"])
+    written = []
+    for outcome, rows in table.groupby("outcome", sort=False):
+        odds = rows["scale"].iloc[0] == "OR"
+        figure = plots.subgroup_forest(
+            rows,
+            group="label",
+            measure="OR" if odds else "MD",
+            ratio=odds,
+            favours=("Favours comparison", "Favours exercise")
+            if odds
+            else ("Favours exercise", "Favours comparison"),
+            title=f"{str(outcome).capitalize()}: exercise vs {plan.primary_comparison} "
+            f"comparison, {plan.primary_window}-term follow-up",
+        )
+        written.extend(plots.save(figure, folder / f"subgroups-{outcome}"))
+    return written
