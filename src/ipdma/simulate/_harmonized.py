@@ -101,12 +101,13 @@ def participants_frame(native: NativeTrial, config: ConsortiumConfig) -> pd.Data
     treat = np.array([a.role == "exercise" for a in arms], dtype=float)[arm_index]
     sets = {"exercise": None, "other conservative": "conservative"}
     comparison = [sets.get(arms[i].category, "usual") for i in arm_index]
-    out = pd.DataFrame({"trial": native.trial, "pid": frame["pid"].astype(str),
-                        "arm_code": np.array(codes, dtype=object)[arm_index],
-                        "treat": treat, "comparison": comparison})  # fmt: skip
+    columns = {"trial": np.full(len(frame), native.trial, dtype=object),
+               "pid": frame["pid"].astype(str).to_numpy(dtype=object),
+               "arm_code": np.array(codes, dtype=object)[arm_index], "treat": treat,
+               "comparison": np.array(comparison, dtype=object)}  # fmt: skip
     for column in (*CONTINUOUS, *BINARY):
-        out[column] = frame[column].to_numpy(float)
-    return out
+        columns[column] = frame[column].to_numpy(float)
+    return pd.DataFrame(columns)
 
 
 def harmonized_ipd(
