@@ -88,14 +88,14 @@ def _ingest(project: Path) -> None:
         _say(f"ingest: raw file changed since the last run: {path}")
 
 
-def _check(project: Path) -> int:
-    """Run the data checks; return the number of replication discrepancies."""
+def _check(project: Path) -> Any:
+    """Run the data checks and say how many published aggregates were not replicated."""
     from ..checks import check
 
     report = check(project)
     count = len(report.discrepancies)
     _say(f"check: {len(report.replication)} published aggregates replicated, {count} not matched")
-    return count
+    return report
 
 
 def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
@@ -118,12 +118,12 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
     )
 
 
-def _report(project: Path, output: Path | None) -> Path:
+def _report(project: Path, output: Path | None, checks: Any = None) -> Path:
     from ..report import build
 
     with _bar("report") as update:
         update(0, 1)
-        path = build(project, output=output)
+        path = build(project, output=output, checks=checks)
         update(1, 1)
     return path
 
@@ -151,9 +151,10 @@ def _pipeline(project: Path, *, jobs: int | None) -> _Outcome:
     start = time.perf_counter()
     outcome = _Outcome()
     _ingest(project)
-    outcome.discrepancies = _check(project)
+    checks = _check(project)
+    outcome.discrepancies = len(checks.discrepancies)
     _analyze(project, jobs, outcome)
-    outcome.report = _report(project, None)
+    outcome.report = _report(project, None, checks)
     outcome.seconds = time.perf_counter() - start
     return outcome
 

@@ -25,7 +25,9 @@ __all__ = ["build", "collect"]
 RESULT_TABLES = ("overall", "interactions", "subgroups", "important", "models")
 
 
-def build(project_path: str | Path, *, output: str | Path | None = None) -> Path:
+def build(
+    project_path: str | Path, *, output: str | Path | None = None, checks: Any = None
+) -> Path:
     """Write the project's report and return the path of ``report/index.html``.
 
     Parameters
@@ -35,6 +37,9 @@ def build(project_path: str | Path, *, output: str | Path | None = None) -> Path
     output
         The output folder; default: the project's (``output/`` beside the project file).
         The analysis results are always read from the project's own output folder.
+    checks
+        The ``ipdma.checks.CheckReport`` of this project if already computed (``ipdma run``
+        passes it); default: run the checks.
 
     Raises
     ------
@@ -45,7 +50,7 @@ def build(project_path: str | Path, *, output: str | Path | None = None) -> Path
 
     project = load_project(project_path)
     target = Path(output).resolve() if output is not None else project.output_dir
-    inputs = collect(project)
+    inputs = collect(project, checks=checks)
     return write_report(inputs, target).html
 
 
@@ -81,7 +86,7 @@ def _optional(step: Callable[[], Any], what: str, notices: list[str]) -> Any:
         return None
 
 
-def collect(project: Any) -> ReportInputs:
+def collect(project: Any, *, checks: Any = None) -> ReportInputs:
     """All inputs of the report of ``project`` (an ``ipdma.spec.Project``)."""
     import ipdma
 
@@ -129,7 +134,7 @@ def collect(project: Any) -> ReportInputs:
         n_trials=len(included),
         n_participants=len(master.participants),
         provenance=_provenance(master.provenance, project.root),
-        checks=_checks(project, notices),
+        checks=_checks(project, notices, checks),
         table1=tables.get("table1"),
         table2=tables.get("table2"),
         table3=tables.get("table3"),
@@ -167,11 +172,12 @@ def _relative(path: Any, root: Path) -> str:
         return str(path)
 
 
-def _checks(project: Any, notices: list[str]) -> dict[str, pd.DataFrame]:
+def _checks(project: Any, notices: list[str], report: Any = None) -> dict[str, pd.DataFrame]:
     """The replication table (discrepancies first) and % missing per trial and variable."""
     from ..checks import check
 
-    report = _optional(lambda: check(project.path), "The data-checking tables", notices)
+    if report is None:
+        report = _optional(lambda: check(project.path), "The data-checking tables", notices)
     if report is None:
         return {}
     out: dict[str, pd.DataFrame] = {}
