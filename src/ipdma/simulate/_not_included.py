@@ -1,7 +1,7 @@
 """The 29 eligible trials that did not provide IPD: Table 2 characteristics, Figure 2 results.
 
 Trial-level characteristics are drawn to match Table 2's "not included" column (median 90
-participants, IQR 60-132; 20 health care, 2 occupational, 7 general or mixed; mean age 42.9;
+participants, IQR 62-130; 20 health care, 2 occupational, 7 general or mixed; mean age 42.9;
 44.3 % female; mean baseline pain 50.9; 11 / 15 / 3 trials with 1 / 2 / 3 exercise arms and
 the exercise types, designs, deliveries and comparison types of Table 2 exactly). Published
 mean differences (exercise minus comparison, 0-100) scatter around the paper's aggregate
@@ -12,6 +12,7 @@ results for these trials: pain -10.2, function -2.9 (Figure 2), with between-tri
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 _AUTHORS = ("Aalto", "Bergman", "Carvalho", "Dijkstra", "Eriksen", "Fontaine", "Garcia",
             "Hansen", "Ishikawa", "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura",
@@ -51,8 +52,13 @@ def not_included_trials(rng: np.random.Generator) -> list[dict]:
     designs, deliveries = list(rng.permutation(_DESIGNS)), list(rng.permutation(_DELIVERIES))
     comparisons = [_COMPARISONS[i] for i in rng.permutation(len(_COMPARISONS))]
     population = list(rng.permutation(_POPULATION))
-    sizes = np.round(np.exp(rng.normal(np.log(90), 0.55, 29))).astype(int).clip(20, 400)
+    # sizes at log-normal quantiles: median 90, quartiles 62 and 130 exactly (Table 2)
+    quantiles = stats.norm.ppf((np.arange(29) + 0.5) / 29)
+    sizes = rng.permutation(np.round(90 * np.exp(0.55 * quantiles)).astype(int))
     years = rng.integers(1995, 2013, 29)
+    ages = _centred(rng.normal(0, 7.5, 29), 42.9, 20, 70)
+    female = _centred(rng.normal(0, 22.0, 29), 44.3, 0, 100)
+    pain0 = _centred(rng.normal(0, 16.0, 29), 50.9, 15, 90)
     trials = []
     for k in range(29):
         arms = []
@@ -70,9 +76,9 @@ def not_included_trials(rng: np.random.Generator) -> list[dict]:
             "id": f"{_AUTHORS[k].lower()}{years[k]}", "label": f"{_AUTHORS[k]}, {years[k]}",
             "year": int(years[k]), "country": _COUNTRIES[k], "population": str(population[k]),
             "n_participants": int(sizes[k]),
-            "pct_female": round(float(np.clip(rng.normal(44.3, 20.0), 0, 100)), 1),
-            "mean_age": round(float(rng.normal(42.9, 6.0)), 1),
-            "mean_pain0": round(float(np.clip(rng.normal(50.9, 12.0), 15, 90)), 1),
+            "pct_female": round(float(female[k]), 1),
+            "mean_age": round(float(ages[k]), 1),
+            "mean_pain0": round(float(pain0[k]), 1),
             "pain_instrument": _PAIN_INSTRUMENTS[k % 6],
             "arms": arms,
         }  # fmt: skip
@@ -84,6 +90,14 @@ def not_included_trials(rng: np.random.Generator) -> list[dict]:
             trial["effects"] = _effects(arms, trial, rng)
         trials.append(trial)
     return trials
+
+
+def _centred(values: np.ndarray, mean: float, low: float, high: float) -> np.ndarray:
+    """``values`` shifted to average ``mean`` (Table 2's trial-level means), kept in range."""
+    out = values - values.mean() + mean
+    for _ in range(20):  # clipping moves the mean; re-centre until it settles
+        out = np.clip(out - out.mean() + mean, low, high)
+    return out
 
 
 def _category_text(categories: set[str]) -> str:
