@@ -25,13 +25,14 @@ the treatment effect).
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
+from ._groups import TrialGroups
+from ._levels import binary_names, categorise, check_binary
 from ._plan import AnalysisPlan, ModifierSpec
 from ._spec import ModelSpec
 
@@ -74,63 +75,22 @@ def comparison_rows(frame: pd.DataFrame, comparison: str) -> pd.Series:
     return (treat == 1) | (frame["comparison"] == comparison)
 
 
-def _centre(values: pd.Series, trial: pd.Series) -> pd.Series:
-    return values - values.groupby(trial).transform("mean")
+class _Builder:
+    """Columns, formula terms and reported terms of one model under construction."""
 
+    def __init__(self, groups: TrialGroups, trial: np.ndarray) -> None:
+        self.groups = groups
+        self.columns: dict[str, np.ndarray] = {"trial": trial}
+        self.fixed = ["0", "C(trial)", "baseline"]
+        self.random: list[str] = []
+        self.terms: list[Term] = []
+        self.notes: list[str] = []
+        self.keep: np.ndarray | None = None
 
-def _varies(values: pd.Series, trial: pd.Series) -> pd.Series:
-    """Per trial: does the column vary (both arms are guaranteed by the caller)."""
-    return values.groupby(trial).agg(lambda v: bool(np.ptp(v.to_numpy()) > 1e-12))
-
-
-def _contrib(trial: pd.Series, keep: pd.Series) -> tuple[int, int]:
-    trials = keep[keep].index
-    return len(trials), int(trial.isin(trials).sum())
-
-
-def _levels(z: pd.Series, spec: ModifierSpec) -> tuple[pd.Series, list[str]]:
-    """Categorise ``z``: the category labels per row and the ordered levels (reference first)."""
-    if spec.type == "binary":
-        _check_binary(z)
-        ref_value = 0.0 if spec.reference is None else float(spec.reference)
-        names = spec.levels or ("No", "Yes")
-        if ref_value == 1.0:
-            names = (names[1], names[0])
-        labels = pd.Series(np.where(z == ref_value, names[0], names[1]), index=z.index)
-        return labels, list(names)
-    if not pd.api.types.is_numeric_dtype(z):
-        levels = sorted(pd.unique(z.astype(str)))
-        if spec.reference is not None and str(spec.reference) in levels:
-            levels.remove(str(spec.reference))
-            levels.insert(0, str(spec.reference))
-        return z.astype(str), levels
-    cuts = spec.cutpoints
-    if cuts is None:
-        median = float(np.median(z))
-        labels = pd.Series(np.where(z < median, f"< {median:g}", f">= {median:g}"), index=z.index)
-        return labels, [f"< {median:g}", f">= {median:g}"]
-    edges = [f"< {cuts[0]:g}"]
-    edges += [f"{lo:g}-{hi:g}" for lo, hi in itertools.pairwise(cuts)]
-    edges += [f">= {cuts[-1]:g}"]
-    index = np.searchsorted(np.asarray(cuts), z.to_numpy(), side="right")
-    labels = pd.Series(np.asarray(edges, dtype=object)[index], index=z.index)
-    levels = list(edges)
-    if spec.reference is not None and str(spec.reference) in levels:
-        levels.remove(str(spec.reference))
-        levels.insert(0, str(spec.reference))
-    return labels, levels
-
-
-def _check_binary(z: pd.Series) -> None:
-    bad = z[~z.isin([0, 1])]
-    if len(bad):
-        raise ModelError(
-            "a binary modifier has values other than 0 and 1",
-            variable=str(z.name),
-            row=bad.index[0],
-            value=bad.iloc[0],
-            hint="declare it as continuous or categorical in [analysis.modifier]",
-        )
+    def add(self, name: str, values: np.ndarray, *, fixed: bool = True) -> None:
+        self.columns[name] = values
+        if fixed:
+            self.fixed.append(name)
 
 
 def _random_part(terms: list[str], correlated: bool) -> str:
@@ -139,6 +99,18 @@ def _random_part(terms: list[str], correlated: bool) -> str:
     if correlated:
         return " + (0 + " + " + ".join(terms) + " | trial)"
     return "".join(f" + (0 + {term} | trial)" for term in terms)
+
+
+def _complete_rows(spec: ModelSpec, frame: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
+    rows = frame.loc[comparison_rows(frame, spec.comparison)]
+    for name in needed:
+        if name not in rows.columns:
+            raise ModelError(
+                f"variable {name!r} is not in the analysis data",
+                variable=name,
+                hint="add it to the trial specs or remove it from the analysis plan",
+            )
+    return rows
 
 
 def prepare(spec: ModelSpec, frame: pd.DataFrame, plan: AnalysisPlan) -> PreparedModel:
@@ -150,210 +122,170 @@ def prepare(spec: ModelSpec, frame: pd.DataFrame, plan: AnalysisPlan) -> Prepare
         When the data cannot support the model (missing variable, no trial with both arms).
     """
     options = plan.model
-    rows = frame.loc[comparison_rows(frame, spec.comparison)]
     baseline = spec.baseline
     adjusters = [a for a in plan.adjust_for if a != spec.modifier] if spec.adjusted else []
     needed = [spec.outcome, baseline, *adjusters]
     if spec.modifier is not None and spec.modifier not in needed:
         needed.append(spec.modifier)
-    for name in needed:
-        if name not in rows.columns:
-            raise ModelError(
-                f"variable {name!r} is not in the analysis data",
-                variable=name,
-                hint="add it to the trial specs or remove it from the analysis plan",
-            )
+    rows = _complete_rows(spec, frame, needed)
     complete = rows[["trial", "treat", *needed]].dropna()
     dropped = len(rows) - len(complete)
-    arms = complete.groupby("trial")["treat"].agg(lambda t: t.nunique() == 2)
-    complete = complete[complete["trial"].isin(arms[arms].index)]
+    order = np.argsort(complete["trial"].astype(str).to_numpy(), kind="stable")
+    complete = complete.iloc[order].reset_index(drop=True)
+    groups = TrialGroups(complete["trial"].astype(str).to_numpy())
+    treat01 = complete["treat"].to_numpy(float)
+    contrast = groups.both_arms(treat01)[groups.codes]
+    complete = complete[contrast].reset_index(drop=True)
     if complete.empty:
         raise ModelError(
             f"no trial has both arms with complete data for {spec.id}",
             variable=spec.modifier,
             hint="this cell of the grid has no estimable treatment effect",
         )
-    complete = complete.sort_values(["trial"], kind="stable").reset_index(drop=True)
-    trial = complete["trial"].astype(str)
-    data = pd.DataFrame({"trial": trial, "y": complete[spec.outcome].astype(float)})
-    treat01 = complete["treat"].astype(float)
+    trial = complete["trial"].astype(str).to_numpy()
+    groups = TrialGroups(trial)
+    build = _Builder(groups, trial)
+    build.columns["y"] = complete[spec.outcome].to_numpy(float)
+    treat01 = complete["treat"].to_numpy(float)
     centred_treat = options.treatment_coding == "centred" and spec.kind != "subgroup"
-    data["treat"] = _centre(treat01, trial) if centred_treat else treat01
-    data["baseline"] = _centre(complete[baseline].astype(float), trial)
-    fixed = ["0", "C(trial)", "baseline"]
-    random = [{"treatment": "treat", "baseline": "baseline"}[r] for r in _random_terms(spec, plan)]
+    treat = groups.centre(treat01) if centred_treat else treat01
+    build.add("treat", treat, fixed=False)
+    build.columns["baseline"] = groups.centre(complete[baseline].to_numpy(float))
+    terms = plan.model.random_binomial if spec.family == "binomial" else plan.model.random
+    build.random = [{"treatment": "treat", "baseline": "baseline"}[r] for r in terms]
     for adjuster in adjusters:
-        data[adjuster] = _centre(complete[adjuster].astype(float), trial)
-        data[f"treat_x_{adjuster}"] = data["treat"] * data[adjuster]
-        fixed += [adjuster, f"treat_x_{adjuster}"]
-    terms: list[Term] = []
-    notes: list[str] = []
+        centred = groups.centre(complete[adjuster].to_numpy(float))
+        build.add(adjuster, centred)
+        build.add(f"treat_x_{adjuster}", treat * centred)
     reference = ""
-    n_trials, n_rows = trial.nunique(), len(data)
     if spec.kind == "overall":
-        fixed.append("treat")
-        terms.append(Term("treat", "treatment", "", n_trials, n_rows))
+        build.fixed.append("treat")
+        build.terms.append(Term("treat", "treatment", "", len(groups), len(trial)))
     elif spec.kind == "interaction":
-        reference = _interaction_part(spec, plan, complete, data, fixed, random, terms, notes)
+        reference = _interaction_part(spec, plan, complete, build, treat)
     else:
-        reference, keep = _subgroup_part(spec, plan, complete, data, fixed, terms, notes)
-        data = data.loc[keep].reset_index(drop=True)
-    formula = "y ~ " + " + ".join(fixed) + _random_part(random, options.correlated)
+        reference = _subgroup_part(spec, plan, complete, build, treat01)
+    data = pd.DataFrame(build.columns)
+    if build.keep is not None:
+        data = data.loc[build.keep].reset_index(drop=True)
+    formula = "y ~ " + " + ".join(build.fixed) + _random_part(build.random, options.correlated)
     return PreparedModel(
         spec=spec,
         formula=formula,
         data=data,
         family=spec.family,
-        terms=tuple(terms),
+        terms=tuple(build.terms),
         dropped=int(dropped),
         baseline_mean=float(complete[baseline].mean()),
         reference=reference,
-        notes=tuple(notes),
+        notes=tuple(build.notes),
     )
 
 
-def _random_terms(spec: ModelSpec, plan: AnalysisPlan) -> tuple[str, ...]:
-    return plan.model.random_binomial if spec.family == "binomial" else plan.model.random
+def _modifier_columns(
+    z: pd.Series, spec: ModifierSpec
+) -> tuple[dict[str, np.ndarray], dict[str, str], str]:
+    """The modifier's model columns (one per non-reference level), their levels, reference."""
+    if spec.type == "categorical" or not pd.api.types.is_numeric_dtype(z):
+        labels, levels = categorise(z, spec)
+        columns = {f"modifier_{k}": (labels == lev).astype(float) for k, lev in enumerate(levels)}
+        del columns["modifier_0"]
+        return columns, {f"modifier_{k}": lev for k, lev in enumerate(levels)}, levels[0]
+    if spec.type == "binary":
+        check_binary(z)
+        reference, other, flipped = binary_names(spec)
+        values = z.to_numpy(float)
+        return {"modifier": 1.0 - values if flipped else values}, {"modifier": other}, reference
+    return {"modifier": z.to_numpy(float)}, {"modifier": "per unit"}, ""
 
 
 def _interaction_part(
-    spec: ModelSpec,
-    plan: AnalysisPlan,
-    complete: pd.DataFrame,
-    data: pd.DataFrame,
-    fixed: list[str],
-    random: list[str],
-    terms: list[Term],
-    notes: list[str],
+    spec: ModelSpec, plan: AnalysisPlan, complete: pd.DataFrame, build: _Builder, treat: np.ndarray
 ) -> str:
     options = plan.model
-    mspec = plan.modifier_spec(str(spec.modifier))
-    trial = data["trial"]
-    z = complete[str(spec.modifier)]
-    if mspec.type == "categorical" or not pd.api.types.is_numeric_dtype(z):
-        labels, levels = _levels(z, mspec)
-        columns = {f"modifier_{k}": (labels == lev).astype(float) for k, lev in enumerate(levels)}
-        columns.pop("modifier_0")
-        level_of = {f"modifier_{k}": lev for k, lev in enumerate(levels)}
-        reference = levels[0]
-    elif mspec.type == "binary":
-        _check_binary(z)
-        ref_value = 0.0 if mspec.reference is None else float(mspec.reference)
-        names = mspec.levels or ("No", "Yes")
-        flipped = ref_value == 1.0
-        columns = {"modifier": (1.0 - z) if flipped else z.astype(float)}
-        level_of = {"modifier": names[0] if flipped else names[1]}
-        reference = names[1] if flipped else names[0]
-    else:
-        columns = {"modifier": z.astype(float)}
-        level_of = {"modifier": "per unit"}
-        reference = ""
-    is_baseline = spec.modifier == spec.baseline
-    fixed.append("treat")
-    terms.append(Term("treat", "treatment", "", trial.nunique(), len(data)))
+    groups = build.groups
+    columns, level_of, reference = _modifier_columns(
+        complete[str(spec.modifier)], plan.modifier_spec(str(spec.modifier))
+    )
+    build.fixed.append("treat")
+    build.terms.append(Term("treat", "treatment", "", len(groups), len(complete)))
     for name, values in columns.items():
-        values = pd.Series(values.to_numpy(dtype=float), index=data.index)
-        varies = _varies(values, trial)
-        studies, participants = _contrib(trial, varies)
-        centred = _centre(values, trial)
+        varies = groups.varies(values)
+        studies, participants = int(varies.sum()), int(groups.size[varies].sum())
         level = level_of[name]
         if studies == 0:
-            notes.append(f"{level or name}: within-trial interaction not estimable")
-            terms.append(
+            build.notes.append(f"{level or name}: within-trial interaction not estimable")
+            build.terms.append(
                 Term(f"treat_x_{name}", "interaction", level, 0, 0, False, "no trial varies")
             )
         else:
-            data[name] = centred
-            data[f"treat_x_{name}"] = data["treat"] * centred
-            if not is_baseline:
-                _prognostic(name, options.prognostic, data, trial, varies, fixed, random)
-            fixed.append(f"treat_x_{name}")
-            terms.append(Term(f"treat_x_{name}", "interaction", level, studies, participants))
+            centred = groups.centre(values)
+            build.add(name, centred, fixed=False)
+            if spec.modifier != spec.baseline:  # the baseline is already in the model
+                _prognostic(name, options.prognostic, build, varies)
+            build.add(f"treat_x_{name}", treat * centred)
+            build.terms.append(Term(f"treat_x_{name}", "interaction", level, studies, participants))
             if options.interaction == "random":
-                random.append(f"treat_x_{name}")
+                build.random.append(f"treat_x_{name}")
         if options.across_trial:
-            _across(name, values, level, options.min_trials_across, data, fixed, terms, notes)
+            _across(name, values, level, options.min_trials_across, build, treat)
     return reference
 
 
-def _prognostic(
-    name: str,
-    how: str,
-    data: pd.DataFrame,
-    trial: pd.Series,
-    varies: pd.Series,
-    fixed: list[str],
-    random: list[str],
-) -> None:
+def _prognostic(name: str, how: str, build: _Builder, varies: np.ndarray) -> None:
+    """The modifier's own (prognostic) effect: common, random or one per trial."""
     if how == "stratified":
-        for k, tr in enumerate(varies[varies].index):
-            data[f"{name}_t{k}"] = np.where(trial == tr, data[name], 0.0)
-            fixed.append(f"{name}_t{k}")
+        for k in np.flatnonzero(varies):
+            build.add(f"{name}_t{k}", np.where(build.groups.codes == k, build.columns[name], 0.0))
         return
-    fixed.append(name)
+    build.fixed.append(name)
     if how == "random":
-        random.append(name)
+        build.random.append(name)
 
 
 def _across(
-    name: str,
-    values: pd.Series,
-    level: str,
-    min_trials: int,
-    data: pd.DataFrame,
-    fixed: list[str],
-    terms: list[Term],
-    notes: list[str],
+    name: str, values: np.ndarray, level: str, min_trials: int, build: _Builder, treat: np.ndarray
 ) -> None:
-    trial = data["trial"]
-    means = values.groupby(trial).transform("mean")
-    per_trial = values.groupby(trial).mean()
-    distinct = int(per_trial.round(12).nunique())
+    """T x (trial mean of the modifier - mean of trial means): the across-trial interaction."""
+    per_trial = build.groups.means(values)
+    distinct = len(np.unique(np.round(per_trial, 12)))
+    column = f"treat_x_{name}_mean"
     if len(per_trial) < min_trials or distinct < 2:
-        notes.append(f"{level or name}: across-trial interaction not estimable")
-        terms.append(Term(f"treat_x_{name}_mean", "across", level, 0, 0, False, "too few trials"))
+        build.notes.append(f"{level or name}: across-trial interaction not estimable")
+        build.terms.append(Term(column, "across", level, 0, 0, False, "too few trials"))
         return
-    data[f"treat_x_{name}_mean"] = data["treat"] * (means - float(per_trial.mean()))
-    fixed.append(f"treat_x_{name}_mean")
-    terms.append(Term(f"treat_x_{name}_mean", "across", level, len(per_trial), len(data)))
+    build.add(column, treat * (per_trial - per_trial.mean())[build.groups.codes])
+    build.terms.append(Term(column, "across", level, len(per_trial), len(values)))
 
 
 def _subgroup_part(
-    spec: ModelSpec,
-    plan: AnalysisPlan,
-    complete: pd.DataFrame,
-    data: pd.DataFrame,
-    fixed: list[str],
-    terms: list[Term],
-    notes: list[str],
-) -> tuple[str, pd.Series]:
-    """Add category indicators and per-category treatment columns; rows of categories
-    without any trial having both arms in them are dropped (their effect is not estimable)."""
-    mspec = plan.modifier_spec(str(spec.modifier))
-    trial = data["trial"]
-    labels, levels = _levels(complete[str(spec.modifier)], mspec)
-    labels = pd.Series(labels.to_numpy(), index=data.index)
-    keep = pd.Series(True, index=data.index)
+    spec: ModelSpec, plan: AnalysisPlan, complete: pd.DataFrame, build: _Builder, treat: np.ndarray
+) -> str:
+    """Category indicators and per-category treatment columns (0/1 treatment coding); rows
+    of categories in which no trial has both arms are dropped (not estimable there)."""
+    groups = build.groups
+    labels, levels = categorise(
+        complete[str(spec.modifier)], plan.modifier_spec(str(spec.modifier))
+    )
+    keep = np.ones(len(labels), dtype=bool)
     first = True
     for k, level in enumerate(levels):
         in_level = labels == level
         if not in_level.any():
-            notes.append(f"{level}: no participants")
+            build.notes.append(f"{level}: no participants")
             continue
-        arms = data.loc[in_level].groupby("trial")["treat"].nunique()
-        both = arms[arms == 2].index
-        if len(both) == 0:
-            notes.append(f"{level}: no trial has both arms in this category")
-            terms.append(Term(f"treat_in_{k}", "subgroup", level, 0, 0, False, "no contrast"))
+        both = groups.both_arms(treat, among=in_level)
+        if not both.any():
+            build.notes.append(f"{level}: no trial has both arms in this category")
+            build.terms.append(Term(f"treat_in_{k}", "subgroup", level, 0, 0, False, "no contrast"))
             keep &= ~in_level
             continue
-        participants = int((in_level & trial.isin(both)).sum())
+        participants = int((in_level & both[groups.codes]).sum())
         indicator = in_level.astype(float)
         if not first:
-            data[f"category_{k}"] = indicator
-            fixed.append(f"category_{k}")
+            build.add(f"category_{k}", indicator)
         first = False
-        data[f"treat_in_{k}"] = data["treat"] * indicator
-        fixed.append(f"treat_in_{k}")
-        terms.append(Term(f"treat_in_{k}", "subgroup", level, len(both), participants))
-    return levels[0], keep
+        build.add(f"treat_in_{k}", treat * indicator)
+        build.terms.append(Term(f"treat_in_{k}", "subgroup", level, int(both.sum()), participants))
+    build.keep = keep if not keep.all() else None
+    return levels[0]
