@@ -154,3 +154,20 @@ def test_bad_global_settings_are_spec_errors():
         harmonized_ipd(seed=1, window="forever")
     with pytest.raises(SpecError, match="seed"):
         harmonized_ipd(seed=-1)
+
+
+def test_with_interaction_changes_only_that_interaction():
+    cfg = default_config()
+    changed = cfg.with_interaction("function", "medication", 0.0).with_interaction(
+        "pain", "smoker", 2.0
+    )
+    assert changed.function.interactions["medication"] == 0.0
+    assert changed.function.interactions["heavy_demands"] == 6.0
+    assert changed.pain.interactions["smoker"] == 2.0
+    assert cfg.function.interactions["medication"] == -4.8  # the original is untouched
+    base = harmonized_ipd(seed=2, config=cfg)
+    other = harmonized_ipd(seed=2, config=changed)
+    # same draws: baseline data identical, outcomes differ only through the interactions
+    pd.testing.assert_frame_equal(base.drop(columns=["pain", "function", "recovery"]),
+                                  other.drop(columns=["pain", "function", "recovery"]))  # fmt: skip
+    assert not base["function"].equals(other["function"])
