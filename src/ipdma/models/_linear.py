@@ -14,7 +14,8 @@ The optimum is then verified, not taken from the optimizer's flag:
    point outwards do not count);
 2. a second run from a different start (the first starts from the best of three scaled
    relative SDs 0.1, 0.3, 1 and within-trial least-squares residual variance ratios; the
-   second from theta diagonal 2 x optimum + 0.25 and equal residual variances) must reach
+   second from theta diagonal 1.5 x optimum + 0.1, off-diagonals 0 and equal residual
+   variances) must reach
    the same deviance (``RESTART_TOL``); the better of the two optima is kept.
 
 A variance estimated at the boundary (a diagonal ``theta`` below 1e-4, lme4's
@@ -77,7 +78,8 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         return f, g[free] / scale
 
     if free.sum() <= NEWTON_MAX_PARAMS:
-        z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-6)
+        diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
+        z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-6, keep_sign=diagonal[free])
     else:
         res = minimize(
             fun, x0[free] * scale, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000}
@@ -243,7 +245,7 @@ def _estimate(
     scale = _scales(crit)
     # first start: the best of relative SDs 0.1, 0.3, 1 (scaled units) on the diagonal, and
     # residual variance ratios from within-trial least squares; second start: theta diagonal
-    # 2 x first optimum + 0.25, equal residual variances
+    # 1.5 x first optimum + 0.1 (scaled units, off-diagonals 0), equal residual variances
     log_rho0 = _within_trial_log_ratios(crit) if n_rho else np.zeros(0)
     starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
     x0 = min(starts, key=lambda x: crit.fun_and_grad(x)[0])
@@ -251,7 +253,7 @@ def _estimate(
     nfev1 += len(starts)
     x0b = np.concatenate(
         [
-            np.where(diag, 2 * x1[: crit.n_theta] + 0.25 / scale[: crit.n_theta], 0.0),
+            np.where(diag, 1.5 * x1[: crit.n_theta] + 0.1 / scale[: crit.n_theta], 0.0),
             np.zeros(n_rho),
         ]
     )

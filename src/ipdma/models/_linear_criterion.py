@@ -142,15 +142,12 @@ class Criterion:
 
     def weights(self, core: dict) -> np.ndarray:
         """w_i = [-beta_local_i, -beta_global, 1], so that U_i w_i = y_i - X_i beta."""
-        s = self.s
-        return np.concatenate(
-            [
-                -core["beta_l"],
-                np.broadcast_to(-core["beta_g"], (self.K, s.pg)),
-                np.ones((self.K, 1)),
-            ],
-            axis=1,
-        )
+        m, pg = self.s.m, self.s.pg
+        w = np.empty((self.K, m + pg + 1))
+        w[:, :m] = -core["beta_l"]
+        w[:, m : m + pg] = -core["beta_g"]
+        w[:, -1] = 1.0
+        return w
 
     def blups(self, core: dict) -> np.ndarray:
         """b_i = Lambda M_i^{-1} Lambda' Z_i'(y_i - X_i beta) / rho_i, (K, q)."""

@@ -58,7 +58,8 @@ class TrialStats:
 
 
 def _column_trials(fm, group: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
-    """Smallest and largest trial code among each column's nonzero rows (K, -1 if empty)."""
+    """Smallest and largest trial code among each column's nonzero rows (K, -1 if empty);
+    ``group`` must be sorted (it is: design rows are sorted by trial)."""
     if sp.issparse(fm):
         fm = sp.csc_matrix(fm)
         fm.eliminate_zeros()
@@ -71,9 +72,12 @@ def _column_trials(fm, group: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarra
         gmin[nonempty] = np.minimum.reduceat(g, starts)
         gmax[nonempty] = np.maximum.reduceat(g, starts)
         return gmin, gmax
-    nz = fm != 0
-    gmin = np.where(nz, group[:, None], K).min(axis=0)
-    gmax = np.where(nz, group[:, None], -1).max(axis=0)
+    nz = fm != 0  # rows are sorted by trial: first and last nonzero rows give min and max
+    first = nz.argmax(axis=0)
+    last = len(nz) - 1 - nz[::-1].argmax(axis=0)
+    empty = ~nz[first, np.arange(nz.shape[1])]
+    gmin = np.where(empty, K, group[first])
+    gmax = np.where(empty, -1, group[last])
     return gmin, gmax
 
 

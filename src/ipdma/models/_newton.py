@@ -2,8 +2,9 @@
 
 The Hessian is the forward difference of the analytic gradient (n extra gradient calls per
 iteration); negative-curvature directions are flipped (the modified Newton step
-``-V |W|^{-1} V' g`` with eigen-decomposition ``H = V W V'``) and the step is halved until the
-Armijo condition holds. With 2-3 variance parameters this converges in a handful of
+``-V |W|^{-1} V' g`` with eigen-decomposition ``H = V W V'``), no component moves by more
+than ``max(0.5, |z_j|)`` in one step, and the step is halved until the Armijo condition
+holds. With 2-3 variance parameters this converges in a handful of
 iterations, far fewer evaluations than quasi-Newton methods need (Nocedal & Wright 2006,
 Numerical Optimization, sections 3.4 and 8.1).
 """
@@ -25,8 +26,13 @@ def newton_minimize(
     *,
     gtol: float = 1e-8,
     max_iter: int = 100,
+    keep_sign: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Minimise ``fun`` (returning value and gradient) from ``z0``.
+
+    ``keep_sign`` marks components that may approach but not cross 0 in one step (at most
+    90% of the way, or exactly to 0 from within 1e-3): for an even function of them (the
+    diagonal of a Cholesky factor) a crossing only visits the mirror image.
 
     Returns the minimiser, the minimum and the number of function evaluations. Stops when
     the largest gradient component is below ``gtol`` or no step improves the value.
@@ -52,6 +58,17 @@ def newton_minimize(
             w, V = np.linalg.eigh(hess)
             floor = 1e-8 * max(1.0, float(np.max(np.abs(w))))
             direction = -V @ ((V.T @ g) / np.maximum(np.abs(w), floor))
+        # trust cap: no component moves by more than max(0.5, |z_j|) in one step (far from
+        # the optimum the deviance is not quadratic and a full Newton step overshoots)
+        ratio = float(np.max(np.abs(direction) / np.maximum(0.5, np.abs(z))))
+        if keep_sign is not None:
+            crossing = keep_sign & (z != 0) & (np.sign(z + direction) != np.sign(z))
+            if crossing.any():
+                # 90% of the way to 0; all the way (exactly 0) once within 1e-3 of it
+                room = np.where(np.abs(z) <= 1e-3, 1.0, 0.9) * np.abs(z)
+                ratio = max(ratio, float(np.max(np.abs(direction[crossing]) / room[crossing])))
+        if ratio > 1:
+            direction = direction / ratio
         slope = float(g @ direction)
         if slope >= 0:  # not a descent direction (numerical trouble): steepest descent
             direction, slope = -g, -float(g @ g)
