@@ -11,10 +11,12 @@ Choices made where the paper is silent (each documented on its field):
   (diagonal) covariance and stratified (fixed) trial intercepts: the paper's "random treatment
   effect, trial-specific intercepts and random effects for baseline values"; Stata ``mixed``
   (which the paper used) defaults to an independent covariance for random slopes.
-* random effects (logistic): only the random treatment effect (1-D), so adaptive quadrature
-  stays one-dimensional and the whole grid meets its time budget; the baseline slope is a
-  common fixed effect. Set ``random_binomial = ["treatment", "baseline"]`` for the paper's
-  structure.
+* random effects (logistic): only the random treatment effect (1-D), estimated by Laplace
+  (``nagq = 1``), and the baseline slope a common fixed effect, so the whole default grid
+  (1566 models) meets its 60 s budget on 2 cores. Measured on the simulated consortium
+  (per recovery interaction model): 1-D Laplace 0.09 s, 1-D AGHQ(7) 0.12 s, 2-D Laplace
+  0.17 s, 2-D AGHQ(7) 0.47 s. Set ``random_binomial = ["treatment", "baseline"]`` and
+  ``nagq = 7`` for the paper's structure (Stata ``melogit`` default quadrature).
 * residual variance common (Stata ``mixed`` default); ``"stratified"`` gives one per trial.
 * covariates (baseline, modifier, adjusters) centred at their trial-specific means.
 """
