@@ -51,6 +51,23 @@ class Evaluation:
     gradient: np.ndarray | None = None
 
 
+def _inv_logdet(stack: np.ndarray) -> tuple[np.ndarray, float]:
+    """Inverses of a stack of symmetric positive definite matrices and the sum of their log
+    determinants; closed forms for 1 x 1 and 2 x 2 (numpy's per-call overhead dominates)."""
+    k = stack.shape[-1]
+    if k == 1:
+        return 1.0 / stack, float(np.log(stack).sum())
+    if k == 2:
+        a, b, d = stack[:, 0, 0], stack[:, 0, 1], stack[:, 1, 1]
+        det = a * d - b * b
+        inv = np.empty_like(stack)
+        inv[:, 0, 0] = d / det
+        inv[:, 1, 1] = a / det
+        inv[:, 0, 1] = inv[:, 1, 0] = -b / det
+        return inv, float(np.log(det).sum())
+    return np.linalg.inv(stack), float(np.linalg.slogdet(stack)[1].sum())
+
+
 class Criterion:
     """Profiled REML/ML deviance of one model, with its analytic gradient.
 
@@ -108,26 +125,25 @@ class Criterion:
         Lt = L.T
         LtZtZ = Lt @ s.ZtZ  # (K, q, q)
         M = LtZtZ @ L * irho + self.eye_q
-        Minv = np.linalg.inv(M)
+        Minv, log_det_m = _inv_logdet(M)
         T = (Lt @ s.ZtU) * irho  # Lambda' Z'U / rho, (K, q, r)
         MinvT = Minv @ T
         S = s.UtU * irho - np.swapaxes(T, 1, 2) @ MinvT  # U' V0^{-1} U per trial
-        log_det_v = float(s.n @ log_rho + np.linalg.slogdet(M)[1].sum())
+        log_det_v = float(s.n @ log_rho + log_det_m)
         if m:
             A = S[:, :m, :m] + self.pad
-            Ainv = np.linalg.inv(A)
+            Ainv, log_det_a = _inv_logdet(A)
             AinvB = Ainv @ S[:, :m, m:]  # (K, m, pg + 1)
             C = S[:, m:, m:].sum(0) - np.einsum("kai,kaj->ij", S[:, :m, m:], AinvB)
-            log_det_a = float(np.linalg.slogdet(A)[1].sum())
         else:
             Ainv = AinvB = None
             C = S.sum(0)
             log_det_a = 0.0
         if pg:
-            Cinv = np.linalg.inv(C[:pg, :pg])
+            Cinv, log_det_c = _inv_logdet(C[None, :pg, :pg])
+            Cinv = Cinv[0]
             beta_g = Cinv @ C[:pg, pg]
             r2 = C[pg, pg] - C[pg, :pg] @ beta_g
-            log_det_c = float(np.linalg.slogdet(C[:pg, :pg])[1])
         else:
             Cinv = np.zeros((0, 0))
             r2 = C[0, 0]
@@ -262,6 +278,8 @@ class Criterion:
         except np.linalg.LinAlgError:
             return np.inf, np.zeros_like(x)
         dev = self.deviance_from(core)
+        if not np.isfinite(dev):  # numerically non-positive-definite: reject the point
+            return np.inf, np.zeros_like(x)
         return dev, self.gradient_from(core, self.dof / max(core["r2"], 1e-300))
 
     def core(self, x: np.ndarray) -> dict:
