@@ -141,3 +141,25 @@ def test_treatment_coding_centred_at_trial_proportion():
     prepared = prepare(_spec("age"), frame(3), plan)
     assert np.abs(prepared.data.groupby("trial")["treat"].mean()).max() < 1e-12
     assert isinstance(prepared.data, pd.DataFrame)
+
+
+@pytest.mark.filterwarnings("ignore::ipdma.errors.SingularFitWarning")
+@pytest.mark.filterwarnings("ignore::ipdma.errors.ConvergenceWarning")
+def test_model_options_reach_the_formula_and_the_fit():
+    data = frame(9, trials=8)
+    options = {
+        "interaction": "random", "prognostic": "stratified", "correlated": True,
+        "residual": "stratified", "across_trial": False,
+    }  # fmt: skip
+    plan = plan_from_dict({"modifiers": ["bmi"], "model": options})
+    prepared = prepare(_spec("bmi"), data, plan)
+    assert "(0 + treat + baseline + treat_x_modifier | trial)" in prepared.formula
+    assert "modifier_t0" in prepared.formula and "_mean" not in prepared.formula
+    results = ipdma.analysis.run(
+        data, plan.model_copy(update={"outcomes": ("pain",), "windows": ("short",),
+                                      "comparisons": ("any",), "subgroups": False}), jobs=1
+    )  # fmt: skip
+    models = results.models
+    assert models.error.isna().all(), models.error.tolist()
+    assert "treat_x_modifier | trial" in models.formula.iloc[1]
+    assert results.interactions.estimate.notna().all()

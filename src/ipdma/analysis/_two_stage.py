@@ -49,7 +49,7 @@ def _two_stage_row(prepared: PreparedModel, modifier: str | None, plan: Analysis
                 family="binomial" if prepared.family == "binomial" else "gaussian",
                 level=plan.level,
             )
-    except IpdmaError:
+    except (IpdmaError, ValueError, ArithmeticError, np.linalg.LinAlgError):
         return dict.fromkeys(TWO_STAGE_COLUMNS, math.nan)
     scale = np.exp if prepared.family == "binomial" else float
     low, high = result.ci
