@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import ipdma
-from ipdma.errors import DataWarning, SingularFitWarning
+from ipdma.errors import DataWarning, SeparationWarning, SingularFitWarning
 
 REF = Path(__file__).resolve().parent
 
@@ -37,6 +37,7 @@ def fit(formula: str, frame: pd.DataFrame, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SingularFitWarning)
         warnings.simplefilter("ignore", DataWarning)  # rows dropped for NA: checked via nobs
+        warnings.simplefilter("ignore", SeparationWarning)  # small trials with one outcome
         return ipdma.mixed(formula, frame, **kwargs)
 
 
