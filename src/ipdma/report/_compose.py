@@ -235,7 +235,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
             frame,
             key=f"checks_{name}",
             title=f"Data checks: {title}",
-            digits=2,
+            digits=1 if name == "missingness" else 2,
             section="data",
         )
         data_items.append(view)
