@@ -12,11 +12,12 @@ The optimum is then verified, not taken from the optimizer's flag:
 1. the gradient at the optimum must be small: the deviance a Newton step would still gain,
    ``g' H^{-1} g / 2``, must be below ``DECREMENT_TOL`` (components on the boundary that
    point outwards do not count);
-2. a second run from a different start (the first starts from the best of three scaled
-   relative SDs 0.1, 0.3, 1 and within-trial least-squares residual variance ratios; the
-   second from theta diagonal 1.5 x optimum + 0.1, off-diagonals 0 and equal residual
-   variances) must reach
-   the same deviance (``RESTART_TOL``); the better of the two optima is kept.
+2. a second run from a different start: the first starts from the best of three scaled
+   relative SDs 0.1, 0.3, 1 (and within-trial least-squares residual variance ratios), the
+   second next to the boundary (relative SDs 0.02, equal residual variances), where a
+   second likelihood maximum with a zero variance can hide. The better optimum is kept;
+   when the two differ by more than ``RESTART_TOL`` the fit warns that the likelihood has
+   several local maxima (``ConvergenceWarning``) and the convergence text says so.
 
 A variance estimated at the boundary (a diagonal ``theta`` below 1e-4, lme4's
 ``isSingular`` tolerance) is a clean singular fit (``SingularFitWarning``), not a failure.
@@ -123,12 +124,36 @@ def _canonical(crit: Criterion, x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _escape_saddle(crit: Criterion, x: np.ndarray, f: float) -> np.ndarray | None:
+    """A point just inside the boundary with a lower deviance, if a diagonal theta at ~0 is a
+    saddle (the deviance is even in it, so its gradient there is 0 whatever the curvature)."""
+    scale = _scales(crit)
+    zero = np.flatnonzero(crit.diagonal & (x[: crit.n_theta] < SINGULAR_TOL))
+    for j in zero:
+        for size in (0.01, 0.1):
+            probe = x.copy()
+            probe[j] = size / scale[j]
+            if crit.fun_and_grad(probe)[0] < f - 1e-9 * max(1.0, abs(f)):
+                return probe
+    return None
+
+
 def _optimum(crit: Criterion, x0: np.ndarray) -> tuple[np.ndarray, float, int]:
-    """Minimise over unconstrained theta (the deviance is even in each column of Lambda),
-    then, if a diagonal entry ends near 0, polish with it fixed at the boundary 0."""
+    """Minimise over unconstrained theta (the deviance is even in each column of Lambda);
+    leave saddle points on the boundary; if a diagonal entry ends near 0, polish with it
+    fixed at the boundary 0."""
     none = np.zeros(len(x0), dtype=bool)
     x, f, nfev = _minimize(crit, x0, none)
     x = _canonical(crit, x)
+    for _ in range(3):
+        probe = _escape_saddle(crit, x, f)
+        if probe is None:
+            break
+        xe, fe, ne = _minimize(crit, probe, none)
+        nfev += ne
+        if fe >= f:
+            break
+        x, f = _canonical(crit, xe), fe
     near_zero = none.copy()
     near_zero[: crit.n_theta] = crit.diagonal & (x[: crit.n_theta] < SINGULAR_TOL)
     if near_zero.any():
@@ -244,19 +269,15 @@ def _estimate(
 
     scale = _scales(crit)
     # first start: the best of relative SDs 0.1, 0.3, 1 (scaled units) on the diagonal, and
-    # residual variance ratios from within-trial least squares; second start: theta diagonal
-    # 1.5 x first optimum + 0.1 (scaled units, off-diagonals 0), equal residual variances
+    # residual variance ratios from within-trial least squares; second start: next to the
+    # boundary (relative SDs 0.02, equal residual variances), where the likelihood can have
+    # a second maximum (a variance of 0) that an interior start never reaches
     log_rho0 = _within_trial_log_ratios(crit) if n_rho else np.zeros(0)
     starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
     x0 = min(starts, key=lambda x: crit.fun_and_grad(x)[0])
     x1, f1, nfev1 = _optimum(crit, x0)
     nfev1 += len(starts)
-    x0b = np.concatenate(
-        [
-            np.where(diag, 1.5 * x1[: crit.n_theta] + 0.1 / scale[: crit.n_theta], 0.0),
-            np.zeros(n_rho),
-        ]
-    )
+    x0b = np.concatenate([0.02 * diag, np.zeros(n_rho)]) / scale
     x2, f2, nfev2 = _optimum(crit, x0b)
     x_hat, f_hat = (x1, f1) if f1 <= f2 else (x2, f2)
     grad = _projected_gradient(crit, x_hat, bounded)
@@ -264,15 +285,27 @@ def _estimate(
     decrement = _newton_decrement(crit, x_hat, grad)
     gap = abs(f1 - f2)
     grad_ok = decrement <= DECREMENT_TOL
-    restart_ok = gap <= RESTART_TOL * max(1.0, abs(f_hat))
-    converged = bool(grad_ok and restart_ok and np.isfinite(f_hat))
+    same = gap <= RESTART_TOL * max(1.0, abs(f_hat))
+    converged = bool(grad_ok and np.isfinite(f_hat))
     convergence = (
         f"gradient at the optimum: max |component| {gmax:.1e}, a Newton step from there "
         f"would lower the deviance by {decrement:.1e} (tolerance {DECREMENT_TOL:g}); "
-        f"second start reached a deviance {gap:.1e} from the first (tolerance "
-        f"{RESTART_TOL:g} relative); Newton/BFGS with analytic gradient, "
-        f"{nfev1} + {nfev2} evaluations"
+        + (
+            f"second start (near the boundary) reached a deviance {gap:.1e} from the first "
+            f"(tolerance {RESTART_TOL:g} relative)"
+            if same
+            else f"the two starts reached different local optima {gap:.4g} deviance units "
+            "apart; the better is kept"
+        )
+        + f"; Newton/BFGS with analytic gradient, {nfev1} + {nfev2} evaluations"
     )
+    if not same:
+        msg = (
+            "the likelihood has more than one local maximum: the two starts reached "
+            f"deviances {min(f1, f2):.6f} and {max(f1, f2):.6f}; the fit reports the better"
+        )
+        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+        messages.append(msg)
     if not converged:
         msg = f"the optimum could not be verified: {convergence}"
         warnings.warn(msg, ConvergenceWarning, stacklevel=4)
