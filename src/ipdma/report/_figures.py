@@ -23,6 +23,7 @@ from ._view import FigureView
 __all__ = ["aggregate_figures", "figure_view", "subgroup_figures"]
 
 _COMPARISON_PREFERENCE = ("any", "usual", "conservative")
+DPI = 150  # PNG resolution (embedded in the report); the SVG is the vector version
 INCLUDED, NOT_INCLUDED = "Included in the IPD meta-analysis", "Eligible, not included"
 
 
@@ -31,7 +32,7 @@ def figure_view(fig: Any, *, key: str, title: str, notes: Sequence[str] = ()) ->
     from ..plots import save
 
     with tempfile.TemporaryDirectory() as folder:
-        png, svg = save(fig, Path(folder) / key)
+        png, svg = save(fig, Path(folder) / key, dpi=DPI)
         return FigureView(
             key=key, title=title, png=png.read_bytes(), svg=svg.read_bytes(), notes=tuple(notes)
         )
