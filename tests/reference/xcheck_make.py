@@ -163,8 +163,16 @@ def datasets() -> dict[str, pd.DataFrame]:
     }
 
 
+def grid_frame() -> pd.DataFrame:
+    """The simulated consortium (one window) that xcheck_grid.R analyses cell by cell."""
+    import ipdma
+
+    return ipdma.simulate.harmonized_ipd(seed=7)
+
+
 def main() -> None:
-    for name, frame in datasets().items():
+    frames = {**datasets(), "grid": grid_frame()}
+    for name, frame in frames.items():
         frame.to_csv(HERE / f"xcheck_{name}.csv", index=False, na_rep="NA", float_format="%.10g")
         print(name, len(frame), frame["trial"].nunique())
 
