@@ -53,6 +53,7 @@ from ..errors import (
 )
 from ._aghq import hermite_grid
 from ._formula import ModelDesign
+from ._logistic_boundary import BOUNDARY_SDS, boundary_parameters, verify_boundary
 from ._logistic_design import Prepared, detect_separation, prepare
 from ._logistic_newton import _Problem, glm_start, maximize, negative_hessian
 from ._logistic_result import build_result
@@ -158,15 +159,45 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
             tol=1e-10,
         )
         f1 = opt.evaluation.loglik.sum()
-    hessian = negative_hessian(problem, opt.theta, opt.alpha, opt.evaluation, central=False)
-    gmax = opt.gradient_max
-    converged = bool(agree and gmax < GRADIENT_TOL and np.isfinite(f1))
-    checks.insert(
-        0,
-        f"max |gradient| {gmax:.1e} (< {GRADIENT_TOL:g}), Newton decrement "
-        f"{max(opt.decrement, 0):.1e}; a second start of the variance parameters reaches the "
-        f"same Laplace optimum within {restart_gap:.1e} (< {RESTART_TOL:g})",
+    restart = (
+        f"a second start of the variance parameters reaches the same Laplace optimum within "
+        f"{restart_gap:.1e} (< {RESTART_TOL:g})"
     )
+    at_zero = boundary_parameters(problem, opt.theta, SINGULAR_TOL)
+    if at_zero.size == 0:
+        hessian = negative_hessian(problem, opt.theta, opt.alpha, opt.evaluation, central=False)
+        gmax = opt.gradient_max
+        converged = bool(agree and gmax < GRADIENT_TOL and np.isfinite(f1))
+        checks.insert(
+            0,
+            f"max |gradient| {gmax:.1e} (< {GRADIENT_TOL:g}), Newton decrement "
+            f"{max(opt.decrement, 0):.1e}; {restart}",
+        )
+    else:  # boundary fit: the gradient of a variance parameter at 0 is no criterion
+        names = tuple(f"sd({design.random_names[data.lam_rows[j - ps]]})" for j in at_zero)
+        check = verify_boundary(problem, opt, at_zero, names)
+        f_held = check.optimum.evaluation.loglik.sum()
+        if f_held >= f1 - RESTART_TOL:  # holding exactly 0 is (within noise) as good
+            opt, f1, hessian = check.optimum, f_held, check.hessian
+            gmax = check.gradient_max
+        else:
+            hessian = negative_hessian(problem, opt.theta, opt.alpha, opt.evaluation, central=False)
+            gmax = max(check.gradient_max, opt.gradient_max)
+            checks.append(
+                f"holding {', '.join(names)} at 0 lowered the log-likelihood by "
+                f"{f1 - f_held:.2g}: not a boundary optimum"
+            )
+        one_sided = check.gain <= RESTART_TOL and f_held >= f1 - RESTART_TOL
+        converged = bool(agree and gmax < GRADIENT_TOL and one_sided and np.isfinite(f1))
+        checks.insert(
+            0,
+            f"boundary fit: {', '.join(names)} held at 0 and the other parameters "
+            f"re-maximised, their max |gradient| {gmax:.1e} (< {GRADIENT_TOL:g}); one-sided "
+            f"check: moving {'it' if len(names) == 1 else 'each'} off 0 (SD "
+            f"{BOUNDARY_SDS[0]:g} to {BOUNDARY_SDS[-1]:g} on the logit scale, both signs, the "
+            f"others re-optimised to second order) changes the log-likelihood by at most "
+            f"{check.gain:+.1e} (<= {RESTART_TOL:g}, at SD {check.gain_sd:g}); {restart}",
+        )
 
     separated = None
     big = problem.linear_predictor_reach(opt.theta, opt.alpha) > 15

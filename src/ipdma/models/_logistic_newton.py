@@ -24,7 +24,7 @@ import numpy as np
 
 from ._aghq import BinomialData, Evaluation, evaluate
 
-__all__ = ["Optimum", "glm_start", "maximize", "negative_hessian"]
+__all__ = ["Optimum", "glm_start", "maximize", "negative_hessian", "pin"]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
 _FD_STEP = 1e-5  # finite-difference step, relative to the parameter or to its unit
@@ -187,6 +187,23 @@ def _newton_step(shared, couple, local, g_theta, g_alpha, damping):
     return d_theta, d_alpha
 
 
+def pin(hessian: tuple, fixed: np.ndarray | None) -> tuple:
+    """The arrow Hessian with the ``fixed`` shared parameters held: identity rows, no coupling.
+
+    With their gradient entries also set to 0, a Newton step leaves them where they are and
+    maximises over the others (e.g. a variance parameter held at the boundary, 0).
+    """
+    if fixed is None or not np.any(fixed):
+        return hessian
+    shared, couple, local = hessian
+    shared, couple = shared.copy(), couple.copy()
+    shared[fixed, :] = 0.0
+    shared[:, fixed] = 0.0
+    shared[fixed, fixed] = 1.0
+    couple[:, fixed, :] = 0.0
+    return shared, couple, local
+
+
 def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients of the logistic regression without random effects (starting values)."""
     data, mask = problem.data, problem.local_mask
@@ -231,12 +248,16 @@ def maximize(
     hessian: tuple | None = None,
     tol: float = 1e-10,
     max_iter: int = 200,
+    fixed: np.ndarray | None = None,
 ) -> Optimum:
     """Damped Newton (Levenberg-Marquardt on minus the Hessian) until the decrement is tiny.
 
     The finite-difference Hessian is recomputed only when the previous step did not shrink
     the Newton decrement tenfold (a chord-Newton scheme); the gradient is always exact.
+    ``fixed`` (boolean over ``theta``) holds those shared parameters at their start values;
+    the returned ``gradient_max`` is then over the other parameters.
     """
+    free = np.ones(len(theta), dtype=bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
     theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
     if modes is None:
         modes = np.zeros((problem.data.ntrials, problem.data.q))
@@ -248,14 +269,14 @@ def maximize(
     for _ in range(max_iter):
         iterations += 1
         g_theta, g_alpha = problem.per_trial_gradient(ev)
-        g_theta = g_theta.sum(axis=0)
+        g_theta = np.where(free, g_theta.sum(axis=0), 0.0)
         fresh = hessian is None or decrement > 0.1 * previous
         if fresh:
             hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
         previous = decrement
         accepted = False
         for _ in range(60):
-            step = _newton_step(*hessian, g_theta, g_alpha, damping)
+            step = _newton_step(*pin(hessian, ~free), g_theta, g_alpha, damping)
             if step is None:
                 damping = max(1e-4, 10 * damping)
                 continue
@@ -280,7 +301,7 @@ def maximize(
             break
         if problem.linear_predictor_reach(theta, alpha) > DIVERGED:  # separation: stop
             break
-            break
     g_theta, g_alpha = problem.per_trial_gradient(ev)
-    gmax = float(max(np.max(np.abs(g_theta.sum(axis=0))), np.max(np.abs(g_alpha), initial=0.0)))
+    g_free = g_theta.sum(axis=0)[free]
+    gmax = float(max(np.max(np.abs(g_free), initial=0.0), np.max(np.abs(g_alpha), initial=0.0)))
     return Optimum(theta, alpha, ev, iterations, decrement, gmax, hessian)

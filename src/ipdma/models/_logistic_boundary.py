@@ -1,0 +1,95 @@
+"""Verifying an optimum on the boundary of the parameter space (a random-effect SD of 0).
+
+Why a separate check: the log-likelihood is even in a scalar random effect's Cholesky entry
+``lambda`` (``b = lambda u`` and ``-lambda`` give the same model), so near ``lambda = 0`` it is
+``f(0) + c lambda**2 + O(lambda**4)`` with ``c <= 0`` small or zero at a boundary fit. Newton's
+method creeps in such a flat direction, and the gradient there says little about optimality
+(it is 0 at ``lambda = 0`` whatever the data). lme4 has the same issue and reports a
+"boundary (singular) fit" next to its gradient check (``?isSingular``, ``?convergence``).
+
+What is done instead, for every diagonal entry of ``L`` with ``|L_kk| < SINGULAR_TOL``:
+
+1. the entry is set to exactly 0 and held there while Newton's method re-maximises all the
+   other parameters (quadratic convergence: they are not in a flat direction); their largest
+   absolute gradient must then be below ``GRADIENT_TOL``;
+2. one-sided check: the entry is moved away from 0 to ``+-t`` (``+t`` only when it is alone
+   in its column of ``L``: then ``+t`` and ``-t`` give the same ``G``) for random-effect SDs ``t``
+   from 0.01 to 1 on the logit scale (``t`` times the parameter's unit, 1 / root-mean-square
+   of the covariate), and the log-likelihood there, plus the gain from re-optimising the
+   other parameters predicted by one Newton step (``g' H^-1 g / 2`` over them), must not
+   exceed the boundary log-likelihood by more than ``RESTART_TOL``. If it does, the SD is not
+   at its maximum-likelihood value 0 and the fit is reported unconverged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._logistic_newton import Optimum, _newton_step, _Problem, maximize, negative_hessian, pin
+
+__all__ = ["BOUNDARY_SDS", "BoundaryCheck", "boundary_parameters", "verify_boundary"]
+
+BOUNDARY_SDS = (0.01, 0.03, 0.1, 0.3, 1.0)  # SDs (logit scale) probed by the one-sided check
+
+
+@dataclass(frozen=True)
+class BoundaryCheck:
+    """Outcome of ``verify_boundary``: the (re-maximised) optimum and what was measured."""
+
+    optimum: Optimum
+    hessian: tuple  # minus the Hessian at the optimum (full differences, not pinned)
+    gradient_max: float  # over the parameters not held at 0
+    gain: float  # largest log-likelihood increase found by moving a held entry off 0
+    gain_sd: float  # the SD (logit scale) where it was found
+    names: tuple[str, ...]
+
+
+def boundary_parameters(problem: _Problem, theta: np.ndarray, tol: float) -> np.ndarray:
+    """Positions in ``theta`` of the diagonal entries of ``L`` with absolute value below tol."""
+    data, ps = problem.data, problem.n_shared
+    diagonal = data.lam_rows == data.lam_cols
+    return ps + np.flatnonzero(diagonal & (np.abs(theta[ps:]) < tol))
+
+
+def verify_boundary(
+    problem: _Problem, opt: Optimum, positions: np.ndarray, names: tuple[str, ...]
+) -> BoundaryCheck:
+    """Hold ``theta[positions]`` at 0, re-maximise the rest, probe moving them off 0."""
+    fixed = np.zeros(len(opt.theta), dtype=bool)
+    fixed[positions] = True
+    start = opt.theta.copy()
+    start[positions] = 0.0
+    held = maximize(
+        problem,
+        start,
+        opt.alpha,
+        modes=opt.evaluation.modes,
+        hessian=opt.hessian,
+        tol=1e-12,
+        fixed=fixed,
+    )
+    f0 = held.evaluation.loglik.sum()
+    full = negative_hessian(problem, held.theta, held.alpha, held.evaluation, central=False)
+    hessian = pin(full, fixed)
+    gain, gain_sd = -np.inf, np.nan
+    data, ps = problem.data, problem.n_shared
+    for j in positions:
+        # alone in its column of L: G (hence f) is the same at +t and -t; else probe both
+        alone = np.sum(data.lam_cols == data.lam_cols[j - ps]) == 1
+        for sd in BOUNDARY_SDS:
+            for sign in (1.0,) if alone else (1.0, -1.0):
+                theta = held.theta.copy()
+                theta[j] = sign * sd * problem.theta_unit[j]
+                ev = problem.evaluate(theta, held.alpha, held.evaluation.modes)
+                g_theta, g_alpha = problem.per_trial_gradient(ev)
+                g_theta = np.where(fixed, 0.0, g_theta.sum(axis=0))
+                step = _newton_step(*hessian, g_theta, g_alpha, 0.0)
+                predicted = 0.0
+                if step is not None:  # one Newton step over the others: g' H^-1 g / 2
+                    predicted = 0.5 * float(g_theta @ step[0] + np.sum(g_alpha * step[1]))
+                found = float(ev.loglik.sum()) + max(predicted, 0.0) - f0
+                if found > gain:
+                    gain, gain_sd = found, sd
+    return BoundaryCheck(held, full, held.gradient_max, gain, gain_sd, names)
