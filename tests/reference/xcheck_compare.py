@@ -42,7 +42,9 @@ def fit(formula: str, frame: pd.DataFrame, **kwargs):
 
 
 def r_name(name: str) -> str:
-    """lme4 coefficient name -> ipdma (formulaic) name."""
+    """lme4 coefficient name -> ipdma (formulaic) name (interactions part by part)."""
+    if ":" in name:
+        return ":".join(r_name(part) for part in name.split(":"))
     match = re.fullmatch(r"factor\(trial\)(.*)", name)
     if match:
         return f"C(trial)[{match.group(1)}]"
