@@ -14,12 +14,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._version import __version__
 from ._design import PreparedModel
 from ._fit import options_of
 from ._plan import AnalysisPlan
+from ._two_stage import wants_two_stage
 
 __all__ = ["ResultsCache", "model_key"]
 
@@ -31,7 +33,10 @@ def _code_digest() -> str:
     """Digest of the estimation and analysis source, so a changed engine invalidates results."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    paths = [*sorted((here.parent / "models").glob("*.py")), here / "_design.py", here / "_fit.py"]
+    paths = [
+        *sorted((here.parent / "models").glob("*.py")),
+        *(here / n for n in ("_design.py", "_fit.py", "_two_stage.py")),
+    ]
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -50,10 +55,17 @@ def model_key(prepared: PreparedModel, plan: AnalysisPlan) -> str:
         "df_method": plan.model.df_method,
         "terms": [t.__dict__ for t in prepared.terms],
         "dropped": prepared.dropped,
+        "two_stage": wants_two_stage(prepared, plan),
         "columns": list(prepared.data.columns),
     }
     digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
-    digest.update(pd.util.hash_pandas_object(prepared.data, index=False).to_numpy().tobytes())
+    for name, column in prepared.data.items():
+        digest.update(str(name).encode())
+        values = column.to_numpy()
+        if values.dtype == object:
+            digest.update("\x1f".join(map(str, values)).encode())
+        else:
+            digest.update(np.ascontiguousarray(values).tobytes())
     return digest.hexdigest()
 
 

@@ -35,8 +35,9 @@ from ._groups import TrialGroups
 from ._levels import binary_names, categorise, check_binary
 from ._plan import AnalysisPlan, ModifierSpec
 from ._spec import ModelSpec
+from ._window import WindowArrays
 
-__all__ = ["PreparedModel", "Term", "comparison_rows", "prepare"]
+__all__ = ["PreparedModel", "Term", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,6 @@ class PreparedModel:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def comparison_rows(frame: pd.DataFrame, comparison: str) -> pd.Series:
-    """Rows of the comparison set: all exercise rows plus the chosen comparison arms."""
-    treat = frame["treat"]
-    if comparison == "any":
-        return treat.notna()
-    return (treat == 1) | (frame["comparison"] == comparison)
-
-
 class _Builder:
     """Columns, formula terms and reported terms of one model under construction."""
 
@@ -101,60 +94,56 @@ def _random_part(terms: list[str], correlated: bool) -> str:
     return "".join(f" + (0 + {term} | trial)" for term in terms)
 
 
-def _complete_rows(spec: ModelSpec, frame: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
-    rows = frame.loc[comparison_rows(frame, spec.comparison)]
-    for name in needed:
-        if name not in rows.columns:
-            raise ModelError(
-                f"variable {name!r} is not in the analysis data",
-                variable=name,
-                hint="add it to the trial specs or remove it from the analysis plan",
-            )
-    return rows
-
-
-def prepare(spec: ModelSpec, frame: pd.DataFrame, plan: AnalysisPlan) -> PreparedModel:
+def prepare(
+    spec: ModelSpec, frame: pd.DataFrame | WindowArrays, plan: AnalysisPlan
+) -> PreparedModel:
     """Build the model data and formula of ``spec`` from the window's analysis frame.
+
+    ``frame`` may be a :class:`WindowArrays` built once per window (what ``run`` does).
 
     Raises
     ------
     ModelError
         When the data cannot support the model (missing variable, no trial with both arms).
     """
+    window = frame if isinstance(frame, WindowArrays) else WindowArrays(frame)
     options = plan.model
     baseline = spec.baseline
     adjusters = [a for a in plan.adjust_for if a != spec.modifier] if spec.adjusted else []
     needed = [spec.outcome, baseline, *adjusters]
     if spec.modifier is not None and spec.modifier not in needed:
         needed.append(spec.modifier)
-    rows = _complete_rows(spec, frame, needed)
-    complete = rows[["trial", "treat", *needed]].dropna()
-    dropped = len(rows) - len(complete)
-    order = np.argsort(complete["trial"].astype(str).to_numpy(), kind="stable")
-    complete = complete.iloc[order].reset_index(drop=True)
-    groups = TrialGroups(complete["trial"].astype(str).to_numpy())
-    treat01 = complete["treat"].to_numpy(float)
-    contrast = groups.both_arms(treat01)[groups.codes]
-    complete = complete[contrast].reset_index(drop=True)
-    if complete.empty:
+    for name in needed:
+        window.require(name)
+    in_set = window.comparison(spec.comparison)
+    usable = in_set.copy()
+    for name in needed:
+        usable &= window.present(name)
+    dropped = int(in_set.sum() - usable.sum())
+    rows = np.flatnonzero(usable)
+    treat01 = window.numeric("treat")[rows]
+    groups = TrialGroups(window.trial[rows])
+    rows = rows[groups.both_arms(treat01)[groups.codes]]
+    if rows.size == 0:
         raise ModelError(
             f"no trial has both arms with complete data for {spec.id}",
             variable=spec.modifier,
             hint="this cell of the grid has no estimable treatment effect",
         )
-    trial = complete["trial"].astype(str).to_numpy()
+    trial = window.trial[rows]
     groups = TrialGroups(trial)
     build = _Builder(groups, trial)
-    build.columns["y"] = complete[spec.outcome].to_numpy(float)
-    treat01 = complete["treat"].to_numpy(float)
+    build.columns["y"] = window.numeric(spec.outcome)[rows]
+    treat01 = window.numeric("treat")[rows]
     centred_treat = options.treatment_coding == "centred" and spec.kind != "subgroup"
     treat = groups.centre(treat01) if centred_treat else treat01
     build.add("treat", treat, fixed=False)
-    build.columns["baseline"] = groups.centre(complete[baseline].to_numpy(float))
+    baseline_values = window.numeric(baseline)[rows]
+    build.columns["baseline"] = groups.centre(baseline_values)
     terms = plan.model.random_binomial if spec.family == "binomial" else plan.model.random
     build.random = [{"treatment": "treat", "baseline": "baseline"}[r] for r in terms]
     for adjuster in adjusters:
-        centred = groups.centre(complete[adjuster].to_numpy(float))
+        centred = groups.centre(window.numeric(adjuster)[rows])
         build.add(adjuster, centred)
         build.add(f"treat_x_{adjuster}", treat * centred)
     reference = ""
@@ -162,9 +151,11 @@ def prepare(spec: ModelSpec, frame: pd.DataFrame, plan: AnalysisPlan) -> Prepare
         build.fixed.append("treat")
         build.terms.append(Term("treat", "treatment", "", len(groups), len(trial)))
     elif spec.kind == "interaction":
-        reference = _interaction_part(spec, plan, complete, build, treat)
+        z = window.series(str(spec.modifier), rows)
+        reference = _interaction_part(spec, plan, z, build, treat)
     else:
-        reference = _subgroup_part(spec, plan, complete, build, treat01)
+        z = window.series(str(spec.modifier), rows)
+        reference = _subgroup_part(spec, plan, z, build, treat01)
     data = pd.DataFrame(build.columns)
     if build.keep is not None:
         data = data.loc[build.keep].reset_index(drop=True)
@@ -176,7 +167,7 @@ def prepare(spec: ModelSpec, frame: pd.DataFrame, plan: AnalysisPlan) -> Prepare
         family=spec.family,
         terms=tuple(build.terms),
         dropped=int(dropped),
-        baseline_mean=float(complete[baseline].mean()),
+        baseline_mean=float(baseline_values.mean()),
         reference=reference,
         notes=tuple(build.notes),
     )
@@ -200,15 +191,13 @@ def _modifier_columns(
 
 
 def _interaction_part(
-    spec: ModelSpec, plan: AnalysisPlan, complete: pd.DataFrame, build: _Builder, treat: np.ndarray
+    spec: ModelSpec, plan: AnalysisPlan, z: pd.Series, build: _Builder, treat: np.ndarray
 ) -> str:
     options = plan.model
     groups = build.groups
-    columns, level_of, reference = _modifier_columns(
-        complete[str(spec.modifier)], plan.modifier_spec(str(spec.modifier))
-    )
+    columns, level_of, reference = _modifier_columns(z, plan.modifier_spec(str(spec.modifier)))
     build.fixed.append("treat")
-    build.terms.append(Term("treat", "treatment", "", len(groups), len(complete)))
+    build.terms.append(Term("treat", "treatment", "", len(groups), len(z)))
     for name, values in columns.items():
         varies = groups.varies(values)
         studies, participants = int(varies.sum()), int(groups.size[varies].sum())
@@ -259,14 +248,12 @@ def _across(
 
 
 def _subgroup_part(
-    spec: ModelSpec, plan: AnalysisPlan, complete: pd.DataFrame, build: _Builder, treat: np.ndarray
+    spec: ModelSpec, plan: AnalysisPlan, z: pd.Series, build: _Builder, treat: np.ndarray
 ) -> str:
     """Category indicators and per-category treatment columns (0/1 treatment coding); rows
     of categories in which no trial has both arms are dropped (not estimable there)."""
     groups = build.groups
-    labels, levels = categorise(
-        complete[str(spec.modifier)], plan.modifier_spec(str(spec.modifier))
-    )
+    labels, levels = categorise(z, plan.modifier_spec(str(spec.modifier)))
     keep = np.ones(len(labels), dtype=bool)
     first = True
     for k, level in enumerate(levels):

@@ -16,6 +16,7 @@ from scipy import stats
 
 from ._design import PreparedModel
 from ._plan import AnalysisPlan
+from ._two_stage import two_stage_record
 
 __all__ = ["fit_prepared", "options_of"]
 
@@ -90,6 +91,7 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
         record["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
         record["seconds"] = time.perf_counter() - start
         return record
+    record["two_stage"] = two_stage_record(prepared, plan)
     record["seconds"] = time.perf_counter() - start
     record["method"] = result.method
     record["converged"] = bool(result.converged)

@@ -20,6 +20,7 @@ from ._runner import ProgressHook, fit_all
 from ._spec import ModelSpec, build_grid
 from ._tables import interactions_table, models_table, overall_table, subgroups_table
 from ._two_stage import add_two_stage
+from ._window import WindowArrays
 
 __all__ = ["run"]
 
@@ -129,10 +130,11 @@ def run(
     database = Path(cache) if cache is not None else source_info.database
     out_dir = Path(output) if output is not None else source_info.output
     specs = build_grid(plan, windows=tuple(source_info.frames))
+    windows = {name: WindowArrays(frame) for name, frame in source_info.frames.items()}
     entries: list[tuple[ModelSpec, str, dict[str, Any] | None, PreparedModel | None]] = []
     for spec in specs:
         try:
-            prepared = prepare(spec, source_info.frames[spec.window], plan)
+            prepared = prepare(spec, windows[spec.window], plan)
         except IpdmaError as exc:
             entries.append((spec, "", _failed(spec, exc), None))
             continue
@@ -151,7 +153,7 @@ def run(
         status = "failed" if record.get("error") else ("cached" if key in cached else "fitted")
         records.append((spec, record))
         statuses.append((spec, key, record, status))
-    results = _assemble(records, statuses, plan, entries)
+    results = _assemble(records, statuses, plan)
     results = AnalysisResults(
         **results,
         plan=plan,
@@ -169,7 +171,7 @@ def _failed(spec: ModelSpec, exc: IpdmaError) -> dict[str, Any]:
     return {"model_id": spec.id, "terms": [], "error": str(exc).splitlines()[0]}
 
 
-def _assemble(records, statuses, plan: AnalysisPlan, entries) -> dict[str, pd.DataFrame]:
+def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
     overall = overall_table(records)
     interactions = interactions_table(records, plan)
     subgroups = subgroups_table(records, plan)
@@ -181,8 +183,8 @@ def _assemble(records, statuses, plan: AnalysisPlan, entries) -> dict[str, pd.Da
     }
     interactions = flag_importance(interactions, subgroups, swe, plan)
     if plan.two_stage:
-        prepared = {spec.id: p for spec, _, _, p in entries if p is not None}
-        overall, interactions = add_two_stage(overall, interactions, prepared, plan)
+        by_id = {spec.id: record for spec, record in records}
+        overall, interactions = add_two_stage(overall, interactions, by_id)
     return {
         "overall": overall,
         "interactions": interactions,

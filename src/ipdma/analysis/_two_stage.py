@@ -19,7 +19,7 @@ from ..errors import IpdmaError
 from ._design import PreparedModel
 from ._plan import AnalysisPlan
 
-__all__ = ["TWO_STAGE_COLUMNS", "add_two_stage"]
+__all__ = ["TWO_STAGE_COLUMNS", "add_two_stage", "two_stage_record", "wants_two_stage"]
 
 TWO_STAGE_COLUMNS = ["two_stage_estimate", "two_stage_ci_low", "two_stage_ci_high", "two_stage_p"]
 
@@ -61,37 +61,40 @@ def _two_stage_row(prepared: PreparedModel, modifier: str | None, plan: Analysis
     }
 
 
+def wants_two_stage(prepared: PreparedModel, plan: AnalysisPlan) -> bool:
+    """Main models only: primary window and comparison set, overall or unadjusted interaction."""
+    spec = prepared.spec
+    return (
+        plan.two_stage
+        and (spec.window, spec.comparison) == (plan.primary_window, plan.primary_comparison)
+        and (spec.kind == "overall" or (spec.kind == "interaction" and not spec.adjusted))
+    )
+
+
+def two_stage_record(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, float] | None:
+    """The two-stage estimate of the model's reported term (None when not computed).
+
+    Overall models: the treatment effect; interaction models: the within-trial interaction
+    of a binary or continuous modifier (categorical modifiers are not computed).
+    """
+    if not wants_two_stage(prepared, plan):
+        return None
+    if prepared.spec.kind == "overall":
+        return _two_stage_row(prepared, None, plan)
+    if "modifier" not in prepared.data.columns:
+        return None
+    return _two_stage_row(prepared, "modifier", plan)
+
+
 def add_two_stage(
-    overall: pd.DataFrame,
-    interactions: pd.DataFrame,
-    prepared: dict[str, PreparedModel],
-    plan: AnalysisPlan,
+    overall: pd.DataFrame, interactions: pd.DataFrame, records: dict[str, dict[str, Any]]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add the ``two_stage_*`` columns (missing outside the main models)."""
-    main = (plan.primary_window, plan.primary_comparison)
-    overall = overall.copy()
-    interactions = interactions.copy()
-    for column in TWO_STAGE_COLUMNS:
-        overall[column] = math.nan
-        interactions[column] = math.nan
-    for index, row in overall.iterrows():
-        model = prepared.get(str(row["model_id"]))
-        if (row["window"], row["comparison"]) == main and model is not None:
-            _assign(overall, index, _two_stage_row(model, None, plan))
-    for index, row in interactions.iterrows():
-        model = prepared.get(str(row["model_id"]))
-        if (row["window"], row["comparison"]) != main or row["adjusted"] or model is None:
-            continue
-        if "modifier" not in model.data.columns or not _within_estimable(row):
-            continue
-        _assign(interactions, index, _two_stage_row(model, "modifier", plan))
-    return overall, interactions
-
-
-def _within_estimable(row: pd.Series) -> bool:
-    return bool(row["studies"]) and row["level"] is not None
-
-
-def _assign(frame: pd.DataFrame, index: Any, values: dict[str, float]) -> None:
-    for column, value in values.items():
-        frame.at[index, column] = value
+    """Add the ``two_stage_*`` columns from the records (missing outside the main models)."""
+    out = []
+    for frame in (overall, interactions):
+        values = [records.get(str(i), {}).get("two_stage") or {} for i in frame["model_id"]]
+        frame = frame.copy()
+        for column in TWO_STAGE_COLUMNS:
+            frame[column] = [v.get(column, math.nan) for v in values]
+        out.append(frame)
+    return out[0], out[1]
