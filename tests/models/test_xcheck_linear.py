@@ -51,13 +51,11 @@ CASES = {
 }
 
 
-# Bimodal ML likelihood in the treatment-effect variance (lme4's profile: local maxima at
-# theta = 0, loglik -9090.0376, and theta = 0.337, loglik -9090.2964). lme4 reaches the
-# boundary (the global maximum); ipdma stops at the interior one, 0.26 units lower, and says
-# converged=True (both of its starts land there). Reported to LINEAR/lead.
-BUGS = {
-    ("large", "paper_ml"): "ipdma misses the boundary global maximum (loglik 0.26 below lme4)",
-}
+# Open bugs found by these checks (strict xfail: they fail the suite once fixed, so the mark
+# is removed). Fixed since: ("large", "paper_ml"), a bimodal ML likelihood in the treatment
+# variance (lme4's profile: maxima at theta 0, loglik -9090.0376, and theta 0.337,
+# -9090.2964) where ipdma stopped at the lower one and said converged; fixed by b4faa0e.
+BUGS: dict[tuple[str, str], str] = {}
 
 
 def _cases():

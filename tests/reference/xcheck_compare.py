@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import ipdma
-from ipdma.errors import DataWarning, SeparationWarning, SingularFitWarning
+from ipdma.errors import ConvergenceWarning, DataWarning, SeparationWarning, SingularFitWarning
 
 REF = Path(__file__).resolve().parent
 
@@ -38,6 +38,8 @@ def fit(formula: str, frame: pd.DataFrame, **kwargs):
         warnings.simplefilter("ignore", SingularFitWarning)
         warnings.simplefilter("ignore", DataWarning)  # rows dropped for NA: checked via nobs
         warnings.simplefilter("ignore", SeparationWarning)  # small trials with one outcome
+        # e.g. "more than one local maximum ... reports the better": tests assert .converged
+        warnings.simplefilter("ignore", ConvergenceWarning)
         return ipdma.mixed(formula, frame, **kwargs)
 
 

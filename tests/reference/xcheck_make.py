@@ -170,8 +170,28 @@ def grid_frame() -> pd.DataFrame:
     return ipdma.simulate.harmonized_ipd(seed=7)
 
 
+def stress(count: int = 40) -> pd.DataFrame:
+    """Many small paper-model datasets with little heterogeneity (boundary-prone), stacked
+    with a ``dataset`` column; xcheck_stress.R fits each by lmer (REML, ML) and glmer."""
+    parts = []
+    for index in range(count):
+        rng = np.random.default_rng(1000 + index)
+        k = int(rng.integers(3, 9))
+        frame = linear_paper(
+            1000 + index,
+            k,
+            tau=float(rng.choice([0.0, 0.5, 2.0])),
+            scale=1.0,
+            sizes=rng.integers(5, 120, k),
+        )
+        eta = -0.3 + 0.02 * (frame["base"] - 55) + 0.5 * frame["treat"]
+        frame["rec"] = (rng.random(len(frame)) < 1 / (1 + np.exp(-eta))).astype(float)
+        parts.append(frame.assign(dataset=index))
+    return pd.concat(parts, ignore_index=True)
+
+
 def main() -> None:
-    frames = {**datasets(), "grid": grid_frame()}
+    frames = {**datasets(), "grid": grid_frame(), "stress": stress()}
     for name, frame in frames.items():
         frame.to_csv(HERE / f"xcheck_{name}.csv", index=False, na_rep="NA", float_format="%.10g")
         print(name, len(frame), frame["trial"].nunique())
