@@ -171,3 +171,35 @@ def test_newton_cut_short_is_reported_unconverged(monkeypatch, which):
         result, categories = fit_recording(formula, heterogeneous(), nagq=3)
     assert not result.converged and ConvergenceWarning in categories
     assert "max |gradient|" in result.convergence
+
+
+def slopes_vary_only_in_base(seed: int = 5) -> pd.DataFrame:
+    """25 trials: the baseline slope varies (SD 0.5), the treatment effect does not."""
+    rng = np.random.default_rng(seed)
+    idx = np.repeat(np.arange(25), 150)
+    treat = rng.integers(0, 2, idx.size)
+    base = rng.normal(size=idx.size)
+    slope = (-0.4 + 0.5 * rng.normal(size=25))[idx]
+    eta = rng.normal(-0.5, 0.7, 25)[idx] + slope * base + 0.5 * treat
+    rec = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    return pd.DataFrame(
+        {"trial": [f"s{i:02d}" for i in idx], "treat": treat, "base": base, "rec": rec}
+    )
+
+
+@pytest.mark.parametrize(
+    ("random", "held"),
+    [
+        ("(0 + treat | trial) + (0 + base | trial)", "sd(treat) held at 0"),
+        ("(0 + base + treat | trial)", "sd(treat | base) (|corr| = 1) held at 0"),
+    ],
+)
+def test_boundary_with_two_random_effects(random, held):
+    """A zero SD next to a non-zero one, and |corr| = 1 in an unstructured block."""
+    formula = f"rec ~ 0 + C(trial) + base + treat + {random}"
+    result, categories = fit_recording(formula, slopes_vary_only_in_base(), nagq=1)
+    assert result.converged and result.singular and held in result.convergence
+    assert SingularFitWarning in categories and ConvergenceWarning not in categories
+    assert 0.0 in result.details["theta"]
+    sd = result.varcomp.dropna(subset=["sd"]).set_index("term1")["sd"]
+    assert 0.3 < sd["base"] < 0.7

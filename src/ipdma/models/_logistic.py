@@ -35,7 +35,12 @@ the exact gradient, steps of 1e-5 in each parameter's unit), fixed-effects block
 does the same with a finite-difference Hessian of the deviance, glmmTMB with an exact one.
 Convergence is verified: the gradient at the optimum, and a second Newton run of the
 Laplace stage from a different start of the covariance parameters reaching the same
-log-likelihood (within 1e-6).
+log-likelihood (within 1e-6). At a boundary (a diagonal entry of ``L`` below
+``SINGULAR_TOL``: an SD of 0 or |corr| = 1) the gradient is no criterion (the likelihood is
+flat there and Newton creeps); instead that entry is held at exactly 0, the other parameters
+are re-maximised and their gradient checked, and moving the entry off 0 must not raise the
+log-likelihood by more than ``RESTART_TOL`` (``_logistic_boundary``). ``fit.convergence``
+says which verification was done and what it measured.
 """
 
 from __future__ import annotations
@@ -174,7 +179,7 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
             f"{max(opt.decrement, 0):.1e}; {restart}",
         )
     else:  # boundary fit: the gradient of a variance parameter at 0 is no criterion
-        names = tuple(f"sd({design.random_names[data.lam_rows[j - ps]]})" for j in at_zero)
+        names = tuple(_boundary_name(design, data, opt.theta[ps:], j - ps) for j in at_zero)
         check = verify_boundary(problem, opt, at_zero, names)
         f_held = check.optimum.evaluation.loglik.sum()
         if f_held >= f1 - RESTART_TOL:  # holding exactly 0 is (within noise) as good
@@ -237,6 +242,17 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
         messages=tuple(messages),
         separated=separated,
     )
+
+
+def _boundary_name(design: ModelDesign, data, lam: np.ndarray, k: int) -> str:
+    """sd(term) when the term's SD is 0; else its part independent of the earlier terms."""
+    L = data.lower(lam)
+    row = data.lam_rows[k]
+    term = design.random_names[row]
+    earlier = [design.random_names[j] for j in range(row) if abs(L[row, j]) >= SINGULAR_TOL]
+    if not earlier:
+        return f"sd({term})"
+    return f"sd({term} | {', '.join(earlier)}) (|corr| = 1)"
 
 
 def _corr_at_one(L: np.ndarray, block: np.ndarray) -> bool:

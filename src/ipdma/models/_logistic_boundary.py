@@ -7,6 +7,11 @@ method creeps in such a flat direction, and the gradient there says little about
 (it is 0 at ``lambda = 0`` whatever the data). lme4 has the same issue and reports a
 "boundary (singular) fit" next to its gradient check (``?isSingular``, ``?convergence``).
 
+Seen on simulated recovery data (``tests/reference/glmm_ipd_boundary.csv``): Newton stopped on
+its decrement (5.6e-11) with SD(treat) at 1e-7 while the largest gradient entry, that of a
+coefficient of a 0-100 covariate, was 3.1e-4 (in that coefficient's units a negligible
+1e-13 of log-likelihood), so the fit was flagged unconverged though it was at the optimum.
+
 What is done instead, for every diagonal entry of ``L`` with ``|L_kk| < SINGULAR_TOL``:
 
 1. the entry is set to exactly 0 and held there while Newton's method re-maximises all the
