@@ -106,14 +106,21 @@ class ResultsCache:
         records = {k: r for k, r in records.items() if r.get("error") is None}
         if self.path is None or not records:
             return
+        frame = pd.DataFrame(
+            {
+                "key": list(records),
+                "model_id": [r["model_id"] for r in records.values()],
+                "record": [json.dumps(r) for r in records.values()],
+            }
+        )
         con = self._connect()
         try:
-            con.execute("BEGIN")
-            con.executemany(
-                f"INSERT OR REPLACE INTO {_TABLE} (key, model_id, record) VALUES (?, ?, ?)",
-                [(k, r["model_id"], json.dumps(r)) for k, r in records.items()],
+            con.register("new_records", frame)
+            con.execute(
+                f"INSERT OR REPLACE INTO {_TABLE} (key, model_id, record) "
+                "SELECT key, model_id, record FROM new_records"
             )
-            con.execute("COMMIT")
+            con.unregister("new_records")
         finally:
             con.close()
 

@@ -82,7 +82,7 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
     from ..models import mixed
 
     record = _base_record(prepared, plan)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -93,6 +93,7 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
         return record
     record["two_stage"] = two_stage_record(prepared, plan)
     record["seconds"] = time.perf_counter() - start
+    record["cpu_seconds"] = time.process_time() - cpu_start
     record["method"] = result.method
     record["converged"] = bool(result.converged)
     record["singular"] = bool(result.singular)

@@ -38,7 +38,7 @@ SUBGROUP_COLUMNS = [
 MODEL_COLUMNS = [
     "id", "kind", "outcome", "window", "comparison", "modifier", "adjusted", "formula",
     "method", "nobs", "ngroups", "converged", "singular", "dropped", "tau", "convergence",
-    "warnings", "notes", "error", "seconds", "status", "key",
+    "warnings", "notes", "error", "seconds", "cpu_seconds", "status", "key",
 ]  # fmt: skip
 
 
@@ -219,6 +219,7 @@ def models_table(entries: list[tuple[ModelSpec, str, dict[str, Any], str]]) -> p
                 "notes": " | ".join(record.get("notes") or []),
                 "error": record.get("error"),
                 "seconds": record.get("seconds"),
+                "cpu_seconds": record.get("cpu_seconds"),
                 "status": status,
                 "key": key,
             }
