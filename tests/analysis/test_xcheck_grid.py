@@ -26,6 +26,7 @@ from tests.tolerances import (
     GLMM_TMB_SE_RTOL,
     LMM_DF_RTOL,
     LMM_FIXEF_RTOL,
+    LMM_NLME_RTOL,
 )
 
 PLAN = AnalysisPlan(
@@ -112,3 +113,63 @@ def test_grid_cell_matches_r_built_from_the_paper(results, cell):
         assert row["across_studies"] == r["studies"]
     assert row["studies"] == r["studies"]
     assert row["participants"] == r["nobs"]
+
+
+SUBGROUPS = {
+    "subgroup_pain_any_bmi": ("pain", "any", "bmi"),
+    "subgroup_recovery_any_medication": ("recovery", "any", "medication"),
+}
+
+
+@pytest.mark.parametrize("cell", list(SUBGROUPS))
+def test_subgroup_effects_match_r(results, cell):
+    """Figures 3-5: adjusted per-category treatment effects, categories from the paper."""
+    outcome, comparison, modifier = SUBGROUPS[cell]
+    r = ref("grid")[cell]
+    table = results.subgroups
+    rows = table[
+        (table.outcome == outcome) & (table.comparison == comparison) & (table.modifier == modifier)
+    ].set_index("level")
+    assert list(rows.index) == [level["level"] for level in r["levels"]]
+    for level in r["levels"]:
+        row = rows.loc[level["level"]]
+        assert row["studies"] == level["studies"]
+        assert row["participants"] == level["participants"]
+        if outcome == "recovery":  # glmer SEs are finite-difference: log-OR and SE only
+            z = stats.norm.ppf(0.975)
+            se = (np.log(row["ci_high"]) - np.log(row["ci_low"])) / (2 * z)
+            assert np.log(row["estimate"]) == pytest.approx(
+                level["coef"], rel=GLMM_FIXEF_RTOL, abs=GLMM_FIXEF_RTOL
+            )
+            assert se == pytest.approx(level["se"], rel=GLMM_SE_RTOL)
+        else:
+            _assert_linear(row, level, "")
+
+
+def test_stratified_residuals_and_centred_treatment_match_nlme():
+    """Non-default options (residual='stratified', treatment_coding='centred') vs
+    nlme::lme varIdent with the treatment centred at each trial's proportion treated."""
+    from ipdma.analysis import ModelOptions
+
+    plan = AnalysisPlan(
+        outcomes=("function",),
+        windows=("short",),
+        comparisons=("any",),
+        modifiers=("medication",),
+        two_stage=False,
+        model=ModelOptions(residual="stratified", treatment_coding="centred"),
+    )
+    frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+        results = ipdma.analysis.run(frame, plan, jobs=1)
+    r = ref("grid")["options_function_any_medication"]
+    inter = results.interactions
+    row = inter[(inter.modifier == "medication") & ~inter.adjusted.astype(bool)].iloc[0]
+    assert row["participants"] == r["nobs"]
+    assert row["estimate"] == pytest.approx(r["terms"]["t_within"]["coef"], rel=LMM_NLME_RTOL)
+    assert row["se"] == pytest.approx(r["terms"]["t_within"]["se"], rel=LMM_NLME_RTOL)
+    assert row["across_estimate"] == pytest.approx(
+        r["terms"]["t_across"]["coef"], rel=LMM_NLME_RTOL
+    )
+    assert row["studies"] == r["studies"] and row["across_studies"] == r["studies"]

@@ -15,7 +15,7 @@
 #     treat x (trial mean of the modifier - mean of the trial means);
 #   - adjusted: centred age and female and their products with treatment.
 # Writes xcheck_grid.json.   Rscript tests/reference/xcheck_grid.R
-suppressPackageStartupMessages({library(lme4); library(lmerTest); library(glmmTMB); library(jsonlite)})
+suppressPackageStartupMessages({library(lme4); library(lmerTest); library(nlme); library(glmmTMB); library(jsonlite)})
 here <- local({
   args <- commandArgs(trailingOnly = FALSE)
   f <- sub("^--file=", "", args[grep("^--file=", args)])
@@ -84,7 +84,96 @@ cell <- function(outcome, comparison, modifier = NULL, adjusted = FALSE) {
        terms = setNames(rows, terms))
 }
 
+# Subgroup effects (Figures 3-5): adjusted models with one treatment column per category of
+# the modifier (uncentred indicators; categories BMI < 18.5 / 18.5-25 / 25-30 / >= 30 as in
+# the paper, medication No / Yes), 0/1 treatment, the same random part.
+subgroup <- function(outcome, comparison, modifier) {
+  baseline <- if (outcome == "recovery") "function0" else paste0(outcome, "0")
+  d <- if (comparison == "any") all else all[all$treat == 1 | (!is.na(all$comparison) &
+                                                               all$comparison == comparison), ]
+  needed <- unique(c(outcome, baseline, "age", "female", modifier))
+  d <- d[complete.cases(d[, c("trial", "treat", needed)]), ]
+  arms <- tapply(d$treat, d$trial, function(t) length(unique(t)))
+  d <- d[d$trial %in% names(arms)[arms == 2], ]
+  d$y <- d[[outcome]]
+  d$bc <- centre(d[[baseline]], d$trial)
+  z <- d[[modifier]]
+  d$cat <- if (modifier == "bmi") cut(z, c(-Inf, 18.5, 25, 30, Inf), right = FALSE,
+                                      labels = c("< 18.5", "18.5-25", "25-30", ">= 30"))
+           else factor(ifelse(z == 1, "Yes", "No"), levels = c("No", "Yes"))
+  rhs <- c("0 + factor(trial)", "bc")
+  for (a in c("age", "female")) {
+    d[[paste0(a, "_c")]] <- centre(d[[a]], d$trial)
+    d[[paste0("t_", a)]] <- d$treat * d[[paste0(a, "_c")]]
+    rhs <- c(rhs, paste0(a, "_c"), paste0("t_", a))
+  }
+  levels <- levels(d$cat)
+  for (k in seq_along(levels)) {
+    ind <- as.numeric(d$cat == levels[k])
+    if (k > 1) { d[[paste0("cat", k)]] <- ind; rhs <- c(rhs, paste0("cat", k)) }
+    d[[paste0("tin", k)]] <- d$treat * ind
+    rhs <- c(rhs, paste0("tin", k))
+  }
+  is_bin <- outcome == "recovery"
+  random <- if (is_bin) "(0 + treat | trial)" else "(0 + treat | trial) + (0 + bc | trial)"
+  f <- as.formula(paste("y ~", paste(rhs, collapse = " + "), "+", random))
+  m <- if (is_bin) glmer(f, data = d, family = binomial, nAGQ = 1, control = gctrl) else
+    lmerTest::lmer(f, data = d, REML = TRUE, control = lctrl)
+  cf <- summary(m)$coefficients
+  rows <- lapply(seq_along(levels), function(k) {
+    term <- paste0("tin", k)
+    est <- cf[term, "Estimate"]; se <- cf[term, "Std. Error"]
+    df <- if (is_bin) Inf else cf[term, "df"]
+    q <- qt(0.975, df); tr <- if (is_bin) exp else identity
+    both <- tapply(d$treat[d$cat == levels[k]], d$trial[d$cat == levels[k]],
+                   function(t) length(unique(t)) == 2)
+    list(level = levels[k], coef = est, se = se, estimate = tr(est),
+         ci_low = tr(est - q * se), ci_high = tr(est + q * se), p = 2 * pt(-abs(est / se), df),
+         studies = sum(both, na.rm = TRUE),
+         participants = sum(d$cat == levels[k] & d$trial %in% names(both)[which(both)]))
+  })
+  list(outcome = outcome, comparison = comparison, modifier = modifier,
+       formula = paste(deparse(f, width.cutoff = 500), collapse = ""), nobs = nobs(m),
+       loglik = as.numeric(logLik(m)), levels = rows)
+}
+
+# Non-default options: stratified residual variances (nlme varIdent, REML) and treatment
+# centred at each trial's proportion treated (Riley et al. 2020), unadjusted interaction.
+options_cell <- function(outcome, comparison, modifier) {
+  d <- if (comparison == "any") all else all[all$treat == 1 | (!is.na(all$comparison) &
+                                                               all$comparison == comparison), ]
+  baseline <- paste0(outcome, "0")
+  d <- d[complete.cases(d[, c("trial", "treat", outcome, baseline, modifier)]), ]
+  arms <- tapply(d$treat, d$trial, function(t) length(unique(t)))
+  d <- d[d$trial %in% names(arms)[arms == 2], ]
+  d$y <- d[[outcome]]
+  d$bc <- centre(d[[baseline]], d$trial)
+  d$tc <- centre(d$treat, d$trial)
+  z <- d[[modifier]]
+  d$zc <- centre(z, d$trial)
+  d$t_within <- d$tc * d$zc
+  means <- tapply(z, d$trial, mean)
+  d$t_across <- d$tc * (means[d$trial] - mean(means))
+  # the across-trial term needs at least 3 trials (ipdma's min_trials_across default)
+  fixed <- if (length(means) >= 3) y ~ 0 + factor(trial) + bc + tc + zc + t_within + t_across
+           else y ~ 0 + factor(trial) + bc + tc + zc + t_within
+  m <- lme(fixed,
+           random = list(trial = pdDiag(~ 0 + tc + bc)), weights = varIdent(form = ~ 1 | trial),
+           data = d, method = "REML",
+           control = lmeControl(maxIter = 500, msMaxIter = 500, niterEM = 100, tolerance = 1e-10,
+                                msTol = 1e-12, msMaxEval = 2000, opt = "optim"))
+  se <- sqrt(diag(vcov(m)))
+  list(outcome = outcome, comparison = comparison, modifier = modifier, nobs = nobs(m),
+       loglik = as.numeric(logLik(m)),
+       studies = length(means),
+       terms = lapply(list(treat = "tc", t_within = "t_within", t_across = "t_across"),
+                      function(t) list(coef = unname(fixef(m)[t]), se = unname(se[t]))))
+}
+
 out <- list(
+  subgroup_pain_any_bmi = subgroup("pain", "any", "bmi"),
+  subgroup_recovery_any_medication = subgroup("recovery", "any", "medication"),
+  options_function_any_medication = options_cell("function", "any", "medication"),
   overall_pain_usual = cell("pain", "usual"),
   overall_recovery_any = cell("recovery", "any"),
   function_any_medication_adjusted = cell("function", "any", "medication", TRUE),
