@@ -96,7 +96,8 @@ def test_second_run_fits_nothing_and_reproduces_the_tables(first_run, data):
         stored = con.execute("SELECT count(*) FROM analysis_results").fetchone()[0]
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     assert stored == results.fitted
-    assert {"analysis_overall", "analysis_interactions", "analysis_subgroups"} <= tables
+    expected = {"overall", "interactions", "subgroups", "important", "models", "plan"}
+    assert {f"analysis_{name}" for name in expected} <= tables
 
 
 def test_changed_data_refit_only_the_affected_models(first_run, data):
@@ -135,3 +136,24 @@ def test_two_stage_column_for_the_main_models(first_run):
     main = main[main.modifier == "medication"]
     assert main.two_stage_estimate.notna().all()
     assert (main.two_stage_estimate - main.estimate).abs().max() < 3
+
+
+def test_public_api():
+    assert sorted(ipdma.analysis.__all__) == [
+        "AnalysisPlan", "AnalysisResults", "ImportanceRules", "ModelOptions", "ModelSpec",
+        "ModifierSpec", "PreparedModel", "benjamini_hochberg", "build_grid", "plan_from_dict",
+        "prepare", "run",
+    ]  # fmt: skip
+
+
+def test_nullable_dtypes_are_accepted():
+    data = frame(31, trials=4)
+    data["comparison"] = data["comparison"].astype("string")
+    data["medication"] = data["medication"].astype("Float64")
+    data.loc[3, "medication"] = pd.NA
+    plan = AnalysisPlan(
+        outcomes=("pain",), windows=("short",), comparisons=("usual",),
+        modifiers=("medication",), subgroups=False, two_stage=False,
+    )  # fmt: skip
+    results = ipdma.analysis.run(data, plan, jobs=1)
+    assert results.failed == 0 and results.interactions.estimate.notna().all()

@@ -15,7 +15,7 @@ from ._cache import ResultsCache, model_key
 from ._design import PreparedModel, prepare
 from ._importance import flag_importance, important_table
 from ._plan import AnalysisPlan, plan_from_dict
-from ._results import AnalysisResults, write_csv_atomic, write_text_atomic
+from ._results import TABLE_NAMES, AnalysisResults, write_csv_atomic, write_text_atomic
 from ._runner import ProgressHook, fit_all
 from ._spec import ModelSpec, build_grid
 from ._tables import interactions_table, models_table, overall_table, subgroups_table
@@ -163,7 +163,9 @@ def run(
         seconds=time.perf_counter() - start,
         tables=_write(results, plan, out_dir),
     )
-    store.write_tables({n: results.table(n) for n in ("overall", "interactions", "subgroups")})
+    tables = {name: results.table(name) for name in TABLE_NAMES}
+    tables["plan"] = pd.DataFrame({"plan": [plan.record()]})
+    store.write_tables(tables)
     return results
 
 

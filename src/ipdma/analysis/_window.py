@@ -60,7 +60,7 @@ class WindowArrays:
             if comparison == "any":
                 mask = ~np.isnan(treat)
             else:
-                arms = self.frame["comparison"].to_numpy(dtype=object) == comparison
+                arms = self.frame["comparison"].eq(comparison).fillna(False).to_numpy(bool)
                 mask = (treat == 1) | arms
             self._comparison[comparison] = mask
         return self._comparison[comparison]
