@@ -80,7 +80,7 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
 
     if free.sum() <= NEWTON_MAX_PARAMS:
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
-        z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-6, keep_sign=diagonal[free])
+        z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-8, keep_sign=diagonal[free])
     else:
         res = minimize(
             fun, x0[free] * scale, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000}

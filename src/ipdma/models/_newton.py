@@ -1,12 +1,13 @@
 """Damped Newton minimisation for few parameters, with an analytic gradient.
 
-The Hessian is the forward difference of the analytic gradient (n extra gradient calls per
-iteration); negative-curvature directions are flipped (the modified Newton step
+The Hessian is the forward difference of the analytic gradient (n extra gradient calls),
+updated by the BFGS formula after full steps in regions of positive curvature and
+recomputed otherwise; negative-curvature directions are flipped (the modified Newton step
 ``-V |W|^{-1} V' g`` with eigen-decomposition ``H = V W V'``), no component moves by more
 than ``max(0.5, |z_j|)`` in one step, and the step is halved until the Armijo condition
-holds. With 2-3 variance parameters this converges in a handful of
-iterations, far fewer evaluations than quasi-Newton methods need (Nocedal & Wright 2006,
-Numerical Optimization, sections 3.4 and 8.1).
+holds. With 2-3 variance parameters this converges in a handful of iterations, far fewer
+evaluations than BFGS from an identity Hessian needs (Nocedal & Wright 2006, Numerical
+Optimization, sections 3.4, 6.1 and 8.1).
 """
 
 from __future__ import annotations
@@ -41,19 +42,21 @@ def newton_minimize(
     n = len(z)
     f, g = fun(z)
     nfev = 1
+    hess = None
     for _ in range(max_iter):
         if not np.isfinite(f) or np.max(np.abs(g)) < gtol:
             break
-        hess = np.empty((n, n))
-        for j in range(n):
-            step = 1e-6 * max(1.0, abs(z[j]))
-            e = np.zeros(n)
-            e[j] = step
-            hess[:, j] = (fun(z + e)[1] - g) / step
-        nfev += n
-        hess = (hess + hess.T) / 2
+        if hess is None:
+            hess = np.empty((n, n))
+            for j in range(n):
+                step = 1e-6 * max(1.0, abs(z[j]))
+                e = np.zeros(n)
+                e[j] = step
+                hess[:, j] = (fun(z + e)[1] - g) / step
+            nfev += n
+            hess = (hess + hess.T) / 2
         if not np.all(np.isfinite(hess)):
-            direction = -g
+            w, direction = None, -g
         else:
             w, V = np.linalg.eigh(hess)
             floor = 1e-8 * max(1.0, float(np.max(np.abs(w))))
@@ -83,6 +86,16 @@ def newton_minimize(
             if t < 1e-12:
                 return z, f, nfev
         improvement = f - f_new
+        # BFGS update of the finite-difference Hessian while the step was a full one in a
+        # region of positive curvature; otherwise recompute it at the new point
+        s_step, y = z_new - z, g_new - g
+        sy = float(s_step @ y)
+        hs = hess @ s_step if hess is not None else None
+        shs = float(s_step @ hs) if hs is not None else 0.0
+        if t == 1.0 and sy > 0 and shs > 0 and w is not None and np.all(w > 0):
+            hess = hess + np.outer(y, y) / sy - np.outer(hs, hs) / shs
+        else:
+            hess = None
         z, f, g = z_new, f_new, g_new
         if improvement <= 1e-14 * max(1.0, abs(f)) and np.max(np.abs(t * direction)) < 1e-10:
             break

@@ -9,7 +9,8 @@ with ``Var(l'beta) = sigma^2 l' H^{-1} l`` (``H = X'V0^{-1}X``), ``g`` its gradi
 to the variance parameters ``v = (theta, sigma)`` and ``A = 2 * pinv(Hessian of -2 log L in
 v)`` (eigenvalues below 1e-8 dropped, as lmerTest does). We use the same variance parameters
 (plus ``log rho_i`` for stratified residual variances); the Hessian is the central
-difference of the analytic gradient, and ``g`` is analytic::
+difference of the analytic gradient in rescaled coordinates (see ``varpar_covariance``),
+and ``g`` is analytic::
 
     d Var_j / d theta_k   = sigma^2 * sum_i v_ij' dD_k v_ij,   v_ij = Z_i'V0_i^{-1}X_i H^{-1} e_j
     d Var_j / d sigma     = 2 sigma (H^{-1})_jj
@@ -71,21 +72,39 @@ def _gradient_unprofiled(crit: Criterion, v: np.ndarray) -> np.ndarray:
 
 
 def varpar_covariance(crit: Criterion, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A = 2 pinv(Hessian) of the deviance in v, and the Hessian's eigenvalues."""
-    k = len(v)
+    """A = 2 pinv(Hessian) of the deviance in v, and the Hessian's eigenvalues.
+
+    The Hessian is taken in the better-conditioned coordinates ``u = (theta * rms(Z column),
+    log sigma, log rho)`` (central differences of the analytic gradient) and A mapped back to
+    v; the df do not depend on the coordinates, but the finite differences do: in v, a
+    residual SD of 1e-3 next to a relative SD of 50 gives a Hessian with condition ~1e12.
+    """
+    nt, k = crit.n_theta, len(v)
+    rms = np.sqrt(np.einsum("kjj->j", crit.s.ZtZ) / crit.nobs)
+    theta_scale = np.where(rms > 0, rms, 1.0)[crit.rows]
+
+    def to_v(u):
+        return np.concatenate([u[:nt] / theta_scale, [np.exp(u[nt])], u[nt + 1 :]])
+
+    def dv_du(u):
+        return np.concatenate([1 / theta_scale, [np.exp(u[nt])], np.ones(k - nt - 1)])
+
+    def grad_u(u):
+        return _gradient_unprofiled(crit, to_v(u)) * dv_du(u)
+
+    u0 = np.concatenate([v[:nt] * theta_scale, [np.log(v[nt])], v[nt + 1 :]])
     hess = np.empty((k, k))
     for j in range(k):
-        step = 1e-4 * max(abs(v[j]), 1e-2)
+        step = 1e-4 * max(abs(u0[j]), 1e-2)
         e = np.zeros(k)
         e[j] = step
-        hess[:, j] = (_gradient_unprofiled(crit, v + e) - _gradient_unprofiled(crit, v - e)) / (
-            2 * step
-        )
+        hess[:, j] = (grad_u(u0 + e) - grad_u(u0 - e)) / (2 * step)
     hess = (hess + hess.T) / 2
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > _EIGEN_TOL
     inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-    return 2 * inv, evals
+    d = dv_du(u0)
+    return 2 * inv * np.outer(d, d), evals
 
 
 def variance_jacobian(crit: Criterion, core: dict, sigma: float, Hinv: np.ndarray) -> np.ndarray:
