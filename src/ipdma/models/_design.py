@@ -209,6 +209,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         order = np.argsort(codes, kind="stable")
         rows, codes = rows[order], codes[order]
     sorted_cols = {k: v[rows] for k, v in cols.items()}
+    factorized = {group_name: (codes, levels)}
     # pandas categoricals keep their own level order: only formulaic codes them like pandas
     fast_cols = {
         k: v for k, v in sorted_cols.items() if not isinstance(data[k].dtype, pd.CategoricalDtype)
@@ -223,7 +224,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     frame_cache: list[pd.DataFrame] = []
 
     def build(rhs: str, sparse: bool):
-        fast = simple_matrix(rhs, fast_cols, sparse=sparse)
+        fast = simple_matrix(rhs, fast_cols, sparse=sparse, factorized=factorized)
         if fast is not None:
             return fast
         if not frame_cache:

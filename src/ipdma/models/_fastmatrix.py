@@ -28,11 +28,15 @@ def _is_factor(arr: np.ndarray) -> bool:
     return arr.dtype == object or arr.dtype.kind in "US"
 
 
-def simple_matrix(rhs: str, columns: dict[str, np.ndarray], *, sparse: bool):
+def simple_matrix(
+    rhs: str, columns: dict[str, np.ndarray], *, sparse: bool, factorized: dict | None = None
+):
     """Return ``(matrix, names, term_slices)`` for a simple ``rhs``, or None.
 
     ``columns`` maps column names to arrays (rows already filtered and sorted);
-    ``term_slices`` is a list of (term, slice) pairs in column order.
+    ``factorized`` optionally maps a column name to its ``pd.factorize(..., sort=True)``
+    result (the trial column is factorized once already); ``term_slices`` is a list of
+    (term, slice) pairs in column order.
     """
     text = rhs.strip()
     intercept = True
@@ -80,7 +84,10 @@ def simple_matrix(rhs: str, columns: dict[str, np.ndarray], *, sparse: bool):
     for _, label, parts, factor in terms:
         start = len(names)
         if factor:
-            codes, levels = pd.factorize(columns[parts[0]], sort=True)
+            if factorized and parts[0] in factorized:
+                codes, levels = factorized[parts[0]]
+            else:
+                codes, levels = pd.factorize(columns[parts[0]], sort=True)
             if len(levels) < 1:
                 return None
             prefix = label if label.startswith("C(") else parts[0]
