@@ -160,6 +160,7 @@ def datasets() -> dict[str, pd.DataFrame]:
         "bin_paper": binary_paper(17, 30, tau=0.5, two=False),
         "bin_two": binary_paper(18, 22, tau=0.5, two=True),
         "bin_int": binary_intercept(19),
+        "bin_aghq": binary_paper(23, 16, tau=1.0, two=True),
     }
 
 

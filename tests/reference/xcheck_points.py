@@ -1,7 +1,10 @@
-"""Write ipdma's optimum for the fits where ipdma's likelihood is above R's reported one.
+"""Write ipdma's optima that R then checks independently (xcheck_verify.R):
 
-``xcheck_verify.R`` then evaluates lme4's own deviance function at these points, so the
-higher ipdma likelihood is confirmed by R itself (not just claimed by ipdma).
+- the large-scale REML fit where ipdma's likelihood is above lme4's: lme4's own deviance
+  function is evaluated at ipdma's theta;
+- the two-random-effect logistic fit (bin_aghq) at nagq=1 and at the default AGHQ: its
+  marginal likelihood is integrated in R by nested adaptive quadrature (stats::integrate),
+  at ipdma's estimates and at points around them.
 Run: ``.venv/bin/python -m tests.reference.xcheck_points`` (writes xcheck_ipdma_points.json).
 """
 
@@ -23,6 +26,17 @@ def main() -> None:
     variances = result.varcomp.set_index("term1")["variance"]
     theta = np.sqrt(variances[["treat", "base"]].to_numpy()) / result.sigma
     points["large_paper_reml"] = {"theta": theta.tolist(), "loglik": result.loglik}
+    two = "rec ~ 0 + C(trial) + base + treat + (0 + treat | trial) + (0 + base | trial)"
+    for nagq in (1, None):
+        result = fit(two, data("bin_aghq"), family="binomial", nagq=nagq)
+        sd = result.varcomp.set_index("term1")["sd"]
+        points[f"bin_aghq_{result.method}"] = {
+            "fixef": result.fixef.to_dict(),
+            "sd_treat": float(sd["treat"]),
+            "sd_base": float(sd["base"]),
+            "loglik": result.loglik,
+            "method": result.method,
+        }
     handle, tmp = tempfile.mkstemp(dir=REF, suffix=".json")
     with os.fdopen(handle, "w") as out:
         json.dump(points, out, indent=2)
