@@ -142,3 +142,22 @@ def test_bad_options_are_rejected(data):
         ipdma.mixed(PAPER, data, nagq=5)
     with pytest.raises(InputError, match="DataFrame"):
         ipdma.mixed(PAPER, data.to_dict())
+
+
+def test_infinite_value_names_column_row_and_value(data):
+    frame = data.copy()
+    frame.loc[11, "base"] = np.inf
+    with pytest.raises(InputError, match="'base' has an infinite value") as info:
+        ipdma.mixed(PAPER, frame)
+    assert info.value.row == 11 and info.value.value == np.inf
+
+
+def test_duplicate_column_names_are_an_input_error(data):
+    frame = pd.concat([data, data[["y"]]], axis=1)
+    with pytest.raises(InputError, match="more than one column named 'y'"):
+        ipdma.mixed(PAPER, frame)
+
+
+def test_single_trial_is_a_model_error(data):
+    with pytest.raises(ModelError, match="single level"):
+        ipdma.mixed("y ~ base + treat + (1 | trial)", data.assign(trial="only"))

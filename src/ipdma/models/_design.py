@@ -145,11 +145,11 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     Raises
     ------
     FormulaError
-        A column named in the formula is not in the data.
+        A column named in the formula is not in the data; no random-effects term.
     InputError
-        The outcome is not numeric.
+        The outcome is not numeric; duplicate column names; an infinite value.
     ModelError
-        No random-effects term, or every row was dropped for missing values.
+        Every row was dropped for missing values, or only one trial is left.
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError(
@@ -169,11 +169,28 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     for term in parsed.random:
         needed |= _required(term.expr)
     _check_columns(needed, data, parsed.formula)
+    duplicated = sorted(n for n in needed if int((data.columns == n).sum()) > 1)
+    if duplicated:
+        raise InputError(
+            f"the data have more than one column named {duplicated[0]!r}",
+            variable=duplicated[0],
+            hint="rename or drop the duplicate columns before fitting",
+        )
 
     cols = {name: data[name].to_numpy() for name in sorted(needed)}
     complete = np.ones(len(data), dtype=bool)
     for arr in cols.values():
         complete &= ~pd.isna(arr)
+    for name, arr in cols.items():
+        if arr.dtype.kind == "f" and not np.isfinite(arr[complete]).all():
+            bad = np.flatnonzero(complete & ~np.isfinite(np.where(complete, arr, 0.0)))[0]
+            raise InputError(
+                f"column {name!r} has an infinite value",
+                variable=name,
+                row=data.index[bad],
+                value=arr[bad],
+                hint="recode it as missing (NaN) or fix the value before fitting",
+            )
     trial_all = cols[group_name]
     has_trial = ~pd.isna(trial_all)
     levels_all = np.sort(pd.unique(trial_all[has_trial]))
@@ -205,6 +222,14 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         )
     rows = np.flatnonzero(complete)
     codes, levels = pd.factorize(trial_all[rows], sort=True)
+    if len(levels) < 2:
+        raise ModelError(
+            f"the grouping factor {group_name!r} has a single level ({levels[0]!r}) among the "
+            "complete rows; random effects by trial need at least two trials",
+            variable=group_name,
+            trial=str(levels[0]),
+            hint="fit a model without random effects for one trial, or add trials",
+        )
     if len(codes) > 1 and np.any(codes[1:] < codes[:-1]):
         order = np.argsort(codes, kind="stable")
         rows, codes = rows[order], codes[order]
