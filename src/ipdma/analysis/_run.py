@@ -200,8 +200,12 @@ def _write(results: dict[str, pd.DataFrame], plan: AnalysisPlan, out_dir: Path |
     if out_dir is None:
         return {}
     folder = out_dir / "tables"
+    # Fit timings stay in the DataFrame and the database; the CSV tables carry only what is
+    # determined by the data and the plan, so two runs write byte-identical files.
+    timing = ["seconds", "cpu_seconds"]
     paths = {
-        name: write_csv_atomic(frame, folder / f"{name}.csv") for name, frame in results.items()
+        name: write_csv_atomic(frame.drop(columns=timing, errors="ignore"), folder / f"{name}.csv")
+        for name, frame in results.items()
     }
     text = json.dumps(json.loads(plan.record()), indent=2) + "\n"
     paths["plan"] = write_text_atomic(text, folder / "plan.json")
