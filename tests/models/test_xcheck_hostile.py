@@ -154,3 +154,74 @@ def test_single_trial_is_an_error(frame, family):
     with pytest.raises(IpdmaError, match="single level") as info:
         ipdma.mixed(formula, frame.assign(trial="only"), family=family)
     assert info.value.trial == "only"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a constant outcome gives overflow RuntimeWarnings, loglik 68625 and "
+    "converged=False instead of a ModelError saying the outcome does not vary",
+)
+def test_constant_outcome_is_an_error(frame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(IpdmaError, match="y"):
+            ipdma.mixed("y ~ treat + (1 | trial)", frame.assign(y=1.0))
+
+
+def _error_or_named_warning(formula, data, trial, **kwargs) -> None:
+    """Either an ipdma error naming the trial, or a converged fit with a typed warning
+    naming it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = ipdma.mixed(formula, data, **kwargs)
+        except IpdmaError as error:
+            assert trial in str(error)
+            return
+    named = [w for w in caught if issubclass(w.category, DataWarning) and trial in str(w.message)]
+    assert named and result.converged, [str(w.message)[:120] for w in caught]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="stratified residuals with a trial whose outcome is constant (its residual "
+    "variance -> 0, likelihood unbounded): two ConvergenceWarnings, converged=False, no "
+    "message naming the trial",
+)
+def test_stratified_residuals_constant_outcome_in_one_trial(frame):
+    data = frame.assign(y=np.where(frame["trial"] == "t0", 3.0, frame["y"]))
+    _error_or_named_warning("y ~ treat + (1 | trial)", data, "t0", residual="stratified")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="stratified residuals + random intercept + a one-participant trial: the "
+    "DataWarning says its variance keeps the starting ratio 1 to the first trial's, but "
+    "sigma['z solo'] goes to ~0.0006 (sigma['t0'] 1.358); with the id 'solo' (first "
+    "trial) the fit is also not converged",
+)
+def test_stratified_residuals_single_participant_random_intercept():
+    rng = np.random.default_rng(0)
+    n, k = 240, 8
+    data = pd.DataFrame(
+        {
+            "trial": np.repeat([f"t{i}" for i in range(k)], n // k),
+            "treat": np.tile([0.0, 1.0], n // 2),
+            "x": rng.normal(size=n),
+        }
+    )
+    data["y"] = data["x"] + data["treat"] + rng.normal(size=n)
+    solo = pd.DataFrame({"trial": ["z solo"], "treat": [1.0], "x": [0.1], "y": [1.0]})
+    data = pd.concat([data, solo], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularFitWarning)
+        with pytest.warns(DataWarning, match="z solo.*starting ratio"):
+            result = ipdma.mixed("y ~ treat + (1 | trial)", data, residual="stratified")
+    assert result.converged, result.convergence
+    assert result.sigma["z solo"] == pytest.approx(result.sigma["t0"], rel=1e-6)
+
+
+def test_stratified_residuals_single_participant_stratified_intercepts(frame):
+    solo = pd.DataFrame({"trial": ["solo"], "treat": [1.0], "x": [0.1], "y": [1.0]})
+    data = pd.concat([frame, solo], ignore_index=True)
+    _error_or_named_warning(LINEAR_PAPER, data, "solo", residual="stratified")
