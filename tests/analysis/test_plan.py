@@ -57,11 +57,11 @@ def test_invalid_values_are_spec_errors():
 
 
 def test_overrides_merge_over_defaults_and_are_recorded():
-    plan = plan_from_dict({"modifier": {"bmi": {"cutpoints": [25]}}, "model": {"nagq": 7}})
+    plan = plan_from_dict({"modifier": {"bmi": {"cutpoints": [25]}}, "model": {"nagq": 9}})
     spec = plan.modifier_spec("bmi")
     assert spec.cutpoints == (25.0,) and spec.label == "BMI" and spec.type == "continuous"
     record = json.loads(plan.record())
-    assert record["model"]["nagq"] == 7
+    assert record["model"]["nagq"] == 9
     assert record["modifier"]["bmi"]["cutpoints"] == [25.0]
     assert AnalysisPlan.model_validate(record) == plan
 
