@@ -172,3 +172,32 @@ def test_stratified_residuals_and_centred_treatment_match_nlme():
         r["terms"]["t_across"]["coef"], rel=LMM_NLME_RTOL
     )
     assert row["studies"] == r["studies"] and row["across_studies"] == r["studies"]
+
+
+def test_three_level_string_modifier_matches_r():
+    """One row per non-reference level (reference: first in sorted order), within-trial and
+    across-trial terms per level; one trial lacks a level entirely."""
+    from ipdma.analysis import ModifierSpec
+
+    plan = AnalysisPlan(
+        outcomes=("pain",),
+        windows=("short",),
+        comparisons=("any",),
+        modifiers=("region",),
+        modifier={"region": ModifierSpec(type="categorical", label="Region")},
+        two_stage=False,
+    )
+    frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+        results = ipdma.analysis.run(frame, plan, jobs=1)
+    r = ref("grid")["categorical_pain_any_region"]
+    inter = results.interactions
+    rows = inter[~inter.adjusted.astype(bool)].set_index("level")
+    assert sorted(rows.index) == sorted(level["level"] for level in r["levels"])
+    for level in r["levels"]:
+        row = rows.loc[level["level"]]
+        assert row["reference"] == r["reference"]
+        assert row["studies"] == level["studies"]
+        _assert_linear(row, level["within"], "")
+        _assert_linear(row, level["across"], "across_")

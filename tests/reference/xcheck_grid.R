@@ -170,7 +170,49 @@ options_cell <- function(outcome, comparison, modifier) {
                       function(t) list(coef = unname(fixef(m)[t]), se = unname(se[t]))))
 }
 
+# A 3-level string modifier (region; reference "north", the first in sorted order): one
+# within-trial interaction per non-reference level (indicator centred at its trial mean, its
+# main effect in the model) and one across-trial term per level.
+categorical_cell <- function(outcome, comparison, modifier) {
+  baseline <- paste0(outcome, "0")
+  d <- if (comparison == "any") all else all[all$treat == 1 | (!is.na(all$comparison) &
+                                                               all$comparison == comparison), ]
+  d <- d[complete.cases(d[, c("trial", "treat", outcome, baseline, modifier)]), ]
+  arms <- tapply(d$treat, d$trial, function(t) length(unique(t)))
+  d <- d[d$trial %in% names(arms)[arms == 2], ]
+  d$y <- d[[outcome]]
+  d$bc <- centre(d[[baseline]], d$trial)
+  levels <- sort(unique(d[[modifier]]))
+  rhs <- c("0 + factor(trial)", "bc", "treat")
+  studies <- list()
+  for (k in seq_along(levels)[-1]) {
+    ind <- as.numeric(d[[modifier]] == levels[k])
+    d[[paste0("z", k)]] <- centre(ind, d$trial)
+    d[[paste0("tw", k)]] <- d$treat * d[[paste0("z", k)]]
+    means <- tapply(ind, d$trial, mean)
+    d[[paste0("ta", k)]] <- d$treat * (means[d$trial] - mean(means))
+    rhs <- c(rhs, paste0("z", k), paste0("tw", k), paste0("ta", k))
+    studies[[levels[k]]] <- sum(tapply(ind, d$trial, function(v) length(unique(v)) > 1))
+  }
+  f <- as.formula(paste("y ~", paste(rhs, collapse = " + "),
+                        "+ (0 + treat | trial) + (0 + bc | trial)"))
+  m <- lmerTest::lmer(f, data = d, REML = TRUE, control = lctrl)
+  cf <- summary(m)$coefficients
+  row <- function(term) {
+    est <- cf[term, "Estimate"]; se <- cf[term, "Std. Error"]; df <- cf[term, "df"]
+    list(estimate = est, se = se, df = df, ci_low = est - qt(0.975, df) * se,
+         ci_high = est + qt(0.975, df) * se, p = 2 * pt(-abs(est / se), df))
+  }
+  list(outcome = outcome, comparison = comparison, modifier = modifier, reference = levels[1],
+       nobs = nobs(m), trials = length(unique(d$trial)),
+       formula = paste(deparse(f, width.cutoff = 500), collapse = ""),
+       levels = lapply(seq_along(levels)[-1], function(k) list(
+         level = levels[k], studies = studies[[levels[k]]], within = row(paste0("tw", k)),
+         across = row(paste0("ta", k)))))
+}
+
 out <- list(
+  categorical_pain_any_region = categorical_cell("pain", "any", "region"),
   subgroup_pain_any_bmi = subgroup("pain", "any", "bmi"),
   subgroup_recovery_any_medication = subgroup("recovery", "any", "medication"),
   options_function_any_medication = options_cell("function", "any", "medication"),

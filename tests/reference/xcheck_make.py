@@ -168,7 +168,14 @@ def grid_frame() -> pd.DataFrame:
     """The simulated consortium (one window) that xcheck_grid.R analyses cell by cell."""
     import ipdma
 
-    return ipdma.simulate.harmonized_ipd(seed=7)
+    frame = ipdma.simulate.harmonized_ipd(seed=7)
+    # a 3-level string modifier whose mix differs by trial (one trial lacks "west")
+    rng = np.random.default_rng(77)
+    trials = sorted(frame["trial"].unique())
+    mix = {t: rng.dirichlet([2.0, 2.0, 2.0]) for t in trials}
+    mix[trials[0]] = np.array([0.5, 0.5, 0.0])
+    frame["region"] = [rng.choice(["north", "south", "west"], p=mix[t]) for t in frame["trial"]]
+    return frame
 
 
 def stress(count: int = 40) -> pd.DataFrame:
