@@ -30,7 +30,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 bench: $(VENV)/.installed-test
-	$(PY) benchmarks/run_all.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

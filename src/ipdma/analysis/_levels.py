@@ -58,7 +58,9 @@ def categorise(z: pd.Series, spec: ModifierSpec) -> tuple[np.ndarray, list[str]]
     values = z.to_numpy(float)
     cuts = spec.cutpoints
     if cuts is None:
-        median = float(np.median(values))
+        # the observed median, rounded to 3 significant digits so that the printed label is
+        # the exact cut-point used (e.g. "< 39.2", not "< 39.2157")
+        median = float(f"{float(np.median(values)):.3g}")
         names = [f"< {median:g}", f">= {median:g}"]
         return np.where(values < median, names[0], names[1]).astype(object), names
     names = [f"< {cuts[0]:g}"]
