@@ -201,3 +201,50 @@ def test_three_level_string_modifier_matches_r():
         assert row["studies"] == level["studies"]
         _assert_linear(row, level["within"], "")
         _assert_linear(row, level["across"], "across_")
+
+
+VARIANTS = {
+    "variant_interaction_random": {"interaction": "random"},
+    "variant_prognostic_stratified": {"prognostic": "stratified"},
+}
+
+
+def _run_options(options: dict, outcomes=("pain",), modifiers=("bmi",)):
+    from ipdma.analysis import ModelOptions
+
+    plan = AnalysisPlan(
+        outcomes=outcomes,
+        windows=("short",),
+        comparisons=("any",),
+        modifiers=modifiers,
+        two_stage=False,
+        model=ModelOptions(**options),
+    )
+    frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+        return ipdma.analysis.run(frame, plan, jobs=1)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_model_option_variants_match_r(variant):
+    """interaction='random' (own random slope) and prognostic='stratified' (the modifier's
+    main effect per trial), pain / any / bmi, unadjusted."""
+    r = ref("grid")[variant]
+    results = _run_options(VARIANTS[variant])
+    inter = results.interactions
+    row = inter[(inter.modifier == "bmi") & ~inter.adjusted.astype(bool)].iloc[0]
+    assert row["participants"] == r["nobs"]
+    _assert_linear(row, r["within"], "")
+    _assert_linear(row, r["across"], "across_")
+
+
+def test_recovery_with_25_quadrature_points_matches_glmer():
+    r = ref("grid")["recovery_any_agq25"]
+    results = _run_options({"nagq": 25}, outcomes=("recovery",), modifiers=("medication",))
+    row = results.overall.iloc[0]
+    assert row["participants"] == r["nobs"]
+    assert np.log(row["estimate"]) == pytest.approx(r["coef"], rel=GLMM_FIXEF_RTOL)
+    z = stats.norm.ppf(0.975)
+    se = (np.log(row["ci_high"]) - np.log(row["ci_low"])) / (2 * z)
+    assert se == pytest.approx(r["se"], rel=GLMM_SE_RTOL)

@@ -211,7 +211,60 @@ categorical_cell <- function(outcome, comparison, modifier) {
          across = row(paste0("ta", k)))))
 }
 
+# Other model options, one at a time, on pain / any / bmi (unadjusted): the interaction random
+# across trials (its own uncorrelated random slope), or the modifier's main effect stratified
+# by trial (one column per trial) instead of common.
+variant_cell <- function(interaction_random, prognostic_stratified) {
+  d <- all[complete.cases(all[, c("trial", "treat", "pain", "pain0", "bmi")]), ]
+  arms <- tapply(d$treat, d$trial, function(t) length(unique(t)))
+  d <- d[d$trial %in% names(arms)[arms == 2], ]
+  d$y <- d$pain
+  d$bc <- centre(d$pain0, d$trial)
+  d$zc <- centre(d$bmi, d$trial)
+  d$t_within <- d$treat * d$zc
+  means <- tapply(d$bmi, d$trial, mean)
+  d$t_across <- d$treat * (means[d$trial] - mean(means))
+  rhs <- c("0 + factor(trial)", "bc", "treat")
+  if (prognostic_stratified) {
+    for (tr in sort(unique(d$trial))) {
+      name <- paste0("z_", make.names(tr))
+      d[[name]] <- ifelse(d$trial == tr, d$zc, 0)
+      rhs <- c(rhs, name)
+    }
+  } else rhs <- c(rhs, "zc")
+  rhs <- c(rhs, "t_within", "t_across")
+  random <- "(0 + treat | trial) + (0 + bc | trial)"
+  if (interaction_random) random <- paste(random, "+ (0 + t_within | trial)")
+  f <- as.formula(paste("y ~", paste(rhs, collapse = " + "), "+", random))
+  m <- lmerTest::lmer(f, data = d, REML = TRUE, control = lctrl)
+  cf <- summary(m)$coefficients
+  row <- function(term) {
+    est <- cf[term, "Estimate"]; se <- cf[term, "Std. Error"]; df <- cf[term, "df"]
+    list(estimate = est, se = se, df = df, ci_low = est - qt(0.975, df) * se,
+         ci_high = est + qt(0.975, df) * se, p = 2 * pt(-abs(est / se), df))
+  }
+  list(nobs = nobs(m), loglik = as.numeric(logLik(m)), singular = isSingular(m),
+       formula = paste(deparse(f, width.cutoff = 500), collapse = ""),
+       within = row("t_within"), across = row("t_across"))
+}
+
+# Recovery overall effect with 25 adaptive quadrature points (scalar random effect).
+recovery_agq <- function() {
+  d <- all[complete.cases(all[, c("trial", "treat", "recovery", "function0")]), ]
+  arms <- tapply(d$treat, d$trial, function(t) length(unique(t)))
+  d <- d[d$trial %in% names(arms)[arms == 2], ]
+  d$bc <- centre(d$function0, d$trial)
+  m <- glmer(recovery ~ 0 + factor(trial) + bc + treat + (0 + treat | trial), data = d,
+             family = binomial, nAGQ = 25, control = gctrl)
+  cf <- summary(m)$coefficients
+  list(nobs = nobs(m), loglik = as.numeric(logLik(m)), coef = cf["treat", "Estimate"],
+       se = cf["treat", "Std. Error"])
+}
+
 out <- list(
+  variant_interaction_random = variant_cell(TRUE, FALSE),
+  variant_prognostic_stratified = variant_cell(FALSE, TRUE),
+  recovery_any_agq25 = recovery_agq(),
   categorical_pain_any_region = categorical_cell("pain", "any", "region"),
   subgroup_pain_any_bmi = subgroup("pain", "any", "bmi"),
   subgroup_recovery_any_medication = subgroup("recovery", "any", "medication"),
