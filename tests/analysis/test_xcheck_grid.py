@@ -27,6 +27,7 @@ from tests.tolerances import (
     LMM_DF_RTOL,
     LMM_FIXEF_RTOL,
     LMM_NLME_RTOL,
+    META_ITERATIVE_RTOL,
 )
 
 PLAN = AnalysisPlan(
@@ -248,3 +249,27 @@ def test_recovery_with_25_quadrature_points_matches_glmer():
     z = stats.norm.ppf(0.975)
     se = (np.log(row["ci_high"]) - np.log(row["ci_low"])) / (2 * z)
     assert se == pytest.approx(r["se"], rel=GLMM_SE_RTOL)
+
+
+def test_two_stage_columns_match_metafor():
+    """two_stage_* beside the one-stage rows: per-trial ANCOVA + metafor::rma REML
+    (tests/reference/xcheck_twostage.R), pain / any, overall and medication interaction."""
+    plan = AnalysisPlan(
+        outcomes=("pain",), windows=("short",), comparisons=("any",), modifiers=("medication",)
+    )
+    frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+        results = ipdma.analysis.run(frame, plan, jobs=1)
+    names = ["two_stage_estimate", "two_stage_ci_low", "two_stage_ci_high", "two_stage_p"]
+    inter = results.interactions
+    rows = {
+        "overall_pain_any": results.overall.iloc[0],
+        "pain_any_medication": inter[~inter.adjusted.astype(bool)].iloc[0],
+    }
+    for key, row in rows.items():
+        r = ref("twostage")[key]
+        expected = [r["estimate"], r["ci_low"], r["ci_high"], r["p"]]
+        np.testing.assert_allclose(
+            row[names].to_numpy(float), expected, rtol=META_ITERATIVE_RTOL, err_msg=key
+        )
