@@ -261,7 +261,39 @@ recovery_agq <- function() {
        se = cf["treat", "Std. Error"])
 }
 
+# Subgroups of a trial-level modifier: medication replaced by each trial's first value (NA as
+# 0), so it is constant within every trial. The category indicator is then absorbed by the
+# stratified intercepts (dropped); the per-category treatment effects stay estimable.
+trial_level_subgroup <- function() {
+  saved <- all
+  m0 <- ifelse(is.na(all$medication), 0, all$medication)
+  all$medication <<- ave(m0, all$trial, FUN = function(v) rep(v[1], length(v)))
+  on.exit(all <<- saved)
+  d <- all[complete.cases(all[, c("trial", "treat", "pain", "pain0", "age", "female",
+                                  "medication")]), ]
+  arms <- tapply(d$treat, d$trial, function(t) length(unique(t)))
+  d <- d[d$trial %in% names(arms)[arms == 2], ]
+  d$y <- d$pain
+  d$bc <- centre(d$pain0, d$trial)
+  for (a in c("age", "female")) {
+    d[[paste0(a, "_c")]] <- centre(d[[a]], d$trial)
+    d[[paste0("t_", a)]] <- d$treat * d[[paste0(a, "_c")]]
+  }
+  d$tin1 <- d$treat * (d$medication == 0)
+  d$tin2 <- d$treat * (d$medication == 1)
+  m <- lmerTest::lmer(y ~ 0 + factor(trial) + bc + age_c + t_age + female_c + t_female + tin1 +
+                        tin2 + (0 + treat | trial) + (0 + bc | trial), data = d, REML = TRUE,
+                      control = lctrl)
+  cf <- summary(m)$coefficients
+  lapply(list(No = "tin1", Yes = "tin2"), function(term) {
+    est <- cf[term, "Estimate"]; se <- cf[term, "Std. Error"]; df <- cf[term, "df"]
+    list(estimate = est, se = se, df = df, ci_low = est - qt(0.975, df) * se,
+         ci_high = est + qt(0.975, df) * se, p = 2 * pt(-abs(est / se), df))
+  })
+}
+
 out <- list(
+  subgroup_trial_level_medication = trial_level_subgroup(),
   variant_interaction_random = variant_cell(TRUE, FALSE),
   variant_prognostic_stratified = variant_cell(FALSE, TRUE),
   recovery_any_agq25 = recovery_agq(),
