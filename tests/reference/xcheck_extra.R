@@ -1,7 +1,8 @@
 # Independent cross-checks (VERIFY helper), part 3, on the xcheck_*.csv data:
 #   - BLUPs / conditional modes (ranef) from lmer and glmer;
 #   - lmerTest p-values and Satterthwaite CIs (for tidy() / confint(method = "satterthwaite"));
-#   - factor-by-treatment interaction (f * treat) with correlated slopes;
+#   - factor-by-treatment interaction (f * treat) with correlated slopes; a 3x3 unstructured
+#     random-effect covariance (1 + x + treat | trial); glmer with (1 + treat | trial);
 #   - nlme varIdent with a correlated (pdSymm) random intercept and slope.
 # Writes xcheck_extra.json.   Rscript tests/reference/xcheck_extra.R
 suppressPackageStartupMessages({library(lme4); library(lmerTest); library(nlme); library(jsonlite)})
@@ -36,6 +37,7 @@ out <- list()
 d <- read("corr")
 out$corr_reml <- lmer_more(y ~ x + f + treat + (1 + x | trial), d)
 out$corr_factor_by_treat <- lmer_more(y ~ x + f * treat + (1 + x | trial), d)
+out$corr3_reml <- lmer_more(y ~ x + f + treat + (1 + x + treat | trial), d)
 m <- lme(y ~ x + f + treat, random = list(trial = pdSymm(~ 1 + x)),
          weights = varIdent(form = ~ 1 | trial), data = d, method = "REML", control = nctrl,
          na.action = na.omit)
@@ -52,6 +54,14 @@ d <- read("bin_paper")
 g <- glmer(rec ~ 0 + factor(trial) + base + treat + (0 + treat | trial), data = d,
            family = binomial, nAGQ = 1, control = gctrl)
 out$bin_paper_laplace <- list(ranef = blups(g), loglik = as.numeric(logLik(g)))
+d <- read("bin_int")
+g <- glmer(rec ~ x + f + treat + (1 + treat | trial), data = d, family = binomial, nAGQ = 1,
+           control = gctrl)
+out$bin_int_corr_laplace <- list(fixef = as.list(fixef(g)),
+  se = as.list(sqrt(diag(as.matrix(vcov(g))))), loglik = as.numeric(logLik(g)),
+  varcorr = lapply(VarCorr(g), function(m) list(names = colnames(m),
+                                                 matrix = unname(unclass(m)[, , drop = FALSE]))),
+  messages = as.list(g@optinfo$conv$lme4$messages))
 out$versions <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
                      lmerTest = as.character(packageVersion("lmerTest")),
                      nlme = as.character(packageVersion("nlme")))
