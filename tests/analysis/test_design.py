@@ -166,3 +166,28 @@ def test_model_options_reach_the_formula_and_the_fit():
     assert models.error.isna().all(), models.error.tolist()
     assert "treat_x_modifier | trial" in models.formula.iloc[1]
     assert results.interactions.estimate.notna().all()
+
+
+@pytest.mark.filterwarnings("ignore::ipdma.errors.IpdmaWarning")
+@pytest.mark.parametrize("outcome", ["pain", "recovery"])
+def test_subgroup_indicator_aliased_with_trial_intercepts_is_dropped(outcome):
+    """Subgroups of a trial-level modifier: the category indicators are constant within each
+    trial (absorbed by the stratified intercepts), so they leave the model, with a note; the
+    per-category treatment effects are still estimated (R's lm/lmer/glmer drop them too)."""
+    data = frame(5, trials=16, across_site=-3.0)
+    prepared = prepare(_spec("site_level", kind="subgroup", outcome=outcome), data, PLAN)
+    assert "category_" not in prepared.formula
+    assert any("aliased with the stratified trial intercepts" in n for n in prepared.notes)
+    subgroup_terms = [t for t in prepared.terms if t.role == "subgroup"]
+    assert len(subgroup_terms) >= 2 and all(t.estimable for t in subgroup_terms)
+    assert all(t.column in prepared.formula for t in subgroup_terms)
+    plan = AnalysisPlan(
+        outcomes=(outcome,), windows=("short",), comparisons=("any",), modifiers=("site_level",),
+        adjustments=("unadjusted",), two_stage=False,
+    )  # fmt: skip
+    results = ipdma.analysis.run(data, plan, jobs=1)
+    assert results.models["error"].isna().all()
+    rows = results.subgroups
+    assert len(rows) == len(subgroup_terms) and np.isfinite(rows["estimate"]).all()
+    model = results.models[results.models["id"].str.contains("subgroup")].iloc[0]
+    assert "aliased with the stratified trial intercepts" in model["notes"]

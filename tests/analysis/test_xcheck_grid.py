@@ -275,12 +275,6 @@ def test_two_stage_columns_match_metafor():
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="subgroups of a modifier constant within every trial: the category indicator is "
-    "aliased with the stratified intercepts and the pain model fails (RankDeficiencyError: "
-    "category_1) instead of dropping it; the recovery model fits the aliased design",
-)
 def test_subgroups_of_a_trial_level_modifier_match_r():
     frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
     first = frame["medication"].fillna(0).groupby(frame["trial"]).transform("first")

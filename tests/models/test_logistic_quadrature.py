@@ -106,20 +106,25 @@ def test_default_nagq_is_accurate_on_the_paper_sized_model():
 
 @pytest.mark.slow
 def test_two_random_effects_converge_in_the_nodes():
-    values = {n: loglik(TWO, "two", n) for n in (1, 3, 5, 7, 9, 15)}
-    gaps = [abs(values[n] - values[15]) for n in (1, 3, 5, 7, 9)]
+    """Gaps to 15 nodes shrink; the default (11) is within 1e-6. On this fixture 9 nodes
+    already are; on ``xcheck_bin_aghq`` they are 6.3e-6 off the exact integral
+    (``test_xcheck_aghq.py``), hence 11."""
+    values = {n: loglik(TWO, "two", n) for n in (1, 3, 5, 7, 11, 15)}
+    gaps = [abs(values[n] - values[15]) for n in (1, 3, 5, 7, 11)]
     assert all(a > b for a, b in pairwise(gaps))
-    assert gaps[-1] < GLMM_QUADRATURE_ATOL < gaps[-2]
-    assert DEFAULT_NAGQ[2] == 9
+    assert gaps[-1] < GLMM_QUADRATURE_ATOL / 10 and gaps[-2] > GLMM_QUADRATURE_ATOL
+    assert DEFAULT_NAGQ[2] == 11
 
 
 @pytest.mark.slow
 def test_three_random_effects_converge_in_the_nodes():
-    values = {n: loglik(THREE, "two", n) for n in (1, 3, 5, 7)}
+    """Successive differences shrink; the default (9 nodes) is within 1e-6 of 11, 7 is not."""
+    values = {n: loglik(THREE, "two", n) for n in (1, 3, 5, 7, 9, 11)}
     steps = [abs(values[b] - values[a]) for a, b in ((1, 3), (3, 5), (5, 7))]
     assert steps[0] > 0.1 and steps[1] < steps[0] / 10 and steps[2] < steps[1] / 10
+    assert abs(values[9] - values[11]) < GLMM_QUADRATURE_ATOL < abs(values[7] - values[11])
     assert steps[2] < 1e-3
-    assert DEFAULT_NAGQ[3] == 7
+    assert DEFAULT_NAGQ[3] == 9
 
 
 def test_nagq_is_validated():

@@ -93,6 +93,13 @@ def test_no_trial_with_events_is_a_model_error():
     data = small().assign(rec=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SeparationWarning)
+        with pytest.raises(ModelError, match=r"no trial has both events|does not vary"):
+            ipdma.mixed(PAPER, data, family="binomial")
+    # events overall, but every trial has only events or none: still nothing to estimate
+    first = data["trial"].unique()[::2]
+    data = data.assign(rec=data["trial"].isin(first).astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeparationWarning)
         with pytest.raises(ModelError, match="no trial has both events"):
             ipdma.mixed(PAPER, data, family="binomial")
 

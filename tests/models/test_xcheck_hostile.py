@@ -73,11 +73,6 @@ def test_constant_treatment_linear_names_the_aliased_column(frame):
         ipdma.mixed(LINEAR_PAPER, frame.assign(treat=1.0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logistic engine has no rank check: constant treat beside stratified intercepts "
-    "is fitted (treat = 0.078, an unidentified split) instead of RankDeficiencyError",
-)
 def test_constant_treatment_logistic_names_the_aliased_column(frame):
     with pytest.raises(RankDeficiencyError, match="treat"):
         _quiet_fit(LOGISTIC_PAPER, frame.assign(treat=1.0), family="binomial")
@@ -88,11 +83,6 @@ def test_collinear_covariates_linear(frame):
         ipdma.mixed("y ~ x + x2 + treat + (1 | trial)", frame.assign(x2=2 * frame["x"] + 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logistic engine has no rank check: x2 = 2x + 1 is fitted (x 0.012, x2 0.031, "
-    "converged=True) instead of RankDeficiencyError",
-)
 def test_collinear_covariates_logistic(frame):
     with pytest.raises(RankDeficiencyError, match="x2"):
         _quiet_fit(
@@ -156,11 +146,6 @@ def test_single_trial_is_an_error(frame, family):
     assert info.value.trial == "only"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a constant outcome gives overflow RuntimeWarnings, loglik 68625 and "
-    "converged=False instead of a ModelError saying the outcome does not vary",
-)
 def test_constant_outcome_is_an_error(frame):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -182,24 +167,11 @@ def _error_or_named_warning(formula, data, trial, **kwargs) -> None:
     assert named and result.converged, [str(w.message)[:120] for w in caught]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stratified residuals with a trial whose outcome is constant (its residual "
-    "variance -> 0, likelihood unbounded): two ConvergenceWarnings, converged=False, no "
-    "message naming the trial",
-)
 def test_stratified_residuals_constant_outcome_in_one_trial(frame):
     data = frame.assign(y=np.where(frame["trial"] == "t0", 3.0, frame["y"]))
     _error_or_named_warning("y ~ treat + (1 | trial)", data, "t0", residual="stratified")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stratified residuals + random intercept + a one-participant trial: the "
-    "DataWarning says its variance keeps the starting ratio 1 to the first trial's, but "
-    "sigma['z solo'] goes to ~0.0006 (sigma['t0'] 1.358); with the id 'solo' (first "
-    "trial) the fit is also not converged",
-)
 def test_stratified_residuals_single_participant_random_intercept():
     rng = np.random.default_rng(0)
     n, k = 240, 8

@@ -19,7 +19,9 @@ categories are uncentred (Figures 3-5) and use the 0/1 treatment coding.
 
 A trial contributes to an interaction only if it has both arms and variation in the modifier;
 a modifier column with no contributing trial is left out and its row reported as not
-estimable. Trials without both arms are left out of every model (they carry no information on
+estimable. Any fixed column aliased with the stratified intercepts (no within-trial variation
+beyond the earlier columns, e.g. a subgroup indicator of a modifier constant within every
+trial) is dropped from the model with a note, as R drops aliased columns. Trials without both arms are left out of every model (they carry no information on
 the treatment effect).
 """
 
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
+from ..models._linear_stats import _greedy_aliased
 from ._groups import TrialGroups
 from ._levels import binary_names, categorise, check_binary
 from ._plan import AnalysisPlan, ModifierSpec
@@ -159,6 +162,7 @@ def prepare(
     data = pd.DataFrame(build.columns)
     if build.keep is not None:
         data = data.loc[build.keep].reset_index(drop=True)
+    _drop_aliased(build, data)
     formula = "y ~ " + " + ".join(build.fixed) + _random_part(build.random, options.correlated)
     return PreparedModel(
         spec=spec,
@@ -171,6 +175,41 @@ def prepare(
         reference=reference,
         notes=tuple(build.notes),
     )
+
+
+def _drop_aliased(build: _Builder, data: pd.DataFrame) -> None:
+    """Drop fixed columns aliased with the stratified intercepts (and earlier columns).
+
+    Each fixed column is centred within trial over the model's rows (this projects out the
+    per-trial intercepts ``C(trial)``); a column whose centred part is a linear combination
+    of the earlier centred columns (e.g. a category indicator constant within every trial)
+    carries no within-trial information and is dropped, as R's ``lm``/``lmer`` drop aliased
+    columns. Each drop is a note of the model; a dropped reported term is not estimable.
+    """
+    names = [name for name in build.fixed if name not in ("0", "C(trial)")]
+    if not names:
+        return
+    codes = TrialGroups(data["trial"].to_numpy()).codes
+    raw = data[names].to_numpy(float)
+    sums = np.zeros((codes.max() + 1, raw.shape[1]))
+    np.add.at(sums, codes, raw)
+    centred = raw - (sums / np.bincount(codes)[:, None])[codes]
+    aliased = {names[j] for j in _greedy_aliased(centred.T @ centred, np.sum(raw**2, axis=0))}
+    if not aliased:
+        return
+    build.fixed = [name for name in build.fixed if name not in aliased]
+    build.random = [name for name in build.random if name not in aliased]
+    for name in sorted(aliased, key=names.index):
+        build.notes.append(
+            f"{name}: aliased with the stratified trial intercepts (no within-trial "
+            "variation beyond the other terms); dropped from the model"
+        )
+    build.terms = [
+        Term(t.column, t.role, t.level, 0, 0, False, "aliased with the trial intercepts")
+        if t.column in aliased
+        else t
+        for t in build.terms
+    ]
 
 
 def _modifier_columns(

@@ -14,15 +14,30 @@ allowed for 2 and 3 random effects per trial (``nagq**q`` nodes per trial).
 
 Default number of nodes
 -----------------------
-``DEFAULT_NAGQ[q]``: 7 for one random effect per trial, 9 for two, 7 for three. On the
+``DEFAULT_NAGQ[q]``: 7 for one random effect per trial, 11 for two, 9 for three. On the
 paper-sized model (3,503 participants in 27 trials, stratified intercepts, random treatment
 effect; fixture ``glmm_ipd_paper``) the maximised log-likelihood at 1, 5, 7, 9 and 25 nodes
 is -2119.4130852, -2119.3668637, -2119.3668131, -2119.3668129 and -2119.3668128: 7 nodes
-are within 3.2e-7 of 25 (5 nodes: 5.1e-5 off; Laplace: 0.046). With two random effects
-(``glmm_ipd_two``, SDs 0.30 and 0.52) the gaps to 15 nodes are 4.0e-6 at 7 nodes, 2.4e-7
-at 9 and 1.4e-8 at 11: 9 nodes (81 per trial) are within 1e-6. With three, 7 nodes (343
-per trial) differ from 8 by 4.6e-6; 7 is the default there for cost (raise ``nagq`` for
-more). ``tests/models/test_logistic_quadrature.py`` checks these sequences.
+are within 3.2e-7 of 25 (5 nodes: 5.1e-5 off; Laplace: 0.046). Two random effects, against
+the exact marginal log-likelihood (nested ``stats::integrate`` in R, fixture
+``xcheck_bin_aghq``, exact value -710.9512968 at the 9-node estimates):
+
+====  ==================  ================  ===============
+nagq  nodes per trial     loglik            minus exact
+====  ==================  ================  ===============
+9     81                  -710.9513031      -6.3e-6
+10    100                 -710.9513035      -6.7e-6
+11    121                 -710.9512971      -2.8e-7
+13    169                 -710.9512966      +2.2e-7
+15    225                 -710.9512967      +1.2e-7
+====  ==================  ================  ===============
+
+so 11 nodes (121 per trial) are the smallest default within 1e-6 there; on
+``glmm_ipd_two`` (SDs 0.30 and 0.52) 11 nodes are 1.4e-8 from 15. With three random effects
+(``glmm_ipd_two`` plus a random ``x`` slope) the gaps to 11 nodes are 6.9e-6 at 7 nodes,
+2.2e-6 at 8 and 3.0e-7 at 9: 9 nodes (729 per trial) are within 1e-6 (fit 5.6 s there
+against 2.7 s at 7 nodes; pass ``nagq=7`` for speed). ``tests/models/test_logistic_quadrature.py``
+checks these sequences.
 
 Estimation
 ----------
@@ -33,7 +48,9 @@ used to start the quadrature fit. Standard errors: the inverse of minus the Hess
 log-likelihood over (coefficients, covariance parameters) at the optimum (differences of
 the exact gradient, steps of 1e-5 in each parameter's unit), fixed-effects block; lme4
 does the same with a finite-difference Hessian of the deviance, glmmTMB with an exact one.
-Convergence is verified: the gradient at the optimum, and a second Newton run of the
+Convergence is verified: the gradient at the optimum in each parameter's own unit (the
+score times 1 / root-mean-square of the parameter's column, so that rescaling a covariate,
+e.g. to 0-100, neither hides nor fakes a large gradient) below ``GRADIENT_TOL``, and a second Newton run of the
 Laplace stage from a different start of the covariance parameters reaching the same
 log-likelihood (within 1e-6). At a boundary (a diagonal entry of ``L`` below
 ``SINGULAR_TOL``: an SD of 0 or |corr| = 1) the gradient is no criterion (the likelihood is
@@ -58,6 +75,7 @@ from ..errors import (
 )
 from ._aghq import hermite_grid
 from ._formula import ModelDesign
+from ._linear_stats import check_rank, trial_stats
 from ._logistic_boundary import BOUNDARY_SDS, boundary_parameters, verify_boundary
 from ._logistic_design import Prepared, detect_separation, prepare
 from ._logistic_newton import _Problem, glm_start, maximize, negative_hessian
@@ -66,9 +84,9 @@ from ._result import MixedResult
 
 __all__ = ["DEFAULT_NAGQ", "fit_binomial"]
 
-DEFAULT_NAGQ = {1: 7, 2: 9, 3: 7}
+DEFAULT_NAGQ = {1: 7, 2: 11, 3: 9}
 MAX_NODES = 20_000  # nagq**q above this is refused (memory: rows x nodes)
-GRADIENT_TOL = 1e-4  # largest absolute score at an accepted optimum
+GRADIENT_TOL = 1e-4  # largest |score x parameter unit| at an accepted optimum
 RESTART_TOL = 1e-6  # log-likelihood agreement of the two starts
 SINGULAR_TOL = 1e-4  # |diagonal of L| below this is a zero variance (lme4's isSingular)
 
@@ -116,6 +134,9 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
         )
     nagq = _validate_nagq(nagq, q)
     prep = prepare(design)
+    # the same fixed-effects rank check as the linear engine (X'X per trial, local columns
+    # eliminated): aliased columns are an error naming them, never an unidentified split
+    check_rank(trial_stats(design), design.fixed_names, design.group_levels)
     messages = list(prep.messages)
     for msg in prep.messages:
         warnings.warn(msg, SeparationWarning, stacklevel=3)
@@ -175,7 +196,8 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
         converged = bool(agree and gmax < GRADIENT_TOL and np.isfinite(f1))
         checks.insert(
             0,
-            f"max |gradient| {gmax:.1e} (< {GRADIENT_TOL:g}), Newton decrement "
+            f"max |gradient| {gmax:.1e} in parameter units (< {GRADIENT_TOL:g}), Newton "
+            f"decrement "
             f"{max(opt.decrement, 0):.1e}; {restart}",
         )
     else:  # boundary fit: the gradient of a variance parameter at 0 is no criterion
@@ -197,7 +219,8 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
         checks.insert(
             0,
             f"boundary fit: {', '.join(names)} held at 0 and the other parameters "
-            f"re-maximised, their max |gradient| {gmax:.1e} (< {GRADIENT_TOL:g}); one-sided "
+            f"re-maximised, their max |gradient| {gmax:.1e} in parameter units "
+            f"(< {GRADIENT_TOL:g}); one-sided "
             f"check: moving {'it' if len(names) == 1 else 'each'} off 0 (SD "
             f"{BOUNDARY_SDS[0]:g} to {BOUNDARY_SDS[-1]:g} on the logit scale, both signs, the "
             f"others re-optimised to second order) changes the log-likelihood by at most "

@@ -40,7 +40,7 @@ class Optimum:
     evaluation: Evaluation
     iterations: int
     decrement: float
-    gradient_max: float
+    gradient_max: float  # max |score x parameter unit| over the free parameters
     hessian: tuple
 
 
@@ -255,7 +255,10 @@ def maximize(
     The finite-difference Hessian is recomputed only when the previous step did not shrink
     the Newton decrement tenfold (a chord-Newton scheme); the gradient is always exact.
     ``fixed`` (boolean over ``theta``) holds those shared parameters at their start values;
-    the returned ``gradient_max`` is then over the other parameters.
+    the returned ``gradient_max`` is then over the other parameters. ``gradient_max`` is the
+    largest absolute score in each parameter's own unit (``theta_unit``, ``alpha_unit``:
+    1 / root-mean-square of its column), i.e. the log-likelihood change per typical unit
+    of the linear predictor, so it does not depend on how a covariate is scaled.
     """
     free = np.ones(len(theta), dtype=bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
     theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
@@ -302,6 +305,9 @@ def maximize(
         if problem.linear_predictor_reach(theta, alpha) > DIVERGED:  # separation: stop
             break
     g_theta, g_alpha = problem.per_trial_gradient(ev)
-    g_free = g_theta.sum(axis=0)[free]
-    gmax = float(max(np.max(np.abs(g_free), initial=0.0), np.max(np.abs(g_alpha), initial=0.0)))
+    # scale-aware: the score per each parameter's own unit (1 / rms of its column), so a
+    # coefficient of a 0-100 covariate is judged like one of a standardised covariate
+    g_free = (g_theta.sum(axis=0) * problem.theta_unit)[free]
+    g_local = np.where(problem.local_mask, g_alpha * problem.alpha_unit, 0.0)
+    gmax = float(max(np.max(np.abs(g_free), initial=0.0), np.max(np.abs(g_local), initial=0.0)))
     return Optimum(theta, alpha, ev, iterations, decrement, gmax, hessian)
