@@ -6,10 +6,11 @@ lme4-style formula, builds the design (rows sorted by trial) and dispatches on `
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .._literals import Family, Residual, validate
-from ..errors import SpecError
+from ..errors import ModelError, SpecError
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._result import MixedResult
 
@@ -60,6 +61,7 @@ def mixed(
                 "residual='stratified' applies to linear models only",
                 hint="drop residual= for family='binomial'",
             )
+        _check_events(design)
         from ._logistic import fit_binomial
 
         return fit_binomial(design, nagq=nagq)
@@ -70,3 +72,24 @@ def mixed(
     from ._linear import fit_linear
 
     return fit_linear(design, reml=reml, residual=residual)
+
+
+def _check_events(design: ModelDesign) -> None:
+    """A binomial outcome without events (or without non-events) at all cannot be fitted:
+    the maximum-likelihood intercept is infinite (complete separation)."""
+    y, size = design.y, design.n_trials
+    if not (size > 0).any():
+        return
+    binary = design.formula.failures is None
+    for none, what in (
+        (np.all(y == 0), "is 0" if binary else "has 0 successes"),
+        (np.all(y == size), "is 1" if binary else "has 0 failures"),
+    ):
+        if none:
+            raise ModelError(
+                f"the outcome {design.response_name!r} does not vary: every one of the "
+                f"{len(y)} complete rows {what}, so no trial has both events and non-events "
+                "and a logistic model cannot be estimated",
+                variable=design.response_name,
+                hint="check that the right column is the outcome and its coding (1 = event)",
+            )

@@ -109,6 +109,20 @@ def _check_columns(names: set[str], data: pd.DataFrame, formula: str) -> None:
             )
 
 
+_NUMBER_KINDS = {"integer", "floating", "mixed-integer-float", "decimal", "empty"}
+
+
+def _coerce_object_numbers(data: pd.DataFrame, names) -> pd.DataFrame:
+    """Object columns holding only numbers and None/NaN (e.g. built from Python lists with
+    None for missing) become float columns, as R reads them; other columns are unchanged."""
+    coerced = {}
+    for name in names:
+        col = data[name]
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in _NUMBER_KINDS:
+            coerced[name] = pd.to_numeric(col, errors="coerce").astype(float)
+    return data.assign(**coerced) if coerced else data
+
+
 def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
     col = data[name]
     if col.dtype == bool:
@@ -116,8 +130,9 @@ def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(col):
         bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
         row = bad.index[0] if len(bad) else None
+        example = f", e.g. {bad.iloc[0]!r} in row {row!r}" if len(bad) else ""
         raise InputError(
-            f"the {role} {name!r} is not numeric (dtype {col.dtype})",
+            f"the {role} {name!r} is not numeric (dtype {col.dtype}{example})",
             variable=name,
             row=row,
             value=None if row is None else bad.iloc[0],
@@ -161,10 +176,17 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
             f"the formula {parsed.formula!r} has no random-effects term",
             hint="add e.g. '(1 | trial)'; ipdma.mixed fits mixed models only",
         )
+    if len(data) == 0:
+        raise InputError(
+            "the data have no rows (an empty DataFrame)",
+            hint="check the filter or file that produced the data",
+        )
+    from ._formula import evaluate_expression, expression_columns
+
     group_name = parsed.group
-    needed = {parsed.response, group_name}
-    if parsed.failures:
-        needed.add(parsed.failures)
+    response_cols = expression_columns(parsed.response)
+    failure_cols = expression_columns(parsed.failures) if parsed.failures else frozenset()
+    needed = {group_name} | response_cols | failure_cols
     needed |= _required(parsed.fixed)
     for term in parsed.random:
         needed |= _required(term.expr)
@@ -177,6 +199,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
             hint="rename or drop the duplicate columns before fitting",
         )
 
+    data = _coerce_object_numbers(data, sorted(needed))
     cols = {name: data[name].to_numpy() for name in sorted(needed)}
     complete = np.ones(len(data), dtype=bool)
     for arr in cols.values():
@@ -240,9 +263,22 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         k: v for k, v in sorted_cols.items() if not isinstance(data[k].dtype, pd.CategoricalDtype)
     }
 
-    y = _numeric(data, parsed.response, "outcome")[rows]
+    def column(role: str):
+        return lambda name: _numeric(data, name, role)[rows]
+
+    y = np.asarray(evaluate_expression(parsed.response, column("outcome")), dtype=float)
     if parsed.failures:
-        n_trials = y + _numeric(data, parsed.failures, "failure count")[rows]
+        failures = evaluate_expression(parsed.failures, column("failure count"))
+        n_trials = y + np.asarray(failures, dtype=float)
+        for name, values in ((parsed.response, y), (parsed.failures, failures)):
+            if not np.isfinite(values).all():
+                bad = int(np.flatnonzero(~np.isfinite(values))[0])
+                raise InputError(
+                    f"cbind() argument {name!r} is not finite (e.g. a division by 0)",
+                    variable=name,
+                    row=data.index[rows[bad]],
+                    hint="compute the counts as columns of the data first",
+                )
     else:
         n_trials = np.ones_like(y)
 

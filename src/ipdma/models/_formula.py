@@ -12,6 +12,8 @@ written ``cbind(successes, failures)`` as in lme4::glmer.
 
 from __future__ import annotations
 
+import ast
+import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,10 +23,84 @@ from formulaic import Formula
 from ..errors import FormulaError
 from ._design import ModelDesign, build_design  # re-exported: the design half of the API
 
-__all__ = ["ModelDesign", "ParsedFormula", "RandomTerm", "build_design", "parse_formula"]
+__all__ = [
+    "ModelDesign",
+    "ParsedFormula",
+    "RandomTerm",
+    "build_design",
+    "expression_columns",
+    "parse_formula",
+]
 
 _NAME = re.compile(r"^\s*(`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)\s*$")
 _CBIND = re.compile(r"^\s*cbind\s*\((.*)\)\s*$", re.DOTALL)
+
+
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+@lru_cache(maxsize=256)
+def _arithmetic(expr: str) -> tuple[ast.expr, dict[str, str]]:
+    """Parse an arithmetic expression of columns (``+ - * /``, numbers, parentheses, names
+    in backticks): the syntax tree and the placeholder -> column map. Nothing is executed."""
+    names: dict[str, str] = {}
+
+    def placeholder(match: re.Match) -> str:
+        key = f"_col{len(names)}_"
+        names[key] = match.group(1)
+        return key
+
+    text = re.sub(r"`([^`]+)`", placeholder, expr.strip())
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise FormulaError(
+            f"cannot read the expression {expr!r}", hint="use column names, numbers, + - * /"
+        ) from None
+    allowed = (ast.BinOp, ast.UnaryOp, ast.Load, ast.USub, *_OPERATORS)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.setdefault(node.id, node.id)
+            continue
+        number = isinstance(node, ast.Constant) and type(node.value) in (int, float)
+        if not number and not isinstance(node, allowed):
+            raise FormulaError(
+                f"the expression {expr!r} may only combine columns and numbers with + - * / "
+                f"(found {type(node).__name__})",
+                value=expr,
+                hint="compute the column in the data first",
+            )
+    return tree, names
+
+
+def expression_columns(expr: str) -> frozenset[str]:
+    """The columns a ``cbind()`` argument (a column name or an arithmetic expression) uses."""
+    if _NAME.match(expr):
+        return frozenset([_unquote(expr)])
+    return frozenset(_arithmetic(expr)[1].values())
+
+
+def evaluate_expression(expr: str, column) -> object:
+    """Evaluate a ``cbind()`` argument; ``column(name)`` returns a column as a float array."""
+    if _NAME.match(expr):
+        return column(_unquote(expr))
+    tree, names = _arithmetic(expr)
+
+    def ev(node):
+        if isinstance(node, ast.Name):
+            return column(names[node.id])
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp):
+            return -ev(node.operand)
+        return _OPERATORS[type(node.op)](ev(node.left), ev(node.right))
+
+    return ev(tree)
 
 
 @dataclass(frozen=True)
@@ -41,7 +117,8 @@ class ParsedFormula:
     """A parsed lme4-style formula (configuration only; no data).
 
     ``response`` is the outcome column; for ``cbind(s, f)`` it is ``s`` and ``failures``
-    is ``f``. ``fixed`` is the formulaic right-hand side of the fixed part.
+    is ``f`` (each a column name or an arithmetic expression of columns, e.g.
+    ``size - incidence``, evaluated on the data by ``evaluate_expression``). ``fixed`` is the formulaic right-hand side of the fixed part.
     """
 
     formula: str
@@ -163,14 +240,17 @@ def _parse(formula: str) -> ParsedFormula:
     failures = None
     cbind = _CBIND.match(lhs)
     if cbind:
-        args = _split_top(cbind.group(1), ",")
-        if len(args) != 2 or not all(_NAME.match(a) for a in args):
+        args = [a.strip() for a in _split_top(cbind.group(1), ",")]
+        if len(args) != 2 or not all(args):
             raise FormulaError(
-                "cbind() needs two column names, cbind(successes, failures):\n"
+                "cbind() needs two arguments, cbind(successes, failures):\n"
                 + _where(formula, lhs.find("cbind")),
-                hint="write e.g. 'cbind(recovered, not_recovered) ~ ...'",
+                hint="write e.g. 'cbind(recovered, not_recovered) ~ ...' or "
+                "'cbind(events, size - events) ~ ...'",
             )
-        response, failures = _unquote(args[0]), _unquote(args[1])
+        for arg in args:
+            expression_columns(arg)  # validates an arithmetic expression of columns
+        response, failures = (_unquote(a) if _NAME.match(a) else a for a in args)
     elif _NAME.match(lhs):
         response = _unquote(lhs)
     else:

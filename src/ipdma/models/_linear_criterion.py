@@ -8,8 +8,10 @@ Model (trial i, ``n_i`` rows)::
 ``Lambda`` is block diagonal and lower triangular, its entries are ``theta`` (lme4's
 relative covariance factor, Bates et al. 2015, J Stat Softw 67(1), section 3). With a common
 residual variance ``rho_i = 1``; with stratified residual variances ``rho_i`` is the ratio of
-trial i's residual variance to that of the first trial (``rho_1 = 1``, nlme's varIdent
-parameterisation), optimised as ``log rho_i``. ``sigma^2`` is profiled out.
+trial i's residual variance to that of a reference trial (the first trial with residual
+degrees of freedom; ``rho = 1`` there, nlme's varIdent parameterisation), optimised as
+``log rho_i``; a trial without residual degrees of freedom cannot estimate its own residual
+variance and shares the reference's (``rho_i = 1``, not optimised). ``sigma^2`` is profiled out.
 
 With ``V0_i = rho_i I + Z_i D Z_i'`` (``D = Lambda Lambda'``), ``M_i = I + Lambda' Z_i'Z_i
 Lambda / rho_i`` and ``H = sum_i X_i' V0_i^{-1} X_i``, the profiled deviances are::
@@ -71,12 +73,21 @@ def _inv_logdet(stack: np.ndarray) -> tuple[np.ndarray, float]:
 class Criterion:
     """Profiled REML/ML deviance of one model, with its analytic gradient.
 
-    Parameters are ``x = [theta, log rho_2, ..., log rho_K]`` (the ``log rho`` part only
-    when ``stratified``).
+    Parameters are ``x = [theta, log rho_i for i in rho_index]`` (the ``log rho`` part only
+    when ``stratified``). ``own_variance`` (bool per trial, stratified only) marks the trials
+    that can estimate their own residual variance; the first of them is the reference
+    (``rho = 1``), the others get a ``log rho`` parameter, and the remaining trials (no
+    residual degrees of freedom) share the reference's variance (``rho = 1``).
     """
 
     def __init__(
-        self, stats: TrialStats, blocks: tuple[np.ndarray, ...], *, reml: bool, stratified: bool
+        self,
+        stats: TrialStats,
+        blocks: tuple[np.ndarray, ...],
+        *,
+        reml: bool,
+        stratified: bool,
+        own_variance: np.ndarray | None = None,
     ) -> None:
         self.s = stats
         self.reml = reml
@@ -95,7 +106,11 @@ class Criterion:
         self.K = len(stats.n)
         self.nobs = float(stats.n.sum())
         self.dof = self.nobs - stats.p if reml else self.nobs
-        self.n_params = self.n_theta + (self.K - 1 if stratified else 0)
+        own = np.ones(self.K, bool) if own_variance is None else np.asarray(own_variance, bool)
+        owners = np.flatnonzero(own) if stratified else np.zeros(0, np.intp)
+        self.reference = int(owners[0]) if len(owners) else 0
+        self.rho_index = owners[1:]
+        self.n_params = self.n_theta + len(self.rho_index)
         self.eye_q = np.eye(q)
         self.pad = stats.pad
 
@@ -110,9 +125,10 @@ class Criterion:
         return L
 
     def log_rho(self, x: np.ndarray) -> np.ndarray:
-        if not self.stratified:
-            return np.zeros(self.K)
-        return np.concatenate([[0.0], x[self.n_theta :]])
+        out = np.zeros(self.K)
+        if self.stratified:
+            out[self.rho_index] = x[self.n_theta :]
+        return out
 
     # ------------------------------------------------------------------------------------
     def _core(self, x: np.ndarray):
@@ -255,7 +271,7 @@ class Criterion:
             tr_p = tr_vinv
         quad = np.einsum("ka,kab,kb->k", wt["w"], G2, wt["w"])
         g_rho = rho * (tr_p - c * quad)
-        return np.concatenate([grad, g_rho[1:]])
+        return np.concatenate([grad, g_rho[self.rho_index]])
 
     # ------------------------------------------------------------------------------------
     def evaluate(self, x: np.ndarray, *, gradient: bool = False) -> Evaluation:

@@ -126,7 +126,7 @@ def variance_jacobian(crit: Criterion, core: dict, sigma: float, Hinv: np.ndarra
         G2 = crit._second_moment(core)[:, : m + pg, : m + pg]
         rho = 1 / core["irho"][:, 0, 0]
         d_rho = s2 * rho[:, None] * np.einsum("kaj,kab,kbj->kj", H_rows, G2, H_rows)
-        jac.append(d_rho[1:].T)
+        jac.append(d_rho[crit.rho_index].T)
     return np.concatenate(jac, axis=1)
 
 
