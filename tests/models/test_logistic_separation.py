@@ -129,3 +129,34 @@ def test_aggregated_counts_equal_expanded_rows():
     n = counts.rec + counts.failures
     log_choose = np.sum(gammaln(n + 1) - gammaln(counts.rec + 1) - gammaln(counts.failures + 1))
     assert agg.loglik - rows.loglik == pytest.approx(log_choose, abs=1e-7)
+
+
+def test_quasi_separation_by_a_rare_indicator_is_caught():
+    """A 0/1 term that is 1 in a few rows, all events: its MLE is +inf (regression: the
+    divergence screen used the column's root-mean-square, the fit claimed convergence and
+    a pseudo-inverse gave the term a standard error of exactly 0)."""
+    data = small()
+    rows = data.index[(data.trial == "t02") & (data.treat == 1)][:6]
+    data["rare"] = 0
+    data.loc[rows, "rare"] = 1
+    data.loc[rows, "rec"] = 1
+    formula = "rec ~ 0 + C(trial) + base + treat + rare + (0 + treat | trial)"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = ipdma.mixed(formula, data, family="binomial", nagq=5)
+    sep = [str(w.message) for w in caught if issubclass(w.category, SeparationWarning)]
+    assert any("terms: rare" in m and "t02" in m for m in sep), sep
+    assert not result.converged
+    assert np.isnan(result.se["rare"]) and np.isnan(result.vcov.loc["rare", "base"])
+    assert result.fixef["rare"] > 10  # heading to +inf
+    others = ["base", "treat"]
+    assert np.isfinite(result.se[others]).all() and (result.se[others] > 0).all()
+    # the shared estimates are those of the fit without the separated rows' term in the
+    # limit: dropping the perfectly predicted rows and the term gives the same estimates
+    without = ipdma.mixed(
+        "rec ~ 0 + C(trial) + base + treat + (0 + treat | trial)",
+        data.drop(index=rows),
+        family="binomial",
+        nagq=5,
+    )
+    np.testing.assert_allclose(result.fixef[others], without.fixef[others], atol=1e-4)

@@ -33,15 +33,9 @@ def test_default_aghq_point_is_the_exact_maximum():
         assert move["loglik"] < at, move
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pins the old default (AGHQ(9)); the 2-D default is now 11 nodes (the 1e-6 target "
-    "below). With nagq=9 passed explicitly the fit reproduces the stored point (loglik "
-    "difference 0.0, fixef within 1e-6): reviewer to add nagq=9 and drop this mark",
-)
 def test_fit_reproduces_the_point_r_integrated():
     stored = _points()["bin_aghq_AGHQ(9)"]
-    result = fit(TWO, data("bin_aghq"), family="binomial")
+    result = fit(TWO, data("bin_aghq"), family="binomial", nagq=9)
     assert result.method == stored["method"]
     assert_rel(result.fixef, series(stored["fixef"]), 1e-6, "fixef vs stored", floor=1.0)
     assert result.loglik == pytest.approx(stored["loglik"], abs=1e-8)

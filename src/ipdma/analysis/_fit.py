@@ -111,6 +111,9 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
         estimate, se = float(result.fixef[name]), float(result.se[name])
         df = float(result.df.get(name, math.inf)) if satterthwaite else math.inf
         df = df if math.isfinite(df) and df > 0 else math.inf
+        if not (math.isfinite(se) and se > 0):  # no information (e.g. separation): no CI, no p
+            term.update(estimate=_finite(estimate))
+            continue
         if math.isinf(df):
             crit, p = stats.norm.ppf(quantile), 2 * stats.norm.sf(abs(estimate / se))
         else:

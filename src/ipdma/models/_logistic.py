@@ -228,7 +228,7 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
         )
 
     separated = None
-    big = problem.linear_predictor_reach(opt.theta, opt.alpha) > 15
+    big = problem.linear_predictor_extreme(opt.theta, opt.alpha) > 15
     if big or not converged:
         kept = np.isin(design.group, prep.used_trials)
         separated = detect_separation(

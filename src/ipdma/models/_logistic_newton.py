@@ -67,6 +67,20 @@ class _Problem:
         local_rms = np.sqrt(local_ms)
         self.theta_unit = np.where(rms > 1e-12, 1.0 / np.maximum(rms, 1e-12), 1.0)
         self.alpha_unit = np.where(local_rms > 1e-12, 1.0 / np.maximum(local_rms, 1e-12), 1.0)
+        self.theta_max = np.r_[
+            np.max(np.abs(data.X[:, :ps]), axis=0, initial=0.0),
+            np.max(np.abs(data.Z), axis=0, initial=0.0)[data.lam_rows],
+        ]
+        self.alpha_max = np.maximum.reduceat(np.abs(data.X[:, ps:]), data.starts, axis=0)
+
+    def linear_predictor_extreme(self, theta: np.ndarray, alpha: np.ndarray) -> float:
+        """Largest |coefficient| x max |value| of its column: the logit units it moves some row.
+
+        A screen for separation: a 0/1 column that is 1 in a few rows has a small
+        root-mean-square, so a diverging coefficient on it barely moves a *typical* row.
+        """
+        local = np.where(self.local_mask, np.abs(alpha) * self.alpha_max, 0.0)
+        return float(max(np.max(np.abs(theta) * self.theta_max), np.max(local, initial=0.0)))
 
     def linear_predictor_reach(self, theta: np.ndarray, alpha: np.ndarray) -> float:
         """Largest |coefficient| x root-mean-square of its column: logit units on a typical row."""

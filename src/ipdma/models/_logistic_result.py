@@ -80,19 +80,27 @@ def build_result(
 
     N, where = _full_information(hessian, mask)
     notes = []
-    try:
-        np.linalg.cholesky(N)
-        cov = np.linalg.inv(N)
-    except np.linalg.LinAlgError:
-        cov = np.linalg.pinv(N)
-        notes.append(
-            "the information matrix is not positive definite at the optimum: standard "
-            "errors come from its pseudo-inverse and are unreliable"
-        )
     p = len(design.fixed_names)
     param_of = np.full(p, -1)
     param_of[prep.shared_index] = np.arange(ps)
     param_of[prep.local_index[mask]] = where[mask]
+    try:
+        np.linalg.cholesky(N)
+        cov = np.linalg.inv(N)
+    except np.linalg.LinAlgError:
+        cov, flat = _covariance_without_information(N)
+        shown = [design.fixed_names[j] for j in np.flatnonzero(np.isin(param_of, flat))]
+        notes.append(
+            "the information matrix is not positive definite at the optimum (the "
+            "likelihood is flat or not at a maximum along some direction): the standard "
+            f"errors of {', '.join(shown[:6]) + (' ...' if len(shown) > 6 else '') or 'the variance parameters'} "
+            "are not available (NaN); the others come from the information on the "
+            "remaining directions"
+        )
+    if separated is not None:  # estimates along the separating direction are arbitrary
+        moving = np.flatnonzero((np.abs(separated) > 1e-6) & (param_of >= 0))
+        cov[param_of[moving], :] = np.nan
+        cov[:, param_of[moving]] = np.nan
     fixef = np.full(p, np.nan)
     fixef[prep.shared_index] = opt.theta[:ps]
     fixef[prep.local_index[mask]] = opt.alpha[mask]
@@ -140,3 +148,18 @@ def build_result(
         warnings=tuple(messages) + tuple(notes),
         details=details,
     )
+
+
+def _covariance_without_information(N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of ``N`` on its positive eigen-directions; NaN for parameters touching the rest.
+
+    A pseudo-inverse would silently give such parameters a finite (too small, even zero)
+    variance; a parameter with no information along a direction has no standard error.
+    """
+    w, V = np.linalg.eigh((N + N.T) / 2)
+    good = w > max(float(w.max(initial=0.0)), 1.0) * 1e-10
+    cov = (V[:, good] / w[good]) @ V[:, good].T
+    flat = np.flatnonzero(np.any(np.abs(V[:, ~good]) > 1e-6, axis=1))
+    cov[flat, :] = np.nan
+    cov[:, flat] = np.nan
+    return cov, flat

@@ -1,0 +1,45 @@
+"""One model's record: a term without information gets an estimate but no SE, CI or p."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from ipdma.analysis import AnalysisPlan, ModelSpec
+from ipdma.analysis._design import PreparedModel, Term
+from ipdma.analysis._fit import fit_prepared
+
+REF = Path(__file__).parents[1] / "reference"
+
+
+def test_separated_term_has_no_standard_error_and_the_grid_goes_on():
+    """Regression: a subgroup whose treated rows all recovered made the engine report SE 0
+    and the record computation divide by it (the whole ``ipdma run`` stopped)."""
+    data = pd.read_csv(REF / "glmm_ipd_small.csv").rename(columns={"rec": "y", "base": "baseline"})
+    rows = data.index[(data.trial == "t02") & (data.treat == 1)][:6]
+    data["rare"] = 0
+    data.loc[rows, ["rare", "y"]] = 1
+    prepared = PreparedModel(
+        spec=ModelSpec("subgroup", "recovery", "short", "any", "rare", False),
+        formula="y ~ 0 + C(trial) + baseline + treat + rare + (0 + treat | trial)",
+        data=data[["y", "trial", "baseline", "treat", "rare"]],
+        family="binomial",
+        terms=(
+            Term("treat", "subgroup", "no", 8, len(data) - 6),
+            Term("rare", "subgroup", "yes", 1, 6),
+        ),
+        dropped=0,
+        baseline_mean=0.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = fit_prepared(prepared, AnalysisPlan())
+    assert record["error"] is None and record["converged"] is False
+    assert any("separation" in w for w in record["warnings"])
+    treat, rare = record["terms"]
+    assert rare["estimate"] > 10
+    assert rare["se"] is None and rare["p"] is None and rare["ci_low"] is None
+    assert math.isfinite(treat["se"]) and treat["se"] > 0 and 0 < treat["p"] < 1
