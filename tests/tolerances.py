@@ -7,7 +7,9 @@ Each area keeps its own section; add new constants with a one-line reason.
 # --- linear mixed models vs lme4 / nlme / lmerTest (tests/models) -------------------------
 # Fixtures use bobyqa with rhoend 1e-12 (lme4) and tolerance 1e-10 / msTol 1e-12 (nlme), so
 # both references are converged tightly; observed agreement is ~1e-6 or better everywhere.
-LMM_FIXEF_RTOL = 1e-5  # fixed effects vs lme4 (issue asks 1e-4; tighter because lme4 converged tightly)
+LMM_FIXEF_RTOL = (
+    1e-5  # fixed effects vs lme4 (issue asks 1e-4; tighter because lme4 converged tightly)
+)
 LMM_SE_RTOL = 1e-5  # SEs vs lme4 (same reason)
 LMM_LOGLIK_RTOL = 1e-8  # REML criterion / log-likelihood (issue asks 1e-6; both optima are tight)
 LMM_VARCOMP_RTOL = 1e-3  # variance components: the likelihood is flat in them (issue's figure)
@@ -23,7 +25,9 @@ LMM_PLANTED_Z = 4.0  # planted-truth recovery: |estimate - truth| < 4 standard e
 
 # --- logistic mixed models vs lme4 glmer / glmmTMB (tests/models) -------------------------
 GLMM_FIXEF_RTOL = 1e-4  # fixed effects vs glmer (issue 3); relative to max(|ref|, 1) (logit scale)
-GLMM_SE_RTOL = 1e-3  # SEs vs glmer: lme4 takes them from a finite-difference Hessian of the deviance
+GLMM_SE_RTOL = (
+    1e-3  # SEs vs glmer: lme4 takes them from a finite-difference Hessian of the deviance
+)
 GLMM_LOGLIK_RTOL = 1e-6  # maximised log-likelihood vs glmer / glmmTMB (ours may only be higher)
 GLMM_THETA_RTOL = 1e-3  # random-effect SDs vs glmer (flat likelihood in the variance direction)
 GLMM_SE_LOOSE_RTOL = 1e-2  # SEs vs glmer where lme4's Laplace optimum is visibly unconverged
