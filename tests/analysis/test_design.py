@@ -191,3 +191,14 @@ def test_subgroup_indicator_aliased_with_trial_intercepts_is_dropped(outcome):
     assert len(rows) == len(subgroup_terms) and np.isfinite(rows["estimate"]).all()
     model = results.models[results.models["id"].str.contains("subgroup")].iloc[0]
     assert "aliased with the stratified trial intercepts" in model["notes"]
+
+
+def test_one_contributing_trial_is_not_estimable():
+    from ipdma.analysis._design import TooFewTrials
+
+    data = frame(3)
+    first = data["trial"].iloc[0]
+    # the other trials lose the modifier: only the first has complete data
+    data.loc[data["trial"] != first, "bmi"] = np.nan
+    with pytest.raises(TooFewTrials, match=rf"only one trial \({first}\).*at least two trials"):
+        prepare(_spec("bmi"), data, PLAN)

@@ -132,7 +132,9 @@ def test_compose_places_every_table_in_the_papers_order():
         ["24", "2", "1"]
     ]
     assert any(
-        "0 failed, 2 did not converge and 1 had a singular fit" in a for a in document.alerts
+        "0 failed, 0 were not estimable (fewer than two trials with data), 2 did not converge "
+        "and 1 had a singular fit" in a
+        for a in document.alerts
     )
 
 
@@ -232,3 +234,23 @@ def test_ids_are_unique_and_tables_never_overwrite_the_analysis_csvs(tmp_path):
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     assert not {t.key for t in tables} & set(RESULT_TABLES)
+
+
+def test_cells_with_fewer_than_two_trials_are_not_estimable_not_failed():
+    from ipdma.report._tables import model_problems, problems_summary, warnings_table
+
+    models = pd.DataFrame(
+        [
+            {"id": "a", "kind": "interaction", "outcome": "pain", "window": "short",
+             "error": "only one trial (t1) ...", "status": "not estimable", "converged": None},
+            {"id": "b", "kind": "interaction", "outcome": "pain", "window": "short",
+             "error": "ModelError: boom", "status": "failed", "converged": None},
+            {"id": "c", "kind": "interaction", "outcome": "pain", "window": "short",
+             "error": None, "status": "fitted", "converged": True, "singular": False},
+        ]
+    )  # fmt: skip
+    assert model_problems(models) == (1, 0, 0)
+    problems = warnings_table(models).frame["Problem"].tolist()
+    assert problems == ["not estimable: only one trial (t1) ...", "failed: ModelError: boom"]
+    row = problems_summary(models).frame.iloc[0]
+    assert (row["Models"], row["Failed"], row["Not estimable"]) == ("3", "1", "1")

@@ -40,7 +40,16 @@ from ._plan import AnalysisPlan, ModifierSpec
 from ._spec import ModelSpec
 from ._window import WindowArrays
 
-__all__ = ["PreparedModel", "Term", "prepare"]
+__all__ = ["PreparedModel", "Term", "TooFewTrials", "prepare"]
+
+
+class TooFewTrials(ModelError):
+    """Fewer than two trials have both arms with complete data: the cell is not estimable.
+
+    Not a failure of the fit: a one-stage random-effects meta-analysis needs at least two
+    trials (a single trial's effect is not a meta-analysis, and its between-trial variance
+    is not identified). Such grid cells are reported with status ``not estimable``.
+    """
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,14 @@ def prepare(
         )
     trial = window.trial[rows]
     groups = TrialGroups(trial)
+    if len(groups) < 2:
+        raise TooFewTrials(
+            f"only one trial ({trial[0]}) has both arms with complete data for {spec.id}; "
+            "a random-effects meta-analysis needs at least two trials",
+            trial=str(trial[0]),
+            variable=spec.modifier,
+            hint="not estimable from these data; the cell is reported and the grid goes on",
+        )
     build = _Builder(groups, trial)
     build.columns["y"] = window.numeric(spec.outcome)[rows]
     treat01 = window.numeric("treat")[rows]

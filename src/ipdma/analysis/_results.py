@@ -12,9 +12,16 @@ import pandas as pd
 
 from ._plan import AnalysisPlan
 
-__all__ = ["TABLE_NAMES", "AnalysisResults", "write_csv_atomic", "write_text_atomic"]
+__all__ = [
+    "NOT_ESTIMABLE",
+    "TABLE_NAMES",
+    "AnalysisResults",
+    "write_csv_atomic",
+    "write_text_atomic",
+]
 
 TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models")
+NOT_ESTIMABLE = "not estimable"  # models-table status of a cell with fewer than two trials
 
 
 def write_text_atomic(text: str, path: Path) -> Path:
@@ -48,6 +55,9 @@ class AnalysisResults:
         The plan used (also recorded as JSON in ``plan.json`` beside the tables).
     fitted, cached, failed : int
         Models fitted in this run, reused from the results cache, and failed.
+    not_estimable : int
+        Grid cells with fewer than two trials with both arms and complete data (status
+        ``not estimable`` in ``models``; no fit is attempted, the reason is in ``error``).
     seconds : float
         Wall time of the run.
     tables : dict
@@ -65,6 +75,7 @@ class AnalysisResults:
     failed: int = 0
     seconds: float = 0.0
     tables: dict[str, Path] = field(default_factory=dict)
+    not_estimable: int = 0
 
     def table(self, name: str) -> pd.DataFrame:
         """One of the tables by name (``overall``, ``interactions``, ...)."""

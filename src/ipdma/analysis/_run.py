@@ -12,10 +12,16 @@ import pandas as pd
 
 from ..errors import IpdmaError
 from ._cache import ResultsCache, model_key
-from ._design import PreparedModel, prepare
+from ._design import PreparedModel, TooFewTrials, prepare
 from ._importance import flag_importance, important_table
 from ._plan import AnalysisPlan, plan_from_dict
-from ._results import TABLE_NAMES, AnalysisResults, write_csv_atomic, write_text_atomic
+from ._results import (
+    NOT_ESTIMABLE,
+    TABLE_NAMES,
+    AnalysisResults,
+    write_csv_atomic,
+    write_text_atomic,
+)
 from ._runner import ProgressHook, fit_all
 from ._spec import ModelSpec, build_grid
 from ._tables import interactions_table, models_table, overall_table, subgroups_table
@@ -150,7 +156,7 @@ def run(
     records, statuses = [], []
     for spec, key, failed, _ in entries:
         record = failed or cached.get(key) or fitted[key]
-        status = "failed" if record.get("error") else ("cached" if key in cached else "fitted")
+        status = _status(record, key in cached)
         records.append((spec, record))
         statuses.append((spec, key, record, status))
     results = _assemble(records, statuses, plan)
@@ -160,6 +166,7 @@ def run(
         fitted=sum(s == "fitted" for *_, s in statuses),
         cached=sum(s == "cached" for *_, s in statuses),
         failed=sum(s == "failed" for *_, s in statuses),
+        not_estimable=sum(s == NOT_ESTIMABLE for *_, s in statuses),
         seconds=time.perf_counter() - start,
         tables=_write(results, plan, out_dir),
     )
@@ -170,7 +177,18 @@ def run(
 
 
 def _failed(spec: ModelSpec, exc: IpdmaError) -> dict[str, Any]:
-    return {"model_id": spec.id, "terms": [], "error": str(exc).splitlines()[0]}
+    record = {"model_id": spec.id, "terms": [], "error": str(exc).splitlines()[0]}
+    if isinstance(exc, TooFewTrials):
+        record["not_estimable"] = True
+    return record
+
+
+def _status(record: dict[str, Any], cached: bool) -> str:
+    if record.get("not_estimable"):
+        return NOT_ESTIMABLE
+    if record.get("error"):
+        return "failed"
+    return "cached" if cached else "fitted"
 
 
 def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:

@@ -47,7 +47,8 @@ def analyze(
         results = run(project, jobs=jobs, output=output)
     out.print(
         f"models: {len(results.models)} ({results.fitted} fitted, {results.cached} cached, "
-        f"{results.failed} failed) in {results.seconds:.1f} s"
+        f"{results.failed} failed, {results.not_estimable} not estimable: fewer than 2 trials) "
+        f"in {results.seconds:.1f} s"
     )
     out.print(f"potentially important modifiers (Appendix 9): {len(results.important)}")
     if results.tables:

@@ -32,6 +32,7 @@ class _Outcome:
     fitted: int = 0
     cached: int = 0
     failed: int = 0
+    not_estimable: int = 0
     not_converged: int = 0
     singular: int = 0
     important: int = 0
@@ -106,6 +107,7 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
     models = results.models
     outcome.models = len(models)
     outcome.fitted, outcome.cached, outcome.failed = results.fitted, results.cached, results.failed
+    outcome.not_estimable = results.not_estimable
     ok = models["error"].isna() if "error" in models else True
     if "converged" in models:
         outcome.not_converged = int((ok & (models["converged"].astype("boolean") == False)).sum())  # noqa: E712
@@ -114,7 +116,8 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
     outcome.important = len(results.important)
     _say(
         f"analyze: {outcome.models} models ({outcome.fitted} fitted, {outcome.cached} cached, "
-        f"{outcome.failed} failed) in {results.seconds:.1f} s"
+        f"{outcome.failed} failed, {outcome.not_estimable} not estimable: fewer than 2 trials) "
+        f"in {results.seconds:.1f} s"
     )
 
 
@@ -133,8 +136,9 @@ def _summary(outcome: _Outcome) -> None:
     lines = [f"report: {outcome.report}"]
     if outcome.models:
         lines.append(
-            f"models: {outcome.models} ({outcome.failed} failed, {outcome.not_converged} not "
-            f"converged, {outcome.singular} singular fits)"
+            f"models: {outcome.models} ({outcome.failed} failed, {outcome.not_estimable} not "
+            f"estimable, {outcome.not_converged} not converged, {outcome.singular} singular "
+            "fits)"
         )
         lines.append(f"potentially important modifiers: {outcome.important}")
     if outcome.discrepancies:

@@ -22,6 +22,7 @@ from ._tables import (
     frame_view,
     important_table,
     model_problems,
+    not_estimable,
     overall_table,
     problems_summary,
     warnings_table,
@@ -185,14 +186,15 @@ def _warnings(inputs: ReportInputs) -> tuple[list[str], list[TableView | Text]]:
         items.append(Text("No model results were found; run the analysis first.", "empty"))
         return alerts, items
     failed, not_converged, singular = model_problems(models)
-    if failed or not_converged or singular:
+    cannot = sum(not_estimable(r) for r in models.to_dict("records"))
+    if failed or not_converged or singular or cannot:
         alerts.append(
-            f"Of {len(models)} models, {failed} failed, {not_converged} did not converge and "
-            f"{singular} had a singular fit; they are marked in the tables and listed under "
-            "Warnings."
+            f"Of {len(models)} models, {failed} failed, {cannot} were not estimable (fewer "
+            f"than two trials with data), {not_converged} did not converge and {singular} had "
+            "a singular fit; they are marked in the tables and listed under Warnings."
         )
         items.append(problems_summary(models))
-        if failed or not_converged:
+        if failed or not_converged or cannot:
             items.append(warnings_table(models))
     else:
         items.append(Text(f"All {len(models)} models converged with no singular fit.", "ok"))
@@ -291,6 +293,8 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         summary.append(("models fitted", str(len(inputs.models))))
         failed, not_converged, singular = model_problems(inputs.models)
         summary.append(("models failed", str(failed)))
+        cannot = sum(not_estimable(r) for r in inputs.models.to_dict("records"))
+        summary.append(("not estimable (< 2 trials)", str(cannot)))
         summary.append(("not converged", str(not_converged)))
         summary.append(("singular fits", str(singular)))
     if inputs.important is not None:

@@ -66,7 +66,10 @@ def model_flags(models: pd.DataFrame | None) -> dict[tuple, str]:
         models = models.loc[models["kind"].isin(["interaction"])]
     for row in models.itertuples(index=False):
         rec = row._asdict()
-        failed = _present(rec.get("error")) or not as_bool(rec.get("converged", True))
+        cannot = rec.get("status") == "not estimable"  # fewer than 2 trials: no mark, no fit
+        failed = not cannot and (
+            _present(rec.get("error")) or not as_bool(rec.get("converged", True))
+        )
         singular = as_bool(rec.get("singular", False))
         mark = (FAILED_MARK if failed else "") + (SINGULAR_MARK if singular else "")
         if mark:

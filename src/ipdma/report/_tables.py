@@ -26,6 +26,7 @@ __all__ = [
     "frame_view",
     "important_table",
     "model_problems",
+    "not_estimable",
     "overall_table",
     "problems_summary",
     "warnings_table",
@@ -193,7 +194,9 @@ def warnings_table(models: pd.DataFrame) -> TableView:
     rows = []
     for rec in models.to_dict("records"):
         error = rec.get("error")
-        if _text(error):
+        if _text(error) and not_estimable(rec):
+            problem = f"not estimable: {error}"
+        elif _text(error):
             problem = f"failed: {error}"
         elif not as_bool(rec.get("converged", True)):
             problem = "did not converge"
@@ -204,7 +207,7 @@ def warnings_table(models: pd.DataFrame) -> TableView:
         rows.append([_display(rec.get("id"), 0), problem, _display(rec.get("dropped"), 0)])
     return TableView(
         key="model_warnings",
-        title="Models that failed or did not converge",
+        title="Models that failed, were not estimable or did not converge",
         frame=pd.DataFrame(rows, columns=columns),
         section="warnings",
     )
@@ -214,13 +217,16 @@ def problems_summary(models: pd.DataFrame) -> TableView:
     """Per kind of model, outcome and window: models, failed, not converged, singular fits,
     and the median number of rows dropped for missing values."""
     frame = models.copy()
-    failed = frame.get("error", pd.Series(index=frame.index, dtype=object)).map(_text)
+    has_error = frame.get("error", pd.Series(index=frame.index, dtype=object)).map(_text)
+    cannot = pd.Series([not_estimable(r) for r in frame.to_dict("records")], index=frame.index)
+    failed = has_error & ~cannot
     converged = frame.get("converged", pd.Series(True, index=frame.index)).map(as_bool)
     singular = frame.get("singular", pd.Series(False, index=frame.index)).map(as_bool)
     frame = frame.assign(
         _failed=failed,
-        _not_converged=~failed & ~converged,
-        _singular=~failed & singular,
+        _cannot=cannot,
+        _not_converged=~has_error & ~converged,
+        _singular=~has_error & singular,
         _dropped=pd.to_numeric(frame.get("dropped"), errors="coerce"),
     )
     keys = [c for c in ("kind", "outcome", "window") if c in frame.columns]
@@ -233,18 +239,22 @@ def problems_summary(models: pd.DataFrame) -> TableView:
                 *[str(k) for k in key],
                 str(len(group)),
                 str(int(group["_failed"].sum())),
+                str(int(group["_cannot"].sum())),
                 str(int(group["_not_converged"].sum())),
                 str(int(group["_singular"].sum())),
                 "" if pd.isna(dropped) else str(int(dropped)),
             ]
         )
     columns = [k.capitalize() for k in keys]
-    columns += ["Models", "Failed", "Not converged", "Singular fit", "Rows dropped (median)"]
+    columns += ["Models", "Failed", "Not estimable", "Not converged", "Singular fit"]
+    columns += ["Rows dropped (median)"]
     return TableView(
         key="model_problems",
         title="Model problems by kind of model, outcome and follow-up window",
         frame=pd.DataFrame(rows, columns=columns),
         notes=(
+            "Not estimable: fewer than two trials have both arms and complete data for the "
+            "model (a random-effects meta-analysis needs at least two); no model is fitted. "
             "Singular fit: a variance component (usually a random slope) is estimated at 0; the "
             "fixed effects remain valid. Every model, with its formula, method and convergence "
             "check, is listed in tables/models.csv.",
@@ -253,12 +263,18 @@ def problems_summary(models: pd.DataFrame) -> TableView:
     )
 
 
+def not_estimable(rec: dict[str, Any]) -> bool:
+    """A grid cell with fewer than two trials (status ``not estimable``): no model was fitted."""
+    return rec.get("status") == "not estimable"
+
+
 def model_problems(models: pd.DataFrame) -> tuple[int, int, int]:
-    """Counts of models that failed (no estimate), did not converge, and had a singular fit."""
+    """Counts of models that failed (no estimate; not-estimable cells excluded), did not
+    converge, and had a singular fit."""
     failed = not_converged = singular = 0
     for rec in models.to_dict("records"):
         if _text(rec.get("error")):
-            failed += 1
+            failed += not not_estimable(rec)
             continue
         not_converged += not as_bool(rec.get("converged", True))
         singular += as_bool(rec.get("singular", False))
