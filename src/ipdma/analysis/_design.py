@@ -137,7 +137,7 @@ def prepare(
     groups = TrialGroups(window.trial[rows])
     rows = rows[groups.both_arms(treat01)[groups.codes]]
     if rows.size == 0:
-        raise ModelError(
+        raise TooFewTrials(
             f"no trial has both arms with complete data for {spec.id}",
             variable=spec.modifier,
             hint="this cell of the grid has no estimable treatment effect",

@@ -305,5 +305,5 @@ def _separation_message(design: ModelDesign, prep: Prepared, direction: np.ndarr
         f"complete or quasi-complete separation (terms: {', '.join(terms)}; perfectly "
         f"predicted rows in trial(s) {shown}): the maximum-likelihood estimates along this "
         "direction are infinite; the reported estimates are the last Newton iterate (finite "
-        "but arbitrary along it, SEs unreliable) and converged=False"
+        "but arbitrary along it; their standard errors are NaN) and converged=False"
     )

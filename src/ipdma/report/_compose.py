@@ -290,7 +290,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     if inputs.n_participants is not None:
         summary.append(("participants", str(inputs.n_participants)))
     if _has(inputs.models):
-        summary.append(("models fitted", str(len(inputs.models))))
+        summary.append(("models in the grid", str(len(inputs.models))))
         failed, not_converged, singular = model_problems(inputs.models)
         summary.append(("models failed", str(failed)))
         cannot = sum(not_estimable(r) for r in inputs.models.to_dict("records"))
