@@ -45,6 +45,25 @@ def test_readstat_formats_keep_value_labels(tmp_path, fmt):
         assert table.label_of("group", "1") == "exercise"
 
 
+def test_sas7bdat_is_read_and_left_unchanged(tmp_path):
+    """SAS7BDAT: a committed file written by R's haven (tests/data/io/make_sas7bdat.R)."""
+    import hashlib
+    import shutil
+    from pathlib import Path
+
+    source = Path(__file__).parents[1] / "data" / "io" / "trial.sas7bdat"
+    path = tmp_path / "trial.sas7bdat"
+    shutil.copyfile(source, path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    table = read_table(path)
+    _check(table, "sas7bdat")
+    assert table.data["group"].tolist() == [1.0, 2.0, 1.0]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    path.write_bytes(source.read_bytes()[:700])  # truncated: a clear error, no traceback
+    with pytest.raises(DataFileError, match=r"corrupt, truncated.*trial\.sas7bdat"):
+        read_table(path)
+
+
 def test_csv_tsv_xlsx_parquet(tmp_path):
     FRAME.to_csv(tmp_path / "a.csv", index=False)
     FRAME.to_csv(tmp_path / "a.tsv", index=False, sep="\t")
