@@ -98,7 +98,10 @@ def main() -> None:
     )  # fmt: skip
     wall = time.perf_counter() - start
     models = results.models
-    print(f"models: {len(models)} ({results.fitted} fitted, {results.failed} failed)")
+    print(
+        f"models: {len(models)} ({results.fitted} fitted, {results.failed} failed, "
+        f"{results.not_estimable} not estimable: fewer than 2 trials)"
+    )
     print(f"wall time: {wall:.1f} s  ({len(models) / wall:.1f} models/s)")
     if stamps:
         print(
