@@ -9,11 +9,16 @@ from ipdma.cli import main
 
 def test_ingest_then_unchanged_then_check(tmp_path, capsys):
     project = make_project(tmp_path)
-    assert main(["--quiet", "ingest", str(project)]) == 0
+    assert main(["ingest", str(project)]) == 0
     text = capsys.readouterr()
     assert "Master dataset written" in text.out
     assert "email" in text.out and "left out" in text.out
     assert (tmp_path / "output" / "master.duckdb").is_file()
+    (tmp_path / "output" / "master.duckdb").unlink()
+    assert main(["--quiet", "ingest", str(project)]) == 0  # one line per fact, no tables
+    text = capsys.readouterr().out
+    assert "master dataset written" in text and "column(s) left out" in text
+    assert "email" not in text and "┃" not in text
     assert main(["--quiet", "ingest", str(project)]) == 0
     assert "inputs unchanged" in capsys.readouterr().out
     assert main(["check", str(project)]) == 0

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from ._app import app, console, out, progress_enabled
+from ._app import app, console, out, progress_enabled, state
 
 
 def _table(frame: pd.DataFrame, title: str, *, digits: int = 2) -> Table:
@@ -52,13 +52,21 @@ def ingest(
         result = run_ingest(project, progress=step, force=force)
     for path in result.changed:
         console.print(f"[yellow]changed raw file since the previous master:[/] {path}")
-    if len(result.identifiers):
+    quiet = state.quiet
+    if len(result.identifiers) and quiet:  # privacy-relevant: one line even with --quiet
+        out.print(
+            f"{len(result.identifiers)} column(s) left out as likely direct identifiers "
+            "(run without --quiet to list them)"
+        )
+    elif len(result.identifiers):
         out.print(_table(result.identifiers, "Columns left out as likely direct identifiers"))
     for trial, encoding in result.encodings.items():
-        if encoding != "utf-8":
+        if encoding != "utf-8" and not quiet:
             console.print(f"{trial}: text file read as {encoding}")
     if result.status == "unchanged":
         out.print(f"inputs unchanged; master dataset not rewritten: {result.path}")
+    elif quiet:
+        out.print(f"master dataset written: {result.path}")
     else:
         counts = pd.DataFrame(list(result.counts.items()), columns=["table", "rows"])
         out.print(_table(counts, f"Master dataset written: {result.path}"))
