@@ -89,13 +89,13 @@ def build_result(
         cov = np.linalg.inv(N)
     except np.linalg.LinAlgError:
         cov, flat = _covariance_without_information(N)
-        shown = [design.fixed_names[j] for j in np.flatnonzero(np.isin(param_of, flat))]
+        names = [design.fixed_names[j] for j in np.flatnonzero(np.isin(param_of, flat))]
+        which = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
         notes.append(
             "the information matrix is not positive definite at the optimum (the "
             "likelihood is flat or not at a maximum along some direction): the standard "
-            f"errors of {', '.join(shown[:6]) + (' ...' if len(shown) > 6 else '') or 'the variance parameters'} "
-            "are not available (NaN); the others come from the information on the "
-            "remaining directions"
+            f"errors of {which or 'the variance parameters'} are not available (NaN); the "
+            "others come from the information on the remaining directions"
         )
     if separated is not None:  # estimates along the separating direction are arbitrary
         moving = np.flatnonzero((np.abs(separated) > 1e-6) & (param_of >= 0))

@@ -18,11 +18,11 @@ from ._interactions import Block, interaction_table
 from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool
 from ._methods import methods_paragraphs
 from ._tables import (
+    count_not_estimable,
     dropped_summary,
     frame_view,
     important_table,
     model_problems,
-    not_estimable,
     overall_table,
     problems_summary,
     warnings_table,
@@ -186,7 +186,7 @@ def _warnings(inputs: ReportInputs) -> tuple[list[str], list[TableView | Text]]:
         items.append(Text("No model results were found; run the analysis first.", "empty"))
         return alerts, items
     failed, not_converged, singular = model_problems(models)
-    cannot = sum(not_estimable(r) for r in models.to_dict("records"))
+    cannot = count_not_estimable(models)
     if failed or not_converged or singular or cannot:
         alerts.append(
             f"Of {len(models)} models, {failed} failed, {cannot} were not estimable (fewer "
@@ -293,8 +293,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         summary.append(("models in the grid", str(len(inputs.models))))
         failed, not_converged, singular = model_problems(inputs.models)
         summary.append(("models failed", str(failed)))
-        cannot = sum(not_estimable(r) for r in inputs.models.to_dict("records"))
-        summary.append(("not estimable (< 2 trials)", str(cannot)))
+        summary.append(("not estimable (< 2 trials)", str(count_not_estimable(inputs.models))))
         summary.append(("not converged", str(not_converged)))
         summary.append(("singular fits", str(singular)))
     if inputs.important is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ._labels import as_bool, level_labels, variable_label
+from ._tables import not_estimable
 from ._view import TableView, format_ci, format_p
 
 __all__ = ["Block", "interaction_table", "model_flags"]
@@ -66,8 +67,7 @@ def model_flags(models: pd.DataFrame | None) -> dict[tuple, str]:
         models = models.loc[models["kind"].isin(["interaction"])]
     for row in models.itertuples(index=False):
         rec = row._asdict()
-        cannot = rec.get("status") == "not estimable"  # fewer than 2 trials: no mark, no fit
-        failed = not cannot and (
+        failed = not not_estimable(rec) and (  # fewer than 2 trials: no fit, no mark
             _present(rec.get("error")) or not as_bool(rec.get("converged", True))
         )
         singular = as_bool(rec.get("singular", False))

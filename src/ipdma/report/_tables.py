@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis._results import NOT_ESTIMABLE
 from ._labels import (
     COMPARISON_LABELS,
     OUTCOME_LABELS,
@@ -22,6 +23,7 @@ from ._labels import (
 from ._view import TableView, format_ci, format_number, format_p
 
 __all__ = [
+    "count_not_estimable",
     "dropped_summary",
     "frame_view",
     "important_table",
@@ -218,7 +220,8 @@ def problems_summary(models: pd.DataFrame) -> TableView:
     and the median number of rows dropped for missing values."""
     frame = models.copy()
     has_error = frame.get("error", pd.Series(index=frame.index, dtype=object)).map(_text)
-    cannot = pd.Series([not_estimable(r) for r in frame.to_dict("records")], index=frame.index)
+    status = frame.get("status", pd.Series(index=frame.index, dtype=object))
+    cannot = status == NOT_ESTIMABLE
     failed = has_error & ~cannot
     converged = frame.get("converged", pd.Series(True, index=frame.index)).map(as_bool)
     singular = frame.get("singular", pd.Series(False, index=frame.index)).map(as_bool)
@@ -265,7 +268,14 @@ def problems_summary(models: pd.DataFrame) -> TableView:
 
 def not_estimable(rec: dict[str, Any]) -> bool:
     """A grid cell with fewer than two trials (status ``not estimable``): no model was fitted."""
-    return rec.get("status") == "not estimable"
+    return rec.get("status") == NOT_ESTIMABLE
+
+
+def count_not_estimable(models: pd.DataFrame) -> int:
+    """How many grid cells were not estimable (fewer than two trials)."""
+    if "status" not in models.columns:
+        return 0
+    return int((models["status"] == NOT_ESTIMABLE).sum())
 
 
 def model_problems(models: pd.DataFrame) -> tuple[int, int, int]:
