@@ -133,15 +133,18 @@ def test_check_finds_exactly_the_planted_discrepancies(written, master):
 
 def test_truth_records_the_planted_model(written):
     truth = json.loads((written / "truth.json").read_text())
-    assert truth["planted"]["pain"]["effect_usual"] == -10.7
+    assert truth["planted"]["pain"]["effect_usual"] == -11.05
+    assert truth["planted"]["pain"]["response_sd"] == {"other conservative": 13.0}
     assert truth["planted"]["function"]["interactions"] == {"heavy_demands": 6.0,
                                                              "medication": -4.8}  # fmt: skip
     implied = truth["implied"]
-    assert 2.5 < implied["or_usual"] < 5.0
-    assert 0.45 < implied["or_conservative"] < 1.0
-    # clipping to 0-100 attenuates the latent effects only a little
-    assert -10.7 < implied["md_pain_usual"] < -10.0
-    assert -10.2 < implied["md_function_usual"] < -9.4
+    # the paper: OR 3.8 and 0.9; pain -10.7 / +3.7, function -10.2 / +1.9
+    assert 3.3 < implied["or_usual"] < 4.3
+    assert 0.8 < implied["or_conservative"] < 1.0
+    assert abs(implied["md_pain_usual"] + 10.7) < 0.3
+    assert abs(implied["md_function_usual"] + 10.2) < 0.3
+    assert abs(implied["md_pain_conservative"] - 3.7) < 0.3
+    assert abs(implied["md_function_conservative"] - 1.9) < 0.3
     assert len(truth["trials"]) == 27
     assert {"intercept", "baseline", "treatment", "sigma"} <= set(
         truth["trials"][0]["effects"]["pain"]

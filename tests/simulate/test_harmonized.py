@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -171,3 +172,56 @@ def test_with_interaction_changes_only_that_interaction():
     pd.testing.assert_frame_equal(base.drop(columns=["pain", "function", "recovery"]),
                                   other.drop(columns=["pain", "function", "recovery"]))  # fmt: skip
     assert not base["function"].equals(other["function"])
+
+
+def _without_response_heterogeneity(cfg):
+    none = MappingProxyType({})
+    return replace(cfg, pain=replace(cfg.pain, response_sd=none),
+                   function=replace(cfg.function, response_sd=none))  # fmt: skip
+
+
+def test_response_heterogeneity_spreads_only_the_other_conservative_arms():
+    cfg = default_config()
+    assert cfg.pain.response_sd == {"other conservative": 13.0}
+    with_sd = harmonized_ipd(seed=3, config=cfg)
+    without = harmonized_ipd(seed=3, config=_without_response_heterogeneity(cfg))
+    # a child random stream: every other draw, so every other arm, is unchanged
+    others = with_sd["comparison"] != "conservative"
+    pd.testing.assert_frame_equal(with_sd[others], without[others])
+    conservative = ~others
+    for outcome in ("pain", "function"):
+        changed = with_sd.loc[conservative, outcome] - without.loc[conservative, outcome]
+        known = changed.dropna()
+        # latent deviation SD 13 (clipped at 0-100, rounded to the instruments)
+        assert 8.0 < known.std() < 14.0, outcome
+        assert abs(known.mean()) < 2.0, outcome
+
+
+def test_response_heterogeneity_is_what_keeps_recovery_or_near_the_papers():
+    from ipdma.simulate import implied_truth
+
+    cfg = default_config()
+    truth = implied_truth(cfg)
+    # the paper: +3.7 (1.3, 6.0), +1.9 (0.03, 3.8), OR 0.9 (0.7, 1.1) vs other conservative
+    assert abs(truth["md_pain_conservative"] - 3.7) < 0.3
+    assert abs(truth["md_function_conservative"] - 1.9) < 0.3
+    assert 0.8 < truth["or_conservative"] < 1.0
+    # the same mean differences as a uniform shift (no heterogeneity) imply a lower OR
+    uniform = _without_response_heterogeneity(cfg)
+    uniform = replace(uniform, pain=replace(uniform.pain, effect_conservative=3.7),
+                      function=replace(uniform.function, effect_conservative=1.9))  # fmt: skip
+    shifted = implied_truth(uniform)
+    assert abs(shifted["md_pain_conservative"] - truth["md_pain_conservative"]) < 0.4
+    assert shifted["or_conservative"] < 0.75
+    assert truth["or_conservative"] - shifted["or_conservative"] > 0.15
+
+
+def test_bad_response_heterogeneity_is_a_spec_error():
+    from ipdma.errors import SpecError
+
+    cfg = default_config()
+    for sd, message in (({"manual therapy": 5.0}, "unknown arm category"),
+                        ({"usual care": -1.0}, "must be >= 0")):  # fmt: skip
+        bad = replace(cfg, pain=replace(cfg.pain, response_sd=MappingProxyType(sd)))
+        with pytest.raises(SpecError, match=message):
+            harmonized_ipd(seed=1, config=bad)

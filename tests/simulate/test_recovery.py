@@ -57,13 +57,20 @@ def test_implied_truth_is_close_to_the_planted_effects(summary):
     linear = summary[summary["planted"].notna()].set_index("parameter")
     overall = linear.loc[["pain:usual", "pain:conservative", "function:usual",
                           "function:conservative"]]  # fmt: skip
-    # clipping at 0-100 attenuates by < 0.6 points (of 10)
-    assert ((overall["truth"] - overall["planted"]).abs() < 0.6).all()
     assert (np.sign(overall["truth"]) == np.sign(overall["planted"])).all()
+    # clipping at 0-100 attenuates by < 0.6 points (of 10) ...
+    usual = overall.loc[["pain:usual", "function:usual"]]
+    assert ((usual["truth"] - usual["planted"]).abs() < 0.6).all()
+    # ... and by about 1 point where the other conservative arms' responses spread (SD 13)
+    conservative = overall.loc[["pain:conservative", "function:conservative"]]
+    assert (conservative["planted"] - conservative["truth"]).between(0.7, 1.4).all()
+    papers = pd.Series({"pain:usual": -10.7, "pain:conservative": 3.7, "function:usual": -10.2,
+                        "function:conservative": 1.9})  # fmt: skip
+    assert ((overall["truth"] - papers).abs() < 0.3).all()
     recovery = summary.set_index("parameter").loc[["recovery:usual", "recovery:conservative"]]
     odds = np.exp(recovery["truth"])
-    assert 3.0 < odds["recovery:usual"] < 4.6  # the paper: 3.8
-    assert 0.5 < odds["recovery:conservative"] < 1.0  # the paper: 0.9
+    assert 3.3 < odds["recovery:usual"] < 4.3  # the paper: 3.8
+    assert 0.8 < odds["recovery:conservative"] < 1.0  # the paper: 0.9
 
 
 def test_planted_interactions_point_the_right_way(summary):

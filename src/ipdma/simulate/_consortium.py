@@ -55,10 +55,12 @@ class SimulatedConsortium:
         ]
         for outcome in ("pain", "function"):
             p = planted[outcome]
-            lines.append(f"  {outcome}: exercise vs usual {p['effect_usual']:+.1f}, vs other "
-                         f"conservative {p['effect_conservative']:+.1f}, tau {p['tau']:.1f}; "
-                         f"interactions {p['interactions']}")  # fmt: skip
-        lines.append(f"  implied on the 0-100 data: pain {implied['md_pain_usual']:+.1f} / "
+            spread = ", ".join(f"{k} {v:g}" for k, v in p["response_sd"].items()) or "none"
+            lines.append(f"  {outcome}: exercise vs usual {p['effect_usual']:+g}, vs other "
+                         f"conservative {p['effect_conservative']:+g}, tau {p['tau']:g}, "
+                         f"response SD ({spread}); interactions {p['interactions']}")  # fmt: skip
+        lines.append(f"  implied on the 0-100 data (what the analyses estimate): pain "
+                     f"{implied['md_pain_usual']:+.1f} / "
                      f"{implied['md_pain_conservative']:+.1f}, function "
                      f"{implied['md_function_usual']:+.1f} / "
                      f"{implied['md_function_conservative']:+.1f}; recovery OR "
@@ -125,10 +127,10 @@ def consortium(
         "planted": {o: _planted(config, o) for o in ("pain", "function")},
         "implied": implied_truth(config),
         "implied_method": "what the analyses estimate on the bounded, rounded data "
-        "(short-term window), computed on a 15x larger consortium of typical trials "
-        "(tau = 0): md_* and interaction_* by common random numbers, or_* by logistic "
-        "regression with trial intercepts, baseline function and treatment (log OR "
-        "averaged over 6 such consortia); see ipdma.simulate.implied_truth",
+        "(short-term window), averaged over 40 consortia drawn from the same config at 4x "
+        "the sizes: md_* and interaction_* by counterfactual outcomes with common random "
+        "numbers, or_* by logistic regression with trial intercepts, baseline function and "
+        "treatment (log OR averaged); see ipdma.simulate.implied_truth",
         "trials": trials_meta,
         "discrepancies": list(DISCREPANCIES),
         "not_included": [t["id"] for t in not_included],
@@ -147,6 +149,7 @@ def _planted(config: ConsortiumConfig, outcome: str) -> dict:
         "effect_usual": model.effect_usual,
         "effect_conservative": model.effect_conservative,
         "tau": model.tau,
+        "response_sd": dict(model.response_sd),
         "baseline": model.baseline,
         "interactions": dict(model.interactions),
         "prognostic": dict(model.prognostic),

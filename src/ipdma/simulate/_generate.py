@@ -3,12 +3,15 @@
 The model is :class:`~ipdma.simulate._config.OutcomeModel`'s, for each outcome o, trial i,
 participant j and visit v (week w_v)::
 
-    y_ijv = a_i + m_o(v) + b_i x0_ij + d(v) [arm_ij + T_ij sum_k gamma_k (z_kij - mean_i z_k)]
+    y_ijv = a_i + m_o(v) + b_i x0_ij
+            + d(v) [arm_ij + s_arm r_ij + T_ij sum_k gamma_k (z_kij - mean_i z_k)]
             + sum_k beta_k (z_kij - mean_k) + sigma_i e_ijv
 
 with ``d(v)`` the effect decay and ``m_o(v)`` the natural course of the visit's window,
 arm_ij the arm effect (exercise: effect_usual + u_i; no treatment / usual care / placebo: 0;
-other conservative: effect_usual - effect_conservative) and errors e correlated between pain
+other conservative: effect_usual - effect_conservative), s_arm r_ij the participant's own
+deviation from it (``response_sd`` of the arm's category; r standard normal, correlated
+between pain and function by ``response_correlation``) and errors e correlated between pain
 and function (``residual_correlation``) and across visits (``visit_correlation``). Values
 are clipped to 0-100. A participant misses a visit with the window's ``dropout`` rate.
 """
@@ -113,10 +116,43 @@ def _errors(
     }
 
 
-def simulate_trial(
+def _responses(n: int, config: ConsortiumConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each participant's standardized deviation from their arm's effect (pain, function).
+
+    Drawn from a child stream of ``rng``, so every other draw is the same whatever the
+    response SDs are (the counterfactuals of ``implied_truth`` share all draws).
+    """
+    child = rng.spawn(1)[0]
+    rho = config.response_correlation
+    draws = child.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]], n)
+    return {outcome: draws[:, k] for k, outcome in enumerate(OUTCOMES)}
+
+
+@dataclass(frozen=True)
+class TrialDraws:
+    """Every random draw of one trial, before an outcome model turns them into outcomes.
+
+    ``errors`` / ``response``: per outcome, standard normal residuals (n x visits) and
+    response deviations (n); ``effects``: per outcome, the standard normals of the trial's
+    intercept, baseline slope, treatment effect and log residual SD; ``missing``: per
+    outcome, which follow-up values the file lacks (dropout, item missingness, visits
+    where the outcome was not measured).
+    """
+
+    trial: TrialConfig
+    baseline: pd.DataFrame
+    observed: dict[str, np.ndarray]
+    treat: np.ndarray
+    errors: dict[str, np.ndarray]
+    response: dict[str, np.ndarray]
+    effects: dict[str, np.ndarray]
+    missing: dict[str, np.ndarray]
+
+
+def draw_trial(
     trial: TrialConfig, config: ConsortiumConfig, rng: np.random.Generator
-) -> SimulatedTrial:
-    """Draw one trial: baseline data, what its file observes, and outcomes at its visits."""
+) -> TrialDraws:
+    """All random draws of one trial: baseline data, what its file observes, errors."""
     baseline = draw_baseline(trial, config, rng)
     n = len(baseline)
     observed = observed_mask(trial, config, n, rng)
@@ -126,37 +162,68 @@ def simulate_trial(
     windows = [visit_window(w) for w in weeks]
     errors = _errors(n, len(weeks), config, rng)
     missed = np.column_stack([rng.random(n) < config.dropout[w] for w in windows])
+    response = _responses(n, config, rng)
+    effects: dict[str, np.ndarray] = {}
+    missing: dict[str, np.ndarray] = {}
+    for outcome in OUTCOMES:
+        effects[outcome] = rng.standard_normal(4)
+        measured = np.isin(weeks, trial.visits_for(outcome))
+        item_missing = rng.random((n, len(weeks))) < config.covariates.outcome_item_missing
+        missing[outcome] = missed | item_missing | ~measured[None, :]
+    return TrialDraws(trial, baseline, observed, treat, errors, response, effects, missing)
+
+
+def trial_outcomes(
+    draws: TrialDraws, config: ConsortiumConfig, models: dict[str, OutcomeModel] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, TrialEffects]]:
+    """Outcomes (n x visits on 0-100, NaN where missing) and trial effects from ``draws``.
+
+    ``models`` replaces the config's outcome models (the counterfactuals of
+    ``implied_truth``: the same draws under another arm effect).
+    """
+    trial, baseline = draws.trial, draws.baseline
+    arm = baseline["arm"].to_numpy()
+    windows = [visit_window(w) for w in trial.visits]
     outcomes: dict[str, np.ndarray] = {}
     effects: dict[str, TrialEffects] = {}
     for outcome in OUTCOMES:
-        model = config.outcome_model(outcome)
-        draws = TrialEffects(
-            intercept=model.intercept + rng.normal(0.0, model.intercept_sd),
-            baseline=model.baseline + rng.normal(0.0, model.baseline_sd),
-            treatment=model.effect_usual + rng.normal(0.0, model.tau),
-            sigma=model.residual_sd * float(np.exp(rng.normal(0.0, model.residual_trial_sd))),
+        model = (models or {}).get(outcome) or config.outcome_model(outcome)
+        z = draws.effects[outcome]
+        effect = TrialEffects(
+            intercept=model.intercept + model.intercept_sd * z[0],
+            baseline=model.baseline + model.baseline_sd * z[1],
+            treatment=model.effect_usual + model.tau * z[2],
+            sigma=model.residual_sd * float(np.exp(model.residual_trial_sd * z[3])),
         )
-        effects[outcome] = draws
+        effects[outcome] = effect
         x0 = baseline[f"{outcome}0"].to_numpy(float)
-        arm_effect = _arm_effects(trial, model, draws.treatment)[arm]
-        interaction, prognostic = _modifier_terms(model, baseline, treat, config)
-        values = np.empty((n, len(weeks)))
+        arm_effect = _arm_effects(trial, model, effect.treatment)[arm]
+        response_sd = np.array([model.response_sd.get(a.category, 0.0) for a in trial.arms])[arm]
+        interaction, prognostic = _modifier_terms(model, baseline, draws.treat, config)
+        personal = arm_effect + interaction + response_sd * draws.response[outcome]
+        values = np.empty((len(baseline), len(windows)))
         for v, window in enumerate(windows):
-            decay = model.decay[window]
             values[:, v] = (
-                draws.intercept
+                effect.intercept
                 - model.improvement[window]
-                + draws.baseline * x0
-                + decay * (arm_effect + interaction)
+                + effect.baseline * x0
+                + model.decay[window] * personal
                 + prognostic
-                + draws.sigma * errors[outcome][:, v]
+                + effect.sigma * draws.errors[outcome][:, v]
             )
         values = np.clip(values, 0.0, 100.0)
-        measured = np.isin(weeks, trial.visits_for(outcome))
-        item_missing = rng.random(values.shape) < config.covariates.outcome_item_missing
-        values[missed | item_missing | ~measured[None, :]] = np.nan
+        values[draws.missing[outcome]] = np.nan
         outcomes[outcome] = values
-    return SimulatedTrial(trial, baseline, observed, outcomes, effects)
+    return outcomes, effects
+
+
+def simulate_trial(
+    trial: TrialConfig, config: ConsortiumConfig, rng: np.random.Generator
+) -> SimulatedTrial:
+    """Draw one trial: baseline data, what its file observes, and outcomes at its visits."""
+    draws = draw_trial(trial, config, rng)
+    outcomes, effects = trial_outcomes(draws, config)
+    return SimulatedTrial(trial, draws.baseline, draws.observed, outcomes, effects)
 
 
 def simulate_trials(config: ConsortiumConfig, seed: int) -> list[SimulatedTrial]:

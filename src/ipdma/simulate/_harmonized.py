@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._config import ConsortiumConfig, default_config
+from ._config import ConsortiumConfig, TrialConfig, default_config
 from ._generate import OUTCOMES, SimulatedTrial, simulate_trials
 from ._native import NativeTrial, nativize
 from ._validate import validate_config, validate_seed
@@ -59,35 +59,41 @@ def simulate_native(
     ]
 
 
+def window_visit(
+    trial: TrialConfig, weeks: np.ndarray, outcome: str, config: ConsortiumConfig, window: str
+) -> int | None:
+    """Index of the visit ingest picks for ``outcome`` at ``window`` (None when none)."""
+    target, max_distance = config.windows[window]
+    measured = np.isin(trial.visits, trial.visits_for(outcome))
+    return choose_visit(np.where(measured, weeks, np.inf), target, max_distance, config.ties)
+
+
+def global_recovery(
+    baseline: dict[str, np.ndarray], followup: dict[str, np.ndarray], config: ConsortiumConfig
+) -> np.ndarray:
+    """Recovered on pain OR function (1/0); NaN when neither can be computed."""
+    stacked = np.column_stack([
+        recovered(baseline[o], followup[o], config.recovery_relative, config.recovery_points[o])
+        for o in OUTCOMES
+    ])  # fmt: skip
+    known = ~np.isnan(stacked).all(axis=1)
+    best = np.where(np.isnan(stacked), -1.0, stacked).max(axis=1)
+    return np.where(known, best, np.nan)
+
+
 def window_frame(native: NativeTrial, config: ConsortiumConfig, window: str) -> pd.DataFrame:
     """pain, function, recovery (and the weeks used) of one trial at one window."""
-    target, max_distance = config.windows[window]
     trial_cfg = next(t for t in config.trials if t.trial == native.trial)
+    n = len(native.harmonized)
     out = {}
     for outcome in OUTCOMES:
         values = native.outcomes.get(outcome)
-        if values is None:
-            out[outcome] = np.full(len(native.harmonized), np.nan)
-            out[f"{outcome}_weeks"] = np.nan
-            continue
-        measured = np.isin(trial_cfg.visits, trial_cfg.visits_for(outcome))
-        weeks = np.where(measured, native.visit_weeks, np.inf)
-        index = choose_visit(weeks, target, max_distance, config.ties)
-        out[outcome] = values[:, index] if index is not None else np.full(len(values), np.nan)
+        index = None if values is None else window_visit(
+            trial_cfg, native.visit_weeks, outcome, config, window)  # fmt: skip
+        out[outcome] = values[:, index] if index is not None else np.full(n, np.nan)
         out[f"{outcome}_weeks"] = native.visit_weeks[index] if index is not None else np.nan
-    pieces = [
-        recovered(
-            native.harmonized[f"{o}0"].to_numpy(float),
-            out[o],
-            config.recovery_relative,
-            config.recovery_points[o],
-        )
-        for o in OUTCOMES
-    ]
-    stacked = np.column_stack(pieces)
-    recovery = np.where(np.isnan(stacked).all(axis=1), np.nan, np.nanmax(
-        np.where(np.isnan(stacked), -1.0, stacked), axis=1))  # fmt: skip
-    out["recovery"] = recovery
+    baseline = {o: native.harmonized[f"{o}0"].to_numpy(float) for o in OUTCOMES}
+    out["recovery"] = global_recovery(baseline, out, config)
     return pd.DataFrame(out)
 
 
@@ -134,7 +140,15 @@ def harmonized_ipd(
         raise SpecError(f"window={window!r} is not an option",
                         hint="use 'short', 'moderate' or 'long'")  # fmt: skip
     config = validate_config(default_config() if config is None else config)
-    seed = validate_seed(seed)
+    return ipd_frame(validate_seed(seed), config, window)
+
+
+def ipd_frame(seed: int, config: ConsortiumConfig, window: str = "short") -> pd.DataFrame:
+    """:func:`harmonized_ipd` without validating its arguments.
+
+    For the counterfactual consortia of ``implied_truth``, whose antithetic response
+    deviations (a negative ``response_sd``) no user config may have.
+    """
     frames = []
     for _, native in simulate_native(config, seed):
         part = participants_frame(native, config)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._config import LATENT_ORDER
+from ._config import LATENT_ORDER, TrialConfig
 from ._encode import WEEKS_PER_MONTH, encode
 from ._generate import OUTCOMES, SimulatedTrial
 from ._instruments import instrument, stem
@@ -106,6 +106,18 @@ def _visit_tag(week: float, k: int, months: bool) -> str:
     return (f"w{week:g}", f"{week:g}w", f"fu{week:g}")[k % 3]
 
 
+def in_months(cfg: TrialConfig) -> bool:
+    """Whether the trial's file records visits in months (3, 6, 12, ... months)."""
+    return set(cfg.visits) <= {13, 26, 52, 104, 156, 260}
+
+
+def visit_weeks(cfg: TrialConfig) -> np.ndarray:
+    """The follow-up weeks ingest reads from the file (months x 52/12 when in months)."""
+    months = in_months(cfg)
+    return np.array([round(w / WEEKS_PER_MONTH) * WEEKS_PER_MONTH if months else w
+                     for w in cfg.visits], dtype=float)  # fmt: skip
+
+
 def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTrial:
     """The native layout of trial number ``k`` (0-based position in the consortium)."""
     cfg = sim.config
@@ -152,9 +164,8 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
             labels.update({c: lab for c, lab in enc.labels.items() if c in enc.columns})
         spec_vars[var] = enc.spec
         harmonized[var] = enc.harmonized
-    months = set(cfg.visits) <= {13, 26, 52, 104, 156, 260}
-    weeks = np.array([round(w / WEEKS_PER_MONTH) * WEEKS_PER_MONTH if months else w
-                      for w in cfg.visits])  # fmt: skip
+    months = in_months(cfg)
+    weeks = visit_weeks(cfg)
     outcome_spec: dict[str, dict] = {}
     outcome_values: dict[str, np.ndarray] = {}
     wide_outcomes: dict[str, dict[str, np.ndarray]] = {}

@@ -1,12 +1,13 @@
-"""Planted truths: the parameters of the outcome model and the recovery odds ratios they imply.
+"""Implied truths: what the analyses of the simulated data estimate, by design.
 
-Global recovery is not generated from a logistic model; it follows from simulated pain and
-function (the paper's rule). Its "true" odds ratios are therefore computed, not planted:
-a very large consortium (``size_factor`` x the sizes) is simulated from the same config and
-a logistic regression with trial-specific intercepts, baseline function and treatment (the
-paper's model without the random effect, Appendix 1) is fitted by Newton-Raphson. The
-result is the conditional odds ratio the one-stage model estimates, up to the small
-non-collapsibility of the between-trial heterogeneity.
+The outcome model is planted on a latent scale; the data are clipped to 0-100, rounded to
+each instrument's steps, and global recovery is derived from them (the paper's rule), so
+the values an analysis estimates are computed, not planted. Many large consortia are
+simulated from the same config together with counterfactual outcomes (each exercise
+participant under the comparison's treatment, the same random draws), and averaged:
+mean differences and interaction slopes on the observed scale, and recovery odds ratios
+from a logistic regression with trial-specific intercepts, baseline function and treatment
+(the paper's model without the random effect, Appendix 1), fitted by Newton-Raphson.
 """
 
 from __future__ import annotations
@@ -59,99 +60,164 @@ def recovery_log_odds(data: pd.DataFrame, comparison: str, modifier: str | None 
     return float(beta[-1] if modifier else beta[trials.shape[1] + 1])
 
 
-def typical_trials(config: ConsortiumConfig) -> ConsortiumConfig:
-    """``config`` with every trial at the mean of the between-trial distributions.
+def _counterfactual(config: ConsortiumConfig, name: str, sign: float = 1.0) -> dict:
+    """Outcome models giving exercise arms the arm effect of comparison set ``name``.
 
-    Treatment effect, intercept, baseline slope and residual SD take their planted means in
-    every trial (tau = 0 and the other trial-level SDs 0); covariate distributions, sizes,
-    instruments and visits are unchanged.
+    "usual": the effect (0) and response SD of usual care; "conservative": those of other
+    conservative arms, the participant's response deviation multiplied by ``sign`` (-1: the
+    antithetic draw). Interactions are removed: the comparison arms have none.
     """
-    fixed = {"tau": 0.0, "intercept_sd": 0.0, "baseline_sd": 0.0, "residual_trial_sd": 0.0}
-    return replace(config, pain=replace(config.pain, **fixed),
-                   function=replace(config.function, **fixed))  # fmt: skip
+    models = {}
+    for outcome in ("pain", "function"):
+        model = config.outcome_model(outcome)
+        category = "usual care" if name == "usual" else "other conservative"
+        effect = 0.0 if name == "usual" else model.effect_usual - model.effect_conservative
+        sd = dict(model.response_sd)
+        sd["exercise"] = sign * sd.get(category, 0.0)
+        models[outcome] = replace(model, effect_usual=effect, response_sd=MappingProxyType(sd),
+                                  interactions=MappingProxyType({}))  # fmt: skip
+    return models
 
 
-def _frames(config: ConsortiumConfig, seed: int, size_factor: float) -> dict[str, pd.DataFrame]:
-    """The typical-trials consortium under the planted model and two counterfactuals.
+def scenario_frame(config: ConsortiumConfig, seed: int, window: str = "short") -> pd.DataFrame:
+    """A consortium at ``window`` under the planted model and its counterfactuals.
 
-    "usual": exercise arms get the arm effect of no treatment / usual care (0) and no
-    interactions; "conservative": that of other conservative arms. The three share every
-    random draw (same seed, same number of draws), so per-participant differences are the
-    effects on the observed (bounded, rounded) 0-100 scale.
+    One row per participant: ``trial, treat, comparison``, the baseline variables (NaN
+    where the file lacks them), ``pain``, ``function`` and ``recovery`` as ingest derives
+    them, and ``<outcome>_usual`` / ``<outcome>_conservative``: the outcome had the
+    participant received that comparison set's treatment. All share every random draw
+    (common random numbers), so differences are the effects on the observed (bounded,
+    rounded) 0-100 scale; the conservative outcome is the mean of two antithetic draws of
+    the response deviation (+r and -r), which removes most of the noise it adds. Outcomes
+    are rounded to each instrument's steps as in the native files; covariates keep their
+    simulated values (their native rounding does not matter for a population truth).
     """
-    from ._harmonized import harmonized_ipd
+    from ._generate import OUTCOMES, draw_trial, trial_outcomes
+    from ._harmonized import global_recovery, window_visit
+    from ._instruments import instrument
+    from ._native import visit_weeks
 
-    big = replace(typical_trials(config), size_factor=config.size_factor * size_factor)
-    frames = {"planted": harmonized_ipd(seed=seed, config=big)}
-    for name in ("usual", "conservative"):
-        models = {}
-        for outcome in ("pain", "function"):
-            model = big.outcome_model(outcome)
-            effect = 0.0 if name == "usual" else model.effect_usual - model.effect_conservative
-            models[outcome] = replace(model, effect_usual=effect, interactions=MappingProxyType({}))
-        frames[name] = harmonized_ipd(seed=seed, config=replace(big, **models))
-    return frames
+    scenarios = {"": None, "_usual": _counterfactual(config, "usual"),
+                 "_plus": _counterfactual(config, "conservative", 1.0),
+                 "_minus": _counterfactual(config, "conservative", -1.0)}  # fmt: skip
+    parts = []
+    streams = np.random.SeedSequence(seed).spawn(len(config.trials))
+    for trial, stream in zip(config.trials, streams, strict=True):
+        draws = draw_trial(trial, config, np.random.default_rng(stream))
+        arm = draws.baseline["arm"].to_numpy()
+        n = len(arm)
+        sets = [None if a.role == "exercise" else
+                "conservative" if a.category == "other conservative" else "usual"
+                for a in trial.arms]  # fmt: skip
+        part = {"trial": np.full(n, trial.trial, dtype=object), "treat": draws.treat,
+                "comparison": np.array(sets, dtype=object)[arm]}  # fmt: skip
+        for name, values in draws.baseline.items():
+            if name != "arm":
+                part[name] = np.where(draws.observed[name], values.to_numpy(float), np.nan)
+        weeks = visit_weeks(trial)
+        for outcome in OUTCOMES:
+            name = trial.pain_instrument if outcome == "pain" else trial.function_instrument
+            if name is not None:
+                inst = instrument(name)
+                part[f"{outcome}0"] = inst.to_harmonized(inst.to_native(part[f"{outcome}0"]))
+        for suffix, models in scenarios.items():
+            outcomes, _ = trial_outcomes(draws, config, models)
+            for outcome in OUTCOMES:
+                name = trial.pain_instrument if outcome == "pain" else trial.function_instrument
+                index = window_visit(trial, weeks, outcome, config, window)
+                if name is None or index is None:
+                    part[outcome + suffix] = np.full(n, np.nan)
+                    continue
+                inst = instrument(name)
+                values = outcomes[outcome][:, index]
+                part[outcome + suffix] = inst.to_harmonized(inst.to_native(values))
+        part["recovery"] = global_recovery({o: part[f"{o}0"] for o in OUTCOMES}, part, config)
+        parts.append(pd.DataFrame(part))
+    frame = pd.concat(parts, ignore_index=True)
+    for outcome in OUTCOMES:
+        plus, minus = frame.pop(f"{outcome}_plus"), frame.pop(f"{outcome}_minus")
+        frame[f"{outcome}_conservative"] = (plus + minus) / 2.0
+    return frame
 
 
 _CACHE: dict[tuple, dict[str, float]] = {}
-#: consortia averaged for the implied recovery odds ratios (their Monte Carlo SD ~ 0.02)
-OR_REPLICATES = 6
+#: replicate consortia averaged for the implied truth (each ``size_factor`` x the sizes)
+REPLICATES = 40
 
 
 def implied_truth(
-    config: ConsortiumConfig, *, seed: int = 20200, size_factor: float = 15.0
+    config: ConsortiumConfig,
+    *,
+    seed: int = 20200,
+    size_factor: float = 4.0,
+    replicates: int = REPLICATES,
 ) -> dict[str, float]:
     """What the analyses of the simulated (bounded, rounded) data estimate, by design.
 
     Pain and function are clipped to 0-100 and rounded to each instrument's steps, which
-    attenuates the planted latent effects slightly. On a consortium of
-    :func:`typical_trials` with sizes times ``size_factor``:
+    attenuates the planted latent effects, and recovery is derived from them, so these
+    values are computed, not planted: averaged over ``replicates`` consortia drawn from
+    ``config`` with sizes times ``size_factor`` (seeds ``seed``, ``seed + 1``, ...; the
+    trials' random effects vary between replicates, because on the bounded scale the
+    effects depend on them), with :func:`scenario_frame`'s common random numbers:
 
     * ``md_<outcome>_<set>``: mean over exercise participants of (outcome under the planted
-      model - outcome had they received the set's comparison), common random numbers;
-    * ``interaction_<outcome>_<modifier>``: slope of that difference (vs usual care) on the
-      trial-centred modifier, with trial-specific intercepts;
+      model - outcome had they received the set's comparison);
+    * ``interaction_<outcome>_<modifier>``: slope of that difference on the trial-centred
+      modifier within trials, for the "any" comparison set (the comparison is each trial's
+      mix of usual-care-type and other conservative arms, as the analysis compares);
     * ``or_usual``, ``or_conservative``, ``or_any`` and ``or_interaction_<modifier>``:
       recovery odds ratios from a logistic regression with trial intercepts, baseline
-      function and treatment (recovery is derived from pain and function, never planted),
-      log odds ratios averaged over :data:`OR_REPLICATES` such consortia.
+      function and treatment; log odds ratios are averaged.
+
+    With the defaults the Monte Carlo SE of each value is 0.02-0.04 points (mean
+    differences, interactions) or 0.02 on the log odds ratio scale (docs/simulate.md); the
+    result is cached for the last config.
     """
-    key = (repr(config), seed, size_factor)
+    key = (repr(config), seed, size_factor, replicates)
     if key not in _CACHE:
         _CACHE.clear()  # one config at a time: a design study changes it between calls
-        _CACHE[key] = _implied(config, seed, size_factor)
+        big = replace(config, size_factor=config.size_factor * size_factor)
+        parts = [_replicate(config, big, seed + r) for r in range(replicates)]
+        _CACHE[key] = {
+            k: float(np.exp(np.mean([p[k] for p in parts]))) if k.startswith("or_")
+            else float(np.mean([p[k] for p in parts]))
+            for k in parts[0]
+        }  # fmt: skip
     return dict(_CACHE[key])
 
 
-def _implied(config: ConsortiumConfig, seed: int, size_factor: float) -> dict[str, float]:
-    frames = _frames(config, seed, size_factor)
-    planted = frames["planted"]
+def _replicate(config: ConsortiumConfig, big: ConsortiumConfig, seed: int) -> dict[str, float]:
+    """Effects on one large consortium (log odds ratios under the ``or_`` keys)."""
+    frame = scenario_frame(big, seed)
     out: dict[str, float] = {}
     for outcome in ("pain", "function"):
         for name in ("usual", "conservative"):
-            rows = comparison_rows(planted, name).index
-            exercise = rows[planted.loc[rows, "treat"].to_numpy() == 1]
-            delta = planted.loc[exercise, outcome] - frames[name].loc[exercise, outcome]
-            out[f"md_{outcome}_{name}"] = float(delta.mean())
-        rows = comparison_rows(planted, "any")
+            rows = comparison_rows(frame, name)
+            rows = rows[rows["treat"] == 1]
+            out[f"md_{outcome}_{name}"] = float((rows[outcome] - rows[f"{outcome}_{name}"]).mean())
+        rows = comparison_rows(frame, "any")
+        share = _conservative_share(rows)
         rows = rows[rows["treat"] == 1]
-        delta = planted.loc[rows.index, outcome] - frames["usual"].loc[rows.index, outcome]
+        s = rows["trial"].map(share).to_numpy()
+        comparison = (1.0 - s) * rows[f"{outcome}_usual"] + s * rows[f"{outcome}_conservative"]
+        delta = rows[outcome] - comparison
         modifiers = set(config.outcome_model(outcome).interactions) | {"female", "leg_pain"}
         for modifier in sorted(modifiers):
             out[f"interaction_{outcome}_{modifier}"] = _within_slope(rows, delta, modifier)
-    # recovery odds ratios: mean log OR over replicate consortia (their covariate draws vary)
-    replicates = [planted]
-    typical = replace(typical_trials(config), size_factor=config.size_factor * size_factor)
-    from ._harmonized import harmonized_ipd
-
-    replicates += [harmonized_ipd(seed=seed + r, config=typical) for r in range(1, OR_REPLICATES)]
     for c in COMPARISON_SETS:
-        out[f"or_{c}"] = float(np.exp(np.mean([recovery_log_odds(d, c) for d in replicates])))
+        out[f"or_{c}"] = recovery_log_odds(frame, c)
     modifiers = sorted(set(config.pain.interactions) | set(config.function.interactions))
     for modifier in modifiers:
-        logs = [recovery_log_odds(d, "any", modifier) for d in replicates]
-        out[f"or_interaction_{modifier}"] = float(np.exp(np.mean(logs)))
+        out[f"or_interaction_{modifier}"] = recovery_log_odds(frame, "any", modifier)
     return out
+
+
+def _conservative_share(rows: pd.DataFrame) -> pd.Series:
+    """Per trial, the share of its comparison participants in other conservative arms."""
+    comparison = rows[rows["treat"] == 0]
+    conservative = (comparison["comparison"] == "conservative").astype(float)
+    return conservative.groupby(comparison["trial"]).mean()
 
 
 def _within_slope(rows: pd.DataFrame, delta: pd.Series, modifier: str) -> float:

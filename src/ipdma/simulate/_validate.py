@@ -8,7 +8,7 @@ from typing import get_args
 import numpy as np
 
 from ..errors import SpecError
-from ._config import LATENT_ORDER, ConsortiumConfig, FileFormat, TrialConfig
+from ._config import LATENT_ORDER, Category, ConsortiumConfig, FileFormat, TrialConfig
 from ._instruments import INSTRUMENTS
 
 _ID = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -33,6 +33,8 @@ def validate_config(config: ConsortiumConfig) -> ConsortiumConfig:
            "windows must give 'short', 'moderate' and 'long'", value=sorted(config.windows))  # fmt: skip
     _check(-1 < config.residual_correlation < 1, "residual_correlation must be in (-1, 1)",
            value=config.residual_correlation)  # fmt: skip
+    _check(-1 <= config.response_correlation <= 1, "response_correlation must be in [-1, 1]",
+           value=config.response_correlation)  # fmt: skip
     _check(0 <= config.visit_correlation < 1, "visit_correlation must be in [0, 1)",
            value=config.visit_correlation)  # fmt: skip
     for pair in config.covariates.correlations:
@@ -43,6 +45,14 @@ def validate_config(config: ConsortiumConfig) -> ConsortiumConfig:
         for name in (*model.interactions, *model.prognostic):
             _check(name in _OPTIONAL or name in ("age", "female"),
                    f"{outcome} model names an unknown modifier", value=name)  # fmt: skip
+        for category, sd in model.response_sd.items():
+            _check(
+                category in get_args(Category),
+                f"{outcome} response_sd names an unknown arm category",
+                value=category,
+                hint=f"use one of {list(get_args(Category))}",
+            )
+            _check(sd >= 0, f"{outcome} response_sd[{category!r}] must be >= 0", value=sd)
         _check(model.residual_sd > 0 and model.tau >= 0,
                f"{outcome} model needs residual_sd > 0 and tau >= 0", value=model.residual_sd)  # fmt: skip
     return config
