@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from ._config import LATENT_ORDER, ConsortiumConfig, CovariateConfig, TrialConfig
 
@@ -81,7 +81,7 @@ def draw_baseline(
         elif name in cov.binary:
             spec = cov.binary[name]
             p = special.expit(special.logit(spec.p) + rng.normal(0.0, spec.trial_sd))
-            frame[name] = (z > stats.norm.ppf(1.0 - p)).astype(float)
+            frame[name] = (z > special.ndtri(1.0 - p)).astype(float)
         else:
             spec = cov.continuous[name]
             centre = spec.mean + rng.normal(0.0, spec.trial_sd)

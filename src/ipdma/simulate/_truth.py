@@ -28,8 +28,8 @@ def comparison_rows(data: pd.DataFrame, comparison: str) -> pd.DataFrame:
     """Exercise arms plus the comparison arms of one set, in trials that have both."""
     keep = (data["treat"] == 1) | data["comparison"].isin(COMPARISON_SETS[comparison])
     data = data[keep]
-    both = data.groupby("trial")["treat"].transform(lambda t: t.nunique() == 2)
-    return data[both.astype(bool)]
+    both = data.groupby("trial")["treat"].transform("nunique") == 2
+    return data[both]
 
 
 def _logistic(X: np.ndarray, y: np.ndarray, iterations: int = 50) -> np.ndarray:
