@@ -58,13 +58,18 @@ def _fit(formula: str, rows: pd.DataFrame, **options) -> dict:
 def _row(fit: dict, coefficient: str, **info) -> dict:
     result = fit["fit"]
     if result is None:
-        return {**info, "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+        return {**info, "estimate": np.nan, "se": np.nan, "df": np.nan, "ci_low": np.nan,
+                "ci_high": np.nan, "wald_low": np.nan, "wald_high": np.nan,
                 "converged": False, "singular": False, "warnings": fit["warnings"],
                 "trials": 0, "participants": 0, "error": fit["error"]}  # fmt: skip
-    low, high = result.confint().loc[coefficient].to_numpy(float)
+    # the analysis grid's default: Satterthwaite t for linear models, Wald z for logistic
+    low, high = result.confint(method="satterthwaite").loc[coefficient].to_numpy(float)
+    wald_low, wald_high = result.confint(method="wald").loc[coefficient].to_numpy(float)
     return {**info, "estimate": float(result.fixef[coefficient]),
             "se": float(result.se[coefficient]),
-            "ci_low": low, "ci_high": high, "converged": bool(result.converged),
+            "df": float(result.df.get(coefficient, np.inf)),
+            "ci_low": low, "ci_high": high, "wald_low": wald_low, "wald_high": wald_high,
+            "converged": bool(result.converged),
             "singular": bool(result.singular),
             "warnings": fit["warnings"], "trials": int(result.ngroups),
             "participants": int(result.nobs), "error": ""}  # fmt: skip
@@ -85,7 +90,10 @@ def fit_planted(
     """Estimates of every planted parameter in one simulated consortium (one row each).
 
     Columns: ``seed, parameter, outcome, comparison, term, planted, truth, estimate, se,
-    ci_low, ci_high, converged, singular, warnings, trials, participants, error``
+    df, ci_low, ci_high, wald_low, wald_high, converged, singular, warnings, trials,
+    participants, error``. ``ci_*`` are the 95% CIs the analysis grid reports by default
+    (t with Satterthwaite df for linear models, normal for logistic), ``wald_*`` normal
+    quantiles for every model
     (an engine exception is recorded there, with NaN estimates); recovery rows
     are on the log-odds scale. ``truth`` (from :func:`planted_truth`) avoids recomputing
     the implied values.
@@ -165,10 +173,13 @@ def summarize(study: pd.DataFrame) -> pd.DataFrame:
 
     ``truth`` is the implied value (what the analysis estimates by design), ``planted`` the
     latent model's parameter; ``mc_se`` is the Monte Carlo standard error of the mean
-    estimate (SD / sqrt(seeds)).
+    estimate (SD / sqrt(seeds)); ``coverage`` is that of the default CIs (Satterthwaite t
+    for linear models), ``coverage_wald`` that of normal-quantile CIs; ``mean_df`` the mean
+    Satterthwaite df (inf for logistic models).
     """
     grouped = study.groupby("parameter", sort=False)
     covered = (study["ci_low"] <= study["truth"]) & (study["truth"] <= study["ci_high"])
+    wald = (study["wald_low"] <= study["truth"]) & (study["truth"] <= study["wald_high"])
     significant = (study["ci_low"] > 0) | (study["ci_high"] < 0)
     summary = pd.DataFrame({
         "planted": grouped["planted"].first(),
@@ -177,7 +188,9 @@ def summarize(study: pd.DataFrame) -> pd.DataFrame:
         "bias": grouped["estimate"].mean() - grouped["truth"].first(),
         "empirical_sd": grouped["estimate"].std(ddof=1),
         "mean_se": grouped["se"].mean(),
+        "mean_df": grouped["df"].mean(),
         "coverage": covered.groupby(study["parameter"], sort=False).mean(),
+        "coverage_wald": wald.groupby(study["parameter"], sort=False).mean(),
         "power": significant.groupby(study["parameter"], sort=False).mean(),
         "failed": grouped["estimate"].apply(lambda e: e.isna().mean()),
         "converged": grouped["converged"].mean(),
