@@ -225,3 +225,25 @@ def test_bad_response_heterogeneity_is_a_spec_error():
         bad = replace(cfg, pain=replace(cfg.pain, response_sd=MappingProxyType(sd)))
         with pytest.raises(SpecError, match=message):
             harmonized_ipd(seed=1, config=bad)
+
+
+def test_counterfactual_outcomes_look_like_the_randomized_comparison_arms():
+    from ipdma.simulate._truth import comparison_rows, scenario_frame
+
+    frame = scenario_frame(replace(default_config(), size_factor=3.0), seed=5)
+    comparison_arms = frame["treat"] == 0
+    assert frame.loc[comparison_arms, ["pain_usual", "function_conservative"]].isna().all().all()
+    for name in ("usual", "conservative"):
+        rows = comparison_rows(frame, name)
+        for outcome in ("pain", "function"):
+            exercise = rows[rows["treat"] == 1].groupby("trial")[f"{outcome}_{name}"].mean()
+            control = rows[rows["treat"] == 0].groupby("trial")[outcome].mean()
+            # randomization: exercise participants under the comparison's treatment are
+            # like the comparison arm (within trials; SE of the mean gap about 0.5)
+            gap = (exercise - control).dropna()
+            assert len(gap) >= 5, (name, outcome)
+            assert abs(gap.mean()) < 1.5, (name, outcome, gap.mean())
+            # while the planted outcomes differ by the effect (about -10.5 / +3.7 / +1.9)
+            planted = rows[rows["treat"] == 1].groupby("trial")[outcome].mean()
+            effect = (planted - control).dropna().mean()
+            assert (effect < -7.0) if name == "usual" else (effect > 0.5), (name, outcome)

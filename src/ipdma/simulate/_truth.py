@@ -65,7 +65,8 @@ def _counterfactual(config: ConsortiumConfig, name: str, sign: float = 1.0) -> d
 
     "usual": the effect (0) and response SD of usual care; "conservative": those of other
     conservative arms, the participant's response deviation multiplied by ``sign`` (-1: the
-    antithetic draw). Interactions are removed: the comparison arms have none.
+    antithetic draw). The trial's treatment deviation (tau) and the interactions are
+    removed: they belong to exercise, and the comparison arms have neither.
     """
     models = {}
     for outcome in ("pain", "function"):
@@ -74,7 +75,8 @@ def _counterfactual(config: ConsortiumConfig, name: str, sign: float = 1.0) -> d
         effect = 0.0 if name == "usual" else model.effect_usual - model.effect_conservative
         sd = dict(model.response_sd)
         sd["exercise"] = sign * sd.get(category, 0.0)
-        models[outcome] = replace(model, effect_usual=effect, response_sd=MappingProxyType(sd),
+        models[outcome] = replace(model, effect_usual=effect, tau=0.0,
+                                  response_sd=MappingProxyType(sd),
                                   interactions=MappingProxyType({}))  # fmt: skip
     return models
 
@@ -84,15 +86,17 @@ def scenario_frame(config: ConsortiumConfig, seed: int, window: str = "short") -
 
     One row per participant: ``trial, treat, comparison``, the baseline variables (NaN
     where the file lacks them), ``pain``, ``function`` and ``recovery`` as ingest derives
-    them, and ``<outcome>_usual`` / ``<outcome>_conservative``: the outcome had the
-    participant received that comparison set's treatment. All share every random draw
-    (common random numbers), so differences are the effects on the observed (bounded,
+    them; ``<outcome>_usual`` / ``<outcome>_conservative``: the outcome had an exercise
+    participant received that comparison set's treatment (NaN in the comparison arms);
+    ``<outcome>_deviation``: the exercise arm's share of its trial's random treatment
+    deviation at the chosen visit (decay x (treatment - effect_usual); 0 in the comparison
+    arms, mean 0 by design). All share every random draw (common random numbers), so differences are the effects on the observed (bounded,
     rounded) 0-100 scale; the conservative outcome is the mean of two antithetic draws of
     the response deviation (+r and -r), which removes most of the noise it adds. Outcomes
     are rounded to each instrument's steps as in the native files; covariates keep their
     simulated values (their native rounding does not matter for a population truth).
     """
-    from ._generate import OUTCOMES, draw_trial, trial_outcomes
+    from ._generate import OUTCOMES, draw_trial, trial_outcomes, visit_window
     from ._harmonized import global_recovery, window_visit
     from ._instruments import instrument
     from ._native import visit_weeks
@@ -121,22 +125,29 @@ def scenario_frame(config: ConsortiumConfig, seed: int, window: str = "short") -
                 inst = instrument(name)
                 part[f"{outcome}0"] = inst.to_harmonized(inst.to_native(part[f"{outcome}0"]))
         for suffix, models in scenarios.items():
-            outcomes, _ = trial_outcomes(draws, config, models)
+            outcomes, effects = trial_outcomes(draws, config, models)
             for outcome in OUTCOMES:
                 name = trial.pain_instrument if outcome == "pain" else trial.function_instrument
                 index = window_visit(trial, weeks, outcome, config, window)
                 if name is None or index is None:
                     part[outcome + suffix] = np.full(n, np.nan)
+                    part[f"{outcome}_deviation"] = np.full(n, np.nan)
                     continue
                 inst = instrument(name)
                 values = outcomes[outcome][:, index]
                 part[outcome + suffix] = inst.to_harmonized(inst.to_native(values))
+                if not suffix:
+                    model = config.outcome_model(outcome)
+                    decay = model.decay[visit_window(trial.visits[index])]
+                    deviation = decay * (effects[outcome].treatment - model.effect_usual)
+                    part[f"{outcome}_deviation"] = deviation * draws.treat
         part["recovery"] = global_recovery({o: part[f"{o}0"] for o in OUTCOMES}, part, config)
         parts.append(pd.DataFrame(part))
     frame = pd.concat(parts, ignore_index=True)
     for outcome in OUTCOMES:
         plus, minus = frame.pop(f"{outcome}_plus"), frame.pop(f"{outcome}_minus")
         frame[f"{outcome}_conservative"] = (plus + minus) / 2.0
+        frame.loc[frame["treat"] != 1, [f"{outcome}_usual", f"{outcome}_conservative"]] = np.nan
     return frame
 
 
@@ -195,7 +206,10 @@ def _replicate(config: ConsortiumConfig, big: ConsortiumConfig, seed: int) -> di
         for name in ("usual", "conservative"):
             rows = comparison_rows(frame, name)
             rows = rows[rows["treat"] == 1]
-            out[f"md_{outcome}_{name}"] = float((rows[outcome] - rows[f"{outcome}_{name}"]).mean())
+            # minus the trial's treatment deviation: its mean is 0 by design, so this control
+            # variate removes the deviation's noise (between-trial SD tau) without bias
+            delta = rows[outcome] - rows[f"{outcome}_{name}"] - rows[f"{outcome}_deviation"]
+            out[f"md_{outcome}_{name}"] = float(delta.mean())
         rows = comparison_rows(frame, "any")
         share = _conservative_share(rows)
         rows = rows[rows["treat"] == 1]
