@@ -5,7 +5,7 @@ and the one-stage models are fitted (``ipdma.simulate.fit_planted``: overall eff
 pain, function and recovery vs usual care and vs other conservative treatment; treatment x
 modifier interactions, planted and null). Prints per parameter the planted latent value,
 the implied truth (what the analysis estimates by design), mean estimate, bias, Monte Carlo
-SE, empirical SD, mean model SE and Satterthwaite df, coverage of the default CIs (t with
+SE, empirical SD, mean model SE, median Satterthwaite df, coverage of the default CIs (t with
 Satterthwaite df for linear models, as the analysis grid reports) and of Wald CIs, power,
 and the time per seed.
 
@@ -45,7 +45,7 @@ def main() -> None:
     table = summarize(study)
     pd.set_option("display.width", 200)
     columns = ["parameter", "planted", "truth", "mean", "bias", "mc_se", "empirical_sd",
-               "mean_se", "mean_df", "coverage", "coverage_wald", "power", "failed",
+               "mean_se", "median_df", "coverage", "coverage_wald", "power", "failed",
                "converged", "singular"]  # fmt: skip
     print(table[columns].round(3).to_string(index=False))
     print(f"\n{args.seeds} seeds x {len(truth)} models: {elapsed:.1f} s "

@@ -174,8 +174,9 @@ def summarize(study: pd.DataFrame) -> pd.DataFrame:
     ``truth`` is the implied value (what the analysis estimates by design), ``planted`` the
     latent model's parameter; ``mc_se`` is the Monte Carlo standard error of the mean
     estimate (SD / sqrt(seeds)); ``coverage`` is that of the default CIs (Satterthwaite t
-    for linear models), ``coverage_wald`` that of normal-quantile CIs; ``mean_df`` the mean
-    Satterthwaite df (inf for logistic models).
+    for linear models), ``coverage_wald`` that of normal-quantile CIs; ``median_df`` the
+    median Satterthwaite df (inf for logistic models; a fit whose between-trial variance is
+    0 has df near the residual df, so the mean would be dominated by those).
     """
     grouped = study.groupby("parameter", sort=False)
     covered = (study["ci_low"] <= study["truth"]) & (study["truth"] <= study["ci_high"])
@@ -188,7 +189,7 @@ def summarize(study: pd.DataFrame) -> pd.DataFrame:
         "bias": grouped["estimate"].mean() - grouped["truth"].first(),
         "empirical_sd": grouped["estimate"].std(ddof=1),
         "mean_se": grouped["se"].mean(),
-        "mean_df": grouped["df"].mean(),
+        "median_df": grouped["df"].median(),
         "coverage": covered.groupby(study["parameter"], sort=False).mean(),
         "coverage_wald": wald.groupby(study["parameter"], sort=False).mean(),
         "power": significant.groupby(study["parameter"], sort=False).mean(),
