@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._config import ConsortiumConfig, TrialConfig, default_config
+from ._config import ArmConfig, ConsortiumConfig, TrialConfig, default_config
 from ._generate import OUTCOMES, SimulatedTrial, simulate_trials
 from ._native import NativeTrial, nativize
 from ._validate import validate_config, validate_seed
@@ -57,6 +57,13 @@ def simulate_native(
         (sim, nativize(sim, k, np.random.default_rng(stream)))
         for k, (sim, stream) in enumerate(zip(sims, streams, strict=True))
     ]
+
+
+def comparison_set(arm: ArmConfig) -> str | None:
+    """The comparison set of an arm: None (exercise), "conservative" or "usual"."""
+    if arm.role == "exercise":
+        return None
+    return "conservative" if arm.category == "other conservative" else "usual"
 
 
 def window_visit(
@@ -105,8 +112,7 @@ def participants_frame(native: NativeTrial, config: ConsortiumConfig) -> pd.Data
     arms = trial_cfg.arms
     codes = [str(arm["code"]) for arm in native.spec["arms"]]
     treat = np.array([a.role == "exercise" for a in arms], dtype=float)[arm_index]
-    sets = {"exercise": None, "other conservative": "conservative"}
-    comparison = [sets.get(arms[i].category, "usual") for i in arm_index]
+    comparison = [comparison_set(arms[i]) for i in arm_index]
     columns = {"trial": np.full(len(frame), native.trial, dtype=object),
                "pid": frame["pid"].astype(str).to_numpy(dtype=object),
                "arm_code": np.array(codes, dtype=object)[arm_index], "treat": treat,
@@ -140,15 +146,7 @@ def harmonized_ipd(
         raise SpecError(f"window={window!r} is not an option",
                         hint="use 'short', 'moderate' or 'long'")  # fmt: skip
     config = validate_config(default_config() if config is None else config)
-    return ipd_frame(validate_seed(seed), config, window)
-
-
-def ipd_frame(seed: int, config: ConsortiumConfig, window: str = "short") -> pd.DataFrame:
-    """:func:`harmonized_ipd` without validating its arguments.
-
-    For the counterfactual consortia of ``implied_truth``, whose antithetic response
-    deviations (a negative ``response_sd``) no user config may have.
-    """
+    seed = validate_seed(seed)
     frames = []
     for _, native in simulate_native(config, seed):
         part = participants_frame(native, config)

@@ -97,7 +97,7 @@ def scenario_frame(config: ConsortiumConfig, seed: int, window: str = "short") -
     simulated values (their native rounding does not matter for a population truth).
     """
     from ._generate import OUTCOMES, draw_trial, trial_outcomes, visit_window
-    from ._harmonized import global_recovery, window_visit
+    from ._harmonized import comparison_set, global_recovery, window_visit
     from ._instruments import instrument
     from ._native import visit_weeks
 
@@ -110,30 +110,31 @@ def scenario_frame(config: ConsortiumConfig, seed: int, window: str = "short") -
         draws = draw_trial(trial, config, np.random.default_rng(stream))
         arm = draws.baseline["arm"].to_numpy()
         n = len(arm)
-        sets = [None if a.role == "exercise" else
-                "conservative" if a.category == "other conservative" else "usual"
-                for a in trial.arms]  # fmt: skip
+        sets = np.array([comparison_set(a) for a in trial.arms], dtype=object)
         part = {"trial": np.full(n, trial.trial, dtype=object), "treat": draws.treat,
-                "comparison": np.array(sets, dtype=object)[arm]}  # fmt: skip
+                "comparison": sets[arm]}  # fmt: skip
         for name, values in draws.baseline.items():
             if name != "arm":
                 part[name] = np.where(draws.observed[name], values.to_numpy(float), np.nan)
+        # per outcome: its instrument and the visit ingest picks (None: no value)
         weeks = visit_weeks(trial)
+        chosen = {}
         for outcome in OUTCOMES:
             name = trial.pain_instrument if outcome == "pain" else trial.function_instrument
             if name is not None:
                 inst = instrument(name)
                 part[f"{outcome}0"] = inst.to_harmonized(inst.to_native(part[f"{outcome}0"]))
+                index = window_visit(trial, weeks, outcome, config, window)
+                chosen[outcome] = None if index is None else (inst, index)
+            else:
+                chosen[outcome] = None
         for suffix, models in scenarios.items():
             outcomes, effects = trial_outcomes(draws, config, models)
-            for outcome in OUTCOMES:
-                name = trial.pain_instrument if outcome == "pain" else trial.function_instrument
-                index = window_visit(trial, weeks, outcome, config, window)
-                if name is None or index is None:
-                    part[outcome + suffix] = np.full(n, np.nan)
-                    part[f"{outcome}_deviation"] = np.full(n, np.nan)
+            for outcome, pick in chosen.items():
+                if pick is None:
+                    part[outcome + suffix] = part[f"{outcome}_deviation"] = np.full(n, np.nan)
                     continue
-                inst = instrument(name)
+                inst, index = pick
                 values = outcomes[outcome][:, index]
                 part[outcome + suffix] = inst.to_harmonized(inst.to_native(values))
                 if not suffix:
