@@ -154,11 +154,15 @@ def test_methods_state_the_recorded_choices():
         "10 points in function",
         "centred at its trial-specific mean",
         "Age and Sex",
-        "20% of the baseline value",
-        "odds ratio of at least 2",
+        "at least 3.3 points on the 0-100 scale",
+        "difference in odds ratio of at least 0.7",
         "ipdma 9.9",
     ):
         assert expected in text, expected
+    methods_rule = {**inputs.plan, "importance": {"rule": "methods", "swe_fraction": 0.2}}
+    text = " ".join(methods_paragraphs(methods_rule, inputs.settings, version="9.9"))
+    assert "20% of the mean baseline value" in text
+    assert "interaction odds ratio of at least 2.0" in text
     plan = {**inputs.plan, "model": {**inputs.plan["model"], "nagq": 7, "reml": False}}
     text = " ".join(methods_paragraphs(plan, {}, version="9.9"))
     assert "quadrature with 7 nodes" in text

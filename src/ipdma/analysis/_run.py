@@ -195,13 +195,13 @@ def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
     overall = overall_table(records)
     interactions = interactions_table(records, plan)
     subgroups = subgroups_table(records, plan)
-    swe = {
-        (spec.outcome, spec.window, spec.comparison): plan.importance.swe_fraction
-        * record["baseline_mean"]
+    baseline_means = {
+        (spec.outcome, spec.window, spec.comparison): record["baseline_mean"]
         for spec, record in records
         if spec.kind == "overall" and record.get("baseline_mean") is not None
     }
-    interactions = flag_importance(interactions, subgroups, swe, plan)
+    models = models_table(statuses)
+    interactions = flag_importance(interactions, subgroups, baseline_means, plan, models)
     if plan.two_stage:
         by_id = {spec.id: record for spec, record in records}
         overall, interactions = add_two_stage(overall, interactions, by_id)
@@ -209,8 +209,8 @@ def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
         "overall": overall,
         "interactions": interactions,
         "subgroups": subgroups,
-        "important": important_table(interactions),
-        "models": models_table(statuses),
+        "important": important_table(interactions, plan),
+        "models": models,
     }
 
 

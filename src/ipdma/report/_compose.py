@@ -174,6 +174,10 @@ def _present(
     return bool(len(rows)) and bool(rows["adjusted"].map(as_bool).any())
 
 
+def _plain(plan: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(plan or {})
+
+
 def _figure(inputs: ReportInputs, key: str) -> list[FigureView]:
     return [f for f in inputs.figures if f.key == key]
 
@@ -274,7 +278,9 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     if inputs.important is not None:
         sections.append(
             Section(
-                "important", "Potentially important modifiers", (important_table(inputs.important),)
+                "important",
+                "Potentially important modifiers",
+                (important_table(inputs.important, plan=_plain(inputs.plan)),),
             )
         )
 
