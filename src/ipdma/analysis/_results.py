@@ -20,7 +20,7 @@ __all__ = [
     "write_text_atomic",
 ]
 
-TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models")
+TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models", "forest")
 NOT_ESTIMABLE = "not estimable"  # models-table status of a cell with fewer than two trials
 
 
@@ -51,6 +51,9 @@ class AnalysisResults:
     ----------
     overall, interactions, subgroups, important, models : DataFrame
         The tidy tables (see ``ipdma.analysis`` for their columns).
+    forest : DataFrame
+        Per-trial treatment effects of the overall models in the primary window (the
+        one-stage forest plots; ``ipdma.analysis._forest``).
     plan : AnalysisPlan
         The plan used (also recorded as JSON in ``plan.json`` beside the tables).
     fitted, cached, failed : int
@@ -76,6 +79,7 @@ class AnalysisResults:
     seconds: float = 0.0
     tables: dict[str, Path] = field(default_factory=dict)
     not_estimable: int = 0
+    forest: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, name: str) -> pd.DataFrame:
         """One of the tables by name (``overall``, ``interactions``, ...)."""

@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import IpdmaError
 from ._cache import ResultsCache, model_key
 from ._design import PreparedModel, TooFewTrials, prepare
+from ._forest import FOREST_COLUMNS, add_prediction_interval, trial_effects
 from ._importance import flag_importance, important_table
 from ._plan import AnalysisPlan, plan_from_dict
 from ._results import (
@@ -160,6 +161,7 @@ def run(
         records.append((spec, record))
         statuses.append((spec, key, record, status))
     results = _assemble(records, statuses, plan)
+    results["forest"] = _forest(entries, plan)
     results = AnalysisResults(
         **results,
         plan=plan,
@@ -192,7 +194,7 @@ def _status(record: dict[str, Any], cached: bool) -> str:
 
 
 def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
-    overall = overall_table(records)
+    overall = add_prediction_interval(overall_table(records), plan.level)
     interactions = interactions_table(records, plan)
     subgroups = subgroups_table(records, plan)
     baseline_means = {
@@ -212,6 +214,19 @@ def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
         "important": important_table(interactions, plan),
         "models": models,
     }
+
+
+def _forest(entries, plan: AnalysisPlan) -> pd.DataFrame:
+    """Per-trial treatment effects of the overall models in the primary window."""
+    frames = [
+        trial_effects(prepared, plan.level)
+        for spec, _, _, prepared in entries
+        if prepared is not None and spec.kind == "overall" and spec.window == plan.primary_window
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=FOREST_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _write(results: dict[str, pd.DataFrame], plan: AnalysisPlan, out_dir: Path | None):

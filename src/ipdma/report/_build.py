@@ -17,12 +17,12 @@ import pandas as pd
 from .._version import __version__
 from ..errors import DataFileError, IpdmaError
 from ._compose import ReportInputs
-from ._figures import aggregate_figures, subgroup_figures
+from ._figures import aggregate_figures, overall_figures, subgroup_figures
 from ._write import write_report
 
 __all__ = ["build", "collect"]
 
-RESULT_TABLES = ("overall", "interactions", "subgroups", "important", "models")
+RESULT_TABLES = ("overall", "interactions", "subgroups", "important", "models", "forest")
 
 
 def build(
@@ -116,6 +116,16 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         if function is not None:
             tables[name] = _optional(lambda f=function: f(master), title, notices)
     figures = list(_optional(lambda: aggregate_figures(master), "Figure 2", notices) or [])
+    if "forest" in results and "overall" in results:
+        names = dict(zip(trials["trial"].astype(str), trials["label"].astype(str), strict=True))
+        figures += (
+            _optional(
+                lambda: overall_figures(results["forest"], results["overall"], plan or {}, names),
+                "The one-stage forest plots",
+                notices,
+            )
+            or []
+        )
     if "subgroups" in results:
         figures += (
             _optional(

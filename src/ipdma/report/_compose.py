@@ -262,7 +262,14 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
 
     if _has(inputs.overall):
         sections.append(
-            Section("overall", "Overall treatment effects", (overall_table(inputs.overall),))
+            Section(
+                "overall",
+                "Overall treatment effects",
+                (
+                    overall_table(inputs.overall),
+                    *[f for f in inputs.figures if f.key.startswith("forest_")],
+                ),
+            )
         )
 
     primary, sensitivity = _interaction_tables(inputs)

@@ -20,7 +20,7 @@ import pandas as pd
 from ._labels import as_bool
 from ._view import FigureView
 
-__all__ = ["aggregate_figures", "figure_view", "subgroup_figures"]
+__all__ = ["aggregate_figures", "figure_view", "overall_figures", "subgroup_figures"]
 
 _COMPARISON_PREFERENCE = ("any", "usual", "conservative")
 DPI = 150  # PNG resolution (embedded in the report); the SVG is the vector version
@@ -153,4 +153,72 @@ def subgroup_figures(subgroups: pd.DataFrame, plan: Mapping[str, Any]) -> list[F
                 ),
             )
         )
+    return views
+
+
+_COMPARISON_WORDS = {
+    "any": "any non-exercise comparison",
+    "usual": "no treatment / usual care",
+    "conservative": "other conservative treatment",
+}
+
+
+def overall_figures(
+    forest: pd.DataFrame,
+    overall: pd.DataFrame,
+    plan: Mapping[str, Any],
+    trial_labels: Mapping[str, str] | None = None,
+) -> list[FigureView]:
+    """One-stage forest plot per outcome and comparison set (primary window): per-trial
+    estimates (``forest`` table), the one-stage estimate, prediction interval and tau."""
+    from .. import plots
+
+    window = plan.get("primary_window", "short")
+    views = []
+    for outcome, word in (("pain", "pain"), ("function", "function"),
+                          ("recovery", "global recovery")):  # fmt: skip
+        for comparison in plan.get("comparisons", ("any", "usual", "conservative")):
+            cell = overall.loc[
+                (overall["outcome"] == outcome)
+                & (overall["window"] == window)
+                & (overall["comparison"] == comparison)
+            ]
+            trials = forest.loc[
+                (forest["outcome"] == outcome)
+                & (forest["window"] == window)
+                & (forest["comparison"] == comparison)
+            ]
+            if cell.empty or trials.empty or pd.isna(cell["estimate"].iloc[0]):
+                continue
+            scale = "OR" if outcome == "recovery" else "MD"
+            fig = plots.one_stage_forest(
+                trials,
+                cell.iloc[0].to_dict(),
+                measure=scale,
+                labels=trial_labels,
+                xlabel="Odds ratio of global recovery"
+                if scale == "OR"
+                else f"Mean difference in {word} (0-100)",
+                favours=("Favours comparison", "Favours exercise")
+                if scale == "OR"
+                else ("Favours exercise", "Favours comparison"),
+                tau_scale="log odds" if scale == "OR" else "points",
+            )
+            vs = _COMPARISON_WORDS.get(comparison, comparison)
+            views.append(
+                figure_view(
+                    fig,
+                    key=f"forest_{outcome}_{comparison}",
+                    title=f"One-stage forest plot: exercise vs {vs}, {word}, follow-up closest "
+                    "to 3 months",
+                    notes=(
+                        "Per-trial estimates from each trial's own regression with the same "
+                        "covariates (baseline value of the outcome; baseline function for "
+                        "global recovery); square areas proportional to participants. The "
+                        "diamond is the one-stage random-effects estimate with its 95% CI; "
+                        "the red bar its 95% prediction interval for a new trial (t with K-2 "
+                        "df). \u03c4: between-trial SD of the treatment effect.",
+                    ),
+                )
+            )
     return views
