@@ -21,16 +21,20 @@ __all__ = [
 ]
 
 TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models", "forest")
+_UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
 NOT_ESTIMABLE = "not estimable"  # models-table status of a cell with fewer than two trials
 
 
 def write_text_atomic(text: str, path: Path) -> Path:
-    """Write ``text`` via a temporary file and ``os.replace`` (never a partial file)."""
+    """Write ``text`` (UTF-8) via a temporary file and ``os.replace`` (never a partial file),
+    with the mode the umask gives a new file (0644 under the usual umask 022)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for sharing
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

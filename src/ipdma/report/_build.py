@@ -154,7 +154,23 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         models=results.get("models"),
         figures=tuple(figures),
         notices=tuple(notices),
+        truth=_truth(project.root),
     )
+
+
+def _truth(root: Path) -> dict[str, float] | None:
+    """The implied truth of a simulated project (``truth.json`` written by
+    ``ipdma simulate`` beside ``project.toml``); None for real projects."""
+    path = root / "truth.json"
+    if not path.is_file():
+        return None
+    try:
+        implied = json.loads(path.read_text("utf-8")).get("implied")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(implied, dict):
+        return None
+    return {str(k): float(v) for k, v in implied.items() if isinstance(v, int | float)}
 
 
 def _settings(master: Any, project: Any) -> Mapping[str, Any]:

@@ -26,6 +26,7 @@ __all__ = [
     "count_not_estimable",
     "dropped_summary",
     "frame_view",
+    "importance_rule_short",
     "importance_rule_text",
     "important_table",
     "model_problems",
@@ -122,8 +123,18 @@ def overall_table(
                 "Participants": _display(rec.get("participants"), 0),
                 "Effect (95% CI)": f"{scale} "
                 + format_ci(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high")),
+                "95% prediction interval": format_ci(
+                    rec.get("estimate"), rec.get("pi_low"), rec.get("pi_high")
+                ).partition(" ")[2]
+                if _text(rec.get("pi_low"))
+                else "",
                 "p": format_p(rec.get("p")),
-                "tau": format_number(rec.get("tau"), 2) if "tau" in rec else "",
+                "\u03c4 (points; log odds for OR)": (
+                    format_number(rec.get("tau"), 2)
+                    + ("\u00a7" if as_bool(rec.get("singular", False)) else "")
+                )
+                if "tau" in rec
+                else "",
                 "Two-stage (95% CI)": format_ci(
                     rec.get("two_stage_estimate"),
                     rec.get("two_stage_ci_low"),
@@ -143,8 +154,14 @@ def overall_table(
             "Follow-up: the visit closest to 3 (short), 6 (moderate) or 12 months (long). "
             "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
             "exercise). OR: odds ratio of global recovery (above 1 favours exercise). Adjusted "
-            "for the baseline value of the outcome (function for global recovery). tau: "
-            "between-trial standard deviation of the treatment effect.",
+            "for the baseline value of the outcome (function for global recovery). \u03c4: "
+            "between-trial standard deviation of the treatment effect, in points (MD) or log "
+            "odds (OR). Prediction interval: the effect expected in a new trial (t with K-2 "
+            "df; K >= 3). \u00a7 singular fit (\u03c4 estimated at 0; see Appendices).",
+            "Studies and participants: those contributing to the treatment comparison (both "
+            "arms, complete data). The paper counted every trial in the model instead; those "
+            "counts (trials and participants in each model) are in tables/models.csv "
+            "(ngroups, nobs).",
         ),
         repeat_first=False,
     )
@@ -180,8 +197,21 @@ def importance_rule_text(plan: Any) -> str:
     )
 
 
+def importance_rule_short(plan: Any) -> str:
+    """The importance rule in a few words, for the summary of findings."""
+    rules = dict((plan or {}).get("importance") or {}) if isinstance(plan, dict) else {}
+    alpha = format_number(rules.get("alpha", 0.05), 2)
+    if rules.get("rule", "results") == "methods":
+        fraction = 100 * float(rules.get("swe_fraction", 0.2))
+        size = f"{fraction:g}% of baseline or OR {format_number(rules.get('odds_ratio', 2.0), 1)}"
+    else:
+        md = format_number(rules.get("md_points", 3.3), 1)
+        size = f"{md} points or a difference in OR of {format_number(rules.get('or_difference', 0.7), 1)}"
+    return f"p < {alpha} and a difference of at least {size}"
+
+
 def important_table(
-    important: pd.DataFrame, *, key: str = "appendix9", plan: Any = None
+    important: pd.DataFrame, *, key: str = "appendix9", plan: Any = None, truth: Any = None
 ) -> TableView:
     """Appendix 9: the potentially important modifiers, primary adjustment first, the other
     adjustment beside, the rule each one met."""
@@ -222,6 +252,9 @@ def important_table(
                 "Why": _display(rec.get("importance"), 2),
             }
         )
+        if truth:
+            value = _planted(truth, rec)
+            rows[-1]["Planted truth (simulation)"] = format_number(value, 2) if value else ""
     columns = [
         "Outcome", "Follow-up", "Comparison", "Variable", "Level", "Studies / participants",
         f"{primary} interaction (95% CI)", "p", "q (FDR)",
@@ -243,6 +276,20 @@ def important_table(
         ),
         repeat_first=False,
     )
+
+
+def _planted(truth: Any, rec: dict[str, Any]) -> float | None:
+    """The simulator's implied interaction (short term, any comparison) of this row."""
+    if rec.get("window") != "short" or rec.get("comparison") != "any":
+        return None
+    outcome, modifier = rec.get("outcome"), rec.get("modifier")
+    key = (
+        f"or_interaction_{modifier}"
+        if outcome == "recovery"
+        else f"interaction_{outcome}_{modifier}"
+    )
+    value = truth.get(key)
+    return None if value is None else float(value)
 
 
 def _digits(rec: dict[str, Any]) -> int:
