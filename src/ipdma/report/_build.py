@@ -17,7 +17,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import DataFileError, IpdmaError
 from ._compose import ReportInputs
-from ._figures import aggregate_figures, overall_figures, subgroup_figures
+from ._figures import aggregate_figures, flow_figure, overall_figures, subgroup_figures
 from ._write import write_report
 
 __all__ = ["build", "collect"]
@@ -115,7 +115,13 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         function = getattr(describe, name, None)
         if function is not None:
             tables[name] = _optional(lambda f=function: f(master), title, notices)
-    figures = list(_optional(lambda: aggregate_figures(master), "Figure 2", notices) or [])
+    figures = list(
+        _optional(
+            lambda: flow_figure(master, results.get("overall"), project.flow), "Figure 1", notices
+        )
+        or []
+    )
+    figures += _optional(lambda: aggregate_figures(master), "Figure 2", notices) or []
     if "forest" in results and "overall" in results:
         names = dict(zip(trials["trial"].astype(str), trials["label"].astype(str), strict=True))
         figures += (

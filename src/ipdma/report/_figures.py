@@ -20,7 +20,13 @@ import pandas as pd
 from ._labels import as_bool
 from ._view import FigureView
 
-__all__ = ["aggregate_figures", "figure_view", "overall_figures", "subgroup_figures"]
+__all__ = [
+    "aggregate_figures",
+    "figure_view",
+    "flow_figure",
+    "overall_figures",
+    "subgroup_figures",
+]
 
 _COMPARISON_PREFERENCE = ("any", "usual", "conservative")
 DPI = 150  # PNG resolution (embedded in the report); the SVG is the vector version
@@ -222,3 +228,25 @@ def overall_figures(
                 )
             )
     return views
+
+
+def flow_figure(master: Any, overall: pd.DataFrame | None, flow: Any) -> list[FigureView]:
+    """Figure 1: the flow of trials and participants (``ipdma.describe.flow_counts``)."""
+    from ..describe import flow_counts
+    from ..plots import flow_diagram
+
+    counts = flow_counts(master, overall, flow)
+    fig = flow_diagram(counts)
+    return [
+        figure_view(
+            fig,
+            key="figure1",
+            title="Figure 1. Flow of trials and participants",
+            notes=(
+                "Eligible and requested trials come from the project's [[not_included]] "
+                "trials and its optional [flow] section; participants from the IPD "
+                "received. Analysed: participants of the one-stage overall model (exercise "
+                "vs any non-exercise comparison) per outcome and follow-up window.",
+            ),
+        )
+    ]
