@@ -56,3 +56,16 @@ def test_flow_section_fills_what_the_data_cannot_know():
         flow_counts(_master(), None, FlowSpec(eligible=10, requested=2))
     with pytest.raises(SpecError, match="not_provided"):
         flow_counts(_master(), None, FlowSpec(eligible=6, requested=5, not_provided={"lost": 3}))
+
+
+def test_followup_week_per_trial_and_window():
+    master = _master()
+    master.trials["label"] = ["A, 2001", "B, 2002", "C, 2003", "X, 2004"]
+    master.followup["pain_weeks"] = [8.0] * 4 + [12.0] * 3 + [np.nan] * 2
+    master.followup["function_weeks"] = [8.0] * 4 + [26.0] * 3 + [np.nan] * 2
+    from ipdma.describe import followup_weeks
+
+    table = followup_weeks(master).set_index("trial")
+    assert table.loc["a", "short"] == "8" and table.loc["a", "label"] == "A, 2001"
+    assert table.loc["b", "short"] == "12 / 26"  # pain / function at different visits
+    assert table.loc["c", "short"] == ""

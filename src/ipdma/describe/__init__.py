@@ -5,7 +5,7 @@ not-included eligible trials (with a test per characteristic) and ``table3(maste
 participants at baseline; ``flow_counts(master, overall)`` the numbers of Figure 1. Rendering (HTML, XLSX) is done by ``ipdma.report``.
 """
 
-from ._flow import FlowCounts, WindowFlow, flow_counts
+from ._flow import FlowCounts, WindowFlow, flow_counts, followup_weeks
 from ._stats import TestResult, categorical_test
 from ._table1 import table1
 from ._table2 import table2
@@ -17,6 +17,7 @@ __all__ = [
     "WindowFlow",
     "categorical_test",
     "flow_counts",
+    "followup_weeks",
     "table1",
     "table2",
     "table3",

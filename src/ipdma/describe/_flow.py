@@ -133,3 +133,37 @@ def _analysed(overall: pd.DataFrame | None, outcome: str, window: str, available
     if rows.empty or pd.isna(rows["participants"].iloc[0]):
         return available
     return int(rows["participants"].iloc[0])
+
+
+def followup_weeks(master: Any) -> pd.DataFrame:
+    """The follow-up week used per trial and window (``trial, label, short, moderate, long``).
+
+    The week of the visit chosen for the window (the most common among the trial's
+    participants); ``"pain / function"`` weeks when the two outcomes differ; empty when the
+    trial has no visit in the window.
+    """
+    followup = master.followup
+    labels = dict(zip(master.trials["trial"], master.trials["label"], strict=True))
+    rows: dict[str, dict[str, str]] = {}
+    for (trial, window), group in followup.groupby(["trial", "window"], sort=True):
+        weeks = [_mode(group[f"{o}_weeks"]) for o in ("pain", "function")]
+        shown = [w for w in weeks if w]
+        text = shown[0] if len(set(shown)) == 1 else " / ".join(w or "-" for w in weeks)
+        rows.setdefault(str(trial), {})[str(window)] = text if shown else ""
+    windows = [w for w in ("short", "moderate", "long") if w in set(followup["window"])]
+    frame = pd.DataFrame(
+        [
+            {"trial": t, "label": labels.get(t, t), **{w: rows[t].get(w, "") for w in windows}}
+            for t in rows
+        ],
+        columns=["trial", "label", *windows],
+    )
+    return frame
+
+
+def _mode(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return ""
+    week = float(values.mode().iloc[0])
+    return f"{week:g}" if week == round(week) else f"{week:.1f}"

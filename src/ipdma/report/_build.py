@@ -154,6 +154,7 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         table1=tables.get("table1"),
         table2=tables.get("table2"),
         table3=tables.get("table3"),
+        followup=_optional(lambda: describe.followup_weeks(master), "Follow-up weeks", notices),
         overall=results.get("overall"),
         interactions=results.get("interactions"),
         important=results.get("important"),

@@ -60,6 +60,7 @@ class ReportInputs:
     table1: pd.DataFrame | None = None
     table2: pd.DataFrame | None = None
     table3: pd.DataFrame | None = None
+    followup: pd.DataFrame | None = None
     overall: pd.DataFrame | None = None
     interactions: pd.DataFrame | None = None
     important: pd.DataFrame | None = None
@@ -180,6 +181,24 @@ def _figure(inputs: ReportInputs, key: str) -> list[FigureView]:
     return [f for f in inputs.figures if f.key == key]
 
 
+def _followup_view(followup: pd.DataFrame) -> TableView:
+    frame = followup.drop(columns="trial").rename(
+        columns={"label": "Trial", "short": "Short term", "moderate": "Moderate term",
+                 "long": "Long term"}
+    )  # fmt: skip
+    return TableView(
+        key="followup_weeks",
+        title="Follow-up week used per trial and window",
+        frame=frame.fillna(""),
+        notes=(
+            "Weeks after randomization of the visit used for each window: the one closest to "
+            "3 (short), 6 (moderate) and 12 months (long) within the allowed distance (see "
+            "Methods); 'pain / function' when the outcomes were measured at different "
+            "visits; blank: no visit in the window.",
+        ),
+    )
+
+
 def _short_label(inputs: ReportInputs, name: str) -> str:
     """A variable's label without its unit ("Fear avoidance beliefs"), for column headers."""
     return (inputs.labels.get(name) or variable_label(name)).split(" (")[0]
@@ -259,6 +278,8 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     ):
         if _has(frame):
             descriptive.append(view(frame))
+    if _has(inputs.followup):
+        descriptive.append(_followup_view(inputs.followup))
     descriptive += _figure(inputs, "figure2") + _figure(inputs, "appendix2")
     sections.append(Section("trials", "Trials and participants", tuple(descriptive)))
 
