@@ -149,25 +149,25 @@ def test_summary_of_findings_comes_first_and_states_the_results():
     text = " ".join(i.text for i in summary.items if i.kind == "text")
     assert "Exercise vs any non-exercise comparison: pain MD \u22123.2 (95% CI \u22125.0 to" in text
     assert "\u03c4 2.10 points; 20 trials, 2500 participants" in text
-    assert "medication (Yes) (functional limitations: interaction MD \u22124.80" in text
+    assert "medication (Yes): function MD \u22124.8 (p = 0.016, q = 0.20)" in text
     assert "p < 0.05 and a difference of at least 3.3 points" in text
     key = next(t for t in tables if t.key == "key_results").frame
-    assert len(key) == 9 and "Planted truth (simulation)" not in key.columns
+    assert len(key) == 9 and "Planted truth" not in key.columns
     truth = {"md_pain_usual": -10.7, "or_usual": 3.8, "interaction_function_medication": -4.8}
     _, tables = compose(_frames.inputs(truth=truth))
     key = next(t for t in tables if t.key == "key_results").frame
     planted = dict(
         zip(
             key["Exercise vs"] + "/" + key["Outcome"],
-            key["Planted truth (simulation)"],
+            key["Planted truth"],
             strict=True,
         )
     )
-    assert planted["no treatment or usual care/Pain intensity (0-100)"] == "\u221210.70"
-    assert planted["no treatment or usual care/Global recovery"] == "3.80"
-    assert planted["any non-exercise comparison/Pain intensity (0-100)"] == ""
+    assert planted["no treatment / usual care/Pain (0-100)"] == "\u221210.70"
+    assert planted["no treatment / usual care/Global recovery"] == "3.80"
+    assert planted["any comparison/Pain (0-100)"] == ""
     appendix9 = next(t for t in tables if t.key == "appendix9").frame
-    assert "\u22124.80" in appendix9["Planted truth (simulation)"].tolist()
+    assert "\u22124.80" in appendix9["Planted truth"].tolist()
 
 
 def test_methods_state_the_recorded_choices():

@@ -99,23 +99,22 @@ def _judge(
     limit, sub_limit = limits
     if not math.isfinite(limit):
         return []
-    unit = "" if odds else " points"
     reasons = []
     if row["level"] != "per unit" and _beyond(estimate, odds, limit):
-        shown = f"interaction OR beyond {limit:g}" if odds else f"|interaction| >= {limit:.1f}"
-        reasons.append(shown + unit)
+        reasons.append(f"OR beyond {limit:g}" if odds else f"|MD| >= {limit:.1f}")
     if effects is not None and effects.size >= 2:
         spread = _spread(effects, odds, rules.rule)
         if spread >= sub_limit:
-            if odds:
-                what = "ratio of" if rules.rule == "methods" else "difference in"
-                reasons.append(f"{what} subgroup ORs {spread:.2f} >= {sub_limit:g}")
+            if odds and rules.rule == "methods":
+                reasons.append(f"subgroup OR ratio {spread:.2f}")
+            elif odds:
+                reasons.append(f"subgroup ORs differ by {spread:.2f}")
             else:
-                reasons.append(f"subgroup difference {spread:.1f} >= {sub_limit:.1f} points")
+                reasons.append(f"subgroups differ by {spread:.1f}")
         values = np.log(effects) if odds else effects
         changes = values.min() < 0 < values.max()
         if rules.direction_change and changes and any(_beyond(e, odds, limit) for e in effects):
-            reasons.append("direction change across subgroups")
+            reasons.append("direction change")
     return reasons
 
 

@@ -312,18 +312,11 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     sections.append(Section("appendices", "Appendices", tuple(appendix)))
 
     tables = [i for section in sections for i in section.items if isinstance(i, TableView)]
-    summary = []
-    if inputs.n_trials is not None:
-        summary.append(("trials with IPD", str(inputs.n_trials)))
-    if inputs.n_participants is not None:
-        summary.append(("participants", str(inputs.n_participants)))
-    if inputs.important is not None:
-        summary.append(("potentially important modifiers", str(len(inputs.important))))
     document = Document(
         title=inputs.title,
         subtitle="Individual participant data meta-analysis: findings, methods, data, overall "
         "effects and treatment-effect modifiers",
-        summary=tuple(summary),
+        summary=(),  # the summary of findings states the counts
         alerts=_notices(inputs),
         sections=tuple(sections),
         version=inputs.version,

@@ -28,6 +28,11 @@ _VERSUS = {
 _WINDOW = {"short": "closest to 3 months", "moderate": "closest to 6 months",
            "long": "closest to 12 months"}  # fmt: skip
 _WORD = {"pain": "pain", "function": "functional limitations", "recovery": "global recovery"}
+_SHORT = {"pain": "pain", "function": "function", "recovery": "recovery"}
+_OUTCOME_SHORT = {"pain": "Pain (0-100)", "function": "Function (0-100)",
+                  "recovery": "Global recovery"}  # fmt: skip
+_VERSUS_SHORT = {"any": "any comparison", "usual": "no treatment / usual care",
+                 "conservative": "other conservative"}  # fmt: skip
 
 
 def truth_value(truth: Mapping[str, float] | None, outcome: str, what: str) -> float:
@@ -105,21 +110,21 @@ def _modifier_text(important: pd.DataFrame | None, window: str, comparison: str,
         )
     by_modifier: dict[str, list[str]] = {}
     for rec in rows.to_dict("records"):
-        label = str(rec.get("label") or rec["modifier"])
+        label = str(rec.get("label") or rec["modifier"]).split(" (")[0]
         if rec.get("level") not in (None, "per unit") and not pd.isna(rec.get("level")):
             label += f" ({rec['level']})"
-        scale = "OR" if rec["outcome"] == "recovery" else "MD"
+        odds = rec["outcome"] == "recovery"
+        estimate = format_number(rec["estimate"], 2 if odds else 1)
         text = (
-            f"{_WORD[rec['outcome']]}: interaction {scale} "
-            f"{format_ci(rec['estimate'], rec['ci_low'], rec['ci_high'])}, "
-            f"p {_p(rec['p'])}, q {_p(rec['p_fdr'])}"
+            f"{_SHORT[rec['outcome']]} {'OR' if odds else 'MD'} {estimate} "
+            f"(p {_p(rec['p'])}, q {_p(rec['p_fdr'])})"
         )
         by_modifier.setdefault(label, []).append(text)
-    listed = "; ".join(f"{k} ({', '.join(v)})" for k, v in by_modifier.items())
+    listed = "; ".join(f"{k}: {', '.join(v)}" for k, v in by_modifier.items())
     return (
-        f"Potential treatment-effect modifiers ({rule}; adjusted models; Appendix 9): {listed}. "
-        "Exploratory: many interactions were tested (q: false discovery rate) and each "
-        "modifier was measured in only some trials."
+        f"Potential modifiers ({rule}; adjusted interactions, estimates with CIs in Appendix 9): "
+        f"{listed}. Exploratory: many interactions were tested (q: false discovery rate) and "
+        "each modifier was measured in only some trials."
     )
 
 
@@ -143,29 +148,29 @@ def _key_table(overall: pd.DataFrame, window: str, truth: Mapping[str, float] | 
     for rec in frame.to_dict("records"):
         odds = rec["outcome"] == "recovery"
         row = {
-            "Outcome": OUTCOME_LABELS.get(rec["outcome"], rec["outcome"]),
-            "Exercise vs": _VERSUS.get(rec["comparison"], rec["comparison"]),
+            "Outcome": _OUTCOME_SHORT.get(rec["outcome"], rec["outcome"]),
+            "Exercise vs": _VERSUS_SHORT.get(rec["comparison"], rec["comparison"]),
             "Trials / participants": f"{int(rec['studies'])} / {int(rec['participants'])}",
             "Effect (95% CI)": f"{'OR' if odds else 'MD'} "
             + format_ci(rec["estimate"], rec["ci_low"], rec["ci_high"]),
             "95% prediction interval": _span(rec.get("pi_low"), rec.get("pi_high"), 2),
             "\u03c4 (scale)": ""
             if pd.isna(rec.get("tau"))
-            else f"{format_number(rec['tau'], 2)} ({'log odds' if odds else 'points'})",
+            else f"{format_number(rec['tau'], 2)} ({'log odds' if odds else 'points'})"
+            + ("\u00a7" if str(rec.get("singular")) in ("True", "true", "1") else ""),
             "p": format_p(rec["p"]),
         }
         if truth:
             value = truth_value(truth, rec["outcome"], rec["comparison"])
-            row["Planted truth (simulation)"] = (
-                format_number(value, 2) if math.isfinite(value) else ""
-            )
+            row["Planted truth"] = format_number(value, 2) if math.isfinite(value) else ""
         rows.append(row)
     notes = [
         "One-stage random-effects IPD meta-analysis, adjusted for the baseline value of the "
         "outcome (baseline function for global recovery). MD: mean difference on the 0-100 "
         "scale (negative favours exercise); OR: odds ratio of global recovery (above 1 "
         "favours exercise). Prediction interval: the effect expected in a new trial (t with "
-        "K-2 df). Trials / participants: those contributing to the treatment comparison.",
+        "K-2 df). Trials / participants: those contributing to the treatment comparison. "
+        "\u00a7 singular fit: \u03c4 estimated at 0 (see Appendices).",
     ]
     if truth:
         notes.append(
@@ -201,15 +206,14 @@ def summary_section(
     if n_trials is not None and n_participants is not None:
         head += f" from {n_trials} trials ({n_participants} participants)"
     head += (
-        f", follow-up {_WINDOW.get(window, window)}; one-stage random-effects models. MD: mean "
-        "difference on the 0-100 scale (negative favours exercise); OR: odds ratio of global "
-        "recovery (above 1 favours exercise)."
+        f", follow-up {_WINDOW.get(window, window)}; MD on 0-100, negative favours exercise; "
+        "OR above 1 favours exercise."
     )
     if overall is None or overall.empty:
         items.append(Text(head + " No analysis results were found: run the analysis first."))
         return Section("summary", "Summary of findings", tuple(items))
-    items.append(Text(head))
-    items += [Text(line) for line in _abstract(overall, window, comparisons, primary)]
-    items.append(Text(_modifier_text(important, window, primary, plan)))
+    lines = [head, *_abstract(overall, window, comparisons, primary)]
+    items.append(Text(" ".join(lines)))
     items.append(_key_table(overall, window, truth))
+    items.append(Text(_modifier_text(important, window, primary, plan)))
     return Section("summary", "Summary of findings", tuple(items))

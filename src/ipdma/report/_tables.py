@@ -246,7 +246,7 @@ def important_table(
                 "p": format_p(rec.get("p")),
                 "q (FDR)": format_p(rec.get("p_fdr")),
                 f"{other} (95% CI), p": _other(rec),
-                "CI compatible with an important difference": ""
+                "CI reaches an important size": ""
                 if not _text(compatible)
                 else ("yes" if as_bool(compatible) else "no"),
                 "Why": _display(rec.get("importance"), 2),
@@ -254,12 +254,12 @@ def important_table(
         )
         if truth:
             value = _planted(truth, rec)
-            rows[-1]["Planted truth (simulation)"] = format_number(value, 2) if value else ""
+            rows[-1]["Planted truth"] = format_number(value, 2) if value else ""
     columns = [
         "Outcome", "Follow-up", "Comparison", "Variable", "Level", "Studies / participants",
         f"{primary} interaction (95% CI)", "p", "q (FDR)",
         f"{'Unadjusted' if primary == 'Adjusted' else 'Adjusted'} (95% CI), p",
-        "CI compatible with an important difference", "Why",
+        "CI reaches an important size", "Why",
     ]  # fmt: skip
     table = pd.DataFrame(rows).fillna("") if rows else pd.DataFrame(columns=columns)
     return TableView(
@@ -270,8 +270,8 @@ def important_table(
         notes=(
             "A modifier is listed when its interaction is " + importance_rule_text(plan) + ".",
             "One row per modifier level; exploratory: many interactions were tested, q (FDR) "
-            "is the Benjamini-Hochberg adjusted p-value across the whole grid. CI compatible: "
-            "the confidence interval reaches an important difference (not defined per unit of "
+            "is the Benjamini-Hochberg adjusted p-value across the whole grid. CI reaches an "
+            "important size: the confidence interval reaches the threshold (not defined per unit of "
             "a continuous modifier, which is judged on its subgroup effects, Figures 3-5).",
         ),
         repeat_first=False,
@@ -304,7 +304,8 @@ def _other(rec: dict[str, Any]) -> str:
         rec.get("other_estimate"), rec.get("other_ci_low"), rec.get("other_ci_high"),
         digits=_digits(rec),
     )  # fmt: skip
-    return f"{text}, p = {format_p(rec.get('other_p'))}" if text else ""
+    p = format_p(rec.get("other_p"))
+    return f"{text}; p {'' if p.startswith('<') else '= '}{p}" if text else ""
 
 
 def warnings_table(models: pd.DataFrame) -> TableView:
