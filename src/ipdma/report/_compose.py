@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._appendix1 import appendix1_items
 from ._descriptive import table1_view, table2_view, table3_view
 from ._diagnostics import diagnostics_items
 from ._interactions import Block, interaction_table
@@ -305,7 +306,8 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         view = important_table(inputs.important, plan=_plain(inputs.plan), truth=inputs.truth)
         sections.append(Section("important", "Potentially important modifiers", (view,)))
 
-    appendix: list[TableView | FigureView | Text] = _figure(inputs, "appendix1")
+    appendix: list[TableView | FigureView | Text] = []
+    appendix += appendix1_items(inputs.models, inputs.plan)
     appendix += [Text("Model diagnostics, by kind (details on demand):")]
     appendix += diagnostics_items(inputs.models)
     appendix += _data_items(inputs)

@@ -118,7 +118,8 @@ class FigureView:
 
 @dataclass(frozen=True)
 class Text:
-    """A paragraph of the report; ``css`` is "" or one of "alert", "ok", "empty"."""
+    """A paragraph of the report; ``css`` is "" or one of "alert", "ok", "empty", or
+    "code" (preformatted, e.g. Appendix 1's R and Stata code)."""
 
     text: str
     css: str = ""
