@@ -307,3 +307,22 @@ def test_cells_with_fewer_than_two_trials_are_not_estimable_not_failed():
     assert problems == ["not estimable: only one trial (t1) ...", "failed: ModelError: boom"]
     row = problems_summary(models).frame.iloc[0]
     assert (row["Models"], row["Failed"], row["Not estimable"]) == ("3", "1", "1")
+
+
+def test_unstable_rows_are_marked_and_per_unit_odds_ratios_keep_three_decimals():
+    base = _frames.inputs()
+    frame = base.interactions.copy()
+    recovery = (
+        (frame.outcome == "recovery") & (frame.window == "short") & (frame.comparison == "any")
+    )
+    per_unit = recovery & (frame.level == "per unit")
+    frame["unstable"] = ""
+    frame.loc[recovery & ~per_unit, "unstable"] = "CI upper/lower ratio 42 > 25"
+    frame.loc[per_unit, ["estimate", "ci_low", "ci_high"]] = [1.004, 0.996, 1.012]
+    _, tables = compose(_frames.inputs(interactions=frame))
+    table6 = next(t for t in tables if t.key == "table6")
+    cells = " ".join(table6.frame.to_numpy(str).ravel())
+    assert "\u00b6" in cells and any(n.startswith("\u00b6 unstable") for n in table6.notes)
+    assert "1.004 (0.996, 1.012)" in cells
+    table5 = next(t for t in tables if t.key == "table5")
+    assert any("fewer functional limitations (better)" in n for n in table5.notes)

@@ -29,7 +29,7 @@ from ._view import Document, FigureView, Section, TableView, Text
 
 __all__ = ["ReportInputs", "compose"]
 
-_OUTCOME_WORD = {"pain": "pain", "function": "function", "recovery": "global recovery"}
+_LESS = {"pain": "less pain", "function": "fewer functional limitations"}
 _TABLE_NUMBER = {"pain": 4, "function": 5, "recovery": 6}
 _APPENDIX_WINDOWS = {"pain": 3, "function": 4, "recovery": 5}
 _APPENDIX_COMPARISONS = {"pain": 6, "function": 7, "recovery": 8}
@@ -97,8 +97,8 @@ def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[Tab
             "An interaction OR above 1 indicates a greater likelihood of recovery with exercise "
             "for the level (or per unit)."
             if scale == "OR"
-            else f"A negative interaction MD indicates less {_OUTCOME_WORD[outcome]} (better) "
-            "with exercise for the level (or per unit)."
+            else f"A negative interaction MD indicates {_LESS[outcome]} (better) with exercise "
+            "for the level (or per unit)."
         )
         adjusted = "adjusted for age and sex and their interactions with treatment"
         primary.append(

@@ -25,7 +25,7 @@ from ._view import Document, FigureView, TableView
 
 __all__ = ["render_html", "write_atomic", "write_figures", "write_tables"]
 
-_NUMERIC = re.compile(r"^[\u2212\-<]?\d[\d.,]*( \(.*\))?[\u2020\u2021\u00a7]*$|^--$")
+_NUMERIC = re.compile(r"^[\u2212\-<]?\d[\d.,]*( \(.*\))?[\u2020\u2021\u00a7\u00b6]*$|^--$")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
