@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ._appendix1 import appendix1_items
+from ._appendix9 import important_table
 from ._descriptive import table1_view, table2_view, table3_view
 from ._diagnostics import diagnostics_items
 from ._interactions import Block, interaction_table
@@ -22,7 +23,6 @@ from ._methods import methods_paragraphs
 from ._summary import summary_section
 from ._tables import (
     frame_view,
-    important_table,
     overall_table,
 )
 from ._view import Document, FigureView, Section, TableView, Text

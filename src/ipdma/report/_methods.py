@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._appendix9 import importance_rule_text
 from ._labels import COMPARISON_LABELS
-from ._tables import importance_rule_text
 
 __all__ = ["methods_paragraphs"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from ._appendix9 import importance_rule_short
 from ._labels import OUTCOME_LABELS
-from ._tables import importance_rule_short
 from ._view import Section, TableView, Text, format_ci, format_number, format_p
 
 __all__ = ["summary_section", "truth_value"]
