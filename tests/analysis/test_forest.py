@@ -59,3 +59,24 @@ def test_trial_effects_are_each_trials_own_ancova():
         assert effects.loc[trial, "ci_low"] < coef[2] < effects.loc[trial, "ci_high"]
     assert not effects.loc["b", "used"] and effects.loc["b", "reason"] == "only one arm"
     assert set(effects.outcome) == {"pain"} and set(effects.scale) == {"MD"}
+
+
+def test_model_counts_use_every_trial_and_row_in_the_model():
+    from ipdma.analysis._forest import model_counts
+
+    frame = pd.DataFrame({"model_id": ["m1", "m2", "gone"], "studies": [15, 6, 3],
+                          "participants": [1860, 700, 90]})  # fmt: skip
+    models = pd.DataFrame({"id": ["m1", "m2"], "ngroups": [26, 9], "nobs": [3091, 1200]})
+    out = model_counts(frame, models)
+    assert out.studies.tolist() == [26, 9, 3] and out.participants.tolist() == [3091, 1200, 90]
+    assert frame.studies.tolist() == [15, 6, 3]  # the input is not modified
+
+
+def test_counts_option_in_the_plan():
+    from ipdma.analysis import plan_from_dict
+    from ipdma.errors import SpecError
+
+    assert plan_from_dict({}).counts == "contributing"
+    assert plan_from_dict({"counts": "model"}).counts == "model"
+    with pytest.raises(SpecError, match="counts"):
+        plan_from_dict({"counts": "all"})

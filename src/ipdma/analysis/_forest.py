@@ -29,7 +29,13 @@ from scipy import stats
 from ..errors import IpdmaError
 from ._design import PreparedModel
 
-__all__ = ["FOREST_COLUMNS", "add_prediction_interval", "prediction_interval", "trial_effects"]
+__all__ = [
+    "FOREST_COLUMNS",
+    "add_prediction_interval",
+    "model_counts",
+    "prediction_interval",
+    "trial_effects",
+]
 
 FOREST_COLUMNS = [
     "outcome", "window", "comparison", "trial", "n", "estimate", "ci_low", "ci_high", "scale",
@@ -108,3 +114,15 @@ def trial_effects(prepared: PreparedModel, level: float) -> pd.DataFrame:
     )
     trials["scale"] = "OR" if odds else "MD"
     return trials.reindex(columns=FOREST_COLUMNS).reset_index(drop=True)
+
+
+def model_counts(frame: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """``studies, participants`` replaced by every trial and row in each row's model
+    (``ngroups, nobs`` of the models table): the paper's counting convention."""
+    counts = models.set_index("id")[["ngroups", "nobs"]]
+    out = frame.copy()
+    found = out["model_id"].isin(counts.index)
+    ids = out.loc[found, "model_id"]
+    out.loc[found, "studies"] = counts.loc[ids, "ngroups"].to_numpy()
+    out.loc[found, "participants"] = counts.loc[ids, "nobs"].to_numpy()
+    return out

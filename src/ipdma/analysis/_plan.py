@@ -154,6 +154,11 @@ class AnalysisPlan(BaseModel):
     subgroup_adjustment: Adjustment = "adjusted"
     two_stage: bool = True
     level: float = Field(default=0.95, gt=0.5, lt=1)
+    counts: Literal["contributing", "model"] = Field(
+        default="contributing",
+        description="studies/participants per row: those contributing to the treatment "
+        "comparison (default), or every trial and participant in the model (the paper's)",
+    )
     model: ModelOptions = Field(default_factory=ModelOptions)
     importance: ImportanceRules = Field(default_factory=ImportanceRules)
 

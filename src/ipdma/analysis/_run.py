@@ -13,7 +13,7 @@ import pandas as pd
 from ..errors import IpdmaError
 from ._cache import ResultsCache, model_key
 from ._design import PreparedModel, TooFewTrials, prepare
-from ._forest import FOREST_COLUMNS, add_prediction_interval, trial_effects
+from ._forest import FOREST_COLUMNS, add_prediction_interval, model_counts, trial_effects
 from ._importance import flag_importance, important_table
 from ._plan import AnalysisPlan, plan_from_dict
 from ._results import (
@@ -207,6 +207,8 @@ def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
     if plan.two_stage:
         by_id = {spec.id: record for spec, record in records}
         overall, interactions = add_two_stage(overall, interactions, by_id)
+    if plan.counts == "model":  # the paper's convention: every trial and row in the model
+        overall, interactions = (model_counts(f, models) for f in (overall, interactions))
     return {
         "overall": overall,
         "interactions": interactions,

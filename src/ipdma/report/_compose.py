@@ -200,6 +200,10 @@ def _followup_view(followup: pd.DataFrame) -> TableView:
     )
 
 
+def _counts(inputs: ReportInputs) -> str:
+    return str((inputs.plan or {}).get("counts", "contributing"))
+
+
 def _short_label(inputs: ReportInputs, name: str) -> str:
     """A variable's label without its unit ("Fear avoidance beliefs"), for column headers."""
     return (inputs.labels.get(name) or variable_label(name)).split(" (")[0]
@@ -288,7 +292,9 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         forest = [f for f in inputs.figures if f.key.startswith("forest_")]
         sections.append(
             Section(
-                "overall", "Overall treatment effects", (overall_table(inputs.overall), *forest)
+                "overall",
+                "Overall treatment effects",
+                (overall_table(inputs.overall, counts=_counts(inputs)), *forest),
             )
         )
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ._appendix9 import importance_rule_short
 from ._labels import OUTCOME_LABELS
+from ._tables import COUNT_NOTES
 from ._view import Section, TableView, Text, format_ci, format_number, format_p
 
 __all__ = ["summary_section", "truth_value"]
@@ -133,7 +134,9 @@ def _p(p: Any) -> str:
     return text if text.startswith("<") else f"= {text}"
 
 
-def _key_table(overall: pd.DataFrame, window: str, truth: Mapping[str, float] | None) -> TableView:
+def _key_table(
+    overall: pd.DataFrame, window: str, truth: Mapping[str, float] | None, counts: str
+) -> TableView:
     rows = []
     order = {o: i for i, o in enumerate(OUTCOME_LABELS)}
     frame = overall.loc[overall["window"] == window]
@@ -169,8 +172,8 @@ def _key_table(overall: pd.DataFrame, window: str, truth: Mapping[str, float] | 
         "outcome (baseline function for global recovery). MD: mean difference on the 0-100 "
         "scale (negative favours exercise); OR: odds ratio of global recovery (above 1 "
         "favours exercise). Prediction interval: the effect expected in a new trial (t with "
-        "K-2 df). Trials / participants: those contributing to the treatment comparison. "
-        "\u00a7 singular fit: \u03c4 estimated at 0 (see Appendices).",
+        "K-2 df). \u00a7 singular fit: \u03c4 estimated at 0 (see Appendices).",
+        COUNT_NOTES[counts],
     ]
     if truth:
         notes.append(
@@ -214,6 +217,7 @@ def summary_section(
         return Section("summary", "Summary of findings", tuple(items))
     lines = [head, *_abstract(overall, window, comparisons, primary)]
     items.append(Text(" ".join(lines)))
-    items.append(_key_table(overall, window, truth))
+    counts = str(plan.get("counts", "contributing"))
+    items.append(_key_table(overall, window, truth, counts))
     items.append(Text(_modifier_text(important, window, primary, plan)))
     return Section("summary", "Summary of findings", tuple(items))

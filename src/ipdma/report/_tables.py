@@ -102,8 +102,23 @@ def _sort(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame.iloc[order]
 
 
+COUNT_NOTES = {
+    "contributing": "Studies and participants: those contributing to the treatment comparison "
+    "(both arms, complete data). The paper counted every trial in the model instead; set "
+    'analysis.counts = "model" for that convention (the model counts are also in '
+    "tables/models.csv: ngroups, nobs).",
+    "model": "Studies and participants: every trial and participant in the model (the paper's "
+    'convention, analysis.counts = "model"); the prediction interval uses the trials '
+    "contributing to the treatment comparison.",
+}
+
+
 def overall_table(
-    overall: pd.DataFrame, *, key: str = "overall_effects", title: str = ""
+    overall: pd.DataFrame,
+    *,
+    key: str = "overall_effects",
+    title: str = "",
+    counts: str = "contributing",
 ) -> TableView:
     """Overall treatment effects: MD (pain, function) or OR (recovery) with 95% CI per cell."""
     frame = _sort(overall, ["outcome", "window", "comparison"])
@@ -154,10 +169,7 @@ def overall_table(
             "between-trial standard deviation of the treatment effect, in points (MD) or log "
             "odds (OR). Prediction interval: the effect expected in a new trial (t with K-2 "
             "df; K >= 3). \u00a7 singular fit (\u03c4 estimated at 0; see Appendices).",
-            "Studies and participants: those contributing to the treatment comparison (both "
-            "arms, complete data). The paper counted every trial in the model instead; those "
-            "counts (trials and participants in each model) are in tables/models.csv "
-            "(ngroups, nobs).",
+            COUNT_NOTES[counts],
         ),
         repeat_first=False,
     )
