@@ -54,3 +54,20 @@ def test_one_stage_forest_odds_ratio_on_a_log_axis_without_pi():
     assert fig.axes[0].get_xscale() == "log"
     assert not _gid(fig, "prediction-interval")
     assert any("\u03c4 = 0.00 (log odds)" in t for t in _texts(fig))
+
+
+def test_subgroup_forest_overall_row_and_interaction_p():
+    frame = pd.DataFrame(
+        {"modifier": ["medication", "medication"], "level": ["No", "Yes"],
+         "estimate": [-2.0, -9.0], "ci_low": [-5.0, -12.0], "ci_high": [1.0, -6.0],
+         "participants": [400, 450]}
+    )  # fmt: skip
+    overall = {"estimate": -5.5, "ci_low": -8.0, "ci_high": -3.0, "participants": 850}
+    fig = plots.subgroup_forest(
+        frame, group_labels={"medication": "Any LBP medication use"}, overall=overall,
+        interaction_p={"medication": "p < 0.001"},
+    )  # fmt: skip
+    texts = _texts(fig)
+    assert "Overall (all participants)" in texts and "850" in texts
+    assert "Any LBP medication use  (p < 0.001)" in texts
+    assert len(_gid(fig, "diamond-pooled")) == 1

@@ -135,7 +135,12 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
     if "subgroups" in results:
         figures += (
             _optional(
-                lambda: subgroup_figures(results["subgroups"], plan or {}),
+                lambda: subgroup_figures(
+                    results["subgroups"],
+                    plan or {},
+                    results.get("overall"),
+                    results.get("interactions"),
+                ),
                 "Figures 3-5",
                 notices,
             )

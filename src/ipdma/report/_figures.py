@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ._labels import as_bool
-from ._view import FigureView
+from ._view import FigureView, format_p
 
 __all__ = [
     "aggregate_figures",
@@ -106,8 +106,48 @@ def aggregate_figures(master: Any) -> list[FigureView]:
     return views
 
 
-def subgroup_figures(subgroups: pd.DataFrame, plan: Mapping[str, Any]) -> list[FigureView]:
-    """Figures 3-5: subgroup treatment effects at the primary window and comparison."""
+def _interaction_p(interactions: pd.DataFrame | None, outcome: str, window: str,
+                   comparison: str, adjusted: bool) -> dict[str, str]:  # fmt: skip
+    """Per modifier, its interaction p-value(s) as text ("p = 0.004"; one per level)."""
+    if interactions is None or interactions.empty:
+        return {}
+    rows = interactions.loc[
+        (interactions["outcome"] == outcome)
+        & (interactions["window"] == window)
+        & (interactions["comparison"] == comparison)
+        & (interactions["adjusted"].map(as_bool) == adjusted)
+    ]
+    out = {}
+    for modifier, part in rows.groupby("modifier", sort=False):
+        values = [format_p(p) for p in part["p"] if pd.notna(p)]
+        if values:
+            out[str(modifier)] = "p " + "; ".join(
+                f"< {v[1:]}" if v.startswith("<") else f"= {v}" for v in values
+            )
+    return out
+
+
+def _overall_row(overall: pd.DataFrame | None, outcome: str, window: str, comparison: str):
+    if overall is None or overall.empty:
+        return None
+    rows = overall.loc[
+        (overall["outcome"] == outcome)
+        & (overall["window"] == window)
+        & (overall["comparison"] == comparison)
+    ]
+    if rows.empty or pd.isna(rows["estimate"].iloc[0]):
+        return None
+    return rows.iloc[0][["estimate", "ci_low", "ci_high", "participants"]].to_dict()
+
+
+def subgroup_figures(
+    subgroups: pd.DataFrame,
+    plan: Mapping[str, Any],
+    overall: pd.DataFrame | None = None,
+    interactions: pd.DataFrame | None = None,
+) -> list[FigureView]:
+    """Figures 3-5: subgroup treatment effects at the primary window and comparison, with
+    the overall effect as the first row and each modifier's interaction p-value."""
     from .. import plots
 
     draw = plots.subgroup_forest
@@ -145,6 +185,8 @@ def subgroup_figures(subgroups: pd.DataFrame, plan: Mapping[str, Any]) -> list[F
             favours=("Favours comparison", "Favours exercise")
             if scale == "OR"
             else ("Favours exercise", "Favours comparison"),
+            overall=_overall_row(overall, outcome, window, comparison),
+            interaction_p=_interaction_p(interactions, outcome, window, comparison, adjusted),
         )
         views.append(
             figure_view(
@@ -155,7 +197,9 @@ def subgroup_figures(subgroups: pd.DataFrame, plan: Mapping[str, Any]) -> list[F
                 " with 95% CI), follow-up closest to 3 months",
                 notes=(
                     f"{'Adjusted' if adjusted else 'Unadjusted'} one-stage models with "
-                    "uncentred modifier categories (clinical cut-points or the median).",
+                    "uncentred modifier categories (clinical cut-points or the median). First "
+                    "row: the overall effect; beside each modifier (p = ...) the p-value of its "
+                    "within-trial interaction (Tables 4-6).",
                 ),
             )
         )
