@@ -48,6 +48,16 @@ META_TAU2_RTOL = 1e-6
 META_TAU2_ATOL = 1e-9
 # Everything downstream of an iterative tau2 (estimate, se, CI, PI, I2, H2, weights).
 META_ITERATIVE_RTOL = 1e-6
+# Meta-regression, tau2 estimators EB/SJ/HE/HS, se(tau2), BLUPs, PL CI (metafor_regress.R):
+# closed-form estimators (FE, DL, HE, HS, SJ) agree to float rounding (observed <= 3e-12);
+# iterative ones (ML, REML, EB, PM) against metafor run with threshold 1e-12 / tol 1e-13
+# agree to ~2e-9 (observed), so they are held to 1e-8, far below metafor's default 3e-4.
+META_REGRESS_ITERATIVE_RTOL = 1e-8
+# bcg ~ ablat + year: year (~1960) next to the intercept makes X'WX ill-conditioned
+# (condition ~1e9); the two solvers' rounding differs by up to ~1.4e-9 (observed).
+META_ILLCONDITIONED_RTOL = 1e-8
+# Quantities that cross zero (interval bounds near 0, tau2 at the boundary): absolute.
+META_ZERO_ATOL = 1e-10
 # Per-trial logistic ANCOVA: Newton to 1e-12 relative deviance change vs glm(epsilon=1e-14);
 # observed agreement ~2e-9 (the SE from the final vs previous IRLS weights).
 META_LOGISTIC_RTOL = 1e-7

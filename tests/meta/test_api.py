@@ -12,6 +12,7 @@ def test_public_names() -> None:
     assert sorted(meta.__all__) == [
         "EffectSizes",
         "PoolResult",
+        "RegressionResult",
         "SubgroupResult",
         "TwoStageResult",
         "hedges_correction",
@@ -19,6 +20,7 @@ def test_public_names() -> None:
         "mean_difference",
         "pool",
         "published_comparison",
+        "regress",
         "standardized_mean_difference",
         "subgroup",
         "two_stage",

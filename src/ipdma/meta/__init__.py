@@ -1,6 +1,7 @@
 """Aggregate and two-stage meta-analysis (the role of metafor / RevMan in the workflow).
 
-``pool(yi, vi, method=...)`` pools estimates with known variances; ``subgroup`` adds the test
+``pool(yi, vi, method=...)`` pools estimates with known variances; ``regress(yi, vi, mods)``
+fits a meta-regression; ``subgroup`` adds the test
 for subgroup differences; ``mean_difference``, ``standardized_mean_difference`` and
 ``log_odds_ratio`` compute effect sizes from group summaries; ``two_stage`` runs a per-trial
 ANCOVA on IPD and pools the trial estimates.
@@ -15,6 +16,8 @@ from ._escalc import (
 )
 from ._pool import pool
 from ._published import published_comparison
+from ._regress import regress
+from ._regress_result import RegressionResult
 from ._result import PoolResult
 from ._subgroup import SubgroupResult, subgroup
 from ._twostage import TwoStageResult, two_stage
@@ -22,6 +25,7 @@ from ._twostage import TwoStageResult, two_stage
 __all__ = [
     "EffectSizes",
     "PoolResult",
+    "RegressionResult",
     "SubgroupResult",
     "TwoStageResult",
     "hedges_correction",
@@ -29,6 +33,7 @@ __all__ = [
     "mean_difference",
     "pool",
     "published_comparison",
+    "regress",
     "standardized_mean_difference",
     "subgroup",
     "two_stage",
