@@ -11,13 +11,17 @@ from ipdma import describe, meta, plots
 def test_public_names() -> None:
     assert sorted(meta.__all__) == [
         "EffectSizes",
+        "MantelHaenszelResult",
         "PoolResult",
         "RegressionResult",
         "SubgroupResult",
         "TwoStageResult",
+        "escalc",
         "hedges_correction",
         "log_odds_ratio",
+        "mantel_haenszel",
         "mean_difference",
+        "peto",
         "pool",
         "published_comparison",
         "regress",

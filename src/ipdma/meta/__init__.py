@@ -1,7 +1,8 @@
 """Aggregate and two-stage meta-analysis (the role of metafor / RevMan in the workflow).
 
 ``pool(yi, vi, method=...)`` pools estimates with known variances; ``regress(yi, vi, mods)``
-fits a meta-regression; ``subgroup`` adds the test
+fits a meta-regression; ``escalc(measure, ...)`` computes effect sizes with metafor's measure
+names; ``mantel_haenszel`` and ``peto`` pool 2x2 tables; ``subgroup`` adds the test
 for subgroup differences; ``mean_difference``, ``standardized_mean_difference`` and
 ``log_odds_ratio`` compute effect sizes from group summaries; ``two_stage`` runs a per-trial
 ANCOVA on IPD and pools the trial estimates.
@@ -14,6 +15,9 @@ from ._escalc import (
     mean_difference,
     standardized_mean_difference,
 )
+from ._escalc_counts import escalc
+from ._mh import mantel_haenszel, peto
+from ._mh_result import MantelHaenszelResult
 from ._pool import pool
 from ._published import published_comparison
 from ._regress import regress
@@ -24,13 +28,17 @@ from ._twostage import TwoStageResult, two_stage
 
 __all__ = [
     "EffectSizes",
+    "MantelHaenszelResult",
     "PoolResult",
     "RegressionResult",
     "SubgroupResult",
     "TwoStageResult",
+    "escalc",
     "hedges_correction",
     "log_odds_ratio",
+    "mantel_haenszel",
     "mean_difference",
+    "peto",
     "pool",
     "published_comparison",
     "regress",
