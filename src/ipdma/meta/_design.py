@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormulaError, InputError
+from ..models._formula import r_powers
 
 __all__ = ["moderator_matrix"]
 
@@ -28,8 +29,7 @@ def _from_formula(formula: str, data: pd.DataFrame | None, k: int) -> tuple[np.n
             hint="pass one row of moderators per study, in the order of yi",
         )
     rhs = formula.split("~", 1)[1] if "~" in formula else formula
-    if "^" in rhs:
-        rhs = rhs.replace("^", "**")  # R's I(x^2) is Python's I(x**2)
+    rhs = r_powers(rhs)  # R's I(x^2) is Python's I(x**2)
     try:
         spec = formulaic.Formula(rhs)
         frame = formulaic.model_matrix(spec, data.reset_index(drop=True), na_action="raise")
