@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 from .errors import SpecError
 
-Family = Literal["gaussian", "binomial"]
+Family = Literal["gaussian", "binomial", "poisson"]
 Residual = Literal["common", "stratified"]
 DfMethod = Literal["wald", "satterthwaite"]
 TauMethod = Literal["FE", "DL", "HE", "HS", "SJ", "REML", "ML", "EB", "PM"]

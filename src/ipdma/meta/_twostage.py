@@ -11,15 +11,15 @@ import pandas as pd
 from scipy import stats
 
 from .._literals import TauMethod, validate
-from ..errors import InputError, ModelError, SeparationWarning
-from ._fits import logistic_fit, ols_fit
+from ..errors import InputError, ModelError, SeparationWarning, SpecError
+from ._fits import logistic_fit, ols_fit, poisson_fit
 from ._pool import PiType, pool
 from ._result import PoolResult
 from ._summary import Summary
 
 __all__ = ["TwoStageResult", "two_stage"]
 
-TwoStageFamily = Literal["auto", "gaussian", "binomial"]
+TwoStageFamily = Literal["auto", "gaussian", "binomial", "poisson"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ class TwoStageResult:
     tidy = to_frame
 
     def summary(self) -> Summary:
-        scale = "log odds ratio" if self.family == "binomial" else "mean difference"
+        scale = {"binomial": "log odds ratio", "poisson": "log rate ratio"}.get(
+            self.family, "mean difference"
+        )
         notes = (
             f"{self.pooled.k} of {len(self.trials)} trials contribute; {self.pooled.model}",
             self.pooled.heterogeneity_text(),
@@ -119,6 +121,24 @@ def _check_treatment(frame: pd.DataFrame, treatment: str, trial: str) -> None:
         )
 
 
+def _log_exposure(frame: pd.DataFrame, exposure: str | None, trial: str) -> np.ndarray:
+    """``log(exposure)`` per row (0 without exposure); exposures must be > 0."""
+    if exposure is None:
+        return np.zeros(len(frame))
+    values = frame[exposure].to_numpy(float)
+    bad = np.flatnonzero(~(values > 0))
+    if bad.size:
+        raise InputError(
+            "exposure (person-time) must be > 0",
+            trial=trial,
+            variable=exposure,
+            row=frame.index[bad[0]],
+            value=float(values[bad[0]]),
+            hint="fix the exposure or drop the participant",
+        )
+    return np.log(values)
+
+
 def two_stage(
     data: pd.DataFrame,
     *,
@@ -128,6 +148,7 @@ def two_stage(
     trial: str = "trial",
     modifier: str | None = None,
     family: TwoStageFamily = "auto",
+    exposure: str | None = None,
     method: TauMethod = "REML",
     hksj: bool = False,
     adhoc: bool = False,
@@ -145,6 +166,9 @@ def two_stage(
     within-trial information only (Fisher et al. 2017; Riley et al. 2020). Continuous
     outcomes: OLS (R ``lm``), ``t`` is the ANCOVA mean difference. Binary outcomes:
     logistic regression by ML (R ``glm(family=binomial)``), ``t`` is a log odds ratio.
+    Counts (``family="poisson"``): Poisson regression by ML with ``log(exposure)`` as the
+    offset when ``exposure`` names a column of person-time (R ``glm(family=poisson,
+    offset=log(exposure))``), ``t`` is a log rate ratio.
     Stage 2: the per-trial ``t`` (or ``g``) and their squared standard errors are pooled by
     :func:`pool` with ``method``, ``hksj``, ``level``.
 
@@ -155,7 +179,10 @@ def two_stage(
     ``family="auto"`` uses "binomial" when the outcome holds only 0 and 1.
     """
     validate(family, TwoStageFamily, "family")
-    columns = [outcome, baseline, treatment] + ([modifier] if modifier else []) + [trial]
+    if exposure is not None and family != "poisson":
+        raise SpecError("exposure= applies to family='poisson' only", hint="drop exposure=")
+    extra = [exposure] if exposure else []
+    columns = [outcome, baseline, treatment] + ([modifier] if modifier else []) + extra + [trial]
     _require_columns(data, columns)
     if family == "auto":
         values = data[outcome].dropna().unique()
@@ -185,7 +212,16 @@ def two_stage(
         if not reason:
             X = np.column_stack(design)
             y = complete[outcome].to_numpy(float)
-            if family == "binomial":
+            if family == "poisson":
+                if not ((y >= 0) & (y == np.round(y))).all():
+                    raise InputError(
+                        "a count outcome must hold whole numbers >= 0",
+                        trial=str(name),
+                        variable=outcome,
+                        hint="pass the number of events, with person-time in exposure=",
+                    )
+                fit = poisson_fit(X, y, _log_exposure(complete, exposure, str(name)))
+            elif family == "binomial":
                 if not np.isin(y, (0.0, 1.0)).all():
                     raise InputError(
                         "a binary outcome must be coded 0/1",

@@ -1,0 +1,217 @@
+"""Poisson mixed models (log link, offset) against lme4::glmer and glmmTMB on committed fixtures.
+
+Fixtures: ``tests/reference/glmm_poisson.R`` (lme4 1.1-31 with tolPwrss 1e-13, nAGQ = 25 for
+scalar random effects; glmmTMB 1.1.5) on simulated IPD with an exposure offset and on lme4's
+grouseticks. glmer reports the nAGQ > 1 log-likelihood relative to the saturated model (its
+deviance residuals), so that value is compared after adding the saturated log-likelihood.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import gammaln, xlogy
+from tests.tolerances import (
+    GLMM_FIXEF_RTOL,
+    GLMM_GRADIENT_RTOL,
+    GLMM_LOGLIK_ABOVE_ATOL,
+    GLMM_LOGLIK_RTOL,
+    GLMM_POIS_LAPLACE_SE_RTOL,
+    GLMM_SE_RTOL,
+    GLMM_THETA_RTOL,
+    GLMM_TMB_FIXEF_RTOL,
+    GLMM_TMB_SE_RTOL,
+)
+
+import ipdma
+from ipdma.errors import InputError, SeparationWarning, SingularFitWarning, SpecError
+from ipdma.models._aghq import BinomialData, evaluate, hermite_grid
+from ipdma.models._family import POISSON
+
+REF = Path(__file__).parents[1] / "reference"
+FILES = {"ipd": "ipd", "ipd_two": "ipd", "int": "int", "int_corr": "int", "grouse": "grouse"}
+
+
+@cache
+def reference() -> dict:
+    return json.loads((REF / "glmm_poisson.json").read_text())
+
+
+@cache
+def dataset(key: str) -> pd.DataFrame:
+    return pd.read_csv(REF / f"glmm_pois_{FILES[key]}.csv")
+
+
+@cache
+def fit(key: str, nagq: int):
+    entry, data = reference()[key], dataset(key)
+    offset = None if entry["offset"] is None else np.log(data.years)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularFitWarning)
+        return ipdma.mixed(entry["formula"], data, family="poisson", offset=offset, nagq=nagq)
+
+
+def r_name(term: str) -> str:
+    term = re.sub(r"^C\((\w+)\)\[T\.(.+)\]$", r"\1\2", term)
+    return re.sub(r"^C\((\w+)\)\[(.+)\]$", r"\1\2", term)
+
+
+def aligned(series: pd.Series, ref: dict) -> tuple[np.ndarray, np.ndarray]:
+    ours = series.rename(r_name)
+    names = list(ref)
+    assert sorted(names) == sorted(ours.index)
+    return ours[names].to_numpy(), np.array([ref[n] for n in names])
+
+
+def assert_rel(ours, ref, rtol, floor=0.0):
+    err = np.abs(ours - ref) / np.maximum(np.abs(ref), floor)
+    assert np.max(err) <= rtol, f"max relative error {np.max(err):.2e} > {rtol:g}"
+
+
+def saturated(key: str) -> float:
+    y = dataset(key)["ticks" if key == "grouse" else "y"].to_numpy(dtype=float)
+    return float(np.sum(xlogy(y, y) - y - gammaln(y + 1)))
+
+
+CASES = [
+    (key, method)
+    for key in FILES
+    for method in reference()[key]
+    if method in ("laplace", "agq25", "tmb")
+]
+
+
+@pytest.mark.parametrize(("key", "method"), CASES)
+def test_poisson_matches_glmer_and_glmmtmb(key: str, method: str) -> None:
+    ref = reference()[key][method]
+    result = fit(key, 25 if method == "agq25" else 1)
+    assert result.family == "poisson" and result.converged
+    ours, theirs = aligned(result.fixef, ref["fixef"])
+    se_ours, se_theirs = aligned(result.se, ref["se"])
+    loglik = ref["loglik"] + (saturated(key) if method == "agq25" else 0.0)
+    assert result.loglik >= loglik - GLMM_LOGLIK_ABOVE_ATOL
+    assert result.loglik == pytest.approx(loglik, rel=GLMM_LOGLIK_RTOL)
+    if method == "tmb":
+        assert_rel(ours, theirs, GLMM_TMB_FIXEF_RTOL, floor=1.0)
+        assert_rel(se_ours, se_theirs, GLMM_TMB_SE_RTOL)
+        return
+    assert_rel(ours, theirs, GLMM_FIXEF_RTOL, floor=1.0)
+    assert_rel(se_ours, se_theirs, GLMM_SE_RTOL if method == "agq25" else GLMM_POIS_LAPLACE_SE_RTOL)
+    if not result.singular:
+        vc = result.varcomp
+        sds = vc.loc[vc.term2.isna(), "sd"].to_numpy()
+        ref_sds = np.concatenate(
+            [np.sqrt(np.diag(np.array(v["matrix"], ndmin=2))) for v in ref["varcorr"].values()]
+        )
+        assert_rel(np.sort(sds), np.sort(ref_sds), GLMM_THETA_RTOL)
+
+
+def test_singular_fit_is_flagged_like_glmer() -> None:
+    assert reference()["int_corr"]["laplace"]["messages"]  # glmer: boundary (singular) fit
+    with pytest.warns(SingularFitWarning):
+        ipdma.mixed(
+            reference()["int_corr"]["formula"],
+            dataset("int_corr"),
+            family="poisson",
+            offset=np.log(dataset("int_corr").years),
+            nagq=1,
+        )
+
+
+def test_agq25_default_nodes_and_laplace_differ_as_expected() -> None:
+    default = fit("ipd", 7)
+    agq25 = fit("ipd", 25)
+    laplace = fit("ipd", 1)
+    assert abs(default.loglik - agq25.loglik) < 1e-5 < abs(laplace.loglik - agq25.loglik)
+
+
+@pytest.mark.parametrize("q", [1, 2])
+@pytest.mark.parametrize("nagq", [1, 4])
+def test_poisson_gradient_is_the_exact_derivative(q: int, nagq: int) -> None:
+    """The exact AGHQ gradient (third derivative exp(eta) in the moving grid) vs differences."""
+    rng = np.random.default_rng(q * 7 + nagq)
+    K, per = 5, 30
+    n = K * per
+    treat = rng.integers(0, 2, n).astype(float)
+    base = rng.normal(size=n)
+    X = np.column_stack([base, treat, np.ones(n)])
+    Z = np.column_stack([treat, base])[:, :q]
+    offset = np.log(rng.uniform(0.5, 2.0, n))
+    y = rng.poisson(np.exp(offset + 0.2 * base)).astype(float)
+    rows, cols = np.tril_indices(q)
+    data = BinomialData(
+        y, np.ones(n), X, Z, np.arange(K) * per, np.repeat(np.arange(K), per), 2, rows, cols,
+        family=POISSON, offset=offset,
+    )  # fmt: skip
+    nodes, logw = hermite_grid(nagq, q)
+    coef = np.column_stack([np.full(K, 0.3), np.full(K, -0.4), rng.normal(0, 0.3, K)])
+    lam = rng.normal(0.5, 0.2, len(rows))
+    start = np.zeros((K, q))
+    grad = evaluate(data, coef, lam, start, nodes, logw).gradient
+    h = 1e-6
+    for j in range(coef.shape[1] + len(lam)):
+        up, down = [coef.copy(), lam.copy()], [coef.copy(), lam.copy()]
+        target_up, target_down = (up[0], down[0]) if j < 3 else (up[1], down[1])
+        index = (slice(None), j) if j < 3 else (j - 3,)
+        target_up[index] += h
+        target_down[index] -= h
+        f_up = evaluate(data, *up, start, nodes, logw, gradient=False).loglik
+        f_down = evaluate(data, *down, start, nodes, logw, gradient=False).loglik
+        numeric = (f_up - f_down) / (2 * h)
+        err = np.abs(numeric - grad[:, j]) / (1 + np.abs(numeric))
+        assert np.max(err) < GLMM_GRADIENT_RTOL, (j, np.max(err))
+
+
+def test_offset_is_the_log_exposure() -> None:
+    """Doubling every exposure shifts only the intercepts by log 2; a column name works too."""
+    data = dataset("int")
+    base = fit("int", 1)
+    doubled = ipdma.mixed(
+        reference()["int"]["formula"], data, family="poisson", offset=np.log(2 * data.years),
+        nagq=1,
+    )  # fmt: skip
+    by_name = ipdma.mixed(
+        reference()["int"]["formula"], data.assign(lt=np.log(data.years)), family="poisson",
+        offset="lt", nagq=1,
+    )  # fmt: skip
+    assert doubled.fixef["(Intercept)"] == pytest.approx(
+        base.fixef["(Intercept)"] - np.log(2), abs=1e-6
+    )
+    assert doubled.fixef["treat"] == pytest.approx(base.fixef["treat"], abs=1e-6)
+    assert by_name.loglik == pytest.approx(base.loglik, rel=GLMM_LOGLIK_RTOL)
+
+
+def test_trial_without_events_is_left_out_with_a_warning() -> None:
+    data = dataset("ipd").copy()
+    data.loc[data.trial == "t03", "y"] = 0
+    with pytest.warns(SeparationWarning, match="t03"):
+        result = ipdma.mixed(
+            reference()["ipd"]["formula"], data, family="poisson",
+            offset=np.log(data.years), nagq=1,
+        )  # fmt: skip
+    assert np.isnan(result.fixef["C(trial)[t03]"]) and np.isfinite(result.fixef["treat"])
+    assert result.details["excluded_trials"] == ("t03",)
+
+
+def test_bad_poisson_input_is_named() -> None:
+    data = dataset("int").copy()
+    formula = reference()["int"]["formula"]
+    bad = data.assign(y=data.y.astype(float))
+    bad.loc[5, "y"] = 1.5
+    with pytest.raises(InputError, match="whole numbers"):
+        ipdma.mixed(formula, bad, family="poisson")
+    with pytest.raises(InputError, match="offset") as info:
+        offset = np.log(data.years).where(data.index != 7, -np.inf)
+        ipdma.mixed(formula, data, family="poisson", offset=offset)
+    assert info.value.row == 7
+    with pytest.raises(SpecError, match="family='poisson' only"):
+        ipdma.mixed(formula, data, family="binomial", offset=np.log(data.years))
+    with pytest.raises(InputError, match="not in the data"):
+        ipdma.mixed(formula, data, family="poisson", offset="nosuch")
