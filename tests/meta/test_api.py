@@ -10,12 +10,15 @@ from ipdma import describe, meta, plots
 
 def test_public_names() -> None:
     assert sorted(meta.__all__) == [
+        "AGGREGATE_MARK",
         "EffectSizes",
         "MantelHaenszelResult",
         "PoolResult",
         "RegressionResult",
         "SubgroupResult",
         "TwoStageResult",
+        "aggregate_effects",
+        "aggregate_sensitivity",
         "escalc",
         "hedges_correction",
         "log_odds_ratio",

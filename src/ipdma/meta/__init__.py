@@ -8,6 +8,7 @@ for subgroup differences; ``mean_difference``, ``standardized_mean_difference`` 
 ANCOVA on IPD and pools the trial estimates.
 """
 
+from ._aggregate import aggregate_effects, aggregate_sensitivity
 from ._escalc import (
     EffectSizes,
     hedges_correction,
@@ -24,15 +25,18 @@ from ._regress import regress
 from ._regress_result import RegressionResult
 from ._result import PoolResult
 from ._subgroup import SubgroupResult, subgroup
-from ._twostage import TwoStageResult, two_stage
+from ._twostage import AGGREGATE_MARK, TwoStageResult, two_stage
 
 __all__ = [
+    "AGGREGATE_MARK",
     "EffectSizes",
     "MantelHaenszelResult",
     "PoolResult",
     "RegressionResult",
     "SubgroupResult",
     "TwoStageResult",
+    "aggregate_effects",
+    "aggregate_sensitivity",
     "escalc",
     "hedges_correction",
     "log_odds_ratio",

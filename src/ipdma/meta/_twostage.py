@@ -17,7 +17,9 @@ from ._pool import PiType, pool
 from ._result import PoolResult
 from ._summary import Summary
 
-__all__ = ["TwoStageResult", "two_stage"]
+__all__ = ["AGGREGATE_MARK", "TwoStageResult", "two_stage"]
+
+AGGREGATE_MARK = " (AD)"  # label suffix of aggregate-data trials (forest plots, tables)
 
 TwoStageFamily = Literal["auto", "gaussian", "binomial", "poisson"]
 
@@ -27,7 +29,8 @@ class TwoStageResult:
     """Per-trial estimates (``trials``) and their pooled result (``pooled``).
 
     ``trials`` has one row per trial: ``trial, n, dropped, estimate, se, ci_low, ci_high,
-    used, reason`` (``reason`` says why an unused trial could not contribute).
+    used, reason, source`` (``reason`` says why an unused trial could not contribute;
+    ``source`` is "IPD" or "aggregate" for trials that enter by their published estimate).
     """
 
     outcome: str
@@ -58,7 +61,7 @@ class TwoStageResult:
         used = self.trials[self.trials.used]
         pooled = {
             "trial": "pooled",
-            "n": int(used.n.sum()),
+            "n": int(used.n.fillna(0).sum()),
             "dropped": int(self.trials.dropped.sum()),
             "estimate": self.pooled.estimate,
             "se": self.pooled.se,
@@ -66,6 +69,7 @@ class TwoStageResult:
             "ci_high": self.pooled.ci[1],
             "used": True,
             "reason": "",
+            "source": "pooled",
         }
         out = pd.concat([self.trials, pd.DataFrame([pooled])], ignore_index=True)
         return out.assign(term=self.term, outcome=self.outcome)
@@ -139,6 +143,50 @@ def _log_exposure(frame: pd.DataFrame, exposure: str | None, trial: str) -> np.n
     return np.log(values)
 
 
+def _aggregate_rows(aggregate: pd.DataFrame, ipd_trials: set[str]) -> pd.DataFrame:
+    """Validated rows for trials that contribute only a published estimate and SE."""
+    for column in ("trial", "estimate", "se"):
+        if column not in aggregate.columns:
+            raise InputError(
+                f"aggregate data need a column {column!r}",
+                variable=column,
+                hint="pass one row per trial with trial, estimate and se",
+            )
+    frame = aggregate.reset_index(drop=True)
+    for row, (name, estimate, se) in enumerate(
+        zip(frame.trial, frame.estimate, frame.se, strict=True)
+    ):
+        if str(name) in ipd_trials:
+            raise InputError(
+                "a trial is given both as IPD and as aggregate data",
+                trial=str(name),
+                variable="trial",
+                row=row,
+                hint="keep one of the two (the IPD when available)",
+            )
+        if not (np.isfinite(float(estimate)) and np.isfinite(float(se)) and float(se) > 0):
+            raise InputError(
+                "an aggregate estimate needs a finite estimate and se > 0",
+                trial=str(name),
+                variable="se",
+                row=row,
+                value=float(se),
+                hint="fix the published estimate or leave the trial out",
+            )
+    return pd.DataFrame(
+        {
+            "trial": frame.trial.astype(str),
+            "n": np.nan,
+            "dropped": 0,
+            "estimate": frame.estimate.astype(float),
+            "se": frame.se.astype(float),
+            "used": True,
+            "reason": "",
+            "source": "aggregate",
+        }
+    )
+
+
 def two_stage(
     data: pd.DataFrame,
     *,
@@ -154,6 +202,7 @@ def two_stage(
     adhoc: bool = False,
     level: float = 0.95,
     pi_type: PiType = "metafor",
+    aggregate: pd.DataFrame | None = None,
 ) -> TwoStageResult:
     """Two-stage IPD meta-analysis of the treatment effect or a treatment-modifier interaction.
 
@@ -177,6 +226,10 @@ def two_stage(
     ``result.trials`` gives the reason for every trial that does not.
 
     ``family="auto"`` uses "binomial" when the outcome holds only 0 and 1.
+
+    ``aggregate``: trials without IPD that enter stage 2 by their published estimate and
+    standard error (columns ``trial, estimate, se``, on the scale of ``t``), pooled with the
+    IPD trials' estimates (Riley et al. 2008, Stat Med 27:1870; Stata ``ipdmetan, ad()``).
     """
     validate(family, TwoStageFamily, "family")
     if exposure is not None and family != "poisson":
@@ -243,7 +296,11 @@ def two_stage(
             else:
                 estimate, se = float(fit[0][index]), float(fit[1][index])
         rows.append({**row, "estimate": estimate, "se": se, "used": not reason, "reason": reason})
-    trials = pd.DataFrame(rows)
+    trials = pd.DataFrame(rows).assign(source="IPD")
+    if aggregate is not None:
+        trials = pd.concat(
+            [trials, _aggregate_rows(aggregate, set(trials.trial))], ignore_index=True
+        )
     used = trials[trials.used]
     if used.empty:
         raise ModelError(
@@ -259,7 +316,7 @@ def two_stage(
         hksj=hksj,
         adhoc=adhoc,
         level=level,
-        labels=used.trial,
+        labels=used.trial + np.where(used.source == "aggregate", AGGREGATE_MARK, ""),
         pi_type=pi_type,
     )
     z = float(stats.norm.ppf(0.5 + level / 2.0))  # per-trial Wald intervals
@@ -267,6 +324,6 @@ def two_stage(
         ci_low=trials.estimate - z * trials.se, ci_high=trials.estimate + z * trials.se
     )
     trials = trials[
-        ["trial", "n", "dropped", "estimate", "se", "ci_low", "ci_high", "used", "reason"]
+        ["trial", "n", "dropped", "estimate", "se", "ci_low", "ci_high", "used", "reason", "source"]
     ]
     return TwoStageResult(outcome, term, family, modifier, trials, pooled)
