@@ -211,3 +211,18 @@ def test_r_power_syntax_in_moderators() -> None:
     _close(r_style.estimate, python_style.estimate, META_RTOL)
     by_hand = regress(rows.yi, rows.vi, np.column_stack([rows.ablat, rows.ablat**2]))
     _close(r_style.estimate, by_hand.estimate, META_RTOL)
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"])
+@pytest.mark.parametrize("test", ["z", "knha", "adhoc"])
+def test_identical_estimates_give_tau2_zero_and_finite_fits(method: str, test: str) -> None:
+    y, v, x = [0.2] * 4, [0.1, 0.2, 0.1, 0.3], np.array([1.0, 2.0, 3.0, 4.0])
+    res = regress(y, v, x, method=method, test=test)
+    assert res.tau2 == 0.0 and res.qe == pytest.approx(0.0, abs=META_ZERO_ATOL)
+    assert res.estimate == pytest.approx((0.2, 0.0), abs=META_ZERO_ATOL)
+    if test == "knha":  # s2 = 0: no covariance left, QM undefined (metafor gives NA)
+        assert res.s2w == 0.0 and np.isnan(res.qm)
+    else:
+        assert np.isfinite(res.qm)
+    pooled = pool(y, v, method=method, hksj=test != "z", adhoc=test == "adhoc")
+    assert pooled.estimate == pytest.approx(0.2, rel=META_RTOL) and pooled.tau2 == 0.0

@@ -126,7 +126,10 @@ def fit_regression(
     has_intercept = terms[0] == "Intercept"
     tested = list(range(1, p)) if (has_intercept and p > 1) else list(range(p))
     sub = vcov[np.ix_(tested, tested)]
-    qm = float(beta[tested] @ np.linalg.solve(sub, beta[tested]))
+    try:  # Knapp-Hartung with identical fits (s2 = 0) leaves no covariance: QM undefined
+        qm = float(beta[tested] @ np.linalg.solve(sub, beta[tested]))
+    except np.linalg.LinAlgError:
+        qm = float("nan")
     m = len(tested)
     if test == "z":
         df = float("inf")
