@@ -243,3 +243,20 @@ def test_planted_rate_ratio_is_recovered() -> None:
     assert result.converged
     assert abs(result.fixef["treat"] + 0.4) < GLMM_PLANTED_Z * result.se["treat"]
     assert abs(result.fixef["base"] - 0.25) < GLMM_PLANTED_Z * result.se["base"]
+
+
+def test_two_random_effects_quadrature_converges() -> None:
+    """q = 2 (no R reference for nAGQ > 1 there): the default 11 nodes per dimension are
+    within the quadrature accuracy target of 15, and Laplace is measurably different."""
+    from tests.tolerances import GLMM_QUADRATURE_ATOL
+
+    entry, data = reference()["ipd_two"], dataset("ipd_two")
+    fits = {
+        nagq: ipdma.mixed(
+            entry["formula"], data, family="poisson", offset=np.log(data.years), nagq=nagq
+        )
+        for nagq in (1, 11, 15)
+    }
+    assert all(f.converged for f in fits.values())
+    assert abs(fits[11].loglik - fits[15].loglik) < GLMM_QUADRATURE_ATOL
+    assert abs(fits[1].loglik - fits[15].loglik) > 10 * GLMM_QUADRATURE_ATOL
