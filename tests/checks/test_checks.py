@@ -127,4 +127,4 @@ def test_published_effects_are_replicated(built):
     assert list(rep.statistic) == ["effect md", "effect se"] * 3
     assert list(rep.status) == ["match", "match", "discrepancy", "match"] + ["not computable"] * 2
     assert rep.difference.iloc[2] == pytest.approx(rep.computed.iloc[2] - (round(md, 1) + 3))
-    assert rep.tolerance.iloc[2] == 0.5 and "welch" in rep.target.iloc[0]
+    assert rep.tolerance.iloc[2] == 0.5 and "(welch, followup)" in rep.target.iloc[0]

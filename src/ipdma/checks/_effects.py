@@ -73,10 +73,8 @@ def replicate_effects(master: MasterData, specs: Sequence[TrialSpec]) -> list[di
                 continue
             md = se = np.nan
             when = "?" if effect.time_weeks is None else f"{effect.time_weeks:g}"
-            target = (
-                f"{effect.outcome} at {when} weeks, {effect.analysis} of the {effect.scale}"
-                f" values, exercise vs {effect.comparison}"
-            )
+            versus = "" if effect.comparison == "any" else f" vs {effect.comparison}"
+            target = f"{effect.outcome} at {when} wk ({effect.analysis}, {effect.scale}){versus}"
             if effect.time_weeks is not None:
                 people = _people(master, spec.id, effect.comparison)
                 out = master.outcomes

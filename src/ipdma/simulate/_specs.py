@@ -140,7 +140,7 @@ def _published_effects(
         effects.append({"outcome": outcome, "comparison": "any", "md": round(float(md), 1),
                         "se": round(float(se), 2), "time_weeks": round(float(weeks), 1),
                         "analysis": analysis, "scale": scale,
-                        "source": "the trial's main results table"})  # fmt: skip
+                        "source": "results table"})  # fmt: skip
     return effects
 
 
