@@ -145,24 +145,24 @@ def prepare(
             continue
         label = str(design.group_levels[i])
         what = "no events" if events[i] == 0 else "only events"
-        count = (
+        tally = (
             f"0 events in {int(starts[i + 1] - starts[i])} rows"
             if poisson
-            else (f"{int(events[i])} of {int(totals[i])}")
+            else f"{int(events[i])} of {int(totals[i])}"
         )
         rows = slice(int(starts[i]), int(starts[i + 1]))
         own = np.flatnonzero(is_local & (gmin == i))
         if len(own) and _spans_intercept(columns(own, rows)):
             keep[i] = False
             messages.append(
-                f"trial {label} has {what} ({count}): its "
+                f"trial {label} has {what} ({tally}): its "
                 "stratified intercept is not estimable (infinite); the trial is left out of "
                 "the likelihood (its limit contribution is 0) and its trial-specific "
                 "coefficients are reported as NaN"
             )
         elif not poisson:  # a zero count is ordinary for Poisson data with a shared intercept
             messages.append(
-                f"trial {label} has {what} ({count}); "
+                f"trial {label} has {what} ({tally}); "
                 "the estimates stay finite because its intercept is shared"
             )
     # one level of a binary covariate (e.g. an arm) without events / with only events,
