@@ -260,3 +260,32 @@ def test_two_random_effects_quadrature_converges() -> None:
     assert all(f.converged for f in fits.values())
     assert abs(fits[11].loglik - fits[15].loglik) < GLMM_QUADRATURE_ATOL
     assert abs(fits[1].loglik - fits[15].loglik) > 10 * GLMM_QUADRATURE_ATOL
+
+
+@pytest.mark.parametrize("name", ["binomial", "poisson"])
+def test_family_derivatives_are_consistent(name: str) -> None:
+    """mean, weight and weight_slope are the first three derivatives of the cumulant (central
+    differences), and the per-unit forms agree with them."""
+    from tests.tolerances import META_RTOL
+
+    from ipdma.models._family import BINOMIAL
+
+    family = BINOMIAL if name == "binomial" else POISSON
+    eta = np.linspace(-4.0, 3.0, 15)
+    size = np.full_like(eta, 3.0 if name == "binomial" else 1.0)
+    h = 1e-5
+    b = family.cumulant
+    assert np.allclose(
+        family.mean(size, eta), size * (b(eta + h) - b(eta - h)) / (2 * h), rtol=GLMM_GRADIENT_RTOL
+    )
+    mean = family.unit_mean(eta, b(eta))
+    variance = family.unit_variance(mean)
+    assert np.allclose(family.mean(size, eta), size * mean, rtol=META_RTOL)
+    assert np.allclose(family.weight(size, eta), size * variance, rtol=META_RTOL)
+    slope = (family.weight(size, eta + h) - family.weight(size, eta - h)) / (2 * h)
+    assert np.allclose(family.weight_slope(size, eta), slope, rtol=GLMM_GRADIENT_RTOL)
+    assert np.allclose(
+        family.weight_slope(size, eta), size * family.unit_third(mean, variance), rtol=META_RTOL
+    )
+    y = np.minimum(np.round(size * mean), size)
+    assert np.allclose(family.loglik(y, size, eta), y * eta - size * b(eta), rtol=META_RTOL)

@@ -58,6 +58,28 @@ class GLMFamily:
             return size * p * (1.0 - p) * (1.0 - 2.0 * p)
         return np.exp(eta)
 
+    # Per unit size, from the cumulant: the form a vectorised engine uses (one cumulant
+    # evaluation per row and node, the rest derived from it).
+    def cumulant(self, eta: np.ndarray) -> np.ndarray:
+        """``b(eta)``: ``log(1 + e^eta)`` (binomial, overflow-free) or ``e^eta`` (Poisson)."""
+        if self.name == "binomial":
+            return np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta)))
+        return np.exp(eta)
+
+    def unit_mean(self, eta: np.ndarray, cumulant: np.ndarray) -> np.ndarray:
+        """First derivative of ``b`` given ``b(eta)``: ``exp(eta - b)`` = p, or ``b``."""
+        if self.name == "binomial":
+            return np.exp(eta - cumulant)
+        return cumulant
+
+    def unit_variance(self, mean: np.ndarray) -> np.ndarray:
+        """Second derivative of ``b`` given the first: ``p (1 - p)`` or ``mu``."""
+        return mean * (1.0 - mean) if self.name == "binomial" else mean
+
+    def unit_third(self, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+        """Third derivative of ``b`` given the first two: ``p (1 - p)(1 - 2p)`` or ``mu``."""
+        return variance * (1.0 - 2.0 * mean) if self.name == "binomial" else variance
+
     def log_constant(self, y: np.ndarray, size: np.ndarray) -> float:
         """``sum c(y, m)``: log binomial coefficients, or ``-log y!``."""
         if self.name == "binomial":
