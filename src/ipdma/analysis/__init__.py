@@ -24,19 +24,25 @@ models
 
 from ._design import PreparedModel, prepare
 from ._plan import AnalysisPlan, ImportanceRules, ModelOptions, ModifierSpec, plan_from_dict
+from ._records import TIDY_COLUMNS, ConvergenceRecord, FitOptions, ModelResult, TwoStageEstimate
 from ._results import AnalysisResults
 from ._run import run
 from ._spec import ModelSpec, build_grid
 from ._tables import benjamini_hochberg
 
 __all__ = [
+    "TIDY_COLUMNS",
     "AnalysisPlan",
     "AnalysisResults",
+    "ConvergenceRecord",
+    "FitOptions",
     "ImportanceRules",
     "ModelOptions",
+    "ModelResult",
     "ModelSpec",
     "ModifierSpec",
     "PreparedModel",
+    "TwoStageEstimate",
     "benjamini_hochberg",
     "build_grid",
     "plan_from_dict",
