@@ -29,7 +29,10 @@ def test_number_formats_follow_the_paper():
 def test_interaction_table_has_the_papers_layout():
     table = interaction_table(
         _frames.interactions(),
-        [Block("Unadjusted", "pain", adjusted=False), Block("Adjusted", "pain", adjusted=True)],
+        [
+            Block("Unadjusted", "pain", "short", "any", adjusted=False),
+            Block("Adjusted", "pain", "short", "any", adjusted=True),
+        ],
         key="table4",
         title="Table 4",
         scale="MD",
@@ -227,7 +230,7 @@ def test_table_view_rejects_inconsistent_headers():
 
 
 def test_ids_are_unique_and_tables_never_overwrite_the_analysis_csvs(tmp_path):
-    from ipdma.report._build import RESULT_TABLES
+    from ipdma.analysis._results import TABLE_NAMES as RESULT_TABLES
 
     document, tables = compose(_frames.inputs())
     html = render_html(document)

@@ -11,8 +11,8 @@ import pandas as pd
 
 from .._literals import Family, Residual, validate
 from ..errors import ModelError, SpecError
-from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._convergence import ConvergenceRecord
+from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._result import MixedResult
 
 __all__ = [

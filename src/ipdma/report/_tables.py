@@ -105,7 +105,7 @@ def _sort(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def overall_table(
-    overall: pd.DataFrame, *, key: str = "overall_effects", title: str = ""
+    overall: pd.DataFrame, *, key: str = "overall_effects", title: str = "", follow_up: str = ""
 ) -> TableView:
     """Overall treatment effects: MD (pain, function) or OR (recovery) with 95% CI per cell."""
     frame = _sort(overall, ["outcome", "window", "comparison"])
@@ -139,8 +139,8 @@ def overall_table(
         or "Overall treatment effects of exercise therapy (one-stage IPD meta-analysis)",
         frame=table,
         notes=(
-            "Follow-up: the visit closest to 3 (short), 6 (moderate) or 12 months (long). "
-            "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
+            (follow_up + " " if follow_up else "")
+            + "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
             "exercise). OR: odds ratio of global recovery (above 1 favours exercise). Adjusted "
             "for the baseline value of the outcome (function for global recovery). tau: "
             "between-trial standard deviation of the treatment effect.",
