@@ -110,7 +110,9 @@ def test_changed_data_refit_only_the_affected_models(first_run, data):
     changed = data.copy()
     rows = (changed.window == "long") & (changed.trial == "trial03")
     changed.loc[rows, "function"] += 1.0
-    again = ipdma.analysis.run(changed, PLAN, jobs=1, output=folder, cache=folder / "results.duckdb")
+    again = ipdma.analysis.run(
+        changed, PLAN, jobs=1, output=folder, cache=folder / "results.duckdb"
+    )
     assert again.run is not None
     refitted = ipdma.analysis.ResultsStore(folder / "results.duckdb").fitted_in(again.run.run)
     touched = again.models[again.models.id.isin(refitted)]
