@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._literals import Window
 from ..errors import IpdmaError
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._plan import AnalysisPlan, plan_from_dict
@@ -40,10 +41,10 @@ def _read_project(project: Path) -> tuple[dict[str, Any], Path]:
     return dict(loaded.analysis), loaded.output_dir
 
 
-def _frames_from_master(master: Any, windows: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+def _frames_from_master(master: Any, windows: tuple[Window, ...]) -> dict[str, pd.DataFrame]:
     from ..harmonize import analysis_frame
 
-    frames = {}
+    frames: dict[str, pd.DataFrame] = {}
     for window in windows:
         frame = analysis_frame(master, window=window)
         outcomes = [c for c in ("pain", "function", "recovery") if c in frame.columns]
@@ -63,7 +64,7 @@ def _project_of_master(master: Any) -> Path | None:
     return None
 
 
-def _resolve(source: Any, all_windows: tuple[str, ...]) -> _Source:
+def _resolve(source: Any, all_windows: tuple[Window, ...]) -> _Source:
     if isinstance(source, pd.DataFrame):
         if "window" in source.columns:
             frames = {str(w): f.drop(columns="window") for w, f in source.groupby("window")}

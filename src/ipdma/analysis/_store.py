@@ -182,7 +182,7 @@ class ResultsStore:
         con = self._connect()
         try:
             con.execute("BEGIN TRANSACTION")
-            run = int(con.execute("SELECT coalesce(max(run), 0) + 1 FROM runs").fetchone()[0])
+            (run,) = con.execute("SELECT coalesce(max(run), 0) + 1 FROM runs").fetchone() or (1,)
             cache = [(k, r.model_id, r.to_json()) for k, r in new_fits.items() if r.error is None]
             if cache:
                 con.executemany("INSERT OR REPLACE INTO fits VALUES (?, ?, ?)", cache)

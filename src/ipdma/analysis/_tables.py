@@ -209,7 +209,7 @@ def models_table(records: Sequence[ModelResult], keys: Sequence[str]) -> pd.Data
     rows = []
     for record, key in zip(records, keys, strict=True):
         spec = record.spec
-        fitted = record.convergence is not None
+        convergence = record.convergence
         rows.append(
             {
                 "id": spec.id,
@@ -227,7 +227,7 @@ def models_table(records: Sequence[ModelResult], keys: Sequence[str]) -> pd.Data
                 "singular": record.singular,
                 "dropped": record.dropped if record.formula else None,
                 "tau": record.tau,
-                "convergence": record.convergence.checks if fitted else None,
+                "convergence": None if convergence is None else convergence.checks,
                 "warnings": " | ".join(record.warnings),
                 "notes": " | ".join(record.notes),
                 "error": record.error,

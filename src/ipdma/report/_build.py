@@ -8,6 +8,7 @@ they were fitted under; never the CSV exports); draws the figures; writes the re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
     for name, title in (("table1", "Table 1"), ("table2", "Table 2"), ("table3", "Table 3")):
         function = getattr(describe, name, None)
         if function is not None:
-            tables[name] = _optional(lambda f=function: f(master), title, notices)
+            tables[name] = _optional(functools.partial(function, master), title, notices)
     figures = list(_optional(lambda: aggregate_figures(master), "Figure 2", notices) or [])
     if results is not None:
         figures += (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 
@@ -76,7 +76,7 @@ class ReportInputs:
     notices: tuple[str, ...] = ()
 
 
-def _has(frame: pd.DataFrame | None) -> bool:
+def _has(frame: pd.DataFrame | None) -> TypeGuard[pd.DataFrame]:
     return frame is not None and not frame.empty
 
 
@@ -86,11 +86,12 @@ def _outcomes(inputs: ReportInputs) -> list[str]:
 
 
 def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[TableView]]:
-    primary, sensitivity = [], []
+    primary: list[TableView] = []
+    sensitivity: list[TableView] = []
     frame = inputs.interactions
     if not _has(frame):
         return primary, sensitivity
-    common = {
+    common: dict[str, Any] = {
         "important": inputs.important,
         "models": inputs.models,
         "labels": inputs.labels,
@@ -260,13 +261,13 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     sections.append(Section("data", "Data provenance and checks", tuple(data_items)))
 
     descriptive: list[TableView | FigureView | Text] = []
-    for frame, view in (
+    for frame, make_view in (
         (inputs.table1, table1_view),
         (inputs.table2, table2_view),
         (inputs.table3, table3_view),
     ):
         if _has(frame):
-            descriptive.append(view(frame))
+            descriptive.append(make_view(frame))
     descriptive += _figure(inputs, "figure2") + _figure(inputs, "appendix2")
     sections.append(Section("trials", "Trials and participants", tuple(descriptive)))
 

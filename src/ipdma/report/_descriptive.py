@@ -9,6 +9,7 @@ A frame without the expected columns is shown as it is.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ._tables import frame_view
@@ -151,6 +152,6 @@ def _text(value: object) -> str:
 
 
 def _count(value: object) -> str:
-    if value is None or pd.isna(value):
+    if not isinstance(value, int | float | np.integer | np.floating) or pd.isna(value):
         return ""
     return format_number(float(value), 0)

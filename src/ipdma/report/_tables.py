@@ -55,11 +55,12 @@ def _display(value: Any, digits: int) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating):
-        if np.isnan(value):
+        number = float(value)
+        if np.isnan(number):
             return ""
-        if float(value).is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return format_number(float(value), digits)
+        if number.is_integer() and abs(number) < 1e15:
+            return str(int(number))
+        return format_number(number, digits)
     return str(value)
 
 
