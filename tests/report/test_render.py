@@ -257,3 +257,29 @@ def test_cells_with_fewer_than_two_trials_are_not_estimable_not_failed():
     assert problems == ["not estimable: only one trial (t1) ...", "failed: ModelError: boom"]
     row = problems_summary(models).frame.iloc[0]
     assert (row["Models"], row["Failed"], row["Not estimable"]) == ("3", "1", "1")
+
+
+def test_titles_follow_the_plans_primary_window_and_comparison():
+    """Issue 12: with primary_window = "moderate", Tables 4-6 show the moderate-window rows
+    and their titles name that window with its target, never the paper's 3 months."""
+    base = _frames.inputs()
+    plan = {**base.plan, "primary_window": "moderate", "primary_comparison": "any"}
+    _, tables = compose(_frames.inputs(plan=plan))
+    by_key = {t.key: t for t in tables}
+    table4 = by_key["table4"]
+    assert "closest to 26 weeks, 6 months" in table4.title
+    assert "3 months" not in table4.title and "13 weeks" not in table4.title
+    assert "any non-exercise comparison" in table4.title
+    # the moderate rows of the fixture differ from the short ones by 0.01 per cell
+    frames = _frames.interactions()
+    moderate = frames[
+        (frames.outcome == "pain") & (frames.window == "moderate") & (frames.kind == "interaction")
+    ]
+    shown = " ".join(table4.frame.astype(str).to_numpy().ravel())
+    value = moderate[moderate.adjusted & (moderate.modifier == list(_frames.MODIFIERS)[1])]
+    assert f"{value.estimate.iloc[0]:.2f}".replace("-", "\u2212") in shown
+    appendix3 = by_key["appendix3"]  # the other windows of the plan: short and long
+    assert "13 weeks" in appendix3.title and "52 weeks" in appendix3.title
+    assert "26 weeks" not in appendix3.title
+    _, default = compose(base)
+    assert "closest to 13 weeks, 3 months" in {t.key: t for t in default}["table4"].title

@@ -27,15 +27,16 @@ def _target(window: str, settings: Mapping[str, Any] | None) -> float | None:
 
 
 def _weeks(target: float) -> str:
+    """``"13 weeks, 3 months"`` (the months only when the target is a whole number of them)."""
     text = f"{target:g} weeks"
     months = target / _WEEKS_PER_MONTH
     if abs(months - round(months)) < 1e-9:
-        text += f" ({round(months):d} months)"
+        text += f", {round(months):d} months"
     return text
 
 
 def window_phrase(window: str, settings: Mapping[str, Any] | None) -> str:
-    """``"short-term follow-up (closest to 13 weeks (3 months))"``-style phrase of a window.
+    """``"short-term follow-up (closest to 13 weeks, 3 months)"``: a window and its target.
 
     Without a target in ``settings`` just ``"short-term follow-up"``.
     """
@@ -46,12 +47,12 @@ def window_phrase(window: str, settings: Mapping[str, Any] | None) -> str:
 
 
 def windows_note(windows: tuple[str, ...], settings: Mapping[str, Any] | None) -> str:
-    """``"Follow-up: the visit closest to 13 weeks (short), 26 weeks (moderate)."``"""
+    """``"Follow-up: the visit closest to 13 weeks, 3 months (short); 26 weeks, ..."``"""
     parts = []
     for window in windows:
         target = _target(window, settings)
         parts.append(f"{_weeks(target)} ({window})" if target is not None else window)
-    return "Follow-up: the visit closest to " + ", ".join(parts) + "." if parts else ""
+    return "Follow-up: the visit closest to " + "; ".join(parts) + "." if parts else ""
 
 
 def comparison_phrase(comparison: str) -> str:
