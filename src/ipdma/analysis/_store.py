@@ -36,6 +36,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from .._version import __version__
 from ..errors import DataFileError
@@ -208,18 +209,25 @@ class ResultsStore:
             con.close()
         return log
 
-    def fitted_in(self, run: int) -> list[str]:
-        """Ids of the models fitted (not taken from the cache) in run ``run``."""
+    def fit_times(self, run: int) -> pd.DataFrame:
+        """``model_id, key, seconds, cpu_seconds`` of the models fitted in run ``run``."""
+        columns = ["model_id", "key", "seconds", "cpu_seconds"]
         if self.path is None or not self.path.exists():
-            return []
+            return pd.DataFrame(columns=columns)
         con = self._connect(read_only=True)
         try:
-            rows = con.execute(
-                "SELECT model_id FROM fit_times WHERE run = ? ORDER BY model_id", [run]
-            ).fetchall()
+            frame = con.execute(
+                "SELECT model_id, key, seconds, cpu_seconds FROM fit_times WHERE run = ? "
+                "ORDER BY model_id",
+                [run],
+            ).df()
         finally:
             con.close()
-        return [row[0] for row in rows]
+        return frame[columns]
+
+    def fitted_in(self, run: int) -> list[str]:
+        """Ids of the models fitted (not taken from the cache) in run ``run``."""
+        return [str(m) for m in self.fit_times(run)["model_id"]]
 
     def load(self) -> tuple[list[ModelResult], list[str], str, RunLog | None]:
         """The current records (grid order), their keys, the plan JSON and the last run log.
