@@ -48,7 +48,7 @@ SUBGROUP_COLUMNS = [
 MODEL_COLUMNS = [
     "id", "kind", "outcome", "window", "comparison", "modifier", "adjusted", "formula",
     "method", "nobs", "ngroups", "converged", "singular", "dropped", "tau", "convergence",
-    "warnings", "notes", "error", "status", "key",
+    "message", "warnings", "notes", "error", "status", "key",
 ]  # fmt: skip
 
 
@@ -228,6 +228,7 @@ def models_table(records: Sequence[ModelResult], keys: Sequence[str]) -> pd.Data
                 "dropped": record.dropped if record.formula else None,
                 "tau": record.tau,
                 "convergence": None if convergence is None else convergence.checks,
+                "message": record.message,
                 "warnings": " | ".join(record.warnings),
                 "notes": " | ".join(record.notes),
                 "error": record.error,

@@ -77,9 +77,9 @@ class ConvergenceRecord:
             )
         if self.boundary_terms:
             parts.append(
-                "the between-trial variance of "
+                "boundary (singular) fit: "
                 + ", ".join(self.boundary_terms)
-                + " is estimated at 0 (a boundary fit: the model reduces to one without it)"
+                + " estimated at 0 (the model reduces to one without that random effect)"
             )
         return "; ".join(parts)
 

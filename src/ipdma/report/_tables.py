@@ -203,7 +203,9 @@ def warnings_table(models: pd.DataFrame) -> TableView:
             problem = f"failed: {error}"
         elif not as_bool(rec.get("converged", True)):
             problem = "did not converge"
-            if _text(rec.get("convergence")):
+            if _text(rec.get("message")):  # plain language, from the convergence record
+                problem += f": {rec['message']}"
+            elif _text(rec.get("convergence")):
                 problem += f" ({rec['convergence']})"
         else:
             continue
