@@ -149,8 +149,8 @@ class ModelResult:
     def __post_init__(self) -> None:
         if tuple(self.terms.columns) != TIDY_COLUMNS:
             raise ValueError(f"tidy frame columns must be {TIDY_COLUMNS}")
-        object.__setattr__(self, "terms", freeze(self.terms.reset_index(drop=True)))
-        object.__setattr__(self, "varcomp", freeze(self.varcomp))
+        object.__setattr__(self, "terms", freeze(_normalized(self.terms, TIDY_COLUMNS)))
+        object.__setattr__(self, "varcomp", freeze(_normalized(self.varcomp, VARCOMP_COLUMNS)))
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -276,6 +276,27 @@ def _empty_varcomp() -> pd.DataFrame:
     )  # fmt: skip
 
 
+def _normalized(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """One dtype per column whatever the frame's origin (a fit, JSON): floats, int64 counts,
+    bool, and text as ``object`` with ``None`` for missing (not pandas' string dtype)."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for column in columns:
+        values = frame[column].to_numpy()
+        if column in _FLOATS or column in ("variance", "sd", "corr"):
+            out[column] = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64")
+        elif column in ("studies", "participants"):
+            out[column] = pd.Series(values).astype("int64")
+        elif column == "estimable":
+            out[column] = pd.Series(values).astype(bool)
+        else:
+            out[column] = pd.Series([None if _missing(v) else str(v) for v in values], dtype=object)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
@@ -289,14 +310,6 @@ def _frame_json(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list
 
 
 def _frame_from_json(data: Mapping[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.DataFrame({c: data[c] for c in columns})
-    for column in columns:
-        if column in _FLOATS or column in ("variance", "sd", "corr"):
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-        elif column in ("studies", "participants"):
-            frame[column] = frame[column].astype("int64")
-        elif column == "estimable":
-            frame[column] = frame[column].astype(bool)
-        else:
-            frame[column] = frame[column].astype(object)
-    return frame
+    return _normalized(
+        pd.DataFrame({c: pd.Series(data[c], dtype=object) for c in columns}), columns
+    )
