@@ -35,6 +35,9 @@ def test_record_states_its_inference_and_has_one_tidy_frame(record):
     assert row["studies"] > 1 and row["participants"] > 10
     assert record.nobs > 0 and 2 <= record.ngroups <= 6
     assert record.convergence is not None and record.message
+    text = str(record)
+    assert record.model_id in text and "Satterthwaite" in text and "medication" in text
+    assert "<table" in record._repr_html_()
 
 
 def test_record_is_frozen_and_its_frames_read_only(record):

@@ -265,6 +265,33 @@ class ModelResult:
         fields.update(changes)
         return ModelResult(**fields)
 
+    def summary(self) -> str:
+        """Text summary: the model, its status and fit message, and the tidy frame."""
+        inference = "t (Satterthwaite df)" if self.df_method == "satterthwaite" else "z"
+        lines = [
+            f"model: {self.model_id}",
+            f"status: {self.status}: {self.message}",
+            f"formula: {self.formula or '(none)'}",
+            f"method: {self.method or '(none)'}; {self.nobs} participants in "
+            f"{self.ngroups} trials; {100 * self.level:g}% CIs and p-values from {inference}",
+        ]
+        if len(self.terms):
+            columns = ["term", "level", "studies", "estimate", "se", "p", "ci_low", "ci_high"]
+            table = pd.DataFrame(self.terms)[columns]
+            lines += ["", table.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "<br>".join(html.escape(line) for line in self.summary().splitlines()[:4])
+        return f"<div><b>ipdma ModelResult</b><br>{head}</div>" + pd.DataFrame(self.terms).to_html(
+            index=False, na_rep=""
+        )
+
     def __repr__(self) -> str:
         return f"<ModelResult {self.model_id}: {self.status}, {len(self.terms)} terms>"
 
