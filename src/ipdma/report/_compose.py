@@ -7,6 +7,7 @@ flat list of tables that are also written as CSV/XLSX.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -262,7 +263,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
 
     descriptive: list[TableView | FigureView | Text] = []
     for frame, make_view in (
-        (inputs.table1, table1_view),
+        (inputs.table1, functools.partial(table1_view, settings=inputs.settings)),
         (inputs.table2, table2_view),
         (inputs.table3, table3_view),
     ):
