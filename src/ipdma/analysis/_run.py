@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -168,9 +169,7 @@ def run(
     times = {key: (o.seconds, o.cpu_seconds) for key, o in outcomes.items()}
     log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log)
     results = AnalysisResults.from_records(records, keys, plan, run=log)
-    return AnalysisResults.from_records(
-        records, keys, plan, run=log, tables=export_tables(results, out_dir)
-    )
+    return dataclasses.replace(results, tables=export_tables(results, out_dir))
 
 
 def load_results(project: str | Path) -> AnalysisResults:
