@@ -11,8 +11,7 @@ import pandas as pd
 
 from ..errors import InputError, SpecError
 from ..io import RawTable
-from ..spec import VariableSpec, code_key, nearest
-from ._variables import UNITS, VariableDef, convert_unit
+from ..spec import UNITS, VariableDef, VariableSpec, code_key, convert_unit, nearest
 
 __all__ = ["Context", "derive_variable", "numeric_column", "plain", "require_columns"]
 

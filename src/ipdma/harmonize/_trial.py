@@ -10,11 +10,10 @@ import pandas as pd
 
 from ..errors import InputError, SpecError
 from ..io import RawTable
-from ..spec import TrialSpec, code_key, nearest
+from ..spec import TrialSpec, VariableDef, code_key, convert_unit, nearest
 from ._identifiers import detect_identifiers
 from ._instruments import Instrument, lookup
 from ._recode import Context, derive_variable, numeric_column, plain, require_columns
-from ._variables import VariableDef, convert_unit
 
 __all__ = ["USUAL_CATEGORIES", "HarmonizedTrial", "harmonize_trial"]
 

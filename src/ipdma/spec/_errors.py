@@ -1,4 +1,8 @@
-"""Turn pydantic validation errors into SpecErrors that name the file, the key and the fix."""
+"""Turn pydantic validation errors into SpecErrors that name the file, the key and the fix.
+
+The one translator of pydantic errors in ipdma: trial specs, project files, the analysis plan
+and the simulator's configuration all report through :func:`spec_error_from_validation`.
+"""
 
 from __future__ import annotations
 
@@ -71,20 +75,39 @@ def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def spec_error_from_validation(
-    exc: ValidationError, root: type[BaseModel], file: Path, *, trial: str | None = None
+    exc: ValidationError,
+    root: type[BaseModel],
+    file: Path | None = None,
+    *,
+    trial: str | None = None,
+    prefix: tuple[str, ...] = (),
+    docs: str = "docs/spec.md",
 ) -> SpecError:
-    """The first validation error as a SpecError (file, dotted key, what is wrong, the fix)."""
+    """The first validation error as a SpecError (file, dotted key, what is wrong, the fix).
+
+    Parameters
+    ----------
+    exc, root
+        The error and the model that was validated (for the keys allowed at a location).
+    file, trial
+        Where the values came from.
+    prefix
+        Keys above ``root`` in the file, e.g. ``("analysis",)`` for the ``[analysis]`` table.
+    docs
+        Where the allowed values are documented (named in the hint).
+    """
     errors = exc.errors(include_url=False)
     # a misspelt key also makes the right key "missing": report the misspelling first
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    inner = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = prefix + inner
     key = dotted(loc)
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     if first["type"] == "extra_forbidden":
-        options = _fields_at(root, loc[:-1])
+        options = _fields_at(root, inner[:-1])
         guess = nearest(str(loc[-1]), options)
-        hint = f"did you mean {guess!r}?" if guess else "remove it"
+        hint = f"did you mean {guess!r}?" if guess else "remove it."
         if options:
             hint += f" Keys allowed here: {', '.join(sorted(options))}"
         return SpecError(f"unknown key {key!r}{more}", trial=trial, file=file, hint=hint)
@@ -93,7 +116,7 @@ def spec_error_from_validation(
             f"required key {key!r} is missing{more}",
             trial=trial,
             file=file,
-            hint=f"add {key} (see docs/spec.md)",
+            hint=f"add {key} (see {docs})",
         )
     value = first.get("input")
     if first["type"] in ("literal_error", "enum") and isinstance(value, str):
@@ -119,5 +142,5 @@ def spec_error_from_validation(
         trial=trial,
         file=file,
         value=value if not isinstance(value, dict | list) else None,
-        hint="see docs/spec.md for the allowed values of this key",
+        hint=f"see {docs} for the allowed values of this key",
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from ._plan import AnalysisPlan
 from ._trial import Category, Delivery, Design, Effect, InstrumentSpec, Population, _Frozen
 
 __all__ = [
@@ -102,7 +103,7 @@ class NotIncludedTrial(_Frozen):
 
 
 class Project(_Frozen):
-    """A whole project file. ``analysis`` is kept raw (validated by ``ipdma.analysis``)."""
+    """A whole project file; ``analysis`` is the validated analysis plan (``[analysis]``)."""
 
     name: str = "ipdma project"
     trials: tuple[str, ...] = Field(min_length=1)
@@ -111,7 +112,7 @@ class Project(_Frozen):
     variables: dict[str, VariableDefSpec] = Field(default_factory=dict)
     instruments: dict[str, InstrumentSpec] = Field(default_factory=dict)
     not_included: tuple[NotIncludedTrial, ...] = ()
-    analysis: dict[str, Any] = Field(default_factory=dict)
+    analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
 
     _path: Path | None = PrivateAttr(default=None)
 
