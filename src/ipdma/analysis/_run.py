@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ._results import (
     write_text_atomic,
 )
 from ._runner import ProgressHook, fit_all
+from ._source import Source, check_variables, resolve_source
 from ._spec import ModelSpec, build_grid
 from ._tables import interactions_table, models_table, overall_table, subgroups_table
 from ._two_stage import add_two_stage
@@ -31,77 +32,9 @@ from ._window import WindowArrays
 __all__ = ["run"]
 
 
-@dataclass(frozen=True)
-class _Source:
-    frames: dict[str, pd.DataFrame]
-    raw_plan: dict[str, Any] | None
-    database: Path | None
-    output: Path | None
-    project: Path | None
-
-
-def _read_project(project: Path) -> tuple[dict[str, Any], Path]:
-    """The project's raw ``[analysis]`` table and its output folder."""
-    from ..spec import load_project
-
-    loaded = load_project(project)
-    return dict(loaded.analysis), loaded.output_dir
-
-
-def _frames_from_master(master: Any, windows: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    from ..harmonize import analysis_frame
-
-    frames = {}
-    for window in windows:
-        frame = analysis_frame(master, window=window)
-        outcomes = [c for c in ("pain", "function", "recovery") if c in frame.columns]
-        if len(frame) and frame[outcomes].notna().any().any():
-            frames[window] = frame
-    return frames
-
-
-def _project_of_master(master: Any) -> Path | None:
-    provenance = getattr(master, "provenance", None)
-    if provenance is None or provenance.empty or "kind" not in provenance:
-        return None
-    rows = provenance[provenance["kind"] == "project"]
-    for path in rows.get("path", pd.Series(dtype=object)):
-        if path and Path(path).is_file():
-            return Path(path)
-    return None
-
-
-def _resolve(source: Any, all_windows: tuple[str, ...]) -> _Source:
-    if isinstance(source, pd.DataFrame):
-        if "window" in source.columns:
-            frames = {str(w): f.drop(columns="window") for w, f in source.groupby("window")}
-        else:
-            frames = {"short": source}
-        return _Source(frames, None, None, None, None)
-    if isinstance(source, str | Path):
-        from ..store import load
-
-        path = Path(source)
-        master = load(path)
-        project = path if path.suffix == ".toml" else _project_of_master(master)
-        raw, output = _read_project(project) if project is not None else (None, path.parent)
-        database = path if path.suffix == ".duckdb" else output / "master.duckdb"
-        frames = _frames_from_master(master, all_windows)
-        return _Source(frames, raw, database, output, project)
-    if hasattr(source, "participants") and hasattr(source, "followup"):
-        frames = _frames_from_master(source, all_windows)
-        project = _project_of_master(source)
-        raw = _read_project(project)[0] if project is not None else None
-        return _Source(frames, raw, None, None, project)
-    raise IpdmaError(
-        f"cannot analyse an object of type {type(source).__name__}",
-        hint="pass a project file, a master.duckdb, a MasterData or an analysis frame",
-    )
-
-
 def run(
-    source: Any,
-    plan: AnalysisPlan | dict[str, Any] | None = None,
+    source: Source,
+    plan: AnalysisPlan | Mapping[str, Any] | None = None,
     *,
     jobs: int | None = None,
     progress: ProgressHook | None = None,
@@ -115,10 +48,18 @@ def run(
     source
         ``PROJECT/project.toml`` or ``master.duckdb`` (results are cached in that database and
         tables written to ``output/tables/``), a ``MasterData``, or an analysis frame
-        (``ipdma.harmonize.analysis_frame`` layout; an optional ``window`` column).
+        (``ipdma.store.analysis_frame`` layout; an optional ``window`` column); see
+        :mod:`ipdma.analysis._source`.
     plan
         An :class:`AnalysisPlan` or the ``[analysis]`` table as a dict; default: the project
-        file's ``[analysis]`` table, else the paper's defaults.
+        file's ``[analysis]`` table (for a master without its project: the plan recorded at
+        ingest), else the paper's defaults.
+
+    Raises
+    ------
+    SpecError
+        The plan is invalid, or names a modifier or adjuster that is neither a column of the
+        data nor a harmonized variable (before any model is fitted).
     jobs
         Worker processes (default: all available cores).
     progress
@@ -129,10 +70,9 @@ def run(
         DuckDB file of the results cache (default: the master database; none for frames).
     """
     start = time.perf_counter()
-    source_info = _resolve(source, ("short", "moderate", "long"))
-    if not isinstance(plan, AnalysisPlan):
-        raw = plan if plan is not None else source_info.raw_plan
-        plan = plan_from_dict(raw, file=source_info.project)
+    source_info = resolve_source(source)
+    plan = plan_from_dict(plan if plan is not None else source_info.plan, file=source_info.project)
+    check_variables(plan, source_info)
     database = Path(cache) if cache is not None else source_info.database
     out_dir = Path(output) if output is not None else source_info.output
     specs = build_grid(plan, windows=tuple(source_info.frames))
@@ -159,16 +99,16 @@ def run(
         status = _status(record, key in cached)
         records.append((spec, record))
         statuses.append((spec, key, record, status))
-    results = _assemble(records, statuses, plan)
+    frames = _assemble(records, statuses, plan)
     results = AnalysisResults(
-        **results,
+        **frames,
         plan=plan,
         fitted=sum(s == "fitted" for *_, s in statuses),
         cached=sum(s == "cached" for *_, s in statuses),
         failed=sum(s == "failed" for *_, s in statuses),
         not_estimable=sum(s == NOT_ESTIMABLE for *_, s in statuses),
         seconds=time.perf_counter() - start,
-        tables=_write(results, plan, out_dir),
+        tables=_write(frames, plan, out_dir),
     )
     tables = {name: results.table(name) for name in TABLE_NAMES}
     tables["plan"] = pd.DataFrame({"plan": [plan.record()]})
@@ -177,7 +117,7 @@ def run(
 
 
 def _failed(spec: ModelSpec, exc: IpdmaError) -> dict[str, Any]:
-    record = {"model_id": spec.id, "terms": [], "error": str(exc).splitlines()[0]}
+    record: dict[str, Any] = {"model_id": spec.id, "terms": [], "error": str(exc).splitlines()[0]}
     if isinstance(exc, TooFewTrials):
         record["not_estimable"] = True
     return record

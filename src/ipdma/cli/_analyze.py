@@ -74,7 +74,7 @@ def _subgroup_figures(results, folder: Path) -> list[Path]:
     table = table[
         (table["window"] == plan.primary_window) & (table["comparison"] == plan.primary_comparison)
     ].dropna(subset=["estimate"])
-    written = []
+    written: list[Path] = []
     for outcome, rows in table.groupby("outcome", sort=False):
         odds = rows["scale"].iloc[0] == "OR"
         figure = plots.subgroup_forest(

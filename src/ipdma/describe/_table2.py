@@ -224,13 +224,13 @@ def table2(
 
     arm_groups = [arms[arms["trial"].isin(g["trial"])] for g in groups]
     exercise = [a[a["role"] == "exercise"] for a in arm_groups]
-    for column, order, label in (
+    for column, known, label in (
         ("type", EXERCISE_TYPES, "Exercise group types"),
         ("design", DESIGNS, "Design of exercise program"),
         ("delivery", DELIVERIES, "Delivery of exercise program"),
     ):
         split = [e[column].fillna("not specified").astype(str) for e in exercise]
-        rows.categorical(label, "exercise arms", _ordered(pd.concat(split), order), split, seed)
+        rows.categorical(label, "exercise arms", _ordered(pd.concat(split), known), split, seed)
 
     comparison = [a[a["role"] == "comparison"] for a in arm_groups]
     fine = [

@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._literals import Window
 from ..spec import RecoverySettings, Settings
 
 __all__ = ["WINDOWS", "choose_windows", "followup_table", "recovered"]
 
-WINDOWS = ("short", "moderate", "long")
+WINDOWS: tuple[Window, ...] = ("short", "moderate", "long")
 _EPS = 1e-9  # float slack so that e.g. 50 -> 35 counts as exactly 30 % improvement
 
 
@@ -40,7 +41,7 @@ def choose_windows(outcomes: pd.DataFrame, trials: list[str], settings: Settings
             sel = outcomes[(outcomes["trial"] == trial) & (outcomes["outcome"] == outcome)]
             times = np.unique(sel.loc[sel["time_weeks"] > 0, "time_weeks"].to_numpy(float))
             for window in WINDOWS:
-                w = settings.windows[window]  # type: ignore[index]
+                w = settings.windows[window]
                 chosen = _closest(times, w.target, w.max_distance, settings.ties)
                 rows.append((trial, outcome, window, chosen))
     return pd.DataFrame(rows, columns=["trial", "outcome", "window", "time_weeks"])

@@ -153,7 +153,9 @@ def derive_variable(
     BMI = weight [kg] / height [m]^2.
     """
     label = f"variables.{name}"
+    # VariableSpec's validator guarantees the inputs each kind of variable needs
     if spec.derive == "bmi":
+        assert spec.weight is not None and spec.height is not None
         weight = _input(ctx, frame, spec.weight, "kg")
         height = _input(ctx, frame, spec.height, "m") if spec.height.unit else None
         if height is None:  # no unit given: metres if values look like metres, else cm
@@ -161,6 +163,7 @@ def derive_variable(
             height = raw if raw.median() < 3 else raw / 100.0
         values = weight / height**2
     elif spec.derive == "age":
+        assert spec.birth is not None and spec.at is not None
         values = _years_between(ctx, frame, spec.birth, spec.at)
     elif spec.columns:
         items = [_coded_or_numeric(ctx, frame, c, spec) for c in spec.columns]
@@ -170,6 +173,7 @@ def derive_variable(
         if spec.combine == "mean":
             values = values / len(items)
     else:
+        assert spec.column is not None
         values = _coded_or_numeric(ctx, frame, spec.column, spec)
     if spec.unit is not None:
         target = definition.unit

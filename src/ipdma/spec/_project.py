@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from .._literals import Window
 from ._plan import AnalysisPlan
 from ._trial import Category, Delivery, Design, Effect, InstrumentSpec, Population, _Frozen
 
@@ -28,7 +29,7 @@ class WindowSetting(_Frozen):
     max_distance: float = Field(ge=0)
 
 
-def _default_windows() -> dict[str, WindowSetting]:
+def _default_windows() -> dict[Window, WindowSetting]:
     return {
         "short": WindowSetting(target=13, max_distance=9),
         "moderate": WindowSetting(target=26, max_distance=10),
@@ -47,9 +48,7 @@ class RecoverySettings(_Frozen):
 class Settings(_Frozen):
     """``[settings]``: harmonization settings (follow-up windows, ties, recovery)."""
 
-    windows: dict[Literal["short", "moderate", "long"], WindowSetting] = Field(
-        default_factory=_default_windows
-    )
+    windows: dict[Window, WindowSetting] = Field(default_factory=_default_windows)
     ties: Literal["earlier", "later"] = "later"
     recovery: RecoverySettings = RecoverySettings()
 
