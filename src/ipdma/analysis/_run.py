@@ -71,7 +71,9 @@ def run(
     """
     start = time.perf_counter()
     source_info = resolve_source(source)
-    plan = plan_from_dict(plan if plan is not None else source_info.plan, file=source_info.project)
+    if not isinstance(plan, AnalysisPlan):
+        raw = plan if plan is not None else source_info.plan
+        plan = plan_from_dict(raw, file=source_info.project)
     check_variables(plan, source_info)
     database = Path(cache) if cache is not None else source_info.database
     out_dir = Path(output) if output is not None else source_info.output

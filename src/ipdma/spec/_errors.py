@@ -6,6 +6,7 @@ and the simulator's configuration all report through :func:`spec_error_from_vali
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import re
 import types
@@ -18,6 +19,10 @@ from pydantic import BaseModel, ValidationError
 from ..errors import SpecError
 
 __all__ = ["dotted", "nearest", "spec_error_from_validation"]
+
+
+#: pydantic error types of a key the model does not have (models; dataclasses)
+_UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -50,7 +55,17 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+def _model_fields(annotation: Any) -> dict[str, Any] | None:
+    """Field name -> annotation of a pydantic model or pydantic dataclass, else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {name: f.annotation for name, f in annotation.model_fields.items()}
+    fields = getattr(annotation, "__pydantic_fields__", None)
+    if isinstance(annotation, type) and isinstance(fields, dict):
+        return {name: f.annotation for name, f in fields.items()}
+    return None
+
+
+def _fields_at(root: type, loc: tuple[Any, ...]) -> list[str]:
     """Field names of the model that holds the key at ``loc`` (empty when unknown)."""
     candidates: list[Any] = [root]
     for part in loc:
@@ -58,10 +73,13 @@ def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         for cand in candidates:
             for ann in _unwrap(cand):
                 origin = typing.get_origin(ann)
-                if isinstance(ann, type) and issubclass(ann, BaseModel):
-                    if isinstance(part, str) and part in ann.model_fields:
-                        following.append(ann.model_fields[part].annotation)
-                elif origin in (dict, typing.Mapping) and isinstance(part, str):
+                fields = _model_fields(ann)
+                if fields is not None:
+                    if isinstance(part, str) and part in fields:
+                        following.append(fields[part])
+                elif origin in (dict, typing.Mapping, collections.abc.Mapping) and isinstance(
+                    part, str
+                ):
                     following.append(typing.get_args(ann)[1])
                 elif origin in (list, tuple) and isinstance(part, int):
                     following.append(typing.get_args(ann)[0])
@@ -69,14 +87,13 @@ def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     names: list[str] = []
     for cand in candidates:
         for ann in _unwrap(cand):
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                names.extend(ann.model_fields)
+            names.extend(_model_fields(ann) or ())
     return names
 
 
 def spec_error_from_validation(
     exc: ValidationError,
-    root: type[BaseModel],
+    root: type,
     file: Path | None = None,
     *,
     trial: str | None = None,
@@ -88,7 +105,8 @@ def spec_error_from_validation(
     Parameters
     ----------
     exc, root
-        The error and the model that was validated (for the keys allowed at a location).
+        The error and the pydantic model or dataclass that was validated (for the keys
+        allowed at a location).
     file, trial
         Where the values came from.
     prefix
@@ -98,13 +116,13 @@ def spec_error_from_validation(
     """
     errors = exc.errors(include_url=False)
     # a misspelt key also makes the right key "missing": report the misspelling first
-    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    errors.sort(key=lambda e: e["type"] not in _UNKNOWN_KEY)
     first = errors[0]
     inner = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     loc = prefix + inner
     key = dotted(loc)
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    if first["type"] == "extra_forbidden":
+    if first["type"] in _UNKNOWN_KEY:
         options = _fields_at(root, inner[:-1])
         guess = nearest(str(loc[-1]), options)
         hint = f"did you mean {guess!r}?" if guess else "remove it."
