@@ -25,7 +25,8 @@ import pandas as pd
 
 from .._literals import Window
 from ..errors import IpdmaError
-from ..spec import VARIABLES, AnalysisPlan, check_plan, load_project
+from ..spec import VARIABLES, AnalysisPlan, load_project
+from ..spec._plan import check_plan_variables
 from ..store import MasterData, analysis_frame, load
 
 __all__ = ["AnalysisSource", "Source", "check_variables", "resolve_source"]
@@ -150,4 +151,4 @@ def check_variables(plan: AnalysisPlan, source: AnalysisSource) -> None:
     """Every modifier and adjuster must be a column of the data or a registry variable
     (a registry variable no trial measured is reported per model, not here)."""
     columns: Collection[str] = {c for frame in source.frames.values() for c in frame.columns}
-    check_plan(plan, file=source.project, variables=set(VARIABLES) | set(columns))
+    check_plan_variables(plan, set(VARIABLES) | set(columns), file=source.project)

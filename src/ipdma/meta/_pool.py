@@ -134,7 +134,7 @@ def pool(
 
     w_fixed = 1.0 / v
     if k > 1:
-        s2 = q_df * np.sum(w_fixed) / (np.sum(w_fixed) ** 2 - np.sum(w_fixed**2))
+        s2 = float(q_df * np.sum(w_fixed) / (np.sum(w_fixed) ** 2 - np.sum(w_fixed**2)))
         q_p = float(stats.chi2.sf(q_fixed, q_df))
     else:
         s2 = float("nan")
@@ -148,8 +148,9 @@ def pool(
         i2 = float(100.0 * tau2 / (tau2 + s2))
         h2 = float((tau2 + s2) / s2)
         tau2_ci = q_profile_ci(y, v, level)
-        i2_ci = tuple(float(100.0 * t / (t + s2)) for t in tau2_ci)
-        h2_ci = tuple(float((t + s2) / s2) for t in tau2_ci)
+        low, high = tau2_ci
+        i2_ci = (float(100.0 * low / (low + s2)), float(100.0 * high / (high + s2)))
+        h2_ci = (float((low + s2) / s2), float((high + s2) / s2))
 
     return PoolResult(
         method=method,

@@ -48,7 +48,7 @@ def _varcomp(design: ModelDesign, G: np.ndarray) -> pd.DataFrame:
 
 def _lme4_theta(design: ModelDesign, L: np.ndarray) -> list[float]:
     """lme4's ``getME(fit, "theta")``: each block's lower triangle, column by column."""
-    out = []
+    out: list[float] = []
     for block in design.re_blocks:
         for j, b in enumerate(block):
             out.extend(float(L[a, b]) for a in block[j:])

@@ -372,7 +372,9 @@ class ConsortiumConfig:
         interactions = dict(model.interactions)
         interactions[modifier] = value
         model = replace(model, interactions=_frozen(interactions))
-        return replace(self, **{outcome: model})
+        if outcome == "pain":
+            return replace(self, pain=model)
+        return replace(self, function=model)
 
 
 def _spec_errors(cls: type) -> None:

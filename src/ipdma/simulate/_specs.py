@@ -11,6 +11,7 @@ Two published values are deliberately wrong, as real data checking finds
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from ._native import NativeTrial
 from ._writers import atomic_write
 
 #: deliberate errors in the "publications": (trial, check, what is wrong)
-DISCREPANCIES = (
+DISCREPANCIES: tuple[dict[str, Any], ...] = (
     {"trial": "morone2011", "statistic": "mean", "variable": "age", "shift": 1.5,
      "why": "the publication reports mean age 1.5 years too high (a typo in its Table 1)"},
     {"trial": "ferreira2007", "statistic": "n", "arm_index": 1, "shift": 2,
@@ -86,9 +87,11 @@ def _published_checks(native: NativeTrial, config: ConsortiumConfig) -> list[dic
     return checks
 
 
-def _published_effects(native: NativeTrial, followup: pd.DataFrame, treat: np.ndarray) -> list:
+def _published_effects(
+    native: NativeTrial, followup: pd.DataFrame, treat: np.ndarray
+) -> list[dict[str, Any]]:
     """Exercise minus comparison at the short-term visit, 0-100 (a trial's own analysis)."""
-    effects = []
+    effects: list[dict[str, Any]] = []
     if treat.min() == treat.max():
         return effects
     for outcome in ("pain", "function"):

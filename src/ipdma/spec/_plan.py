@@ -49,6 +49,7 @@ __all__ = [
     "ModifierType",
     "RandomTerm",
     "check_plan",
+    "check_plan_variables",
     "plan_from_dict",
 ]
 
@@ -212,10 +213,20 @@ def check_plan(
     """
     _check_consistency(plan, file)
     if variables is not None:
-        _check_variables(plan, file, variables)
+        check_plan_variables(plan, variables, file=file)
 
 
-def _check_variables(plan: AnalysisPlan, file: Path | None, variables: Collection[str]) -> None:
+def check_plan_variables(
+    plan: AnalysisPlan, variables: Collection[str], *, file: Path | None = None
+) -> None:
+    """Every modifier and adjuster of ``plan`` must be one of ``variables``.
+
+    Raises
+    ------
+    SpecError
+        Naming the key (``analysis.modifiers`` / ``analysis.adjust_for``), the variable and
+        the nearest known one.
+    """
     for key, names in (("modifiers", plan.modifiers), ("adjust_for", plan.adjust_for)):
         for name in names:
             if name not in variables:
