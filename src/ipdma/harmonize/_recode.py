@@ -59,7 +59,7 @@ def _blank_to_missing(values: pd.Series, missing: tuple[object, ...]) -> pd.Seri
         out = out.map(lambda v: v.strip() if isinstance(v, str) else v)
         out = out.mask(out.map(lambda v: isinstance(v, str) and v == ""))
     if missing:
-        keys = {code_key(m) for m in missing}  # type: ignore[arg-type]
+        keys = {code_key(m) for m in missing}
         out = out.mask(out.map(lambda v: pd.notna(v) and code_key(v) in keys))
     return out
 
@@ -92,9 +92,9 @@ def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: Variable
     codes = {code_key(k).casefold(): float(v) for k, v in spec.codes.items()}
 
     def lookup(value: object) -> float:
-        if pd.isna(value):  # type: ignore[call-overload]
+        if pd.isna(value):
             return np.nan
-        key = code_key(value).casefold()  # type: ignore[arg-type]
+        key = code_key(value).casefold()
         if key in codes:
             return codes[key]
         label = ctx.raw.label_of(column, value)

@@ -85,7 +85,7 @@ def pool(
     >>> round(res.estimate, 3)
     -0.914
     """
-    method = validate(method, TauMethod, "method")  # type: ignore[assignment]
+    method = validate(method, TauMethod, "method")
     validate(pi_type, PiType, "pi_type")
     level = check_level(level)
     if adhoc and not hksj:

@@ -20,13 +20,18 @@ before anything is simulated. Mappings are read-only views (``MappingProxyType``
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import field, replace
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass
 
 from ..errors import SpecError
@@ -53,7 +58,25 @@ FrozenMap = Annotated[Mapping[K, V], AfterValidator(_frozen)]
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class ArmConfig:
+class _Validated:
+    """Base of the config classes: pydantic's errors become SpecErrors (one translator)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _spec_error(cls, values: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        try:
+            return handler(values)
+        except ValidationError as exc:
+            error = spec_error_from_validation(exc, cls, docs=f"ipdma.simulate.{cls.__name__}")
+            raise SpecError(
+                f"simulation config ({cls.__name__}): {error.message}",
+                value=error.value,
+                hint=error.hint,
+            ) from None
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class ArmConfig(_Validated):
     """One randomized arm: its role, category (Table 2), type, design and delivery."""
 
     name: str
@@ -66,7 +89,7 @@ class ArmConfig:
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class TrialConfig:
+class TrialConfig(_Validated):
     """One trial as in Table 1, plus what the simulator needs to write its file.
 
     ``visits`` are the follow-up times in weeks; ``pain_visits`` / ``function_visits``
@@ -115,7 +138,7 @@ class TrialConfig:
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class BinaryCovariate:
+class BinaryCovariate(_Validated):
     """P(level 1) for a binary baseline variable (Table 3) and its between-trial SD (logit)."""
 
     p: float
@@ -123,7 +146,7 @@ class BinaryCovariate:
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class ContinuousCovariate:
+class ContinuousCovariate(_Validated):
     """Mean, SD, valid range and between-trial SD of the mean of a continuous variable.
 
     ``log`` draws the variable log-normally (mean/sd then refer to the log scale).
@@ -215,7 +238,7 @@ _DEFAULT_CORRELATIONS = {
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class CovariateConfig:
+class CovariateConfig(_Validated):
     """Baseline variables: marginal distributions, copula correlations, item missingness.
 
     ``item_missing`` is the share missing within trials that measured the variable.
@@ -236,7 +259,7 @@ class CovariateConfig:
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class OutcomeModel:
+class OutcomeModel(_Validated):
     """Planted one-stage model for one continuous outcome on 0-100 (higher = worse).
 
     For participant j of trial i at a short-term visit::
@@ -328,7 +351,7 @@ def _function_model() -> OutcomeModel:
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class ConsortiumConfig:
+class ConsortiumConfig(_Validated):
     """Everything that defines a simulated consortium (see the module docstring).
 
     ``size_factor`` scales every trial's size (power studies); which trials measure a
@@ -375,30 +398,6 @@ class ConsortiumConfig:
         if outcome == "pain":
             return replace(self, pain=model)
         return replace(self, function=model)
-
-
-def _spec_errors(cls: type) -> None:
-    """Make ``cls(...)`` (and ``dataclasses.replace``) raise a SpecError, not pydantic's."""
-    init: Callable[..., None] = cls.__init__  # type: ignore[misc]
-
-    @functools.wraps(init)
-    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
-        try:
-            init(self, *args, **kwargs)
-        except ValidationError as exc:
-            error = spec_error_from_validation(exc, cls, docs="ipdma.simulate." + cls.__name__)
-            raise SpecError(
-                f"simulation config ({cls.__name__}): {error.message}",
-                value=error.value,
-                hint=error.hint,
-            ) from None
-
-    cls.__init__ = __init__  # type: ignore[misc]
-
-
-for _cls in (ArmConfig, TrialConfig, BinaryCovariate, ContinuousCovariate, CovariateConfig,
-             OutcomeModel, ConsortiumConfig):  # fmt: skip
-    _spec_errors(_cls)
 
 
 def default_config() -> ConsortiumConfig:
