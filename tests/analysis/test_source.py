@@ -6,6 +6,7 @@ import pytest
 import ipdma
 from ipdma.analysis._source import from_frame, project_of_master, resolve_source
 from ipdma.errors import IpdmaError, SpecError
+from ipdma.spec import AnalysisPlan
 from ipdma.store import MasterData, ingest, load
 from tests.data.ingest.project import make_project
 
@@ -56,10 +57,7 @@ def test_master_finds_its_project_from_any_working_directory(ingested, tmp_path,
                             "outcomes", "windows", "followup", "published")],
                           provenance=pd.DataFrame())  # fmt: skip
     assert project_of_master(detached) is None
-    assert (
-        resolve_source(detached).plan
-        == MasterData.__dataclass_fields__["meta"].default_factory().plan
-    )  # type: ignore[misc]
+    assert resolve_source(detached).plan == AnalysisPlan()  # no project, no record: default
 
 
 def test_project_path_writes_beside_the_master(ingested):
