@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._literals import TauMethod
 from ..errors import DataWarning, InputError
+from ..store import MasterData
 from ._subgroup import SubgroupResult, subgroup
 
 __all__ = ["published_comparison"]
@@ -19,7 +18,7 @@ NOT_INCLUDED = "Eligible, not providing IPD"
 
 
 def published_comparison(
-    master: Any,
+    master: MasterData,
     *,
     outcome: str = "pain",
     comparison: str = "any",
@@ -36,13 +35,12 @@ def published_comparison(
     paper used for Figure 2 and Appendix 2. Rows without ``md`` or with ``se <= 0`` are left
     out with a :class:`~ipdma.errors.DataWarning`.
     """
-    published = getattr(master, "published", None)
-    trials = getattr(master, "trials", None)
-    if not isinstance(published, pd.DataFrame) or not isinstance(trials, pd.DataFrame):
+    if not isinstance(master, MasterData):
         raise InputError(
-            "the master dataset has no 'published' or 'trials' table",
-            hint="pass the result of ipdma.load(...)",
+            f"expected the master dataset, got {type(master).__name__}",
+            hint="pass the result of ipdma.load(...) (an ipdma.store.MasterData)",
         )
+    published, trials = master.published, master.trials
     for column in ("trial", "outcome", "comparison", "md", "se"):
         if column not in published.columns:
             raise InputError(
