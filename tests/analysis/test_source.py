@@ -35,7 +35,7 @@ def test_frame_with_window_column_is_split():
     source = from_frame(data)
     assert sorted(source.frames) == ["long", "short"]
     assert "window" not in source.frames["short"].columns
-    assert source.output is None and source.database is None and source.plan is None
+    assert source.output is None and source.master_file is None and source.plan is None
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,6 @@ def test_master_finds_its_project_from_any_working_directory(ingested, tmp_path,
 
 def test_project_path_writes_beside_the_master(ingested):
     source = resolve_source(ingested)
-    assert source.database == ingested.parent.resolve() / "output" / "master.duckdb"
+    assert source.master_file == ingested.parent.resolve() / "output" / "master.duckdb"
     assert source.output == ingested.parent.resolve() / "output"
     assert set(source.frames) <= {"short", "moderate", "long"} and source.frames

@@ -75,7 +75,7 @@ def run(
         raw = plan if plan is not None else source_info.plan
         plan = plan_from_dict(raw, file=source_info.project)
     check_variables(plan, source_info)
-    database = Path(cache) if cache is not None else source_info.database
+    database = Path(cache) if cache is not None else source_info.master_file
     out_dir = Path(output) if output is not None else source_info.output
     specs = build_grid(plan, windows=tuple(source_info.frames))
     windows = {name: WindowArrays(frame) for name, frame in source_info.frames.items()}

@@ -48,8 +48,8 @@ class AnalysisSource:
         One analysis frame per follow-up window that has any outcome value.
     plan
         The project's plan (None: the caller's or the paper's default).
-    database
-        The master file (the results cache's default home), or None.
+    master_file
+        The master file the frames come from (results are kept beside it), or None.
     output
         The folder for ``tables/``, or None (nothing written).
     project
@@ -58,7 +58,7 @@ class AnalysisSource:
 
     frames: Mapping[str, pd.DataFrame]
     plan: AnalysisPlan | None = None
-    database: Path | None = None
+    master_file: Path | None = None
     output: Path | None = None
     project: Path | None = None
 
