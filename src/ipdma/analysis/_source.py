@@ -25,8 +25,7 @@ import pandas as pd
 
 from .._literals import Window
 from ..errors import IpdmaError
-from ..spec import VARIABLES, AnalysisPlan, load_project
-from ..spec._plan import check_plan_variables
+from ..spec import VARIABLES, AnalysisPlan, check_plan_variables, load_project
 from ..store import MasterData, analysis_frame, load
 
 __all__ = ["AnalysisSource", "Source", "check_variables", "resolve_source"]

@@ -10,6 +10,7 @@ from ._plan import (
     ModelOptions,
     ModifierSpec,
     check_plan,
+    check_plan_variables,
     plan_from_dict,
 )
 from ._project import (
@@ -61,6 +62,7 @@ __all__ = [
     "VariableSpec",
     "WindowSetting",
     "check_plan",
+    "check_plan_variables",
     "code_key",
     "convert_unit",
     "file_sha256",
