@@ -19,7 +19,9 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $@
 
+# Type-check src/ (settings in pyproject [tool.mypy]) before the tests.
 test: $(VENV)/.installed-test
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 demo: $(VENV)/.installed
@@ -33,4 +35,4 @@ bench: $(VENV)/.installed-test
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache

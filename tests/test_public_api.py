@@ -21,9 +21,10 @@ REQUIRED = {
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3"},
     "plots": {"forest", "subgroup_forest", "save"},
-    "store": {"load", "ingest", "MasterData"},
-    "harmonize": {"VARIABLES", "INSTRUMENTS", "analysis_frame"},
-    "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project"},
+    "store": {"load", "ingest", "MasterData", "MasterMeta", "analysis_frame"},
+    "harmonize": {"VARIABLES", "INSTRUMENTS"},
+    "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project", "VARIABLES",
+             "AnalysisPlan", "plan_from_dict"},
     "io": {"read_table"},
     "checks": {"check"},
     # issue 12: one frozen record per model, the results store and its loader
@@ -68,3 +69,26 @@ def test_presentation_libraries_stay_out_of_the_core():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_moved_names_stay_importable_from_their_old_homes():
+    """Issue 12 moved the variable vocabulary and the plan to spec, analysis_frame to store."""
+    import warnings
+
+    from ipdma import analysis, harmonize, spec, store
+
+    assert harmonize.VARIABLES is spec.VARIABLES
+    assert analysis.AnalysisPlan is spec.AnalysisPlan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert harmonize.analysis_frame is store.analysis_frame
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def test_data_flows_one_way_harmonize_never_imports_the_store():
+    import subprocess
+    import sys
+
+    code = "import sys, ipdma.harmonize; print('ipdma.store' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -76,19 +76,22 @@ def _name(base: str, short: bool, used: set[str]) -> str:
     return name
 
 
-def _arm_codes(sim: SimulatedTrial, k: int, labels_ok: bool) -> tuple[list, dict]:
+def _arm_codes(
+    sim: SimulatedTrial, k: int, labels_ok: bool
+) -> tuple[list[str] | list[int], dict[int, str]]:
     """Arm codes (numbers 1.. or text) and their value labels."""
     arms = sim.config.arms
     if k % 3 == 1 or (not labels_ok and k % 2 == 1):
-        words, seen = [], {}
+        words: list[str] = []
+        seen: dict[str, int] = {}
         for arm in arms:
             word = "EX" if arm.role == "exercise" else "CTRL"
             seen[word] = seen.get(word, 0) + 1
             words.append(word)
         codes = [w + (str(seen_i) if seen[w] > 1 else "") for w, seen_i in _numbered(words)]
         return codes, {}
-    codes = list(range(1, len(arms) + 1))
-    return codes, {c: arm.name for c, arm in zip(codes, arms, strict=True)}
+    numbers = list(range(1, len(arms) + 1))
+    return numbers, {c: arm.name for c, arm in zip(numbers, arms, strict=True)}
 
 
 def _numbered(words: list[str]) -> list[tuple[str, int]]:
@@ -168,7 +171,7 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
     weeks = visit_weeks(cfg)
     outcome_spec: dict[str, dict] = {}
     outcome_values: dict[str, np.ndarray] = {}
-    wide_outcomes: dict[str, dict[str, np.ndarray]] = {}
+    wide_outcomes: dict[str, dict[float, np.ndarray]] = {}
     for outcome in OUTCOMES:
         name = cfg.pain_instrument if outcome == "pain" else cfg.function_instrument
         if name is None:
