@@ -180,7 +180,7 @@ def fit_crossproducts(
     stats = trial_stats_from_gram(cp)
     parsed = parse_formula(cp.formula)
     check_rank(stats, cp.fixed_names, cp.group_levels)
-    rss, dof, _ = within_trial_fit(stats)
+    rss, _dof, _ = within_trial_fit(stats)
     if np.all(rss <= 0):
         raise ModelError(
             f"the outcome {parsed.response!r} does not vary beyond the trials' own columns: "
@@ -207,7 +207,7 @@ def fit_crossproducts(
         group_levels=tuple(cp.group_levels),
         dropped=pd.Series(0, index=pd.Index(cp.group_levels, name=cp.group_name), dtype=int),
         response_name=parsed.response,
-        nobs=int(round(float(stats.n.sum()))),
+        nobs=round(float(stats.n.sum())),
     )
     large = crit.n_params > NEWTON_MAX_PARAMS or stats.p > _SMALL_P
     with threadpool_limits(1) if large else contextlib.nullcontext():

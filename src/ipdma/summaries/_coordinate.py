@@ -24,8 +24,8 @@ from ..analysis._spec import build_grid
 from ..errors import InputError, IpdmaError
 from ..models._crossproducts import fit_crossproducts
 from ..models._result import MixedResult
-from ._design import FederatedModel, federated_design
 from ._aggregate import raw_gram
+from ._design import FederatedModel, federated_design
 from ._disclosure import DisclosureRules, block_problems
 from ._file import SiteSummaries, plan_hash, read_summaries
 from ._layout import supported

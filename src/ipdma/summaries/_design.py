@@ -160,7 +160,7 @@ def federated_design(
         if options.across_trial:
             mean_v = F.mean(z) if sign > 0 else 1.0 - F.mean(z)
             distinct = len(np.unique(np.round(mean_v, 12)))
-            if K < options.min_trials_across or distinct < 2:
+            if options.min_trials_across > K or distinct < 2:
                 notes.append(f"{level}: across-trial interaction not estimable")
                 terms.append(
                     Term("treat_x_modifier_mean", "across", level, 0, 0, False, "too few trials")

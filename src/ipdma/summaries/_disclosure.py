@@ -51,7 +51,7 @@ def block_problems(
 ) -> list[str]:
     """Reasons why one trial block may not leave the site (empty: it may)."""
     k = rules.min_cell
-    n = int(round(gram[0, 0]))
+    n = round(gram[0, 0])
     index = {name: j for j, name in enumerate(columns)}
     problems = []
     if n < k or n <= len(columns):
@@ -59,16 +59,16 @@ def block_problems(
             f"{n} participant(s): fewer than {max(k, len(columns) + 1)} (the minimum, and more "
             f"than the {len(columns)} summarised columns so that no row is determined)"
         )
-    treated = int(round(gram[0, index["treat"]]))
+    treated = round(gram[0, index["treat"]])
     for arm, size in (("exercise", treated), ("comparison", n - treated)):
         if size < k:
             problems.append(f"{arm} arm has {size} participant(s) (< {k})")
     for name, j in index.items():
         if name in ("1", "treat") or "*" in name or j == len(columns) - 1 or not binary[j]:
             continue
-        ones = int(round(gram[0, j]))
+        ones = round(gram[0, j])
         joint = f"treat*{name}"
-        both = int(round(gram[0, index[joint]])) if joint in index else None
+        both = round(gram[0, index[joint]]) if joint in index else None
         cells = {f"{name} = 1": ones, f"{name} = 0": n - ones}
         if both is not None:
             cells.update(

@@ -96,7 +96,7 @@ def _content(s: SiteSummaries) -> dict:
         trials = [
             {
                 "trial": t,
-                "n": int(round(float(m.n[k]))),
+                "n": round(float(m.n[k])),
                 "means": m.means[k, 1:].tolist(),
                 "gram": m.gram[k, 1:, 1:][upper].tolist(),
             }
