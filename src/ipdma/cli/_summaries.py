@@ -31,12 +31,19 @@ def summarize_command(
             "--min-cell", min=1, help="Fewest participants in any trial-arm or category cell."
         ),
     ] = 5,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="TOML file (e.g. project.toml) whose [analysis] is the plan."),
+    ] = None,
 ) -> None:
     """Write this site's per-trial summaries of the plan's linear models (no participant data)."""
     from ..summaries import DisclosureRules, summarize, write_summaries
 
     summaries = summarize(
-        project, site=site or project.resolve().parent.name, rules=DisclosureRules(min_cell)
+        project,
+        _plan(plan),
+        site=site or project.resolve().parent.name,
+        rules=DisclosureRules(min_cell),
     )
     if output is None:
         base = project.parent if project.suffix in (".toml", ".duckdb") else Path.cwd()
@@ -61,16 +68,29 @@ def summarize_command(
             )
 
 
+def _plan(path: Path | None):
+    """The ``[analysis]`` table of a TOML file (a project file), validated; None if no file."""
+    if path is None:
+        return None
+    import tomllib
+
+    from ..analysis import plan_from_dict
+    from ..errors import DataFileError
+
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DataFileError(
+            f"cannot read the plan ({exc})", file=path, hint="pass a TOML file with [analysis]"
+        ) from None
+    return plan_from_dict(raw.get("analysis", {}), file=path)
+
+
 def analyze_summaries(files: list[Path], project: Path | None, output: Path | None) -> None:
     """The coordinator's fit of the plan's linear models from the sites' summaries files."""
     from ..summaries import fit_summaries
 
-    plan = None
-    if project is not None:
-        from ..spec import load_project
-
-        plan = dict(load_project(project).analysis)
-    results = fit_summaries(files, plan)
+    results = fit_summaries(files, _plan(project))
     folder = output or (
         (project.parent / "output" if project is not None else Path.cwd()) / "federated"
     )
