@@ -3,8 +3,7 @@
 The linear engine needs, for trial i, only ``W_i' W_i`` with ``W_i = [Z_i, X_i, y_i]`` and
 ``n_i`` (``_linear_stats``): the profiled REML/ML deviance, its gradient, the estimates,
 their covariance, the Satterthwaite df and the BLUPs are functions of these alone
-(``_linear_criterion``). :func:`fit_crossproducts` builds the engine's per-trial statistics
-from such matrices and runs the same optimiser and verification as :func:`ipdma.mixed`, so
+(``_linear_criterion``). :func:`fit_crossproducts` takes such matrices and runs the same optimiser and verification as :func:`ipdma.mixed`, so
 the fit equals the one from the pooled rows up to floating-point rounding of the sums. It
 is what federated analysis (``ipdma.summaries``) and database-computed summaries use.
 
@@ -37,7 +36,13 @@ __all__ = ["CrossProducts", "fit_crossproducts"]
 
 @dataclass(frozen=True)
 class CrossProducts:
-    """Per-trial cross-products of one linear mixed model, ``W_i = [Z_i, X_i, y_i]``.
+    """Per-trial cross-products of one linear mixed model.
+
+    Trial i's matrix is ``W_i' W_i`` with ``W_i = [Z_i, L_i, G_i, y_i]``: its random-effects
+    columns, its *own* trial-local fixed columns (``m`` slots; e.g. its stratified intercept,
+    the column ``C(trial)[i]``, which is 0 in every other trial), the global fixed columns
+    and the outcome. Storing the trial-local columns per trial keeps the size O(K), not
+    O(K^3) as the dense ``[Z, X, y]`` with one intercept column per trial would be.
 
     Attributes
     ----------
@@ -45,8 +50,11 @@ class CrossProducts:
     fixed_names, random_names : names of X's and Z's columns, in order.
     re_blocks : index arrays into Z's columns; each block has its own covariance matrix.
     group_levels : trial labels, one per stacked matrix (sorted as ``mixed`` sorts them).
-    gram : float array (K, q + p + 1, q + p + 1), ``W_i' W_i`` per trial.
+    gram : float array (K, q + m + pg + 1, q + m + pg + 1).
     n : float array (K,), rows per trial.
+    local_index : int array (K, m), the fixed column in each slot of each trial (-1: unused
+        slot, whose rows and columns of ``gram`` are 0).
+    global_index : int array (pg,), the global fixed columns in order.
     """
 
     formula: str
@@ -57,6 +65,8 @@ class CrossProducts:
     group_levels: tuple[str, ...]
     gram: np.ndarray
     n: np.ndarray
+    local_index: np.ndarray
+    global_index: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,33 @@ class _Layout:
         return len(self.group_levels)
 
 
-def _check(cp: CrossProducts) -> tuple[int, int]:
+def trial_stats_from_gram(cp: CrossProducts) -> TrialStats:
+    """The engine's :class:`TrialStats` from the per-trial cross-products.
+
+    Raises
+    ------
+    InputError
+        Shapes that do not fit, non-finite values, trials without rows, fixed columns not
+        covered exactly once.
+    ModelError
+        Fewer than two trials.
+    """
     q, p = len(cp.random_names), len(cp.fixed_names)
     K = len(cp.group_levels)
-    if cp.gram.shape != (K, q + p + 1, q + p + 1) or cp.n.shape != (K,):
+    local = np.asarray(cp.local_index, dtype=np.intp).reshape(K, -1)
+    glob = np.asarray(cp.global_index, dtype=np.intp)
+    m, width = local.shape[1], q + local.shape[1] + len(glob) + 1
+    covered = np.sort(np.r_[local[local >= 0], glob])
+    if (
+        cp.gram.shape != (K, width, width)
+        or cp.n.shape != (K,)
+        or not np.array_equal(covered, np.arange(p))
+    ):
         raise InputError(
             f"cross-products of shape {cp.gram.shape} (sizes {cp.n.shape}) do not match "
-            f"{K} trials, {q} random and {p} fixed columns plus the outcome",
-            hint="gram must be (trials, q + p + 1, q + p + 1) in the order [Z, X, y]",
+            f"{K} trials, {q} random, {m} local and {len(glob)} global columns plus the "
+            f"outcome, or do not cover the {p} fixed columns once",
+            hint="gram must be (trials, q + m + pg + 1, ...) in the order [Z, local, global, y]",
         )
     if K < 2:
         raise ModelError(
@@ -97,48 +126,14 @@ def _check(cp: CrossProducts) -> tuple[int, int]:
             "the cross-products contain a non-finite value or a trial without rows",
             hint="recompute the summaries at the site",
         )
-    return q, p
-
-
-def trial_stats_from_gram(cp: CrossProducts) -> TrialStats:
-    """The engine's :class:`TrialStats` from ``W_i' W_i``: a fixed column that is zero in
-    every trial but one is trial-local (as ``trial_stats`` decides from the rows)."""
-    q, p = _check(cp)
-    K = len(cp.n)
-    diag = np.diagonal(cp.gram, axis1=1, axis2=2)[:, q : q + p]  # (K, p) column sums of squares
-    nonzero = diag > 0
-    is_local = nonzero.sum(0) == 1
-    local_cols = np.flatnonzero(is_local)
-    global_index = np.flatnonzero(~is_local)
-    owner = nonzero[:, local_cols].argmax(0)
-    counts = np.zeros(K, dtype=np.intp)
-    slot = np.zeros(len(local_cols), dtype=np.intp)
-    for k, t in enumerate(owner):
-        slot[k] = counts[t]
-        counts[t] += 1
-    m = int(counts.max()) if len(local_cols) else 0
-    local_index = np.full((K, m), -1, dtype=np.intp)
-    local_index[owner, slot] = local_cols
-    # U = [X local slots, X global, y]: per trial, gather its own local columns into slots
-    width = m + len(global_index) + 1
-    cols = np.empty((K, width), dtype=np.intp)
-    valid = np.ones((K, width), dtype=bool)
-    cols[:, :m] = np.where(local_index >= 0, q + local_index, 0)
-    valid[:, :m] = local_index >= 0
-    cols[:, m : width - 1] = q + global_index
-    cols[:, -1] = q + p
-    rows = np.arange(K)[:, None, None]
-    UtU = cp.gram[rows, cols[:, :, None], cols[:, None, :]]
-    UtU = UtU * (valid[:, :, None] & valid[:, None, :])
-    ZtU = cp.gram[rows, np.arange(q)[None, :, None], cols[:, None, :]] * valid[:, None, :]
     return TrialStats(
         ZtZ=np.ascontiguousarray(cp.gram[:, :q, :q]),
-        ZtU=np.ascontiguousarray(ZtU),
-        UtU=np.ascontiguousarray(UtU),
+        ZtU=np.ascontiguousarray(cp.gram[:, :q, q:]),
+        UtU=np.ascontiguousarray(cp.gram[:, q:, q:]),
         n=np.asarray(cp.n, dtype=float),
         m=m,
-        local_index=local_index,
-        global_index=global_index,
+        local_index=local,
+        global_index=glob,
         p=p,
     )
 

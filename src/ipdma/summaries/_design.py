@@ -175,14 +175,7 @@ def federated_design(
     forms.append(F.raw(layout.outcome))
     A = F.matrix(forms)
     design_gram = np.einsum("kra,krs,ksb->kab", A, gram, A)
-    # the intercept column becomes one stratified intercept per trial: C(trial)[level]
-    q = len(random)
-    width = q + K + len(fixed) + 1
-    full = np.zeros((K, width, width))
-    src = np.r_[np.arange(q), q, q + 1 + np.arange(len(fixed) + 1)]
-    for k in range(K):
-        dst = np.r_[np.arange(q), q + k, q + K + np.arange(len(fixed) + 1)]
-        full[k][np.ix_(dst, dst)] = design_gram[k][np.ix_(src, src)]
+    # [Z, the trial's own intercept C(trial)[level] (its local slot), global columns, y]
     blocks = _blocks(random, options.correlated)
     formula = (
         "y ~ " + " + ".join(["0", "C(trial)", *fixed]) + _random_part(random, options.correlated)
@@ -194,8 +187,10 @@ def federated_design(
         re_blocks=blocks,
         group_name="trial",
         group_levels=tuple(trials),
-        gram=full,
+        gram=design_gram,
         n=np.asarray(n, dtype=float),
+        local_index=np.arange(K)[:, None],
+        global_index=K + np.arange(len(fixed)),
     )
     return FederatedModel(spec=spec, crossproducts=cp, terms=tuple(terms), notes=tuple(notes))
 
