@@ -35,3 +35,11 @@ def pooled_fit(frame: pd.DataFrame, spec, plan: AnalysisPlan):
 def relative(got, want, atol: float = 0.0) -> float:
     got, want = np.asarray(got, float), np.asarray(want, float)
     return float(np.max(np.abs(got - want) / np.maximum(np.abs(want), atol)))
+
+
+def pooled_fit_binomial(frame: pd.DataFrame, spec, plan: AnalysisPlan):
+    """The grid's logistic model on the pooled rows."""
+    prepared = prepare(spec, WindowArrays(frame), plan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+        return ipdma.mixed(prepared.formula, prepared.data, family="binomial", nagq=plan.model.nagq)

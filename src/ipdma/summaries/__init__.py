@@ -8,21 +8,31 @@ linear models from them (``fit_summaries``), with the same estimates as the pool
 See ``docs/federated.md``.
 """
 
+from ._binomial import FederatedFit, fit_federated_binomial
+from ._binomial_site import BinomialSite
 from ._coordinate import FederatedResults, fit_summaries
 from ._disclosure import DEFAULT_MIN_CELL, DisclosureRules
 from ._file import FORMAT, ModelSummary, SiteSummaries, Withheld, read_summaries, write_summaries
 from ._site import summarize
+from ._transport import FolderTransport, InProcessTransport, Transport, serve_folder
 
 __all__ = [
     "DEFAULT_MIN_CELL",
     "FORMAT",
+    "BinomialSite",
     "DisclosureRules",
+    "FederatedFit",
     "FederatedResults",
+    "FolderTransport",
+    "InProcessTransport",
     "ModelSummary",
     "SiteSummaries",
+    "Transport",
     "Withheld",
+    "fit_federated_binomial",
     "fit_summaries",
     "read_summaries",
+    "serve_folder",
     "summarize",
     "write_summaries",
 ]

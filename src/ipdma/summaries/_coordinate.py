@@ -8,6 +8,7 @@ per-trial cross-products only, so fitting from the sites' summaries gives the po
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -126,6 +127,47 @@ def _tidy(model: FederatedModel, fit: MixedResult | None, plan: AnalysisPlan) ->
     return rows
 
 
+def verified(
+    summaries: Sequence[SiteSummaries | str | Path],
+    plan: AnalysisPlan | dict | None,
+    rules: DisclosureRules | None,
+) -> tuple[list[SiteSummaries], AnalysisPlan]:
+    """Read and verify the files (plan, duplicates, disclosure minimum); the plan to use."""
+    files = [s if isinstance(s, SiteSummaries) else read_summaries(s) for s in summaries]
+    if not files:
+        raise InputError("no summaries files given", hint="pass one file per site")
+    if plan is None:
+        plan = plan_from_dict(json.loads(files[0].plan))
+    elif not isinstance(plan, AnalysisPlan):
+        plan = plan_from_dict(plan)
+    _verify(files, plan_hash(plan.record()), rules or DisclosureRules())
+    return files, plan
+
+
+def models_of(files: Sequence[SiteSummaries], plan: AnalysisPlan):
+    """``(spec, (trials, n, means, gram))`` for each model of the plan in the files, the
+    sites' blocks stacked in trial order."""
+    by_model: dict[str, list] = {}
+    for s in files:
+        for m in s.models:
+            by_model.setdefault(m.model_id, []).append(m)
+    for spec in build_grid(plan):
+        if supported(spec, plan) is not None or spec.id not in by_model:
+            continue
+        parts = by_model[spec.id]
+        trials = np.concatenate([m.trials for m in parts]).astype(str)
+        order = np.argsort(trials, kind="stable")
+        yield (
+            spec,
+            (
+                tuple(trials[order]),
+                np.concatenate([m.n for m in parts])[order],
+                np.concatenate([m.means for m in parts])[order],
+                np.concatenate([m.gram for m in parts])[order],
+            ),
+        )
+
+
 def fit_summaries(
     summaries: Sequence[SiteSummaries | str | Path],
     plan: AnalysisPlan | dict | None = None,
@@ -150,34 +192,16 @@ def fit_summaries(
         A file altered after writing, for another plan, of an older format, with a cell
         below the minimum, or holding a trial another file also holds.
     """
-    files = [s if isinstance(s, SiteSummaries) else read_summaries(s) for s in summaries]
-    if not files:
-        raise InputError("no summaries files given", hint="pass one file per site")
-    if plan is None:
-        plan = plan_from_dict(__import__("json").loads(files[0].plan))
-    elif not isinstance(plan, AnalysisPlan):
-        plan = plan_from_dict(plan)
-    digest = plan_hash(plan.record())
-    _verify(files, digest, rules or DisclosureRules())
-    by_model: dict[str, list] = {}
-    for s in files:
-        for m in s.models:
-            by_model.setdefault(m.model_id, []).append(m)
+    files, plan = verified(summaries, plan, rules)
     term_rows, model_rows, fits = [], [], {}
-    for spec in build_grid(plan):
-        if supported(spec, plan) is not None or spec.id not in by_model:
+    for spec, (trials, n, means, gram) in models_of(files, plan):
+        if spec.family == "binomial":  # the iterative protocol: fit_federated_binomial
             continue
-        parts = by_model[spec.id]
-        trials = np.concatenate([m.trials for m in parts]).astype(str)
-        order = np.argsort(trials, kind="stable")
-        n = np.concatenate([m.n for m in parts])[order]
-        gram = np.concatenate([m.gram for m in parts])[order]
-        means = np.concatenate([m.means for m in parts])[order]
         row = dict(id=spec.id, status="fitted", formula="", trials=len(trials),
                    participants=int(n.sum()), loglik=np.nan, converged=None, singular=None,
                    error="", warnings="")  # fmt: skip
         try:
-            model = federated_design(spec, plan, tuple(trials[order]), n, means, gram)
+            model = federated_design(spec, plan, trials, n, means, gram)
             row["formula"] = model.crossproducts.formula
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")

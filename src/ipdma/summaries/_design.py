@@ -35,6 +35,7 @@ class FederatedModel:
     crossproducts: CrossProducts
     terms: tuple[Term, ...]
     notes: tuple[str, ...]
+    coefficients: np.ndarray  # (K, r, d): [Z, intercept, fixed, y] from [1, centred raw]
 
 
 Form = dict[str, np.ndarray]  # raw column -> coefficient per trial
@@ -122,7 +123,8 @@ def federated_design(
     T = F.raw("treat") if options.treatment_coding == "01" else F.centred("treat")
     columns: dict[str, Form] = {"baseline": F.centred(layout.baseline)}
     fixed = ["baseline"]
-    random = [{"treatment": "treat", "baseline": "baseline"}[r] for r in options.random]
+    terms_random = options.random_binomial if spec.family == "binomial" else options.random
+    random = [{"treatment": "treat", "baseline": "baseline"}[r] for r in terms_random]
     terms: list[Term] = []
     notes: list[str] = []
     for a in layout.adjusters:
@@ -192,7 +194,9 @@ def federated_design(
         local_index=np.arange(K)[:, None],
         global_index=K + np.arange(len(fixed)),
     )
-    return FederatedModel(spec=spec, crossproducts=cp, terms=tuple(terms), notes=tuple(notes))
+    return FederatedModel(
+        spec=spec, crossproducts=cp, terms=tuple(terms), notes=tuple(notes), coefficients=A
+    )
 
 
 def _blocks(random: list[str], correlated: bool) -> tuple[np.ndarray, ...]:

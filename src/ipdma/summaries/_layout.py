@@ -43,8 +43,6 @@ def product(a: str, b: str) -> str:
 
 def supported(spec: ModelSpec, plan: AnalysisPlan) -> str | None:
     """None if the model can be fitted from summaries, else why not (a sentence)."""
-    if spec.family != "gaussian":
-        return "logistic models are fitted by the iterative federated protocol, not from summaries"
     if spec.kind == "subgroup":
         return (
             "subgroup models need category cut-points (e.g. the pooled median) that only the "
