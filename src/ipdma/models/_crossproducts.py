@@ -21,13 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ..errors import DataWarning, InputError, ModelError
 from ._formula import ParsedFormula, parse_formula
-from ._linear import _SMALL_P, NEWTON_MAX_PARAMS, _estimate
 from ._linear_checks import EXACT_FIT_TOL, own_variance_dof, within_trial_fit
-from ._linear_criterion import Criterion
 from ._linear_stats import TrialStats, check_rank
 from ._result import MixedResult
 
@@ -172,6 +169,11 @@ def fit_crossproducts(
     ModelError, RankDeficiencyError
         The model cannot be estimated from these cross-products.
     """
+    from threadpoolctl import threadpool_limits
+
+    from ._linear import _SMALL_P, NEWTON_MAX_PARAMS, _estimate
+    from ._linear_criterion import Criterion
+
     stats = trial_stats_from_gram(cp)
     parsed = parse_formula(cp.formula)
     check_rank(stats, cp.fixed_names, cp.group_levels)
