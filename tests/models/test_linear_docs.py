@@ -24,10 +24,12 @@ def test_public_api():
 
     assert ipdma.mixed is ipdma.models.mixed
     assert set(ipdma.models.__all__) == {
+        "CrossProducts",
         "MixedResult",
         "ModelDesign",
         "ParsedFormula",
         "build_design",
+        "fit_crossproducts",
         "mixed",
         "parse_formula",
     }
