@@ -55,3 +55,27 @@ def summaries_specs(plan):
     from ipdma.analysis._spec import build_grid
 
     return build_grid(plan, windows=("short",))
+
+
+def test_logistic_on_spark_with_a_grouped_map_equals_the_pooled_fit(spark):
+    from tests.tolerances import FEDERATED_LOGISTIC_RTOL
+
+    from ._sites import pooled_fit_binomial
+
+    plan = PLANS["paper"].model_copy(
+        update={"outcomes": ("recovery",), "modifiers": (), "comparisons": ("any",)}
+    )
+    frame = consortium()
+    parts = split(frame)
+    rules = summaries.DisclosureRules(1)
+    files = [summaries.summarize(p, plan, site=f"site{k}", rules=rules) for k, p in
+             enumerate(parts)]  # fmt: skip
+    engines = {f"site{k}": summaries.BinomialSite(p, plan) for k, p in enumerate(parts)}
+    engines["site0"] = summaries.SparkBinomialSite(spark.createDataFrame(parts[0]), plan)
+    transport = summaries.InProcessTransport(engines)
+    fits = summaries.fit_federated_binomial(files, transport, plan, rules=rules)
+    (spec,) = summaries_specs(plan)
+    got, pooled = fits[spec.id].result, pooled_fit_binomial(frame, spec, plan)
+    assert relative(got.fixef, pooled.fixef, 1e-8) < FEDERATED_LOGISTIC_RTOL
+    assert relative(got.se, pooled.se) < FEDERATED_LOGISTIC_RTOL
+    assert relative(got.loglik, pooled.loglik) < FEDERATED_LOGISTIC_RTOL

@@ -10,6 +10,7 @@ See ``docs/federated.md``.
 
 from ._binomial import FederatedFit, fit_federated_binomial
 from ._binomial_site import BinomialSite
+from ._binomial_spark import SparkBinomialSite
 from ._coordinate import FederatedResults, fit_summaries
 from ._disclosure import DEFAULT_MIN_CELL, DisclosureRules
 from ._file import FORMAT, ModelSummary, SiteSummaries, Withheld, read_summaries, write_summaries
@@ -27,6 +28,7 @@ __all__ = [
     "InProcessTransport",
     "ModelSummary",
     "SiteSummaries",
+    "SparkBinomialSite",
     "Transport",
     "Withheld",
     "fit_federated_binomial",

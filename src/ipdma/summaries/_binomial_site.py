@@ -28,7 +28,42 @@ from ..models._aghq import BinomialData, hermite_grid
 from ..models._logistic_newton import _Problem
 from ._layout import raw_layout
 
-__all__ = ["BinomialSite"]
+__all__ = ["BinomialSite", "raw_columns", "trial_problem"]
+
+
+def raw_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """The raw columns (``"1"``, variables, ``a*b`` products) of the rows of ``frame``."""
+    raw = np.empty((len(frame), len(columns)))
+    for j, name in enumerate(columns):
+        if name == "1":
+            raw[:, j] = 1.0
+        elif "*" in name:
+            a, b = name.split("*", 1)
+            raw[:, j] = frame[a].to_numpy(float) * frame[b].to_numpy(float)
+        else:
+            raw[:, j] = frame[name].to_numpy(float)
+    return raw
+
+
+def trial_problem(
+    raw: np.ndarray, A: np.ndarray, q: int, n_fixed: int, lam_rows, lam_cols, nagq: int
+) -> tuple[_Problem, np.ndarray]:
+    """One trial's engine problem from its raw rows and its linear map ``A`` (centred
+    basis), and the per-column sums of squares ``[X, intercept, Z]``."""
+    centred = raw - raw.mean(axis=0)
+    centred[:, 0] = 1.0
+    design = centred @ A
+    X = np.column_stack([design[:, q + 1 : q + 1 + n_fixed], design[:, q : q + 1]])
+    Z = design[:, :q]
+    data = BinomialData(
+        y=np.round(design[:, -1]), size=np.ones(len(raw)), X=np.ascontiguousarray(X),
+        Z=np.ascontiguousarray(Z), starts=np.zeros(1, dtype=np.intp),
+        trial_index=np.zeros(len(raw), dtype=np.intp), n_shared=n_fixed,
+        lam_rows=np.asarray(lam_rows, dtype=np.intp), lam_cols=np.asarray(lam_cols, dtype=np.intp),
+    )  # fmt: skip
+    nodes, weights = hermite_grid(nagq, q)
+    squares = np.sum(np.column_stack([X, Z]) ** 2, axis=0)
+    return _Problem(data, nodes, weights, np.ones((1, 1), dtype=bool)), squares
 
 
 class BinomialSite:
@@ -70,15 +105,7 @@ class BinomialSite:
         f, trial = f[keep], trial[keep]
         order = np.argsort(trial, kind="stable")
         f, trial = f.iloc[order], trial[order]
-        raw = np.empty((len(f), len(layout.columns)))
-        for j, name in enumerate(layout.columns):
-            if name == "1":
-                raw[:, j] = 1.0
-            elif "*" in name:
-                a, b = name.split("*", 1)
-                raw[:, j] = f[a].to_numpy(float) * f[b].to_numpy(float)
-            else:
-                raw[:, j] = f[name].to_numpy(float)
+        raw = raw_columns(f, layout.columns)
         codes = np.searchsorted(trials, trial)
         return raw, codes, layout
 
