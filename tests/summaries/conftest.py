@@ -3,7 +3,9 @@ when pyspark or a Java runtime is missing (.ci/run installs Debian's Java runtim
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import warnings
 
 import pytest
@@ -16,6 +18,8 @@ def spark():
         pytest.skip(
             "no Java runtime on PATH (Spark needs one: apt-get install default-jre-headless)"
         )
+    # Python workers (grouped maps) run this interpreter, which has ipdma and its dependencies
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pyspark's FutureWarning about pandas 3
         from pyspark.sql import SparkSession
@@ -24,7 +28,7 @@ def spark():
             SparkSession.builder.master("local[2]")
             .appName("ipdma-tests")
             .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.shuffle.partitions", "1")
             .config("spark.driver.memory", "1g")
             .getOrCreate()
         )
