@@ -102,3 +102,9 @@ def analyze_summaries(files: list[Path], project: Path | None, output: Path | No
         + ")"
     )
     out.print(f"tables: {paths['terms'].parent}")
+    logistic = sorted({m for m in results.skipped_binomial})
+    if logistic:
+        out.print(
+            f"{len(logistic)} logistic model(s) need the iterative protocol with the sites "
+            "(ipdma.summaries.fit_federated_binomial with a FolderTransport; docs/federated.md)"
+        )

@@ -52,6 +52,7 @@ class FederatedResults:
     terms: pd.DataFrame
     models: pd.DataFrame
     fits: Mapping[str, MixedResult] = field(repr=False)
+    skipped_binomial: tuple[str, ...] = ()  # logistic models: ``fit_federated_binomial``
 
     def write(self, folder: str | Path) -> dict[str, Path]:
         """Write ``terms.csv`` and ``models.csv`` into ``folder`` (atomically)."""
@@ -193,9 +194,10 @@ def fit_summaries(
         below the minimum, or holding a trial another file also holds.
     """
     files, plan = verified(summaries, plan, rules)
-    term_rows, model_rows, fits = [], [], {}
+    term_rows, model_rows, fits, binomial = [], [], {}, []
     for spec, (trials, n, means, gram) in models_of(files, plan):
         if spec.family == "binomial":  # the iterative protocol: fit_federated_binomial
+            binomial.append(spec.id)
             continue
         row = dict(id=spec.id, status="fitted", formula="", trials=len(trials),
                    participants=int(n.sum()), loglik=np.nan, converged=None, singular=None,
@@ -228,4 +230,5 @@ def fit_summaries(
         terms=pd.DataFrame(term_rows, columns=_TERM_COLUMNS),
         models=pd.DataFrame(model_rows),
         fits=fits,
+        skipped_binomial=tuple(binomial),
     )

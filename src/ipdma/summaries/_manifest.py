@@ -21,12 +21,13 @@ def manifest_text(s: SiteSummaries, path: Path, digest: str) -> str:
         f"analysis plan hash (sha256): {s.plan_hash}",
         "",
         "WHAT LEAVES THIS SITE",
-        f"- {len(s.models)} linear models of the analysis plan, {len(trials)} trial(s): "
+        f"- {len(s.models)} models of the analysis plan, {len(trials)} trial(s): "
         + ", ".join(trials),
-        "- per model and trial: the number of participants n and the sums of products of the",
-        "  model's raw columns over that trial's participants (the cross-product matrix R'R:",
-        "  e.g. the sum of the outcome, of the outcome squared, of outcome x baseline, of the",
-        "  treatment indicator = the size of the exercise arm)",
+        "- per model and trial: the number of participants n, the trial means of the model's",
+        "  raw columns (e.g. the mean baseline, the proportion in the exercise arm, the",
+        "  proportion of smokers among the exercise arm) and the sums of products of those",
+        "  columns centred at the trial means (e.g. the sum of squared deviations of the",
+        "  outcome, the sum of outcome x baseline deviations)",
         f"- {numbers} numbers in all; the analysis plan itself (no data)",
         "- NOT included: any participant's row, identifier or value; minima, maxima, medians",
         "",
