@@ -195,6 +195,15 @@ def read_summaries(path: str | Path) -> SiteSummaries:
             f"{actual[:12]}...): the file was altered after it was written",
             "ask the site for the file exactly as `ipdma summarize` wrote it",
         )
+    try:
+        return _parse(content, path, actual)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _refuse(
+            path, f"its content is malformed ({type(exc).__name__}: {exc})", "ask the site to rerun"
+        ) from None
+
+
+def _parse(content: dict, path: Path, actual: str) -> SiteSummaries:
     if plan_hash(content["plan"]) != content["plan_hash"]:
         raise _refuse(path, "the plan does not match its plan hash", "ask the site to rerun")
     models = []
