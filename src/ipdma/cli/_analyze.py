@@ -34,7 +34,7 @@ def analyze(
     ] = False,
     plan: Annotated[
         Path | None,
-        typer.Option("--plan", help="With --summaries: the coordinator's project file."),
+        typer.Option("--plan", help="With --summaries: a TOML file whose [analysis] is the plan."),
     ] = None,
 ) -> None:
     """Fit the analysis grid (overall effects, modifiers, subgroups) and write the tables."""
