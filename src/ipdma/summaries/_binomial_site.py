@@ -163,9 +163,9 @@ class BinomialSite:
         K = data.ntrials
         coef = np.concatenate([np.broadcast_to(beta, (K, len(beta))), alpha], axis=1)
         eta = np.einsum("rj,rj->r", data.X, coef[data.trial_index])
-        p = 1.0 / (1.0 + np.exp(-eta))
-        w = data.size * p * (1.0 - p)
-        G = np.add.reduceat(data.X * (data.y - data.size * p)[:, None], data.starts, axis=0)
+        w = data.family.weight(data.size, eta)  # as the engine's glm_start
+        mean = data.family.mean(data.size, eta)
+        G = np.add.reduceat(data.X * (data.y - mean)[:, None], data.starts, axis=0)
         X = data.X
         H = np.add.reduceat(w[:, None, None] * X[:, :, None] * X[:, None, :], data.starts, axis=0)
         return {"G": G, "H": H}

@@ -119,9 +119,9 @@ class SparkBinomialSite:
             if kind == "glm":
                 data = problem.data
                 coef = np.r_[params["beta"], alpha[0]]
-                p = 1.0 / (1.0 + np.exp(-(data.X @ coef)))
-                G = data.X.T @ (data.y - p)
-                H = (data.X * (p * (1 - p))[:, None]).T @ data.X
+                eta = data.X @ coef
+                G = data.X.T @ (data.y - data.family.mean(data.size, eta))
+                H = (data.X * data.family.weight(data.size, eta)[:, None]).T @ data.X
                 row = {"a": G, "b": H.ravel(), "c": [0.0], "d": [0.0]}
             else:
                 ev = problem.evaluate(params["theta"], alpha, params["modes"][k : k + 1],
