@@ -11,12 +11,13 @@ import ipdma
 
 TOP_LEVEL = {
     "ConvergenceWarning", "IpdmaError", "SeparationWarning", "SingularFitWarning", "__version__",
-    "analysis", "describe", "load", "meta", "mixed", "plots", "report", "simulate",
+    "analysis", "describe", "load", "meta", "mixed", "plots", "report", "simulate", "summaries",
 }  # fmt: skip
 
 # Names each sub-package must export (it may export more).
 REQUIRED = {
-    "models": {"mixed", "MixedResult", "ConvergenceRecord", "parse_formula", "build_design"},
+    "models": {"mixed", "MixedResult", "ConvergenceRecord", "parse_formula", "build_design",
+               "CrossProducts", "fit_crossproducts"},
     "meta": {"pool", "two_stage", "subgroup", "PoolResult", "mean_difference",
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3"},
@@ -32,6 +33,10 @@ REQUIRED = {
                  "ConvergenceRecord", "load_results", "ResultsStore", "RunLog"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
+    "summaries": {"summarize", "write_summaries", "read_summaries", "fit_summaries",
+                  "fit_federated_binomial", "DisclosureRules", "SiteSummaries",
+                  "FederatedResults", "BinomialSite", "InProcessTransport", "FolderTransport",
+                  "serve_folder"},
 }  # fmt: skip
 
 
