@@ -247,7 +247,7 @@ def profile_table(table: RawTable, *, labels: dict[str, str] | None = None,
             labels.get(c, ""),
             table.value_labels.get(c, {}),
             user_missing.get(c, ()),
-        )  # fmt: skip
+        )
         for c in table.data.columns
     ]
 

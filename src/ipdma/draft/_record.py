@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -102,7 +103,7 @@ class Draft:
 
 def _put(out: dict, path: tuple[str | int, ...], value: object) -> None:
     node: dict | list = out
-    for here, nxt in zip(path[:-1], path[1:], strict=True):
+    for here, nxt in itertools.pairwise(path):
         if isinstance(here, int):
             assert isinstance(node, list)
             while len(node) <= here:

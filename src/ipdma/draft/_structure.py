@@ -134,9 +134,9 @@ def _find_arm(profile, id_col, time_col, identifiers, fields) -> str | None:
             continue
         if not 2 <= col.distinct <= 8 or col.missing:
             continue
-        if time_col is not None and id_col is not None:
-            if (data.groupby(id_col)[col.name].nunique() > 1).any():
-                continue
+        varies = time_col is not None and id_col is not None
+        if varies and (data.groupby(id_col)[col.name].nunique() > 1).any():
+            continue
         score, why = 0, []
         hit = match("arm", col.name, col.label)
         if hit is not None:
