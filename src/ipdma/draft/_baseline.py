@@ -17,7 +17,7 @@ import numpy as np
 from ..harmonize import VARIABLES
 from ._profile import ColumnProfile, FileProfile
 from ._record import TODO, Field
-from ._vocabulary import CONCEPTS, match, normalize, tokens
+from ._vocabulary import CONCEPTS, match, tokens
 
 __all__ = ["draft_variables"]
 
@@ -33,11 +33,13 @@ _HIGHER = ("university", "college", "higher", "tertiary", "bachelor", "master", 
            "hbo", "wo", "universiteit", "hogeschool", "videregaende", "hogskola", "hojskole",
            "korkeakoulu", "yliopisto", "hochschule", "universitat", "universita", "laurea",
            "universidad", "superior", "universitario", "beyond high school", "post secondary",
-           "vocational or college", "daxue")  # fmt: skip
+           "vocational or college", "daxue", "fachhochschule", "post diploma", "univers",
+           "hogere", "ammattikorkeakoulu")  # fmt: skip
 _LOWER = ("primary", "secondary", "elementary", "none", "basic", "high school", "lbo", "mavo",
           "vmbo", "havo", "grundskole", "grundskola", "peruskoulu", "hauptschule",
           "realschule", "elementare", "media", "primaria", "secundaria", "fundamental",
-          "medio", "high school or less", "xiaoxue", "zhongxue")  # fmt: skip
+          "medio", "high school or less", "xiaoxue", "zhongxue", "basisschool", "middelbaar",
+          "gymnasium", "gymnasie", "grundschule", "folkeskole", "lagere", "ensino medio")  # fmt: skip
 _EMPLOYED = ("employed", "working", "work", "full time", "part time", "werkend", "betaald werk",
              "i arbejde", "arbetar", "i arbeid", "tyossa", "berufstatig", "occupato",
              "empleado", "empregado", "self employed", "jiuye")  # fmt: skip
@@ -45,12 +47,15 @@ _NOT_EMPLOYED = ("unemployed", "retired", "homemaker", "student", "not working",
                  "gepensioneerd", "arbejdslos", "arbetslos", "arbeidsledig", "tyoton",
                  "arbeitslos", "rentner", "disoccupato", "pensionato", "desempleado",
                  "jubilado", "desempregado", "aposentado", "sick pension", "disability pension",
-                 "homemaker or student", "wuye")  # fmt: skip
+                 "homemaker or student", "wuye", "student", "studente", "estudante",
+                 "studerende", "huisvrouw", "hausfrau", "casalinga", "ama de casa", "do lar",
+                 "hjemmegaende", "pensioneret", "pensionar", "elakkeella")  # fmt: skip
 _HEAVY = ("heavy", "zwaar", "tungt", "tung", "raskas", "schwer", "pesante", "pesado",
           "very heavy")  # fmt: skip
 _NOT_HEAVY = ("sedentary", "light", "moderate", "licht", "zittend", "matig", "let", "lett",
               "latt", "kevyt", "leicht", "sitzend", "leggero", "ligero", "leve", "moderado",
-              "moderato", "mittel")  # fmt: skip
+              "moderato", "mittel", "sedentar", "stillesiddende", "stillasittande", "moderat",
+              "leve", "istuva")  # fmt: skip
 
 #: variable -> (levels' words for 1, for 0)
 _LEVELS = {"female": (_FEMALE, _MALE), "education": (_HIGHER, _LOWER),
@@ -69,17 +74,32 @@ _COUNT_CUTOFFS = {
 }
 
 
+_NEGATIONS = {"not", "non", "niet", "geen", "ikke", "inte", "ej", "ei", "nicht", "kein",
+              "keine", "nao", "sin", "senza", "without", "uden", "utan", "uten", "ilman", "ohne",
+              "bu", "mei"}  # fmt: skip
+
+
 def _word_level(text: str, name: str) -> int | None:
-    """1 / 0 when ``text`` (a value or its label) names a level of variable ``name``."""
+    """1 / 0 when ``text`` (a value or its label) names a level of variable ``name``.
+
+    A negation before the word flips a "yes" level ('niet werkend', 'not working').
+    """
     norm = " ".join(tokens(text))
     if not norm:
         return None
+    words = norm.split()
+    if len(words) > 1 and words[0] in _NEGATIONS:
+        rest = _word_level(" ".join(words[1:]), name)
+        return None if rest is None else 1 - rest
     ones, zeros = _LEVELS.get(name, ((), ()))
     if name != "female":
         ones, zeros = ones + _YES, zeros + _NO
     # longest phrase first ("high school or less" before "high school")
     for phrase in sorted(ones + zeros, key=len, reverse=True):
         if norm == phrase or (len(phrase) > 3 and f" {phrase} " in f" {norm} "):
+            return 1 if phrase in ones else 0
+    for phrase in sorted(ones + zeros, key=len, reverse=True):
+        if len(phrase) >= 6 and " " not in phrase and any(w.startswith(phrase) for w in words):
             return 1 if phrase in ones else 0
     return None
 
@@ -279,43 +299,56 @@ def draft_variables(profile: FileProfile, exclude: set[str], missing: dict[str, 
                 continue
             score = (4 if hit.whole else 2) + (1 if hit.where == "name" else 0)
             claims.append((score, concept, col.name, col, hit.evidence))
-    claims.sort(key=lambda c: -c[0])
-    taken_cols: set[str] = set()
-    per_concept: dict[str, list] = {}
+    concepts_of: dict[str, int] = {}
+    for claim in claims:
+        concepts_of[claim[2]] = concepts_of.get(claim[2], 0) + 1
+    # strongest first; among equals, columns that name one concept only, then longer words
+    claims.sort(key=lambda c: (-c[0], concepts_of[c[2]], -len(c[4])))
+    taken: set[str] = set()
+    chosen: dict[str, tuple] = {}
+    parts: dict[str, list] = {}
+    failed: dict[str, tuple] = {}
     for score, concept, column, col, why in claims:
-        if column in taken_cols:
+        if column in taken:
             continue
-        if concept in per_concept and concept not in ("height", "weight"):
+        if concept in ("height", "weight"):
+            parts.setdefault(concept, []).append((score, col, why))
+            taken.add(column)
             continue
-        per_concept.setdefault(concept, []).append((score, col, why))
-        taken_cols.add(column)
+        if concept in chosen:
+            continue
+        mapped = _map(concept, col, data, missing.get(col.name, []))
+        if mapped[0] is None:
+            failed.setdefault(concept, (score, col, why, mapped[2]))
+            continue
+        chosen[concept] = (score, col, why, mapped)
+        taken.add(column)
     fields: list[Field] = []
     used: set[str] = set()
-    if "bmi" not in per_concept:
-        table, confidence, why, cols = _bmi_parts(per_concept, data, missing)
+    if "bmi" not in chosen:
+        table, confidence, why, cols = _bmi_parts(parts, data, missing)
         if table is not None:
             fields.append(Field(("variables", "bmi"), table, confidence, why))
             used |= set(cols)
     for name in VARIABLES:
-        if name not in per_concept:
-            continue
-        score, col, why = per_concept[name][0]
-        miss = missing.get(col.name, [])
-        if VARIABLES[name].kind == "binary":
-            table, confidence, vwhy = _binary(col, name, data, miss)
-        else:
-            table, confidence, vwhy = _continuous(col, name, data, miss)
-        if table is not None and own.get(col.name):
-            table["missing"] = [int(c) if float(c).is_integer() else c for c in own[col.name]]
-        if table is None:
+        if name in chosen:
+            score, col, why, (table, confidence, vwhy) = chosen[name]
+            if own.get(col.name):
+                table["missing"] = [int(c) if float(c).is_integer() else c for c in own[col.name]]
+            if score < 4 and confidence == "high":
+                confidence = "medium"
+            fields.append(Field(("variables", name), table, confidence, f"{why}; {vwhy}"))
+            used.add(col.name)
+        elif name in failed and failed[name][1].name not in taken:
+            score, col, why, vwhy = failed[name]
             fields.append(Field(("variables", name), TODO, None,
                                 f"{col.name!r} ({why}) but {vwhy}: map it or delete this "
                                 "table"))  # fmt: skip
             used.add(col.name)
-            continue
-        if score < 4 and confidence == "high":
-            confidence = "medium"
-        fields.append(Field(("variables", name), table, confidence, f"{why}; {vwhy}"))
-        used.add(col.name)
-    _ = normalize
     return fields, used
+
+
+def _map(name: str, col: ColumnProfile, data, missing: list[float]) -> tuple:
+    if VARIABLES[name].kind == "binary":
+        return _binary(col, name, data, missing)
+    return _continuous(col, name, data, missing)

@@ -166,6 +166,7 @@ def _xlsx_codebook(path: Path, data_sheet: str | None) -> dict[str, str]:
     try:
         with open(path, "rb") as handle:
             book = pd.ExcelFile(io.BytesIO(handle.read()), engine="openpyxl")
+        data_sheet = data_sheet or book.sheet_names[0]
         sheets = [s for s in book.sheet_names if s != data_sheet][:3]
         for sheet in sheets:
             frame = book.parse(sheet).dropna(how="all")

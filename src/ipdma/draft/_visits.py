@@ -19,7 +19,7 @@ __all__ = ["Visit", "parse_visit", "unit_of_numbers"]
 _WEEKS = ("w", "wk", "wks", "week", "weeks", "uge", "uger", "v", "vk", "vko", "vecka",
           "veckor", "uke", "uker", "sem", "semana", "semanas", "sett", "settimana",
           "settimane", "wo", "woche", "wochen", "weken", "viikko", "viikkoa")  # fmt: skip
-_MONTHS = ("m", "mo", "mon", "mth", "mths", "month", "months", "mnd", "mnd", "maand",
+_MONTHS = ("m", "mo", "mon", "mth", "mths", "month", "months", "mnd", "mdr", "mndr", "maand",
            "maanden", "maned", "maneder", "man", "manad", "manader", "kk", "kuukausi",
            "mes", "meses", "mese", "mesi", "monat", "monate", "monaten", "yue")  # fmt: skip
 _YEARS = ("y", "yr", "yrs", "year", "years", "jaar", "ar", "aar", "vuosi", "jahr", "jahre",

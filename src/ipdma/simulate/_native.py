@@ -242,8 +242,11 @@ class _OutcomeNames:
 
     def tag(self, week: float, index: int, months: bool) -> str:
         if week == 0:
-            return "t0" if visit_style(self.k, self.language, self.labelled) == "numbered" \
+            return (
+                "t0"
+                if visit_style(self.k, self.language, self.labelled) == "numbered"
                 else baseline_tag(self.k)
+            )
         if visit_style(self.k, self.language, self.labelled) == "numbered":
             return f"t{index}"
         number = round(week / WEEKS_PER_MONTH) if months else week
@@ -346,7 +349,9 @@ def _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col, short
             part[column] = native.get(t, np.full(n, np.nan))
         rows.append(part)
     for outcome in wide_outcomes:
-        outcome_spec[outcome]["column"] = names.stem(outcome, stem(outcome_spec[outcome]["instrument"]))
+        outcome_spec[outcome]["column"] = names.stem(
+            outcome, stem(outcome_spec[outcome]["instrument"])
+        )
     frame = pd.concat(rows, ignore_index=True)
     frame = frame.sort_values([id_col, time_col], kind="stable", ignore_index=True)
     source.update(layout="long", time=time_col, time_unit="weeks")

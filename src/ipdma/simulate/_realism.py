@@ -101,7 +101,7 @@ _WORDS = {
            "homemaker or student": "do lar ou estudante"},
     "it": {"yes": "si", "no": "no", "male": "maschio", "female": "femmina", "employed": "occupato",
            "unemployed": "disoccupato", "primary": "elementare", "secondary": "media",
-           "vocational or college": "diploma superiore", "university": "laurea",
+           "vocational or college": "post diploma", "university": "laurea",
            "heavy": "pesante", "sedentary": "sedentario", "light": "leggero",
            "moderate": "moderato", "retired": "pensionato",
            "homemaker or student": "casalinga o studente"},
