@@ -7,13 +7,23 @@ folder with one drafted spec per raw file; ``validate`` checks a project as inge
 listing every problem; ``codebook`` writes a data dictionary per trial (HTML and CSV).
 """
 
+from ._codebook import CodebookResult, codebook
 from ._draft import draft_trial, trial_id_from
+from ._init import InitResult, init_project
 from ._profile import ColumnProfile, FileProfile, profile_file
 from ._record import TODO, Confidence, Draft, Field, is_todo
+from ._validate import Problem, ValidationReport, validate
 from ._write import draft_toml
 
 __all__ = [
     "TODO",
+    "CodebookResult",
+    "InitResult",
+    "Problem",
+    "ValidationReport",
+    "codebook",
+    "init_project",
+    "validate",
     "ColumnProfile",
     "Confidence",
     "Draft",

@@ -3,8 +3,10 @@
 Three kinds of evidence, strongest first: SPSS user-missing values (the reader already
 sets them to missing; listed for the record), value labels that say missing or unknown
 (in the trials' languages), and sentinel numbers (-9, -99, -999, 99, 999, 9999, 88, 888)
-that lie far outside the column's other values. A code found in two or more columns goes
-to ``[source].missing``; others to the variable's or outcome's own ``missing``.
+that lie far outside the column's other values. A negative code found in two or more columns goes
+to ``[source].missing``; others to the variable's or outcome's own ``missing`` (a 99 that
+means missing in one column can be a valid score in another). User-missing values are read
+as missing already and need no spec entry.
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ def find_missing(profile: FileProfile, skip: set[str]) -> tuple[list[float], dic
     for col in profile.columns:
         if col.name in skip:
             continue
-        codes: set[float] = set(col.missing_codes)
-        if col.missing_codes:
+        codes: set[float] = set()
+        if col.missing_codes:  # the reader sets these to missing already: no spec entry
             evidence.append(f"{col.name}: user-missing {list(col.missing_codes)} declared in "
-                            "the file")  # fmt: skip
+                            "the file (read as missing)")  # fmt: skip
         for code, label in col.value_labels.items():
             try:
                 number = float(code)
@@ -56,7 +58,7 @@ def find_missing(profile: FileProfile, skip: set[str]) -> tuple[list[float], dic
             values = values[~np.isnan(values)]
             for code in _SENTINELS:
                 hits = values == code
-                if not hits.any() or code in codes:
+                if not hits.any() or code in codes or code in col.missing_codes:
                     continue
                 rest = values[~hits & ~np.isin(values, list(codes))]
                 if rest.size < 5:
@@ -74,7 +76,8 @@ def find_missing(profile: FileProfile, skip: set[str]) -> tuple[list[float], dic
     for codes in per_column.values():
         for code in codes:
             counts[code] = counts.get(code, 0) + 1
-    common = sorted(c for c, k in counts.items() if k >= 2)
+    # only negative codes apply to every column: 99 or 999 can be a valid score elsewhere
+    common = sorted(c for c, k in counts.items() if k >= 2 and c < 0)
     own = {col: [c for c in codes if c not in common] for col, codes in per_column.items()}
     own = {col: codes for col, codes in own.items() if codes}
     return common, own, evidence

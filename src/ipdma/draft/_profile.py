@@ -154,8 +154,9 @@ def _readstat_meta(path: Path, fmt: str) -> Any:
                 "sas7bdat": "read_sas7bdat", "xpt": "read_xport"}.get(fmt)  # fmt: skip
     if function is None:
         return None
+    options = {"user_missing": True} if function in ("read_sav", "read_dta") else {}
     try:
-        _, meta = getattr(pyreadstat, function)(str(path), metadataonly=True)
+        _, meta = getattr(pyreadstat, function)(str(path), metadataonly=True, **options)
     except Exception:  # metadata are a help; the data reader reports a broken file
         return None
     return meta
