@@ -270,3 +270,52 @@ def score_project(project_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         trials.append({"trial": result.trial, "master_equal": result.master_equal,
                        "differences": result.master_note})  # fmt: skip
     return pd.DataFrame(rows), pd.DataFrame(trials)
+
+
+def write_simulated(outdir: Path, seed: int = 2020) -> Path:
+    """The simulated consortium's raw files and specs (no truth.json: fast), as consortium()."""
+    from ipdma.simulate import default_config
+    from ipdma.simulate._harmonized import participants_frame, simulate_native, window_frame
+    from ipdma.simulate._specs import project_dict, source_options, trial_spec, write_toml
+    from ipdma.simulate._writers import write_native
+
+    config = default_config()
+    specs = []
+    for k, (_, native) in enumerate(simulate_native(config, seed)):
+        options = source_options(native, config, k)
+        write_native(native.frame, outdir / "data" / native.file_name, native.file_format,
+                     labels=native.labels, column_labels=native.column_labels,
+                     encoding=options.get("encoding", "utf-8"),
+                     missing_code=options.get("missing"), user_missing=native.user_missing)  # fmt: skip
+        participants = participants_frame(native, config)
+        short = window_frame(native, config, "short")
+        spec = trial_spec(native, config, k, short, participants["treat"].to_numpy())
+        write_toml(outdir / "trials" / f"{native.trial}.toml", spec)
+        specs.append(f"trials/{native.trial}.toml")
+    write_toml(outdir / "project.toml", project_dict(config, specs, []))
+    return outdir
+
+
+def report(fields: pd.DataFrame, trials: pd.DataFrame) -> str:
+    """The drafting figures as text (for the benchmark and the notes)."""
+    mapped = len(fields)
+    counts = fields["status"].value_counts()
+    lines = [f"{trials.shape[0]} trials, {mapped} mapped fields:"]
+    for status in STATUSES:
+        n = int(counts.get(status, 0))
+        lines.append(f"  {status:<6} {n:4d}  ({100 * n / mapped:.1f}%)")
+    wrong = fields[fields["status"] == "wrong"]
+    lines.append("  wrong by confidence: " + (", ".join(
+        f"{c} {n}" for c, n in wrong["confidence"].fillna("none").value_counts().items()) or "none"))  # fmt: skip
+    by_conf = fields[fields["status"].isin(["right", "wrong"])].groupby("confidence")["status"]
+    for conf, s in by_conf:
+        lines.append(f"  {conf:<6} confidence: {int((s == 'right').sum())} right, "
+                     f"{int((s == 'wrong').sum())} wrong")  # fmt: skip
+    equal = int(trials["master_equal"].sum())
+    lines.append(f"  TODOs filled from the hidden specs: participants and outcomes equal to the "
+                 f"original master in {equal} of {len(trials)} trials")  # fmt: skip
+    for row in wrong.itertuples():
+        lines.append(f"  wrong: {row.trial} {row.field} ({row.confidence}) {row.note}")
+    for row in fields[fields["status"] == "todo"].itertuples():
+        lines.append(f"  TODO:  {row.trial} {row.field}")
+    return "\n".join(lines)

@@ -134,7 +134,9 @@ def codebook(target: str | Path, *, output: str | Path | None = None) -> Codeboo
         target = target / "project.toml"
     if target.suffix == ".toml":
         data = read_toml(target)
-        folder = Path(output) if output else target.parent / data.get("output", "output") / "codebook"
+        folder = (
+            Path(output) if output else target.parent / data.get("output", "output") / "codebook"
+        )
         items = _project_files(target)
     else:
         folder = Path(output) if output else Path("codebook")

@@ -205,12 +205,17 @@ def _numeric(values: pd.Series) -> pd.Series | None:
 
 def _column(name, values: pd.Series, label, value_labels, missing_codes) -> ColumnProfile:
     n = len(values)
-    text_blank = values.map(lambda v: isinstance(v, str) and not v.strip())
-    present = values[values.notna() & ~text_blank]
     numeric = _numeric(values)
+    if numeric is not None:
+        present = numeric[numeric.notna()]
+    else:
+        present = values[values.notna()]
+        if values.dtype == object:
+            present = present[~present.map(lambda v: isinstance(v, str) and not v.strip())]
     if pd.api.types.is_datetime64_any_dtype(values) or (
-        len(present) and present.map(lambda v: hasattr(v, "year") and hasattr(v, "month")).all()
-    ):
+        numeric is None and len(present)
+        and present.map(lambda v: hasattr(v, "year") and hasattr(v, "month")).all()
+    ):  # fmt: skip
         kind = "date"
     elif numeric is not None:
         kind = "numeric"
@@ -219,19 +224,22 @@ def _column(name, values: pd.Series, label, value_labels, missing_codes) -> Colu
     minimum = maximum = None
     integer = False
     if numeric is not None:
-        real = numeric[numeric.notna() & ~numeric.isin(missing_codes)]
+        real = present[~present.isin(missing_codes)].to_numpy(float)
         real = real[np.isfinite(real)]
         if len(real):
             minimum, maximum = float(real.min()), float(real.max())
-            integer = bool(np.all(np.isclose(real, np.round(real))))
-    counts = present.map(_text).value_counts()
-    values_top = tuple((str(k), int(v)) for k, v in counts.head(_MAX_VALUES).items())
+            integer = bool(np.all(real == np.round(real)))
+    counts = present.value_counts()
+    top = counts.head(_MAX_VALUES)
+    values_top = tuple((_text(k), int(v)) for k, v in top.items())
     return ColumnProfile(str(name), label or "", kind, n, n - len(present), len(counts),
                          minimum, maximum, integer, values_top, value_labels,
                          missing_codes)  # fmt: skip
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()

@@ -120,7 +120,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                    "legemiddel", "medisin", "laake", "laakitys", "medikament", "medikamente",
                    "farmaci", "farmaco", "medicamento", "medicacao", "yaowu", "nsaid"),
     "height": ("height", "ht", "lengte", "laengde", "langd", "lengde", "hoyde", "pituus",
-               "grosse", "korpergrosse", "altezza", "altura", "statura", "shengao", "length"),
+               "grosse", "groesse", "korpergrosse", "koerpergroesse", "altezza", "altura", "statura", "shengao", "length"),
     "weight": ("weight", "wt", "gewicht", "vaegt", "vikt", "vekt", "paino", "peso",
                "tizhong", "mass", "body weight"),
     "bmi": ("bmi", "quetelet", "body mass"),
