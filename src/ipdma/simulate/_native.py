@@ -276,7 +276,7 @@ def _code_missing(frame, source, labels, k, fmt, structural) -> dict[str, float]
             continue
         if style == "user":
             top = float(np.nanmax(values.to_numpy(float)))
-            declared[column] = 99.0 if top < 99 else 999.0 if top < 999 else 9999.0
+            declared[column] = 99.0 if top <= 50 else 999.0 if top < 999 else 9999.0
             frame[column] = values.fillna(declared[column])
         else:
             frame[column] = values.fillna(code)
