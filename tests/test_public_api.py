@@ -11,7 +11,7 @@ import ipdma
 
 TOP_LEVEL = {
     "ConvergenceWarning", "IpdmaError", "SeparationWarning", "SingularFitWarning", "__version__",
-    "analysis", "describe", "load", "meta", "mixed", "plots", "report", "simulate",
+    "analysis", "describe", "draft", "load", "meta", "mixed", "plots", "report", "simulate",
 }  # fmt: skip
 
 # Names each sub-package must export (it may export more).
@@ -29,6 +29,8 @@ REQUIRED = {
     "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
+    "draft": {"draft_trial", "draft_toml", "init_project", "validate", "codebook", "Draft",
+              "Field", "ValidationReport", "profile_file"},
 }  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import analysis, describe, meta, plots, report, simulate
+    from . import analysis, describe, draft, meta, plots, report, simulate
     from .models import mixed
     from .store import load
 
@@ -36,6 +36,7 @@ __all__ = [
     "__version__",
     "analysis",
     "describe",
+    "draft",
     "load",
     "meta",
     "mixed",
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 _LAZY_ATTRS = {"mixed": ("ipdma.models", "mixed"), "load": ("ipdma.store", "load")}
-_LAZY_MODULES = {"analysis", "describe", "meta", "plots", "report", "simulate"}
+_LAZY_MODULES = {"analysis", "describe", "draft", "meta", "plots", "report", "simulate"}
 
 
 def __getattr__(name: str) -> Any:
