@@ -61,6 +61,15 @@ def test_init_draft_validate_fix_ingest(tmp_path):
     assert set(todo["trial"]) == {"jones2003", "smith2001"}
     assert {"trial.country", "trial.population"} <= set(todo["key"])
     assert main(["validate", str(tmp_path / "proj")]) == 1
+    # data problems are found while TODOs remain
+    smith = tmp_path / "proj" / "trials" / "smith2001.toml"
+    original = smith.read_text()
+    smith.write_text(original.replace('column = "age"', 'column = "age_y"'))
+    both = validate(tmp_path / "proj").to_frame()
+    both = both[both["trial"] == "smith2001"]
+    assert both["message"].str.startswith("TODO").any()
+    assert "column 'age_y' is not in the data file" in set(both["message"])
+    smith.write_text(original)
     with pytest.raises(SpecError, match="exists"):
         init_project(tmp_path / "proj", data=tmp_path / "raw")
     # decide the TODOs as a user would (only the TODO lines)

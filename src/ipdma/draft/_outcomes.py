@@ -29,7 +29,7 @@ _NAMED = (
     (("vas3",), "pain", "vas3"), (("borg",), "pain", "borg_cr10"),
     (("lbprsp",), "pain", "lbprs_pain"), (("lbprsf",), "function", "lbprs_function"),
     (("lbprs",), None, "lbprs"), (("prs", "ppi"), "pain", "pain_rating_scale"),
-    (("nrs", "vrs"), "pain", "nrs_0_10"), (("vas",), "pain", "vas"),
+    (("nrs", "nprs", "vrs", "evn"), "pain", "nrs_0_10"), (("vas", "eva"), "pain", "vas"),
     (("rdq16", "rmdq16", "rmq16"), "function", "rmdq_16"),
     (("rdq18", "rmdq18", "rmq18"), "function", "rmdq_18"),
     (("rmdq", "rdq", "rmq", "roland"), "function", "rmdq"),

@@ -42,8 +42,13 @@ def value_text(value: object) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
+def _one_line(text: str) -> str:
+    """Text safe inside a TOML comment (no line breaks or other control characters)."""
+    return "".join(c if c.isprintable() else " " for c in str(text))
+
+
 def _comment(item: Field) -> str:
-    text = item.evidence.replace("\n", " ")
+    text = _one_line(item.evidence)
     if item.todo:
         return f"TODO: {text}"
     return f"{item.confidence}: {text}"
@@ -57,7 +62,7 @@ def _line(key: str, item: Field) -> str:
 def draft_toml(draft: Draft, *, header: str = "") -> str:
     """The commented TOML text of ``draft``."""
     lines = [
-        f"# Trial spec drafted by `ipdma draft` from {draft.file}.",
+        _one_line(f"# Trial spec drafted by `ipdma draft` from {draft.file}."),
         "# Each setting ends with '# <confidence>: <evidence>' (high | medium | low): check",
         "# the medium and low ones; settings left TODO could not be decided from the file and",
         "# `ipdma validate` lists them. Reference of every key: docs/spec.md.",
@@ -65,11 +70,11 @@ def draft_toml(draft: Draft, *, header: str = "") -> str:
     if header:
         lines += [f"# {h}" for h in header.splitlines()]
     if draft.unmapped:
-        lines.append(f"# Columns not mapped: {', '.join(draft.unmapped)}")
+        lines.append(_one_line(f"# Columns not mapped: {', '.join(draft.unmapped)}"))
     if draft.identifiers:
-        lines.append("# Likely direct identifiers (never copied): "
-                     + ", ".join(f"{c} ({r})" for c, r in draft.identifiers.items()))  # fmt: skip
-    lines += [f"# Note: {n}" for n in draft.notes]
+        lines.append(_one_line("# Likely direct identifiers (never copied): "
+                               + ", ".join(f"{c} ({r})" for c, r in draft.identifiers.items())))  # fmt: skip
+    lines += [_one_line(f"# Note: {n}") for n in draft.notes]
     sections: dict[tuple, list[Field]] = {}
     for item in draft.fields:
         head = item.path[0]
@@ -89,7 +94,7 @@ def draft_toml(draft: Draft, *, header: str = "") -> str:
             lines += [_line(str(i.path[2]), i) for i in items]
         elif section[0] == "variables":
             item = items[0]
-            lines.append(f"# {_comment(item)}")
+            lines.append(f"# {_comment(item)}")  # one line: _comment removes line breaks
             lines.append(f"[variables.{_key(section[1])}]")
             if item.todo:
                 lines.append('column = "TODO"')
