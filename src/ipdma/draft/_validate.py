@@ -216,12 +216,12 @@ def _without_todos(data: dict) -> dict:
     out = copy.deepcopy(data)
     for key in ("trial", "source"):
         table = out.get(key, {})
-        for field, value in list(table.items()):
+        for name, value in list(table.items()):
             if is_todo(value):
-                if (key, field) in _PLACEHOLDERS:
-                    table[field] = _PLACEHOLDERS[(key, field)]
+                if (key, name) in _PLACEHOLDERS:
+                    table[name] = _PLACEHOLDERS[(key, name)]
                 else:
-                    del table[field]
+                    del table[name]
     for arm in out.get("arms", []):
         if is_todo(arm.get("code")):
             arm["code"] = "(to decide)"
@@ -231,11 +231,11 @@ def _without_todos(data: dict) -> dict:
             arm["category"] = "other conservative"
         if is_todo(arm.get("type")):
             arm["type"] = "(to decide)"
-        for field in ("design", "delivery"):
-            if is_todo(arm.get(field)) or (arm.get("category") != "exercise" and field in arm):
-                arm[field] = "not specified"
+        for part in ("design", "delivery"):
+            if is_todo(arm.get(part)) or (arm.get("category") != "exercise" and part in arm):
+                arm[part] = "not specified"
                 if arm.get("category") != "exercise":
-                    del arm[field]
+                    del arm[part]
     for section in ("variables", "outcomes"):
         tables = out.get(section, {})
         for name, table in list(tables.items()):
