@@ -18,15 +18,7 @@ from ._config import LATENT_ORDER, TrialConfig
 from ._encode import WEEKS_PER_MONTH, encode
 from ._generate import OUTCOMES, SimulatedTrial
 from ._instruments import instrument, stem
-from ._realism import (
-    LANGUAGE,
-    baseline_tag,
-    missing_style,
-    native_name,
-    outcome_label,
-    translate_encoded,
-    visit_style,
-)
+from ._realism import LANGUAGE, OutcomeNames, code_missing, native_name, translate_encoded
 
 SUFFIX = {"sav": "sav", "dta": "dta", "xpt": "xpt", "xlsx": "xlsx", "csv": "csv",
           "csv-semicolon": "csv", "csv-latin1": "csv"}  # fmt: skip
@@ -108,12 +100,6 @@ def _numbered(words: list[str]) -> list[tuple[str, int]]:
         count[word] = count.get(word, 0) + 1
         out.append((word, count[word]))
     return out
-
-
-def _visit_tag(week: float, k: int, months: bool) -> str:
-    if months:
-        return f"{round(week / WEEKS_PER_MONTH)}m"
-    return (f"w{week:g}", f"{week:g}w", f"fu{week:g}")[k % 3]
 
 
 def in_months(cfg: TrialConfig) -> bool:
@@ -205,10 +191,10 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
         )  # fmt: skip
         wide_outcomes[outcome] = native
         outcome_spec[outcome] = {"instrument": name}
-    names = _OutcomeNames(k, language, labels_ok, {}, cfg)
+    names = OutcomeNames(k, language, labels_ok, {})
     frame, source = _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col,
                             short, months, used, names)  # fmt: skip
-    user_missing = _code_missing(frame, source, labels, k, fmt, {id_col, arm_col})
+    user_missing = code_missing(frame, source, labels, k, fmt, {id_col, arm_col})
     spec = _spec_dict(sim, k, source, codes, spec_vars, outcome_spec, fmt)
     file_name = f"{cfg.trial}.{SUFFIX[fmt]}"
     column_labels = {id_col: "Participant number", arm_col: "Randomized group"}
@@ -223,68 +209,6 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
     return NativeTrial(cfg.trial, frame, labels, spec, pd.DataFrame(harmonized),
                        outcome_values, weeks, file_name, fmt, column_labels,
                        user_missing)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _OutcomeNames:
-    """How a trial names and labels its outcome columns (see ``_realism``)."""
-
-    k: int
-    language: str | None
-    labelled: bool
-    labels: dict[str, str]
-    config: TrialConfig
-
-    def stem(self, outcome: str, base: str) -> str:
-        if self.language is None or outcome != "pain":
-            return base
-        return f"{native_name('pain', self.language, 'pain')}_{base}"
-
-    def tag(self, week: float, index: int, months: bool) -> str:
-        if week == 0:
-            return (
-                "t0"
-                if visit_style(self.k, self.language, self.labelled) == "numbered"
-                else baseline_tag(self.k)
-            )
-        if visit_style(self.k, self.language, self.labelled) == "numbered":
-            return f"t{index}"
-        number = round(week / WEEKS_PER_MONTH) if months else week
-        local = {"nl": ("{:g}wk", "{:g}mnd"), "da": ("uge{:g}", "{:g}mdr"),
-                 "es": ("sem{:g}", "{:g}meses"), "pt": ("sem{:g}", "{:g}meses"),
-                 "it": ("sett{:g}", "{:g}mesi"), "de": ("{:g}wo", "{:g}mo")}.get(self.language or "")  # fmt: skip
-        if local is not None:
-            return local[1 if months else 0].format(number)
-        return _visit_tag(week, self.k, months)
-
-    def label(self, column: str, outcome: str, instrument_name: str, week: float,
-              months: bool) -> None:  # fmt: skip
-        self.labels[column] = outcome_label(outcome, instrument_name, week, months, self.language)
-
-
-def _code_missing(frame, source, labels, k, fmt, structural) -> dict[str, float]:
-    """Missing values as codes: SPSS user-missing (returned), or Stata -9 (in the spec)."""
-    style, code = missing_style(k, fmt)
-    if style is None:
-        return {}
-    declared: dict[str, float] = {}
-    for column in frame.columns:
-        values = frame[column]
-        if column in structural or not pd.api.types.is_float_dtype(values):
-            continue
-        if not values.isna().any():
-            continue
-        if style == "user":
-            top = float(np.nanmax(values.to_numpy(float)))
-            declared[column] = 99.0 if top <= 50 else 999.0 if top < 999 else 9999.0
-            frame[column] = values.fillna(declared[column])
-        else:
-            frame[column] = values.fillna(code)
-            if column in labels:
-                labels[column] = {**labels[column], code: "missing"}
-    if style == "code":
-        source["missing"] = [int(code)]  # type: ignore[arg-type]
-    return declared
 
 
 def _identifier(kind: str, age: np.ndarray, year: int, rng: np.random.Generator) -> np.ndarray:

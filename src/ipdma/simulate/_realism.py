@@ -11,9 +11,22 @@ every name, label and code back.
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
-__all__ = ["LANGUAGE", "native_name", "outcome_label", "translate", "visit_style"]
+import numpy as np
+import pandas as pd
+
+from ._encode import WEEKS_PER_MONTH
+
+__all__ = [
+    "LANGUAGE",
+    "OutcomeNames",
+    "code_missing",
+    "native_name",
+    "translate",
+    "translate_encoded",
+    "visit_tag",
+]
 
 #: country -> language of the trial team's files
 LANGUAGE = {"Netherlands": "nl", "Denmark": "da", "Spain": "es", "Brazil": "pt", "Italy": "it",
@@ -183,3 +196,71 @@ def missing_style(k: int, fmt: str) -> tuple[str | None, float | None]:
     if fmt == "dta" and k % 2 == 0:
         return "code", -9.0
     return None, None
+
+
+def visit_tag(week: float, k: int, months: bool) -> str:
+    """The default suffix of a follow-up visit: 3m, or w8 / 8w / fu8 by trial."""
+    if months:
+        return f"{round(week / WEEKS_PER_MONTH)}m"
+    return (f"w{week:g}", f"{week:g}w", f"fu{week:g}")[k % 3]
+
+
+@dataclass(frozen=True)
+class OutcomeNames:
+    """How a trial names and labels its outcome columns (see ``_realism``)."""
+
+    k: int
+    language: str | None
+    labelled: bool
+    labels: dict[str, str]
+
+    def stem(self, outcome: str, base: str) -> str:
+        if self.language is None or outcome != "pain":
+            return base
+        return f"{native_name('pain', self.language, 'pain')}_{base}"
+
+    def tag(self, week: float, index: int, months: bool) -> str:
+        if week == 0:
+            return (
+                "t0"
+                if visit_style(self.k, self.language, self.labelled) == "numbered"
+                else baseline_tag(self.k)
+            )
+        if visit_style(self.k, self.language, self.labelled) == "numbered":
+            return f"t{index}"
+        number = round(week / WEEKS_PER_MONTH) if months else week
+        local = {"nl": ("{:g}wk", "{:g}mnd"), "da": ("uge{:g}", "{:g}mdr"),
+                 "es": ("sem{:g}", "{:g}meses"), "pt": ("sem{:g}", "{:g}meses"),
+                 "it": ("sett{:g}", "{:g}mesi"), "de": ("{:g}wo", "{:g}mo")}.get(self.language or "")  # fmt: skip
+        if local is not None:
+            return local[1 if months else 0].format(number)
+        return visit_tag(week, self.k, months)
+
+    def label(self, column: str, outcome: str, instrument_name: str, week: float,
+              months: bool) -> None:  # fmt: skip
+        self.labels[column] = outcome_label(outcome, instrument_name, week, months, self.language)
+
+
+def code_missing(frame, source, labels, k, fmt, structural) -> dict[str, float]:
+    """Missing values as codes: SPSS user-missing (returned), or Stata -9 (in the spec)."""
+    style, code = missing_style(k, fmt)
+    if style is None:
+        return {}
+    declared: dict[str, float] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column in structural or not pd.api.types.is_float_dtype(values):
+            continue
+        if not values.isna().any():
+            continue
+        if style == "user":
+            top = float(np.nanmax(values.to_numpy(float)))
+            declared[column] = 99.0 if top <= 50 else 999.0 if top < 999 else 9999.0
+            frame[column] = values.fillna(declared[column])
+        else:
+            frame[column] = values.fillna(code)
+            if column in labels:
+                labels[column] = {**labels[column], code: "missing"}
+    if style == "code":
+        source["missing"] = [int(code)]  # type: ignore[arg-type]
+    return declared
