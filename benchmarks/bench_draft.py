@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.draft._score import report, score_project, write_simulated
+from tests.draft._score import compare_masters, report, score_project, write_simulated
 
 
 def main(seed: int = 2020) -> None:
@@ -23,11 +23,18 @@ def main(seed: int = 2020) -> None:
         written = time.perf_counter()
         fields, trials = score_project(Path(tmp))
         done = time.perf_counter()
+        masters = compare_masters(Path(tmp), Path(tmp) / "work")
     print(
         f"seed {seed}: files written in {written - start:.1f} s, drafted and scored in "
         f"{done - written:.1f} s"
     )
     print(report(fields, trials))
+    equal = masters["participants_equal"] & masters["outcomes_equal"]
+    print(
+        f"  ingest of the drafted specs (TODOs filled) vs the original master: participants "
+        f"and outcomes equal in {int(equal.sum())} of {len(masters)} trials"
+        + "".join(f"\n    differs: {t}" for t in masters.loc[~equal, "trial"])
+    )
 
 
 if __name__ == "__main__":

@@ -319,3 +319,44 @@ def report(fields: pd.DataFrame, trials: pd.DataFrame) -> str:
     for row in fields[fields["status"] == "todo"].itertuples():
         lines.append(f"  TODO:  {row.trial} {row.field}")
     return "\n".join(lines)
+
+
+def compare_masters(root: Path, work: Path) -> pd.DataFrame:
+    """Ingest the original project and a copy whose specs are the drafts with only the TODOs
+    filled from the hidden specs; per trial, whether participants and outcomes are equal."""
+    import tomli_w
+
+    import ipdma
+    from ipdma.store import ingest
+
+    original = root / "project.toml"
+    ingest(original, output=work / "original.duckdb")
+    project = read_toml(original)
+    drafted_dir = work / "drafted"
+    (drafted_dir / "trials").mkdir(parents=True, exist_ok=True)
+    for entry in project["trials"]:
+        spec_path = (root / entry).resolve()
+        hidden = read_toml(spec_path)
+        draft = draft_trial(load_trial_spec(spec_path).data_path, spec_dir=drafted_dir / "trials")
+        filled = fill_todos(draft.to_dict(), hidden)
+        (drafted_dir / entry).write_text(tomli_w.dumps(filled), encoding="utf-8")
+    (drafted_dir / "project.toml").write_text(tomli_w.dumps(project), encoding="utf-8")
+    ingest(drafted_dir / "project.toml", output=work / "drafted.duckdb")
+    a, b = ipdma.load(work / "original.duckdb"), ipdma.load(work / "drafted.duckdb")
+    rows = []
+    harmonized = ["pid", "treat", *(v for v in VARIABLES if v in a.participants)]
+    for trial in sorted(a.participants["trial"].unique()):
+        pa = a.participants[a.participants["trial"] == trial][harmonized].reset_index(drop=True)
+        pb = b.participants[b.participants["trial"] == trial][harmonized].reset_index(drop=True)
+        oa, ob = (m.outcomes[m.outcomes["trial"] == trial][["pid", "outcome", "time_weeks", "value"]]
+                  .sort_values(["pid", "outcome", "time_weeks"]).reset_index(drop=True)
+                  for m in (a, b))  # fmt: skip
+        same_p = pa.shape == pb.shape and all(
+            (pa[c].astype(str) == pb[c].astype(str)).all() if c == "pid"
+            else _same(pa[c], pb[c]) for c in harmonized)  # fmt: skip
+        same_o = oa.shape == ob.shape and (oa["pid"].astype(str) == ob["pid"].astype(str)).all() \
+            and bool(np.allclose(oa["time_weeks"], ob["time_weeks"], atol=0.01)) \
+            and _same(oa["value"], ob["value"])  # fmt: skip
+        rows.append({"trial": trial, "participants_equal": bool(same_p),
+                     "outcomes_equal": bool(same_o)})  # fmt: skip
+    return pd.DataFrame(rows)

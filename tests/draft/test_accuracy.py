@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import pytest
 
-from ._score import report, score_project, write_simulated
+from ._score import compare_masters, report, score_project, write_simulated
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory):
-    root = write_simulated(tmp_path_factory.mktemp("hidden"), seed=2020)
+def root(tmp_path_factory):
+    return write_simulated(tmp_path_factory.mktemp("hidden"), seed=2020)
+
+
+@pytest.fixture(scope="module")
+def scored(root):
     return score_project(root)
 
 
@@ -38,3 +42,12 @@ def test_filled_todos_reproduce_the_master(scored):
     clean = trials[~trials["trial"].isin(wrong_trials)]
     assert clean["master_equal"].all(), clean[~clean["master_equal"]]
     assert len(clean) >= 20
+
+
+def test_ingested_master_from_drafts_equals_the_original(root, scored, tmp_path):
+    fields, _ = scored
+    masters = compare_masters(root, tmp_path)
+    wrong_trials = set(fields.loc[fields["status"] == "wrong", "trial"])
+    equal = masters["participants_equal"] & masters["outcomes_equal"]
+    assert equal[~masters["trial"].isin(wrong_trials)].all(), masters[~equal]
+    assert len(masters) == 27

@@ -178,3 +178,13 @@ def test_multilingual_vocabulary():
                           ("education", "escolaridade"), ("sick_leave", "sjukskrivning")]:  # fmt: skip
         assert match(concept, name) is not None, (concept, name)
     assert match("age", "page") is None  # short words match whole tokens only
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_blank_text_cells_are_missing_whatever_the_dtype(tmp_path, dtype):
+    sex = pd.Series(["F", "M", "", "F", " "] * 8, dtype=dtype)
+    frame = pd.DataFrame({"id": range(40), "group": ["A", "B"] * 20, "sex": sex})
+    path = tmp_path / "t2000.parquet"
+    frame.to_parquet(path)
+    variables = draft_trial(path, spec_dir=tmp_path).to_dict()["variables"]
+    assert variables["female"] == {"column": "sex", "codes": {"F": 1, "M": 0}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..harmonize import INSTRUMENTS
 from ._profile import FileProfile
@@ -55,7 +56,7 @@ def _range(profile: FileProfile, columns: list[str], missing: dict[str, list[flo
     values = []
     for c in columns:
         col = profile.data[c]
-        if col.dtype == object:
+        if not pd.api.types.is_numeric_dtype(col):
             return None
         v = col.to_numpy(float)
         v = v[~np.isnan(v) & ~np.isin(v, missing.get(c, []))]

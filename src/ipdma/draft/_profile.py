@@ -209,9 +209,8 @@ def _column(name, values: pd.Series, label, value_labels, missing_codes) -> Colu
     if numeric is not None:
         present = numeric[numeric.notna()]
     else:
-        present = values[values.notna()]
-        if values.dtype == object:
-            present = present[~present.map(lambda v: isinstance(v, str) and not v.strip())]
+        present = values[values.notna()]  # text: object or pandas' string dtype
+        present = present[~present.map(lambda v: isinstance(v, str) and not v.strip())]
     if pd.api.types.is_datetime64_any_dtype(values) or (
         numeric is None and len(present)
         and present.map(lambda v: hasattr(v, "year") and hasattr(v, "month")).all()
