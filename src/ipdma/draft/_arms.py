@@ -44,10 +44,16 @@ def _category(name: str) -> tuple[str | None, str | None, str]:
             return "exercise", None, f"the name contains {word!r}"
     if toks & set(_EXERCISE_CODES):
         return "exercise", None, f"the code {name!r} abbreviates exercise"
+    found = []
     for words, category, kind in _CATEGORY:
-        for word in words:
-            if word in text:
-                return category, kind, f"the name contains {word!r}"
+        hit = next((w for w in words if w in text), None)
+        if hit is not None:
+            found.append((category, kind, hit))
+    if len(found) == 1:
+        category, kind, word = found[0]
+        return category, kind, f"the name contains {word!r}"
+    if found:  # e.g. 'usual care + education': the publication decides
+        return None, None, "the name mixes " + " and ".join(f"{w!r} ({c})" for c, _, w in found)
     return None, None, ""
 
 
@@ -74,8 +80,8 @@ def draft_arms(profile: FileProfile, arm: str | None) -> list[Field]:
         category, kind, why = _category(name)
         if category is None:
             fields.append(Field(("arms", i, "category"), TODO, None,
-                                f"the name {name!r} does not say; exercise | no treatment | "
-                                "usual care | placebo | other conservative"))  # fmt: skip
+                                f"{why or f'the name {name!r} does not say'}; exercise | "
+                                "no treatment | usual care | placebo | other conservative"))  # fmt: skip
         else:
             fields.append(Field(("arms", i, "category"), category, "medium", why))
         if category == "exercise" or category is None:
