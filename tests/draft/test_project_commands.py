@@ -143,6 +143,14 @@ def test_codebook_project_and_file(tmp_path):
     assert frame.loc[frame["variable"] == "sex", "distinct"].tolist() == [2, 2]
     one = codebook(tmp_path / "raw" / "jones2003.csv", output=tmp_path / "cb")
     assert one.pages == (tmp_path / "cb" / "jones2003.html",)
+    # a direct identifier's values never reach the codebook
+    secret = pd.DataFrame({"id": range(8), "initials": ["A.B.", "C.D."] * 4,
+                           "birth_date": ["1960-01-0%d" % (i + 1) for i in range(8)]})  # fmt: skip
+    secret.to_csv(tmp_path / "raw2.csv", index=False)
+    hidden = codebook(tmp_path / "raw2.csv", output=tmp_path / "cb2")
+    text = hidden.pages[0].read_text() + hidden.csv.read_text()
+    assert "A.B." not in text and "1960-01-01" not in text
+    assert "likely direct identifier" in text
     assert main(["codebook", str(tmp_path / "raw" / "nothing.sav"), "-o",
                  str(tmp_path / "x")]) == 1  # fmt: skip
 

@@ -73,8 +73,26 @@ def _frequencies(col: ColumnProfile) -> str:
     return f'<table class="freq">{rows}</table>'
 
 
+def _identifiers(profile: FileProfile) -> dict[str, str]:
+    from ..harmonize import detect_identifiers
+
+    return detect_identifiers(profile.data)
+
+
+def dictionary(profile: FileProfile) -> pd.DataFrame:
+    """The CSV rows of one file; likely direct identifiers keep no value, range or label."""
+    frame = profile.to_frame()
+    found = _identifiers(profile)
+    hidden = frame["variable"].isin(list(found))
+    for column in ("min", "max", "value_labels", "frequencies"):
+        frame[column] = frame[column].astype(object).where(~hidden, None)
+    frame["identifier"] = frame["variable"].map(found).fillna("")
+    return frame
+
+
 def page(profile: FileProfile, title: str, back: str = "") -> str:
-    """The HTML data dictionary of one raw file."""
+    """The HTML data dictionary of one raw file (identifiers' values are never shown)."""
+    found = _identifiers(profile)
     head = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{_STYLE}</style></head><body>")  # fmt: skip
     nav = f'<p><a href="{back}">all trials</a></p>' if back else ""
@@ -92,6 +110,10 @@ def page(profile: FileProfile, title: str, back: str = "") -> str:
         detail = _frequencies(c) if c.distinct <= 12 else (
             _histogram(profile, c) if c.kind == "numeric" else
             f'<span class="muted">{c.distinct} distinct values</span>')  # fmt: skip
+        if c.name in found:  # never show a direct identifier's values
+            rng = labels = ""
+            detail = (f'<span class="muted">likely direct identifier '
+                      f"({html.escape(found[c.name])}): values not shown</span>")  # fmt: skip
         rows.append(
             f"<tr><td><b>{html.escape(c.name)}</b></td><td>{html.escape(c.label)}</td>"
             f"<td>{c.kind}</td><td class='num'>{pct:.1f}</td><td class='num'>{c.distinct}</td>"
@@ -146,7 +168,7 @@ def codebook(target: str | Path, *, output: str | Path | None = None) -> Codeboo
         profile = profile_file(raw, sheet=options.get("sheet"))
         path = folder / f"{trial}.html"
         _write(path, page(profile, f"Codebook: {trial}", "index.html" if len(items) > 1 else ""))
-        frame = profile.to_frame()
+        frame = dictionary(profile)
         _write(folder / f"{trial}.csv", frame.to_csv(index=False))
         frames.append(frame.assign(trial=trial)[["trial", *frame.columns]])
         pages.append(path)
