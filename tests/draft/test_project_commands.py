@@ -145,7 +145,7 @@ def test_codebook_project_and_file(tmp_path):
     assert one.pages == (tmp_path / "cb" / "jones2003.html",)
     # a direct identifier's values never reach the codebook
     secret = pd.DataFrame({"id": range(8), "initials": ["A.B.", "C.D."] * 4,
-                           "birth_date": ["1960-01-0%d" % (i + 1) for i in range(8)]})  # fmt: skip
+                           "birth_date": [f"1960-01-0{i + 1}" for i in range(8)]})  # fmt: skip
     secret.to_csv(tmp_path / "raw2.csv", index=False)
     hidden = codebook(tmp_path / "raw2.csv", output=tmp_path / "cb2")
     text = hidden.pages[0].read_text() + hidden.csv.read_text()
