@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo docs lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 test: $(VENV)/.installed-test
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+# The documentation site (mkdocs-material, API reference from the docstrings), strict:
+# a broken link, a missing page or a docstring mkdocstrings cannot render fails the build.
+$(VENV)/.installed-docs: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/ipdma demo

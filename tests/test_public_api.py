@@ -11,7 +11,8 @@ import ipdma
 
 TOP_LEVEL = {
     "ConvergenceWarning", "IpdmaError", "SeparationWarning", "SingularFitWarning", "__version__",
-    "analysis", "describe", "load", "meta", "mixed", "plots", "report", "simulate", "summaries",
+    "analysis", "describe", "draft", "load", "meta", "mixed", "plots", "report", "simulate",
+    "summaries",
 }  # fmt: skip
 
 # Names each sub-package must export (it may export more).
@@ -37,6 +38,8 @@ REQUIRED = {
                   "fit_federated_binomial", "DisclosureRules", "SiteSummaries",
                   "FederatedResults", "BinomialSite", "InProcessTransport", "FolderTransport",
                   "serve_folder"},
+    "draft": {"draft_trial", "draft_toml", "init_project", "validate", "codebook", "Draft",
+              "Field", "ValidationReport", "profile_file"},
 }  # fmt: skip
 
 

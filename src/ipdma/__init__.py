@@ -25,7 +25,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import analysis, describe, meta, plots, report, simulate, summaries
+    from . import analysis, describe, draft, meta, plots, report, simulate, summaries
     from .models import mixed
     from .store import load
 
@@ -37,6 +37,7 @@ __all__ = [
     "__version__",
     "analysis",
     "describe",
+    "draft",
     "load",
     "meta",
     "mixed",
@@ -47,7 +48,16 @@ __all__ = [
 ]
 
 _LAZY_ATTRS = {"mixed": ("ipdma.models", "mixed"), "load": ("ipdma.store", "load")}
-_LAZY_MODULES = {"analysis", "describe", "meta", "plots", "report", "simulate", "summaries"}
+_LAZY_MODULES = {
+    "analysis",
+    "describe",
+    "draft",
+    "meta",
+    "plots",
+    "report",
+    "simulate",
+    "summaries",
+}
 
 
 def __getattr__(name: str) -> Any:
