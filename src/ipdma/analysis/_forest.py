@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,13 +29,17 @@ from scipy import stats
 
 from ..errors import IpdmaError
 from ._design import PreparedModel
+from ._plan import AnalysisPlan
+from ._records import TRIAL_COLUMNS, ModelResult, empty_trials
 
 __all__ = [
     "FOREST_COLUMNS",
     "add_prediction_interval",
+    "forest_table",
     "model_counts",
     "prediction_interval",
     "trial_effects",
+    "wants_trials",
 ]
 
 FOREST_COLUMNS = [
@@ -77,11 +82,18 @@ def add_prediction_interval(overall: pd.DataFrame, level: float) -> pd.DataFrame
     return out
 
 
+def wants_trials(prepared: PreparedModel, plan: AnalysisPlan) -> bool:
+    """Per-trial effects are kept for the overall models in the primary window."""
+    spec = prepared.spec
+    return spec.kind == "overall" and spec.window == plan.primary_window
+
+
 def trial_effects(prepared: PreparedModel, level: float) -> pd.DataFrame:
-    """Per-trial treatment effects of an overall model (``FOREST_COLUMNS``)."""
+    """Per-trial treatment effects of an overall model (:data:`TRIAL_COLUMNS`, reporting
+    scale: MD, or OR for global recovery); empty when they cannot be computed."""
     from ..meta import two_stage
 
-    spec, data = prepared.spec, prepared.data
+    data = prepared.data
     frame = pd.DataFrame(
         {
             "trial": data["trial"].astype(str),
@@ -102,18 +114,32 @@ def trial_effects(prepared: PreparedModel, level: float) -> pd.DataFrame:
                 level=level,
             )
     except (IpdmaError, ValueError, ArithmeticError, np.linalg.LinAlgError):
-        return pd.DataFrame(columns=FOREST_COLUMNS)
+        return empty_trials()
     trials = result.trials.copy()
     for column in ("estimate", "ci_low", "ci_high"):
         values = trials[column].astype(float)
         trials[column] = np.exp(values) if odds else values
-    trials["outcome"], trials["window"], trials["comparison"] = (
-        spec.outcome,
-        spec.window,
-        spec.comparison,
-    )
-    trials["scale"] = "OR" if odds else "MD"
-    return trials.reindex(columns=FOREST_COLUMNS).reset_index(drop=True)
+    return trials.reindex(columns=list(TRIAL_COLUMNS)).reset_index(drop=True)
+
+
+def forest_table(records: Sequence[ModelResult]) -> pd.DataFrame:
+    """The ``forest`` table (:data:`FOREST_COLUMNS`): the records' per-trial effects."""
+    frames = []
+    for record in records:
+        if record.spec.kind != "overall" or record.trials.empty:
+            continue
+        trials = pd.DataFrame(record.trials).copy()
+        spec = record.spec
+        trials["outcome"], trials["window"], trials["comparison"] = (
+            spec.outcome,
+            spec.window,
+            spec.comparison,
+        )
+        trials["scale"] = "OR" if spec.outcome == "recovery" else "MD"
+        frames.append(trials.reindex(columns=FOREST_COLUMNS))
+    if not frames:
+        return pd.DataFrame(columns=FOREST_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
 
 
 def model_counts(frame: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:

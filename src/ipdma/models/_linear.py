@@ -33,6 +33,7 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, SingularFitWarning
+from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._linear_checks import check_outcome_varies, data_warnings, own_variance, within_trial_fit
 from ._linear_criterion import Criterion
@@ -46,6 +47,7 @@ __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
 DECREMENT_TOL = 1e-6  # deviance a Newton step from the optimum may still gain
 RESTART_TOL = 1e-6  # deviance difference allowed between the two starts
 SINGULAR_TOL = 1e-4  # lme4::isSingular's tolerance on diagonal theta
+GRADIENT_TOL = 1e-11  # largest scaled gradient component where Newton stops
 NEWTON_MAX_PARAMS = 8  # damped Newton (finite-difference Hessian) up to this many parameters
 _LOG_RHO_BOUND = 30.0
 _SMALL_P = 64  # fixed effects above which BLAS runs single-threaded
@@ -81,7 +83,9 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
 
     if free.sum() <= NEWTON_MAX_PARAMS:
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
-        z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-8, keep_sign=diagonal[free])
+        z, f, nfev = newton_minimize(
+            fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free]
+        )
     else:
         res = minimize(
             fun, x0[free] * scale, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000}
@@ -270,8 +274,8 @@ def _estimate(
 
     theta = x_hat[: crit.n_theta]
     singular = bool(np.any(theta[diag] < SINGULAR_TOL))
+    zero = [design.random_names[r] for r in crit.rows[diag][theta[diag] < SINGULAR_TOL]]
     if singular:
-        zero = [design.random_names[r] for r in crit.rows[diag][theta[diag] < SINGULAR_TOL]]
         msg = (
             "singular fit: the random-effect variance (or a correlation) of "
             f"{', '.join(map(repr, zero))} is estimated at the boundary; the fit converged "
@@ -300,4 +304,11 @@ def _estimate(
         convergence=convergence,
         singular=singular,
         messages=tuple(messages),
+        diagnostics=ConvergenceRecord(
+            converged=converged,
+            gradient_max=gmax,
+            restart_loglik_difference=gap / 2,  # deviance = -2 loglik
+            boundary_terms=tuple(f"sd({name})" for name in zero),
+            checks=convergence,
+        ),
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._captions import comparison_phrase, primary_of, window_phrase
 from ._labels import as_bool
 from ._view import FigureView, format_p
 
@@ -145,15 +146,19 @@ def subgroup_figures(
     plan: Mapping[str, Any],
     overall: pd.DataFrame | None = None,
     interactions: pd.DataFrame | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> list[FigureView]:
-    """Figures 3-5: subgroup treatment effects at the primary window and comparison, with
-    the overall effect as the first row and each modifier's interaction p-value."""
+    """Figures 3-5: subgroup treatment effects at the plan's primary window and comparison,
+    with the overall effect as the first row and each modifier's interaction p-value.
+
+    Captions name that window with its target (``settings``) and the comparison set.
+    """
     from .. import plots
 
     draw = plots.subgroup_forest
-    window = plan.get("primary_window", "short")
-    comparison = plan.get("primary_comparison", "any")
+    window, comparison = primary_of(plan)
     adjusted = plan.get("subgroup_adjustment", "adjusted") == "adjusted"
+    level = f"{100 * float(plan.get('level', 0.95)):g}%"
     views = []
     for number, outcome, word in ((3, "pain", "pain"), (4, "function", "function"),
                                   (5, "recovery", "global recovery")):  # fmt: skip
@@ -194,7 +199,8 @@ def subgroup_figures(
                 key=f"figure{number}",
                 title=f"Figure {number}. Treatment effect of exercise on {word} by subgroup of "
                 f"each potential modifier ({'odds ratio' if scale == 'OR' else 'mean difference'}"
-                " with 95% CI), follow-up closest to 3 months",
+                f" with {level} CI), {window_phrase(window, settings)}, "
+                f"{comparison_phrase(comparison)}",
                 notes=(
                     f"{'Adjusted' if adjusted else 'Unadjusted'} one-stage models with "
                     "uncentred modifier categories (clinical cut-points or the median). First "
