@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import typer
 from rich.markup import escape
 
+from .._fs import os_error
 from ..errors import IpdmaError
 from ._app import app, console, state
 
@@ -39,7 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted")
         return 1
+    except OSError as exc:  # disk full, permissions, read-only, symlink loop, long paths ...
+        console.print(f"[bold red]error:[/] {escape(str(os_error(exc)))}", highlight=False)
+        return 1
     except Exception as exc:
+        if _is_duckdb_io(exc):  # DuckDB's own I/O errors: disk full, lock held, permissions
+            console.print(f"[bold red]error:[/] {escape(str(os_error(exc)))}", highlight=False)
+            return 1
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()  # a usage error (unknown option, missing argument): the user's to fix
             return 1
@@ -52,3 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return result if isinstance(result, int) else 0
+
+
+def _is_duckdb_io(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return "duckdb" in module and type(exc).__name__ in (
+        "IOException", "PermissionException", "OutOfMemoryException",
+    )  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._app import app, console, out, progress_enabled
+from ._app import app, console, locked, out, progress_enabled, project_file
 
 
 @app.command("analyze")
@@ -26,6 +26,21 @@ def analyze(
     ] = None,
 ) -> None:
     """Fit the analysis grid (overall effects, modifiers, subgroups) and write the tables."""
+    from ..store import stale_inputs
+
+    if project.suffix != ".duckdb":
+        project = project_file(project)
+    with locked(project, "ipdma analyze"):
+        for path in stale_inputs(project):
+            console.print(
+                f"[yellow]notice:[/] {path} changed after the master dataset was written; "
+                "run `ipdma ingest` to analyse the current data",
+                highlight=False,
+            )
+        _print(_run(project, jobs, output))
+
+
+def _run(project: Path, jobs: int | None, output: Path | None):
     from ..analysis import run
 
     if progress_enabled():
@@ -45,6 +60,10 @@ def analyze(
             results = run(project, jobs=jobs, progress=progress, output=output)
     else:
         results = run(project, jobs=jobs, output=output)
+    return results
+
+
+def _print(results) -> None:
     out.print(
         f"models: {len(results.models)} ({results.fitted} fitted, {results.cached} cached, "
         f"{results.failed} failed, {results.not_estimable} not estimable: fewer than 2 trials) "
