@@ -74,6 +74,7 @@ class SourceSpec(_Frozen):
     missing: tuple[Scalar, ...] = ()
     keep: tuple[str, ...] = ()
     allow_identifiers: tuple[str, ...] = ()
+    pseudonymize: bool = False
 
     @model_validator(mode="after")
     def _long_needs_time(self) -> SourceSpec:

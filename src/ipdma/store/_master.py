@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field, fields
@@ -11,6 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from .._fs import os_error
 from ..errors import DataFileError
 
 __all__ = ["TABLES", "MasterData", "load", "read_meta", "write_master"]
@@ -89,9 +91,12 @@ def write_master(path: Path, tables: dict[str, pd.DataFrame], meta: dict[str, An
 
     On any error the temp file is removed and an existing ``path`` is left untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
+    except OSError as exc:
+        raise os_error(exc, path.parent) from None
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(temp)) as con:
             for name in TABLES:
@@ -107,9 +112,31 @@ def write_master(path: Path, tables: dict[str, pd.DataFrame], meta: dict[str, An
                 [(k, json.dumps(v, default=str)) for k, v in sorted(meta.items())],
             )
         os.replace(temp, path)
+    except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+        raise os_error(exc, path) from None
     finally:
-        temp.unlink(missing_ok=True)
-        Path(str(temp) + ".wal").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+            Path(str(temp) + ".wal").unlink(missing_ok=True)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files of writers that were killed (their process no longer exists)."""
+    for temp in path.parent.glob(f".{path.name}.*.tmp*"):
+        pid = temp.name[len(path.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _master_path(path: str | Path) -> Path:
