@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import IpdmaError
+from .._fs import replace_folder
+from ..errors import IpdmaError, SpecError
 from ._cache import ResultsCache, model_key
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._importance import flag_importance, important_table
@@ -133,6 +134,7 @@ def run(
     if not isinstance(plan, AnalysisPlan):
         raw = plan if plan is not None else source_info.raw_plan
         plan = plan_from_dict(raw, file=source_info.project)
+        _known_columns(raw or {}, source_info)
     database = Path(cache) if cache is not None else source_info.database
     out_dir = Path(output) if output is not None else source_info.output
     specs = build_grid(plan, windows=tuple(source_info.frames))
@@ -174,6 +176,29 @@ def run(
     tables["plan"] = pd.DataFrame({"plan": [plan.record()]})
     store.write_tables(tables)
     return results
+
+
+def _known_columns(raw: dict[str, Any], source: _Source) -> None:
+    """Every modifier and adjuster the plan names explicitly is a variable of the data
+    (an upfront SpecError instead of a grid of failed models)."""
+    if not source.frames:
+        return
+    columns = set().union(*(frame.columns for frame in source.frames.values()))
+    for key in ("modifiers", "adjust_for"):
+        names = raw.get(key, ())
+        for name in names if isinstance(names, list | tuple) else ():
+            if name not in columns:
+                import difflib
+
+                known = sorted(c for c in columns if c not in ("trial", "pid", "arm_code"))
+                guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                raise SpecError(
+                    f"analysis.{key} names {name!r}, which is not a variable of the master dataset",
+                    file=source.project,
+                    variable=name,
+                    hint=(f"did you mean {guess[0]!r}? " if guess else "")
+                    + f"variables: {', '.join(known)}",
+                )
 
 
 def _failed(spec: ModelSpec, exc: IpdmaError) -> dict[str, Any]:
@@ -220,11 +245,17 @@ def _write(results: dict[str, pd.DataFrame], plan: AnalysisPlan, out_dir: Path |
     folder = out_dir / "tables"
     # Fit timings stay in the DataFrame and the database; the CSV tables carry only what is
     # determined by the data and the plan, so two runs write byte-identical files.
+    # The whole set is written into a new folder that then replaces tables/ (never a mix of
+    # two runs' tables, even when the run is killed midway).
     timing = ["seconds", "cpu_seconds"]
-    paths = {
-        name: write_csv_atomic(frame.drop(columns=timing, errors="ignore"), folder / f"{name}.csv")
-        for name, frame in results.items()
-    }
     text = json.dumps(json.loads(plan.record()), indent=2) + "\n"
-    paths["plan"] = write_text_atomic(text, folder / "plan.json")
+
+    def write(new: Path) -> None:
+        for name, frame in results.items():
+            write_csv_atomic(frame.drop(columns=timing, errors="ignore"), new / f"{name}.csv")
+        write_text_atomic(text, new / "plan.json")
+
+    replace_folder(folder, write)
+    paths = {name: folder / f"{name}.csv" for name in results}
+    paths["plan"] = folder / "plan.json"
     return paths

@@ -83,7 +83,12 @@ def fit_all(
     try:
         with (
             _single_threaded_blas(),
-            ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool,
+            ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=context,
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            ) as pool,
         ):
             pending = {pool.submit(_fit_batch, batch, plan) for batch in batches}
             while pending:
@@ -101,6 +106,30 @@ def fit_all(
             if item[0] not in records:
                 report(_fit_batch([item], plan))
     return records
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: end this worker as soon as the process that started the pool dies.
+
+    Workers are children of the forkserver, not of the analysing process, so a SIGKILL of
+    ``ipdma analyze`` would otherwise leave them (and through them the forkserver and the
+    resource tracker) running. A daemon thread polls the parent's pid once a second; the
+    forkserver and the resource tracker end by themselves once no worker holds their pipes.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pid reused by another user's process: parent gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ipdma-parent-watch", daemon=True).start()
 
 
 _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -61,6 +61,8 @@ def ingest(
         )
     elif len(result.identifiers):
         out.print(_table(result.identifiers, "Columns left out as likely direct identifiers"))
+    for notice in result.notices:
+        console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     for trial, encoding in result.encodings.items():
         if encoding != "utf-8" and not quiet:
             console.print(f"{trial}: text file read as {encoding}")
@@ -90,3 +92,5 @@ def check(
     out.print(_table(missing, "Missing data and ranges (harmonized scale)"))
     out.print(_table(report.replication, "Replication of published aggregates"))
     out.print(report.summary())
+    for notice in report.notices:
+        out.print(f"notice: {escape(notice)}", highlight=False)

@@ -74,6 +74,8 @@ def _ingest(project: Path) -> None:
     _say(f"ingest: master dataset {result.status} ({result.path})")
     for path in result.changed:
         _say(f"ingest: raw file changed since the last run: {path}")
+    for notice in result.notices:
+        console.print(f"notice: {notice}", highlight=False)
 
 
 def _check(project: Path) -> Any:

@@ -29,6 +29,12 @@ def file_sha256(path: Path) -> str:
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file; a missing file or a syntax error is a SpecError naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise SpecError(
+            "the spec path is a folder, not a file",
+            file=path,
+            hint="point at the .toml file inside that folder",
+        )
     if not path.is_file():
         raise SpecError(
             "the spec file does not exist",
@@ -37,15 +43,35 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         )
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            content = handle.read()
+    except OSError as exc:
+        from .._fs import os_error
+
+        error = os_error(exc, path)
+        raise SpecError(f"the spec file cannot be read: {error.message}", file=path,
+                        hint=error.hint) from None  # fmt: skip
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        column = exc.start - (content.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            f"the file is not UTF-8 text: byte {content[exc.start]:#04x} at line {line}, "
+            f"column {column} cannot be decoded",
+            file=path,
+            row=line,
+            value=content[max(0, exc.start - 20) : exc.start + 10].decode("utf-8", "replace"),
+            hint="save the file as UTF-8 (TOML files must be UTF-8; e.g. iconv -f latin1 -t "
+            "utf-8), or retype the character at that place",
+        ) from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(
             f"the file is not valid TOML: {exc}",
             file=path,
             hint='fix the TOML syntax at the line given (quote keys such as "1.5")',
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"the spec file cannot be read: {exc}", file=path) from None
 
 
 def _validate(model: type[BaseModel], data: dict[str, Any], path: Path, trial: str | None):
