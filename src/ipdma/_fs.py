@@ -117,6 +117,12 @@ def project_lock(
 
     if wait is None:
         wait = float(os.environ.get("IPDMA_LOCK_WAIT", "30"))
+    if folder.is_symlink() and not folder.exists():
+        raise IpdmaError(
+            "the output folder is a broken symbolic link or a symlink loop",
+            file=folder,
+            hint="fix or remove the link (ls -l shows where it points), or set `output`",
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock_file = folder / LOCK_NAME

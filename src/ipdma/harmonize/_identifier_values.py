@@ -127,8 +127,9 @@ def _date_of(digits: str, order: str) -> dt.date | None:
 def date_numbers(values: pd.Series) -> pd.Series | None:
     """Dates stored as 8-digit numbers or text (yyyymmdd or ddmmyyyy), else None."""
     text = values.map(_integer_text).dropna()
-    if len(text) < 3 or not text.map(lambda v: len(v) == 8).all():
+    if len(text) < 3 or not text.map(lambda v: len(v) in (7, 8)).all():
         return None
+    text = text.str.zfill(8)  # ddmmyyyy stored as a number loses its leading zero
     for order in ("ymd", "dmy"):
         dates = text.map(lambda v, o=order: _date_of(v, o))
         ok = dates.map(lambda d: d is not None and 1900 <= d.year <= dt.date.today().year)
