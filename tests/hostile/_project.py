@@ -173,5 +173,9 @@ def hashes(folder: Path) -> dict[str, str]:
     for path in sorted(folder.rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue
-        out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        try:
+            content = path.read_bytes()
+        except OSError:  # unreadable (a case made it so): its metadata stands in
+            content = repr(path.stat()).encode()
+        out[str(path.relative_to(folder))] = hashlib.sha256(content).hexdigest()
     return out

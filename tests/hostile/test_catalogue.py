@@ -10,7 +10,7 @@ import pytest
 
 from ipdma.cli import main
 
-from . import _cases_identifiers  # noqa: F401  (registers cases)
+from . import _cases_files, _cases_identifiers  # noqa: F401  (register the cases)
 from ._catalogue import CASES, Case, Env
 from ._project import hashes
 

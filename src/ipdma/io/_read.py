@@ -142,6 +142,8 @@ def read_table(
         raise DataFileError(
             f"the data file has no {'columns' if table.data.shape[1] == 0 else 'rows'}",
             file=path,
+            hint="re-export the data (with its header row and all participants' rows), or "
+            "fix [source].sheet / [source].file",
         )
     table.data.columns = [str(c) for c in table.data.columns]
     return table

@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def _check_rows(text: str, path: Path, sep: str, decimal: str) -> list[str]:
         while not any(h.strip() for h in header):
             header = next(reader)
     except StopIteration:
-        raise DataFileError("the data file has no columns", file=path) from None
+        raise DataFileError(
+            "the data file has no columns", file=path, hint="re-export the data"
+        ) from None
     except csv.Error as exc:
         raise DataFileError(f"the header line cannot be parsed ({exc})", file=path) from None
     names = [h.strip() for h in header]
@@ -176,7 +179,9 @@ def read_delimited(
     text, used = decode_text(raw, path, encoding)
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        raise DataFileError("the data file is empty (only blank lines)", file=path)
+        raise DataFileError(
+            "the data file is empty (only blank lines)", file=path, hint="re-export the data"
+        )
     names = _check_rows(text, path, sep, decimal)
     dtype = {name: str for name in text_columns if name in names}
     try:
@@ -184,6 +189,18 @@ def read_delimited(
             io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True, dtype=dtype
         )
     except pd.errors.EmptyDataError:
-        raise DataFileError("the data file has no columns", file=path) from None
+        raise DataFileError(
+            "the data file has no columns", file=path, hint="re-export the data"
+        ) from None
+    except pd.errors.ParserError as exc:
+        match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if match is None:
+            raise
+        raise DataFileError(
+            f"a quote opened on line {int(match[1]) + 1} is never closed",
+            file=path,
+            row=int(match[1]) + 1,
+            hint='close or remove the stray quote character (") on that line',
+        ) from None
     data.columns = [str(c).strip() for c in data.columns]
     return data, used

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import SpecError
 from ._errors import spec_error_from_validation
-from ._project import Project
+from ._project import Project, _resolved
 from ._trial import TrialSpec
 
 __all__ = ["file_sha256", "load_project", "load_trial_spec", "read_toml"]
@@ -90,7 +90,7 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
         The file is missing or invalid; the message names the file, the dotted key and the fix
         (an unknown key suggests the nearest allowed key).
     """
-    path = Path(path).resolve()
+    path = _resolved(Path(path))
     data = read_toml(path)
     trial = data.get("trial", {}).get("id") if isinstance(data.get("trial"), dict) else None
     spec = _validate(TrialSpec, data, path, trial if isinstance(trial, str) else None)
@@ -100,7 +100,7 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
 
 def load_project(path: str | Path) -> Project:
     """Read and validate a project file (``project.toml``); trial specs are not read yet."""
-    path = Path(path).resolve()
+    path = _resolved(Path(path))
     project = _validate(Project, read_toml(path), path, None)
     project._path = path
     return project

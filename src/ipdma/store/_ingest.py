@@ -170,7 +170,7 @@ def ingest(
     provenance = [_provenance_row("project", None, project.path, root)]  # type: ignore[arg-type]
     provenance += [_provenance_row("spec", s.id, s.path, root) for s in specs]  # type: ignore[arg-type]
     for spec in specs:
-        check_readable(spec.data_path)  # before hashing: a clear error, not a crash
+        _named(spec, check_readable, spec.data_path)  # before hashing: an error, not a crash
         provenance.append(_provenance_row("raw", spec.id, spec.data_path, root))
     fingerprint = _fingerprint(provenance, any(s.source.pseudonymize for s in specs))
     previous = read_meta(target)
@@ -181,10 +181,7 @@ def ingest(
     variables = registry_with(project.variables)
     harmonized, encodings = [], {}
     for number, spec in enumerate(specs, start=1):
-        source = spec.source
-        raw = read_table(spec.data_path, format=source.format, sheet=source.sheet,
-                         delimiter=source.delimiter, decimal=source.decimal,
-                         encoding=source.encoding, text_columns=(source.id,))  # fmt: skip
+        raw = _read(spec)
         if raw.encoding:
             encodings[spec.id] = raw.encoding
         instruments = instrument_registry(project.instruments, spec.instruments)
@@ -214,6 +211,25 @@ def ingest(
     write_master(target, tables, meta)
     return IngestResult(target, "written", fingerprint, changed, meta["counts"],
                         tables["identifiers"], encodings, notices)  # fmt: skip
+
+
+def _named(spec: TrialSpec, function, *args, **kwargs):
+    """Call ``function``; an IpdmaError it raises also names the trial and its spec."""
+    try:
+        return function(*args, **kwargs)
+    except IpdmaError as exc:
+        if exc.trial is not None and exc.spec is not None:
+            raise
+        context = {k: getattr(exc, k) for k in ("file", "variable", "row", "value")}
+        raise type(exc)(exc.message, trial=exc.trial or spec.id, spec=exc.spec or spec.path,
+                        hint=exc.hint, **context) from None  # fmt: skip
+
+
+def _read(spec: TrialSpec):
+    source = spec.source
+    return _named(spec, read_table, spec.data_path, format=source.format, sheet=source.sheet,
+                  delimiter=source.delimiter, decimal=source.decimal, encoding=source.encoding,
+                  text_columns=(source.id,))  # fmt: skip
 
 
 def _changed_raw(target: Path, provenance: list[dict]) -> tuple[str, ...]:
