@@ -170,6 +170,12 @@ def clean_stale(folder: Path) -> list[Path]:
             name = item.name
             if not name.startswith(".") or name == LOCK_NAME:
                 continue
+            if name.startswith(".old-"):  # a swap interrupted between its two renames
+                original = place / name[len(".old-") :].rsplit("-", 1)[0]
+                if not original.exists():
+                    with contextlib.suppress(OSError):
+                        os.replace(item, original)
+                        continue
             if ".tmp" in name or name.startswith((".new-", ".old-")):
                 with contextlib.suppress(OSError):
                     if item.is_dir() and not item.is_symlink():

@@ -10,7 +10,12 @@ import pytest
 
 from ipdma.cli import main
 
-from . import _cases_files, _cases_identifiers  # noqa: F401  (register the cases)
+from . import (  # noqa: F401  (importing registers the cases)
+    _cases_faults,
+    _cases_files,
+    _cases_identifiers,
+    _cases_project,
+)
 from ._catalogue import CASES, Case, Env
 from ._project import hashes
 

@@ -38,7 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print("aborted")
         return 1
     except KeyboardInterrupt:
-        console.print("interrupted")
+        console.print(
+            "interrupted: outputs are written whole or not at all, so the previous ones are "
+            "kept\n  fix: run the command again",
+            highlight=False,
+        )
         return 1
     except OSError as exc:  # disk full, permissions, read-only, symlink loop, long paths ...
         console.print(f"[bold red]error:[/] {escape(str(os_error(exc)))}", highlight=False)
