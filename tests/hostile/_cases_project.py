@@ -46,8 +46,11 @@ def _notice(*parts: str):
 @case("schedule", 0, *_notice("trial csvt", "3, 6, 12 weeks looks like a schedule in months",
                               "time_unit = 'months'"))  # fmt: skip
 def month_schedule_written_as_weeks(env):
-    env.spec("csvt", "columns = { 0 = \"pain0\", 13 = \"pain13\", 26 = \"pain26\" }",
-             "columns = { 0 = \"pain0\", 3 = \"pain13\", 6 = \"pain26\", 12 = \"site2\" }")
+    env.spec(
+        "csvt",
+        'columns = { 0 = "pain0", 13 = "pain13", 26 = "pain26" }',
+        'columns = { 0 = "pain0", 3 = "pain13", 6 = "pain26", 12 = "site2" }',
+    )
     frame = env.csv()
     frame["site2"] = frame["pain26"]
     env.write_csv(frame)

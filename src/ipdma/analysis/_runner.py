@@ -78,18 +78,8 @@ def fit_all(
             report(_fit_batch([item], plan))
         return records
     batches = _batches(todo, jobs)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["ipdma.models", "ipdma.analysis._fit"])
     try:
-        with (
-            _single_threaded_blas(),
-            ProcessPoolExecutor(
-                max_workers=jobs,
-                mp_context=context,
-                initializer=_die_with_parent,
-                initargs=(os.getpid(),),
-            ) as pool,
-        ):
+        with _single_threaded_blas(), worker_pool(jobs) as pool:
             pending = {pool.submit(_fit_batch, batch, plan) for batch in batches}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -106,6 +96,19 @@ def fit_all(
             if item[0] not in records:
                 report(_fit_batch([item], plan))
     return records
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """The pool of ``jobs`` worker processes fits run in (forkserver; each worker ends when
+    the process that made the pool dies, see :func:`_die_with_parent`)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ipdma.models", "ipdma.analysis._fit"])
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 def _die_with_parent(parent: int) -> None:
