@@ -114,11 +114,18 @@ def no_exercise_arm(env):
              'category = "other conservative"\ntype = "massage"')  # fmt: skip
 
 
-@case("contribute", 0, *_notice("trial csvt", "only 1 arm(s) with participants"))
+@case("contribute", 0, *_notice("trial csvt", "only one arm has participants"))
 def single_arm(env):
     frame = env.csv()
     frame["arm"] = 1
     env.write_csv(frame)
+
+
+@case("contribute", 0, *_notice("trial csvt", "no participant is in a comparison arm"))
+def exercise_versus_exercise(env):
+    env.spec("csvt", 'category = "usual care"\ntype = "usual care"',
+             'category = "exercise"\ntype = "aerobic"\ndesign = "standardized"\n'
+             'delivery = "group"')  # fmt: skip
 
 
 @case("spec", 1, "listed twice", "entries 1 and 3", "project.toml", "remove the repeated")

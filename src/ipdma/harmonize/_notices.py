@@ -47,8 +47,10 @@ def _schedule_notice(spec: TrialSpec, name: str, long_times: list[float]) -> str
     where = f"outcomes.{name} (time_unit = {unit!r})"
     named_months = any(_MONTH_NAME.search(label) for label in labels)
     named_weeks = any(_WEEK_NAME.search(label) for label in labels)
-    if unit == "weeks" and (named_months or (set(times) <= _MONTH_SCHEDULES and max(times) <= 24
-                            and not set(times) & _WEEK_MARKS and len(times) >= 2)):  # fmt: skip
+    # 6, 12 and 24 weeks are common visits; a first visit at 3 "weeks" with later ones on a
+    # monthly grid (3, 6, 12) is the typical signature of months written as weeks
+    monthly = set(times) <= _MONTH_SCHEDULES and 3.0 in times and max(times) >= 6
+    if unit == "weeks" and (named_months or (monthly and len(times) >= 2)):
         return (
             f"{where}: follow-up at {shown} weeks looks like a schedule in months"
             + (" (the column names say months)" if named_months else "")
@@ -88,11 +90,16 @@ def trial_notices(
             f"trial {spec.id}: no participant is in an exercise arm, so the trial cannot "
             "contribute to any treatment effect (check the arms' `category` in its spec)"
         )
-    elif len(used) < 2 or not (used["role"] == "comparison").any():
+    elif len(used) < 2:
         notices.append(
-            f"trial {spec.id}: only {len(used)} arm(s) with participants and no comparison "
-            "arm, so the trial cannot contribute to any treatment effect (check [[arms]] and "
-            "the arm column)"
+            f"trial {spec.id}: only one arm has participants, so the trial cannot contribute "
+            "to any treatment effect (check [[arms]] and the arm column)"
+        )
+    elif not (used["role"] == "comparison").any():
+        notices.append(
+            f"trial {spec.id}: no participant is in a comparison arm (all {len(used)} arms "
+            "are exercise), so the trial cannot contribute to exercise-vs-comparison effects "
+            "(check the arms' `category` if one is a comparison)"
         )
     follow = outcomes[outcomes["time_weeks"] > 0]
     if outcomes.empty:
