@@ -198,25 +198,29 @@ def _dni(value: str) -> bool:
     return _DNI_LETTERS[number % 23] == match[3]
 
 
+def _share(items: list[str], test) -> float:
+    return sum(1 for item in items if test(item)) / len(items)
+
+
 def national_ids(values: pd.Series) -> str | None:
     """The kind of national id number most values are, or None."""
-    sample = values.dropna()
+    sample = values.dropna().tolist()
     if len(sample) < 3:
         return None
-    text = sample.map(lambda v: str(v).strip())
+    text = [str(v).strip() for v in sample]
     for kind, pattern in _ID_TEXT:
-        if text.map(lambda v, p=pattern: bool(p.match(v))).mean() >= 0.8:
+        if _share(text, pattern.match) >= 0.8:
             return kind
-    if text.map(_dni).mean() >= 0.8:
+    if _share(text, _dni) >= 0.8:
         return "Spanish DNI/NIE numbers"
-    digits = sample.map(_integer_text).dropna()
-    if len(digits) < 0.8 * len(sample) or len(digits) < 3:
+    digits = [d for d in map(_integer_text, sample) if d is not None and 8 <= len(d) <= 11]
+    if len(digits) < max(3, 0.8 * len(sample)):
         return None
     for kind, test in (
         ("NHS numbers", _nhs),
         ("Norwegian national id numbers (fødselsnummer)", _fnr),
         ("Dutch citizen service numbers (BSN)", _bsn),
     ):
-        if digits.map(lambda v, t=test: len(v) in (8, 9, 10, 11) and t(v)).mean() >= 0.8:
+        if _share(digits, test) >= 0.8:
             return kind
     return None
