@@ -236,3 +236,44 @@ def stale_master_notice(env):
       outputs_intact=False)  # fmt: skip
 def analyze_before_ingest(env):
     os.remove(env.root / "output" / "master.duckdb")
+
+
+@case("spec", 1, "project.toml", "not UTF-8", "line 2")
+def project_file_not_utf8(env):
+    path = env.root / "project.toml"
+    path.write_bytes(path.read_bytes().replace(b'"hostile"', '"h\xf6stile"'.encode("latin-1")))
+
+
+@case("spec", 1, "project.toml", "not valid TOML")
+def project_file_syntax_error(env):
+    env.project('name = "hostile"', "name = hostile")
+
+
+@case("spec", 1, "csvt.toml", "a trial spec, not a project file",
+      command=("ingest", "{root}/trials/csvt.toml"))  # fmt: skip
+def trial_spec_given_as_project(env):
+    pass
+
+
+@case("spec", 1, "csvt.csv", "not valid TOML")
+def project_lists_a_data_file_as_spec(env):
+    env.project('"trials/csvt.toml"', '"data/csvt.csv"')
+
+
+@case("analysis", 1, "no master dataset found", "ipdma ingest", command=("check",),
+      outputs_intact=False)  # fmt: skip
+def check_before_ingest(env):
+    os.remove(env.root / "output" / "master.duckdb")
+
+
+@case("analysis", 1, "not a readable master dataset", command=("analyze", "--jobs", "1"))
+def analyze_on_a_corrupt_master(env):
+    path = env.root / "output" / "master.duckdb"
+    content = path.read_bytes()
+    path.write_bytes(content[:4096] + b"\x00" * 100)
+
+
+@case("analysis", 1, "master.duckdb", command=("analyze", "{root}/output/master.duckdb"))
+def analyze_a_master_that_is_a_folder(env):
+    os.remove(env.root / "output" / "master.duckdb")
+    (env.root / "output" / "master.duckdb").mkdir()

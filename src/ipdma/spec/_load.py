@@ -101,6 +101,14 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
 def load_project(path: str | Path) -> Project:
     """Read and validate a project file (``project.toml``); trial specs are not read yet."""
     path = _resolved(Path(path))
-    project = _validate(Project, read_toml(path), path, None)
+    data = read_toml(path)
+    if "trial" in data and "source" in data and "trials" not in data:
+        raise SpecError(
+            "this is a trial spec, not a project file",
+            file=path,
+            hint="pass the project file (project.toml) that lists this spec under `trials`, "
+            "or its folder",
+        )
+    project = _validate(Project, data, path, None)
     project._path = path
     return project

@@ -183,7 +183,11 @@ def load(path: str | Path) -> MasterData:
             frames = {name: con.execute(f'SELECT * FROM "{name}"').df() for name in TABLES}
             meta = {k: json.loads(v) for k, v in con.execute("SELECT * FROM meta").fetchall()}
     except duckdb.Error as exc:
-        raise DataFileError(f"not a readable master dataset ({exc})", file=file) from None
+        raise DataFileError(
+            f"not a readable master dataset ({exc})",
+            file=file,
+            hint="rebuild it with `ipdma ingest --force PROJECT` (the raw files are unchanged)",
+        ) from None
     for name, frame in frames.items():
         if list(frame.columns) == ["_empty"]:
             frames[name] = pd.DataFrame()
