@@ -12,6 +12,7 @@ stored in the master dataset.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import pandas as pd
 
@@ -19,13 +20,15 @@ from ..spec import TrialSpec
 
 __all__ = ["trial_notices"]
 
+Outcome = Literal["pain", "function"]
+
 _MONTH_SCHEDULES = {1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 12.0, 18.0, 24.0, 36.0}
 _WEEK_MARKS = {13.0, 26.0, 39.0, 52.0, 78.0, 104.0}
 _MONTH_NAME = re.compile(r"(\d+\s*(m|mo|mnd|mth|months?|maanden|monate?|mån)\b|month)", re.I)
 _WEEK_NAME = re.compile(r"(\d+\s*(w|wk|wks|weeks?|weken|wochen|veckor|uger)\b|week)", re.I)
 
 
-def _schedule(spec: TrialSpec, name: str) -> tuple[list[float], list[str], str]:
+def _schedule(spec: TrialSpec, name: Outcome) -> tuple[list[float], list[str], str]:
     """Follow-up times in the spec's unit, the names that carry them, and the unit."""
     out = spec.outcomes[name]
     unit = out.time_unit or spec.source.time_unit
@@ -38,7 +41,7 @@ def _schedule(spec: TrialSpec, name: str) -> tuple[list[float], list[str], str]:
     return sorted(t for t in times if t > 0), labels, unit
 
 
-def _schedule_notice(spec: TrialSpec, name: str, long_times: list[float]) -> str | None:
+def _schedule_notice(spec: TrialSpec, name: Outcome, long_times: list[float]) -> str | None:
     times, labels, unit = _schedule(spec, name)
     times = times or long_times
     if not times:
