@@ -17,8 +17,8 @@ import pandas as pd
 from .._literals import DfMethod
 from ..models import MixedResult
 from ._design import PreparedModel
-from ._plan import AnalysisPlan
 from ._forest import trial_effects, wants_trials
+from ._plan import AnalysisPlan
 from ._records import TIDY_COLUMNS, FitOptions, ModelResult, empty_trials
 from ._two_stage import two_stage_record
 

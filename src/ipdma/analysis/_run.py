@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._fs import replace_folder
 from ..errors import IpdmaError
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._plan import AnalysisPlan, plan_from_dict
@@ -161,9 +162,17 @@ def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, P
     if out_dir is None:
         return {}
     folder = out_dir / "tables"
-    paths = {
-        name: write_csv_atomic(results.table(name), folder / f"{name}.csv") for name in TABLE_NAMES
-    }
+    # The whole set is written into a new folder that then replaces tables/ (never a mix of
+    # two runs' tables, even when the run is killed midway).
+    names = TABLE_NAMES
     text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"
-    paths["plan"] = write_text_atomic(text, folder / "plan.json")
+
+    def write(new: Path) -> None:
+        for name in names:
+            write_csv_atomic(results.table(name), new / f"{name}.csv")
+        write_text_atomic(text, new / "plan.json")
+
+    replace_folder(folder, write)
+    paths = {name: folder / f"{name}.csv" for name in names}
+    paths["plan"] = folder / "plan.json"
     return paths

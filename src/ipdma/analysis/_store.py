@@ -42,9 +42,9 @@ from .._version import __version__
 from ..errors import DataFileError
 from ._design import PreparedModel
 from ._fit import df_method_of, options_of
+from ._forest import wants_trials
 from ._plan import AnalysisPlan
 from ._records import ModelResult
-from ._forest import wants_trials
 from ._two_stage import wants_two_stage
 
 __all__ = ["RESULTS_FILE", "ResultsStore", "RunLog", "model_key"]
