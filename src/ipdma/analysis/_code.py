@@ -72,11 +72,11 @@ def model_code(
             f"nAGQ = {nagq})\nsummary(fit)"
         )
     elif residual == "stratified":
-        slopes = " + ".join(v for g in groups for v in g)
+        r_slopes = " + ".join(v for g in groups for v in g)
         fixed_r = " + ".join(["0", "factor(trial)", *fixed])
         r = (
             f"library(nlme)\n{read}\n"
-            f"fit <- lme({outcome} ~ {fixed_r}, random = list(trial = pdDiag(~ 0 + {slopes})),\n"
+            f"fit <- lme({outcome} ~ {fixed_r}, random = list(trial = pdDiag(~ 0 + {r_slopes})),\n"
             f"           weights = varIdent(form = ~ 1 | trial), data = d, "
             f'method = "{"REML" if reml else "ML"}")\nsummary(fit)'
         )

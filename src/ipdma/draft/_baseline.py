@@ -16,7 +16,7 @@ import numpy as np
 
 from ..harmonize import VARIABLES
 from ._profile import ColumnProfile, FileProfile
-from ._record import TODO, Field
+from ._record import TODO, Field, confidence_of
 from ._vocabulary import CONCEPTS, match, tokens
 
 __all__ = ["draft_variables"]
@@ -328,7 +328,7 @@ def draft_variables(profile: FileProfile, exclude: set[str], missing: dict[str, 
     if "bmi" not in chosen:
         table, confidence, why, cols = _bmi_parts(parts, data, missing)
         if table is not None:
-            fields.append(Field(("variables", "bmi"), table, confidence, why))
+            fields.append(Field(("variables", "bmi"), table, confidence_of(confidence), why))
             used |= set(cols)
     for name in VARIABLES:
         if name in chosen:
@@ -337,7 +337,9 @@ def draft_variables(profile: FileProfile, exclude: set[str], missing: dict[str, 
                 table["missing"] = [int(c) if float(c).is_integer() else c for c in own[col.name]]
             if score < 4 and confidence == "high":
                 confidence = "medium"
-            fields.append(Field(("variables", name), table, confidence, f"{why}; {vwhy}"))
+            fields.append(
+                Field(("variables", name), table, confidence_of(confidence), f"{why}; {vwhy}")
+            )
             used.add(col.name)
         elif name in failed and failed[name][1].name not in taken:
             score, col, why, vwhy = failed[name]

@@ -18,7 +18,7 @@ from ._baseline import draft_variables
 from ._missing import find_missing, missing_field
 from ._outcomes import draft_outcomes
 from ._profile import FileProfile, profile_file
-from ._record import TODO, Draft, Field
+from ._record import TODO, Draft, Field, confidence_of
 from ._structure import find_structure
 from ._visits import unit_of_numbers
 from ._vocabulary import match
@@ -85,7 +85,7 @@ def _long_time_unit(profile: FileProfile, time_col: str) -> Field:
             return Field(("source", "time_unit"), unit, "high", f"{time_col!r} says {unit}")
     numbers = [float(v) for v, _ in col.values]
     unit, confidence, why = unit_of_numbers(numbers)
-    return Field(("source", "time_unit"), unit, confidence, why)
+    return Field(("source", "time_unit"), unit, confidence_of(confidence), why)
 
 
 def draft_trial(path: str | Path, *, spec_dir: str | Path | None = None,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..harmonize import INSTRUMENTS
 from ._profile import FileProfile
-from ._record import Field
+from ._record import Field, confidence_of
 from ._visits import Visit, parse_visit, unit_of_numbers, visit_from_label
 from ._vocabulary import match, tokens
 
@@ -52,7 +52,9 @@ class OutcomeGroup:
     label: str
 
 
-def _range(profile: FileProfile, columns: list[str], missing: dict[str, list[float]]):
+def _range(
+    profile: FileProfile, columns: list[str], missing: dict[str, list[float]]
+) -> tuple[float, float, bool] | None:
     values = []
     for c in columns:
         col = profile.data[c]
@@ -169,7 +171,7 @@ def _from_labels(profile: FileProfile, visits: dict[str, Visit]) -> dict[str, Vi
 
 def _times(visits: dict[str, Visit]) -> tuple[dict[str, str], str, str | None, str]:
     """Spec ``columns`` (time key -> column), the time unit, confidence, evidence."""
-    units = {v.unit for v in visits.values() if not v.baseline} - {None}
+    units = {v.unit for v in visits.values() if not v.baseline and v.unit is not None}
     if "visit" in units:
         keys = {("0" if v.baseline else f"TODO:{v.tag}"): c for c, v in visits.items()}
         return keys, "weeks", None, ("visit numbers (t1, t2, ...) do not give the times: "
@@ -250,8 +252,10 @@ def draft_outcomes(profile: FileProfile, layout: str, exclude: set[str], time_co
         if not any(v.baseline for v in group.visits.values()):
             t_conf, t_why = "low", t_why + "; no baseline suffix: the earliest is taken as 0"
         fields.append(Field(("outcomes", kind, "instrument"), inst, confidence, why))
-        fields.append(Field(("outcomes", kind, "time_unit"), unit, t_conf or "low", t_why))
-        fields.append(Field(("outcomes", kind, "columns"), keys, t_conf, t_why))
+        fields.append(
+            Field(("outcomes", kind, "time_unit"), unit, confidence_of(t_conf or "low"), t_why)
+        )
+        fields.append(Field(("outcomes", kind, "columns"), keys, confidence_of(t_conf), t_why))
         used |= set(group.visits)
     return fields, used
 

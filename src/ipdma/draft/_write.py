@@ -99,7 +99,8 @@ def draft_toml(draft: Draft, *, header: str = "") -> str:
             if item.todo:
                 lines.append('column = "TODO"')
             else:
-                lines += [f"{_key(k)} = {value_text(v)}" for k, v in item.value.items()]  # type: ignore[union-attr]
+                table = item.value if isinstance(item.value, dict) else {}
+                lines += [f"{_key(k)} = {value_text(v)}" for k, v in table.items()]
         elif section[0] == "outcomes":
             lines.append(f"[outcomes.{_key(section[1])}]")
             lines += [_line(str(i.path[2]), i) for i in items]

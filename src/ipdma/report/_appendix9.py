@@ -6,6 +6,7 @@ adjustment's estimate beside them; see :mod:`ipdma.analysis._importance`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -151,8 +152,8 @@ def _digits(rec: dict[str, Any]) -> int:
 
 def _other(rec: dict[str, Any]) -> str:
     text = format_ci(
-        rec.get("other_estimate"), rec.get("other_ci_low"), rec.get("other_ci_high"),
-        digits=_digits(rec),
+        rec.get("other_estimate", math.nan), rec.get("other_ci_low", math.nan),
+        rec.get("other_ci_high", math.nan), digits=_digits(rec),
     )  # fmt: skip
     p = format_p(rec.get("other_p"))
     return f"{text}; p {'' if p.startswith('<') else '= '}{p}" if text else ""

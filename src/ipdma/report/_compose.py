@@ -296,7 +296,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     ]
     sections.append(Section("methods", "Methods", tuple(methods)))
 
-    descriptive: list[TableView | FigureView | Text] = _figure(inputs, "figure1")
+    descriptive: list[TableView | FigureView | Text] = [*_figure(inputs, "figure1")]
     for frame, make_view in (
         (inputs.table1, functools.partial(table1_view, settings=inputs.settings)),
         (inputs.table2, table2_view),

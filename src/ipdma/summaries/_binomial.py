@@ -170,9 +170,9 @@ def fit_binomial_remote(
                 lam_cols.append(int(b))
     sites = _Sites(transport, owner, trials)
     before = (transport.messages, transport.bytes_sent, transport.bytes_received)
-    by_site: dict[str, np.ndarray] = {}
+    by_site: dict[str, list[int]] = {}
     for k, t in enumerate(trials):
-        by_site.setdefault(owner[t], []).append(k)  # type: ignore[attr-defined]
+        by_site.setdefault(owner[t], []).append(k)
     setup = sites.ask(
         {
             site: {

@@ -70,7 +70,7 @@ class SparkBinomialSite:
             t.filter(cond).select(F.col("trial").cast("string").alias("trial"), *variables).cache()
         )
         A = np.asarray(message["A"], dtype=float)
-        config = {
+        config: dict[str, Any] = {
             "columns": layout.columns,
             "A": {str(tr): A[k] for k, tr in enumerate(trials)},
             "q": int(message["q"]),
@@ -97,8 +97,8 @@ class SparkBinomialSite:
         used = (events > 0) & (events < n)
         config["used_trials"] = [tr for tr, u in zip(trials, used, strict=True) if u]
         self.rows = self.rows.filter(F.col("trial").isin(config["used_trials"])).cache()
-        squares = got["c"]
-        q, ps = config["q"], config["n_fixed"]
+        squares = np.asarray(got["c"])
+        q, ps = int(config["q"]), int(config["n_fixed"])
         # the engine's order: [X shared, intercept, Z]
         return {"n": n, "events": events, "used": used, "squares": squares[:, : ps + 1 + q]}
 

@@ -26,8 +26,8 @@ __all__ = ["summarize"]
 _WINDOWS = ("short", "moderate", "long")
 
 
-def _tables(source: Any, backend: Any) -> tuple[Any, dict[str, Any], dict | None]:
-    """(ibis backend, {window: ibis table}, raw plan from a project file or None)."""
+def _tables(source: Any, backend: Any) -> tuple[Any, dict[str, Any], AnalysisPlan | None]:
+    """(ibis backend, {window: ibis table}, the project file's plan or None)."""
     import ibis
     import pandas as pd
 
@@ -38,11 +38,11 @@ def _tables(source: Any, backend: Any) -> tuple[Any, dict[str, Any], dict | None
             con = backend or ibis.duckdb.connect()
             table = con.read_parquet(str(path / "*.parquet") if path.is_dir() else str(path))
             return con, _by_window(table), None
-        from ..analysis._run import _resolve
+        from ..analysis._source import resolve_source
 
-        resolved = _resolve(path, _WINDOWS)
-        raw_plan = resolved.raw_plan
-        source = resolved.frames
+        resolved = resolve_source(path)
+        raw_plan = resolved.plan
+        source = dict(resolved.frames)
     elif isinstance(source, pd.DataFrame):
         source = {"short": source} if "window" not in source.columns else source
     if isinstance(source, pd.DataFrame):

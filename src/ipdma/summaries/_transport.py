@@ -32,7 +32,8 @@ Message = dict[str, Any]
 
 def encode(message: Message) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v) for k, v in message.items()})
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in message.items()}
+    np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
