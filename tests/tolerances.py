@@ -62,3 +62,8 @@ GRID_VS_DIRECT_RTOL = 1e-6
 # 10,000-unit likelihood), so its estimates can sit a few 1e-4 standard errors from the exact
 # optimum; intercepts near 0 make a relative test meaningless, so compare in SE units.
 XCHECK_TMB_FIXEF_SE = 2e-3  # |ipdma - glmmTMB| / SE for fixed effects (linear, stratified ML)
+
+# --- multiple imputation (tests/impute) ------------------------------------------------------
+# Rubin's rules are closed form: only float rounding differs from mice::pool / pool.scalar
+# (the completed-data OLS fits add ~1e-13); mice writes 15 significant digits.
+MI_POOL_RTOL = 1e-10

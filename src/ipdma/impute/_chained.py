@@ -35,6 +35,13 @@ from ._twostage import draw_values, fit_trials
 
 __all__ = ["Imputation", "impute"]
 
+# R-hat of chain means over the second half of the chains. With few iterations per chain the
+# statistic is noisy (relative SE of the between-chain variance about sqrt(2 / (m - 1))), so
+# it is only judged with enough iterations and chains, and at 1.2 rather than 1.1.
+_RHAT_LIMIT = 1.2
+_RHAT_MIN_ITERATIONS = 10
+_RHAT_MIN_CHAINS = 5
+
 
 @dataclass(frozen=True)
 class Imputation:
@@ -159,7 +166,7 @@ def impute(
         raise InputError("multiple imputation needs m >= 2 completed datasets", value=m)
     if iterations < 1:
         raise InputError("iterations must be at least 1", value=iterations)
-    for name in (*variables, *outcomes, treatment, "trial"):
+    for name in (*variables, treatment, "trial"):
         if name not in frame.columns:
             raise InputError(
                 f"variable {name!r} is not in the analysis data",
@@ -221,13 +228,16 @@ def impute(
         array.flags.writeable = False
     chains = pd.DataFrame(chain_rows, columns=["variable", "imputation", "iteration", "mean"])
     rhat = _rhat(chains, iterations)
-    for name, value in rhat.items():
-        if np.isfinite(value) and value > 1.1:
-            warnings.warn(
-                f"the imputation chains of {name} have not converged (R-hat {value:.2f} > 1.1)",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+    if iterations >= _RHAT_MIN_ITERATIONS and m >= _RHAT_MIN_CHAINS:
+        for name, value in rhat.items():
+            if np.isfinite(value) and value > _RHAT_LIMIT:
+                warnings.warn(
+                    f"the imputation chains of {name} may not have converged (R-hat "
+                    f"{value:.2f} > {_RHAT_LIMIT}); increase analysis.imputation.iterations "
+                    "and look at the chain means in the report",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
     return Imputation(
         frame=frame,
         variables=targets,
