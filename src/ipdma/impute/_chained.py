@@ -192,9 +192,7 @@ def impute(
                 stacklevel=2,
             )
     targets = tuple(availability.loc[availability["imputed"], "variable"])
-    complete_covariates = tuple(
-        v for v in variables if v not in targets and frame[v].notna().all()
-    )
+    complete_covariates = tuple(v for v in variables if v not in targets and frame[v].notna().all())
     outcome_names = tuple(o for o in outcomes if o in frame.columns)
     data = {
         name: frame[name].to_numpy(dtype=float, na_value=np.nan)
