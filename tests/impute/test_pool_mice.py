@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.tolerances import MI_POOL_RTOL
 
 from ipdma.impute import rubin_pool
-from tests.tolerances import MI_POOL_RTOL
 
 FIXTURES = Path(__file__).parents[1] / "reference" / "mice_pool"
 
