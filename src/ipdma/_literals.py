@@ -13,6 +13,8 @@ TauMethod = Literal["FE", "DL", "REML", "ML", "PM"]
 Outcome = Literal["pain", "function", "recovery"]
 Window = Literal["short", "moderate", "long"]
 Comparison = Literal["any", "usual", "conservative"]
+ModelStatus = Literal["fitted", "not converged", "not estimable", "failed"]
+TermRole = Literal["treatment", "interaction", "across", "subgroup"]
 
 
 def validate(value: str, literal: object, name: str) -> str:
