@@ -9,6 +9,8 @@ from .errors import SpecError
 Family = Literal["gaussian", "binomial"]
 Residual = Literal["common", "stratified"]
 DfMethod = Literal["wald", "satterthwaite"]
+# inference of a record: DfMethod, or Barnard-Rubin df for results pooled over imputations
+RecordDfMethod = Literal["wald", "satterthwaite", "barnard-rubin"]
 TauMethod = Literal["FE", "DL", "REML", "ML", "PM"]
 Outcome = Literal["pain", "function", "recovery"]
 Window = Literal["short", "moderate", "long"]
