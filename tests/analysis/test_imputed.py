@@ -118,5 +118,5 @@ def test_no_imputation_by_default_and_m_1_is_refused(results, store) -> None:
                  cache=store)  # fmt: skip
     assert not any(r.spec.imputed for r in plain.records)
     assert plain.imputation.empty
-    with pytest.raises(SpecError, match="imputation.m"):
+    with pytest.raises(SpecError, match=r"imputation\.m"):
         analysis.run(_incomplete(), {**PLAN, "imputation": {"m": 1}}, jobs=1)
