@@ -217,7 +217,7 @@ def imputed_grid(
                 imputation.availability,
                 imputation.chains,
                 imputation.rhat,
-            )  # fmt: skip
+            )
         )
     cells: list[tuple[ModelSpec, list[str], list[ModelResult | None], list[PreparedModel | None]]]
     cells = []
