@@ -33,7 +33,7 @@ from ..impute import impute, rubin_pool
 from ._design import PreparedModel, prepare
 from ._plan import AnalysisPlan
 from ._records import TIDY_COLUMNS, ImputationInfo, ModelResult, empty_tidy
-from ._runner import ProgressHook, fit_all
+from ._runner import ProgressHook, available_cores, fit_all
 from ._spec import ModelSpec
 from ._store import ResultsStore, model_key
 from ._window import WindowArrays
@@ -207,6 +207,7 @@ def imputed_grid(
             seed=settings.seed + 1000 * index,
             iterations=settings.iterations,
             min_trials=settings.min_trials,
+            jobs=available_cores() if jobs is None else jobs,
         )
         completed[window] = [WindowArrays(imputation.completed(i)) for i in range(settings.m)]
         diagnostics.append(

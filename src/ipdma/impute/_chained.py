@@ -22,8 +22,11 @@ to missing in the completed data (multiple imputation, then deletion).
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +34,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, InputError
-from ._twostage import draw_values, fit_trials
+from ._twostage import TrialLayout, draw_values, fit_trials
 
 __all__ = ["Imputation", "impute"]
 
@@ -135,6 +138,7 @@ def impute(
     baselines: Sequence[str] = ("pain0", "function0"),
     treatment: str = "treat",
     min_trials: int = 5,
+    jobs: int = 1,
 ) -> Imputation:
     """Impute the missing values of ``variables`` in an analysis frame, ``m`` times.
 
@@ -156,6 +160,8 @@ def impute(
     min_trials
         A covariate measured in fewer trials is not imputed (its between-trial distribution
         cannot be estimated); it stays missing, with the reason in ``availability``.
+    jobs
+        Worker processes for the chains (the result does not depend on it).
 
     Raises
     ------
@@ -214,14 +220,17 @@ def impute(
     root = np.random.SeedSequence(seed)
     values = {name: np.empty((m, int(missing[name].sum()))) for name in targets}
     chain_rows: list[tuple[str, int, int, float]] = []
-    setup = _ChainSetup(data, treat, trial, len(trial_codes), targets, outcome_names,
+    setup = _ChainSetup(data, treat, trial, TrialLayout.of(trial, len(trial_codes)),
+                        targets, outcome_names,
                         baselines, complete_covariates, order, binary, missing)  # fmt: skip
-    # Small matrices: threaded BLAS only adds overhead (and contends with other processes).
-    with threadpool_limits(1):
-        for index, child in enumerate(root.spawn(m)):
-            current = _chain(setup, np.random.default_rng(child), iterations, index, chain_rows)
-            for name in targets:
-                values[name][index] = current[name][missing[name]]
+    tasks = [(setup, child, iterations, index) for index, child in enumerate(root.spawn(m))]
+    outputs = _parallel(tasks, jobs) if jobs > 1 and m > 1 else None
+    if outputs is None:
+        outputs = [_run_chain(task) for task in tasks]
+    for index, (chain_values, rows) in enumerate(outputs):
+        chain_rows.extend(rows)
+        for name in targets:
+            values[name][index] = chain_values[name]
     for array in values.values():
         array.flags.writeable = False
     chains = pd.DataFrame(chain_rows, columns=["variable", "imputation", "iteration", "mean"])
@@ -254,7 +263,7 @@ class _ChainSetup:
     data: dict[str, np.ndarray]
     treat: np.ndarray
     trial: np.ndarray
-    n_trials: int
+    layout: TrialLayout
     targets: tuple[str, ...]
     outcomes: tuple[str, ...]
     baselines: tuple[str, ...]
@@ -262,6 +271,29 @@ class _ChainSetup:
     order: list[str]
     binary: dict[str, bool]
     missing: dict[str, np.ndarray]
+
+
+def _parallel(tasks: list, jobs: int) -> list | None:
+    """The chains in worker processes; None when workers cannot start (a script without an
+    ``if __name__ == "__main__":`` guard), and the caller runs them here instead."""
+    context = multiprocessing.get_context("forkserver")
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+            return list(pool.map(_run_chain, tasks))
+    except BrokenProcessPool:
+        return None
+
+
+def _run_chain(
+    task: tuple[_ChainSetup, np.random.SeedSequence, int, int],
+) -> tuple[dict[str, np.ndarray], list[tuple[str, int, int, float]]]:
+    """One chain (a worker's task): the imputed values of the targets and the chain means."""
+    setup, seed, iterations, index = task
+    rows: list[tuple[str, int, int, float]] = []
+    # small matrices: threaded BLAS only adds overhead (and contends with other processes)
+    with threadpool_limits(1):
+        current = _chain(setup, np.random.default_rng(seed), iterations, index, rows)
+    return {name: current[name][setup.missing[name]] for name in setup.targets}, rows
 
 
 def _chain(
@@ -280,10 +312,10 @@ def _chain(
             x = _predictors(name, current, setup)
             kind = "binary" if setup.binary[name] else "continuous"
             observed = setup.data[name]
-            models = fit_trials(x, observed, setup.trial, setup.n_trials, kind, x.shape[1] + 3)
+            models = fit_trials(x, observed, setup.layout, kind, x.shape[1] + 3)
             if not models.observed.any():
                 continue
-            draws = draw_values(x, setup.trial, setup.missing[name], models, kind, rng)
+            draws = draw_values(x, setup.missing[name], setup.layout, models, kind, rng)
             current[name][setup.missing[name]] = _in_range(draws, observed, setup.binary[name])
             if name in setup.targets:
                 mean = float(current[name][setup.missing[name]].mean())

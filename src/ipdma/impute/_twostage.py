@@ -8,13 +8,13 @@ products with the treatment, other covariates), in trial k::
     beta_k = beta + u_k,  u_k ~ N(0, Psi)            (Psi diagonal; see below)
     log sigma_k^2 ~ N(mu, s^2)                       (heteroscedastic between trials)
 
-Stage 1 fits the model in every trial that observed z (ordinary least squares, or logistic
-regression with a weak normal prior N(0, 5^2) on the standardized coefficients, which keeps
-sparse or separated trials finite). Columns without variation inside a trial are not
-identified there; the trial contributes no information on them (its variance is set to a
-large value). Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by a
-method-of-moments (DerSimonian-Laird) estimator per coefficient, which gives the diagonal of
-Psi, and the generalised-least-squares mean beta.
+Stage 1 fits the model in every trial that observed z (least squares, or logistic regression
+with a weak normal prior N(0, 5^2) on the standardized coefficients, which keeps sparse or
+separated trials finite). Columns without variation inside a trial are not identified
+there; the trial contributes no information on them (its variance is set to a large value).
+Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by a method-of-moments
+(DerSimonian-Laird) estimator per coefficient, which gives the diagonal of Psi, and the
+generalised-least-squares mean beta.
 
 One imputation draw (Resche-Rigon & White 2018, SMMR 27:1634, the "two-stage" method of
 R's micemd; Jolani et al. 2015, Stat Med 34:1841) then takes, all from their approximate
@@ -29,6 +29,9 @@ posteriors:
 and draws the missing values from the trial's own model. The between-trial covariance of the
 coefficients is taken as diagonal: a simplification of micemd's full-matrix estimator that
 keeps stage 2 stable with many predictors and few trials.
+
+Every step works on all trials at once (arrays padded to the largest trial): the cost is a
+few batched small-matrix operations per variable and iteration, not a Python loop per trial.
 """
 
 from __future__ import annotations
@@ -36,12 +39,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, special
+from scipy import special
 
-__all__ = ["TrialModels", "draw_values", "fit_trials"]
+__all__ = ["TrialLayout", "TrialModels", "draw_values", "fit_trials"]
 
 _UNIDENTIFIED = 1e8  # variance of a coefficient a trial carries no information on
 _PRIOR_SD = 5.0  # logistic stage 1: weak prior on standardized coefficients
+_INTERCEPT_PRIOR_SD = 10.0
+_NEWTON_ITERATIONS = 50
+_NEWTON_TOL = 1e-7  # largest coefficient step (standardized predictors)
+_HALVINGS = 30  # step halvings per Newton iteration
+
+
+@dataclass(frozen=True)
+class TrialLayout:
+    """Rows grouped by trial and padded: ``slot[k, j]`` is the row index of the j-th row of
+    trial k (``mask`` False in the padding)."""
+
+    slot: np.ndarray  # (K, n_max) int
+    mask: np.ndarray  # (K, n_max) bool
+    trial: np.ndarray  # (n,) trial code of each row
+
+    @classmethod
+    def of(cls, trial: np.ndarray, n_trials: int) -> TrialLayout:
+        order = np.argsort(trial, kind="stable")
+        counts = np.bincount(trial, minlength=n_trials)
+        n_max = int(counts.max()) if len(counts) else 0
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        position = np.arange(len(trial)) - np.repeat(starts, counts)
+        slot = np.zeros((n_trials, n_max), dtype=np.intp)
+        mask = np.zeros((n_trials, n_max), dtype=bool)
+        sorted_trial = trial[order]
+        slot[sorted_trial, position] = order
+        mask[sorted_trial, position] = True
+        return cls(slot, mask, trial)
 
 
 @dataclass(frozen=True)
@@ -55,180 +86,189 @@ class TrialModels:
     df: np.ndarray  # (K,) residual df
 
 
-def _identified(x: np.ndarray) -> np.ndarray:
-    """Columns with variation inside the trial (and the intercept, column 0)."""
-    keep = np.ptp(x, axis=0) > 1e-12
-    keep[0] = True
+def _identified(x3: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """(K, p): columns with variation among the used rows of each trial (intercept always)."""
+    big = np.where(use[:, :, None], x3, -np.inf).max(axis=1)
+    small = np.where(use[:, :, None], x3, np.inf).min(axis=1)
+    keep = (big - small) > 1e-12
+    keep[:, 0] = True
     return keep
 
 
-def _ols(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
-    keep = _identified(x)
-    xs = x[:, keep]
-    q, r = np.linalg.qr(xs)
-    diag = np.abs(np.diag(r))
-    rank_ok = diag > 1e-9 * max(diag.max(), 1.0)
-    if not rank_ok.all():  # aliased inside the trial: drop the later columns
-        idx = np.flatnonzero(keep)
-        keep[idx[~rank_ok]] = False
-        xs = x[:, keep]
-        q, r = np.linalg.qr(xs)
-    coef = linalg.solve_triangular(r, q.T @ z)
-    resid = z - xs @ coef
-    df = len(z) - xs.shape[1]
-    rss = float(resid @ resid)
-    sigma2 = rss / max(df, 1)
-    rinv = linalg.solve_triangular(r, np.eye(r.shape[0]))
-    cov_kept = sigma2 * (rinv @ rinv.T)
-    return _expand(coef, cov_kept, keep), _expand_cov(cov_kept, keep), rss, df
-
-
-def _expand(coef: np.ndarray, _cov: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    full = np.zeros(len(keep))
-    full[keep] = coef
-    return full
-
-
-def _expand_cov(cov: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    p = len(keep)
-    full = np.zeros((p, p))
-    full[np.ix_(keep, keep)] = cov
-    full[~keep, ~keep] = _UNIDENTIFIED
-    return full
-
-
-def _logistic(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Penalized (normal prior) logistic regression by Newton's method."""
-    keep = _identified(x)
-    xs = x[:, keep]
-    precision = np.full(xs.shape[1], 1 / _PRIOR_SD**2)
-    precision[0] = 1 / 10.0**2  # the intercept: weaker prior
-    beta = np.zeros(xs.shape[1])
-    for _ in range(50):
-        eta = np.clip(xs @ beta, -30, 30)
-        mu = special.expit(eta)
-        w = mu * (1 - mu)
-        grad = xs.T @ (z - mu) - precision * beta
-        hess = (xs * w[:, None]).T @ xs + np.diag(precision)
-        step = linalg.solve(hess, grad, assume_a="pos")
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-8:
-            break
-    eta = np.clip(xs @ beta, -30, 30)
-    w = special.expit(eta) * (1 - special.expit(eta))
-    hess = (xs * w[:, None]).T @ xs + np.diag(precision)
-    cov = np.linalg.inv(hess)
-    return _expand(beta, cov, keep), _expand_cov(cov, keep)
+def _expand_unidentified(cov: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    both = keep[:, :, None] & keep[:, None, :]
+    cov = np.where(both, cov, 0.0)
+    diag = np.einsum("kjj->kj", cov)
+    diag[~keep] = _UNIDENTIFIED
+    return cov
 
 
 def fit_trials(
-    x: np.ndarray, z: np.ndarray, trial: np.ndarray, n_trials: int, kind: str, min_rows: int
+    x: np.ndarray,
+    z: np.ndarray,
+    layout: TrialLayout,
+    kind: str,
+    min_rows: int,
 ) -> TrialModels:
     """Stage 1: the imputation model fitted in every trial with at least ``min_rows``
     observed values of ``z`` (rows with ``z`` missing are ignored)."""
-    p = x.shape[1]
+    n_trials, p = layout.slot.shape[0], x.shape[1]
     estimates = np.zeros((n_trials, p))
     covariances = np.tile(np.eye(p) * _UNIDENTIFIED, (n_trials, 1, 1))
-    observed = np.zeros(n_trials, dtype=bool)
     residual = np.full(n_trials, np.nan)
     df = np.zeros(n_trials)
     seen = ~np.isnan(z)
-    for k in range(n_trials):
-        rows = seen & (trial == k)
-        if rows.sum() < min_rows:
-            continue
-        xk, zk = x[rows], z[rows]
-        if kind == "binary":
-            estimates[k], covariances[k] = _logistic(xk, zk)
-        else:
-            if np.ptp(zk) == 0:  # constant inside the trial: no residual variance to learn
-                continue
-            estimates[k], covariances[k], residual[k], df[k] = _ols(xk, zk)
-            if df[k] < 1:
-                continue
-        observed[k] = True
+    use_all = layout.mask & seen[layout.slot]
+    chosen = np.flatnonzero(use_all.sum(axis=1) >= min_rows)
+    observed = np.zeros(n_trials, dtype=bool)
+    if not len(chosen):
+        return TrialModels(estimates, covariances, observed, residual, df)
+    # the chosen trials' observed rows, moved to the front and the padding trimmed
+    use = use_all[chosen]
+    order = np.argsort(~use, axis=1, kind="stable")
+    counts = use.sum(axis=1)
+    width = int(counts.max())
+    slot = np.take_along_axis(layout.slot[chosen], order, axis=1)[:, :width]
+    use = np.take_along_axis(use, order, axis=1)[:, :width]
+    z3 = np.where(use, np.nan_to_num(z)[slot], 0.0)
+    x3 = x[slot]
+    keep = _identified(x3, use)
+    xw = np.where(use[:, :, None], x3, 0.0) * keep[:, None, :]
+    if kind == "binary":
+        coef, cov = _logistic(xw, z3, use)
+        fit_ok = np.ones(len(chosen), dtype=bool)
+    else:
+        xtx = np.swapaxes(xw, 1, 2) @ xw
+        xtz = (np.swapaxes(xw, 1, 2) @ z3[:, :, None])[:, :, 0]
+        pinv = np.linalg.pinv(xtx, hermitian=True)
+        coef = (pinv @ xtz[:, :, None])[:, :, 0]
+        rank = np.linalg.matrix_rank(xtx, hermitian=True)
+        fitted = (xw @ coef[:, :, None])[:, :, 0]
+        rss = np.where(use, (z3 - fitted) ** 2, 0.0).sum(axis=1)
+        dof = (counts - rank).astype(float)
+        varies = np.where(use, z3, -np.inf).max(axis=1) > np.where(use, z3, np.inf).min(axis=1)
+        fit_ok = (dof >= 1) & varies
+        cov = np.where(fit_ok, rss / np.maximum(dof, 1), 1.0)[:, None, None] * pinv
+        residual[chosen] = np.where(fit_ok, rss, np.nan)
+        df[chosen] = dof
+    good = chosen[fit_ok]
+    observed[good] = True
+    estimates[good] = np.where(keep, coef, 0.0)[fit_ok]
+    covariances[good] = _expand_unidentified(cov, keep)[fit_ok]
     return TrialModels(estimates, covariances, observed, residual, df)
 
 
-def _dersimonian_laird(b: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _logistic(xw: np.ndarray, z3: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Penalized (normal prior) logistic regression in every trial at once: Newton's method
+    with step halving (each step must raise the penalized log-likelihood of its trial; full
+    Newton steps from a poor start can overshoot into saturation and diverge)."""
+    n_trials, _, p = xw.shape
+    precision = np.full(p, 1 / _PRIOR_SD**2)
+    precision[0] = 1 / _INTERCEPT_PRIOR_SD**2
+    beta = np.zeros((n_trials, p))
+    value = _penalized_loglik(xw, z3, use, beta, precision)
+    for _ in range(_NEWTON_ITERATIONS):
+        hess, grad = _logistic_terms(xw, z3, use, beta, precision)
+        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        length = np.ones(n_trials)
+        for _ in range(_HALVINGS):
+            trial_beta = beta + length[:, None] * step
+            trial_value = _penalized_loglik(xw, z3, use, trial_beta, precision)
+            worse = trial_value < value - 1e-12 * (1 + np.abs(value))
+            if not worse.any():
+                break
+            length[worse] /= 2
+        beta = beta + length[:, None] * step
+        value = _penalized_loglik(xw, z3, use, beta, precision)
+        if np.max(np.abs(length[:, None] * step)) < _NEWTON_TOL:
+            break
+    hess, _ = _logistic_terms(xw, z3, use, beta, precision)
+    return beta, np.linalg.inv(hess)
+
+
+def _penalized_loglik(xw, z3, use, beta, precision) -> np.ndarray:
+    eta = (xw @ beta[:, :, None])[:, :, 0]
+    loglik = np.where(use, z3 * eta - np.logaddexp(0.0, eta), 0.0).sum(axis=1)
+    return loglik - 0.5 * (precision * beta**2).sum(axis=1)
+
+
+def _logistic_terms(xw, z3, use, beta, precision):
+    mu = special.expit((xw @ beta[:, :, None])[:, :, 0])
+    weight = np.where(use, mu * (1 - mu), 0.0)
+    residual = np.where(use, z3 - mu, 0.0)
+    grad = (np.swapaxes(xw, 1, 2) @ residual[:, :, None])[:, :, 0] - precision * beta
+    hess = np.swapaxes(xw * weight[:, :, None], 1, 2) @ xw + np.diag(precision)
+    return hess, grad
+
+
+def _dersimonian_laird(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-coefficient DerSimonian-Laird tau^2 from trial estimates ``b`` (K, p) and
-    variances ``v`` (K, p); coefficients a trial does not inform carry variance 1e8."""
-    w = 1 / v
+    variances ``v`` (K, p), and the number of informative trials per coefficient."""
     informative = v < _UNIDENTIFIED / 10
-    tau2 = np.zeros(b.shape[1])
-    for j in range(b.shape[1]):
-        use = informative[:, j]
-        if use.sum() < 2:
-            continue
-        wj, bj = w[use, j], b[use, j]
-        mean = (wj @ bj) / wj.sum()
-        q = float(wj @ (bj - mean) ** 2)
-        c = wj.sum() - (wj**2).sum() / wj.sum()
-        tau2[j] = max(0.0, (q - (use.sum() - 1)) / c) if c > 0 else 0.0
-    return tau2
+    count = informative.sum(axis=0)
+    w = np.where(informative, 1 / v, 0.0)
+    sw = w.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = (w * b).sum(axis=0) / sw
+        q = (w * (b - mean) ** 2).sum(axis=0)
+        c = sw - (w**2).sum(axis=0) / sw
+        tau2 = np.where((count >= 2) & (c > 0), np.maximum(0.0, (q - (count - 1)) / c), 0.0)
+    return np.nan_to_num(tau2), count
 
 
 def draw_values(
     x: np.ndarray,
-    trial: np.ndarray,
     missing: np.ndarray,
+    layout: TrialLayout,
     models: TrialModels,
     kind: str,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Stage 2 and one posterior draw: imputed values for the rows in ``missing``."""
+    n_trials, p = models.estimates.shape
     obs = np.flatnonzero(models.observed)
     b = models.estimates[obs]
     cov = models.covariances[obs]
-    v = np.diagonal(cov, axis1=1, axis2=2)
-    tau2 = _dersimonian_laird(b, v)
-    n_inform = ((v < _UNIDENTIFIED / 10).sum(axis=0)).astype(float)
-    scale = np.where(n_inform > 1, (n_inform - 1) / rng.chisquare(np.maximum(n_inform - 1, 1)), 1)
-    psi = np.diag(tau2 * scale)
-    total_precision = np.zeros_like(psi)
-    weighted = np.zeros(psi.shape[0])
-    for bk, ck in zip(b, cov, strict=True):
-        inv = np.linalg.inv(ck + np.diag(tau2))
-        total_precision += inv
-        weighted += inv @ bk
-    mean_cov = np.linalg.inv(total_precision)
-    beta_hat = mean_cov @ weighted
-    beta = rng.multivariate_normal(beta_hat, (mean_cov + mean_cov.T) / 2, method="cholesky")
+    tau2, count = _dersimonian_laird(b, np.einsum("kjj->kj", cov))
+    scale = np.where(count > 1, (count - 1) / rng.chisquare(np.maximum(count - 1, 1)), 1.0)
+    psi_diag = tau2 * scale
+    precision = np.linalg.inv(cov + np.diag(tau2))
+    mean_cov = np.linalg.inv(precision.sum(axis=0))
+    beta_hat = mean_cov @ np.einsum("kij,kj->i", precision, b)
+    beta = _mvn(rng, beta_hat, (mean_cov + mean_cov.T) / 2)
+    # trial-specific coefficients: conditional on the trial's own estimate where it has one
+    psi = np.diag(psi_diag)
+    gain = psi @ np.linalg.inv(psi + cov)  # (K_obs, p, p)
+    mean_k = beta + np.einsum("kij,kj->ki", gain, b - beta)
+    cov_k = psi - gain @ psi
+    coefficients = beta + np.sqrt(psi_diag) * rng.standard_normal((n_trials, p))
+    coefficients[obs] = _mvn_batch(rng, mean_k, cov_k)
+    rows = np.flatnonzero(missing)
+    trials = layout.trial[rows]
+    eta = np.einsum("ij,ij->i", x[rows], coefficients[trials])
+    if kind == "binary":
+        return (rng.random(len(eta)) < special.expit(eta)).astype(float)
+    sigma2 = np.empty(n_trials)
+    sigma2[obs] = models.residual[obs] / rng.chisquare(models.df[obs])
     log_s2 = np.log(models.residual[obs] / np.maximum(models.df[obs], 1))
-    out = np.empty(int(missing.sum()))
-    rows_missing = np.flatnonzero(missing)
-    trials_missing = trial[rows_missing]
-    position = {k: i for i, k in enumerate(obs)}
-    for k in np.unique(trials_missing):
-        sel = trials_missing == k
-        xk = x[rows_missing[sel]]
-        if k in position:
-            i = position[k]
-            gain = psi @ np.linalg.inv(psi + cov[i])
-            mean_k = beta + gain @ (b[i] - beta)
-            cov_k = psi - gain @ psi
-            beta_k = _mvn(rng, mean_k, cov_k)
-            if kind != "binary":
-                sigma2 = models.residual[obs[i]] / rng.chisquare(models.df[obs[i]])
+    others = np.setdiff1d(np.arange(n_trials), obs)
+    if len(others):
+        if len(log_s2) > 1:
+            sd = log_s2.std(ddof=1)
+            centre = rng.normal(log_s2.mean(), sd / np.sqrt(len(log_s2)))
+            sigma2[others] = np.exp(rng.normal(centre, sd, len(others)))
         else:
-            beta_k = _mvn(rng, beta, psi)
-            if kind != "binary":
-                if len(log_s2) > 1:
-                    mu = rng.normal(log_s2.mean(), log_s2.std(ddof=1) / np.sqrt(len(log_s2)))
-                    sigma2 = float(np.exp(rng.normal(mu, log_s2.std(ddof=1))))
-                else:
-                    sigma2 = float(np.exp(log_s2[0]))
-        eta = xk @ beta_k
-        if kind == "binary":
-            out[sel] = (rng.random(len(eta)) < special.expit(eta)).astype(float)
-        else:
-            out[sel] = eta + np.sqrt(sigma2) * rng.standard_normal(len(eta))
-    return out
+            sigma2[others] = np.exp(log_s2[0])
+    return eta + np.sqrt(sigma2[trials]) * rng.standard_normal(len(eta))
 
 
 def _mvn(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """A normal draw with a possibly singular covariance (zero variances stay fixed)."""
-    cov = (cov + cov.T) / 2
+    return _mvn_batch(rng, mean[None, :], cov[None, :, :])[0]
+
+
+def _mvn_batch(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    cov = (cov + np.swapaxes(cov, 1, 2)) / 2
     values, vectors = np.linalg.eigh(cov)
-    values = np.clip(values, 0, None)
-    return mean + vectors @ (np.sqrt(values) * rng.standard_normal(len(mean)))
+    root = vectors * np.sqrt(np.clip(values, 0, None))[:, None, :]
+    return mean + np.einsum("kij,kj->ki", root, rng.standard_normal(mean.shape))
