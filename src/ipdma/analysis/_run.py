@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -180,10 +181,7 @@ def run(
     log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log,
                      imputation=diagnostics)  # fmt: skip
     results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
-    return AnalysisResults.from_records(
-        records, keys, plan, run=log, tables=export_tables(results, out_dir),
-        imputation=diagnostics,
-    )  # fmt: skip
+    return dataclasses.replace(results, tables=export_tables(results, out_dir))
 
 
 def load_results(project: str | Path) -> AnalysisResults:
