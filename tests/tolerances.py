@@ -83,3 +83,12 @@ XCHECK_TMB_FIXEF_SE = 2e-3  # |ipdma - glmmTMB| / SE for fixed effects (linear, 
 # Rubin's rules are closed form: only float rounding differs from mice::pool / pool.scalar
 # (the completed-data OLS fits add ~1e-13); mice writes 15 significant digits.
 MI_POOL_RTOL = 1e-10
+
+# --- federated / summaries (tests/summaries) --------------------------------------------------
+# The same engine fitted from per-trial cross-products that differ from the pooled ones only
+# by the summation order (site engine vs numpy): the figure; observed ~1e-10 or better.
+FEDERATED_RTOL = 1e-10  # fixef, SE, variance components, loglik vs the pooled-IPD fit
+FEDERATED_VARCOMP_ATOL = 1e-12  # ... absolute, relative to the residual variance (components at 0)
+# The logistic protocol runs the engine's own optimiser on per-trial evaluations done at the
+# sites: the figure; observed ~1e-11 (SEs) and ~1e-15 (estimates).
+FEDERATED_LOGISTIC_RTOL = 1e-8

@@ -6,6 +6,7 @@ The public API::
     ipdma.meta.pool(yi, vi, *, method="REML", hksj=False)
     ipdma.load(path)                 # the harmonized master dataset as DataFrames
     ipdma.simulate.consortium(seed=...)
+    ipdma.summaries.summarize(...) / fit_summaries(...)   # federated, exact one-stage fits
 
 Sub-packages are imported lazily so that ``import ipdma`` stays fast.
 """
@@ -24,7 +25,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import analysis, describe, meta, plots, report, simulate
+    from . import analysis, describe, draft, meta, plots, report, simulate, summaries
     from .models import mixed
     from .store import load
 
@@ -36,16 +37,27 @@ __all__ = [
     "__version__",
     "analysis",
     "describe",
+    "draft",
     "load",
     "meta",
     "mixed",
     "plots",
     "report",
     "simulate",
+    "summaries",
 ]
 
 _LAZY_ATTRS = {"mixed": ("ipdma.models", "mixed"), "load": ("ipdma.store", "load")}
-_LAZY_MODULES = {"analysis", "describe", "meta", "plots", "report", "simulate"}
+_LAZY_MODULES = {
+    "analysis",
+    "describe",
+    "draft",
+    "meta",
+    "plots",
+    "report",
+    "simulate",
+    "summaries",
+}
 
 
 def __getattr__(name: str) -> Any:

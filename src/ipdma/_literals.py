@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from .errors import SpecError
 
@@ -20,7 +20,10 @@ ModelStatus = Literal["fitted", "not converged", "not estimable", "failed"]
 TermRole = Literal["treatment", "interaction", "across", "subgroup"]
 
 
-def validate(value: str, literal: object, name: str) -> str:
+S = TypeVar("S", bound=str)
+
+
+def validate(value: S, literal: object, name: str) -> S:
     """Return ``value`` if it is one of ``literal``'s options, else raise a SpecError."""
     options = get_args(literal)
     if value not in options:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from .._literals import Window
 from ..errors import IpdmaError
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._imputed import ImputationDiagnostics, imputed_grid
@@ -19,6 +16,7 @@ from ._plan import AnalysisPlan, plan_from_dict
 from ._records import ModelResult, empty_tidy
 from ._results import AnalysisResults, write_csv_atomic, write_text_atomic
 from ._runner import ProgressHook, fit_all
+from ._source import Source, check_variables, resolve_source
 from ._spec import ModelSpec, build_grid
 from ._store import RESULTS_FILE, ResultsStore, RunLog, model_key, now
 from ._window import WindowArrays
@@ -26,77 +24,9 @@ from ._window import WindowArrays
 __all__ = ["load_results", "run"]
 
 
-@dataclass(frozen=True)
-class _Source:
-    frames: dict[str, pd.DataFrame]
-    raw_plan: dict[str, Any] | None
-    database: Path | None
-    output: Path | None
-    project: Path | None
-
-
-def _read_project(project: Path) -> tuple[dict[str, Any], Path]:
-    """The project's raw ``[analysis]`` table and its output folder."""
-    from ..spec import load_project
-
-    loaded = load_project(project)
-    return dict(loaded.analysis), loaded.output_dir
-
-
-def _frames_from_master(master: Any, windows: tuple[Window, ...]) -> dict[str, pd.DataFrame]:
-    from ..harmonize import analysis_frame
-
-    frames: dict[str, pd.DataFrame] = {}
-    for window in windows:
-        frame = analysis_frame(master, window=window)
-        outcomes = [c for c in ("pain", "function", "recovery") if c in frame.columns]
-        if len(frame) and frame[outcomes].notna().any().any():
-            frames[window] = frame
-    return frames
-
-
-def _project_of_master(master: Any) -> Path | None:
-    provenance = getattr(master, "provenance", None)
-    if provenance is None or provenance.empty or "kind" not in provenance:
-        return None
-    rows = provenance[provenance["kind"] == "project"]
-    for path in rows.get("path", pd.Series(dtype=object)):
-        if path and Path(path).is_file():
-            return Path(path)
-    return None
-
-
-def _resolve(source: Any, all_windows: tuple[Window, ...]) -> _Source:
-    if isinstance(source, pd.DataFrame):
-        if "window" in source.columns:
-            frames = {str(w): f.drop(columns="window") for w, f in source.groupby("window")}
-        else:
-            frames = {"short": source}
-        return _Source(frames, None, None, None, None)
-    if isinstance(source, str | Path):
-        from ..store import load
-
-        path = Path(source)
-        master = load(path)
-        project = path if path.suffix == ".toml" else _project_of_master(master)
-        raw, output = _read_project(project) if project is not None else (None, path.parent)
-        database = (path.parent if path.suffix == ".duckdb" else output) / RESULTS_FILE
-        frames = _frames_from_master(master, all_windows)
-        return _Source(frames, raw, database, output, project)
-    if hasattr(source, "participants") and hasattr(source, "followup"):
-        frames = _frames_from_master(source, all_windows)
-        project = _project_of_master(source)
-        raw = _read_project(project)[0] if project is not None else None
-        return _Source(frames, raw, None, None, project)
-    raise IpdmaError(
-        f"cannot analyse an object of type {type(source).__name__}",
-        hint="pass a project file, a master.duckdb, a MasterData or an analysis frame",
-    )
-
-
 def run(
-    source: Any,
-    plan: AnalysisPlan | dict[str, Any] | None = None,
+    source: Source,
+    plan: AnalysisPlan | Mapping[str, Any] | None = None,
     *,
     jobs: int | None = None,
     progress: ProgressHook | None = None,
@@ -115,11 +45,18 @@ def run(
     source
         ``PROJECT/project.toml`` or ``master.duckdb`` (results stored in
         ``results.duckdb`` beside the master, tables written to ``tables/``), a
-        ``MasterData``, or an analysis frame (``ipdma.harmonize.analysis_frame`` layout; an
-        optional ``window`` column).
+        ``MasterData``, or an analysis frame (``ipdma.store.analysis_frame`` layout; an
+        optional ``window`` column); see :mod:`ipdma.analysis._source`.
     plan
         An :class:`AnalysisPlan` or the ``[analysis]`` table as a dict; default: the project
-        file's ``[analysis]`` table, else the paper's defaults.
+        file's ``[analysis]`` table (for a master without its project: the plan recorded at
+        ingest), else the paper's defaults.
+
+    Raises
+    ------
+    SpecError
+        The plan is invalid, or names a modifier or adjuster that is neither a column of the
+        data nor a harmonized variable (before any model is fitted).
     jobs
         Worker processes (default: all available cores).
     progress
@@ -131,11 +68,17 @@ def run(
         database's folder; none for frames).
     """
     start, started = time.perf_counter(), now()
-    source_info = _resolve(source, ("short", "moderate", "long"))
+    source_info = resolve_source(source)
     if not isinstance(plan, AnalysisPlan):
-        raw = plan if plan is not None else source_info.raw_plan
+        raw = plan if plan is not None else source_info.plan
         plan = plan_from_dict(raw, file=source_info.project)
-    database = Path(cache) if cache is not None else source_info.database
+    check_variables(plan, source_info)
+    if cache is not None:
+        database: Path | None = Path(cache)
+    elif source_info.master_file is not None:
+        database = source_info.master_file.parent / RESULTS_FILE
+    else:
+        database = None
     out_dir = Path(output) if output is not None else source_info.output
     specs = build_grid(plan, windows=tuple(source_info.frames))
     windows = {name: WindowArrays(frame) for name, frame in source_info.frames.items()}

@@ -55,7 +55,7 @@ def _values(master: MasterData, spec: TrialSpec, item: Check) -> tuple[str, pd.S
     people = master.participants[master.participants["trial"] == spec.id]
     if item.arm is not None:
         people = people[people["arm_code"] == code_key(item.arm)]
-    if item.outcome is not None:
+    if item.outcome is not None and item.time is not None:  # Check: an outcome needs a time
         unit = spec.outcomes[item.outcome].time_unit if item.outcome in spec.outcomes else None
         weeks = round((item.time - spec.source.baseline_time)
                       * convert_unit(unit or spec.source.time_unit, "weeks"), 4)  # fmt: skip

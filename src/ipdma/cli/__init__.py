@@ -1,4 +1,5 @@
-"""Command-line interface: ``ipdma simulate | ingest | check | analyze | report | run | demo``.
+"""Command-line interface: ``ipdma init | draft | validate | codebook | simulate | ingest |
+check | analyze | report | run | demo``.
 
 Exit codes: 0 success, 1 a user error (message, no traceback), 2 an internal error.
 """
@@ -18,7 +19,14 @@ from ._app import app, console, state
 __all__ = ["app", "main"]
 
 # Each stage registers its commands on `app` when its module is imported.
-_COMMAND_MODULES: tuple[str, ...] = ("_simulate", "_ingest", "_analyze", "_report")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "_draft",
+    "_simulate",
+    "_ingest",
+    "_analyze",
+    "_summaries",
+    "_report",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 @app.command("analyze")
 def analyze(
     project: Annotated[
-        Path, typer.Argument(help="The project file (project.toml) or master.duckdb.")
+        list[Path],
+        typer.Argument(
+            help="The project file (project.toml) or master.duckdb; with --summaries, the "
+            "sites' summaries files."
+        ),
     ],
     jobs: Annotated[
         int | None,
@@ -27,9 +31,30 @@ def analyze(
         Path | None,
         typer.Option("--output", "-o", help="Output folder (default: output/ by the project)."),
     ] = None,
+    summaries: Annotated[
+        bool,
+        typer.Option("--summaries", help="Fit the linear models from sites' summaries files."),
+    ] = False,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="With --summaries: a TOML file whose [analysis] is the plan."),
+    ] = None,
 ) -> None:
     """Fit the analysis grid (overall effects, modifiers, subgroups) and write the tables."""
     from ..analysis import run
+    from ..errors import InputError
+
+    if summaries:
+        from ._summaries import analyze_summaries
+
+        analyze_summaries(project, plan, output)
+        return
+    if len(project) != 1:
+        raise InputError(
+            f"analyze takes one project, not {len(project)} paths",
+            hint="pass project.toml, or --summaries FILE1 FILE2 ... for sites' summaries",
+        )
+    project = project[0]
 
     if progress_enabled():
         columns = (

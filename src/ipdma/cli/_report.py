@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import SpecError
 from ._app import app, console, out, progress_enabled, state
+
+if TYPE_CHECKING:
+    from ..checks import CheckReport
 
 DEFAULT_DEMO_DIR = Path("ipdma-demo")
 
@@ -89,7 +92,7 @@ def _ingest(project: Path) -> None:
         _say(f"ingest: raw file changed since the last run: {path}")
 
 
-def _check(project: Path) -> Any:
+def _check(project: Path) -> CheckReport:
     """Run the data checks and say how many published aggregates were not replicated."""
     from ..checks import check
 
@@ -117,7 +120,7 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
     )
 
 
-def _report(project: Path, output: Path | None, checks: Any = None) -> Path:
+def _report(project: Path, output: Path | None, checks: CheckReport | None = None) -> Path:
     from ..report import build
 
     with _bar("report") as update:
@@ -195,8 +198,7 @@ def demo_command(
 
     start = time.perf_counter()
     _say(f"demo: simulating the consortium (seed {seed}) into {outdir}")
-    consortium: Any = simulate.consortium(outdir, seed=seed)
-    project = Path(getattr(consortium, "project", outdir / "project.toml"))
-    outcome = _pipeline(_project_file(project), jobs=jobs)
+    consortium = simulate.consortium(outdir, seed=seed)
+    outcome = _pipeline(_project_file(consortium.project_file), jobs=jobs)
     outcome.seconds = time.perf_counter() - start
     _summary(outcome)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SpecError
 from ..io import RawTable
-from ..spec import TrialSpec, code_key, nearest
+from ..spec import TrialSpec, VariableDef, code_key, convert_unit, nearest
 from ._identifiers import detect_identifiers
 from ._instruments import Instrument, lookup
 from ._recode import Context, derive_variable, numeric_column, plain, require_columns
-from ._variables import VariableDef, convert_unit
 
 __all__ = ["USUAL_CATEGORIES", "HarmonizedTrial", "harmonize_trial"]
 
@@ -150,7 +150,11 @@ def _map_arms(ctx: Context, frame: pd.DataFrame, spec: TrialSpec) -> pd.Series:
 
 
 def _outcome_rows(
-    ctx: Context, frame: pd.DataFrame, spec: TrialSpec, name: str, instrument: Instrument
+    ctx: Context,
+    frame: pd.DataFrame,
+    spec: TrialSpec,
+    name: Literal["pain", "function"],
+    instrument: Instrument,
 ) -> pd.DataFrame:
     out = spec.outcomes[name]
     to_weeks = convert_unit(out.time_unit or spec.source.time_unit, "weeks")
@@ -210,6 +214,7 @@ def harmonize_trial(
         )  # fmt: skip
     frame["_pid"] = frame[spec.source.id].map(code_key)
     if spec.source.layout == "long":
+        assert spec.source.time is not None  # SourceSpec: a long layout needs `time`
         frame["_time"] = numeric_column(ctx, frame, spec.source.time)
         if frame["_time"].isna().any():
             raise InputError(
@@ -221,12 +226,13 @@ def harmonize_trial(
     base = _baseline_rows(ctx, frame, spec)
 
     outcome_parts, instrument_labels = [], {}
-    for name in ("pain", "function"):
-        if name in spec.outcomes:
-            instrument = lookup(instruments, spec.outcomes[name].instrument,
-                                trial=spec.id, file=ctx.file, outcome=name)  # fmt: skip
-            instrument_labels[name] = instrument.label
-            outcome_parts.append(_outcome_rows(ctx, frame, spec, name, instrument))
+    measured: tuple[Literal["pain", "function"], ...] = ("pain", "function")
+    for outcome in measured:
+        if outcome in spec.outcomes:
+            instrument = lookup(instruments, spec.outcomes[outcome].instrument,
+                                trial=spec.id, file=ctx.file, outcome=outcome)  # fmt: skip
+            instrument_labels[outcome] = instrument.label
+            outcome_parts.append(_outcome_rows(ctx, frame, spec, outcome, instrument))
     columns = ["trial", "pid", "outcome", "time_weeks", "value", "native_value", "instrument"]
     outcomes = pd.concat(outcome_parts, ignore_index=True) if outcome_parts else (
         pd.DataFrame(columns=columns))  # fmt: skip

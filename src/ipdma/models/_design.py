@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 
 from ..errors import DataWarning, FormulaError, InputError, ModelError
-from ._fastmatrix import simple_matrix
+from ._fastmatrix import dense, simple_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._formula import ParsedFormula
@@ -76,7 +76,7 @@ class ModelDesign:
     @cached_property
     def X(self) -> np.ndarray:
         fm = self.fixed_matrix
-        return np.asarray(fm.toarray() if sp.issparse(fm) else fm, dtype=float)
+        return np.asarray(dense(fm), dtype=float)
 
     @cached_property
     def group_starts(self) -> np.ndarray:
@@ -187,6 +187,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     from ._formula import evaluate_expression, expression_columns
 
     group_name = parsed.group
+    assert group_name is not None  # parsed.random is not empty
     response_cols = expression_columns(parsed.response)
     failure_cols = expression_columns(parsed.failures) if parsed.failures else frozenset()
     needed = {group_name} | response_cols | failure_cols
@@ -233,7 +234,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     dropped.name = "dropped"
     if not complete.any():
         missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
-        worst = max(missing, key=missing.get)
+        worst = max(missing, key=lambda name: missing[name])
         raise ModelError(
             f"all {len(data)} rows have a missing value in a model variable",
             variable=worst,

@@ -13,12 +13,22 @@ dropped) with one. ``tests/models/test_formula_fastpath.py`` checks both agree.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["simple_matrix"]
+__all__ = ["dense", "simple_matrix"]
+
+
+def dense(matrix: Any) -> np.ndarray:
+    """A scipy sparse matrix as a dense array; anything else through ``np.asarray``.
+
+    (``scipy.sparse.issparse`` is not a type guard, so typed code converts here.)
+    """
+    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CALL_C = re.compile(r"^C\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
@@ -112,5 +122,5 @@ def simple_matrix(
     if sparse:
         matrix = sp.hstack([sp.csc_matrix(b) for b in blocks], format="csc")
     else:
-        matrix = np.hstack([b.toarray() if sp.issparse(b) else b for b in blocks])
+        matrix = np.hstack([dense(b) for b in blocks])
     return matrix, names, slices

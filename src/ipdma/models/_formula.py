@@ -15,9 +15,11 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from formulaic import Formula
 
 from ..errors import FormulaError
@@ -85,19 +87,22 @@ def expression_columns(expr: str) -> frozenset[str]:
     return frozenset(_arithmetic(expr)[1].values())
 
 
-def evaluate_expression(expr: str, column) -> object:
-    """Evaluate a ``cbind()`` argument; ``column(name)`` returns a column as a float array."""
+def evaluate_expression(expr: str, column: Callable[[str], np.ndarray]) -> np.ndarray | float:
+    """Evaluate a ``cbind()`` argument; ``column(name)`` returns a column as a float array
+    (a constant expression gives a float)."""
     if _NAME.match(expr):
         return column(_unquote(expr))
     tree, names = _arithmetic(expr)
 
-    def ev(node):
+    def ev(node: ast.expr) -> np.ndarray | float:
         if isinstance(node, ast.Name):
             return column(names[node.id])
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, int | float)  # _arithmetic admits only numbers
             return float(node.value)
         if isinstance(node, ast.UnaryOp):
             return -ev(node.operand)
+        assert isinstance(node, ast.BinOp)  # _arithmetic admits nothing else
         return _OPERATORS[type(node.op)](ev(node.left), ev(node.right))
 
     return ev(tree)

@@ -47,6 +47,7 @@ __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
 DECREMENT_TOL = 1e-6  # deviance a Newton step from the optimum may still gain
 RESTART_TOL = 1e-6  # deviance difference allowed between the two starts
 SINGULAR_TOL = 1e-4  # lme4::isSingular's tolerance on diagonal theta
+GRADIENT_TOL = 1e-11  # largest scaled gradient component where Newton stops
 NEWTON_MAX_PARAMS = 8  # damped Newton (finite-difference Hessian) up to this many parameters
 _LOG_RHO_BOUND = 30.0
 _SMALL_P = 64  # fixed effects above which BLAS runs single-threaded
@@ -82,7 +83,9 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
 
     if free.sum() <= NEWTON_MAX_PARAMS:
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
-        z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-8, keep_sign=diagonal[free])
+        z, f, nfev = newton_minimize(
+            fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free]
+        )
     else:
         res = minimize(
             fun, x0[free] * scale, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000}

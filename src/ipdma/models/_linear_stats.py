@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import RankDeficiencyError
+from ._fastmatrix import dense
 from ._formula import ModelDesign
 
 __all__ = ["TrialStats", "check_rank", "trial_stats"]
@@ -114,7 +115,7 @@ def trial_stats(design: ModelDesign) -> TrialStats:
         local = fm[:, local_cols] @ pack
         W[:, q : q + m] = local.toarray() if sp.issparse(local) else local
     glob = fm[:, global_index]
-    W[:, q + m : width - 1] = glob.toarray() if sp.issparse(glob) else glob
+    W[:, q + m : width - 1] = dense(glob)
     W[:, -1] = design.y
 
     starts = design.group_starts
@@ -173,12 +174,12 @@ def check_rank(stats: TrialStats, names: tuple[str, ...], group_levels: tuple) -
                     aliased.append(int(stats.local_index[i, s]))
                     trials.append(str(group_levels[i]))
         if m > 1 and not aliased:
-            for i in range(len(stats.n)):
-                used = np.flatnonzero(stats.local_index[i] >= 0)
-                sub = XtX[i][np.ix_(used, used)]
-                for s in _greedy_aliased(sub, np.diag(sub)):
-                    aliased.append(int(stats.local_index[i, used[s]]))
-                    trials.append(str(group_levels[i]))
+            for trial in range(len(stats.n)):
+                used = np.flatnonzero(stats.local_index[trial] >= 0)
+                sub = XtX[trial][np.ix_(used, used)]
+                for position in _greedy_aliased(sub, np.diag(sub)):
+                    aliased.append(int(stats.local_index[trial, used[position]]))
+                    trials.append(str(group_levels[trial]))
     if not aliased:
         scale = np.einsum("kjj->j", XtX[:, m:, m:])
         if m:

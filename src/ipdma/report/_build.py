@@ -140,6 +140,9 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         results=results,
         figures=tuple(figures),
         notices=tuple(notices),
+        codebook="../codebook/index.html"
+        if (project.output_dir / "codebook" / "index.html").is_file()
+        else "",
     )
 
 

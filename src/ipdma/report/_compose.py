@@ -75,6 +75,7 @@ class ReportInputs:
     results: AnalysisResults | None = None
     figures: tuple[FigureView, ...] = ()
     notices: tuple[str, ...] = ()
+    codebook: str = ""
 
 
 def _has(frame: pd.DataFrame | None) -> TypeGuard[pd.DataFrame]:
@@ -247,6 +248,10 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
             section="data",
         )
         data_items.append(view)
+    if inputs.codebook:
+        data_items.append(Text("Data dictionary of every trial's raw file (variables, labels, "
+                               "codes, missing values, ranges, frequencies):",
+                               href=inputs.codebook))  # fmt: skip
     for name, frame in inputs.checks.items():
         title = _CHECK_TITLES.get(name, name)
         view = frame_view(

@@ -119,6 +119,7 @@ class Text:
 
     text: str
     css: str = ""
+    href: str = ""
 
     kind = "text"
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import SpecError
 from ._errors import spec_error_from_validation
+from ._plan import check_plan
 from ._project import Project
 from ._trial import TrialSpec
+from ._variables import registry_with
 
 __all__ = ["file_sha256", "load_project", "load_trial_spec", "read_toml"]
 
@@ -48,7 +50,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise SpecError(f"the spec file cannot be read: {exc}", file=path) from None
 
 
-def _validate(model: type[BaseModel], data: dict[str, Any], path: Path, trial: str | None):
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validate(model: type[M], data: dict[str, Any], path: Path, trial: str | None) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -73,8 +78,14 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
 
 
 def load_project(path: str | Path) -> Project:
-    """Read and validate a project file (``project.toml``); trial specs are not read yet."""
+    """Read and validate a project file (``project.toml``); trial specs are not read yet.
+
+    The ``[analysis]`` table is validated here too (every command that reads the project
+    checks it): unknown keys, values, consistency, and that every modifier and adjuster is a
+    harmonized variable (the registry or the project's ``[variables]``).
+    """
     path = Path(path).resolve()
     project = _validate(Project, read_toml(path), path, None)
+    check_plan(project.analysis, file=path, variables=registry_with(project.variables))
     project._path = path
     return project

@@ -164,7 +164,7 @@ class VariableSpec(_Frozen):
         if self.columns:
             return self.columns
         if self.derive == "age":
-            return (self.birth, self.at)  # type: ignore[return-value]
+            return tuple(c for c in (self.birth, self.at) if c is not None)
         return tuple(c.column for c in (self.weight, self.height) if c is not None)
 
 
@@ -313,15 +313,18 @@ class TrialSpec(_Frozen):
 
     def arm_for(self, code: object) -> ArmSpec | None:
         """The arm whose code matches ``code`` (1, 1.0 and "1" match), or None."""
-        key = code_key(code)  # type: ignore[arg-type]
+        key = code_key(code)
         for arm in self.arms:
             if code_key(arm.code) == key:
                 return arm
         return None
 
 
-def code_key(code: Scalar) -> str:
-    """A code as text, numbers without a trailing '.0' (1, 1.0 and "1" are the same code)."""
+def code_key(code: object) -> str:
+    """A code as text, numbers without a trailing '.0' (1, 1.0 and "1" are the same code).
+
+    ``code`` is a :data:`Scalar` of a spec or a raw value read from a data file.
+    """
     if isinstance(code, bool):
         return str(int(code))
     if isinstance(code, float) and code.is_integer():

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -24,8 +25,8 @@ from .._version import __version__
 from ..errors import SpecError
 from ..harmonize import combine_trials, harmonize_trial, instrument_registry, registry_with
 from ..io import read_table
-from ..spec import TrialSpec, file_sha256, load_project, load_trial_spec
-from ._master import TABLES, read_meta, write_master
+from ..spec import Project, TrialSpec, file_sha256, load_project, load_trial_spec
+from ._master import TABLES, MasterMeta, load, read_meta, write_master
 
 __all__ = ["IngestResult", "ingest"]
 
@@ -56,7 +57,7 @@ class IngestResult:
     """
 
     path: Path
-    status: str
+    status: Literal["written", "unchanged"]
     fingerprint: str
     changed: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
@@ -72,30 +73,31 @@ class IngestResult:
         return "\n".join(lines)
 
 
-def _provenance_row(kind: str, trial: str | None, path: Path, root: Path) -> dict:
+def _provenance_row(kind: str, trial: str | None, path: Path, root: Path) -> dict[str, Any]:
     """Paths are stored relative to the project folder, so a moved project stays unchanged."""
     return {"kind": kind, "trial": trial, "path": Path(os.path.relpath(path, root)).as_posix(),
             "sha256": file_sha256(path), "size": path.stat().st_size, "meta": {}}  # fmt: skip
 
 
-def _fingerprint(rows: list[dict]) -> str:
+def _fingerprint(rows: list[dict[str, Any]]) -> str:
     items = sorted((r["kind"], r["path"], r["sha256"]) for r in rows)
     text = json.dumps({"version": __version__, "inputs": items})
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _load_specs(project) -> list[TrialSpec]:
-    specs = [load_trial_spec(p) for p in project.trial_paths]
-    seen: dict[str, Path] = {}
+def _load_specs(project: Project) -> list[tuple[TrialSpec, Path]]:
+    """The trial specs with the files they were read from."""
+    specs = [(load_trial_spec(p), p) for p in project.trial_paths]
+    seen: set[str] = set()
     not_included = {t.id for t in project.not_included}
-    for spec in specs:
+    for spec, path in specs:
         if spec.id in seen or spec.id in not_included:
             raise SpecError(
                 f"trial id {spec.id!r} is used twice",
-                trial=spec.id, file=spec.path,
+                trial=spec.id, file=path,
                 hint="trial ids must be unique across trial specs and [[not_included]]",
             )  # fmt: skip
-        seen[spec.id] = spec.path  # type: ignore[assignment]
+        seen.add(spec.id)
     return specs
 
 
@@ -119,12 +121,14 @@ def ingest(
     force
         Rewrite even when the inputs are unchanged.
     """
-    project = load_project(project_path)
-    specs = _load_specs(project)
+    project_file = Path(project_path).resolve()
+    project = load_project(project_file)
+    with_paths = _load_specs(project)
+    specs = [spec for spec, _ in with_paths]
     target = Path(output) if output is not None else project.output_dir / "master.duckdb"
     root = project.root
-    provenance = [_provenance_row("project", None, project.path, root)]  # type: ignore[arg-type]
-    provenance += [_provenance_row("spec", s.id, s.path, root) for s in specs]  # type: ignore[arg-type]
+    provenance = [_provenance_row("project", None, project_file, root)]
+    provenance += [_provenance_row("spec", s.id, path, root) for s, path in with_paths]
     for spec in specs:
         if spec.data_path.is_file():
             provenance.append(_provenance_row("raw", spec.id, spec.data_path, root))
@@ -151,27 +155,19 @@ def ingest(
         if progress is not None:
             progress(spec.id, number, len(specs))
     tables = combine_trials(project, specs, harmonized)
-    settings = project.settings.model_dump()
-    meta = {
-        "package_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "fingerprint": fingerprint,
-        "project": project.name,
-        "settings": settings,
-        "analysis": project.analysis,
-    }
-    provenance[0]["meta"] = {k: meta[k] for k in ("package_version", "created", "settings")}
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    provenance[0]["meta"] = {"package_version": __version__, "created": created,
+                             "settings": project.settings.model_dump()}  # fmt: skip
     tables["provenance"] = pd.DataFrame(provenance)
-    meta["counts"] = {name: len(tables[name]) for name in TABLES}
+    counts = {name: len(tables[name]) for name in TABLES}
+    meta = MasterMeta(__version__, created, fingerprint, project.name, project.analysis, counts)
     changed = _changed_raw(target, provenance) if previous is not None else ()
-    write_master(target, tables, meta)
-    return IngestResult(target, "written", fingerprint, changed, meta["counts"],
+    write_master(target, tables, meta.record(project.settings))
+    return IngestResult(target, "written", fingerprint, changed, counts,
                         tables["identifiers"], encodings)  # fmt: skip
 
 
-def _changed_raw(target: Path, provenance: list[dict]) -> tuple[str, ...]:
-    from ._master import load
-
+def _changed_raw(target: Path, provenance: list[dict[str, Any]]) -> tuple[str, ...]:
     try:
         old = load(target).provenance
     except Exception:  # an unreadable previous master: nothing to compare with
