@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._fs import replace_folder
 from ..errors import IpdmaError
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._imputed import ImputationDiagnostics, imputed_grid
@@ -175,14 +176,19 @@ def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, P
     if out_dir is None:
         return {}
     folder = out_dir / "tables"
-    paths = {
-        name: write_csv_atomic(results.table(name), folder / f"{name}.csv")
-        for name in ("overall", "interactions", "subgroups", "important", "models")
-    }
-    if len(results.imputation):
-        paths["imputation"] = write_csv_atomic(
-            results.table("imputation"), folder / "imputation.csv"
-        )
+    # The whole set is written into a new folder that then replaces tables/ (never a mix of
+    # two runs' tables, even when the run is killed midway).
+    names = ("overall", "interactions", "subgroups", "important", "models")
+    if len(results.imputation):  # only when the plan asks for imputation
+        names = (*names, "imputation")
     text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"
-    paths["plan"] = write_text_atomic(text, folder / "plan.json")
+
+    def write(new: Path) -> None:
+        for name in names:
+            write_csv_atomic(results.table(name), new / f"{name}.csv")
+        write_text_atomic(text, new / "plan.json")
+
+    replace_folder(folder, write)
+    paths = {name: folder / f"{name}.csv" for name in names}
+    paths["plan"] = folder / "plan.json"
     return paths

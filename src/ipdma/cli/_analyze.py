@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._app import app, console, out, progress_enabled
+from ._app import app, console, locked, out, progress_enabled, project_file
 
 if TYPE_CHECKING:
     from ..analysis import AnalysisResults
@@ -41,8 +41,8 @@ def analyze(
     ] = None,
 ) -> None:
     """Fit the analysis grid (overall effects, modifiers, subgroups) and write the tables."""
-    from ..analysis import run
     from ..errors import InputError
+    from ..store import stale_inputs
 
     if summaries:
         from ._summaries import analyze_summaries
@@ -54,7 +54,21 @@ def analyze(
             f"analyze takes one project, not {len(project)} paths",
             hint="pass project.toml, or --summaries FILE1 FILE2 ... for sites' summaries",
         )
-    project = project[0]
+    path = project[0]
+    if path.suffix != ".duckdb":
+        path = project_file(path)
+    with locked(path, "ipdma analyze"):
+        for changed in stale_inputs(path):
+            console.print(
+                f"[yellow]notice:[/] {changed} changed after the master dataset was written; "
+                "run `ipdma ingest` to analyse the current data",
+                highlight=False,
+            )
+        _print(_run(path, jobs, output), path)
+
+
+def _run(project: Path, jobs: int | None, output: Path | None) -> AnalysisResults:
+    from ..analysis import run
 
     if progress_enabled():
         columns = (
@@ -73,6 +87,10 @@ def analyze(
             results = run(project, jobs=jobs, progress=progress, output=output)
     else:
         results = run(project, jobs=jobs, output=output)
+    return results
+
+
+def _print(results: AnalysisResults, project: Path) -> None:
     out.print(
         f"models: {len(results.records)} ({results.fitted} fitted, {results.cached} cached, "
         f"{results.failed} failed, {results.not_estimable} not estimable: fewer than 2 trials) "
