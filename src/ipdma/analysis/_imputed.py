@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from .._literals import TermRole
 from ..errors import IpdmaError
 from ..impute import impute, rubin_pool
 from ._design import PreparedModel, prepare
@@ -226,7 +227,9 @@ def imputed_grid(
         if spec.kind not in settings.kinds or spec.window not in completed:
             continue
         imputed_spec = replace(spec, imputed=True)
-        keys, failed, prepared_list = [], [], []
+        keys: list[str] = []
+        failed: list[ModelResult | None] = []
+        prepared_list: list[PreparedModel | None] = []
         for arrays in completed[spec.window]:
             try:
                 prepared = prepare(imputed_spec, arrays, plan)
@@ -242,14 +245,15 @@ def imputed_grid(
     wanted = {k for _, keys, _, _ in cells for k in keys if k}
     cached = store.cached(wanted)
     todo: dict[str, PreparedModel] = {}
-    for _, keys, _, prepared_list in cells:
-        for key, prepared in zip(keys, prepared_list, strict=True):
-            if prepared is not None and key not in cached:
-                todo[key] = prepared
+    for _, keys, _, members in cells:
+        for key, member in zip(keys, members, strict=True):
+            if member is not None and key not in cached:
+                todo[key] = member
     outcomes = fit_all(list(todo.items()), plan, jobs=jobs, progress=progress,
                        offset=len(cached), total=len(cached) + len(todo))  # fmt: skip
     new_fits = {key: outcome.record for key, outcome in outcomes.items()}
-    records, pooled_keys = [], []
+    records: list[ModelResult] = []
+    pooled_keys: list[str] = []
     for _, keys, failed, _ in cells:
         members = [f or cached.get(k) or new_fits[k] for k, f in zip(keys, failed, strict=True)]
         records.append(pool_records(members))
@@ -284,8 +288,10 @@ def imputation_table(
         if not spec.imputed:
             continue
         complete = observed.get(replace(spec, imputed=False))
-        role = "treatment" if spec.kind == "overall" else "interaction"
-        if spec.kind == "subgroup":
+        role: TermRole = "interaction"
+        if spec.kind == "overall":
+            role = "treatment"
+        elif spec.kind == "subgroup":
             role = "subgroup"
         cc_terms = {t["level"]: t for t in complete.rows(role)} if complete else {}
         scale = "OR" if spec.outcome == "recovery" else "MD"

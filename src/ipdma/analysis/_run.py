@@ -178,7 +178,7 @@ def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, P
     folder = out_dir / "tables"
     # The whole set is written into a new folder that then replaces tables/ (never a mix of
     # two runs' tables, even when the run is killed midway).
-    names = ("overall", "interactions", "subgroups", "important", "models")
+    names: tuple[str, ...] = ("overall", "interactions", "subgroups", "important", "models")
     if len(results.imputation):  # only when the plan asks for imputation
         names = (*names, "imputation")
     text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"
