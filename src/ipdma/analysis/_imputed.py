@@ -255,8 +255,8 @@ def imputed_grid(
     records: list[ModelResult] = []
     pooled_keys: list[str] = []
     for _, keys, failed, _ in cells:
-        members = [f or cached.get(k) or new_fits[k] for k, f in zip(keys, failed, strict=True)]
-        records.append(pool_records(members))
+        fits = [f or cached.get(k) or new_fits[k] for k, f in zip(keys, failed, strict=True)]
+        records.append(pool_records(fits))
         pooled_keys.append(hashlib.sha256("|".join(keys).encode()).hexdigest())
     times = {key: (o.seconds, o.cpu_seconds) for key, o in outcomes.items()}
     return ImputedGrid(records, pooled_keys, new_fits, times, len(cached), diagnostics)
