@@ -22,16 +22,27 @@ quantity lme4's ``glmer`` maximises for ``nAGQ = 1``.
 The gradient returned is the exact total derivative of ``log Q_i`` with respect to every
 coefficient and every entry of ``L``, including the dependence of the grid on the parameters
 through ``u_hat`` (implicit function theorem) and through the Cholesky factor ``R`` (the
-third derivative of the binomial log-likelihood enters here). Without those terms the
-Laplace gradient would be that of a different objective.
+third derivative of the binomial log-likelihood enters here; ``_aghq_gradient``). Without
+those terms the Laplace gradient would be that of a different objective.
+
+Speed: every trial and every node is handled in one array operation. On the grid the linear
+predictor is ``eta_rk = eta_r(u_hat) + a_r' z_k`` with ``a_r = S_i' L' z_r`` (``S = R^{-T}``),
+one matrix product; the linear part of the log-likelihood, ``sum_r y_r eta_rk``, is summed in
+closed form, so only the softplus ``log(1 + e^eta)`` and the probabilities are evaluated per
+row and node (with ``exp`` and ``log1p``, the fastest elementwise functions numpy has), and
+the node sums the gradient needs reduce to per-row sums (``sum_k pi_ik p_rk`` and
+``sum_k pi_ik p_rk z_k``) followed by small per-trial products.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-from scipy.special import expit, gammaln
+from scipy.special import gammaln
+
+from ._aghq_gradient import total_gradient
 
 __all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
 
@@ -61,6 +72,8 @@ class BinomialData:
 
     ``X[:, n_shared + s]`` is the s-th trial-local column of the row's trial (zero when that
     trial has fewer local columns). ``lam_rows, lam_cols`` list the free entries of ``L``.
+    Products of the columns that do not depend on the parameters are computed once
+    (``cached_property``) and reused by every evaluation.
     """
 
     y: np.ndarray
@@ -87,6 +100,41 @@ class BinomialData:
         s, y = self.size, self.y
         return float(np.sum(gammaln(s + 1) - gammaln(y + 1) - gammaln(s - y + 1)))
 
+    @cached_property
+    def binary(self) -> bool:
+        """All binomial sizes are 1 (0/1 outcomes): the sizes need not multiply anything."""
+        return bool(np.all(self.size == 1.0))
+
+    @cached_property
+    def ZZ(self) -> np.ndarray:
+        """(n, q*q) row products ``z_r z_r'`` (flattened)."""
+        Z = self.Z
+        return (Z[:, :, None] * Z[:, None, :]).reshape(len(Z), -1)
+
+    @cached_property
+    def weighted_features(self) -> np.ndarray:
+        """(n, q*q + q*p + p*p): ``z z'``, ``z x'``, ``x x'`` per row (summed with weights)."""
+        Z, X = self.Z, self.X
+        n = len(Z)
+        ZX = (Z[:, :, None] * X[:, None, :]).reshape(n, -1)
+        XX = (X[:, :, None] * X[:, None, :]).reshape(n, -1)
+        return np.ascontiguousarray(np.concatenate([self.ZZ, ZX, XX], axis=1))
+
+    @cached_property
+    def third_features(self) -> np.ndarray:
+        """(n, q*q*(p+q)): ``z z' (x', z')`` per row (third-derivative sums)."""
+        Z, X = self.Z, self.X
+        XZ = np.concatenate([X, Z], axis=1)
+        return (self.ZZ[:, :, None] * XZ[:, None, :]).reshape(len(Z), -1)
+
+    @cached_property
+    def yX(self) -> np.ndarray:
+        return self.X * self.y[:, None]
+
+    @cached_property
+    def yZ(self) -> np.ndarray:
+        return self.Z * self.y[:, None]
+
     def lower(self, lam: np.ndarray) -> np.ndarray:
         """The q x q matrix ``L`` from its free entries."""
         out = np.zeros((self.q, self.q))
@@ -105,34 +153,76 @@ class Evaluation:
     information: np.ndarray | None = None  # (K, p, p) approximate minus-Hessian, coefficients
 
 
+@dataclass(frozen=True)
+class NodeSums:
+    """What the gradient needs from the quadrature sums (see ``_node_part``)."""
+
+    e: np.ndarray  # (n,) sum_k pi_ik (y_r - m_r p_rk)
+    E: np.ndarray  # (n, q) sum_k pi_ik (y_r - m_r p_rk) U_ik
+    gbar: np.ndarray  # (K, q) sum_k pi_ik grad h_i(U_ik)
+    Gam: np.ndarray  # (K, q, q) sum_k pi_ik grad h_i(U_ik) z_k'
+
+
 def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(arr, starts, axis=0)
 
 
+def _softplus(eta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``log(1 + exp(eta))`` as ``max(eta, 0) + log1p(exp(-|eta|))`` (no overflow)."""
+    out = np.abs(eta, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(eta, 0.0)
+    return out
+
+
+def _expit(eta: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-eta))`` without overflow: ``exp(eta - softplus(eta))``."""
+    return np.exp(eta - _softplus(eta))
+
+
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("rq,rq->r", a, b) if a.shape[1] > 1 else a[:, 0] * b[:, 0]
+
+
 def _h(data: BinomialData, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    ll = data.y * eta - data.size * np.logaddexp(0.0, eta)
+    sp = _softplus(eta)
+    ll = data.y * eta - (sp if data.binary else data.size * sp)
     return _sum(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
 
 
+def _solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    if H.shape[1] == 1:
+        return g / H[:, 0]
+    return np.linalg.solve(H, g[..., None])[..., 0]
+
+
 def conditional_modes(
-    data: BinomialData, offset: np.ndarray, ZL: np.ndarray, u: np.ndarray
+    data: BinomialData, offset: np.ndarray, L: np.ndarray, ZL: np.ndarray, u: np.ndarray
 ) -> np.ndarray:
-    """Maximise every ``h_i(u)`` at once by Newton's method with per-trial step halving."""
-    g = data.trial_index
-    eye = np.eye(data.q)
-    eta = offset + np.einsum("rq,rq->r", ZL, u[g])
+    """Maximise every ``h_i(u)`` at once by Newton's method with per-trial step halving.
+
+    ``-hess h_i = L' (sum_r w_r z_r z_r') L + I`` from the row products computed once.
+    """
+    g, q, starts = data.trial_index, data.q, data.starts
+    eye = np.eye(q)
+    eta = offset + _rowdot(ZL, u[g])
     h = None
     for _ in range(_MODE_MAXIT):
-        p = expit(eta)
-        w = data.size * p * (1.0 - p)
-        grad = _sum(ZL * (data.y - data.size * p)[:, None], data.starts) - u
-        hess = _sum(w[:, None, None] * ZL[:, :, None] * ZL[:, None, :], data.starts) + eye
-        step = np.linalg.solve(hess, grad[..., None])[..., 0]
-        if np.max(np.abs(step)) < _MODE_TOL:
+        p = _expit(eta)
+        w = p * (1.0 - p) if data.binary else data.size * p * (1.0 - p)
+        res = data.y - (p if data.binary else data.size * p)
+        grad = _sum(data.Z * res[:, None], starts) @ L - u
+        M = _sum(data.ZZ * w[:, None], starts).reshape(-1, q, q)
+        hess = L.T @ M @ L + eye
+        step = _solve(hess, grad)
+        big = np.max(np.abs(step))
+        if big < _MODE_TOL:
             return u + step
-        if np.max(np.abs(step)) < 0.1:  # close to the mode of a concave h: full step
+        if big < 0.1:  # close to the mode of a concave h: full step
             u = u + step
-            eta = offset + np.einsum("rq,rq->r", ZL, u[g])
+            eta = offset + _rowdot(ZL, u[g])
             h = None
             continue
         if h is None:
@@ -140,7 +230,7 @@ def conditional_modes(
         t = np.ones(len(u))
         for _ in range(40):
             un = u + t[:, None] * step
-            eta_n = offset + np.einsum("rq,rq->r", ZL, un[g])
+            eta_n = offset + _rowdot(ZL, un[g])
             hn = _h(data, eta_n, un)
             bad = hn < h - 1e-12 * (1.0 + np.abs(h))
             if not bad.any():
@@ -148,14 +238,6 @@ def conditional_modes(
             t[bad] *= 0.5
         u, eta, h = un, eta_n, hn
     return u
-
-
-def _phi(P: np.ndarray) -> np.ndarray:
-    """Lower triangle of P with half its diagonal (derivative of the Cholesky factor)."""
-    out = np.tril(P)
-    d = np.arange(P.shape[-1])
-    out[..., d, d] *= 0.5
-    return out
 
 
 _CELLS = 4_000_000  # rows x nodes handled at once (memory bound for many nodes)
@@ -173,23 +255,27 @@ def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
     return out
 
 
-def _node_part(
-    data, rows, trials, offset, ZL, u_hat, S, eta0, p0, nodes, log_weights, *, laplace, gradient
-):
-    """Quadrature sums for a block of consecutive trials (rows ``rows``)."""
+def _node_part(data, rows, trials, ZL, u_hat, S, eta0, nodes, log_weights, *, gradient):
+    """log Q (without -log|R|) and the gradient's node sums for consecutive trials.
+
+    On the grid ``U_ik = u_i + S_i z_k``: ``eta_rk = eta0_r + a_r' z_k``, ``a_r = S_i' (L'z_r)``.
+    """
     y, size = data.y[rows], data.size[rows]
     starts = data.starts[trials] - rows.start
     g = data.trial_index[rows] - trials.start
-    ZLr = ZL[rows]
-    u = u_hat[trials]
-    # the grid: U[i, k] = u_hat_i + S_i z_k (the mode itself for the Laplace approximation)
-    U = u[:, None, :] if laplace else u[:, None, :] + np.einsum("iab,kb->ika", S[trials], nodes)
-    Ur = U[g]  # (rows, N, q)
-    eta = eta0[rows, None] if laplace else offset[rows, None] + np.einsum("rq,rkq->rk", ZLr, Ur)
-    ll = y[:, None] * eta - size[:, None] * np.logaddexp(0.0, eta)
+    u, St = u_hat[trials], S[trials]
+    Sg = St[g]  # (rows, q, q)
+    A = np.einsum("ra,rab->rb", ZL[rows], Sg)
+    eta = A @ nodes.T
+    eta += eta0[rows, None]
+    sp = _softplus(eta)
+    # sum_r ll_rk = sum_r y_r eta0_r + (sum_r y_r a_r)' z_k - sum_r m_r softplus(eta_rk)
+    lin = _sum(y * eta0[rows], starts)[:, None] + _sum(A * y[:, None], starts) @ nodes.T
+    U = u[:, None, :] + np.einsum("iab,kb->ika", St, nodes)
     a = (
         log_weights
-        + _sum(ll, starts)
+        + lin
+        - _sum(sp if data.binary else sp * size[:, None], starts)
         - 0.5 * np.einsum("ikq,ikq->ik", U, U)
         + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
     )
@@ -198,19 +284,27 @@ def _node_part(
     total = wk.sum(axis=1, keepdims=True)
     logq = amax[:, 0] + np.log(total[:, 0])
     if not gradient:
-        return (logq,)
-    pi = wk / total  # posterior weights of the nodes
-    res = y[:, None] - size[:, None] * (p0[rows, None] if laplace else expit(eta))
-    if laplace:  # at the mode the gradient of h vanishes and the only node is z = 0
-        e = res[:, 0]
-        return logq, e, e[:, None] * Ur[:, 0, :], 0.0, 0.0
-    pir = pi[g]
-    e = np.einsum("rk,rk->r", pir, res)
-    E = np.einsum("rk,rkq->rq", pir * res, Ur)
-    gk = _sum(ZLr[:, None, :] * res[:, :, None], starts) - U
-    gbar = np.einsum("ik,ikq->iq", pi, gk)
-    Gam = np.einsum("ik,ika,kb->iab", pi, gk, nodes)
-    return logq, e, E, gbar, Gam
+        return logq, None
+    pi = wk / total  # posterior weights of the nodes, (trials, N)
+    # p_rk = exp(eta - softplus(eta)), weighted by pi in place: B_rk = pi_ik p_rk
+    np.subtract(eta, sp, out=eta)
+    B = np.exp(eta, out=eta)
+    B *= pi[g]
+    zbar = pi @ nodes  # (trials, q)
+    m = 1.0 if data.binary else size
+    e = y - m * B.sum(axis=1)
+    c = y[:, None] * zbar[g] - (B @ nodes) * (m if data.binary else m[:, None])  # sum pi res z
+    E = e[:, None] * u[g] + np.einsum("rab,rb->ra", Sg, c)
+    ZLr = ZL[rows]
+    q = u.shape[1]
+    zz = (nodes[:, :, None] * nodes[:, None, :]).reshape(len(nodes), -1)
+    gbar = _sum(ZLr * e[:, None], starts) - u - np.einsum("iab,ib->ia", St, zbar)
+    Gam = (
+        _sum((ZLr[:, :, None] * c[:, None, :]).reshape(len(e), -1), starts).reshape(-1, q, q)
+        - u[:, :, None] * zbar[:, None, :]
+        - St @ (pi @ zz).reshape(-1, q, q)
+    )
+    return logq, NodeSums(e, E, gbar, Gam)
 
 
 def evaluate(
@@ -235,97 +329,52 @@ def evaluate(
         (K, q) starting values for the conditional modes (warm start).
     """
     g, starts, q = data.trial_index, data.starts, data.q
-    X, Z, y, size = data.X, data.Z, data.y, data.size
     L = data.lower(lam)
-    ZL = Z @ L
-    offset = np.einsum("rj,rj->r", X, coef[g])
-    u_hat = conditional_modes(data, offset, ZL, modes)
+    ZL = data.Z @ L
+    offset = np.einsum("rj,rj->r", data.X, coef[g])
+    u_hat = conditional_modes(data, offset, L, ZL, modes)
 
     # quantities at the mode
-    eta0 = offset + np.einsum("rq,rq->r", ZL, u_hat[g])
-    p0 = expit(eta0)
-    w0 = size * p0 * (1.0 - p0)
-    H = _sum(w0[:, None, None] * ZL[:, :, None] * ZL[:, None, :], starts) + np.eye(q)
+    eta0 = offset + _rowdot(ZL, u_hat[g])
+    sp0 = _softplus(eta0)
+    p0 = np.exp(eta0 - sp0)
+    w0 = p0 * (1.0 - p0) if data.binary else data.size * p0 * (1.0 - p0)
+    M = _sum(data.ZZ * w0[:, None], starts).reshape(-1, q, q)
+    H = L.T @ M @ L + np.eye(q)
     R = np.linalg.cholesky(H)
-    S = np.linalg.inv(R).transpose(0, 2, 1)  # R^{-T}, S S' = H^{-1}
+    Rinv = np.linalg.inv(R)
+    S = Rinv.transpose(0, 2, 1)  # R^{-T}, S S' = H^{-1}
     logdet_R = np.sum(np.log(np.diagonal(R, axis1=1, axis2=2)), axis=1)
 
     laplace = len(nodes) == 1 and not np.any(nodes)
-    K, n = data.ntrials, len(y)
-    loglik = np.empty(K)
-    e, E = np.empty(n), np.empty((n, q))
-    gbar, Gam = np.zeros((K, q)), np.zeros((K, q, q))
-    bounds = np.r_[starts, n]
-    for i0, i1 in _chunks(bounds, len(nodes)):
-        rows = slice(int(bounds[i0]), int(bounds[i1]))
-        part = _node_part(
-            data,
-            rows,
-            slice(i0, i1),
-            offset,
-            ZL,
-            u_hat,
-            S,
-            eta0,
-            p0,
-            nodes,
-            log_weights,
-            laplace=laplace,
-            gradient=gradient,
+    K, n = data.ntrials, len(data.y)
+    if laplace:  # the only node is the mode itself
+        ll0 = data.y * eta0 - (sp0 if data.binary else data.size * sp0)
+        loglik = _sum(ll0, starts) - 0.5 * np.einsum("iq,iq->i", u_hat, u_hat) - logdet_R
+        if not gradient:
+            return Evaluation(loglik, None, u_hat, L)
+        e = data.y - (p0 if data.binary else data.size * p0)
+        sums = NodeSums(e, e[:, None] * u_hat[g], np.zeros((K, q)), np.zeros((K, q, q)))
+    else:
+        loglik = np.empty(K)
+        parts = []
+        bounds = np.r_[starts, n]
+        for i0, i1 in _chunks(bounds, len(nodes)):
+            rows = slice(int(bounds[i0]), int(bounds[i1]))
+            logq, part = _node_part(
+                data, rows, slice(i0, i1), ZL, u_hat, S, eta0, nodes, log_weights,
+                gradient=gradient,
+            )  # fmt: skip
+            loglik[i0:i1] = logq - logdet_R[i0:i1]
+            parts.append(part)
+        if not gradient:
+            return Evaluation(loglik, None, u_hat, L)
+        sums = (
+            parts[0]
+            if len(parts) == 1
+            else NodeSums(
+                *(np.concatenate([getattr(s, f) for s in parts]) for f in ["e", "E", "gbar", "Gam"])
+            )
         )
-        loglik[i0:i1] = part[0] - logdet_R[i0:i1]
-        if gradient:
-            e[rows], E[rows], gbar[i0:i1], Gam[i0:i1] = part[1:]
-    if not gradient:
-        return Evaluation(loglik, None, u_hat, L)
-    d_coef = _sum(X * e[:, None], starts)  # (K, p): direct derivatives, grid held fixed
-    d_L = _sum(Z[:, :, None] * E[:, None, :], starts)  # (K, q, q): d/dL_st
-
-    # implicit derivatives of the mode and of H
-    r0 = y - size * p0
-    w1 = w0 * (1.0 - 2.0 * p0)  # dW/deta
-    M = _sum(w0[:, None, None] * Z[:, :, None] * Z[:, None, :], starts)
-    ZWX = _sum((w0[:, None] * Z)[:, :, None] * X[:, None, :], starts)  # (K, q, p)
-    Zres = _sum(Z * r0[:, None], starts)
-    vv = w1[:, None, None] * ZL[:, :, None] * ZL[:, None, :]
-    TX = _sum(vv[..., None] * X[:, None, None, :], starts)  # (K, q, q, p)
-    TZ = _sum(vv[..., None] * Z[:, None, None, :], starts)  # (K, q, q, q)
-    TV = TZ @ L  # (K, q, q, q): sum W' v v' v_t
-    Hinv = np.linalg.inv(H)
-    # minus the Hessian of h(u_hat(coef), coef) in the coefficients (exact for h; the
-    # log-determinant's curvature, O(1/n_i) relative, is left out): X'WX - C H^-1 C'
-    XWX = _sum((w0[:, None] * X)[:, :, None] * X[:, None, :], starts)
-    C = np.einsum("isj,st->ijt", ZWX, L)  # sum w x v'
-    information = XWX - np.einsum("ijt,itu,iku->ijk", C, Hinv, C)
-
-    p = X.shape[1]
-    nl = len(lam)
-    K = data.ntrials
-    c = np.empty((K, p + nl, q))
-    dH = np.empty((K, p + nl, q, q))
-    c[:, :p] = -np.einsum("st,isj->ijt", L, ZWX)
-    dH[:, :p] = np.moveaxis(TX, 3, 1)
-    LtM = np.einsum("st,isv->itv", L, M)  # L' M
-    for j, (s, t) in enumerate(zip(data.lam_rows, data.lam_cols, strict=True)):
-        cj = -LtM[:, :, s] * u_hat[:, t : t + 1]
-        cj[:, t] += Zres[:, s]
-        c[:, p + j] = cj
-        dL = np.zeros((q, q))
-        dL[s, t] = 1.0
-        MLd = np.einsum("iab,bc->iac", M, L)
-        dH[:, p + j] = (
-            np.einsum("ba,ibc->iac", dL, MLd)
-            + np.einsum("iab,bc->iac", LtM, dL)
-            + TZ[..., s] * u_hat[:, t, None, None]
-        )
-    du = np.einsum("iab,ijb->ija", Hinv, c)
-    dH += np.einsum("iabt,ijt->ijab", TV, du)
-    direct = np.concatenate([d_coef, d_L[:, data.lam_rows, data.lam_cols]], axis=1)
-    grad = direct - 0.5 * np.einsum("iab,ijba->ij", Hinv, dH)
-    if not laplace:
-        Rinv = np.linalg.inv(R)
-        P = np.einsum("iab,ijbc,idc->ijad", Rinv, dH, Rinv)
-        dR = np.einsum("iab,ijbc->ijac", R, _phi(P))
-        dS = -np.einsum("iab,ijcb,icd->ijad", S, dR, S)
-        grad += np.einsum("iq,ijq->ij", gbar, du) + np.einsum("ijab,iab->ij", dS, Gam)
+    grad, information = total_gradient(data, L, u_hat, p0, w0, M, H, R, Rinv, sums, laplace=laplace)
     return Evaluation(loglik, grad, u_hat, L, information)
