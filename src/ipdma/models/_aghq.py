@@ -36,6 +36,7 @@ the node sums the gradient needs reduce to per-row sums (``sum_k pi_ik p_rk`` an
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -105,35 +106,34 @@ class BinomialData:
         """All binomial sizes are 1 (0/1 outcomes): the sizes need not multiply anything."""
         return bool(np.all(self.size == 1.0))
 
+    # Row quantities are kept column-major ((columns, rows), contiguous along the rows), so
+    # every product and every per-trial sum runs over long contiguous vectors.
     @cached_property
-    def ZZ(self) -> np.ndarray:
-        """(n, q*q) row products ``z_r z_r'`` (flattened)."""
-        Z = self.Z
-        return (Z[:, :, None] * Z[:, None, :]).reshape(len(Z), -1)
+    def XT(self) -> np.ndarray:
+        return np.ascontiguousarray(self.X.T)
+
+    @cached_property
+    def ZT(self) -> np.ndarray:
+        return np.ascontiguousarray(self.Z.T)
+
+    @cached_property
+    def ZZT(self) -> np.ndarray:
+        """(q*q, n) row products ``z_r z_r'`` (flattened)."""
+        return (self.ZT[:, None, :] * self.ZT[None, :, :]).reshape(-1, len(self.y))
 
     @cached_property
     def weighted_features(self) -> np.ndarray:
-        """(n, q*q + q*p + p*p): ``z z'``, ``z x'``, ``x x'`` per row (summed with weights)."""
-        Z, X = self.Z, self.X
-        n = len(Z)
-        ZX = (Z[:, :, None] * X[:, None, :]).reshape(n, -1)
-        XX = (X[:, :, None] * X[:, None, :]).reshape(n, -1)
-        return np.ascontiguousarray(np.concatenate([self.ZZ, ZX, XX], axis=1))
+        """(q*p + p*p, n): ``z x'`` and ``x x'`` per row (summed with the weights ``w``)."""
+        ZT, XT, n = self.ZT, self.XT, len(self.y)
+        ZX = (ZT[:, None, :] * XT[None, :, :]).reshape(-1, n)
+        XX = (XT[:, None, :] * XT[None, :, :]).reshape(-1, n)
+        return np.concatenate([ZX, XX], axis=0)
 
     @cached_property
     def third_features(self) -> np.ndarray:
-        """(n, q*q*(p+q)): ``z z' (x', z')`` per row (third-derivative sums)."""
-        Z, X = self.Z, self.X
-        XZ = np.concatenate([X, Z], axis=1)
-        return (self.ZZ[:, :, None] * XZ[:, None, :]).reshape(len(Z), -1)
-
-    @cached_property
-    def yX(self) -> np.ndarray:
-        return self.X * self.y[:, None]
-
-    @cached_property
-    def yZ(self) -> np.ndarray:
-        return self.Z * self.y[:, None]
+        """(q*q*(p+q), n): ``z z' (x', z')`` per row (third-derivative sums)."""
+        XZ = np.concatenate([self.XT, self.ZT], axis=0)
+        return (self.ZZT[:, None, :] * XZ[None, :, :]).reshape(-1, len(self.y))
 
     def lower(self, lam: np.ndarray) -> np.ndarray:
         """The q x q matrix ``L`` from its free entries."""
@@ -158,18 +158,27 @@ class NodeSums:
     """What the gradient needs from the quadrature sums (see ``_node_part``)."""
 
     e: np.ndarray  # (n,) sum_k pi_ik (y_r - m_r p_rk)
-    E: np.ndarray  # (n, q) sum_k pi_ik (y_r - m_r p_rk) U_ik
+    E: np.ndarray  # (q, n) sum_k pi_ik (y_r - m_r p_rk) U_ik
     gbar: np.ndarray  # (K, q) sum_k pi_ik grad h_i(U_ik)
     Gam: np.ndarray  # (K, q, q) sum_k pi_ik grad h_i(U_ik) z_k'
 
 
 def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.add.reduceat(arr, starts, axis=0)
+    """Per-trial sums over the rows (last axis): (..., n) -> (..., K)."""
+    return np.add.reduceat(arr, starts, axis=-1)
 
 
-def _softplus(eta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``log(1 + exp(eta))`` as ``max(eta, 0) + log1p(exp(-|eta|))`` (no overflow)."""
-    out = np.abs(eta, out=out)
+_EXP_SAFE = 700.0  # exp(eta) is finite below this
+
+
+def _softplus(eta: np.ndarray) -> np.ndarray:
+    """``log(1 + exp(eta))``: ``log1p(exp(eta))`` when no ``eta`` is near overflow (exact
+    to rounding: ``exp`` underflows to 0 where softplus is below 1e-300), else the
+    overflow-free ``max(eta, 0) + log1p(exp(-|eta|))``."""
+    if eta.size and np.max(eta) < _EXP_SAFE:
+        out = np.exp(eta)
+        return np.log1p(out, out=out)
+    out = np.abs(eta)
     np.negative(out, out=out)
     np.exp(out, out=out)
     np.log1p(out, out=out)
@@ -177,13 +186,12 @@ def _softplus(eta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def _expit(eta: np.ndarray) -> np.ndarray:
-    """``1 / (1 + exp(-eta))`` without overflow: ``exp(eta - softplus(eta))``."""
-    return np.exp(eta - _softplus(eta))
-
-
-def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.einsum("rq,rq->r", a, b) if a.shape[1] > 1 else a[:, 0] * b[:, 0]
+def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``sum_a vT[a, r] u[g_r, a]`` for every row r."""
+    out = vT[0] * u[:, 0][g]
+    for a in range(1, vT.shape[0]):
+        out += vT[a] * u[:, a][g]
+    return out
 
 
 def _h(data: BinomialData, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -199,7 +207,7 @@ def _solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def conditional_modes(
-    data: BinomialData, offset: np.ndarray, L: np.ndarray, ZL: np.ndarray, u: np.ndarray
+    data: BinomialData, offset: np.ndarray, L: np.ndarray, ZLT: np.ndarray, u: np.ndarray
 ) -> np.ndarray:
     """Maximise every ``h_i(u)`` at once by Newton's method with per-trial step halving.
 
@@ -207,14 +215,15 @@ def conditional_modes(
     """
     g, q, starts = data.trial_index, data.q, data.starts
     eye = np.eye(q)
-    eta = offset + _rowdot(ZL, u[g])
+    eta = offset + _rows(ZLT, u, g)
     h = None
     for _ in range(_MODE_MAXIT):
-        p = _expit(eta)
+        sp = _softplus(eta)
+        p = np.exp(eta - sp)
         w = p * (1.0 - p) if data.binary else data.size * p * (1.0 - p)
         res = data.y - (p if data.binary else data.size * p)
-        grad = _sum(data.Z * res[:, None], starts) @ L - u
-        M = _sum(data.ZZ * w[:, None], starts).reshape(-1, q, q)
+        grad = _sum(data.ZT * res, starts).T @ L - u
+        M = _sum(data.ZZT * w, starts).T.reshape(-1, q, q)
         hess = L.T @ M @ L + eye
         step = _solve(hess, grad)
         big = np.max(np.abs(step))
@@ -222,7 +231,7 @@ def conditional_modes(
             return u + step
         if big < 0.1:  # close to the mode of a concave h: full step
             u = u + step
-            eta = offset + _rowdot(ZL, u[g])
+            eta = offset + _rows(ZLT, u, g)
             h = None
             continue
         if h is None:
@@ -230,7 +239,7 @@ def conditional_modes(
         t = np.ones(len(u))
         for _ in range(40):
             un = u + t[:, None] * step
-            eta_n = offset + _rowdot(ZL, un[g])
+            eta_n = offset + _rows(ZLT, un, g)
             hn = _h(data, eta_n, un)
             bad = hn < h - 1e-12 * (1.0 + np.abs(h))
             if not bad.any():
@@ -241,6 +250,21 @@ def conditional_modes(
 
 
 _CELLS = 4_000_000  # rows x nodes handled at once (memory bound for many nodes)
+_REUSED = 1_000_000  # node x row work arrays up to this size are kept for the next call
+_work = threading.local()
+
+
+def _workspace(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Two (nodes, rows) work arrays, reused between calls of this thread: a fresh array
+    of a few MB costs more in page faults than the arithmetic done in it."""
+    if shape[0] * shape[1] > _REUSED:
+        return np.empty(shape), np.empty(shape)
+    cache = getattr(_work, "arrays", None)
+    if cache is None or len(cache) > 8:
+        cache = _work.arrays = {}
+    if shape not in cache:
+        cache[shape] = (np.empty(shape), np.empty(shape))
+    return cache[shape]
 
 
 def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
@@ -255,27 +279,40 @@ def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
     return out
 
 
-def _node_part(data, rows, trials, ZL, u_hat, S, eta0, nodes, log_weights, *, gradient):
+def _node_part(data, rows, trials, ZLT, u_hat, S, eta0, nodes, log_weights, *, gradient):
     """log Q (without -log|R|) and the gradient's node sums for consecutive trials.
 
     On the grid ``U_ik = u_i + S_i z_k``: ``eta_rk = eta0_r + a_r' z_k``, ``a_r = S_i' (L'z_r)``.
+    Arrays over rows and nodes are (nodes, rows).
     """
-    y, size = data.y[rows], data.size[rows]
+    y, size, eta0 = data.y[rows], data.size[rows], eta0[rows]
     starts = data.starts[trials] - rows.start
     g = data.trial_index[rows] - trials.start
     u, St = u_hat[trials], S[trials]
+    q = u.shape[1]
+    ZLr = ZLT[:, rows]
     Sg = St[g]  # (rows, q, q)
-    A = np.einsum("ra,rab->rb", ZL[rows], Sg)
-    eta = A @ nodes.T
-    eta += eta0[rows, None]
-    sp = _softplus(eta)
+    AT = np.empty((q, len(y)))  # a_r = S_i' (L' z_r), rows contiguous
+    for b in range(q):
+        AT[b] = ZLr[0] * Sg[:, 0, b]
+        for c in range(1, q):
+            AT[b] += ZLr[c] * Sg[:, c, b]
+    work, work2 = _workspace((len(nodes), len(y)))
+    eta = np.matmul(nodes, AT, out=work)
+    eta += eta0
+    fast = np.max(eta) < _EXP_SAFE
+    if fast:  # exp(eta) is kept for the probabilities: p = e / (1 + e)
+        expeta = np.exp(eta, out=eta)
+        sp = np.log1p(expeta, out=work2)
+    else:
+        sp = _softplus(eta)
     # sum_r ll_rk = sum_r y_r eta0_r + (sum_r y_r a_r)' z_k - sum_r m_r softplus(eta_rk)
-    lin = _sum(y * eta0[rows], starts)[:, None] + _sum(A * y[:, None], starts) @ nodes.T
+    lin = _sum(y * eta0, starts)[:, None] + _sum(AT * y, starts).T @ nodes.T
     U = u[:, None, :] + np.einsum("iab,kb->ika", St, nodes)
     a = (
         log_weights
         + lin
-        - _sum(sp if data.binary else sp * size[:, None], starts)
+        - _sum(sp if data.binary else sp * size, starts).T
         - 0.5 * np.einsum("ikq,ikq->ik", U, U)
         + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
     )
@@ -286,25 +323,43 @@ def _node_part(data, rows, trials, ZL, u_hat, S, eta0, nodes, log_weights, *, gr
     if not gradient:
         return logq, None
     pi = wk / total  # posterior weights of the nodes, (trials, N)
-    # p_rk = exp(eta - softplus(eta)), weighted by pi in place: B_rk = pi_ik p_rk
-    np.subtract(eta, sp, out=eta)
-    B = np.exp(eta, out=eta)
-    B *= pi[g]
+    # p_rk weighted by pi in place: B_rk = pi_ik p_rk
+    if fast:
+        np.add(expeta, 1.0, out=sp)
+        B = np.divide(expeta, sp, out=expeta)
+    else:
+        np.subtract(eta, sp, out=eta)
+        B = np.exp(eta, out=eta)
+    B *= np.repeat(np.ascontiguousarray(pi.T), np.diff(np.r_[starts, len(y)]), axis=1)
     zbar = pi @ nodes  # (trials, q)
-    m = 1.0 if data.binary else size
-    e = y - m * B.sum(axis=1)
-    c = y[:, None] * zbar[g] - (B @ nodes) * (m if data.binary else m[:, None])  # sum pi res z
-    E = e[:, None] * u[g] + np.einsum("rab,rb->ra", Sg, c)
-    ZLr = ZL[rows]
-    q = u.shape[1]
+    Bz = nodes.T @ B  # (q, rows): sum_k pi_ik p_rk z_k
+    if data.binary:
+        e = y - B.sum(axis=0)
+        c = y * zbar.T[:, g] - Bz  # sum_k pi_ik res_rk z_k
+    else:
+        e = y - size * B.sum(axis=0)
+        c = y * zbar.T[:, g] - size * Bz
+    E = e * u.T[:, g] + np.einsum("rba,ar->br", Sg, c)
     zz = (nodes[:, :, None] * nodes[:, None, :]).reshape(len(nodes), -1)
-    gbar = _sum(ZLr * e[:, None], starts) - u - np.einsum("iab,ib->ia", St, zbar)
+    gbar = _sum(ZLr * e, starts).T - u - np.einsum("iab,ib->ia", St, zbar)
     Gam = (
-        _sum((ZLr[:, :, None] * c[:, None, :]).reshape(len(e), -1), starts).reshape(-1, q, q)
+        _sum((ZLr[:, None, :] * c[None, :, :]).reshape(q * q, -1), starts).T.reshape(-1, q, q)
         - u[:, :, None] * zbar[:, None, :]
         - St @ (pi @ zz).reshape(-1, q, q)
     )
     return logq, NodeSums(e, E, gbar, Gam)
+
+
+def _offset(data: BinomialData, coef: np.ndarray) -> np.ndarray:
+    """``x_r' beta_i``: shared coefficients by one product, trial-local ones per slot."""
+    ps, g = data.n_shared, data.trial_index
+    shared = coef[:, :ps]
+    if len(coef) and np.all(shared == shared[0]):
+        out = shared[0] @ data.XT[:ps] if ps else np.zeros(len(g))
+        for s in range(ps, coef.shape[1]):
+            out += data.XT[s] * coef[:, s][g]
+        return out
+    return np.einsum("jr,jr->r", data.XT, coef.T[:, g])
 
 
 def evaluate(
@@ -330,16 +385,16 @@ def evaluate(
     """
     g, starts, q = data.trial_index, data.starts, data.q
     L = data.lower(lam)
-    ZL = data.Z @ L
-    offset = np.einsum("rj,rj->r", data.X, coef[g])
-    u_hat = conditional_modes(data, offset, L, ZL, modes)
+    ZLT = L.T @ data.ZT  # (q, n): rows of Z L
+    offset = _offset(data, coef)
+    u_hat = conditional_modes(data, offset, L, ZLT, modes)
 
     # quantities at the mode
-    eta0 = offset + _rowdot(ZL, u_hat[g])
+    eta0 = offset + _rows(ZLT, u_hat, g)
     sp0 = _softplus(eta0)
     p0 = np.exp(eta0 - sp0)
     w0 = p0 * (1.0 - p0) if data.binary else data.size * p0 * (1.0 - p0)
-    M = _sum(data.ZZ * w0[:, None], starts).reshape(-1, q, q)
+    M = _sum(data.ZZT * w0, starts).T.reshape(-1, q, q)
     H = L.T @ M @ L + np.eye(q)
     R = np.linalg.cholesky(H)
     Rinv = np.linalg.inv(R)
@@ -354,7 +409,7 @@ def evaluate(
         if not gradient:
             return Evaluation(loglik, None, u_hat, L)
         e = data.y - (p0 if data.binary else data.size * p0)
-        sums = NodeSums(e, e[:, None] * u_hat[g], np.zeros((K, q)), np.zeros((K, q, q)))
+        sums = NodeSums(e, e * u_hat.T[:, g], np.zeros((K, q)), np.zeros((K, q, q)))
     else:
         loglik = np.empty(K)
         parts = []
@@ -362,19 +417,20 @@ def evaluate(
         for i0, i1 in _chunks(bounds, len(nodes)):
             rows = slice(int(bounds[i0]), int(bounds[i1]))
             logq, part = _node_part(
-                data, rows, slice(i0, i1), ZL, u_hat, S, eta0, nodes, log_weights,
+                data, rows, slice(i0, i1), ZLT, u_hat, S, eta0, nodes, log_weights,
                 gradient=gradient,
             )  # fmt: skip
             loglik[i0:i1] = logq - logdet_R[i0:i1]
             parts.append(part)
         if not gradient:
             return Evaluation(loglik, None, u_hat, L)
-        sums = (
-            parts[0]
-            if len(parts) == 1
-            else NodeSums(
-                *(np.concatenate([getattr(s, f) for s in parts]) for f in ["e", "E", "gbar", "Gam"])
+        sums = parts[0]
+        if len(parts) > 1:
+            sums = NodeSums(
+                np.concatenate([s.e for s in parts]),
+                np.concatenate([s.E for s in parts], axis=1),
+                np.concatenate([s.gbar for s in parts]),
+                np.concatenate([s.Gam for s in parts]),
             )
-        )
     grad, information = total_gradient(data, L, u_hat, p0, w0, M, H, R, Rinv, sums, laplace=laplace)
     return Evaluation(loglik, grad, u_hat, L, information)

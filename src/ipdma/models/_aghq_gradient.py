@@ -26,7 +26,8 @@ __all__ = ["total_gradient"]
 
 
 def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.add.reduceat(arr, starts, axis=0)
+    """Per-trial sums over the rows (last axis): (..., n) -> (..., K)."""
+    return np.add.reduceat(arr, starts, axis=-1)
 
 
 def _phi(P: np.ndarray) -> np.ndarray:
@@ -39,19 +40,20 @@ def _phi(P: np.ndarray) -> np.ndarray:
 
 def total_gradient(data, L, u, p0, w0, M, H, R, Rinv, sums, *, laplace: bool):
     """Per-trial gradient (K, p + n_lambda) and the coefficient information (K, p, p)."""
-    X, Z, starts = data.X, data.Z, data.starts
-    n, p = X.shape
+    XT, ZT, starts = data.XT, data.ZT, data.starts
+    p, n = XT.shape
     q, K = data.q, len(u)
-    d_coef = _sum(X * sums.e[:, None], starts)  # grid held fixed
-    d_L = _sum((Z[:, :, None] * sums.E[:, None, :]).reshape(n, -1), starts).reshape(K, q, q)
+    d_coef = _sum(XT * sums.e, starts).T  # grid held fixed
+    d_L = _sum((ZT[:, None, :] * sums.E[None, :, :]).reshape(q * q, n), starts)
+    d_L = d_L.T.reshape(K, q, q)
 
     r0 = data.y - (p0 if data.binary else data.size * p0)
     w1 = w0 * (1.0 - 2.0 * p0)  # dW/deta
-    Fw = _sum(data.weighted_features[:, q * q :] * w0[:, None], starts)
+    Fw = _sum(data.weighted_features * w0, starts).T
     ZWX = Fw[:, : q * p].reshape(K, q, p)
     XWX = Fw[:, q * p :].reshape(K, p, p)
-    Zres = _sum(Z * r0[:, None], starts)
-    T = _sum(data.third_features * w1[:, None], starts).reshape(K, q, q, p + q)
+    Zres = _sum(ZT * r0, starts).T
+    T = _sum(data.third_features * w1, starts).T.reshape(K, q, q, p + q)
     TL = np.einsum("sa,istj,tb->iabj", L, T, L)  # sum w' (Lz)(Lz)' (x', z')
     TX, TZ = TL[..., :p], TL[..., p:]
     TV = TZ @ L  # sum w' v v' v_t
