@@ -12,17 +12,16 @@ Choices made where the paper is silent (each documented on its field):
   effect, trial-specific intercepts and random effects for baseline values"; Stata ``mixed``
   (which the paper used) defaults to an independent covariance for random slopes.
 * random effects (logistic): the paper's structure, a random treatment effect and a random
-  baseline slope (independent, like the linear models), with stratified intercepts, by
+  baseline slope (independent, like the linear models) with stratified intercepts, by
   adaptive Gauss-Hermite quadrature with 7 nodes per dimension (``nagq = 7``, 49 nodes per
-  trial: Stata ``melogit``'s default, which the paper used; with the random treatment effect
-  alone 7 nodes are within 1e-6 of the 25-node log-likelihood on the paper-sized model, and
-  with both random effects within about 1e-5 of the exact integral, see ``ipdma.models``'
-  ``_logistic`` docstring; ``mixed`` without ``nagq`` uses 11 for two random effects). Set
-  ``random_binomial = ["treatment"]`` for the simpler 1-D model (earlier versions' default,
-  chosen then for speed); ``nagq = 1`` gives the Laplace approximation (lme4 ``glmer``'s
-  default, the only one glmer offers for two random effects). On the simulated consortium
-  most logistic models put the baseline-slope variance at 0 (a boundary fit, verified as such
-  and reported as singular; the estimates then equal those of the 1-D model).
+  trial; Stata ``melogit``'s default, which the paper used). On the paper-sized model 7 nodes
+  are within 4e-6 of the 25-node log-likelihood with both random effects (3e-7 with the
+  treatment effect alone; ``docs/models.md``); ``ipdma.mixed`` without ``nagq`` uses 11 for
+  two random effects. ``random_binomial = ["treatment"]`` gives the simpler 1-D model
+  (the default of earlier versions, chosen then for speed); ``nagq = 1`` the Laplace
+  approximation (lme4 ``glmer``'s default, the only one glmer offers for two random
+  effects). On the simulated consortium most logistic models put the baseline-slope
+  variance at 0: a boundary fit, verified as such and reported as singular.
 * residual variance common (Stata ``mixed`` default); ``"stratified"`` gives one per trial.
 * covariates (baseline, modifier, adjusters) centred at their trial-specific means.
 """
