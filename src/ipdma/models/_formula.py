@@ -18,10 +18,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from formulaic import Formula
-
 from ..errors import FormulaError
 from ._design import ModelDesign, build_design  # re-exported: the design half of the API
+from ._fastmatrix import simple_variables
 
 __all__ = [
     "ModelDesign",
@@ -299,9 +298,11 @@ def _parse(formula: str) -> ParsedFormula:
             hint="use the same trial column in every '( ... | trial)' term",
         )
     try:
-        Formula(fixed)
-        for term in random:
-            Formula(term.expr)
+        for expr in (fixed, *(term.expr for term in random)):
+            if simple_variables(expr) is None:  # else valid by construction
+                from formulaic import Formula
+
+                Formula(expr)
     except Exception as exc:  # formulaic's syntax errors carry their own position marker
         raise FormulaError(
             f"cannot read the formula {formula!r}: {exc}",

@@ -29,7 +29,6 @@ import contextlib
 import warnings
 
 import numpy as np
-from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, SingularFitWarning
@@ -83,6 +82,8 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
         z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-8, keep_sign=diagonal[free])
     else:
+        from scipy.optimize import minimize  # imported here: a fresh process rarely needs it
+
         res = minimize(
             fun, x0[free] * scale, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000}
         )

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._literals import DfMethod, validate
 
@@ -90,9 +89,11 @@ class MixedResult:
         validate(method, DfMethod, "method")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
+        from scipy import special  # imported when asked: a fit itself does not need it
+
         df = self._df_values(method)
         crit = np.where(
-            np.isinf(df), stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, df)
+            np.isinf(df), special.ndtri(0.5 + level / 2), special.stdtrit(df, 0.5 + level / 2)
         )
         est, se = self.fixef.to_numpy(), self.se.to_numpy()
         return pd.DataFrame(
@@ -106,12 +107,14 @@ class MixedResult:
         statistics otherwise. ``exponentiate=True`` reports exp(estimate) and exp(CI) (odds
         ratios for logistic models); ``se`` and ``statistic`` stay on the model scale.
         """
+        from scipy import special
+
         df = self._df_values("satterthwaite")
         est, se = self.fixef.to_numpy(), self.se.to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = est / se
         p = np.where(
-            np.isinf(df), 2 * stats.norm.sf(np.abs(stat)), 2 * stats.t.sf(np.abs(stat), df)
+            np.isinf(df), 2 * special.ndtr(-np.abs(stat)), 2 * special.stdtr(df, -np.abs(stat))
         )
         ci = self.confint(level, method="satterthwaite")
         out = pd.DataFrame(
