@@ -38,6 +38,7 @@ from ._linear_criterion import Criterion
 from ._linear_result import build_result
 from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
+from ._newton_cg import newton_cg_minimize
 from ._result import MixedResult
 
 __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
@@ -81,13 +82,10 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
     if free.sum() <= NEWTON_MAX_PARAMS:
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
         z, f, nfev = newton_minimize(fun, x0[free] * scale, gtol=1e-8, keep_sign=diagonal[free])
-    else:
-        from scipy.optimize import minimize  # imported here: a fresh process rarely needs it
-
-        res = minimize(
-            fun, x0[free] * scale, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000}
-        )
-        z, f, nfev = res.x, float(res.fun), int(res.nfev)
+    else:  # many parameters: stratified residual variances, one per trial
+        n_dense = int(free[: crit.n_theta].sum())
+        weights = np.sqrt(crit.s.n[crit.rho_index] / crit.nobs)
+        z, f, nfev = newton_cg_minimize(fun, x0[free] * scale, n_dense, weights, gtol=1e-9)
     x[free] = z / scale
     return x, float(f), int(nfev)
 
