@@ -43,7 +43,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import gammaln
 
-from ._aghq_gradient import total_gradient
+from ._aghq_gradient import coefficient_information, total_gradient
 
 __all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
 
@@ -123,11 +123,15 @@ class BinomialData:
 
     @cached_property
     def weighted_features(self) -> np.ndarray:
-        """(q*p + p*p, n): ``z x'`` and ``x x'`` per row (summed with the weights ``w``)."""
+        """(q*p, n): ``z x'`` per row (summed with the weights ``w``)."""
         ZT, XT, n = self.ZT, self.XT, len(self.y)
-        ZX = (ZT[:, None, :] * XT[None, :, :]).reshape(-1, n)
-        XX = (XT[:, None, :] * XT[None, :, :]).reshape(-1, n)
-        return np.concatenate([ZX, XX], axis=0)
+        return (ZT[:, None, :] * XT[None, :, :]).reshape(-1, n)
+
+    @cached_property
+    def square_features(self) -> np.ndarray:
+        """(p*p, n): ``x x'`` per row."""
+        XT, n = self.XT, len(self.y)
+        return (XT[:, None, :] * XT[None, :, :]).reshape(-1, n)
 
     @cached_property
     def third_features(self) -> np.ndarray:
@@ -144,13 +148,22 @@ class BinomialData:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-trial log-likelihood, per-trial gradient (coefficients then ``L`` entries), modes."""
+    """Per-trial log-likelihood, per-trial gradient (coefficients then ``L`` entries), modes.
+
+    ``information``: (K, p, p) approximate minus-Hessian in the coefficients
+    (``_aghq_gradient.coefficient_information``), computed when first asked for (Newton's
+    method needs it only where it refreshes its Hessian).
+    """
 
     loglik: np.ndarray
     gradient: np.ndarray | None
     modes: np.ndarray
     lower: np.ndarray
-    information: np.ndarray | None = None  # (K, p, p) approximate minus-Hessian, coefficients
+    curvature: tuple | None = None  # inputs of ``information``
+
+    @cached_property
+    def information(self) -> np.ndarray | None:
+        return None if self.curvature is None else coefficient_information(*self.curvature)
 
 
 @dataclass(frozen=True)
@@ -432,5 +445,5 @@ def evaluate(
                 np.concatenate([s.gbar for s in parts]),
                 np.concatenate([s.Gam for s in parts]),
             )
-    grad, information = total_gradient(data, L, u_hat, p0, w0, M, H, R, Rinv, sums, laplace=laplace)
-    return Evaluation(loglik, grad, u_hat, L, information)
+    grad, C, Hinv = total_gradient(data, L, u_hat, p0, w0, M, H, R, Rinv, sums, laplace=laplace)
+    return Evaluation(loglik, grad, u_hat, L, (data, w0, C, Hinv))

@@ -13,16 +13,16 @@ Cholesky factor ``R(t)`` of ``H(t) = L' (sum_r w_r z_r z_r') L + I``:
 
 The sums over rows use row products of the columns computed once per data set
 (``BinomialData.weighted_features``, ``third_features``), rotated by ``L`` per evaluation.
-Also returned: minus the Hessian of ``h(u_hat(beta), beta)`` in the coefficients,
-``X'WX - C H^-1 C'`` (``C = X'W Z L``), the curvature Newton's method uses inside its
-iterations (the log-determinant's curvature, O(1/n_i) relative, is left out).
+``coefficient_information``: minus the Hessian of ``h(u_hat(beta), beta)`` in the
+coefficients, ``X'WX - C H^-1 C'`` (``C = X'W Z L``), the curvature Newton's method uses inside
+its iterations (the log-determinant's curvature, O(1/n_i) relative, is left out).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["total_gradient"]
+__all__ = ["coefficient_information", "total_gradient"]
 
 
 def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -39,7 +39,8 @@ def _phi(P: np.ndarray) -> np.ndarray:
 
 
 def total_gradient(data, L, u, p0, w0, M, H, R, Rinv, sums, *, laplace: bool):
-    """Per-trial gradient (K, p + n_lambda) and the coefficient information (K, p, p)."""
+    """Per-trial gradient (K, p + n_lambda), and ``C = sum_r w_r x_r (L'z_r)'`` and ``H^-1``
+    for ``coefficient_information``."""
     XT, ZT, starts = data.XT, data.ZT, data.starts
     p, n = XT.shape
     q, K = data.q, len(u)
@@ -49,9 +50,7 @@ def total_gradient(data, L, u, p0, w0, M, H, R, Rinv, sums, *, laplace: bool):
 
     r0 = data.y - (p0 if data.binary else data.size * p0)
     w1 = w0 * (1.0 - 2.0 * p0)  # dW/deta
-    Fw = _sum(data.weighted_features * w0, starts).T
-    ZWX = Fw[:, : q * p].reshape(K, q, p)
-    XWX = Fw[:, q * p :].reshape(K, p, p)
+    ZWX = _sum(data.weighted_features * w0, starts).T.reshape(K, q, p)
     Zres = _sum(ZT * r0, starts).T
     T = _sum(data.third_features * w1, starts).T.reshape(K, q, q, p + q)
     TL = np.einsum("sa,istj,tb->iabj", L, T, L)  # sum w' (Lz)(Lz)' (x', z')
@@ -59,7 +58,6 @@ def total_gradient(data, L, u, p0, w0, M, H, R, Rinv, sums, *, laplace: bool):
     TV = TZ @ L  # sum w' v v' v_t
     Hinv = np.swapaxes(Rinv, 1, 2) @ Rinv
     C = np.swapaxes(ZWX, 1, 2) @ L  # (K, p, q): sum w x v'
-    information = XWX - C @ Hinv @ np.swapaxes(C, 1, 2)
 
     s_idx, t_idx = data.lam_rows, data.lam_cols
     nl = len(s_idx)
@@ -84,4 +82,11 @@ def total_gradient(data, L, u, p0, w0, M, H, R, Rinv, sums, *, laplace: bool):
         dR = R[:, None] @ _phi(P)
         dS = -(S[:, None] @ np.swapaxes(dR, 2, 3) @ S[:, None])
         grad += np.einsum("iq,ijq->ij", sums.gbar, du) + np.einsum("ijab,iab->ij", dS, sums.Gam)
-    return grad, information
+    return grad, C, Hinv
+
+
+def coefficient_information(data, w0: np.ndarray, C: np.ndarray, Hinv: np.ndarray) -> np.ndarray:
+    """(K, p, p) minus the Hessian of ``h(u_hat(beta), beta)`` in the coefficients."""
+    K, p = C.shape[:2]
+    XWX = _sum(data.square_features * w0, data.starts).T.reshape(K, p, p)
+    return XWX - C @ Hinv @ np.swapaxes(C, 1, 2)
