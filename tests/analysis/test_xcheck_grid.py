@@ -36,7 +36,9 @@ PLAN = AnalysisPlan(
     comparisons=("usual", "any"),
     modifiers=("medication", "bmi"),
     two_stage=False,
-    model=ModelOptions(nagq=1),  # the R reference fits recovery with glmer Laplace (nAGQ = 1)
+    # the R reference fits recovery with glmer Laplace (nAGQ = 1) and a random treatment
+    # effect only (written before the paper's 2-D structure became the default)
+    model=ModelOptions(nagq=1, random_binomial=("treatment",)),
 )
 CELLS = {
     "overall_pain_usual": ("pain", "usual", None, False),
@@ -292,3 +294,43 @@ def test_subgroups_of_a_trial_level_modifier_match_r():
     rows = results.subgroups.set_index("level")
     for level, r in ref("grid")["subgroup_trial_level_medication"].items():
         _assert_linear(rows.loc[level], r, "")
+
+
+# The default logistic structure (issue 19): random treatment AND baseline effects; R
+# reference from tests/reference/xcheck_grid2d.R (glmer Laplace and glmmTMB, 2 random effects).
+PLAN_2D = AnalysisPlan(
+    outcomes=("recovery",),
+    windows=("short",),
+    comparisons=("any",),
+    modifiers=("medication", "bmi"),
+    two_stage=False,
+    subgroups=False,
+    model=ModelOptions(nagq=1),
+)
+CELLS_2D = {k: v for k, v in CELLS.items() if v[0] == "recovery"}
+
+
+@pytest.fixture(scope="module")
+def results_2d():
+    assert PLAN_2D.model.random_binomial == ("treatment", "baseline")  # the default
+    frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+        return ipdma.analysis.run(frame, PLAN_2D, jobs=1)
+
+
+@pytest.mark.parametrize("cell", list(CELLS_2D))
+def test_default_recovery_cell_matches_r_with_two_random_effects(results_2d, cell):
+    outcome, comparison, modifier, adjusted = CELLS_2D[cell]
+    r = ref("grid2d")[cell]
+    assert "(0 + bc | trial)" in r["formula"]
+    if modifier is None:
+        table = results_2d.overall
+        row = table[(table.outcome == outcome) & (table.comparison == comparison)].iloc[0]
+        _assert_logistic(row, r["terms"]["treat"], "")
+    else:
+        table = results_2d.interactions
+        row = table[(table.modifier == modifier) & (table.adjusted == adjusted)].iloc[0]
+        _assert_logistic(row, r["terms"]["t_within"], "")
+        _assert_logistic(row, r["terms"]["t_across"], "across_")
+    assert row["studies"] == r["studies"] and row["participants"] == r["nobs"]
