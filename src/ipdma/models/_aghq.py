@@ -25,18 +25,13 @@ through ``u_hat`` (implicit function theorem) and through the Cholesky factor ``
 third derivative of the binomial log-likelihood enters here; ``_aghq_gradient``). Without
 those terms the Laplace gradient would be that of a different objective.
 
-Speed: every trial and every node is handled in one array operation. On the grid the linear
-predictor is ``eta_rk = eta_r(u_hat) + a_r' z_k`` with ``a_r = S_i' L' z_r`` (``S = R^{-T}``),
-one matrix product; the linear part of the log-likelihood, ``sum_r y_r eta_rk``, is summed in
-closed form, so only the softplus ``log(1 + e^eta)`` and the probabilities are evaluated per
-row and node (with ``exp`` and ``log1p``, the fastest elementwise functions numpy has), and
-the node sums the gradient needs reduce to per-row sums (``sum_k pi_ik p_rk`` and
-``sum_k pi_ik p_rk z_k``) followed by small per-trial products.
+Speed: every trial and every node is handled in one array operation (``_aghq_nodes``); the
+conditional modes of all trials are found by one batched Newton iteration; products of the
+columns that do not depend on the parameters are computed once per data set.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -44,6 +39,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from ._aghq_gradient import coefficient_information, total_gradient
+from ._aghq_nodes import NodeSums, node_part, softplus, trial_sums
 
 __all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
 
@@ -166,39 +162,6 @@ class Evaluation:
         return None if self.curvature is None else coefficient_information(*self.curvature)
 
 
-@dataclass(frozen=True)
-class NodeSums:
-    """What the gradient needs from the quadrature sums (see ``_node_part``)."""
-
-    e: np.ndarray  # (n,) sum_k pi_ik (y_r - m_r p_rk)
-    E: np.ndarray  # (q, n) sum_k pi_ik (y_r - m_r p_rk) U_ik
-    gbar: np.ndarray  # (K, q) sum_k pi_ik grad h_i(U_ik)
-    Gam: np.ndarray  # (K, q, q) sum_k pi_ik grad h_i(U_ik) z_k'
-
-
-def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Per-trial sums over the rows (last axis): (..., n) -> (..., K)."""
-    return np.add.reduceat(arr, starts, axis=-1)
-
-
-_EXP_SAFE = 700.0  # exp(eta) is finite below this
-
-
-def _softplus(eta: np.ndarray) -> np.ndarray:
-    """``log(1 + exp(eta))``: ``log1p(exp(eta))`` when no ``eta`` is near overflow (exact
-    to rounding: ``exp`` underflows to 0 where softplus is below 1e-300), else the
-    overflow-free ``max(eta, 0) + log1p(exp(-|eta|))``."""
-    if eta.size and np.max(eta) < _EXP_SAFE:
-        out = np.exp(eta)
-        return np.log1p(out, out=out)
-    out = np.abs(eta)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    np.log1p(out, out=out)
-    out += np.maximum(eta, 0.0)
-    return out
-
-
 def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``sum_a vT[a, r] u[g_r, a]`` for every row r."""
     out = vT[0] * u[:, 0][g]
@@ -208,9 +171,9 @@ def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def _h(data: BinomialData, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    sp = _softplus(eta)
+    sp = softplus(eta)
     ll = data.y * eta - (sp if data.binary else data.size * sp)
-    return _sum(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
+    return trial_sums(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
 
 
 def _solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -231,12 +194,12 @@ def conditional_modes(
     eta = offset + _rows(ZLT, u, g)
     h = None
     for _ in range(_MODE_MAXIT):
-        sp = _softplus(eta)
+        sp = softplus(eta)
         p = np.exp(eta - sp)
         w = p * (1.0 - p) if data.binary else data.size * p * (1.0 - p)
         res = data.y - (p if data.binary else data.size * p)
-        grad = _sum(data.ZT * res, starts).T @ L - u
-        M = _sum(data.ZZT * w, starts).T.reshape(-1, q, q)
+        grad = trial_sums(data.ZT * res, starts).T @ L - u
+        M = trial_sums(data.ZZT * w, starts).T.reshape(-1, q, q)
         hess = L.T @ M @ L + eye
         step = _solve(hess, grad)
         big = np.max(np.abs(step))
@@ -263,21 +226,6 @@ def conditional_modes(
 
 
 _CELLS = 4_000_000  # rows x nodes handled at once (memory bound for many nodes)
-_REUSED = 1_000_000  # node x row work arrays up to this size are kept for the next call
-_work = threading.local()
-
-
-def _workspace(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Two (nodes, rows) work arrays, reused between calls of this thread: a fresh array
-    of a few MB costs more in page faults than the arithmetic done in it."""
-    if shape[0] * shape[1] > _REUSED:
-        return np.empty(shape), np.empty(shape)
-    cache = getattr(_work, "arrays", None)
-    if cache is None or len(cache) > 8:
-        cache = _work.arrays = {}
-    if shape not in cache:
-        cache[shape] = (np.empty(shape), np.empty(shape))
-    return cache[shape]
 
 
 def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
@@ -290,77 +238,6 @@ def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
             first = i - 1
     out.append((first, K))
     return out
-
-
-def _node_part(data, rows, trials, ZLT, u_hat, S, eta0, nodes, log_weights, *, gradient):
-    """log Q (without -log|R|) and the gradient's node sums for consecutive trials.
-
-    On the grid ``U_ik = u_i + S_i z_k``: ``eta_rk = eta0_r + a_r' z_k``, ``a_r = S_i' (L'z_r)``.
-    Arrays over rows and nodes are (nodes, rows).
-    """
-    y, size, eta0 = data.y[rows], data.size[rows], eta0[rows]
-    starts = data.starts[trials] - rows.start
-    g = data.trial_index[rows] - trials.start
-    u, St = u_hat[trials], S[trials]
-    q = u.shape[1]
-    ZLr = ZLT[:, rows]
-    Sg = St[g]  # (rows, q, q)
-    AT = np.empty((q, len(y)))  # a_r = S_i' (L' z_r), rows contiguous
-    for b in range(q):
-        AT[b] = ZLr[0] * Sg[:, 0, b]
-        for c in range(1, q):
-            AT[b] += ZLr[c] * Sg[:, c, b]
-    work, work2 = _workspace((len(nodes), len(y)))
-    eta = np.matmul(nodes, AT, out=work)
-    eta += eta0
-    fast = np.max(eta) < _EXP_SAFE
-    if fast:  # exp(eta) is kept for the probabilities: p = e / (1 + e)
-        expeta = np.exp(eta, out=eta)
-        sp = np.log1p(expeta, out=work2)
-    else:
-        sp = _softplus(eta)
-    # sum_r ll_rk = sum_r y_r eta0_r + (sum_r y_r a_r)' z_k - sum_r m_r softplus(eta_rk)
-    lin = _sum(y * eta0, starts)[:, None] + _sum(AT * y, starts).T @ nodes.T
-    U = u[:, None, :] + np.einsum("iab,kb->ika", St, nodes)
-    a = (
-        log_weights
-        + lin
-        - _sum(sp if data.binary else sp * size, starts).T
-        - 0.5 * np.einsum("ikq,ikq->ik", U, U)
-        + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
-    )
-    amax = a.max(axis=1, keepdims=True)
-    wk = np.exp(a - amax)
-    total = wk.sum(axis=1, keepdims=True)
-    logq = amax[:, 0] + np.log(total[:, 0])
-    if not gradient:
-        return logq, None
-    pi = wk / total  # posterior weights of the nodes, (trials, N)
-    # p_rk weighted by pi in place: B_rk = pi_ik p_rk
-    if fast:
-        np.add(expeta, 1.0, out=sp)
-        B = np.divide(expeta, sp, out=expeta)
-    else:
-        np.subtract(eta, sp, out=eta)
-        B = np.exp(eta, out=eta)
-    B *= np.repeat(np.ascontiguousarray(pi.T), np.diff(np.r_[starts, len(y)]), axis=1)
-    zbar = pi @ nodes  # (trials, q)
-    Bz = nodes.T @ B  # (q, rows): sum_k pi_ik p_rk z_k
-    if data.binary:
-        e = y - B.sum(axis=0)
-        c = y * zbar.T[:, g] - Bz  # sum_k pi_ik res_rk z_k
-    else:
-        e = y - size * B.sum(axis=0)
-        c = y * zbar.T[:, g] - size * Bz
-    E = e * u.T[:, g] + np.einsum("rba,ar->br", Sg, c)
-    zz = (nodes[:, :, None] * nodes[:, None, :]).reshape(len(nodes), -1)
-    gbar = _sum(ZLr * e, starts).T - u - np.einsum("iab,ib->ia", St, zbar)
-    Gam = (
-        _sum((ZLr[:, None, :] * c[None, :, :]).reshape(q * q, -1), starts).T.reshape(-1, q, q)
-        - u[:, :, None] * zbar[:, None, :]
-        - St @ (pi @ zz).reshape(-1, q, q)
-    )
-    return logq, NodeSums(e, E, gbar, Gam)
 
 
 def _offset(data: BinomialData, coef: np.ndarray) -> np.ndarray:
@@ -404,10 +281,10 @@ def evaluate(
 
     # quantities at the mode
     eta0 = offset + _rows(ZLT, u_hat, g)
-    sp0 = _softplus(eta0)
+    sp0 = softplus(eta0)
     p0 = np.exp(eta0 - sp0)
     w0 = p0 * (1.0 - p0) if data.binary else data.size * p0 * (1.0 - p0)
-    M = _sum(data.ZZT * w0, starts).T.reshape(-1, q, q)
+    M = trial_sums(data.ZZT * w0, starts).T.reshape(-1, q, q)
     H = L.T @ M @ L + np.eye(q)
     R = np.linalg.cholesky(H)
     Rinv = np.linalg.inv(R)
@@ -418,7 +295,7 @@ def evaluate(
     K, n = data.ntrials, len(data.y)
     if laplace:  # the only node is the mode itself
         ll0 = data.y * eta0 - (sp0 if data.binary else data.size * sp0)
-        loglik = _sum(ll0, starts) - 0.5 * np.einsum("iq,iq->i", u_hat, u_hat) - logdet_R
+        loglik = trial_sums(ll0, starts) - 0.5 * np.einsum("iq,iq->i", u_hat, u_hat) - logdet_R
         if not gradient:
             return Evaluation(loglik, None, u_hat, L)
         e = data.y - (p0 if data.binary else data.size * p0)
@@ -429,7 +306,7 @@ def evaluate(
         bounds = np.r_[starts, n]
         for i0, i1 in _chunks(bounds, len(nodes)):
             rows = slice(int(bounds[i0]), int(bounds[i1]))
-            logq, part = _node_part(
+            logq, part = node_part(
                 data, rows, slice(i0, i1), ZLT, u_hat, S, eta0, nodes, log_weights,
                 gradient=gradient,
             )  # fmt: skip
