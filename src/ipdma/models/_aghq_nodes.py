@@ -52,7 +52,7 @@ def softplus(eta: np.ndarray) -> np.ndarray:
     return out
 
 
-_REUSED = 1_000_000  # node x row work arrays up to this size are kept for the next call
+_REUSED = 250_000  # node x row work arrays up to this size (2 MB) are kept for the next call
 _work = threading.local()
 
 
