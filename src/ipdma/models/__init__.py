@@ -1,4 +1,4 @@
-"""One-stage mixed models for IPD meta-analysis: linear (REML/ML) and logistic.
+"""One-stage mixed models for IPD meta-analysis: linear (REML/ML), logistic and Poisson.
 
 ``mixed(formula, data, ...)`` is the entry point (also ``ipdma.mixed``); it parses the
 lme4-style formula, builds the design (rows sorted by trial) and dispatches on ``family``.
@@ -25,6 +25,7 @@ def mixed(
     reml: bool = True,
     residual: Residual = "common",
     nagq: int | None = None,
+    offset: str | np.ndarray | pd.Series | None = None,
 ) -> MixedResult:
     """Fit a one-stage mixed model with random effects by trial.
 
@@ -34,19 +35,25 @@ def mixed(
         lme4 syntax, e.g. ``"y ~ 0 + C(trial) + base + treat + (0 + treat | trial)
         + (0 + base | trial)"``: fixed part via formulaic, random terms ``(terms | trial)``
         (correlated) or ``(terms || trial)`` (independent); one grouping factor.
-        A binomial outcome may be a 0/1 column or ``cbind(successes, failures)``.
+        A binomial outcome may be a 0/1 column or ``cbind(successes, failures)``; a Poisson
+        outcome is a count column.
     data
         One row per participant.
     family
-        ``"gaussian"`` (linear mixed model, lme4::lmer) or ``"binomial"`` (logit link,
-        lme4::glmer).
+        ``"gaussian"`` (linear mixed model, lme4::lmer), ``"binomial"`` (logit link,
+        lme4::glmer) or ``"poisson"`` (log link, ``glmer(family = poisson)``), both by
+        adaptive Gauss-Hermite quadrature with the same convergence verification.
     reml
         Gaussian only: restricted (True, the default) or full maximum likelihood.
     residual
         Gaussian only: ``"common"`` residual variance, or ``"stratified"``: one residual
         variance per trial (nlme::lme with ``weights = varIdent(form = ~ 1 | trial)``).
     nagq
-        Binomial only: adaptive Gauss-Hermite quadrature points (1 = Laplace).
+        Binomial and Poisson: adaptive Gauss-Hermite quadrature points (1 = Laplace).
+    offset
+        Poisson only: a fixed term added to the linear predictor, the log of each row's
+        exposure (e.g. ``np.log(years)``), as a column name of ``data`` or one value per row
+        of ``data`` (glmer's ``offset=``). Rates are then per unit of exposure.
 
     Returns
     -------
@@ -55,6 +62,17 @@ def mixed(
     validate(family, Family, "family")
     validate(residual, Residual, "residual")
     design = build_design(parse_formula(formula), data)
+    if offset is not None and family != "poisson":
+        raise SpecError("offset= applies to family='poisson' only", hint="drop offset=")
+    if family == "poisson":
+        if residual != "common":
+            raise SpecError(
+                "residual='stratified' applies to linear models only",
+                hint="drop residual= for family='poisson'",
+            )
+        from ._poisson import fit_poisson
+
+        return fit_poisson(design, data, offset=offset, nagq=nagq)
     if family == "binomial":
         if residual != "common":
             raise SpecError(
@@ -67,7 +85,8 @@ def mixed(
         return fit_binomial(design, nagq=nagq)
     if nagq is not None:
         raise SpecError(
-            "nagq applies to family='binomial' only", hint="drop nagq= for linear models"
+            "nagq applies to family='binomial' or 'poisson' only",
+            hint="drop nagq= for linear models",
         )
     from ._linear import fit_linear
 

@@ -22,8 +22,9 @@ quantity lme4's ``glmer`` maximises for ``nAGQ = 1``.
 The gradient returned is the exact total derivative of ``log Q_i`` with respect to every
 coefficient and every entry of ``L``, including the dependence of the grid on the parameters
 through ``u_hat`` (implicit function theorem) and through the Cholesky factor ``R`` (the
-third derivative of the binomial log-likelihood enters here; ``_aghq_gradient``). Without
-those terms the Laplace gradient would be that of a different objective.
+third derivative of the log-likelihood enters here; ``_aghq_gradient``). The per-row
+log-density comes from the data's family (``_family``: binomial/logit or Poisson/log with an
+offset). Without those terms the Laplace gradient would be that of a different objective.
 
 Speed: every trial and every node is handled in one array operation (``_aghq_nodes``); the
 conditional modes of all trials are found by one batched Newton iteration; products of the
@@ -36,10 +37,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.special import gammaln
 
 from ._aghq_gradient import coefficient_information, total_gradient
 from ._aghq_nodes import NodeSums, node_part, softplus, trial_sums
+from ._family import BINOMIAL, GLMFamily
 
 __all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
 
@@ -69,6 +70,8 @@ class BinomialData:
 
     ``X[:, n_shared + s]`` is the s-th trial-local column of the row's trial (zero when that
     trial has fewer local columns). ``lam_rows, lam_cols`` list the free entries of ``L``.
+    ``family`` gives the per-row log-density and its derivatives (binomial or Poisson,
+    ``_family``); ``offset`` is a fixed part of the linear predictor (Poisson: log exposure).
     Products of the columns that do not depend on the parameters are computed once
     (``cached_property``) and reused by every evaluation.
     """
@@ -82,6 +85,8 @@ class BinomialData:
     n_shared: int
     lam_rows: np.ndarray
     lam_cols: np.ndarray
+    family: GLMFamily = BINOMIAL
+    offset: np.ndarray | None = None
 
     @property
     def ntrials(self) -> int:
@@ -93,14 +98,14 @@ class BinomialData:
 
     @property
     def log_choose(self) -> float:
-        """Sum of log binomial coefficients (0 for 0/1 outcomes)."""
-        s, y = self.size, self.y
-        return float(np.sum(gammaln(s + 1) - gammaln(y + 1) - gammaln(s - y + 1)))
+        """The log-density's constant: log binomial coefficients (0 for 0/1 outcomes) or
+        ``-sum log y!`` (Poisson)."""
+        return self.family.log_constant(self.y, self.size)
 
     @cached_property
     def binary(self) -> bool:
-        """All binomial sizes are 1 (0/1 outcomes): the sizes need not multiply anything."""
-        return bool(np.all(self.size == 1.0))
+        """The sizes need not multiply anything: 0/1 outcomes, or Poisson (no size)."""
+        return self.family.name == "poisson" or bool(np.all(self.size == 1.0))
 
     # Row quantities are kept column-major ((columns, rows), contiguous along the rows), so
     # every product and every per-trial sum runs over long contiguous vectors.
@@ -170,8 +175,19 @@ def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out
 
 
+def _moments(data: BinomialData, eta: np.ndarray):
+    """Per row: cumulant ``b``, mean ``m b'``, weight ``m b''`` (``_family``)."""
+    family = data.family
+    cumulant = softplus(eta) if family.name == "binomial" else family.cumulant(eta)
+    unit = family.unit_mean(eta, cumulant)
+    var = family.unit_variance(unit)
+    if data.binary:
+        return cumulant, unit, var, unit, var
+    return cumulant, data.size * unit, data.size * var, unit, var
+
+
 def _h(data: BinomialData, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    sp = softplus(eta)
+    sp = softplus(eta) if data.family.name == "binomial" else data.family.cumulant(eta)
     ll = data.y * eta - (sp if data.binary else data.size * sp)
     return trial_sums(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
 
@@ -194,10 +210,8 @@ def conditional_modes(
     eta = offset + _rows(ZLT, u, g)
     h = None
     for _ in range(_MODE_MAXIT):
-        sp = softplus(eta)
-        p = np.exp(eta - sp)
-        w = p * (1.0 - p) if data.binary else data.size * p * (1.0 - p)
-        res = data.y - (p if data.binary else data.size * p)
+        _, mean, w, _, _ = _moments(data, eta)
+        res = data.y - mean
         grad = trial_sums(data.ZT * res, starts).T @ L - u
         M = trial_sums(data.ZZT * w, starts).T.reshape(-1, q, q)
         hess = L.T @ M @ L + eye
@@ -241,15 +255,17 @@ def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
 
 
 def _offset(data: BinomialData, coef: np.ndarray) -> np.ndarray:
-    """``x_r' beta_i``: shared coefficients by one product, trial-local ones per slot."""
+    """``x_r' beta_i`` (plus the data's fixed offset): shared coefficients by one product,
+    trial-local ones per slot."""
     ps, g = data.n_shared, data.trial_index
     shared = coef[:, :ps]
     if len(coef) and np.all(shared == shared[0]):
         out = shared[0] @ data.XT[:ps] if ps else np.zeros(len(g))
         for s in range(ps, coef.shape[1]):
             out += data.XT[s] * coef[:, s][g]
-        return out
-    return np.einsum("jr,jr->r", data.XT, coef.T[:, g])
+    else:
+        out = np.einsum("jr,jr->r", data.XT, coef.T[:, g])
+    return out if data.offset is None else out + data.offset
 
 
 def evaluate(
@@ -281,9 +297,10 @@ def evaluate(
 
     # quantities at the mode
     eta0 = offset + _rows(ZLT, u_hat, g)
-    sp0 = softplus(eta0)
-    p0 = np.exp(eta0 - sp0)
-    w0 = p0 * (1.0 - p0) if data.binary else data.size * p0 * (1.0 - p0)
+    sp0, mean0, w0, unit0, var0 = _moments(data, eta0)
+    w1 = data.family.unit_third(unit0, var0)  # dW/deta
+    if not data.binary:
+        w1 = data.size * w1
     M = trial_sums(data.ZZT * w0, starts).T.reshape(-1, q, q)
     H = L.T @ M @ L + np.eye(q)
     R = np.linalg.cholesky(H)
@@ -298,7 +315,7 @@ def evaluate(
         loglik = trial_sums(ll0, starts) - 0.5 * np.einsum("iq,iq->i", u_hat, u_hat) - logdet_R
         if not gradient:
             return Evaluation(loglik, None, u_hat, L)
-        e = data.y - (p0 if data.binary else data.size * p0)
+        e = data.y - mean0
         sums = NodeSums(e, e * u_hat.T[:, g], np.zeros((K, q)), np.zeros((K, q, q)))
     else:
         loglik = np.empty(K)
@@ -322,5 +339,7 @@ def evaluate(
                 np.concatenate([s.gbar for s in parts]),
                 np.concatenate([s.Gam for s in parts]),
             )
-    grad, C, Hinv = total_gradient(data, L, u_hat, p0, w0, M, H, R, Rinv, sums, laplace=laplace)
+    grad, C, Hinv = total_gradient(
+        data, L, u_hat, mean0, w0, w1, M, H, R, Rinv, sums, laplace=laplace
+    )
     return Evaluation(loglik, grad, u_hat, L, (data, w0, C, Hinv))

@@ -7,8 +7,8 @@ Cholesky factor ``R(t)`` of ``H(t) = L' (sum_r w_r z_r z_r') L + I``:
 * direct part, grid held fixed: ``sum_r x_r e_r`` (coefficients) and ``sum_r z_r E_r'``
   (entries of ``L``), with the posterior node averages ``e``, ``E`` of ``_aghq._node_part``;
 * mode: ``du/dt = H^-1 c_t`` with ``c_t = d grad h / dt`` (implicit function theorem);
-* Cholesky factor: ``dH/dt`` includes the third derivative of the binomial log-likelihood
-  (``w' = w (1 - 2 p)``) along ``du/dt``; ``dR = R Phi(R^-1 dH R^-T)`` (``Phi``: lower triangle,
+* Cholesky factor: ``dH/dt`` includes the third derivative of the log-likelihood
+  (``w' = m b'''(eta)``, ``_family``) along ``du/dt``; ``dR = R Phi(R^-1 dH R^-T)`` (``Phi``: lower triangle,
   half diagonal), ``d log|R| = tr(H^-1 dH) / 2``, and ``S = R^-T`` moves by ``-S dR' S``.
 
 The sums over rows use row products of the columns computed once per data set
@@ -38,7 +38,7 @@ def _phi(P: np.ndarray) -> np.ndarray:
     return out
 
 
-def total_gradient(data, L, u, p0, w0, M, H, R, Rinv, sums, *, laplace: bool):
+def total_gradient(data, L, u, mean0, w0, w1, M, H, R, Rinv, sums, *, laplace: bool):
     """Per-trial gradient (K, p + n_lambda), and ``C = sum_r w_r x_r (L'z_r)'`` and ``H^-1``
     for ``coefficient_information``."""
     XT, ZT, starts = data.XT, data.ZT, data.starts
@@ -48,8 +48,7 @@ def total_gradient(data, L, u, p0, w0, M, H, R, Rinv, sums, *, laplace: bool):
     d_L = _sum((ZT[:, None, :] * sums.E[None, :, :]).reshape(q * q, n), starts)
     d_L = d_L.T.reshape(K, q, q)
 
-    r0 = data.y - (p0 if data.binary else data.size * p0)
-    w1 = w0 * (1.0 - 2.0 * p0)  # dW/deta
+    r0 = data.y - mean0  # w1: dW/deta, the third derivative (``_family``)
     ZWX = _sum(data.weighted_features * w0, starts).T.reshape(K, q, p)
     Zres = _sum(ZT * r0, starts).T
     T = _sum(data.third_features * w1, starts).T.reshape(K, q, q, p + q)

@@ -3,8 +3,8 @@
 On the adaptive grid of trial i, ``U_ik = u_i + S_i z_k`` (``S = R^{-T}``), the linear
 predictor is ``eta_rk = eta_r(u_hat) + a_r' z_k`` with ``a_r = S_i' L' z_r``: one matrix
 product for all rows and nodes. The linear part of the log-likelihood, ``sum_r y_r eta_rk``,
-is summed in closed form, so only the softplus ``log(1 + e^eta)`` and the probabilities are
-evaluated per row and node (``exp`` and ``log1p``, numpy's fastest elementwise functions,
+is summed in closed form, so only the cumulant (softplus ``log(1 + e^eta)``, or ``e^eta`` for
+Poisson, ``_family``) and the means are evaluated per row and node (``exp`` and ``log1p``, numpy's fastest elementwise functions,
 in reused work arrays), and the node sums the gradient needs reduce to per-row sums
 (``sum_k pi_ik p_rk`` and ``sum_k pi_ik p_rk z_k``) followed by small per-trial products.
 """
@@ -90,8 +90,11 @@ def node_part(data, rows, trials, ZLT, u_hat, S, eta0, nodes, log_weights, *, gr
     work, work2 = _workspace((len(nodes), len(y)))
     eta = np.matmul(nodes, AT, out=work)
     eta += eta0
-    fast = np.max(eta) < _EXP_SAFE
-    if fast:  # exp(eta) is kept for the probabilities: p = e / (1 + e)
+    poisson = data.family.name == "poisson"
+    fast = poisson or np.max(eta) < _EXP_SAFE
+    if poisson:  # cumulant and mean are both exp(eta)
+        sp = expeta = np.exp(eta, out=eta)
+    elif fast:  # exp(eta) is kept for the probabilities: p = e / (1 + e)
         expeta = np.exp(eta, out=eta)
         sp = np.log1p(expeta, out=work2)
     else:
@@ -114,7 +117,9 @@ def node_part(data, rows, trials, ZLT, u_hat, S, eta0, nodes, log_weights, *, gr
         return logq, None
     pi = wk / total  # posterior weights of the nodes, (trials, N)
     # p_rk weighted by pi in place: B_rk = pi_ik p_rk
-    if fast:
+    if poisson:
+        B = expeta
+    elif fast:
         np.add(expeta, 1.0, out=sp)
         B = np.divide(expeta, sp, out=expeta)
     else:
