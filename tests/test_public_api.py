@@ -16,7 +16,7 @@ TOP_LEVEL = {
 
 # Names each sub-package must export (it may export more).
 REQUIRED = {
-    "models": {"mixed", "MixedResult", "parse_formula", "build_design"},
+    "models": {"mixed", "MixedResult", "ConvergenceRecord", "parse_formula", "build_design"},
     "meta": {"pool", "two_stage", "subgroup", "PoolResult", "mean_difference",
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3"},
@@ -26,7 +26,9 @@ REQUIRED = {
     "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project"},
     "io": {"read_table"},
     "checks": {"check"},
-    "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict"},
+    # issue 12: one frozen record per model, the results store and its loader
+    "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict", "ModelResult",
+                 "ConvergenceRecord", "load_results", "ResultsStore", "RunLog"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
 }  # fmt: skip

@@ -14,6 +14,8 @@ MetaTest = Literal["z", "knha", "adhoc"]
 Outcome = Literal["pain", "function", "recovery"]
 Window = Literal["short", "moderate", "long"]
 Comparison = Literal["any", "usual", "conservative"]
+ModelStatus = Literal["fitted", "not converged", "not estimable", "failed"]
+TermRole = Literal["treatment", "interaction", "across", "subgroup"]
 
 
 def validate(value: str, literal: object, name: str) -> str:

@@ -24,6 +24,7 @@ def test_public_api():
 
     assert ipdma.mixed is ipdma.models.mixed
     assert set(ipdma.models.__all__) == {
+        "ConvergenceRecord",  # issue 12: fit.diagnostics, the structured convergence record
         "MixedResult",
         "ModelDesign",
         "ParsedFormula",

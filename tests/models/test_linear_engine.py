@@ -226,6 +226,46 @@ def test_result_is_immutable_and_tidy():
         fit.confint(method="profile")
 
 
+def test_confint_and_tidy_agree_by_default_and_results_are_read_only():
+    """Issue 12: one documented inference (Satterthwaite t for linear models); another
+    choice is explicit; every array of a result refuses assignment."""
+    data, _ = simulate_ipd(4, n_trials=6, tau_treat=5.0, tau_base=0.3)
+    fit = ipdma.mixed(PAPER, data)
+    tidy = fit.tidy(level=0.9).set_index("term")
+    default = fit.confint(0.9)
+    np.testing.assert_array_equal(default["ci_low"], tidy["ci_low"])
+    np.testing.assert_array_equal(default["ci_high"], tidy["ci_high"])
+    assert np.isfinite(tidy.loc["treat", "df"]) and tidy.loc["treat", "df"] < 10
+    wald = fit.confint(0.9, method="wald")
+    assert wald.loc["treat", "ci_high"] - wald.loc["treat", "ci_low"] < (
+        default.loc["treat", "ci_high"] - default.loc["treat", "ci_low"]
+    )
+    z = fit.tidy(level=0.9, method="wald").set_index("term")
+    np.testing.assert_array_equal(z["ci_low"], wald["ci_low"])
+    assert np.isinf(z["df"]).all()
+    assert fit.diagnostics is not None and fit.diagnostics.converged == fit.converged
+    assert fit.diagnostics.gradient_max < 1e-2
+    assert fit.diagnostics.restart_loglik_difference >= 0
+    before = float(fit.fixef["treat"])
+    for assign in (
+        lambda: fit.fixef.__setitem__("treat", 0.0),
+        lambda: fit.fixef.loc.__setitem__("treat", 0.0),
+        lambda: fit.se.iloc.__setitem__(0, 0.0),
+        lambda: fit.vcov.loc.__setitem__(("treat", "treat"), 0.0),
+        lambda: fit.varcomp.__setitem__("sd", 0.0),
+        lambda: fit.ranef.iat.__setitem__((0, 0), 0.0),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            assign()
+    with pytest.raises(ValueError, match="read-only"):
+        fit.fixef.to_numpy()[0] = 1.0
+    assert float(fit.fixef["treat"]) == before
+    assert fit.tidy().set_index("term").loc["treat", "estimate"] == before
+    copy = fit.fixef.copy()
+    copy["treat"] = 0.0  # a copy is an ordinary Series
+    assert float(fit.fixef["treat"]) == before
+
+
 def test_singular_fit_converges_cleanly():
     data, _ = simulate_ipd(15, n_trials=8, tau_treat=0.0, tau_base=0.0)
     with pytest.warns(SingularFitWarning, match="'treat', 'base'"):

@@ -104,15 +104,11 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
 
     with _bar("analyze") as update:
         results = run(project, jobs=jobs, progress=lambda done, total, *_: update(done, total))
-    models = results.models
-    outcome.models = len(models)
+    outcome.models = len(results.records)
     outcome.fitted, outcome.cached, outcome.failed = results.fitted, results.cached, results.failed
     outcome.not_estimable = results.not_estimable
-    ok = models["error"].isna() if "error" in models else True
-    if "converged" in models:
-        outcome.not_converged = int((ok & (models["converged"].astype("boolean") == False)).sum())  # noqa: E712
-    if "singular" in models:
-        outcome.singular = int((ok & models["singular"].astype("boolean").fillna(False)).sum())
+    outcome.not_converged = results.not_converged
+    outcome.singular = sum(bool(r.singular) and r.error is None for r in results.records)
     outcome.important = len(results.important)
     _say(
         f"analyze: {outcome.models} models ({outcome.fitted} fitted, {outcome.cached} cached, "

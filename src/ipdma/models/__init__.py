@@ -11,10 +11,19 @@ import pandas as pd
 
 from .._literals import Family, Residual, validate
 from ..errors import ModelError, SpecError
+from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._result import MixedResult
 
-__all__ = ["MixedResult", "ModelDesign", "ParsedFormula", "build_design", "mixed", "parse_formula"]
+__all__ = [
+    "ConvergenceRecord",
+    "MixedResult",
+    "ModelDesign",
+    "ParsedFormula",
+    "build_design",
+    "mixed",
+    "parse_formula",
+]
 
 
 def mixed(

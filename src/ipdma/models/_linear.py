@@ -33,6 +33,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, SingularFitWarning
+from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._linear_checks import check_outcome_varies, data_warnings, own_variance, within_trial_fit
 from ._linear_criterion import Criterion
@@ -282,8 +283,8 @@ def _estimate(
 
     theta = x_hat[: crit.n_theta]
     singular = bool(np.any(theta[diag] < SINGULAR_TOL))
+    zero = [design.random_names[r] for r in crit.rows[diag][theta[diag] < SINGULAR_TOL]]
     if singular:
-        zero = [design.random_names[r] for r in crit.rows[diag][theta[diag] < SINGULAR_TOL]]
         msg = (
             "singular fit: the random-effect variance (or a correlation) of "
             f"{', '.join(map(repr, zero))} is estimated at the boundary; the fit converged "
@@ -312,4 +313,11 @@ def _estimate(
         convergence=convergence,
         singular=singular,
         messages=tuple(messages),
+        diagnostics=ConvergenceRecord(
+            converged=converged,
+            gradient_max=gmax,
+            restart_loglik_difference=gap / 2,  # deviance = -2 loglik
+            boundary_terms=tuple(f"sd({name})" for name in zero),
+            checks=convergence,
+        ),
     )

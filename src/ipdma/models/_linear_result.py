@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._linear_criterion import Criterion
 from ._result import MixedResult
@@ -44,6 +45,7 @@ def build_result(
     convergence: str,
     singular: bool,
     messages: tuple[str, ...],
+    diagnostics: ConvergenceRecord | None = None,
 ) -> MixedResult:
     """Estimates, standard errors, Satterthwaite df, variance components and BLUPs at x_hat."""
     s = crit.s
@@ -98,6 +100,7 @@ def build_result(
         dropped=design.dropped,
         warnings=messages,
         residual=residual,
+        diagnostics=diagnostics,
         details={
             "theta": x_hat[: crit.n_theta].copy(),
             "log_rho": crit.log_rho(x_hat),

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._frozen import freeze
 from .._literals import DfMethod, validate
+from ._convergence import ConvergenceRecord
 
 __all__ = ["MixedResult", "MixedSummary"]
 
@@ -47,6 +52,11 @@ class MixedResult:
         Rows dropped for missing values, per trial.
     warnings : tuple of str
         Everything that was warned about during the fit.
+    diagnostics : ConvergenceRecord
+        The structured convergence checks (gradient, second start, boundary, separation).
+
+    Every Series and DataFrame of a result is read-only (assignment raises ``TypeError``):
+    a fit is an audit record. ``.copy()`` gives a modifiable copy.
     """
 
     formula: str
@@ -70,65 +80,85 @@ class MixedResult:
     dropped: pd.Series
     warnings: tuple[str, ...] = ()
     residual: str = "common"
-    details: dict = field(default_factory=dict, repr=False)
+    details: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    diagnostics: ConvergenceRecord | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("fixef", "se", "vcov", "df", "varcomp", "ranef", "dropped", "sigma"):
+            object.__setattr__(self, name, freeze(getattr(self, name)))
+        details = {key: freeze(value) for key, value in self.details.items()}
+        object.__setattr__(self, "details", MappingProxyType(details))
 
     # ----------------------------------------------------------------------------------
-    def _df_values(self, method: str) -> np.ndarray:
+    @property
+    def default_df_method(self) -> DfMethod:
+        """The documented inference: Satterthwaite t for linear models, z for logistic."""
+        return "satterthwaite" if self.family == "gaussian" else "wald"
+
+    def _df_values(self, method: DfMethod) -> np.ndarray:
         if method == "wald":
             return np.full(len(self.fixef), np.inf)
         df = self.df.reindex(self.fixef.index).to_numpy(dtype=float)
         return np.where(np.isfinite(df) & (df > 0), df, np.inf)
 
-    def confint(self, level: float = 0.95, *, method: DfMethod = "wald") -> pd.DataFrame:
-        """Confidence intervals for the fixed effects.
+    def _inference(self, level: float, method: DfMethod | None) -> pd.DataFrame:
+        """``estimate, se, df, statistic, p, ci_low, ci_high`` by term: the one place where
+        a fit's confidence intervals and p-values are computed.
 
-        ``method="wald"`` uses normal quantiles; ``"satterthwaite"`` uses t quantiles with
-        the Satterthwaite denominator df (lmerTest's default for ``lmer`` fits). Returns
-        a DataFrame with columns ``ci_low, ci_high`` indexed by term.
+        ``t = estimate / se`` referred to t(df) where df is finite, else N(0, 1); two-sided
+        p; CI ``estimate -/+ q se`` with q the ``(1 + level) / 2`` quantile of the same law.
         """
+        method = self.default_df_method if method is None else method
         validate(method, DfMethod, "method")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
         from scipy import special  # imported when asked: a fit itself does not need it
 
         df = self._df_values(method)
-        crit = np.where(
-            np.isinf(df), special.ndtri(0.5 + level / 2), special.stdtrit(df, 0.5 + level / 2)
-        )
-        est, se = self.fixef.to_numpy(), self.se.to_numpy()
-        return pd.DataFrame(
-            {"ci_low": est - crit * se, "ci_high": est + crit * se}, index=self.fixef.index
-        )
-
-    def tidy(self, exponentiate: bool = False, level: float = 0.95) -> pd.DataFrame:
-        """One row per fixed term: ``term, estimate, se, df, statistic, p, ci_low, ci_high``.
-
-        t statistics with Satterthwaite df where the df are finite (linear models), z
-        statistics otherwise. ``exponentiate=True`` reports exp(estimate) and exp(CI) (odds
-        ratios for logistic models); ``se`` and ``statistic`` stay on the model scale.
-        """
-        from scipy import special
-
-        df = self._df_values("satterthwaite")
-        est, se = self.fixef.to_numpy(), self.se.to_numpy()
+        est, se = self.fixef.to_numpy(dtype=float), self.se.to_numpy(dtype=float)
+        quantile = 0.5 + level / 2
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = est / se
-        p = np.where(
-            np.isinf(df), 2 * special.ndtr(-np.abs(stat)), 2 * special.stdtr(df, -np.abs(stat))
-        )
-        ci = self.confint(level, method="satterthwaite")
-        out = pd.DataFrame(
+        normal = np.isinf(df)
+        crit = np.where(normal, special.ndtri(quantile), special.stdtrit(df, quantile))
+        p = np.where(normal, 2 * special.ndtr(-np.abs(stat)), 2 * special.stdtr(df, -np.abs(stat)))
+        return pd.DataFrame(
             {
-                "term": list(self.fixef.index),
                 "estimate": est,
                 "se": se,
                 "df": df,
                 "statistic": stat,
                 "p": p,
-                "ci_low": ci["ci_low"].to_numpy(),
-                "ci_high": ci["ci_high"].to_numpy(),
-            }
+                "ci_low": est - crit * se,
+                "ci_high": est + crit * se,
+            },
+            index=self.fixef.index,
         )
+
+    def confint(self, level: float = 0.95, *, method: DfMethod | None = None) -> pd.DataFrame:
+        """Confidence intervals for the fixed effects (columns ``ci_low, ci_high``, by term).
+
+        By default the documented inference, the same as :meth:`tidy`: t quantiles with the
+        Satterthwaite denominator df for linear models (lmerTest's default for ``lmer``
+        fits), normal quantiles for logistic models (lme4's Wald z). ``method="wald"``
+        gives normal quantiles for any model; ``method="satterthwaite"`` t quantiles
+        where the df are finite.
+        """
+        return self._inference(level, method)[["ci_low", "ci_high"]]
+
+    def tidy(
+        self, exponentiate: bool = False, level: float = 0.95, *, method: DfMethod | None = None
+    ) -> pd.DataFrame:
+        """One row per fixed term: ``term, estimate, se, df, statistic, p, ci_low, ci_high``.
+
+        By default t statistics with Satterthwaite df for linear models and z statistics for
+        logistic models (``df`` is ``inf``); ``method="wald"`` gives z for any model. The
+        intervals are those of :meth:`confint` with the same ``level`` and ``method``.
+        ``exponentiate=True`` reports exp(estimate) and exp(CI) (odds ratios for logistic
+        models); ``se`` and ``statistic`` stay on the model scale.
+        """
+        out = self._inference(level, method).reset_index(names="term")
         if exponentiate:
             for col in ("estimate", "ci_low", "ci_high"):
                 out[col] = np.exp(out[col])
