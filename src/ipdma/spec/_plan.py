@@ -11,15 +11,17 @@ Choices made where the paper is silent (each documented on its field):
   (diagonal) covariance and stratified (fixed) trial intercepts: the paper's "random treatment
   effect, trial-specific intercepts and random effects for baseline values"; Stata ``mixed``
   (which the paper used) defaults to an independent covariance for random slopes.
-* random effects (logistic): only the random treatment effect (1-D), by adaptive
-  Gauss-Hermite quadrature with 7 nodes (``nagq = 7``: Stata ``melogit``'s default, and within
-  1e-6 of the 25-node log-likelihood on the paper-sized model), and the baseline slope a
-  common fixed effect, so the whole default grid (1566 models) meets its 60 s budget on 2 cores. Measured on the simulated consortium
-  (per recovery interaction model): 1-D Laplace 0.09 s, 1-D AGHQ(7) 0.12 s, 2-D Laplace
-  0.17 s, 2-D AGHQ(7) 0.47 s. Set ``random_binomial = ["treatment", "baseline"]`` for the
-  paper's structure; ``nagq = 1`` gives the Laplace approximation (lme4 ``glmer``'s default). On the
-  simulated consortium the 2-D structure doubles the logistic grid's CPU time (27 s vs 13 s;
-  47 s with 7 nodes) and 456 of its 513 models put the baseline-slope variance at 0.
+* random effects (logistic): the paper's structure, a random treatment effect and a random
+  baseline slope (independent, like the linear models) with stratified intercepts, by
+  adaptive Gauss-Hermite quadrature with 7 nodes per dimension (``nagq = 7``, 49 nodes per
+  trial; Stata ``melogit``'s default, which the paper used). On the paper-sized model 7 nodes
+  are within 4e-6 of the 25-node log-likelihood with both random effects (3e-7 with the
+  treatment effect alone; ``docs/models.md``); ``ipdma.mixed`` without ``nagq`` uses 11 for
+  two random effects. ``random_binomial = ["treatment"]`` gives the simpler 1-D model
+  (the default of earlier versions, chosen then for speed); ``nagq = 1`` the Laplace
+  approximation (lme4 ``glmer``'s default, the only one glmer offers for two random
+  effects). On the simulated consortium most logistic models put the baseline-slope
+  variance at 0: a boundary fit, verified as such and reported as singular.
 * residual variance common (Stata ``mixed`` default); ``"stratified"`` gives one per trial.
 * covariates (baseline, modifier, adjusters) centred at their trial-specific means.
 """
@@ -96,7 +98,7 @@ class ModelOptions(BaseModel):
     model_config = _FROZEN
 
     random: tuple[RandomTerm, ...] = ("treatment", "baseline")
-    random_binomial: tuple[RandomTerm, ...] = ("treatment",)
+    random_binomial: tuple[RandomTerm, ...] = ("treatment", "baseline")
     correlated: bool = False
     residual: Residual = "common"
     reml: bool = True
