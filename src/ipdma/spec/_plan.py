@@ -46,6 +46,7 @@ __all__ = [
     "Adjustment",
     "AnalysisPlan",
     "ImportanceRules",
+    "ImputationSettings",
     "ModelOptions",
     "ModifierSpec",
     "ModifierType",
@@ -128,6 +129,38 @@ class ImportanceRules(BaseModel):
     fdr: Literal["bh"] = "bh"
 
 
+class ImputationSettings(BaseModel):
+    """Multilevel multiple imputation of missing covariates (``[analysis.imputation]``).
+
+    Off by default (``m = 0``: the paper's complete-case analysis). With ``m >= 2`` the models
+    of the kinds in ``kinds`` are also fitted on ``m`` imputed datasets and pooled by Rubin's
+    rules (a sensitivity analysis beside the complete-case results; see
+    :func:`ipdma.impute.impute` for the imputation model). A covariate measured in fewer
+    than ``min_trials`` trials is not imputed.
+    """
+
+    model_config = _FROZEN
+
+    m: int = Field(default=0, ge=0, le=500)
+    seed: int = Field(default=20200101, ge=0)
+    iterations: int = Field(default=10, ge=1, le=1000)
+    method: Literal["2stage"] = "2stage"
+    min_trials: int = Field(default=5, ge=2)
+    kinds: tuple[Literal["overall", "interaction", "subgroup"], ...] = ("overall", "interaction")
+
+    @field_validator("m")
+    @classmethod
+    def _enough(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("m must be 0 (no imputation) or at least 2")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the imputed analyses are run (m >= 2)."""
+        return self.m >= 2
+
+
 class AnalysisPlan(BaseModel):
     """The whole analysis grid and its options; defaults reproduce the paper.
 
@@ -155,6 +188,7 @@ class AnalysisPlan(BaseModel):
     level: float = Field(default=0.95, gt=0.5, lt=1)
     model: ModelOptions = Field(default_factory=ModelOptions)
     importance: ImportanceRules = Field(default_factory=ImportanceRules)
+    imputation: ImputationSettings = Field(default_factory=ImputationSettings)
 
     def modifier_spec(self, name: str) -> ModifierSpec:
         """The modifier's settings: the plan's override merged over the paper's default."""
