@@ -20,6 +20,7 @@ import pandas as pd
 from .._frozen import freeze
 from ._forest import add_prediction_interval, forest_table, model_counts
 from ._importance import flag_importance, important_table
+from ._imputed import ImputationDiagnostics, imputation_table
 from ._plan import AnalysisPlan
 from ._records import ModelResult
 from ._store import RunLog
@@ -35,7 +36,9 @@ __all__ = [
     "write_text_atomic",
 ]
 
-TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models", "forest")
+TABLE_NAMES = (
+    "overall", "interactions", "subgroups", "important", "models", "forest", "imputation",
+)  # fmt: skip
 _UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it)
 os.umask(_UMASK)
 NOT_ESTIMABLE = "not estimable"  # models-table status of a cell with fewer than two trials
@@ -63,11 +66,24 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def assemble(
-    records: Sequence[ModelResult], keys: Sequence[str], plan: AnalysisPlan
+    records: Sequence[ModelResult],
+    keys: Sequence[str],
+    plan: AnalysisPlan,
+    imputation: Sequence[ImputationDiagnostics] = (),
 ) -> dict[str, pd.DataFrame]:
     """The result tables (overall, interactions, subgroups, important, models, forest) of
-    records: prediction intervals, the importance rule (Appendix 9), two-stage columns and
-    the plan's counting convention are all applied here, from the records alone."""
+    records, and the complete-case vs imputed table when some records are pooled over
+    imputations. Prediction intervals, the importance rule (Appendix 9), two-stage columns
+    and the plan's counting convention are all applied here, from the records alone.
+
+    The main tables hold the complete-case records (the paper's analysis); imputed records
+    appear in ``imputation`` and ``models`` only.
+    """
+    pooled = [r for r in records if r.spec.imputed]
+    order = [r for r in records if not r.spec.imputed] + pooled
+    keyed = dict(zip(map(id, records), keys, strict=True))
+    keys = [keyed[id(r)] for r in order]
+    records = order[: len(order) - len(pooled)]
     overall = add_prediction_interval(overall_table(records), plan.level)
     interactions = interactions_table(records, plan)
     subgroups = subgroups_table(records, plan)
@@ -76,7 +92,7 @@ def assemble(
         for r in records
         if r.spec.kind == "overall" and r.baseline_mean is not None
     }
-    models = models_table(records, keys)
+    models = models_table([*records, *pooled], keys)
     interactions = flag_importance(interactions, subgroups, baseline_means, plan, models)
     if plan.two_stage:
         by_id = {r.model_id: r for r in records}
@@ -90,6 +106,7 @@ def assemble(
         "important": important_table(interactions, plan),
         "models": models,
         "forest": forest_table(records),
+        "imputation": imputation_table([*records, *pooled], imputation),
     }
 
 
@@ -124,9 +141,11 @@ class AnalysisResults:
     subgroups: pd.DataFrame
     important: pd.DataFrame
     models: pd.DataFrame
+    imputation: pd.DataFrame
     run: RunLog | None = None
     tables: dict[str, Path] = field(default_factory=dict)
     forest: pd.DataFrame = field(default_factory=pd.DataFrame)
+    imputation_diagnostics: tuple[ImputationDiagnostics, ...] = ()
 
     @classmethod
     def from_records(
@@ -137,15 +156,19 @@ class AnalysisResults:
         *,
         run: RunLog | None = None,
         tables: dict[str, Path] | None = None,
+        imputation: Sequence[ImputationDiagnostics] = (),
     ) -> AnalysisResults:
         """Results of ``records`` under ``plan``, with their tables assembled."""
-        frames = {name: freeze(frame) for name, frame in assemble(records, keys, plan).items()}
+        frames = {
+            name: freeze(frame) for name, frame in assemble(records, keys, plan, imputation).items()
+        }
         return cls(
             records=tuple(records),
             keys=tuple(keys),
             plan=plan,
             run=run,
             tables=dict(tables or {}),
+            imputation_diagnostics=tuple(imputation),
             **frames,
         )
 

@@ -80,7 +80,7 @@ def trial_notices(
         long_times = []
         if spec.source.layout == "long" and len(rows):
             unit = spec.outcomes[name].time_unit or spec.source.time_unit
-            from ._variables import convert_unit
+            from ..spec import convert_unit
 
             factor = convert_unit(unit, "weeks")
             long_times = sorted({round(t / factor, 4) for t in rows["time_weeks"]})
