@@ -61,7 +61,7 @@ _NOT_HEAVY = ("sedentary", "light", "moderate", "licht", "zittend", "matig", "le
 _LEVELS = {"female": (_FEMALE, _MALE), "education": (_HIGHER, _LOWER),
            "employed": (_EMPLOYED, _NOT_EMPLOYED), "heavy_demands": (_HEAVY, _NOT_HEAVY)}  # fmt: skip
 #: questionnaire ranges tried for 0-100 scores (smallest first), by name words
-_SCALES = {
+_SCALES: dict[str, tuple[tuple[int, int, tuple[str, ...]], ...]] = {
     "general_health": ((0, 10, ()), (1, 5, ()), (0, 100, ())),
     "mental_health": ((5, 30, ("mhi",)), (0, 100, ())),
     "fear_avoidance": ((0, 24, ("fabq",)), (0, 42, ("fabq",)), (17, 68, ("tsk", "tampa")),
@@ -160,8 +160,9 @@ def _binary(col: ColumnProfile, name: str, data, missing) -> tuple[dict | None, 
     values = _numbers(data, col.name, missing)
     distinct = set(np.unique(values).tolist())
     if distinct <= {0.0, 1.0}:
+        levels = VARIABLES[name].levels
         return {"column": col.name}, "medium", "values 0/1 (1 taken as yes/" + (
-            VARIABLES[name].levels[1] if VARIABLES[name].levels else "yes") + ")"  # fmt: skip
+            levels[1] if levels else "yes") + ")"  # fmt: skip
     if distinct <= {1.0, 2.0} and not col.value_labels:
         if name == "female":
             return ({"column": col.name, "codes": {"1": 0, "2": 1}}, "low",

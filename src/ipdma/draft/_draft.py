@@ -158,7 +158,7 @@ def _outcome_missing(fields: list[Field], own: dict[str, list[float]]) -> list[F
         if f.path[-1] not in ("columns", "column") or f.todo:
             continue
         columns = list(f.value.values()) if isinstance(f.value, dict) else [f.value]
-        codes = sorted({c for col in columns for c in own.get(col, [])})
+        codes = sorted({c for col in columns for c in own.get(str(col), [])})
         if codes:
             out.append(Field((*f.path[:-1], "missing"),
                              [int(c) if float(c).is_integer() else c for c in codes], "medium",

@@ -161,9 +161,12 @@ class Evaluation:
     modes: np.ndarray
     lower: np.ndarray
     curvature: tuple | None = None  # inputs of ``information``
+    given_information: np.ndarray | None = None  # already computed (federated sites)
 
     @cached_property
     def information(self) -> np.ndarray | None:
+        if self.given_information is not None:
+            return self.given_information
         return None if self.curvature is None else coefficient_information(*self.curvature)
 
 
