@@ -58,7 +58,17 @@ def test_trial_effects_are_each_trials_own_ancova():
         assert effects.loc[trial, "estimate"] == pytest.approx(coef[2], abs=1e-9)
         assert effects.loc[trial, "ci_low"] < coef[2] < effects.loc[trial, "ci_high"]
     assert not effects.loc["b", "used"] and effects.loc["b", "reason"] == "only one arm"
-    assert set(effects.outcome) == {"pain"} and set(effects.scale) == {"MD"}
+    # the record carries them; the forest table labels them with the model's cell and scale
+    from ipdma.analysis._forest import forest_table
+    from ipdma.analysis._records import ModelResult, empty_tidy
+
+    record = ModelResult(spec=spec, status="fitted", level=0.95, df_method="satterthwaite",
+                         terms=empty_tidy(), trials=trial_effects(prepared, 0.95))  # fmt: skip
+    restored = ModelResult.from_json(record.to_json())
+    forest = forest_table([restored]).set_index("trial")
+    assert set(forest.outcome) == {"pain"} and set(forest.scale) == {"MD"}
+    assert forest.loc["a", "estimate"] == pytest.approx(effects.loc["a", "estimate"], abs=1e-12)
+    assert not forest.loc["b", "used"] and forest.loc["b", "reason"] == "only one arm"
 
 
 def test_model_counts_use_every_trial_and_row_in_the_model():
