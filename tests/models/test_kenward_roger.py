@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 import scipy.linalg as sla
 from scipy import stats
+from tests.tolerances import KR_ALGEBRA_RTOL, KR_NUISANCE_RTOL, KR_P_ATOL, KR_RTOL
 
 import ipdma
 from ipdma.errors import SingularFitWarning
 from ipdma.models._formula import build_design, parse_formula
 from ipdma.models._kenward_roger import kenward_roger, kenward_roger_of
-from tests.tolerances import KR_ALGEBRA_RTOL, KR_NUISANCE_RTOL, KR_P_ATOL, KR_RTOL
 
 REFERENCE = Path(__file__).parents[1] / "reference"
 FIXTURE = json.loads((REFERENCE / "lmm_kenward_roger.json").read_text())
@@ -30,10 +30,19 @@ MODELS = {
     "sleep_corr": ("lmm_sleepstudy.csv", "Reaction ~ Days + (Days | Subject)"),
     "sleep_indep": ("lmm_sleepstudy.csv", "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)"),
     "small_paper": ("lmm_ipd_small.csv", IPD),
-    "small_interaction": ("lmm_ipd_small.csv", IPD.replace("treat +", "agec + treat + treat:agec +")),
-    "small_corr": ("lmm_ipd_small.csv", "y ~ 0 + C(trial) + base + treat + (0 + treat + base | trial)"),
+    "small_interaction": (
+        "lmm_ipd_small.csv",
+        IPD.replace("treat +", "agec + treat + treat:agec +"),
+    ),
+    "small_corr": (
+        "lmm_ipd_small.csv",
+        "y ~ 0 + C(trial) + base + treat + (0 + treat + base | trial)",
+    ),
     "large_paper": ("lmm_ipd_large.csv", IPD),
-    "large_interaction": ("lmm_ipd_large.csv", IPD.replace("treat +", "agec + treat + treat:agec +")),
+    "large_interaction": (
+        "lmm_ipd_large.csv",
+        IPD.replace("treat +", "agec + treat + treat:agec +"),
+    ),
 }
 
 

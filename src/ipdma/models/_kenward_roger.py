@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ._formula import ModelDesign
 
@@ -115,8 +116,13 @@ def _outer_terms(param: tuple) -> list[tuple[int, int]]:
     return [(a, a)] if a == b else [(a, b), (b, a)]
 
 
-def _applies(param: tuple, trial: int) -> bool:
-    return param[0] == "z" or param[1] is None or param[1] == trial
+def _shared_trials(r: tuple, s: tuple, n_trials: int) -> range | tuple[int, ...]:
+    """Trials whose covariance both parameters touch (a trial's own residual variance
+    touches only that trial)."""
+    own = {p[1] for p in (r, s) if p[0] == "res" and p[1] is not None}
+    if not own:
+        return range(n_trials)
+    return tuple(own) if len(own) == 1 else ()
 
 
 def _p_term(param: tuple, t: _TrialProducts) -> np.ndarray:
@@ -153,16 +159,16 @@ def _trace_term(r: tuple, s: tuple, t: _TrialProducts) -> float:
         other = s if r[0] == "res" else r
         return float(sum(t.zs2z[v, u] for u, v in _outer_terms(other)))
     return float(
-        sum(
-            t.zsz[v, w] * t.zsz[x, u]
-            for u, v in _outer_terms(r)
-            for w, x in _outer_terms(s)
-        )
+        sum(t.zsz[v, w] * t.zsz[x, u] for u, v in _outer_terms(r) for w, x in _outer_terms(s))
     )
 
 
 def kenward_roger(
-    design: ModelDesign, covariance: np.ndarray, residual_variance: np.ndarray
+    design: ModelDesign,
+    covariance: np.ndarray,
+    residual_variance: np.ndarray,
+    *,
+    stratified: bool = False,
 ) -> KenwardRoger:
     """Kenward-Roger adjusted covariance and df at the REML estimates.
 
@@ -174,52 +180,64 @@ def kenward_roger(
         The random-effect covariance matrix D (q x q, on the outcome's scale), in the order
         of ``design.random_names`` (zero outside its blocks).
     residual_variance
-        One residual variance per trial (all equal for a common residual variance).
+        The residual variance of each trial (all equal for a common residual variance).
+    stratified
+        One residual variance parameter per trial (else one common parameter).
     """
+    # small matrices only: threaded BLAS adds overhead and contends with other processes
+    with threadpool_limits(1):
+        return _kenward_roger(design, covariance, residual_variance, stratified)
+
+
+def _kenward_roger(
+    design: ModelDesign, covariance: np.ndarray, residual_variance: np.ndarray, stratified: bool
+) -> KenwardRoger:
     x_all, z_all = design.X, design.Z
     residual_variance = np.asarray(residual_variance, dtype=float)
-    stratified = bool(np.ptp(residual_variance) > 0)
     factor = _sqrt_psd(covariance)
     trials = [
         _products(x_all[sl], z_all[sl], factor, float(residual_variance[k]))
         for k, sl in enumerate(design.group_slices)
     ]
     params = _parameters(design, stratified)
-    n = len(params)
+    n, n_trials = len(params), len(trials)
     phi = np.linalg.inv(sum(t.xsx for t in trials))
     phi = (phi + phi.T) / 2
-    p_mats = []
-    for param in params:
-        p_mats.append(sum(_p_term(param, t) for k, t in enumerate(trials) if _applies(param, k)))
-    info = np.empty((n, n))
-    q_mats: dict[tuple[int, int], np.ndarray] = {}
+    p_mats = np.array([
+        sum((_p_term(param, trials[k]) for k in _shared_trials(param, param, n_trials)),
+            np.zeros_like(phi))
+        for param in params
+    ])  # fmt: skip
+    q_mats = np.zeros((n, n, *phi.shape))
+    traces = np.zeros((n, n))
     for i, r in enumerate(params):
         for j in range(i, n):
-            s = params[j]
-            q = np.zeros_like(phi)
-            trace = 0.0
-            for k, t in enumerate(trials):
-                if _applies(r, k) and _applies(s, k):
-                    q += _q_term(r, s, t)
-                    trace += _trace_term(r, s, t)
-            q_mats[(i, j)] = q
-            info[i, j] = info[j, i] = (
-                trace - 2 * np.sum(phi * q) + np.sum((phi @ p_mats[i]) * (p_mats[j] @ phi))
-            )
+            for k in _shared_trials(r, params[j], n_trials):
+                q_mats[i, j] += _q_term(r, params[j], trials[k])
+                traces[i, j] += _trace_term(r, params[j], trials[k])
+            q_mats[j, i] = q_mats[i, j].T
+            traces[j, i] = traces[i, j]
+    dim = phi.shape[0]
+    phi_p = phi @ p_mats  # (n, p, p): Phi P_r
+    flat_q = q_mats.reshape(n * n, dim * dim)
+    info = (
+        traces
+        - 2 * (flat_q @ phi.ravel()).reshape(n, n)
+        + phi_p.reshape(n, -1) @ phi_p.transpose(0, 2, 1).reshape(n, -1).T
+    )
     eigen = np.linalg.eigvalsh(info)
-    w = 2 * (np.linalg.inv(info) if np.min(np.abs(eigen)) > _CONDITION_TOL else np.linalg.pinv(info))
-    u = np.zeros_like(phi)
-    for i in range(n):
-        for j in range(n):
-            q = q_mats[(i, j)] if i <= j else q_mats[(j, i)].T
-            u += w[i, j] * (q - p_mats[i] @ phi @ p_mats[j])
+    w = 2 * (
+        np.linalg.inv(info) if np.min(np.abs(eigen)) > _CONDITION_TOL else np.linalg.pinv(info)
+    )
+    # U = sum_rs W_rs (Q_rs - P_r Phi P_s)
+    weighted_p = np.tensordot(w, p_mats, axes=(1, 0))  # sum_s W_rs P_s
+    p_phi = (p_mats @ phi).transpose(1, 0, 2).reshape(dim, n * dim)
+    u = (w.ravel() @ flat_q).reshape(dim, dim) - p_phi @ weighted_p.reshape(n * dim, dim)
     phi_a = phi + 2 * phi @ u @ phi
     phi_a = (phi_a + phi_a.T) / 2
     names = list(design.fixed_names)
-    diag_phi = np.diag(phi)
-    a = np.array([np.diag(phi @ pm @ phi) for pm in p_mats]) / diag_phi  # (n_params, p)
-    big_a = np.einsum("rj,rs,sj->j", a, w, a)
-    df = _single_df(big_a)
+    a = np.einsum("rjj->rj", phi_p @ phi) / np.diag(phi)  # (Phi P_r Phi)_jj / Phi_jj
+    df = _single_df(np.einsum("rj,rs,sj->j", a, w, a))
     return KenwardRoger(
         vcov=pd.DataFrame(phi_a, index=names, columns=names),
         se=pd.Series(np.sqrt(np.diag(phi_a)), index=names, name="se"),
@@ -255,8 +273,9 @@ def kenward_roger_of(fit, data: pd.DataFrame) -> KenwardRoger:
         a = index[row.term1]
         b = a if pd.isna(row.term2) else index[row.term2]
         covariance[a, b] = covariance[b, a] = row.variance
-    if isinstance(fit.sigma, pd.Series):
+    stratified = isinstance(fit.sigma, pd.Series)
+    if stratified:
         residual = (fit.sigma.reindex(list(design.group_levels)) ** 2).to_numpy()
     else:
         residual = np.full(design.ngroups, float(fit.sigma) ** 2)
-    return kenward_roger(design, covariance, residual)
+    return kenward_roger(design, covariance, residual, stratified=stratified)
