@@ -8,7 +8,8 @@ from .errors import SpecError
 
 Family = Literal["gaussian", "binomial"]
 Residual = Literal["common", "stratified"]
-DfMethod = Literal["wald", "satterthwaite"]
+DfMethod = Literal["wald", "satterthwaite", "kenward-roger", "residual"]
+Ddf = Literal["satterthwaite", "kenward-roger", "residual"]
 TauMethod = Literal["FE", "DL", "REML", "ML", "PM"]
 Outcome = Literal["pain", "function", "recovery"]
 Window = Literal["short", "moderate", "long"]

@@ -19,7 +19,7 @@ from scipy import stats
 from tests.tolerances import KR_ALGEBRA_RTOL, KR_NUISANCE_RTOL, KR_P_ATOL, KR_RTOL
 
 import ipdma
-from ipdma.errors import SingularFitWarning
+from ipdma.errors import SingularFitWarning, SpecError
 from ipdma.models._formula import build_design, parse_formula
 from ipdma.models._kenward_roger import kenward_roger, kenward_roger_of
 
@@ -159,3 +159,47 @@ def test_kr_refuses_ml_and_logistic_fits() -> None:
     data = _data("small_paper")
     with pytest.raises(ValueError, match="REML"):
         kenward_roger_of(_fit(IPD, data, reml=False), data)
+
+
+@pytest.mark.parametrize("name", ["sleep_corr", "small_paper", "small_interaction"])
+def test_ddf_kenward_roger_in_the_fit_matches_pbkrtest(name: str) -> None:
+    """``ipdma.mixed(..., ddf="kenward-roger")``: KR computed inside the fit from its own
+    design; ``tidy()`` then reports the KR-adjusted SE with KR df (pbkrtest's) by default."""
+    ref = FIXTURE[name]
+    data = _data(name)
+    fit = _fit(MODELS[name][1], data, ddf="kenward-roger")
+    assert fit.ddf == "kenward-roger"
+    tidy = fit.tidy()
+    reported = ~pd.Series(ref["terms"]).str.startswith("factor(").to_numpy()
+    np.testing.assert_allclose(tidy["se"].to_numpy()[reported], np.array(ref["se_kr"])[reported],
+                               rtol=KR_RTOL)  # fmt: skip
+    np.testing.assert_allclose(tidy["df"].to_numpy()[reported], np.array(ref["df_kr"])[reported],
+                               rtol=KR_RTOL)  # fmt: skip
+    np.testing.assert_allclose(tidy["p"].to_numpy()[reported], np.array(ref["p_kr"])[reported],
+                               rtol=0, atol=KR_P_ATOL)  # fmt: skip
+    # the same fit's other inferences stay available; confint agrees with tidy per method
+    satt = fit.tidy(method="satterthwaite")
+    np.testing.assert_array_equal(satt["se"], fit.se.to_numpy())
+    np.testing.assert_array_equal(satt["df"], fit.df.to_numpy())
+    ci = fit.confint(method="kenward-roger")
+    np.testing.assert_allclose(ci["ci_low"].to_numpy(), tidy["ci_low"].to_numpy(), rtol=1e-14)
+    resid = fit.tidy(method="residual")
+    assert (resid["df"] == fit.nobs - len(fit.fixef)).all()
+
+
+def test_ddf_options_are_checked() -> None:
+    data = _data("small_paper")
+    plain = _fit(IPD, data)
+    assert plain.kenward_roger is None and plain.ddf == "satterthwaite"
+    with pytest.raises(SpecError, match="Kenward-Roger"):
+        plain.tidy(method="kenward-roger")
+    with pytest.raises(SpecError, match="REML"):
+        _fit(IPD, data, ddf="kenward-roger", reml=False)
+    with pytest.raises(SpecError, match="ddf"):
+        _fit(IPD, data, ddf="kr")
+    binary = data.assign(y=(data["y"] > data["y"].median()).astype(int))
+    with pytest.raises(SpecError, match="linear models only"):
+        _fit("y ~ treat + (1 | trial)", binary, family="binomial", ddf="kenward-roger")
+    # residual df: n - rank(X), t quantiles
+    resid = _fit(IPD, data, ddf="residual").tidy()
+    assert (resid["df"] == len(data) - len(plain.fixef)).all()

@@ -25,7 +25,14 @@ def options_of(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
     """Keyword options passed to :func:`ipdma.mixed` for this model."""
     if prepared.family == "binomial":
         return {"family": "binomial", "nagq": plan.model.nagq}
-    return {"family": "gaussian", "reml": plan.model.reml, "residual": plan.model.residual}
+    options: dict[str, Any] = {
+        "family": "gaussian",
+        "reml": plan.model.reml,
+        "residual": plan.model.residual,
+    }
+    if plan.model.df_method in ("kenward-roger", "residual"):
+        options["ddf"] = plan.model.df_method
+    return options
 
 
 def _base_record(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
@@ -76,8 +83,9 @@ def _finite(value: Any) -> float | None:
 def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
     """Fit ``prepared`` and return its record (estimates on the model scale: MD or log-OR).
 
-    Confidence intervals use t quantiles with Satterthwaite df for linear models when
-    ``plan.model.df_method == "satterthwaite"`` (lmerTest), normal quantiles otherwise.
+    Linear models: t quantiles with the df of ``plan.model.df_method`` (Satterthwaite as
+    lmerTest; Kenward-Roger as pbkrtest, with the KR-adjusted SE; residual n - rank(X)), or
+    normal quantiles for ``"wald"``. Logistic models: normal quantiles.
     """
     from ..models import mixed
 
@@ -102,14 +110,15 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
     record["warnings"] = list(dict.fromkeys(messages))
     record["dropped"] = prepared.dropped + int(np.sum(result.dropped))
     record["tau"] = _random_sd(result, "treat")
-    satterthwaite = prepared.family == "gaussian" and plan.model.df_method == "satterthwaite"
+    method = plan.model.df_method if prepared.family == "gaussian" else "wald"
+    inference = result.tidy(level=plan.level, method=method).set_index("term")
     quantile = 0.5 + plan.level / 2
     for term in record["terms"]:
         name = term["column"]
         if not term["estimable"] or name not in result.fixef.index:
             continue
-        estimate, se = float(result.fixef[name]), float(result.se[name])
-        df = float(result.df.get(name, math.inf)) if satterthwaite else math.inf
+        estimate, se = float(result.fixef[name]), float(inference.at[name, "se"])
+        df = float(inference.at[name, "df"])
         df = df if math.isfinite(df) and df > 0 else math.inf
         if not (math.isfinite(se) and se > 0):  # no information (e.g. separation): no CI, no p
             term.update(estimate=_finite(estimate))

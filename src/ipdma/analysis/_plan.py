@@ -32,7 +32,14 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .._literals import Comparison, DfMethod, Outcome, Residual, Window
 from ..errors import SpecError
@@ -100,6 +107,12 @@ class ModelOptions(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("random terms must not repeat")
         return value
+
+    @model_validator(mode="after")
+    def _kenward_roger_needs_reml(self) -> ModelOptions:
+        if self.df_method == "kenward-roger" and not self.reml:
+            raise ValueError("df_method = 'kenward-roger' needs reml = true (KR is a REML method)")
+        return self
 
 
 class ImportanceRules(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._literals import Family, Residual, validate
+from .._literals import Ddf, Family, Residual, validate
 from ..errors import ModelError, SpecError
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._result import MixedResult
@@ -25,6 +25,7 @@ def mixed(
     reml: bool = True,
     residual: Residual = "common",
     nagq: int | None = None,
+    ddf: Ddf = "satterthwaite",
 ) -> MixedResult:
     """Fit a one-stage mixed model with random effects by trial.
 
@@ -47,6 +48,10 @@ def mixed(
         variance per trial (nlme::lme with ``weights = varIdent(form = ~ 1 | trial)``).
     nagq
         Binomial only: adaptive Gauss-Hermite quadrature points (1 = Laplace).
+    ddf
+        Gaussian only: the denominator df that ``tidy()`` uses: ``"satterthwaite"``
+        (lmerTest's default), ``"kenward-roger"`` (KR-adjusted covariance and df, pbkrtest;
+        REML only, computed from the fit's design) or ``"residual"`` (n - rank(X)).
 
     Returns
     -------
@@ -54,12 +59,18 @@ def mixed(
     """
     validate(family, Family, "family")
     validate(residual, Residual, "residual")
+    validate(ddf, Ddf, "ddf")
     design = build_design(parse_formula(formula), data)
     if family == "binomial":
         if residual != "common":
             raise SpecError(
                 "residual='stratified' applies to linear models only",
                 hint="drop residual= for family='binomial'",
+            )
+        if ddf != "satterthwaite":
+            raise SpecError(
+                f"ddf={ddf!r} applies to linear models only (logistic models use z tests)",
+                hint="drop ddf= for family='binomial'",
             )
         _check_events(design)
         from ._logistic import fit_binomial
@@ -69,9 +80,14 @@ def mixed(
         raise SpecError(
             "nagq applies to family='binomial' only", hint="drop nagq= for linear models"
         )
+    if ddf == "kenward-roger" and not reml:
+        raise SpecError(
+            "Kenward-Roger inference is defined for REML fits",
+            hint="use reml=True with ddf='kenward-roger', or ddf='satterthwaite'",
+        )
     from ._linear import fit_linear
 
-    return fit_linear(design, reml=reml, residual=residual)
+    return fit_linear(design, reml=reml, residual=residual, ddf=ddf)
 
 
 def _check_events(design: ModelDesign) -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .._literals import DfMethod, validate
+from ..errors import SpecError
+
+if TYPE_CHECKING:
+    from ._kenward_roger import KenwardRoger
 
 __all__ = ["MixedResult", "MixedSummary"]
 
@@ -48,6 +53,11 @@ class MixedResult:
         Rows dropped for missing values, per trial.
     warnings : tuple of str
         Everything that was warned about during the fit.
+    ddf : str
+        The denominator df used by default (linear models): ``"satterthwaite"``,
+        ``"kenward-roger"`` or ``"residual"`` (as chosen in :func:`ipdma.mixed`).
+    kenward_roger : KenwardRoger or None
+        Kenward-Roger adjusted covariance, SEs and df (fits with ``ddf="kenward-roger"``).
     """
 
     formula: str
@@ -72,48 +82,81 @@ class MixedResult:
     warnings: tuple[str, ...] = ()
     residual: str = "common"
     details: dict = field(default_factory=dict, repr=False)
+    ddf: str = "satterthwaite"
+    kenward_roger: KenwardRoger | None = None
 
     # ----------------------------------------------------------------------------------
-    def _df_values(self, method: str) -> np.ndarray:
-        if method == "wald":
-            return np.full(len(self.fixef), np.inf)
-        df = self.df.reindex(self.fixef.index).to_numpy(dtype=float)
-        return np.where(np.isfinite(df) & (df > 0), df, np.inf)
+    def _se_df(self, method: DfMethod) -> tuple[np.ndarray, np.ndarray]:
+        """Standard errors and denominator df of each coefficient under ``method``.
+
+        ``wald``: model-based SE, df = inf (z). ``satterthwaite``: model-based SE with
+        Satterthwaite df (lmerTest). ``kenward-roger``: KR-adjusted SE with KR df (pbkrtest;
+        only for fits with ``ddf="kenward-roger"``). ``residual``: model-based SE with
+        df = n - rank(X) (SAS/nlme-style residual df; the fixed design has full rank).
+        Logistic models have z tests whatever the method (df = inf).
+        """
+        validate(method, DfMethod, "method")
+        se = self.se.reindex(self.fixef.index).to_numpy(dtype=float)
+        n_terms = len(self.fixef)
+        if method == "wald" or self.family != "gaussian":
+            return se, np.full(n_terms, np.inf)
+        if method == "residual":
+            return se, np.full(n_terms, float(self.nobs - n_terms))
+        if method == "kenward-roger":
+            if self.kenward_roger is None:
+                raise SpecError(
+                    "this fit has no Kenward-Roger inference",
+                    hint="fit with ipdma.mixed(..., ddf='kenward-roger') (REML linear models)",
+                )
+            se = self.kenward_roger.se.reindex(self.fixef.index).to_numpy(dtype=float)
+            df = self.kenward_roger.df.reindex(self.fixef.index).to_numpy(dtype=float)
+        else:
+            df = self.df.reindex(self.fixef.index).to_numpy(dtype=float)
+        return se, np.where(np.isfinite(df) & (df > 0), df, np.inf)
+
+    def _default_method(self) -> DfMethod:
+        return self.ddf if self.family == "gaussian" else "wald"  # type: ignore[return-value]
 
     def confint(self, level: float = 0.95, *, method: DfMethod = "wald") -> pd.DataFrame:
         """Confidence intervals for the fixed effects.
 
         ``method="wald"`` uses normal quantiles; ``"satterthwaite"`` uses t quantiles with
-        the Satterthwaite denominator df (lmerTest's default for ``lmer`` fits). Returns
-        a DataFrame with columns ``ci_low, ci_high`` indexed by term.
+        the Satterthwaite denominator df (lmerTest's default for ``lmer`` fits);
+        ``"kenward-roger"`` the KR-adjusted SE with t quantiles at the KR df (pbkrtest);
+        ``"residual"`` t quantiles with n - rank(X) df. Returns a DataFrame with columns
+        ``ci_low, ci_high`` indexed by term.
         """
-        validate(method, DfMethod, "method")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
-        df = self._df_values(method)
+        se, df = self._se_df(method)
         crit = np.where(
             np.isinf(df), stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, df)
         )
-        est, se = self.fixef.to_numpy(), self.se.to_numpy()
+        est = self.fixef.to_numpy()
         return pd.DataFrame(
             {"ci_low": est - crit * se, "ci_high": est + crit * se}, index=self.fixef.index
         )
 
-    def tidy(self, exponentiate: bool = False, level: float = 0.95) -> pd.DataFrame:
+    def tidy(
+        self, exponentiate: bool = False, level: float = 0.95, *, method: DfMethod | None = None
+    ) -> pd.DataFrame:
         """One row per fixed term: ``term, estimate, se, df, statistic, p, ci_low, ci_high``.
 
-        t statistics with Satterthwaite df where the df are finite (linear models), z
-        statistics otherwise. ``exponentiate=True`` reports exp(estimate) and exp(CI) (odds
-        ratios for logistic models); ``se`` and ``statistic`` stay on the model scale.
+        By default the fit's ``ddf`` for linear models (t statistics with Satterthwaite df
+        unless the fit chose ``"kenward-roger"`` or ``"residual"``) and z statistics for
+        logistic models; ``method`` overrides it (see :meth:`confint`). ``exponentiate=True``
+        reports exp(estimate) and exp(CI) (odds ratios for logistic models); ``se`` and
+        ``statistic`` stay on the model scale.
         """
-        df = self._df_values("satterthwaite")
-        est, se = self.fixef.to_numpy(), self.se.to_numpy()
+        method = self._default_method() if method is None else method
+        se, df = self._se_df(method)
+        est = self.fixef.to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = est / se
         p = np.where(
             np.isinf(df), 2 * stats.norm.sf(np.abs(stat)), 2 * stats.t.sf(np.abs(stat), df)
         )
-        ci = self.confint(level, method="satterthwaite")
+        ci = self.confint(level, method=method)
         out = pd.DataFrame(
             {
                 "term": list(self.fixef.index),
