@@ -20,7 +20,7 @@ REQUIRED = {
     "meta": {"pool", "two_stage", "subgroup", "PoolResult", "mean_difference",
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3"},
-    "plots": {"forest", "subgroup_forest", "save"},
+    "plots": {"effect_curve", "forest", "subgroup_forest", "save"},
     "store": {"load", "ingest", "MasterData"},
     "harmonize": {"VARIABLES", "INSTRUMENTS", "analysis_frame"},
     "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project"},
