@@ -11,7 +11,8 @@ import ipdma
 
 TOP_LEVEL = {
     "ConvergenceWarning", "IpdmaError", "SeparationWarning", "SingularFitWarning", "__version__",
-    "analysis", "describe", "load", "meta", "mixed", "plots", "report", "simulate",
+    "analysis", "describe", "load", "meta", "mixed", "plots", "predict_effect", "report",
+    "simulate",
 }  # fmt: skip
 
 # Names each sub-package must export (it may export more).
@@ -26,7 +27,8 @@ REQUIRED = {
     "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project"},
     "io": {"read_table"},
     "checks": {"check"},
-    "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict"},
+    "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict", "fit_effect_model",
+                 "iecv", "predict_effect", "spline_interaction"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
 }  # fmt: skip

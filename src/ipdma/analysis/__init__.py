@@ -24,22 +24,31 @@ models
 
 from ._design import PreparedModel, prepare
 from ._plan import AnalysisPlan, ImportanceRules, ModelOptions, ModifierSpec, plan_from_dict
+from ._predict import BenefitCalibration, EffectModel, fit_effect_model, iecv, predict_effect
 from ._results import AnalysisResults
 from ._run import run
 from ._spec import ModelSpec, build_grid
+from ._splines import SplineInteraction, spline_interaction
 from ._tables import benjamini_hochberg
 
 __all__ = [
     "AnalysisPlan",
     "AnalysisResults",
+    "BenefitCalibration",
+    "EffectModel",
     "ImportanceRules",
     "ModelOptions",
     "ModelSpec",
     "ModifierSpec",
     "PreparedModel",
+    "SplineInteraction",
     "benjamini_hochberg",
     "build_grid",
+    "fit_effect_model",
+    "iecv",
     "plan_from_dict",
+    "predict_effect",
     "prepare",
     "run",
+    "spline_interaction",
 ]
