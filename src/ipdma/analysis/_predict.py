@@ -34,6 +34,8 @@ from scipy import stats
 
 from ..errors import InputError, ModelError
 
+_MIN_PER_ARM = 5  # a left-out trial needs this many participants per arm to be assessed
+
 __all__ = ["BenefitCalibration", "EffectModel", "fit_effect_model", "iecv", "predict_effect"]
 
 
@@ -142,8 +144,10 @@ def predict_effect(model: EffectModel, profiles: pd.DataFrame, level: float = 0.
 
 @dataclass(frozen=True)
 class BenefitCalibration:
-    """IECV results: per left-out trial ``trial, n, slope, slope_se, c_benefit``; the pooled
-    calibration slope (DerSimonian-Laird) with its CI, and the mean c-for-benefit."""
+    """IECV results: per left-out trial ``trial, n, slope, slope_se, c_benefit`` (missing
+    for a trial with fewer than 5 participants in an arm or no spread of predicted benefit);
+    the pooled calibration slope (DerSimonian-Laird) with its CI, and the mean
+    c-for-benefit weighted by trial size."""
 
     trials: pd.DataFrame
     slope: float
@@ -206,10 +210,23 @@ def iecv(
         predicted = predict_effect(model, part)["estimate"].to_numpy()
         y = part[outcome].to_numpy(float)
         treat = part[treatment].to_numpy(float)
+        arms = min(int((treat == 1).sum()), int((treat == 0).sum()))
+        x = np.column_stack([np.ones_like(y), part[baseline], predicted, treat, treat * predicted])
+        if arms < _MIN_PER_ARM or np.linalg.matrix_rank(x) < x.shape[1]:
+            # the left-out trial cannot show a difference in benefit (one arm, or no spread
+            # of predicted benefit in it): no slope, no c-for-benefit
+            rows.append((str(level), int(held.sum()), np.nan, np.nan, np.nan))
+            continue
         slope, se = _calibration_slope(y, part[baseline].to_numpy(float), treat, predicted)
         rows.append((str(level), int(held.sum()), slope, se, _c_for_benefit(y, treat, predicted)))
     trials = pd.DataFrame(rows, columns=["trial", "n", "slope", "slope_se", "c_benefit"])
-    yi, vi = trials["slope"].to_numpy(), trials["slope_se"].to_numpy() ** 2
+    usable = trials.dropna()
+    if len(usable) < 2:
+        raise ModelError(
+            "internal-external cross-validation: fewer than 2 left-out trials have both arms "
+            "and a spread of predicted benefit"
+        )
+    yi, vi = usable["slope"].to_numpy(), usable["slope_se"].to_numpy() ** 2
     tau2 = tau2_estimate(yi, vi, "DL")
     w = 1 / (vi + tau2)
     pooled = float(np.sum(w * yi) / np.sum(w))
@@ -219,5 +236,5 @@ def iecv(
         trials=trials,
         slope=pooled,
         slope_ci=(pooled - q * se, pooled + q * se),
-        c_benefit=float(np.average(trials["c_benefit"], weights=trials["n"])),
+        c_benefit=float(np.average(usable["c_benefit"], weights=usable["n"])),
     )
