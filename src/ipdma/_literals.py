@@ -6,11 +6,12 @@ from typing import Literal, get_args
 
 from .errors import SpecError
 
-Family = Literal["gaussian", "binomial"]
+Family = Literal["gaussian", "binomial", "poisson"]
 Residual = Literal["common", "stratified"]
 DfMethod = Literal["wald", "satterthwaite", "kenward-roger", "residual"]
 Ddf = Literal["satterthwaite", "kenward-roger", "residual"]
-TauMethod = Literal["FE", "DL", "REML", "ML", "PM"]
+TauMethod = Literal["FE", "DL", "HE", "HS", "SJ", "REML", "ML", "EB", "PM"]
+MetaTest = Literal["z", "knha", "adhoc"]
 Outcome = Literal["pain", "function", "recovery"]
 Window = Literal["short", "moderate", "long"]
 Comparison = Literal["any", "usual", "conservative"]

@@ -74,3 +74,57 @@ def test_check_without_master(tmp_path):
     project = make_project(tmp_path)
     with pytest.raises(DataFileError, match="run `ipdma ingest"):
         check(project)
+
+
+def test_effect_estimates_match_t_test_and_lm() -> None:
+    """Student / Welch t-tests and ANCOVA against R t.test and lm (checks_effects.R)."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+    from tests.tolerances import META_RTOL
+
+    from ipdma.checks._effects import effect_estimate
+
+    ref_dir = Path(__file__).parents[1] / "reference"
+    data = pd.read_csv(ref_dir / "checks_effects.csv")
+    expected = json.loads((ref_dir / "checks_effects.json").read_text())
+    treat, base = data.treat.to_numpy(float), data.base.to_numpy(float)
+    for key, ref in expected.items():
+        analysis, scale = key.split("_")
+        md, se = effect_estimate(treat, data[scale].to_numpy(float), base, analysis)
+        assert md == pytest.approx(ref["md"], rel=META_RTOL)
+        assert se == pytest.approx(ref["se"], rel=META_RTOL)
+
+
+def test_published_effects_are_replicated(built):
+    from scipy import stats
+
+    from ipdma.spec import Effect
+
+    project, master = built
+    spec = load_trial_spec(project.parent / "trials" / "alpha.toml")
+    out = master.outcomes
+    sel = out[(out.trial == "alpha") & (out.outcome == "function") & (out.time_weeks > 0)]
+    weeks = float(sel.time_weeks.iloc[0])
+    frame = master.participants.merge(sel[sel.time_weeks == weeks][["pid", "value"]], on="pid")
+    frame = frame[frame.value.notna()]
+    ex, co = frame.value[frame.treat == 1], frame.value[frame.treat == 0]
+    welch = stats.ttest_ind(ex, co, equal_var=False)
+    md = float(ex.mean() - co.mean())
+    se = abs(md / float(welch.statistic))
+    effects = (
+        Effect(outcome="function", md=round(md, 1), se=round(se, 2), time_weeks=weeks,
+               analysis="welch"),
+        Effect(outcome="function", md=round(md, 1) + 3, se=round(se, 2), time_weeks=weeks,
+               analysis="welch", tolerance=0.5),
+        Effect(outcome="function", md=1.0, se=1.0, time_weeks=99.0, analysis="ttest"),
+        Effect(outcome="function", md=1.0, se=1.0, time_weeks=weeks),  # no analysis declared
+    )  # fmt: skip
+    spec2 = spec.model_copy(update={"published": spec.published.model_copy(
+        update={"checks": (), "effects": effects})})  # fmt: skip
+    rep = replicate(master, [spec2])
+    assert list(rep.statistic) == ["effect md", "effect se"] * 3
+    assert list(rep.status) == ["match", "match", "discrepancy", "match"] + ["not computable"] * 2
+    assert rep.difference.iloc[2] == pytest.approx(rep.computed.iloc[2] - (round(md, 1) + 3))
+    assert rep.tolerance.iloc[2] == 0.5 and "(welch, followup)" in rep.target.iloc[0]

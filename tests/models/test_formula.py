@@ -9,7 +9,7 @@ from formulaic import model_matrix
 
 from ipdma.errors import DataWarning, FormulaError
 from ipdma.models._fastmatrix import simple_matrix
-from ipdma.models._formula import build_design, parse_formula
+from ipdma.models._formula import build_design, parse_formula, r_powers
 
 
 @pytest.fixture
@@ -160,3 +160,30 @@ def test_pandas_categorical_keeps_its_level_order(data):
 def test_random_term_required(data):
     with pytest.raises(FormulaError, match="no random-effects term"):
         build_design(parse_formula("y ~ treat"), data)
+
+
+def test_r_power_inside_I_is_python_power() -> None:
+    """R's ``I(age^2)`` means the square (formulaic would read ``^`` as xor inside I())."""
+    assert r_powers("x + I(x^2)") == "x + I(x**2)"
+    assert r_powers("I((a + b)^2) + (a + b)^2") == "I((a + b)**2) + (a + b)^2"
+    assert r_powers("GI(x^2)") == "GI(x^2)"  # only the I() function
+    parsed = parse_formula("y ~ treat + I(age^2) + (0 + I(age^2) | trial)")
+    assert "I(age**2)" in parsed.fixed
+    assert parsed.random[0].expr == "0 + I(age**2)"
+
+
+def test_r_power_formula_fits_like_python_power() -> None:
+    from tests.tolerances import GRID_VS_DIRECT_RTOL
+
+    import ipdma
+
+    rng = np.random.default_rng(20)
+    df = pd.DataFrame({"trial": np.repeat(list("abcd"), 40), "x": rng.normal(size=160)})
+    df["y"] = df.x + 0.3 * df.x**2 + rng.normal(size=160)
+    r_style = ipdma.mixed("y ~ 0 + C(trial) + x + I(x^2) + (1 | trial)", data=df)
+    python_style = ipdma.mixed("y ~ 0 + C(trial) + x + I(x**2) + (1 | trial)", data=df)
+    np.testing.assert_array_equal(r_style.fixef.to_numpy(), python_style.fixef.to_numpy())
+    manual = ipdma.mixed("y ~ 0 + C(trial) + x + x2 + (1 | trial)", data=df.assign(x2=df.x**2))
+    np.testing.assert_allclose(
+        r_style.fixef.to_numpy(), manual.fixef.to_numpy(), rtol=GRID_VS_DIRECT_RTOL
+    )

@@ -137,7 +137,7 @@ def test_bad_options_are_rejected(data):
     with pytest.raises(SpecError, match="residual"):
         ipdma.mixed(PAPER, data, residual="by-trial")
     with pytest.raises(SpecError, match="family"):
-        ipdma.mixed(PAPER, data, family="poisson")
+        ipdma.mixed(PAPER, data, family="gamma")
     with pytest.raises(SpecError, match="nagq"):
         ipdma.mixed(PAPER, data, nagq=5)
     with pytest.raises(InputError, match="DataFrame"):

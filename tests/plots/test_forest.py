@@ -155,3 +155,14 @@ def test_fixed_axis_clips_intervals_with_arrows() -> None:
     assert len(low.get_offsets()) >= 1  # "wide" (-37.6 to -2.4) reaches beyond -15
     assert _markers(fig) == 2  # its estimate (-20) lies outside the axis: no square drawn
     assert "\u221220.00 [\u221237.64, \u22122.36]" in _texts(fig)
+
+
+def test_aggregate_data_trials_are_marked_in_the_forest_plot() -> None:
+    ipd = pd.read_csv(REFERENCE / "metafor_twostage_ipd.csv")
+    aggregate = pd.DataFrame({"trial": ["ad-smith", "ad-lee"], "estimate": [-12.5, -7.4],
+                              "se": [4.2, 6.8]})  # fmt: skip
+    result = meta.two_stage(ipd, outcome="pain", baseline="pain0", aggregate=aggregate)
+    fig = plots.forest(result)
+    texts = _texts(fig)
+    assert f"ad-smith{meta.AGGREGATE_MARK}" in texts and f"ad-lee{meta.AGGREGATE_MARK}" in texts
+    assert "trial01" in texts and f"trial01{meta.AGGREGATE_MARK}" not in texts

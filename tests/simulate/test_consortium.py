@@ -128,7 +128,15 @@ def test_check_finds_exactly_the_planted_discrepancies(written, master):
     flagged = report.replication[report.replication["status"] == "discrepancy"]
     truth = json.loads((written / "truth.json").read_text())
     assert sorted(flagged["trial"]) == sorted(d["trial"] for d in truth["discrepancies"])
+    assert sorted(zip(flagged["trial"], flagged["statistic"], strict=True)) == sorted(
+        (d["trial"], d["statistic"]) for d in truth["discrepancies"]
+    )
     assert (report.replication["status"] == "match").sum() > 150
+    # published between-arm effects are replicated as each publication analysed them
+    effects = report.replication[report.replication["statistic"].str.startswith("effect")]
+    assert len(effects) >= 40 and (effects["status"] != "not computable").all()
+    for analysis in ("ttest", "welch", "ancova"):
+        assert effects["target"].str.contains(f"({analysis},", regex=False).any()
 
 
 def test_truth_records_the_planted_model(written):

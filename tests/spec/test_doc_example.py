@@ -88,7 +88,9 @@ def test_documented_project_ingests(documented_project):
 def test_documented_checks_run(documented_project):
     ingest(documented_project)
     report = check(documented_project)
-    assert len(report.replication) == 4
+    # 4 published aggregates, then md and se of the published effect (its analysis declared)
+    assert len(report.replication) == 6
+    assert list(report.replication["statistic"].iloc[4:]) == ["effect md", "effect se"]
     assert set(report.replication["status"]) <= {"match", "discrepancy", "not computable"}
     n_row = report.replication.iloc[0]
     assert n_row["computed"] == N // 2  # arm 1

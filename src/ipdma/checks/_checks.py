@@ -1,5 +1,7 @@
 """Data checks: missingness and ranges per trial and variable, and replication of each
-trial's published aggregates (from its spec's ``[[published.checks]]``) within a tolerance."""
+trial's published aggregates (from its spec's ``[[published.checks]]``) and between-arm
+effects (``[[published.effects]]`` with a declared ``analysis``; ``_effects``) within a
+tolerance."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pandas as pd
 from ..harmonize import VARIABLES, convert_unit
 from ..spec import Check, TrialSpec, code_key, load_project, load_trial_spec
 from ..store import MasterData, load
+from ._effects import replicate_effects
 
 __all__ = ["CheckReport", "check", "missingness", "replicate"]
 
@@ -85,7 +88,8 @@ def _compute(statistic: str, values: pd.Series | None, n_people: int) -> float:
 
 
 def replicate(master: MasterData, specs: Sequence[TrialSpec]) -> pd.DataFrame:
-    """One row per published aggregate: the IPD value, the difference and the verdict.
+    """One row per published aggregate and per published effect's md and se (when its
+    ``analysis`` is declared): the IPD value, the difference and the verdict.
 
     ``status`` is ``"match"`` when ``|computed - published| <= tolerance``, ``"discrepancy"``
     otherwise, and ``"not computable"`` when the IPD give no value.
@@ -111,6 +115,7 @@ def replicate(master: MasterData, specs: Sequence[TrialSpec]) -> pd.DataFrame:
                 "published": item.value, "computed": computed, "difference": difference,
                 "tolerance": item.tolerance, "status": status, "source": item.source,
             })  # fmt: skip
+    rows += replicate_effects(master, specs)
     return pd.DataFrame(rows, columns=REPLICATION_COLUMNS)
 
 

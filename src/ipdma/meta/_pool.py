@@ -10,8 +10,9 @@ from scipy import stats
 
 from .._literals import TauMethod, validate
 from ..errors import InputError, SpecError
+from ._profile import profile_ci
 from ._result import PoolResult
-from ._tau2 import generalized_q, q_profile_ci, tau2_estimate
+from ._tau2 import generalized_q, ones, q_profile_ci, tau2_estimate, tau2_se
 from ._validate import as_labels, as_vector, check_level
 
 __all__ = ["PiType", "pool"]
@@ -48,14 +49,17 @@ def pool(
     yi, vi
         Study estimates and their sampling variances (> 0).
     method
-        tau2 estimator: "FE" (none), "DL" (DerSimonian-Laird), "REML", "ML", "PM"
-        (Paule-Mandel); see :mod:`ipdma.meta._tau2`.
+        tau2 estimator: "FE" (none), "DL" (DerSimonian-Laird), "HE" (Hedges), "HS"
+        (Hunter-Schmidt), "SJ" (Sidik-Jonkman), "REML", "ML", "EB" (empirical Bayes),
+        "PM" (Paule-Mandel); see :mod:`ipdma.meta._tau2`.
     hksj
         Hartung-Knapp-Sidik-Jonkman: ``se^2 = sum w_i (y_i - mu)^2 / ((k - 1) sum w_i)`` and a
         t distribution with ``k - 1`` df (metafor ``test="knha"``).
     adhoc
         With ``hksj``: the ad hoc variant that never gives a smaller variance than the
-        standard one, ``se^2 = max(1, q_w / (k - 1)) / sum w_i`` (metafor ``test="adhoc"``).
+        standard one, ``se^2 = max(1, q_w / (k - 1)) / sum w_i``: the modified
+        Knapp-Hartung method (Knapp & Hartung 2003; Roever et al. 2015), Stata ``metan``'s
+        ``truncate(one)``, metafor ``test="adhoc"``.
     level
         Confidence level of the CI, the prediction interval and the tau2 CI.
     labels
@@ -77,7 +81,9 @@ def pool(
     typical within-study variance ``s2 = (k - 1) sum(1/v) / ((sum 1/v)^2 - sum 1/v^2)``
     (Higgins & Thompson 2002); for ``method="FE"`` ``I2 = max(0, (Q - (k-1)) / Q)`` and
     ``H2 = Q / (k - 1)``. The tau2 CI is the Q-profile interval (metafor ``confint``); the
-    I2 and H2 CIs are its transformations.
+    I2 and H2 CIs are its transformations. ``tau2_se`` is metafor's ``se.tau2`` for the
+    estimator; ``tau2_pl_ci`` the profile-likelihood CI (ML and REML fits only).
+    ``result.blup()`` gives the BLUPs of the study effects.
 
     Examples
     --------
@@ -139,6 +145,7 @@ def pool(
     else:
         s2 = float("nan")
         q_p = float("nan")
+    tau2_pl_ci = (float("nan"), float("nan"))
     if method == "FE":
         i2 = max(0.0, 100.0 * (q_fixed - q_df) / q_fixed) if q_fixed > 0 else 0.0
         h2 = q_fixed / q_df if k > 1 else float("nan")
@@ -148,6 +155,8 @@ def pool(
         i2 = float(100.0 * tau2 / (tau2 + s2))
         h2 = float((tau2 + s2) / s2)
         tau2_ci = q_profile_ci(y, v, level)
+        if method in ("ML", "REML") and k > 1:
+            tau2_pl_ci = profile_ci(y, v, ones(k), tau2, level, reml=method == "REML")
         i2_ci = tuple(float(100.0 * t / (t + s2)) for t in tau2_ci)
         h2_ci = tuple(float((t + s2) / s2) for t in tau2_ci)
 
@@ -178,4 +187,6 @@ def pool(
         vi=tuple(float(x) for x in v),
         labels=names,
         weights=tuple(float(x) for x in 100.0 * w / sw),
+        tau2_se=tau2_se(y, v, method, tau2) if k > 1 else float("nan"),
+        tau2_pl_ci=(float(tau2_pl_ci[0]), float(tau2_pl_ci[1])),
     )

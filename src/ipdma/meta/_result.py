@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._regress_result import blups
 from ._summary import Summary
 
 __all__ = ["PoolResult"]
@@ -48,6 +49,8 @@ class PoolResult:
     vi: tuple[float, ...]
     labels: tuple[str, ...]
     weights: tuple[float, ...]
+    tau2_se: float = float("nan")
+    tau2_pl_ci: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def tau(self) -> float:
@@ -102,6 +105,25 @@ class PoolResult:
                 "ci_high": y + z * se,
                 "weight": list(self.weights),
             }
+        )
+
+    def blup(self) -> pd.DataFrame:
+        """BLUPs of the study effects ``mu + u_i`` (metafor ``blup``): ``label, estimate, se,
+        pi_low, pi_high``; see :func:`ipdma.meta._regress_result.blups`."""
+        crit = (
+            float(stats.norm.ppf(0.5 + self.level / 2.0))
+            if np.isinf(self.df)
+            else float(stats.t.ppf(0.5 + self.level / 2.0, self.df))
+        )
+        k = len(self.yi)
+        return blups(
+            np.asarray(self.yi),
+            np.asarray(self.vi),
+            np.full(k, self.estimate),
+            np.full(k, self.se**2),
+            self.tau2,
+            crit,
+            self.labels,
         )
 
     def heterogeneity_text(self) -> str:

@@ -11,15 +11,17 @@ import pandas as pd
 from scipy import stats
 
 from .._literals import TauMethod, validate
-from ..errors import InputError, ModelError, SeparationWarning
-from ._fits import logistic_fit, ols_fit
+from ..errors import InputError, ModelError, SeparationWarning, SpecError
+from ._fits import logistic_fit, ols_fit, poisson_fit
 from ._pool import PiType, pool
 from ._result import PoolResult
 from ._summary import Summary
 
-__all__ = ["TwoStageResult", "two_stage"]
+__all__ = ["AGGREGATE_MARK", "TwoStageResult", "two_stage"]
 
-TwoStageFamily = Literal["auto", "gaussian", "binomial"]
+AGGREGATE_MARK = " (AD)"  # label suffix of aggregate-data trials (forest plots, tables)
+
+TwoStageFamily = Literal["auto", "gaussian", "binomial", "poisson"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class TwoStageResult:
     """Per-trial estimates (``trials``) and their pooled result (``pooled``).
 
     ``trials`` has one row per trial: ``trial, n, dropped, estimate, se, ci_low, ci_high,
-    used, reason`` (``reason`` says why an unused trial could not contribute).
+    used, reason, source`` (``reason`` says why an unused trial could not contribute;
+    ``source`` is "IPD" or "aggregate" for trials that enter by their published estimate).
     """
 
     outcome: str
@@ -58,7 +61,7 @@ class TwoStageResult:
         used = self.trials[self.trials.used]
         pooled = {
             "trial": "pooled",
-            "n": int(used.n.sum()),
+            "n": int(used.n.fillna(0).sum()),
             "dropped": int(self.trials.dropped.sum()),
             "estimate": self.pooled.estimate,
             "se": self.pooled.se,
@@ -66,6 +69,7 @@ class TwoStageResult:
             "ci_high": self.pooled.ci[1],
             "used": True,
             "reason": "",
+            "source": "pooled",
         }
         out = pd.concat([self.trials, pd.DataFrame([pooled])], ignore_index=True)
         return out.assign(term=self.term, outcome=self.outcome)
@@ -73,7 +77,9 @@ class TwoStageResult:
     tidy = to_frame
 
     def summary(self) -> Summary:
-        scale = "log odds ratio" if self.family == "binomial" else "mean difference"
+        scale = {"binomial": "log odds ratio", "poisson": "log rate ratio"}.get(
+            self.family, "mean difference"
+        )
         notes = (
             f"{self.pooled.k} of {len(self.trials)} trials contribute; {self.pooled.model}",
             self.pooled.heterogeneity_text(),
@@ -119,6 +125,68 @@ def _check_treatment(frame: pd.DataFrame, treatment: str, trial: str) -> None:
         )
 
 
+def _log_exposure(frame: pd.DataFrame, exposure: str | None, trial: str) -> np.ndarray:
+    """``log(exposure)`` per row (0 without exposure); exposures must be > 0."""
+    if exposure is None:
+        return np.zeros(len(frame))
+    values = frame[exposure].to_numpy(float)
+    bad = np.flatnonzero(~(values > 0))
+    if bad.size:
+        raise InputError(
+            "exposure (person-time) must be > 0",
+            trial=trial,
+            variable=exposure,
+            row=frame.index[bad[0]],
+            value=float(values[bad[0]]),
+            hint="fix the exposure or drop the participant",
+        )
+    return np.log(values)
+
+
+def _aggregate_rows(aggregate: pd.DataFrame, ipd_trials: set[str]) -> pd.DataFrame:
+    """Validated rows for trials that contribute only a published estimate and SE."""
+    for column in ("trial", "estimate", "se"):
+        if column not in aggregate.columns:
+            raise InputError(
+                f"aggregate data need a column {column!r}",
+                variable=column,
+                hint="pass one row per trial with trial, estimate and se",
+            )
+    frame = aggregate.reset_index(drop=True)
+    for row, (name, estimate, se) in enumerate(
+        zip(frame.trial, frame.estimate, frame.se, strict=True)
+    ):
+        if str(name) in ipd_trials:
+            raise InputError(
+                "a trial is given both as IPD and as aggregate data",
+                trial=str(name),
+                variable="trial",
+                row=row,
+                hint="keep one of the two (the IPD when available)",
+            )
+        if not (np.isfinite(float(estimate)) and np.isfinite(float(se)) and float(se) > 0):
+            raise InputError(
+                "an aggregate estimate needs a finite estimate and se > 0",
+                trial=str(name),
+                variable="se",
+                row=row,
+                value=float(se),
+                hint="fix the published estimate or leave the trial out",
+            )
+    return pd.DataFrame(
+        {
+            "trial": frame.trial.astype(str),
+            "n": np.nan,
+            "dropped": 0,
+            "estimate": frame.estimate.astype(float),
+            "se": frame.se.astype(float),
+            "used": True,
+            "reason": "",
+            "source": "aggregate",
+        }
+    )
+
+
 def two_stage(
     data: pd.DataFrame,
     *,
@@ -128,11 +196,13 @@ def two_stage(
     trial: str = "trial",
     modifier: str | None = None,
     family: TwoStageFamily = "auto",
+    exposure: str | None = None,
     method: TauMethod = "REML",
     hksj: bool = False,
     adhoc: bool = False,
     level: float = 0.95,
     pi_type: PiType = "metafor",
+    aggregate: pd.DataFrame | None = None,
 ) -> TwoStageResult:
     """Two-stage IPD meta-analysis of the treatment effect or a treatment-modifier interaction.
 
@@ -145,6 +215,9 @@ def two_stage(
     within-trial information only (Fisher et al. 2017; Riley et al. 2020). Continuous
     outcomes: OLS (R ``lm``), ``t`` is the ANCOVA mean difference. Binary outcomes:
     logistic regression by ML (R ``glm(family=binomial)``), ``t`` is a log odds ratio.
+    Counts (``family="poisson"``): Poisson regression by ML with ``log(exposure)`` as the
+    offset when ``exposure`` names a column of person-time (R ``glm(family=poisson,
+    offset=log(exposure))``), ``t`` is a log rate ratio.
     Stage 2: the per-trial ``t`` (or ``g``) and their squared standard errors are pooled by
     :func:`pool` with ``method``, ``hksj``, ``level``.
 
@@ -153,9 +226,16 @@ def two_stage(
     ``result.trials`` gives the reason for every trial that does not.
 
     ``family="auto"`` uses "binomial" when the outcome holds only 0 and 1.
+
+    ``aggregate``: trials without IPD that enter stage 2 by their published estimate and
+    standard error (columns ``trial, estimate, se``, on the scale of ``t``), pooled with the
+    IPD trials' estimates (Riley et al. 2008, Stat Med 27:1870; Stata ``ipdmetan, ad()``).
     """
     validate(family, TwoStageFamily, "family")
-    columns = [outcome, baseline, treatment] + ([modifier] if modifier else []) + [trial]
+    if exposure is not None and family != "poisson":
+        raise SpecError("exposure= applies to family='poisson' only", hint="drop exposure=")
+    extra = [exposure] if exposure else []
+    columns = [outcome, baseline, treatment] + ([modifier] if modifier else []) + extra + [trial]
     _require_columns(data, columns)
     if family == "auto":
         values = data[outcome].dropna().unique()
@@ -185,7 +265,16 @@ def two_stage(
         if not reason:
             X = np.column_stack(design)
             y = complete[outcome].to_numpy(float)
-            if family == "binomial":
+            if family == "poisson":
+                if not ((y >= 0) & (y == np.round(y))).all():
+                    raise InputError(
+                        "a count outcome must hold whole numbers >= 0",
+                        trial=str(name),
+                        variable=outcome,
+                        hint="pass the number of events, with person-time in exposure=",
+                    )
+                fit = poisson_fit(X, y, _log_exposure(complete, exposure, str(name)))
+            elif family == "binomial":
                 if not np.isin(y, (0.0, 1.0)).all():
                     raise InputError(
                         "a binary outcome must be coded 0/1",
@@ -207,7 +296,11 @@ def two_stage(
             else:
                 estimate, se = float(fit[0][index]), float(fit[1][index])
         rows.append({**row, "estimate": estimate, "se": se, "used": not reason, "reason": reason})
-    trials = pd.DataFrame(rows)
+    trials = pd.DataFrame(rows).assign(source="IPD")
+    if aggregate is not None:
+        trials = pd.concat(
+            [trials, _aggregate_rows(aggregate, set(trials.trial))], ignore_index=True
+        )
     used = trials[trials.used]
     if used.empty:
         raise ModelError(
@@ -223,7 +316,7 @@ def two_stage(
         hksj=hksj,
         adhoc=adhoc,
         level=level,
-        labels=used.trial,
+        labels=used.trial + np.where(used.source == "aggregate", AGGREGATE_MARK, ""),
         pi_type=pi_type,
     )
     z = float(stats.norm.ppf(0.5 + level / 2.0))  # per-trial Wald intervals
@@ -231,6 +324,6 @@ def two_stage(
         ci_low=trials.estimate - z * trials.se, ci_high=trials.estimate + z * trials.se
     )
     trials = trials[
-        ["trial", "n", "dropped", "estimate", "se", "ci_low", "ci_high", "used", "reason"]
+        ["trial", "n", "dropped", "estimate", "se", "ci_low", "ci_high", "used", "reason", "source"]
     ]
     return TwoStageResult(outcome, term, family, modifier, trials, pooled)

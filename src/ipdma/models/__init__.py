@@ -1,4 +1,4 @@
-"""One-stage mixed models for IPD meta-analysis: linear (REML/ML) and logistic.
+"""One-stage mixed models for IPD meta-analysis: linear (REML/ML), logistic and Poisson.
 
 ``mixed(formula, data, ...)`` is the entry point (also ``ipdma.mixed``); it parses the
 lme4-style formula, builds the design (rows sorted by trial) and dispatches on ``family``.
@@ -25,6 +25,7 @@ def mixed(
     reml: bool = True,
     residual: Residual = "common",
     nagq: int | None = None,
+    offset: str | np.ndarray | pd.Series | None = None,
     ddf: Ddf = "satterthwaite",
 ) -> MixedResult:
     """Fit a one-stage mixed model with random effects by trial.
@@ -35,19 +36,25 @@ def mixed(
         lme4 syntax, e.g. ``"y ~ 0 + C(trial) + base + treat + (0 + treat | trial)
         + (0 + base | trial)"``: fixed part via formulaic, random terms ``(terms | trial)``
         (correlated) or ``(terms || trial)`` (independent); one grouping factor.
-        A binomial outcome may be a 0/1 column or ``cbind(successes, failures)``.
+        A binomial outcome may be a 0/1 column or ``cbind(successes, failures)``; a Poisson
+        outcome is a count column.
     data
         One row per participant.
     family
-        ``"gaussian"`` (linear mixed model, lme4::lmer) or ``"binomial"`` (logit link,
-        lme4::glmer).
+        ``"gaussian"`` (linear mixed model, lme4::lmer), ``"binomial"`` (logit link,
+        lme4::glmer) or ``"poisson"`` (log link, ``glmer(family = poisson)``), both by
+        adaptive Gauss-Hermite quadrature with the same convergence verification.
     reml
         Gaussian only: restricted (True, the default) or full maximum likelihood.
     residual
         Gaussian only: ``"common"`` residual variance, or ``"stratified"``: one residual
         variance per trial (nlme::lme with ``weights = varIdent(form = ~ 1 | trial)``).
     nagq
-        Binomial only: adaptive Gauss-Hermite quadrature points (1 = Laplace).
+        Binomial and Poisson: adaptive Gauss-Hermite quadrature points (1 = Laplace).
+    offset
+        Poisson only: a fixed term added to the linear predictor, the log of each row's
+        exposure (e.g. ``np.log(years)``), as a column name of ``data`` or one value per row
+        of ``data`` (glmer's ``offset=``). Rates are then per unit of exposure.
     ddf
         Gaussian only: the denominator df that ``tidy()`` uses: ``"satterthwaite"``
         (lmerTest's default), ``"kenward-roger"`` (KR-adjusted covariance and df, pbkrtest;
@@ -60,17 +67,28 @@ def mixed(
     validate(family, Family, "family")
     validate(residual, Residual, "residual")
     validate(ddf, Ddf, "ddf")
+    if family != "gaussian" and ddf != "satterthwaite":
+        raise SpecError(
+            f"ddf={ddf!r} applies to linear models only (logistic and Poisson models use z tests)",
+            hint=f"drop ddf= for family={family!r}",
+        )
     design = build_design(parse_formula(formula), data)
+    if offset is not None and family != "poisson":
+        raise SpecError("offset= applies to family='poisson' only", hint="drop offset=")
+    if family == "poisson":
+        if residual != "common":
+            raise SpecError(
+                "residual='stratified' applies to linear models only",
+                hint="drop residual= for family='poisson'",
+            )
+        from ._poisson import fit_poisson
+
+        return fit_poisson(design, data, offset=offset, nagq=nagq)
     if family == "binomial":
         if residual != "common":
             raise SpecError(
                 "residual='stratified' applies to linear models only",
                 hint="drop residual= for family='binomial'",
-            )
-        if ddf != "satterthwaite":
-            raise SpecError(
-                f"ddf={ddf!r} applies to linear models only (logistic models use z tests)",
-                hint="drop ddf= for family='binomial'",
             )
         _check_events(design)
         from ._logistic import fit_binomial
@@ -78,7 +96,8 @@ def mixed(
         return fit_binomial(design, nagq=nagq)
     if nagq is not None:
         raise SpecError(
-            "nagq applies to family='binomial' only", hint="drop nagq= for linear models"
+            "nagq applies to family='binomial' or 'poisson' only",
+            hint="drop nagq= for linear models",
         )
     if ddf == "kenward-roger" and not reml:
         raise SpecError(

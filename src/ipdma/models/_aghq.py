@@ -22,7 +22,8 @@ quantity lme4's ``glmer`` maximises for ``nAGQ = 1``.
 The gradient returned is the exact total derivative of ``log Q_i`` with respect to every
 coefficient and every entry of ``L``, including the dependence of the grid on the parameters
 through ``u_hat`` (implicit function theorem) and through the Cholesky factor ``R`` (the
-third derivative of the binomial log-likelihood enters here). Without those terms the
+third derivative of the log-likelihood enters here). The per-row log-density comes from the
+data's family (``_family``: binomial/logit or Poisson/log with an offset). Without those terms the
 Laplace gradient would be that of a different objective.
 """
 
@@ -31,7 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, gammaln
+
+from ._family import BINOMIAL, GLMFamily
 
 __all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
 
@@ -61,6 +63,8 @@ class BinomialData:
 
     ``X[:, n_shared + s]`` is the s-th trial-local column of the row's trial (zero when that
     trial has fewer local columns). ``lam_rows, lam_cols`` list the free entries of ``L``.
+    ``family`` gives the per-row log-density and its derivatives (binomial or Poisson,
+    ``_family``); ``offset`` is a fixed part of the linear predictor (Poisson: log exposure).
     """
 
     y: np.ndarray
@@ -72,6 +76,8 @@ class BinomialData:
     n_shared: int
     lam_rows: np.ndarray
     lam_cols: np.ndarray
+    family: GLMFamily = BINOMIAL
+    offset: np.ndarray | None = None
 
     @property
     def ntrials(self) -> int:
@@ -83,9 +89,9 @@ class BinomialData:
 
     @property
     def log_choose(self) -> float:
-        """Sum of log binomial coefficients (0 for 0/1 outcomes)."""
-        s, y = self.size, self.y
-        return float(np.sum(gammaln(s + 1) - gammaln(y + 1) - gammaln(s - y + 1)))
+        """The log-density's constant: log binomial coefficients (0 for 0/1 outcomes) or
+        ``-sum log y!`` (Poisson)."""
+        return self.family.log_constant(self.y, self.size)
 
     def lower(self, lam: np.ndarray) -> np.ndarray:
         """The q x q matrix ``L`` from its free entries."""
@@ -110,7 +116,7 @@ def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _h(data: BinomialData, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    ll = data.y * eta - data.size * np.logaddexp(0.0, eta)
+    ll = data.family.loglik(data.y, data.size, eta)
     return _sum(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
 
 
@@ -123,9 +129,8 @@ def conditional_modes(
     eta = offset + np.einsum("rq,rq->r", ZL, u[g])
     h = None
     for _ in range(_MODE_MAXIT):
-        p = expit(eta)
-        w = data.size * p * (1.0 - p)
-        grad = _sum(ZL * (data.y - data.size * p)[:, None], data.starts) - u
+        w = data.family.weight(data.size, eta)
+        grad = _sum(ZL * (data.y - data.family.mean(data.size, eta))[:, None], data.starts) - u
         hess = _sum(w[:, None, None] * ZL[:, :, None] * ZL[:, None, :], data.starts) + eye
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
         if np.max(np.abs(step)) < _MODE_TOL:
@@ -186,7 +191,7 @@ def _node_part(
     U = u[:, None, :] if laplace else u[:, None, :] + np.einsum("iab,kb->ika", S[trials], nodes)
     Ur = U[g]  # (rows, N, q)
     eta = eta0[rows, None] if laplace else offset[rows, None] + np.einsum("rq,rkq->rk", ZLr, Ur)
-    ll = y[:, None] * eta - size[:, None] * np.logaddexp(0.0, eta)
+    ll = data.family.loglik(y[:, None], size[:, None], eta)
     a = (
         log_weights
         + _sum(ll, starts)
@@ -200,7 +205,7 @@ def _node_part(
     if not gradient:
         return (logq,)
     pi = wk / total  # posterior weights of the nodes
-    res = y[:, None] - size[:, None] * (p0[rows, None] if laplace else expit(eta))
+    res = y[:, None] - (p0[rows, None] if laplace else data.family.mean(size[:, None], eta))
     if laplace:  # at the mode the gradient of h vanishes and the only node is z = 0
         e = res[:, 0]
         return logq, e, e[:, None] * Ur[:, 0, :], 0.0, 0.0
@@ -239,12 +244,14 @@ def evaluate(
     L = data.lower(lam)
     ZL = Z @ L
     offset = np.einsum("rj,rj->r", X, coef[g])
+    if data.offset is not None:
+        offset = offset + data.offset
     u_hat = conditional_modes(data, offset, ZL, modes)
 
     # quantities at the mode
     eta0 = offset + np.einsum("rq,rq->r", ZL, u_hat[g])
-    p0 = expit(eta0)
-    w0 = size * p0 * (1.0 - p0)
+    p0 = data.family.mean(size, eta0)  # expected counts m p (binomial) or mu (Poisson)
+    w0 = data.family.weight(size, eta0)
     H = _sum(w0[:, None, None] * ZL[:, :, None] * ZL[:, None, :], starts) + np.eye(q)
     R = np.linalg.cholesky(H)
     S = np.linalg.inv(R).transpose(0, 2, 1)  # R^{-T}, S S' = H^{-1}
@@ -282,8 +289,8 @@ def evaluate(
     d_L = _sum(Z[:, :, None] * E[:, None, :], starts)  # (K, q, q): d/dL_st
 
     # implicit derivatives of the mode and of H
-    r0 = y - size * p0
-    w1 = w0 * (1.0 - 2.0 * p0)  # dW/deta
+    r0 = y - p0
+    w1 = data.family.weight_slope(size, eta0)  # dW/deta
     M = _sum(w0[:, None, None] * Z[:, :, None] * Z[:, None, :], starts)
     ZWX = _sum((w0[:, None] * Z)[:, :, None] * X[:, None, :], starts)  # (K, q, p)
     Zres = _sum(Z * r0[:, None], starts)

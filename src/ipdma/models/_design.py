@@ -46,6 +46,8 @@ class ModelDesign:
         unstructured covariance matrix.
     group : int codes 0..K-1 (sorted); ``group_levels`` their trial labels.
     dropped : Series, rows dropped for missing values, per trial.
+    source_rows : positions in the input data of the design's rows (after dropping and
+        sorting), to align per-row inputs given outside the formula (``offset=``).
     """
 
     formula: ParsedFormula
@@ -61,6 +63,7 @@ class ModelDesign:
     group_name: str
     dropped: pd.Series
     response_name: str
+    source_rows: np.ndarray | None = None
 
     @property
     def nobs(self) -> int:
@@ -333,4 +336,5 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         group_name=group_name,
         dropped=dropped,
         response_name=parsed.response,
+        source_rows=rows,
     )

@@ -211,6 +211,29 @@ def _parse_random(formula: str, start: int, inner: str) -> RandomTerm:
     return RandomTerm(expr=expr, group=_unquote(group), correlated=correlated)
 
 
+_I_CALL = re.compile(r"(?<![\w.])I\(")
+
+
+def r_powers(text: str) -> str:
+    """R's power operator inside ``I(...)`` as Python's: ``I(age^2)`` -> ``I(age**2)``.
+
+    formulaic evaluates ``I()`` as Python, where ``^`` is a bitwise xor; outside ``I()``
+    ``^`` keeps its formula meaning (``(a + b)^2``, all interactions up to order 2).
+    """
+    out, pos = [], 0
+    for match in _I_CALL.finditer(text):
+        if match.start() < pos:
+            continue
+        depth, end = 1, match.end()
+        while end < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        out.append(text[pos : match.end()] + text[match.end() : end].replace("^", "**"))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def parse_formula(formula: str) -> ParsedFormula:
     """Split an lme4-style formula into response, fixed part and random-effects terms.
 
@@ -285,7 +308,8 @@ def _parse(formula: str) -> ParsedFormula:
                 hint="put parentheses around 'terms | trial'",
             )
     kept.append(rhs[last:])
-    fixed = "".join(kept)
+    fixed = r_powers("".join(kept))
+    random = [RandomTerm(r_powers(t.expr), t.group, t.correlated) for t in random]
     for _ in range(3):
         fixed = re.sub(r"\+\s*(?=\+|-|$)", "", fixed.strip())
     fixed = re.sub(r"^\s*\+", "", fixed).strip()

@@ -74,6 +74,7 @@ from ..errors import (
     SpecError,
 )
 from ._aghq import hermite_grid
+from ._family import BINOMIAL, GLMFamily
 from ._formula import ModelDesign
 from ._linear_stats import check_rank, trial_stats
 from ._logistic_boundary import BOUNDARY_SDS, boundary_parameters, verify_boundary
@@ -116,8 +117,17 @@ def _start_lambda(prep: Prepared) -> np.ndarray:
     return lam
 
 
-def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult:
+def fit_binomial(
+    design: ModelDesign,
+    *,
+    nagq: int | None = None,
+    family: GLMFamily = BINOMIAL,
+    offset: np.ndarray | None = None,
+) -> MixedResult:
     """Fit ``design`` (binomial response, logit link) by maximum likelihood.
+
+    The same engine fits Poisson counts (log link) with ``family=POISSON`` and ``offset``
+    (the log exposure per design row): only the per-row log-density changes (``_family``).
 
     Parameters
     ----------
@@ -133,7 +143,7 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
             "the model has no random effects", hint="add a random term such as (1 | trial)"
         )
     nagq = _validate_nagq(nagq, q)
-    prep = prepare(design)
+    prep = prepare(design, family, offset)
     # the same fixed-effects rank check as the linear engine (X'X per trial, local columns
     # eliminated): aliased columns are an error naming them, never an unidentified split
     check_rank(trial_stats(design), design.fixed_names, design.group_levels)
@@ -231,9 +241,8 @@ def fit_binomial(design: ModelDesign, *, nagq: int | None = None) -> MixedResult
     big = problem.linear_predictor_extreme(opt.theta, opt.alpha) > 15
     if big or not converged:
         kept = np.isin(design.group, prep.used_trials)
-        separated = detect_separation(
-            design.fixed_matrix[kept], design.y[kept], design.n_trials[kept]
-        )
+        upper = design.n_trials[kept] if family.name == "binomial" else np.inf + design.y[kept]
+        separated = detect_separation(design.fixed_matrix[kept], design.y[kept], upper)
     if separated is not None:
         msg = _separation_message(design, prep, separated)
         messages.append(msg)

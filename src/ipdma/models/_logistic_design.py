@@ -35,6 +35,7 @@ from scipy.optimize import linprog
 
 from ..errors import InputError
 from ._aghq import BinomialData
+from ._family import BINOMIAL, GLMFamily
 from ._formula import ModelDesign
 
 __all__ = ["Prepared", "detect_separation", "prepare"]
@@ -68,6 +69,21 @@ def _column_owner(fm, group: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray
     return np.where(nz, group[:, None], K).min(axis=0), np.where(nz, group[:, None], -1).max(axis=0)
 
 
+def _check_counts(design: ModelDesign) -> None:
+    y, name = design.y, design.response_name
+    bad = ~np.isfinite(y) | (y < 0) | (np.round(y) != y)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"the Poisson outcome {name!r} has an invalid value (counts must be whole numbers "
+            ">= 0)",
+            trial=str(design.group_levels[design.group[r]]),
+            variable=name,
+            value=float(y[r]),
+            hint="give the number of events per participant; put the exposure time in offset=",
+        )
+
+
 def _check_response(design: ModelDesign) -> None:
     y, size = design.y, design.n_trials
     name = design.response_name
@@ -94,15 +110,25 @@ def _spans_intercept(Xl: np.ndarray) -> bool:
     return bool(np.max(np.abs(Xl @ coef - ones)) < 1e-8)
 
 
-def prepare(design: ModelDesign) -> Prepared:
-    """Validate the response, find trial-local columns, handle trials without events."""
-    _check_response(design)
+def prepare(
+    design: ModelDesign, family: GLMFamily = BINOMIAL, offset: np.ndarray | None = None
+) -> Prepared:
+    """Validate the response, find trial-local columns, handle trials without events.
+
+    For the Poisson family (``offset``: the log exposure per design row) there is no upper
+    bound on the counts: only trials (or levels) without events are special.
+    """
+    poisson = family.name == "poisson"
+    if poisson:
+        _check_counts(design)
+    else:
+        _check_response(design)
     fm, group, K = design.fixed_matrix, design.group, design.ngroups
     gmin, gmax = _column_owner(fm, group, K)
     is_local = (gmin == gmax) & (gmax >= 0) & (K > 1)
     y, size = design.y, design.n_trials
     events = np.bincount(group, weights=y, minlength=K)
-    totals = np.bincount(group, weights=size, minlength=K)
+    totals = np.full(K, np.inf) if poisson else np.bincount(group, weights=size, minlength=K)
     starts = design.group_starts
     csc = sp.csc_matrix(fm) if sp.issparse(fm) else None
     X = None if csc is not None else np.asarray(fm, dtype=float)
@@ -119,24 +145,29 @@ def prepare(design: ModelDesign) -> Prepared:
             continue
         label = str(design.group_levels[i])
         what = "no events" if events[i] == 0 else "only events"
+        tally = (
+            f"0 events in {int(starts[i + 1] - starts[i])} rows"
+            if poisson
+            else f"{int(events[i])} of {int(totals[i])}"
+        )
         rows = slice(int(starts[i]), int(starts[i + 1]))
         own = np.flatnonzero(is_local & (gmin == i))
         if len(own) and _spans_intercept(columns(own, rows)):
             keep[i] = False
             messages.append(
-                f"trial {label} has {what} ({int(events[i])} of {int(totals[i])}): its "
+                f"trial {label} has {what} ({tally}): its "
                 "stratified intercept is not estimable (infinite); the trial is left out of "
                 "the likelihood (its limit contribution is 0) and its trial-specific "
                 "coefficients are reported as NaN"
             )
-        else:
+        elif not poisson:  # a zero count is ordinary for Poisson data with a shared intercept
             messages.append(
-                f"trial {label} has {what} ({int(events[i])} of {int(totals[i])}); "
+                f"trial {label} has {what} ({tally}); "
                 "the estimates stay finite because its intercept is shared"
             )
     # one level of a binary covariate (e.g. an arm) without events / with only events,
     # within a trial; levels with a single row (aggregated data) are not arms
-    for j in np.flatnonzero(~is_local):
+    for j in np.flatnonzero(~is_local) if not poisson else ():
         col = columns([j])[:, 0]
         values = np.unique(col)
         if len(values) != 2:
@@ -148,7 +179,11 @@ def prepare(design: ModelDesign) -> Prepared:
             sel = (col == v).astype(float)
             count = np.bincount(group, weights=sel, minlength=K)
             ev = np.bincount(group, weights=y * sel, minlength=K)
-            tot = np.bincount(group, weights=size * sel, minlength=K)
+            tot = (
+                np.full(K, np.inf)
+                if poisson
+                else np.bincount(group, weights=size * sel, minlength=K)
+            )
             bad = mixed & (count >= 2) & (count < n_rows) & ((ev == 0) | (ev == tot))
             for i in np.flatnonzero(bad):
                 what = "no events" if ev[i] == 0 else "only events"
@@ -205,6 +240,8 @@ def prepare(design: ModelDesign) -> Prepared:
         n_shared=len(shared_index),
         lam_rows=np.array(lam_rows, dtype=np.intp),
         lam_cols=np.array(lam_cols, dtype=np.intp),
+        family=family,
+        offset=None if offset is None else np.asarray(offset, dtype=float)[row_keep],
     )
     excluded = tuple(str(design.group_levels[i]) for i in np.flatnonzero(~keep))
     return Prepared(data, shared_index, local_index, used, excluded, tuple(messages))

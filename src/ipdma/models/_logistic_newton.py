@@ -219,7 +219,7 @@ def pin(hessian: tuple, fixed: np.ndarray | None) -> tuple:
 
 
 def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients of the logistic regression without random effects (starting values)."""
+    """Coefficients of the GLM without random effects (starting values; the data's family)."""
     data, mask = problem.data, problem.local_mask
     ps, (K, m) = data.n_shared, mask.shape
     X, starts = data.X, data.starts
@@ -227,9 +227,12 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
     for _ in range(iterations):
         coef = np.concatenate([np.broadcast_to(beta, (K, ps)), alpha], axis=1)
         eta = np.einsum("rj,rj->r", X, coef[data.trial_index])
-        p = 1.0 / (1.0 + np.exp(-eta))
-        w = data.size * p * (1.0 - p)
-        G = np.add.reduceat(X * (data.y - data.size * p)[:, None], starts, axis=0)
+        if data.offset is not None:
+            eta = eta + data.offset
+        w = data.family.weight(data.size, eta)
+        G = np.add.reduceat(
+            X * (data.y - data.family.mean(data.size, eta))[:, None], starts, axis=0
+        )
         H = np.add.reduceat(w[:, None, None] * X[:, :, None] * X[:, None, :], starts, axis=0)
         local = H[:, ps:, ps:] * (mask[:, :, None] & mask[:, None, :])
         local += np.eye(m)[None] * (~mask)[:, :, None]

@@ -127,7 +127,7 @@ def build_result(
     }
     return MixedResult(
         formula=design.formula.formula,
-        family="binomial",
+        family=data.family.name,
         method="Laplace" if nagq == 1 else f"AGHQ({nagq})",
         fixef=pd.Series(fixef, index=names, name="estimate"),
         se=pd.Series(np.sqrt(np.diag(vc)), index=names, name="se"),

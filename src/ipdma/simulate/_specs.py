@@ -3,8 +3,9 @@
 Each trial's spec says how to read its native file (format options, id, arm, layout), maps
 every arm, variable and outcome, and lists the trial's "published" aggregates: n per arm,
 mean age, % female and mean baseline pain per arm on the native scale (``[[published.
-checks]]``), and the published short-term mean differences (``[[published.effects]]``).
-Two published values are deliberately wrong, as real data checking finds
+checks]]``), and the published short-term mean differences (``[[published.effects]]``,
+each with the analysis its publication used: :data:`EFFECT_ANALYSES`). Four published
+values (two aggregates, two effects) are deliberately wrong, as real data checking finds
 (:data:`DISCREPANCIES`); ``ipdma check`` must flag exactly these.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import tomli_w
+from scipy import stats
 
 from ._config import ConsortiumConfig
 from ._native import NativeTrial
@@ -27,7 +29,16 @@ DISCREPANCIES = (
     {"trial": "ferreira2007", "statistic": "n", "arm_index": 1, "shift": 2,
      "why": "two participants of the second arm withdrew consent for data sharing after "
             "publication, so the IPD have 2 fewer than the published n"},
+    {"trial": "albaladejo2010", "statistic": "effect md", "outcome": "pain", "shift": -2.5,
+     "why": "the publication analysed per-protocol completers: its pain difference is 2.5 "
+            "points larger than the intention-to-treat IPD give"},
+    {"trial": "costa2009", "statistic": "effect se", "outcome": "pain", "shift": 1.0,
+     "why": "the publication's standard error is 1 point larger than the IPD give "
+            "(a transcription error in its results table)"},
 )  # fmt: skip
+# how each simulated trial's publication analysed its short-term effects (by trial order):
+# Welch t-test of the follow-up values, Student t-test of the change scores, ANCOVA
+EFFECT_ANALYSES = (("welch", "followup"), ("ttest", "change"), ("ancova", "followup"))
 
 
 def source_options(native: NativeTrial, config: ConsortiumConfig, k: int) -> dict:
@@ -86,21 +97,50 @@ def _published_checks(native: NativeTrial, config: ConsortiumConfig) -> list[dic
     return checks
 
 
-def _published_effects(native: NativeTrial, followup: pd.DataFrame, treat: np.ndarray) -> list:
-    """Exercise minus comparison at the short-term visit, 0-100 (a trial's own analysis)."""
+def _effect(ex, co, ex0, co0, analysis: str) -> tuple[float, float]:
+    """A publication's own analysis (scipy's t-tests; ANCOVA by least squares)."""
+    if analysis == "ancova":
+        y = np.r_[ex, co]
+        X = np.column_stack(
+            [np.ones(len(y)), np.r_[ex0, co0], np.r_[np.ones(len(ex)), np.zeros(len(co))]]
+        )
+        beta, rss, *_ = np.linalg.lstsq(X, y, rcond=None)
+        cov = float(rss[0]) / (len(y) - 3) * np.linalg.inv(X.T @ X)
+        return float(beta[2]), float(np.sqrt(cov[2, 2]))
+    test = stats.ttest_ind(ex, co, equal_var=analysis == "ttest")
+    md = float(ex.mean() - co.mean())
+    return md, abs(md / float(test.statistic))
+
+
+def _published_effects(
+    native: NativeTrial, followup: pd.DataFrame, treat: np.ndarray, k: int
+) -> list:
+    """Exercise minus comparison at the short-term visit, 0-100, analysed as the trial's
+    publication did (:data:`EFFECT_ANALYSES`), with the planted :data:`DISCREPANCIES`."""
     effects = []
     if treat.min() == treat.max():
         return effects
+    analysis, scale = EFFECT_ANALYSES[k % len(EFFECT_ANALYSES)]
     for outcome in ("pain", "function"):
         values = followup[outcome].to_numpy(float)
-        ex, co = values[(treat == 1) & ~np.isnan(values)], values[(treat == 0) & ~np.isnan(values)]
+        base = native.harmonized[f"{outcome}0"].to_numpy(float)
+        y = values - base if scale == "change" else values
+        ok = ~np.isnan(y) & (~np.isnan(base) if analysis == "ancova" else True)
+        ex, co = y[(treat == 1) & ok], y[(treat == 0) & ok]
         if len(ex) < 2 or len(co) < 2:
             continue
-        md = ex.mean() - co.mean()
-        se = np.sqrt(ex.var(ddof=1) / len(ex) + co.var(ddof=1) / len(co))
+        md, se = _effect(ex, co, base[(treat == 1) & ok], base[(treat == 0) & ok], analysis)
+        for wrong in DISCREPANCIES:
+            if wrong["trial"] == native.trial and wrong.get("outcome") == outcome:
+                if wrong["statistic"] == "effect md":
+                    md += wrong["shift"]
+                elif wrong["statistic"] == "effect se":
+                    se += wrong["shift"]
         weeks = followup[f"{outcome}_weeks"].iloc[0]
         effects.append({"outcome": outcome, "comparison": "any", "md": round(float(md), 1),
-                        "se": round(float(se), 2), "time_weeks": round(float(weeks), 1)})  # fmt: skip
+                        "se": round(float(se), 2), "time_weeks": round(float(weeks), 1),
+                        "analysis": analysis, "scale": scale,
+                        "source": "results table"})  # fmt: skip
     return effects
 
 
@@ -118,7 +158,7 @@ def trial_spec(
     spec["source"] = source
     spec["trial"] = {**spec["trial"], "notes": "simulated by ipdma.simulate (not real data)"}
     published = {"checks": _published_checks(native, config)}
-    effects = _published_effects(native, followup, treat)
+    effects = _published_effects(native, followup, treat, k)
     if effects:
         published["effects"] = effects
     spec["published"] = published

@@ -240,13 +240,26 @@ class Check(_Frozen):
 
 
 class Effect(_Frozen):
-    """``[[published.effects]]``: a published mean difference (0-100, exercise - comparison)."""
+    """``[[published.effects]]``: a published mean difference (0-100, exercise - comparison).
+
+    With ``analysis`` declared, ``ipdma check`` replicates it from the IPD as the publication
+    analysed it: ``"ttest"`` (difference in means, pooled-SD standard error), ``"welch"``
+    (unpooled standard error) or ``"ancova"`` (OLS on the baseline value), of the follow-up
+    values (``scale="followup"``) or the change from baseline (``scale="change"``), at
+    ``time_weeks``; ``md`` must match within ``tolerance`` and ``se`` within
+    ``se_tolerance`` (defaults: half the last published digit of one decimal / two decimals).
+    """
 
     outcome: Literal["pain", "function"]
     comparison: Literal["any", "usual", "conservative"] = "any"
     md: float
     se: float = Field(gt=0)
     time_weeks: float | None = None
+    analysis: Literal["ttest", "welch", "ancova"] | None = None
+    scale: Literal["followup", "change"] = "followup"
+    tolerance: float = Field(default=0.051, ge=0)
+    se_tolerance: float = Field(default=0.0051, ge=0)
+    source: str | None = None
 
 
 class Published(_Frozen):
