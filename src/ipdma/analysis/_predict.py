@@ -117,7 +117,20 @@ def predict_effect(model: EffectModel, profiles: pd.DataFrame, level: float = 0.
             variable=missing[0],
             hint=f"give one column per modifier: {', '.join(model.modifiers)}",
         )
-    values = profiles[list(model.modifiers)].astype(float)
+    values = pd.DataFrame(index=profiles.index)
+    for name in model.modifiers:
+        numbers = pd.to_numeric(profiles[name], errors="coerce")
+        wrong = numbers.isna() & profiles[name].notna()
+        if wrong.any():
+            row = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise InputError(
+                f"profile row {row + 1}: {name} = {profiles[name].iloc[row]!r} is not a number",
+                variable=name,
+                row=row + 1,
+                value=profiles[name].iloc[row],
+                hint="give modifier values as numbers (binary modifiers as 0/1)",
+            )
+        values[name] = numbers.astype(float)
     bad = values.isna().any(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])

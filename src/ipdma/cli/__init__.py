@@ -18,7 +18,7 @@ from ._app import app, console, state
 __all__ = ["app", "main"]
 
 # Each stage registers its commands on `app` when its module is imported.
-_COMMAND_MODULES: tuple[str, ...] = ("_simulate", "_ingest", "_analyze", "_report")
+_COMMAND_MODULES: tuple[str, ...] = ("_simulate", "_ingest", "_analyze", "_predict", "_report")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
