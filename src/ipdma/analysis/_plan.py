@@ -61,11 +61,16 @@ class ModifierSpec(BaseModel):
     ``--`` in Tables 4-6 (default 0, 'absent'). ``categorical`` modifiers are string columns
     (one interaction row per non-reference level), or continuous columns cut at ``cutpoints``.
     ``cutpoints`` / ``median`` define the subgroup categories of a continuous modifier.
+    ``prespecified`` (default true: the paper's modifiers were) and ``direction`` (the
+    hypothesized change of benefit for higher values: ``"larger"`` or ``"smaller"``) feed
+    the credibility assessment (ICEMAN).
     """
 
     model_config = _FROZEN
 
     type: ModifierType = "continuous"
+    prespecified: bool = True
+    direction: Literal["larger", "smaller"] | None = None
     label: str | None = None
     levels: tuple[str, str] | None = Field(
         default=None, description="labels of (reference, other) levels of a binary modifier"
