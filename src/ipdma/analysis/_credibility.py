@@ -107,7 +107,9 @@ def assess_credibility(
     estimate = float(row["estimate"])
     across = float(row.get("across_estimate", np.nan))
     criteria = []
-    within = "yes" if not np.isfinite(across) or _sign(across) == _sign(estimate) else "partly"
+    within: Answer = (
+        "yes" if not np.isfinite(across) or _sign(across) == _sign(estimate) else "partly"
+    )
     criteria.append(Criterion("within-trial comparison", within,
         f"within-trial interaction {estimate:.2f}; across-trial term "
         + (f"{across:.2f}" + (" (opposite direction)" if within == "partly" else "")

@@ -281,7 +281,8 @@ def spline_interaction(
     beta = fit.fixef[terms].to_numpy()
     vcov = fit.vcov.loc[terms, terms].to_numpy()
 
-    grid = np.linspace(*np.quantile(x, [0.01, 0.99]), grid_size)
+    low, high = np.quantile(x, [0.01, 0.99])
+    grid = np.linspace(float(low), float(high), grid_size)
     rows = np.column_stack([np.ones(grid_size), rcs_basis(grid, knots) - centre])
     one_stage = _curve(grid, rows, beta, vcov)
     lin_terms = ["treat", "ts1"]

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from .._literals import Window
 from ..errors import InputError, SpecError
 from ._app import app, out
 
@@ -28,7 +29,7 @@ def predict(
         typer.Option("--modifier", "-m", help="A modifier of the effect model (repeat)."),
     ],
     outcome: Annotated[str, typer.Option(help="pain or function.")] = "pain",
-    window: Annotated[str, typer.Option(help="short, moderate or long.")] = "short",
+    window: Annotated[Window, typer.Option(help="short, moderate or long.")] = "short",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the predictions to this CSV.")
     ] = None,
@@ -45,8 +46,6 @@ def predict(
             f"--outcome {outcome!r} is not a continuous outcome",
             hint="use --outcome pain or --outcome function",
         )
-    if window not in ("short", "moderate", "long"):
-        raise SpecError(f"--window {window!r} is not an option", hint="use short, moderate or long")
     if not patients.exists():
         raise InputError(f"no such file: {patients}", file=str(patients))
     frame = analysis_frame(load(project), window=window)
