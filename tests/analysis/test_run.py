@@ -140,9 +140,10 @@ def test_two_stage_column_for_the_main_models(first_run):
 
 def test_public_api():
     assert sorted(ipdma.analysis.__all__) == [
-        "AnalysisPlan", "AnalysisResults", "ImportanceRules", "ModelOptions", "ModelSpec",
-        "ModifierSpec", "PreparedModel", "benjamini_hochberg", "build_grid", "plan_from_dict",
-        "prepare", "run",
+        "AnalysisPlan", "AnalysisResults", "BenefitCalibration", "EffectModel",
+        "ImportanceRules", "ModelOptions", "ModelSpec", "ModifierSpec", "PreparedModel",
+        "SplineInteraction", "benjamini_hochberg", "build_grid", "fit_effect_model", "iecv",
+        "plan_from_dict", "predict_effect", "prepare", "run", "spline_interaction",
     ]  # fmt: skip
 
 
