@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo docs lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,19 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $@
 
+# Type-check src/ (settings in pyproject [tool.mypy]) before the tests.
 test: $(VENV)/.installed-test
+	$(PY) -m mypy
 	$(PY) -m pytest
+
+# The documentation site (mkdocs-material, API reference from the docstrings), strict:
+# a broken link, a missing page or a docstring mkdocstrings cannot render fails the build.
+$(VENV)/.installed-docs: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/ipdma demo
@@ -33,4 +44,4 @@ bench: $(VENV)/.installed-test
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache

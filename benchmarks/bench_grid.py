@@ -115,6 +115,10 @@ def main() -> None:
         f"re-run with the results cache: {again.fitted} fitted, {again.cached} cached in "
         f"{time.perf_counter() - start:.1f} s"
     )
+    assert results.run is not None
+    times = ipdma.analysis.ResultsStore(cache).fit_times(results.run.run)  # the run log
+    models = models.merge(times[["model_id", "seconds", "cpu_seconds"]], left_on="id",
+                          right_on="model_id", how="left")  # fmt: skip
     models = models.assign(
         family=models.outcome.map(lambda o: "logistic" if o == "recovery" else "linear")
     )

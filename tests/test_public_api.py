@@ -11,26 +11,37 @@ import ipdma
 
 TOP_LEVEL = {
     "ConvergenceWarning", "IpdmaError", "SeparationWarning", "SingularFitWarning", "__version__",
-    "analysis", "describe", "load", "meta", "mixed", "plots", "predict_effect", "report",
-    "simulate",
+    "analysis", "describe", "draft", "load", "meta", "mixed", "plots", "predict_effect",
+    "report", "simulate", "summaries",
 }  # fmt: skip
 
 # Names each sub-package must export (it may export more).
 REQUIRED = {
-    "models": {"mixed", "MixedResult", "parse_formula", "build_design"},
+    "models": {"mixed", "MixedResult", "ConvergenceRecord", "parse_formula", "build_design",
+               "CrossProducts", "fit_crossproducts"},
     "meta": {"pool", "two_stage", "subgroup", "PoolResult", "mean_difference",
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3"},
     "plots": {"effect_curve", "forest", "subgroup_forest", "save"},
-    "store": {"load", "ingest", "MasterData"},
-    "harmonize": {"VARIABLES", "INSTRUMENTS", "analysis_frame"},
-    "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project"},
+    "store": {"load", "ingest", "MasterData", "MasterMeta", "analysis_frame"},
+    "harmonize": {"VARIABLES", "INSTRUMENTS"},
+    "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project", "VARIABLES",
+             "AnalysisPlan", "plan_from_dict"},
     "io": {"read_table"},
     "checks": {"check"},
-    "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict", "fit_effect_model",
-                 "iecv", "predict_effect", "spline_interaction"},
+    # issue 12: one frozen record per model, the results store and its loader
+    "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict", "ModelResult",
+                 "ConvergenceRecord", "load_results", "ResultsStore", "RunLog",
+                 # issue 18: effect prediction and spline interactions
+                 "fit_effect_model", "iecv", "predict_effect", "spline_interaction"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
+    "summaries": {"summarize", "write_summaries", "read_summaries", "fit_summaries",
+                  "fit_federated_binomial", "DisclosureRules", "SiteSummaries",
+                  "FederatedResults", "BinomialSite", "InProcessTransport", "FolderTransport",
+                  "serve_folder"},
+    "draft": {"draft_trial", "draft_toml", "init_project", "validate", "codebook", "Draft",
+              "Field", "ValidationReport", "profile_file"},
 }  # fmt: skip
 
 
@@ -68,3 +79,26 @@ def test_presentation_libraries_stay_out_of_the_core():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_moved_names_stay_importable_from_their_old_homes():
+    """Issue 12 moved the variable vocabulary and the plan to spec, analysis_frame to store."""
+    import warnings
+
+    from ipdma import analysis, harmonize, spec, store
+
+    assert harmonize.VARIABLES is spec.VARIABLES
+    assert analysis.AnalysisPlan is spec.AnalysisPlan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert harmonize.analysis_frame is store.analysis_frame
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def test_data_flows_one_way_harmonize_never_imports_the_store():
+    import subprocess
+    import sys
+
+    code = "import sys, ipdma.harmonize; print('ipdma.store' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

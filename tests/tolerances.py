@@ -88,3 +88,12 @@ KR_ALGEBRA_RTOL = 1e-8
 KR_RTOL = 1e-6
 KR_P_ATOL = 5e-7  # p at ipdma's own optimum (absolute; largest seen 1.1e-7; see the test)
 KR_NUISANCE_RTOL = 5e-6  # the stratified trial intercepts' df and SEs (see the test)
+
+# --- federated / summaries (tests/summaries) --------------------------------------------------
+# The same engine fitted from per-trial cross-products that differ from the pooled ones only
+# by the summation order (site engine vs numpy): the issue's figure; observed ~1e-10 or better.
+FEDERATED_RTOL = 1e-10  # fixef, SE, variance components, loglik vs the pooled-IPD fit
+FEDERATED_VARCOMP_ATOL = 1e-12  # ... absolute, relative to the residual variance (components at 0)
+# The logistic protocol runs the engine's own optimiser on per-trial evaluations done at the
+# sites: the issue's figure; observed ~1e-11 (SEs) and ~1e-15 (estimates).
+FEDERATED_LOGISTIC_RTOL = 1e-8

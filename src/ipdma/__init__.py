@@ -7,6 +7,7 @@ The public API::
     ipdma.meta.pool(yi, vi, *, method="REML", hksj=False)
     ipdma.load(path)                 # the harmonized master dataset as DataFrames
     ipdma.simulate.consortium(seed=...)
+    ipdma.summaries.summarize(...) / fit_summaries(...)   # federated, exact one-stage fits
 
 Sub-packages are imported lazily so that ``import ipdma`` stays fast.
 """
@@ -25,7 +26,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import analysis, describe, meta, plots, report, simulate
+    from . import analysis, describe, draft, meta, plots, report, simulate, summaries
     from .analysis import predict_effect
     from .models import mixed
     from .store import load
@@ -38,6 +39,7 @@ __all__ = [
     "__version__",
     "analysis",
     "describe",
+    "draft",
     "load",
     "meta",
     "mixed",
@@ -45,6 +47,7 @@ __all__ = [
     "predict_effect",
     "report",
     "simulate",
+    "summaries",
 ]
 
 _LAZY_ATTRS = {
@@ -52,7 +55,16 @@ _LAZY_ATTRS = {
     "load": ("ipdma.store", "load"),
     "predict_effect": ("ipdma.analysis", "predict_effect"),
 }
-_LAZY_MODULES = {"analysis", "describe", "meta", "plots", "report", "simulate"}
+_LAZY_MODULES = {
+    "analysis",
+    "describe",
+    "draft",
+    "meta",
+    "plots",
+    "report",
+    "simulate",
+    "summaries",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from .errors import SpecError
 
@@ -15,9 +15,14 @@ MetaTest = Literal["z", "knha", "adhoc"]
 Outcome = Literal["pain", "function", "recovery"]
 Window = Literal["short", "moderate", "long"]
 Comparison = Literal["any", "usual", "conservative"]
+ModelStatus = Literal["fitted", "not converged", "not estimable", "failed"]
+TermRole = Literal["treatment", "interaction", "across", "subgroup"]
 
 
-def validate(value: str, literal: object, name: str) -> str:
+S = TypeVar("S", bound=str)
+
+
+def validate(value: S, literal: object, name: str) -> S:
     """Return ``value`` if it is one of ``literal``'s options, else raise a SpecError."""
     options = get_args(literal)
     if value not in options:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -59,3 +60,37 @@ def test_analyze_reports_plan_errors_without_traceback(project, capsys):
     message = capsys.readouterr().err
     assert "unknown key 'analysis.modle'" in message and "did you mean 'model'" in message
     assert "Traceback" not in message
+
+
+def test_label_only_reingest_refits_nothing_and_tables_are_byte_identical(project, capsys):
+    """Issue 12: the fit cache lives in output/results.duckdb (not the master), keyed on each
+    model's own data and specification; a re-ingest that changes a trial's label only
+    leaves every model's data unchanged, so analyze refits nothing and writes the same
+    tables byte for byte."""
+    output = project.parent / "output"
+    assert main(["-q", "analyze", str(project)]) == 0
+    tables = {p.name: p.read_bytes() for p in (output / "tables").glob("*.csv")}
+    trial = sorted((project.parent / "trials").glob("*.toml"))[0]
+    text = trial.read_text()
+    assert 'label = "' in text
+    trial.write_text(text.replace('label = "', 'label = "Relabelled ', 1))
+    master = output / "master.duckdb"
+    before = master.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["-q", "ingest", str(project)]) == 0
+    assert master.stat().st_mtime_ns != before  # the master was rewritten
+    with duckdb.connect(str(master), read_only=True) as con:
+        names = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    assert not {n for n in names if n.startswith("analysis")}  # no cache/results in master
+    assert main(["-q", "analyze", str(project)]) == 0
+    assert " 0 fitted" in capsys.readouterr().out.replace("(", " ")
+    results = ipdma.analysis.load_results(project)
+    assert results.run is not None and results.run.fitted == 0
+    assert results.run.cached == len(results.records) - results.failed - results.not_estimable
+    assert ipdma.analysis.ResultsStore(output / "results.duckdb").fitted_in(results.run.run) == []
+    assert {p.name: p.read_bytes() for p in (output / "tables").glob("*.csv")} == tables
+    record = results.record("overall/pain/short/any")
+    assert record.status == "fitted" and record.convergence is not None
+    row = record.tidy().set_index("role").loc["treatment"]
+    overall = results.overall.set_index("outcome").loc["pain"]
+    assert overall["estimate"] == row["estimate"] and overall["ci_low"] == row["ci_low"]

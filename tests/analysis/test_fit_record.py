@@ -36,10 +36,13 @@ def test_separated_term_has_no_standard_error_and_the_grid_goes_on():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        record = fit_prepared(prepared, AnalysisPlan())
-    assert record["error"] is None and record["converged"] is False
-    assert any("separation" in w for w in record["warnings"])
-    treat, rare = record["terms"]
+        record = fit_prepared(prepared, AnalysisPlan()).record
+    assert record.error is None and record.converged is False
+    assert record.status == "not converged"
+    assert any("separation" in w for w in record.warnings)
+    assert record.convergence is not None and "rare" in record.convergence.separated_terms
+    assert "separation" in record.message
+    treat, rare = record.rows("subgroup")
     assert rare["estimate"] > 10
-    assert rare["se"] is None and rare["p"] is None and rare["ci_low"] is None
+    assert math.isnan(rare["se"]) and math.isnan(rare["p"]) and math.isnan(rare["ci_low"])
     assert math.isfinite(treat["se"]) and treat["se"] > 0 and 0 < treat["p"] < 1

@@ -8,8 +8,7 @@ import pytest
 import ipdma
 from ipdma.analysis import fit_effect_model, predict_effect
 from ipdma.cli import main
-from ipdma.harmonize import analysis_frame
-from ipdma.store import ingest, load
+from ipdma.store import analysis_frame, ingest, load
 
 pytestmark = [
     pytest.mark.slow,

@@ -44,7 +44,7 @@ def first_run(data, tmp_path_factory):
         PLAN,
         jobs=2,
         output=folder,
-        cache=folder / "master.duckdb",
+        cache=folder / "results.duckdb",
         progress=lambda *args: calls.append(args),
     )
     return folder, results, calls
@@ -89,15 +89,20 @@ def test_progress_is_reported_for_every_fitted_model(first_run):
 
 def test_second_run_fits_nothing_and_reproduces_the_tables(first_run, data):
     folder, results, _ = first_run
-    again = ipdma.analysis.run(data, PLAN, jobs=2, output=folder, cache=folder / "master.duckdb")
+    again = ipdma.analysis.run(data, PLAN, jobs=2, output=folder, cache=folder / "results.duckdb")
     assert again.fitted == 0 and again.cached == results.fitted
-    pd.testing.assert_frame_equal(again.interactions, results.interactions)
-    with duckdb.connect(str(folder / "master.duckdb"), read_only=True) as con:
-        stored = con.execute("SELECT count(*) FROM analysis_results").fetchone()[0]
-        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    assert stored == results.fitted
-    expected = {"overall", "interactions", "subgroups", "important", "models", "plan"}
-    assert {f"analysis_{name}" for name in expected} <= tables
+    for name in ("overall", "interactions", "subgroups", "important", "models"):
+        pd.testing.assert_frame_equal(again.table(name), results.table(name))
+    with duckdb.connect(str(folder / "results.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM fits").fetchone()[0]
+        current = con.execute("SELECT count(*) FROM results").fetchone()[0]
+        runs = con.execute("SELECT fitted, cached FROM runs ORDER BY run").fetchall()
+    assert stored == results.fitted and current == len(results.records)
+    assert runs[-2:] == [(results.fitted, 0), (0, results.fitted)]
+    loaded = ipdma.analysis.load_results(folder / "results.duckdb")
+    assert [r.to_json() for r in loaded.records] == [r.to_json() for r in again.records]
+    for name in ("overall", "interactions", "subgroups", "important", "models"):
+        pd.testing.assert_frame_equal(loaded.table(name), again.table(name))
 
 
 def test_changed_data_refit_only_the_affected_models(first_run, data):
@@ -105,9 +110,13 @@ def test_changed_data_refit_only_the_affected_models(first_run, data):
     changed = data.copy()
     rows = (changed.window == "long") & (changed.trial == "trial03")
     changed.loc[rows, "function"] += 1.0
-    again = ipdma.analysis.run(changed, PLAN, jobs=1, output=folder, cache=folder / "master.duckdb")
-    touched = again.models[again.models.status == "fitted"]
-    assert len(touched) > 0
+    again = ipdma.analysis.run(
+        changed, PLAN, jobs=1, output=folder, cache=folder / "results.duckdb"
+    )
+    assert again.run is not None
+    refitted = ipdma.analysis.ResultsStore(folder / "results.duckdb").fitted_in(again.run.run)
+    touched = again.models[again.models.id.isin(refitted)]
+    assert len(touched) == again.fitted > 0
     assert (touched.window == "long").all() and (touched.outcome == "function").all()
 
 
@@ -139,11 +148,15 @@ def test_two_stage_column_for_the_main_models(first_run):
 
 
 def test_public_api():
+    # issue 12: the typed results contract (ModelResult and its parts), the results store
+    # and its loader are public
     assert sorted(ipdma.analysis.__all__) == [
-        "AnalysisPlan", "AnalysisResults", "BenefitCalibration", "EffectModel",
-        "ImportanceRules", "ModelOptions", "ModelSpec", "ModifierSpec", "PreparedModel",
-        "SplineInteraction", "benjamini_hochberg", "build_grid", "fit_effect_model", "iecv",
-        "plan_from_dict", "predict_effect", "prepare", "run", "spline_interaction",
+        "AnalysisPlan", "AnalysisResults", "BenefitCalibration", "ConvergenceRecord",
+        "EffectModel", "FitOptions", "ImportanceRules", "ModelOptions", "ModelResult",
+        "ModelSpec", "ModifierSpec", "PreparedModel", "RESULTS_FILE", "ResultsStore", "RunLog",
+        "SplineInteraction", "TIDY_COLUMNS", "TwoStageEstimate", "benjamini_hochberg",
+        "build_grid", "fit_effect_model", "iecv", "load_results", "plan_from_dict",
+        "predict_effect", "prepare", "run", "spline_interaction",
     ]  # fmt: skip
 
 

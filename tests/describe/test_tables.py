@@ -10,6 +10,7 @@ from tests.tolerances import META_RTOL
 
 from ipdma import describe
 from ipdma.errors import InputError
+from ipdma.store import MasterData
 
 
 def test_table1_rows_and_columns(master) -> None:
@@ -171,6 +172,7 @@ def test_table3_accepts_a_participants_frame_and_rejects_unknown(master) -> None
 def test_missing_tables_are_reported() -> None:
     with pytest.raises(InputError, match="'trials'"):
         describe.table1(object())
-    broken = type("M", (), {"trials": pd.DataFrame({"trial": []}), "windows": pd.DataFrame()})
+    empty = pd.DataFrame()
+    broken = MasterData(pd.DataFrame({"trial": []}), *[empty] * 7)
     with pytest.raises(InputError, match="no column 'label'"):
         describe.table1(broken)

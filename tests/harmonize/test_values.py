@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from tests.data.ingest.project import alpha_frame, beta_frame, gamma_frame
 
-from ipdma.harmonize import analysis_frame
+from ipdma.store import analysis_frame
 
 LB_TO_KG = 0.45359237
 WEEKS_PER_MONTH = 52.1775 / 12

@@ -14,6 +14,7 @@ from tests.tolerances import META_ITERATIVE_RTOL, META_RTOL, META_TAU2_ATOL, MET
 
 from ipdma.errors import InputError
 from ipdma.meta import AGGREGATE_MARK, aggregate_effects, aggregate_sensitivity, two_stage
+from ipdma.store import MasterData
 
 REFERENCE = Path(__file__).parents[1] / "reference"
 IPD = pd.read_csv(REFERENCE / "metafor_twostage_ipd.csv")
@@ -65,12 +66,13 @@ def test_aggregate_effects_from_the_master_tables() -> None:
             "time_weeks": [12.0, 12.0, 26.0, 13.0, 12.0],
         }
     )
-    master = SimpleNamespace(trials=trials, published=published)
+    empty = pd.DataFrame()
+    master = MasterData(trials, empty, empty, empty, empty, empty, published, empty)
     ad = aggregate_effects(master, outcome="pain", time_weeks=24)
     assert ad.trial.tolist() == ["b", "c"]  # the included trial 'a' is not aggregate data
     assert ad.estimate.tolist() == [-4.0, -6.0]  # b: the 26-week result is closest to 24
-    with pytest.raises(InputError, match="no 'published'"):
-        aggregate_effects(SimpleNamespace())
+    with pytest.raises(InputError, match="expected the master dataset"):
+        aggregate_effects(SimpleNamespace(trials=trials, published=published))  # type: ignore[arg-type]
 
 
 def test_bad_aggregate_rows_are_named() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,10 +9,16 @@ from tests.tolerances import META_RTOL
 
 from ipdma.errors import DataWarning, InputError
 from ipdma.meta import published_comparison, subgroup
+from ipdma.store import MasterData
+
+
+def _master(trials: pd.DataFrame, published: pd.DataFrame) -> MasterData:
+    empty = pd.DataFrame()
+    return MasterData(trials, empty, empty, empty, empty, empty, published, empty)
 
 
 @pytest.fixture
-def master() -> SimpleNamespace:
+def master() -> MasterData:
     trials = pd.DataFrame(
         {
             "trial": ["a", "b", "c", "d", "e", "f"],
@@ -31,7 +35,7 @@ def master() -> SimpleNamespace:
             "se": [3.0, 2.5, 4.0, 3.5, 2.0, 5.0, 2.0],
         }
     )
-    return SimpleNamespace(trials=trials, published=published)
+    return _master(trials, published)
 
 
 def test_groups_and_dl_pooling(master) -> None:
@@ -56,6 +60,6 @@ def test_missing_results_warn_and_unknown_trials_fail(master) -> None:
         published_comparison(master)
     with pytest.raises(InputError, match="no published recovery"):
         published_comparison(
-            SimpleNamespace(trials=master.trials, published=master.published.iloc[2:]),
+            _master(master.trials, master.published.iloc[2:]),
             outcome="recovery",
         )

@@ -24,10 +24,13 @@ def test_public_api():
 
     assert ipdma.mixed is ipdma.models.mixed
     assert set(ipdma.models.__all__) == {
+        "ConvergenceRecord",  # issue 12: fit.diagnostics, the structured convergence record
+        "CrossProducts",
         "MixedResult",
         "ModelDesign",
         "ParsedFormula",
         "build_design",
+        "fit_crossproducts",
         "mixed",
         "parse_formula",
     }

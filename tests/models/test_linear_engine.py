@@ -8,7 +8,16 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from tests.tolerances import LMM_DENSE_RTOL, LMM_GRADIENT_RTOL, LMM_PLANTED_Z
+from tests.tolerances import (
+    LMM_DENSE_RTOL,
+    LMM_FIXEF_RTOL,
+    LMM_GRADIENT_RTOL,
+    LMM_LOGLIK_ABOVE_ATOL,
+    LMM_LOGLIK_RTOL,
+    LMM_NLME_SIGMA_RTOL,
+    LMM_PLANTED_Z,
+    LMM_SE_RTOL,
+)
 
 import ipdma
 from ipdma.errors import ConvergenceWarning, SingularFitWarning
@@ -149,6 +158,41 @@ def test_many_trials_with_stratified_intercepts():
     assert np.all(np.isfinite(fit.se)) and np.all(fit.df > 0)
 
 
+def test_stratified_residuals_of_many_trials_newton_cg_matches_bfgs(monkeypatch):
+    """150 trials: the trust-region Newton-CG (O(K) per step, issue 19) reaches the optimum
+    BFGS reaches (BFGS forced by raising the threshold), and recovers the planted SDs."""
+    import ipdma.models._linear as linear
+    import ipdma.models._newton_cg as newton_cg
+
+    data, sd = simulate_ipd(19, n_trials=150, size=(30, 60), tau_treat=2.0, tau_base=0.1)
+    calls = []
+    original = newton_cg.newton_cg_minimize
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(linear, "newton_cg_minimize", counted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularFitWarning)
+        fit = ipdma.mixed(PAPER, data, residual="stratified")
+        assert calls, "the Newton-CG path was not taken"
+        monkeypatch.setattr(linear, "NEWTON_CG_MIN_PARAMS", 10_000)
+        calls.clear()
+        bfgs = ipdma.mixed(PAPER, data, residual="stratified")
+        assert not calls
+    assert fit.converged and bfgs.converged
+    assert fit.loglik >= bfgs.loglik - LMM_LOGLIK_ABOVE_ATOL
+    assert fit.loglik == pytest.approx(bfgs.loglik, rel=LMM_LOGLIK_RTOL)
+    for term in ("treat", "base"):
+        assert fit.fixef[term] == pytest.approx(bfgs.fixef[term], rel=LMM_FIXEF_RTOL)
+        assert fit.se[term] == pytest.approx(bfgs.se[term], rel=LMM_SE_RTOL)
+    np.testing.assert_allclose(
+        fit.sigma.to_numpy(), bfgs.sigma.to_numpy(), rtol=LMM_NLME_SIGMA_RTOL
+    )
+    assert np.median(np.abs(fit.sigma.to_numpy() / sd - 1)) < 0.15
+
+
 def test_result_is_immutable_and_tidy():
     data, _ = simulate_ipd(4, n_trials=10, tau_treat=5.0, tau_base=0.3)
     fit = ipdma.mixed(PAPER, data)
@@ -180,6 +224,46 @@ def test_result_is_immutable_and_tidy():
     assert "second start" in fit.convergence
     with pytest.raises(ipdma.IpdmaError, match="method"):
         fit.confint(method="profile")
+
+
+def test_confint_and_tidy_agree_by_default_and_results_are_read_only():
+    """Issue 12: one documented inference (Satterthwaite t for linear models); another
+    choice is explicit; every array of a result refuses assignment."""
+    data, _ = simulate_ipd(4, n_trials=6, tau_treat=5.0, tau_base=0.3)
+    fit = ipdma.mixed(PAPER, data)
+    tidy = fit.tidy(level=0.9).set_index("term")
+    default = fit.confint(0.9)
+    np.testing.assert_array_equal(default["ci_low"], tidy["ci_low"])
+    np.testing.assert_array_equal(default["ci_high"], tidy["ci_high"])
+    assert np.isfinite(tidy.loc["treat", "df"]) and tidy.loc["treat", "df"] < 10
+    wald = fit.confint(0.9, method="wald")
+    assert wald.loc["treat", "ci_high"] - wald.loc["treat", "ci_low"] < (
+        default.loc["treat", "ci_high"] - default.loc["treat", "ci_low"]
+    )
+    z = fit.tidy(level=0.9, method="wald").set_index("term")
+    np.testing.assert_array_equal(z["ci_low"], wald["ci_low"])
+    assert np.isinf(z["df"]).all()
+    assert fit.diagnostics is not None and fit.diagnostics.converged == fit.converged
+    assert fit.diagnostics.gradient_max < 1e-2
+    assert fit.diagnostics.restart_loglik_difference >= 0
+    before = float(fit.fixef["treat"])
+    for assign in (
+        lambda: fit.fixef.__setitem__("treat", 0.0),
+        lambda: fit.fixef.loc.__setitem__("treat", 0.0),
+        lambda: fit.se.iloc.__setitem__(0, 0.0),
+        lambda: fit.vcov.loc.__setitem__(("treat", "treat"), 0.0),
+        lambda: fit.varcomp.__setitem__("sd", 0.0),
+        lambda: fit.ranef.iat.__setitem__((0, 0), 0.0),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            assign()
+    with pytest.raises(ValueError, match="read-only"):
+        fit.fixef.to_numpy()[0] = 1.0
+    assert float(fit.fixef["treat"]) == before
+    assert fit.tidy().set_index("term").loc["treat", "estimate"] == before
+    copy = fit.fixef.copy()
+    copy["treat"] = 0.0  # a copy is an ordinary Series
+    assert float(fit.fixef["treat"]) == before
 
 
 def test_singular_fit_converges_cleanly():

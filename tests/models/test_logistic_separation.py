@@ -160,3 +160,22 @@ def test_quasi_separation_by_a_rare_indicator_is_caught():
         nagq=5,
     )
     np.testing.assert_allclose(result.fixef[others], without.fixef[others], atol=1e-4)
+
+
+def test_logistic_confint_and_tidy_agree_on_wald_z_and_diagnostics_are_structured():
+    """Issue 12: z is the documented inference of logistic fits (df inf) for both."""
+    result = ipdma.mixed(PAPER, small(), family="binomial", nagq=5)
+    tidy = result.tidy(level=0.9).set_index("term")
+    assert np.isinf(tidy["df"]).all()
+    ci = result.confint(0.9)
+    np.testing.assert_array_equal(ci["ci_low"], tidy["ci_low"])
+    np.testing.assert_array_equal(ci["ci_low"], result.confint(0.9, method="wald")["ci_low"])
+    z = 1.6448536269514722  # qnorm(0.95)
+    row = tidy.loc["treat"]
+    assert row["ci_low"] == pytest.approx(row["estimate"] - z * row["se"], rel=1e-12)
+    diagnostics = result.diagnostics
+    assert diagnostics is not None and diagnostics.converged == result.converged
+    assert diagnostics.gradient_max < 1e-3 and not diagnostics.separated_terms
+    assert diagnostics.singular == result.singular
+    with pytest.raises(TypeError, match="read-only"):
+        result.fixef["treat"] = 0.0

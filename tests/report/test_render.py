@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from ipdma.analysis import AnalysisPlan
 from ipdma.report import ReportInputs, compose, render_html, write_report
 from ipdma.report._interactions import Block, interaction_table
 from ipdma.report._methods import methods_paragraphs
@@ -29,7 +31,10 @@ def test_number_formats_follow_the_paper():
 def test_interaction_table_has_the_papers_layout():
     table = interaction_table(
         _frames.interactions(),
-        [Block("Unadjusted", "pain", adjusted=False), Block("Adjusted", "pain", adjusted=True)],
+        [
+            Block("Unadjusted", "pain", "short", "any", adjusted=False),
+            Block("Adjusted", "pain", "short", "any", adjusted=True),
+        ],
         key="table4",
         title="Table 4",
         scale="MD",
@@ -164,6 +169,16 @@ def test_methods_state_the_recorded_choices():
     assert "quadrature with 7 nodes" in text
     assert "REML" not in text
     assert "closest to 13 weeks" not in text  # settings absent: nothing invented
+    default = json.loads(AnalysisPlan().model_dump_json())
+    text = " ".join(methods_paragraphs(default, {}, version="9.9"))
+    assert (
+        "Global recovery: logistic mixed models by maximum likelihood with adaptive "
+        "Gauss-Hermite quadrature with 7 nodes per random effect (independent random effects "
+        "across trials of the treatment effect and the baseline value)."
+    ) in text
+    one = {**default, "model": {**default["model"], "random_binomial": ["treatment"]}}
+    text = " ".join(methods_paragraphs(one, {}, version="9.9"))
+    assert "the effect of the baseline value common to all trials" in text
 
 
 def test_report_is_one_self_contained_file(tmp_path):
@@ -227,7 +242,7 @@ def test_table_view_rejects_inconsistent_headers():
 
 
 def test_ids_are_unique_and_tables_never_overwrite_the_analysis_csvs(tmp_path):
-    from ipdma.report._build import RESULT_TABLES
+    from ipdma.analysis._results import TABLE_NAMES as RESULT_TABLES
 
     document, tables = compose(_frames.inputs())
     html = render_html(document)
@@ -254,3 +269,29 @@ def test_cells_with_fewer_than_two_trials_are_not_estimable_not_failed():
     assert problems == ["not estimable: only one trial (t1) ...", "failed: ModelError: boom"]
     row = problems_summary(models).frame.iloc[0]
     assert (row["Models"], row["Failed"], row["Not estimable"]) == ("3", "1", "1")
+
+
+def test_titles_follow_the_plans_primary_window_and_comparison():
+    """Issue 12: with primary_window = "moderate", Tables 4-6 show the moderate-window rows
+    and their titles name that window with its target, never the paper's 3 months."""
+    base = _frames.inputs()
+    plan = {**base.plan, "primary_window": "moderate", "primary_comparison": "any"}
+    _, tables = compose(_frames.inputs(plan=plan))
+    by_key = {t.key: t for t in tables}
+    table4 = by_key["table4"]
+    assert "closest to 26 weeks, 6 months" in table4.title
+    assert "3 months" not in table4.title and "13 weeks" not in table4.title
+    assert "any non-exercise comparison" in table4.title
+    # the moderate rows of the fixture differ from the short ones by 0.01 per cell
+    frames = _frames.interactions()
+    moderate = frames[
+        (frames.outcome == "pain") & (frames.window == "moderate") & (frames.kind == "interaction")
+    ]
+    shown = " ".join(table4.frame.astype(str).to_numpy().ravel())
+    value = moderate[moderate.adjusted & (moderate.modifier == list(_frames.MODIFIERS)[1])]
+    assert f"{value.estimate.iloc[0]:.2f}".replace("-", "\u2212") in shown
+    appendix3 = by_key["appendix3"]  # the other windows of the plan: short and long
+    assert "13 weeks" in appendix3.title and "52 weeks" in appendix3.title
+    assert "26 weeks" not in appendix3.title
+    _, default = compose(base)
+    assert "closest to 13 weeks, 3 months" in {t.key: t for t in default}["table4"].title

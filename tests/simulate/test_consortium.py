@@ -12,10 +12,9 @@ import pytest
 
 import ipdma
 from ipdma.cli import main
-from ipdma.harmonize import analysis_frame
 from ipdma.simulate import consortium, harmonized_ipd
 from ipdma.spec import load_project, load_trial_spec
-from ipdma.store import ingest
+from ipdma.store import analysis_frame, ingest
 
 from .test_harmonized import LONG, MODERATE, TABLE1_SIZES, TABLE3_MISSING
 

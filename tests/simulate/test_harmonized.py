@@ -247,3 +247,22 @@ def test_counterfactual_outcomes_look_like_the_randomized_comparison_arms():
             planted = rows[rows["treat"] == 1].groupby("trial")[outcome].mean()
             effect = (planted - control).dropna().mean()
             assert (effect < -7.0) if name == "usual" else (effect > 0.5), (name, outcome)
+
+
+def test_config_types_are_validated_when_built():
+    """pydantic checks every field of the simulator's config; errors are SpecErrors."""
+    from ipdma.errors import SpecError
+
+    cfg = default_config()
+    with pytest.raises(SpecError, match=r"(?s)'population'.*allowed: 'primary care'"):
+        replace(cfg.trials[0], population="hospital")
+    with pytest.raises(
+        SpecError, match=r"(?s)unknown key 'size_factr'.*did you mean 'size_factor'"
+    ):
+        replace(cfg, size_factr=2.0)
+    with pytest.raises(SpecError, match=r"interactions\.age"):
+        replace(cfg, pain=replace(cfg.pain, interactions={"age": "large"}))
+    changed = replace(cfg.pain, interactions={"age": 1})
+    assert isinstance(changed.interactions, MappingProxyType)  # read-only after validation
+    with pytest.raises(TypeError):
+        changed.interactions["age"] = 2.0  # type: ignore[index]

@@ -136,12 +136,14 @@ def test_variable_needs_one_source(tmp_path):
 
 
 def test_project_defaults_and_paths(tmp_path):
-    path = _write(tmp_path, 'trials = ["trials/a.toml"]\n[analysis]\nfoo = 1\n', "project.toml")
+    text = 'trials = ["trials/a.toml"]\n[analysis]\nprimary_window = "long"\n'
+    path = _write(tmp_path, text, "project.toml")
     project = load_project(path)
     assert project.settings.windows["long"].target == 52
     assert project.settings.recovery.relative == 0.30
     assert project.trial_paths == ((tmp_path / "trials" / "a.toml").resolve(),)
-    assert project.analysis == {"foo": 1}
+    assert project.analysis.primary_window == "long"
+    assert project.analysis.outcomes == ("pain", "function", "recovery")  # the paper's default
     assert project.output_dir == (tmp_path / "output").resolve()
 
 
@@ -171,3 +173,36 @@ def test_bad_outcome_name_suggests_nearest(tmp_path):
     text = MINIMAL + '\n[outcomes.pian]\ninstrument = "nrs_0_10"\ncolumns = { 0 = "p0" }\n'
     with pytest.raises(SpecError, match=r"(?s)unknown name 'pian' under 'outcomes'.*'pain'\?"):
         load_trial_spec(_write(tmp_path, text))
+
+
+def test_project_unknown_analysis_key_names_the_nearest(tmp_path):
+    text = 'trials = ["a.toml"]\n[analysis]\nprimary_windw = "long"\n'
+    with pytest.raises(SpecError, match=r"unknown key 'analysis\.primary_windw'") as info:
+        load_project(_write(tmp_path, text, "project.toml"))
+    assert "did you mean 'primary_window'" in str(info.value)
+    assert info.value.file == str((tmp_path / "project.toml").resolve())
+
+
+def test_project_unknown_nested_analysis_key(tmp_path):
+    text = 'trials = ["a.toml"]\n[analysis.model]\nresidul = "stratified"\n'
+    with pytest.raises(SpecError, match=r"(?s)analysis\.model\.residul.*did you mean 'residual'"):
+        load_project(_write(tmp_path, text, "project.toml"))
+
+
+def test_project_unknown_modifier_caught_at_load(tmp_path):
+    text = 'trials = ["a.toml"]\n[analysis]\nmodifiers = ["age", "smoking"]\n'
+    with pytest.raises(SpecError, match=r"(?s)'smoking'.*not a harmonized variable") as info:
+        load_project(_write(tmp_path, text, "project.toml"))
+    assert "did you mean 'smoker'" in str(info.value)
+    text = 'trials = ["a.toml"]\n[analysis]\nadjust_for = ["age", "sex"]\n'
+    with pytest.raises(SpecError, match=r"analysis\.adjust_for names 'sex'"):
+        load_project(_write(tmp_path, text, "project.toml"))
+
+
+def test_project_modifier_from_project_variables(tmp_path):
+    text = (
+        'trials = ["a.toml"]\n[variables.sleep]\nlabel = "Sleep quality"\nkind = "continuous"\n'
+        '[analysis]\nmodifiers = ["age", "sleep"]\n'
+    )
+    project = load_project(_write(tmp_path, text, "project.toml"))
+    assert project.analysis.modifiers == ("age", "sleep")

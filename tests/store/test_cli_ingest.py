@@ -42,3 +42,25 @@ def test_check_before_ingest(tmp_path, capsys):
     project = make_project(tmp_path)
     assert main(["check", str(project)]) == 1
     assert "ipdma ingest" in capsys.readouterr().err
+
+
+def test_ingest_rejects_an_unknown_analysis_key(tmp_path, capsys):
+    """[analysis] is validated when ingest reads the project, not only at analyze."""
+    project = make_project(tmp_path)
+    text = project.read_text(encoding="utf-8")
+    project.write_text(text.replace("two_stage = true", "two_stge = true"), encoding="utf-8")
+    assert main(["ingest", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown key 'analysis.two_stge'" in err and "did you mean 'two_stage'" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "output" / "master.duckdb").exists()
+
+
+def test_ingest_rejects_an_unknown_modifier(tmp_path, capsys):
+    project = make_project(tmp_path)
+    text = project.read_text(encoding="utf-8")
+    project.write_text(text + 'modifiers = ["age", "fear_avoid"]\n', encoding="utf-8")
+    assert main(["ingest", str(project)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "'fear_avoid', which is not a harmonized variable" in err
+    assert "did you mean 'fear_avoidance'" in err

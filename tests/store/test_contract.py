@@ -7,7 +7,7 @@ import pytest
 from tests.data.ingest.project import make_project
 
 import ipdma
-from ipdma.harmonize import VARIABLES
+from ipdma.spec import VARIABLES, Settings
 from ipdma.store import ingest
 
 COLUMNS = {
@@ -57,4 +57,4 @@ def test_value_domains(master):
     assert set(master.followup["recovery"].dropna()) <= {0.0, 1.0}
     assert master.trials["included"].dtype == bool
     assert set(master.arms["role"]) == {"exercise", "comparison"}
-    assert isinstance(master.settings, dict) and "windows" in master.settings
+    assert isinstance(master.settings, Settings) and "short" in master.settings.windows

@@ -12,6 +12,7 @@ from tests.data.ingest.project import alpha_frame, make_project
 
 from ipdma import __version__
 from ipdma.errors import DataFileError, InputError
+from ipdma.spec import load_project
 from ipdma.store import MasterData, ingest, load
 
 
@@ -64,8 +65,11 @@ def test_provenance(project):
     head = prov[prov["kind"] == "project"].iloc[0]["meta"]
     assert head["package_version"] == __version__
     assert "created" in head and head["settings"]["recovery"]["pain_points"] == 20
-    assert master.settings["windows"]["short"]["target"] == 13
-    assert master.meta["analysis"] == {"note": "kept raw"}
+    assert master.settings.windows["short"].target == 13
+    assert master.meta.plan == load_project(project).analysis
+    assert master.meta.package_version == __version__
+    assert master.meta.counts["participants"] == len(master.participants)
+    assert master.path == result.path
     assert isinstance(master, MasterData)
 
 

@@ -1,8 +1,12 @@
 """The one-stage IPD meta-analysis grid: overall effects, treatment-effect modifiers, subgroups.
 
 ``run(project)`` fits every model the analysis plan asks for (Hayden et al. 2020, Tables 4-6,
-Figures 3-5, Appendices 3-9), in parallel, caching each fit in the master DuckDB, and writes
-``output/tables/{overall,interactions,subgroups,important,models}.csv``.
+Figures 3-5, Appendices 3-9), in parallel, and keeps one frozen :class:`ModelResult` per
+model in the results store ``output/results.duckdb`` (the analysis stage's own file, apart
+from the master dataset; it also holds the fit cache, keyed on each model's own data and
+specification). ``load_results(project)`` loads them back as :class:`AnalysisResults`.
+The tables ``output/tables/{overall,interactions,subgroups,important,models}.csv`` are
+exports built from the records.
 
 Tables
 ------
@@ -19,33 +23,46 @@ subgroups
 important
     Appendix 9: significant and clinically important interactions.
 models
-    One row per model: formula, convergence, singularity, dropped rows, error, cache status.
+    One row per model: formula, convergence, singularity, dropped rows, error, status
+    (``fitted``, ``not converged``, ``not estimable``, ``failed``). Run facts (models fitted
+    or reused from the cache, times) are in the store's run log, not in the tables.
 """
 
 from ._design import PreparedModel, prepare
 from ._plan import AnalysisPlan, ImportanceRules, ModelOptions, ModifierSpec, plan_from_dict
 from ._predict import BenefitCalibration, EffectModel, fit_effect_model, iecv, predict_effect
+from ._records import TIDY_COLUMNS, ConvergenceRecord, FitOptions, ModelResult, TwoStageEstimate
 from ._results import AnalysisResults
-from ._run import run
+from ._run import load_results, run
 from ._spec import ModelSpec, build_grid
 from ._splines import SplineInteraction, spline_interaction
+from ._store import RESULTS_FILE, ResultsStore, RunLog
 from ._tables import benjamini_hochberg
 
 __all__ = [
+    "RESULTS_FILE",
+    "TIDY_COLUMNS",
     "AnalysisPlan",
     "AnalysisResults",
     "BenefitCalibration",
+    "ConvergenceRecord",
     "EffectModel",
+    "FitOptions",
     "ImportanceRules",
     "ModelOptions",
+    "ModelResult",
     "ModelSpec",
     "ModifierSpec",
     "PreparedModel",
+    "ResultsStore",
+    "RunLog",
     "SplineInteraction",
+    "TwoStageEstimate",
     "benjamini_hochberg",
     "build_grid",
     "fit_effect_model",
     "iecv",
+    "load_results",
     "plan_from_dict",
     "predict_effect",
     "prepare",

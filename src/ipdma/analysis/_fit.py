@@ -1,7 +1,7 @@
-"""Fit one prepared model with :func:`ipdma.mixed` and reduce it to a JSON-able record.
+"""Fit one prepared model with :func:`ipdma.mixed` and reduce it to a :class:`ModelResult`.
 
-A failing model never stops the grid: its record carries ``error`` (the reason) and its
-terms are reported with missing estimates.
+A failing model never stops the grid: its record has status ``failed``, carries ``error``
+(the reason) and its terms are reported with missing estimates.
 """
 
 from __future__ import annotations
@@ -9,35 +9,84 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+import pandas as pd
 
+from .._literals import DfMethod
+from ..models import MixedResult
 from ._design import PreparedModel
 from ._plan import AnalysisPlan
+from ._records import TIDY_COLUMNS, FitOptions, ModelResult
 from ._two_stage import two_stage_record
 
-__all__ = ["fit_prepared", "options_of"]
+__all__ = ["FitOutcome", "fit_prepared", "options_of"]
 
 
-def options_of(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
-    """Keyword options passed to :func:`ipdma.mixed` for this model."""
+@dataclass(frozen=True)
+class FitOutcome:
+    """A record and the run facts of its fit (wall and CPU seconds, kept out of the record)."""
+
+    record: ModelResult
+    seconds: float
+    cpu_seconds: float
+
+
+def options_of(prepared: PreparedModel, plan: AnalysisPlan) -> FitOptions:
+    """Options passed to :func:`ipdma.mixed` for this model (Kenward-Roger is computed inside
+    the fit, from its design, when ``df_method = "kenward-roger"``)."""
     if prepared.family == "binomial":
-        return {"family": "binomial", "nagq": plan.model.nagq}
-    options: dict[str, Any] = {
-        "family": "gaussian",
-        "reml": plan.model.reml,
-        "residual": plan.model.residual,
-    }
-    if plan.model.df_method in ("kenward-roger", "residual"):
-        options["ddf"] = plan.model.df_method
-    return options
+        return FitOptions("binomial", nagq=plan.model.nagq)
+    ddf = plan.model.df_method if plan.model.df_method in ("kenward-roger", "residual") else None
+    return FitOptions("gaussian", reml=plan.model.reml, residual=plan.model.residual, ddf=ddf)
 
 
-def _base_record(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
+def df_method_of(prepared: PreparedModel, plan: AnalysisPlan) -> DfMethod:
+    """The inference of the model's tidy frame: for linear models the plan's ``df_method``
+    (Satterthwaite, Kenward-Roger with the KR-adjusted SE, residual n - rank(X), or Wald z);
+    z for logistic models."""
+    if prepared.family == "gaussian":
+        return plan.model.df_method
+    return "wald"
+
+
+def _tidy(prepared: PreparedModel, fit: MixedResult | None, plan: AnalysisPlan) -> pd.DataFrame:
+    """The reported terms with the fit's inference (:meth:`MixedResult.tidy`) joined on.
+
+    A term without a positive, finite standard error (no information, e.g. separation)
+    keeps its estimate and has no SE, df, CI or p.
+    """
+    rows = pd.DataFrame(
+        [
+            (t.column, t.role, t.level, t.studies, t.participants, t.estimable, t.note)
+            for t in prepared.terms
+        ],
+        columns=["term", "role", "level", "studies", "participants", "estimable", "note"],
+    )
+    inference = ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high")
+    if fit is None:
+        for column in inference:
+            rows[column] = np.nan
+    else:
+        method = df_method_of(prepared, plan)
+        tidy = fit.tidy(level=plan.level, method=method).set_index("term")
+        values = np.array(tidy.reindex(rows["term"]), dtype=float)
+        values[~rows["estimable"].to_numpy(dtype=bool)] = np.nan
+        se = values[:, 1]
+        informative = np.isfinite(se) & (se > 0)
+        values[~informative, 1:] = np.nan
+        for j, column in enumerate(inference):
+            rows[column] = values[:, j]
+    rows = rows.astype({"studies": "int64", "participants": "int64", "estimable": bool})
+    return rows[list(TIDY_COLUMNS)]
+
+
+def _base(prepared: PreparedModel, plan: AnalysisPlan) -> dict:
     return {
-        "model_id": prepared.spec.id,
+        "spec": prepared.spec,
+        "level": plan.level,
+        "df_method": df_method_of(prepared, plan),
         "formula": prepared.formula,
         "options": options_of(prepared, plan),
         "nobs": len(prepared.data),
@@ -45,103 +94,52 @@ def _base_record(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
         "dropped": prepared.dropped,
         "baseline_mean": prepared.baseline_mean,
         "reference": prepared.reference,
-        "notes": list(prepared.notes),
-        "method": None,
-        "converged": None,
-        "singular": None,
-        "convergence": "",
-        "warnings": [],
-        "tau": None,
-        "error": None,
-        "seconds": 0.0,
-        "terms": [
-            {
-                "column": t.column,
-                "role": t.role,
-                "level": t.level,
-                "studies": t.studies,
-                "participants": t.participants,
-                "estimable": t.estimable,
-                "note": t.note,
-                "estimate": None,
-                "se": None,
-                "df": None,
-                "p": None,
-                "ci_low": None,
-                "ci_high": None,
-            }
-            for t in prepared.terms
-        ],
+        "notes": tuple(prepared.notes),
     }
 
 
-def _finite(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
+    """Fit ``prepared``; its record has estimates on the model scale (MD or log-OR).
 
-
-def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, Any]:
-    """Fit ``prepared`` and return its record (estimates on the model scale: MD or log-OR).
-
-    Linear models: t quantiles with the df of ``plan.model.df_method`` (Satterthwaite as
-    lmerTest; Kenward-Roger as pbkrtest, with the KR-adjusted SE; residual n - rank(X)), or
-    normal quantiles for ``"wald"``. Logistic models: normal quantiles.
+    The inference is :meth:`ipdma.MixedResult.tidy`'s with the method of
+    :func:`df_method_of` (the plan's ``df_method`` for linear models, z for logistic).
     """
     from ..models import mixed
 
-    record = _base_record(prepared, plan)
     start, cpu_start = time.perf_counter(), time.process_time()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = mixed(prepared.formula, prepared.data, **options_of(prepared, plan))
+            fit = mixed(prepared.formula, prepared.data, **options_of(prepared, plan).kwargs())
     except Exception as exc:  # a failing model is a row with its reason; the grid goes on
-        record["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        record["seconds"] = time.perf_counter() - start
-        return record
-    record["two_stage"] = two_stage_record(prepared, plan)
-    record["seconds"] = time.perf_counter() - start
-    record["cpu_seconds"] = time.process_time() - cpu_start
-    record["method"] = result.method
-    record["converged"] = bool(result.converged)
-    record["singular"] = bool(result.singular)
-    record["convergence"] = str(result.convergence)
-    messages = [*result.warnings, *(str(w.message) for w in caught)]
-    record["warnings"] = list(dict.fromkeys(messages))
-    record["dropped"] = prepared.dropped + int(np.sum(result.dropped))
-    record["tau"] = _random_sd(result, "treat")
-    method = plan.model.df_method if prepared.family == "gaussian" else "wald"
-    inference = result.tidy(level=plan.level, method=method).set_index("term")
-    quantile = 0.5 + plan.level / 2
-    for term in record["terms"]:
-        name = term["column"]
-        if not term["estimable"] or name not in result.fixef.index:
-            continue
-        estimate, se = float(result.fixef[name]), float(inference.at[name, "se"])
-        df = float(inference.at[name, "df"])
-        df = df if math.isfinite(df) and df > 0 else math.inf
-        if not (math.isfinite(se) and se > 0):  # no information (e.g. separation): no CI, no p
-            term.update(estimate=_finite(estimate))
-            continue
-        if math.isinf(df):
-            crit, p = stats.norm.ppf(quantile), 2 * stats.norm.sf(abs(estimate / se))
-        else:
-            crit, p = stats.t.ppf(quantile, df), 2 * stats.t.sf(abs(estimate / se), df)
-        term.update(
-            estimate=estimate,
-            se=_finite(se),
-            df=_finite(df),
-            p=_finite(p),
-            ci_low=_finite(estimate - crit * se),
-            ci_high=_finite(estimate + crit * se),
+        record = ModelResult(
+            **_base(prepared, plan),
+            status="failed",
+            terms=_tidy(prepared, None, plan),
+            error=f"{type(exc).__name__}: {exc}".splitlines()[0],
         )
-    return record
+        return FitOutcome(record, time.perf_counter() - start, time.process_time() - cpu_start)
+    two_stage = two_stage_record(prepared, plan)
+    messages = [*fit.warnings, *(str(w.message) for w in caught)]
+    base = _base(prepared, plan)
+    base["dropped"] = prepared.dropped + int(np.sum(fit.dropped))
+    record = ModelResult(
+        **base,
+        status="fitted" if fit.converged else "not converged",
+        terms=_tidy(prepared, fit, plan),
+        method=fit.method,
+        varcomp=fit.varcomp,
+        convergence=fit.diagnostics,
+        two_stage=two_stage,
+        warnings=tuple(dict.fromkeys(messages)),
+    )
+    seconds = time.perf_counter() - start
+    return FitOutcome(record, seconds, time.process_time() - cpu_start)
 
 
-def _random_sd(result: Any, term: str) -> float | None:
-    """SD of a random slope (``tau``) from ``varcomp``; 0 when the term is not random."""
-    varcomp = result.varcomp
-    rows = varcomp[(varcomp["term1"] == term) & varcomp["term2"].isna()]
-    if rows.empty:
-        return None
-    return _finite(rows["sd"].iloc[0])
+def finite_or_nan(value: float | None) -> float:
+    """``value`` as a float, NaN when missing or not finite."""
+    if value is None:
+        return math.nan
+    value = float(value)
+    return value if math.isfinite(value) else math.nan

@@ -1,21 +1,35 @@
-"""The results of an analysis run: tidy tables, the plan that produced them, and run counts."""
+"""The results of an analysis: the model records, the plan, and the tables derived from them.
+
+:class:`AnalysisResults` is what :func:`ipdma.analysis.run` returns and
+:func:`ipdma.analysis.load_results` loads from the results store. Its tables are built
+from the records by :func:`assemble` (deterministically: the same records and plan give the
+same tables), never stored as a second copy of the numbers.
+"""
 
 from __future__ import annotations
 
 import html
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from .._frozen import freeze
+from ._importance import flag_importance, important_table
 from ._plan import AnalysisPlan
+from ._records import ModelResult
+from ._store import RunLog
+from ._tables import interactions_table, models_table, overall_table, subgroups_table
+from ._two_stage import add_two_stage
 
 __all__ = [
     "NOT_ESTIMABLE",
     "TABLE_NAMES",
     "AnalysisResults",
+    "assemble",
     "write_csv_atomic",
     "write_text_atomic",
 ]
@@ -43,45 +57,127 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
     return write_text_atomic(frame.to_csv(index=False, lineterminator="\n"), path)
 
 
+def assemble(
+    records: Sequence[ModelResult], keys: Sequence[str], plan: AnalysisPlan
+) -> dict[str, pd.DataFrame]:
+    """The result tables (overall, interactions, subgroups, important, models) of records."""
+    overall = overall_table(records)
+    interactions = interactions_table(records, plan)
+    subgroups = subgroups_table(records, plan)
+    swe = {
+        (r.spec.outcome, r.spec.window, r.spec.comparison): plan.importance.swe_fraction
+        * r.baseline_mean
+        for r in records
+        if r.spec.kind == "overall" and r.baseline_mean is not None
+    }
+    interactions = flag_importance(interactions, subgroups, swe, plan)
+    if plan.two_stage:
+        by_id = {r.model_id: r for r in records}
+        overall, interactions = add_two_stage(overall, interactions, by_id)
+    return {
+        "overall": overall,
+        "interactions": interactions,
+        "subgroups": subgroups,
+        "important": important_table(interactions),
+        "models": models_table(records, keys),
+    }
+
+
 @dataclass(frozen=True)
 class AnalysisResults:
-    """Everything an analysis run produced (immutable).
+    """Everything an analysis produced (immutable).
 
     Attributes
     ----------
-    overall, interactions, subgroups, important, models : DataFrame
-        The tidy tables (see ``ipdma.analysis`` for their columns).
+    records : tuple of ModelResult
+        One record per model of the grid, in grid order: the single source of every number.
+    keys : tuple of str
+        The fit-cache key of each record ("" when no model could be prepared).
     plan : AnalysisPlan
-        The plan used (also recorded as JSON in ``plan.json`` beside the tables).
-    fitted, cached, failed : int
-        Models fitted in this run, reused from the results cache, and failed.
-    not_estimable : int
-        Grid cells with fewer than two trials with both arms and complete data (status
-        ``not estimable`` in ``models``; no fit is attempted, the reason is in ``error``).
-    seconds : float
-        Wall time of the run.
+        The plan used (recorded in the results store and in ``tables/plan.json``).
+    overall, interactions, subgroups, important, models : DataFrame
+        The tidy tables built from the records (see ``ipdma.analysis``; read-only).
+    run : RunLog or None
+        Facts of the run that produced the records (fitted/cached counts, time).
     tables : dict
-        Paths of the written CSV files (empty when nothing was written).
+        Paths of the exported CSV files (empty when nothing was written).
     """
 
+    records: tuple[ModelResult, ...]
+    keys: tuple[str, ...]
+    plan: AnalysisPlan
     overall: pd.DataFrame
     interactions: pd.DataFrame
     subgroups: pd.DataFrame
     important: pd.DataFrame
     models: pd.DataFrame
-    plan: AnalysisPlan
-    fitted: int = 0
-    cached: int = 0
-    failed: int = 0
-    seconds: float = 0.0
+    run: RunLog | None = None
     tables: dict[str, Path] = field(default_factory=dict)
-    not_estimable: int = 0
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Sequence[ModelResult],
+        keys: Sequence[str],
+        plan: AnalysisPlan,
+        *,
+        run: RunLog | None = None,
+        tables: dict[str, Path] | None = None,
+    ) -> AnalysisResults:
+        """Results of ``records`` under ``plan``, with their tables assembled."""
+        frames = {name: freeze(frame) for name, frame in assemble(records, keys, plan).items()}
+        return cls(
+            records=tuple(records),
+            keys=tuple(keys),
+            plan=plan,
+            run=run,
+            tables=dict(tables or {}),
+            **frames,
+        )
+
+    @property
+    def fitted(self) -> int:
+        """Models fitted in the run (0 when unknown)."""
+        return 0 if self.run is None else self.run.fitted
+
+    @property
+    def cached(self) -> int:
+        """Models reused from the fit cache in the run (0 when unknown)."""
+        return 0 if self.run is None else self.run.cached
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of the run (0 when unknown)."""
+        return 0.0 if self.run is None else self.run.seconds
+
+    @property
+    def failed(self) -> int:
+        """Models that could not be fitted (status ``failed``)."""
+        return sum(r.status == "failed" for r in self.records)
+
+    @property
+    def not_estimable(self) -> int:
+        """Grid cells with fewer than two trials with both arms and complete data."""
+        return sum(r.status == NOT_ESTIMABLE for r in self.records)
+
+    @property
+    def not_converged(self) -> int:
+        """Models fitted whose optimum could not be verified."""
+        return sum(r.status == "not converged" for r in self.records)
+
+    def record(self, model_id: str) -> ModelResult:
+        """The record of one model by its id (``overall/pain/short/any``)."""
+        for record in self.records:
+            if record.model_id == model_id:
+                return record
+        raise KeyError(f"no model {model_id!r} in these results")
 
     def table(self, name: str) -> pd.DataFrame:
         """One of the tables by name (``overall``, ``interactions``, ...)."""
         if name not in TABLE_NAMES:
             raise KeyError(f"no table {name!r}; tables: {', '.join(TABLE_NAMES)}")
-        return getattr(self, name)
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
 
     def tidy(self) -> pd.DataFrame:
         """The interactions table (the main result; one row per modifier level)."""
@@ -92,8 +188,9 @@ class AnalysisResults:
     def summary(self) -> str:
         """A short text summary: models fitted/cached/failed, tables, important modifiers."""
         lines = [
-            f"models: {len(self.models)} ({self.fitted} fitted, {self.cached} cached, "
-            f"{self.failed} failed) in {self.seconds:.1f} s",
+            f"models: {len(self.records)} ({self.fitted} fitted, {self.cached} cached, "
+            f"{self.failed} failed, {self.not_estimable} not estimable) in "
+            f"{self.seconds:.1f} s",
             f"overall effects: {len(self.overall)} rows; interactions: "
             f"{len(self.interactions)} rows; subgroups: {len(self.subgroups)} rows",
             f"potentially important modifiers (Appendix 9): {len(self.important)}",

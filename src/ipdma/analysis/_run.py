@@ -2,106 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from .._fs import replace_folder
 from ..errors import IpdmaError
-from ._cache import ResultsCache, model_key
 from ._design import PreparedModel, TooFewTrials, prepare
-from ._importance import flag_importance, important_table
 from ._plan import AnalysisPlan, plan_from_dict
-from ._results import (
-    NOT_ESTIMABLE,
-    TABLE_NAMES,
-    AnalysisResults,
-    write_csv_atomic,
-    write_text_atomic,
-)
+from ._records import ModelResult, empty_tidy
+from ._results import AnalysisResults, write_csv_atomic, write_text_atomic
 from ._runner import ProgressHook, fit_all
+from ._source import Source, check_variables, resolve_source
 from ._spec import ModelSpec, build_grid
-from ._tables import interactions_table, models_table, overall_table, subgroups_table
-from ._two_stage import add_two_stage
+from ._store import RESULTS_FILE, ResultsStore, RunLog, model_key, now
 from ._window import WindowArrays
 
-__all__ = ["run"]
-
-
-@dataclass(frozen=True)
-class _Source:
-    frames: dict[str, pd.DataFrame]
-    raw_plan: dict[str, Any] | None
-    database: Path | None
-    output: Path | None
-    project: Path | None
-
-
-def _read_project(project: Path) -> tuple[dict[str, Any], Path]:
-    """The project's raw ``[analysis]`` table and its output folder."""
-    from ..spec import load_project
-
-    loaded = load_project(project)
-    return dict(loaded.analysis), loaded.output_dir
-
-
-def _frames_from_master(master: Any, windows: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    from ..harmonize import analysis_frame
-
-    frames = {}
-    for window in windows:
-        frame = analysis_frame(master, window=window)
-        outcomes = [c for c in ("pain", "function", "recovery") if c in frame.columns]
-        if len(frame) and frame[outcomes].notna().any().any():
-            frames[window] = frame
-    return frames
-
-
-def _project_of_master(master: Any) -> Path | None:
-    provenance = getattr(master, "provenance", None)
-    if provenance is None or provenance.empty or "kind" not in provenance:
-        return None
-    rows = provenance[provenance["kind"] == "project"]
-    for path in rows.get("path", pd.Series(dtype=object)):
-        if path and Path(path).is_file():
-            return Path(path)
-    return None
-
-
-def _resolve(source: Any, all_windows: tuple[str, ...]) -> _Source:
-    if isinstance(source, pd.DataFrame):
-        if "window" in source.columns:
-            frames = {str(w): f.drop(columns="window") for w, f in source.groupby("window")}
-        else:
-            frames = {"short": source}
-        return _Source(frames, None, None, None, None)
-    if isinstance(source, str | Path):
-        from ..store import load
-
-        path = Path(source)
-        master = load(path)
-        project = path if path.suffix == ".toml" else _project_of_master(master)
-        raw, output = _read_project(project) if project is not None else (None, path.parent)
-        database = path if path.suffix == ".duckdb" else output / "master.duckdb"
-        frames = _frames_from_master(master, all_windows)
-        return _Source(frames, raw, database, output, project)
-    if hasattr(source, "participants") and hasattr(source, "followup"):
-        frames = _frames_from_master(source, all_windows)
-        project = _project_of_master(source)
-        raw = _read_project(project)[0] if project is not None else None
-        return _Source(frames, raw, None, None, project)
-    raise IpdmaError(
-        f"cannot analyse an object of type {type(source).__name__}",
-        hint="pass a project file, a master.duckdb, a MasterData or an analysis frame",
-    )
+__all__ = ["load_results", "run"]
 
 
 def run(
-    source: Any,
-    plan: AnalysisPlan | dict[str, Any] | None = None,
+    source: Source,
+    plan: AnalysisPlan | Mapping[str, Any] | None = None,
     *,
     jobs: int | None = None,
     progress: ProgressHook | None = None,
@@ -110,15 +35,28 @@ def run(
 ) -> AnalysisResults:
     """Run the analysis grid: overall effects, modifier interactions, subgroups, Appendix 9.
 
+    Every model's record goes to the results store (``output/results.duckdb``, apart from
+    the master dataset); a model whose data and specification are unchanged since it was
+    last fitted is taken from the store's fit cache. The CSV tables (``output/tables/``)
+    are exports of the store.
+
     Parameters
     ----------
     source
-        ``PROJECT/project.toml`` or ``master.duckdb`` (results are cached in that database and
-        tables written to ``output/tables/``), a ``MasterData``, or an analysis frame
-        (``ipdma.harmonize.analysis_frame`` layout; an optional ``window`` column).
+        ``PROJECT/project.toml`` or ``master.duckdb`` (results stored in
+        ``results.duckdb`` beside the master, tables written to ``tables/``), a
+        ``MasterData``, or an analysis frame (``ipdma.store.analysis_frame`` layout; an
+        optional ``window`` column); see :mod:`ipdma.analysis._source`.
     plan
         An :class:`AnalysisPlan` or the ``[analysis]`` table as a dict; default: the project
-        file's ``[analysis]`` table, else the paper's defaults.
+        file's ``[analysis]`` table (for a master without its project: the plan recorded at
+        ingest), else the paper's defaults.
+
+    Raises
+    ------
+    SpecError
+        The plan is invalid, or names a modifier or adjuster that is neither a column of the
+        data nor a harmonized variable (before any model is fitted).
     jobs
         Worker processes (default: all available cores).
     progress
@@ -126,105 +64,115 @@ def run(
     output
         Folder for ``tables/*.csv`` (default: the master database's folder; none for frames).
     cache
-        DuckDB file of the results cache (default: the master database; none for frames).
+        The results store (DuckDB file; default: ``results.duckdb`` in the master
+        database's folder; none for frames).
     """
-    start = time.perf_counter()
-    source_info = _resolve(source, ("short", "moderate", "long"))
+    start, started = time.perf_counter(), now()
+    source_info = resolve_source(source)
     if not isinstance(plan, AnalysisPlan):
-        raw = plan if plan is not None else source_info.raw_plan
+        raw = plan if plan is not None else source_info.plan
         plan = plan_from_dict(raw, file=source_info.project)
-    database = Path(cache) if cache is not None else source_info.database
+    check_variables(plan, source_info)
+    if cache is not None:
+        database: Path | None = Path(cache)
+    elif source_info.master_file is not None:
+        database = source_info.master_file.parent / RESULTS_FILE
+    else:
+        database = None
     out_dir = Path(output) if output is not None else source_info.output
     specs = build_grid(plan, windows=tuple(source_info.frames))
     windows = {name: WindowArrays(frame) for name, frame in source_info.frames.items()}
-    entries: list[tuple[ModelSpec, str, dict[str, Any] | None, PreparedModel | None]] = []
+    entries: list[tuple[str, ModelResult | None, PreparedModel | None]] = []
     for spec in specs:
         try:
             prepared = prepare(spec, windows[spec.window], plan)
         except IpdmaError as exc:
-            entries.append((spec, "", _failed(spec, exc), None))
+            entries.append(("", _not_prepared(spec, exc, plan), None))
             continue
-        entries.append((spec, model_key(prepared, plan), None, prepared))
-    store = ResultsCache(database)
-    cached = store.get(key for _, key, _, prepared in entries if prepared is not None)
-    todo = {key: prepared for _, key, _, prepared in entries if prepared and key not in cached}
-    fitted = fit_all(
+        entries.append((model_key(prepared, plan), None, prepared))
+    store = ResultsStore(database)
+    cached = store.cached(key for key, _, prepared in entries if prepared is not None)
+    todo = {key: prepared for key, _, prepared in entries if prepared and key not in cached}
+    outcomes = fit_all(
         list(todo.items()), plan, jobs=jobs, progress=progress, offset=len(cached),
         total=len(cached) + len(todo),
     )  # fmt: skip
-    store.put(fitted)
-    records, statuses = [], []
-    for spec, key, failed, _ in entries:
-        record = failed or cached.get(key) or fitted[key]
-        status = _status(record, key in cached)
-        records.append((spec, record))
-        statuses.append((spec, key, record, status))
-    results = _assemble(records, statuses, plan)
-    results = AnalysisResults(
-        **results,
-        plan=plan,
-        fitted=sum(s == "fitted" for *_, s in statuses),
-        cached=sum(s == "cached" for *_, s in statuses),
-        failed=sum(s == "failed" for *_, s in statuses),
-        not_estimable=sum(s == NOT_ESTIMABLE for *_, s in statuses),
+    new_fits = {key: outcome.record for key, outcome in outcomes.items()}
+    records = [failed or cached.get(key) or new_fits[key] for key, failed, _ in entries]
+    keys = [key for key, _, _ in entries]
+    log = RunLog(
+        run=0,
+        started=started,
         seconds=time.perf_counter() - start,
-        tables=_write(results, plan, out_dir),
+        models=len(records),
+        fitted=sum(1 for r in new_fits.values() if r.status != "failed"),
+        cached=sum(1 for key, failed, _ in entries if failed is None and key in cached),
+        failed=sum(r.status == "failed" for r in records),
+        not_estimable=sum(r.status == "not estimable" for r in records),
     )
-    tables = {name: results.table(name) for name in TABLE_NAMES}
-    tables["plan"] = pd.DataFrame({"plan": [plan.record()]})
-    store.write_tables(tables)
-    return results
+    times = {key: (o.seconds, o.cpu_seconds) for key, o in outcomes.items()}
+    log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log)
+    results = AnalysisResults.from_records(records, keys, plan, run=log)
+    return dataclasses.replace(results, tables=export_tables(results, out_dir))
 
 
-def _failed(spec: ModelSpec, exc: IpdmaError) -> dict[str, Any]:
-    record = {"model_id": spec.id, "terms": [], "error": str(exc).splitlines()[0]}
-    if isinstance(exc, TooFewTrials):
-        record["not_estimable"] = True
-    return record
+def load_results(project: str | Path) -> AnalysisResults:
+    """The results of the last ``analyze`` run of a project, from its results store.
+
+    ``project`` is the project file (``project.toml``), its output folder, or the
+    ``results.duckdb`` file itself. Plots, the report and the CLI read results only
+    through this (typed records, tables built from them), never from the CSV exports.
+
+    Raises
+    ------
+    DataFileError
+        When there are no results yet (run ``ipdma analyze`` first).
+    """
+    path = Path(project)
+    if path.suffix == ".toml":
+        from ..spec import load_project
+
+        path = load_project(path).output_dir / RESULTS_FILE
+    elif path.is_dir():
+        path = path / RESULTS_FILE
+    records, keys, plan_json, log = ResultsStore(path).load()
+    plan = AnalysisPlan.model_validate(json.loads(plan_json))
+    return AnalysisResults.from_records(records, keys, plan, run=log)
 
 
-def _status(record: dict[str, Any], cached: bool) -> str:
-    if record.get("not_estimable"):
-        return NOT_ESTIMABLE
-    if record.get("error"):
-        return "failed"
-    return "cached" if cached else "fitted"
+def _not_prepared(spec: ModelSpec, exc: IpdmaError, plan: AnalysisPlan) -> ModelResult:
+    """The record of a model that could not be set up (not estimable, or failed)."""
+    gaussian = spec.family == "gaussian" and plan.model.df_method == "satterthwaite"
+    return ModelResult(
+        spec=spec,
+        status="not estimable" if isinstance(exc, TooFewTrials) else "failed",
+        level=plan.level,
+        df_method="satterthwaite" if gaussian else "wald",
+        terms=empty_tidy(),
+        error=str(exc).splitlines()[0],
+    )
 
 
-def _assemble(records, statuses, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
-    overall = overall_table(records)
-    interactions = interactions_table(records, plan)
-    subgroups = subgroups_table(records, plan)
-    swe = {
-        (spec.outcome, spec.window, spec.comparison): plan.importance.swe_fraction
-        * record["baseline_mean"]
-        for spec, record in records
-        if spec.kind == "overall" and record.get("baseline_mean") is not None
-    }
-    interactions = flag_importance(interactions, subgroups, swe, plan)
-    if plan.two_stage:
-        by_id = {spec.id: record for spec, record in records}
-        overall, interactions = add_two_stage(overall, interactions, by_id)
-    return {
-        "overall": overall,
-        "interactions": interactions,
-        "subgroups": subgroups,
-        "important": important_table(interactions),
-        "models": models_table(statuses),
-    }
+def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, Path]:
+    """Write the result tables as CSV (and the plan as JSON) into ``out_dir/tables``.
 
-
-def _write(results: dict[str, pd.DataFrame], plan: AnalysisPlan, out_dir: Path | None):
+    The tables carry only what the data and the plan determine, so two runs on the same
+    inputs write byte-identical files (run facts are in the store's run log).
+    """
     if out_dir is None:
         return {}
     folder = out_dir / "tables"
-    # Fit timings stay in the DataFrame and the database; the CSV tables carry only what is
-    # determined by the data and the plan, so two runs write byte-identical files.
-    timing = ["seconds", "cpu_seconds"]
-    paths = {
-        name: write_csv_atomic(frame.drop(columns=timing, errors="ignore"), folder / f"{name}.csv")
-        for name, frame in results.items()
-    }
-    text = json.dumps(json.loads(plan.record()), indent=2) + "\n"
-    paths["plan"] = write_text_atomic(text, folder / "plan.json")
+    # The whole set is written into a new folder that then replaces tables/ (never a mix of
+    # two runs' tables, even when the run is killed midway).
+    names = ("overall", "interactions", "subgroups", "important", "models")
+    text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"
+
+    def write(new: Path) -> None:
+        for name in names:
+            write_csv_atomic(results.table(name), new / f"{name}.csv")
+        write_text_atomic(text, new / "plan.json")
+
+    replace_folder(folder, write)
+    paths = {name: folder / f"{name}.csv" for name in names}
+    paths["plan"] = folder / "plan.json"
     return paths

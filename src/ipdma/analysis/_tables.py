@@ -1,23 +1,33 @@
-"""Tidy result tables from the fitted-model records: overall, interactions, subgroups, models.
+"""Tidy result tables from the model records: overall, interactions, subgroups, models.
 
-Estimates are on the mean-difference scale (pain, function; 0-100) or the odds-ratio scale
-(global recovery). Every interaction and overall row carries a Benjamini-Hochberg false
-discovery rate adjusted p-value (``p_fdr``) computed across the whole grid of that table.
+Every number comes from a record's tidy frame (:meth:`ModelResult.tidy`); these functions
+only select, label and put estimates on the reporting scale: mean difference (pain,
+function; 0-100) or odds ratio (global recovery: exp of the log-OR estimate and CI). Every
+interaction and overall row carries a Benjamini-Hochberg false discovery rate adjusted
+p-value (``p_fdr``) computed across the whole grid of that table.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._plan import AnalysisPlan
+from ._records import ModelResult
 from ._spec import ModelSpec
 
-__all__ = ["benjamini_hochberg", "interactions_table", "models_table", "overall_table"]
+__all__ = [
+    "benjamini_hochberg",
+    "interactions_table",
+    "models_table",
+    "overall_table",
+    "subgroups_table",
+]
 
 OVERALL_COLUMNS = [
     "outcome", "window", "comparison", "scale", "studies", "participants", "estimate",
@@ -38,26 +48,21 @@ SUBGROUP_COLUMNS = [
 MODEL_COLUMNS = [
     "id", "kind", "outcome", "window", "comparison", "modifier", "adjusted", "formula",
     "method", "nobs", "ngroups", "converged", "singular", "dropped", "tau", "convergence",
-    "warnings", "notes", "error", "seconds", "cpu_seconds", "status", "key",
+    "message", "warnings", "notes", "error", "status", "key",
 ]  # fmt: skip
 
 
 def benjamini_hochberg(p: Iterable[float]) -> np.ndarray:
     """Benjamini-Hochberg (1995) adjusted p-values (R ``p.adjust(method = "BH")``).
 
-    ``p_(i) * m / i``, made monotone from the largest p down and capped at 1; missing
-    p-values stay missing and do not count in ``m``.
+    :func:`scipy.stats.false_discovery_control` (``method="bh"``) over the present
+    p-values; missing p-values stay missing and do not count in ``m``.
     """
     values = np.asarray(list(p), dtype=float)
     out = np.full(values.shape, np.nan)
-    present = np.flatnonzero(np.isfinite(values))
-    if present.size == 0:
-        return out
-    order = present[np.argsort(values[present], kind="stable")]
-    m = present.size
-    scaled = values[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out[order] = np.minimum(adjusted, 1.0)
+    present = np.isfinite(values)
+    if present.any():
+        out[present] = stats.false_discovery_control(values[present], method="bh")
     return out
 
 
@@ -65,8 +70,8 @@ def _scale(outcome: str) -> str:
     return "OR" if outcome == "recovery" else "MD"
 
 
-def _on_scale(value: Any, scale: str) -> float:
-    if value is None:
+def _on_scale(value: float, scale: str) -> float:
+    if not math.isfinite(value):
         return math.nan
     if scale == "OR":
         return math.exp(value) if value < 700 else math.inf
@@ -79,32 +84,36 @@ def _spec_fields(spec: ModelSpec) -> dict[str, Any]:
 
 def _estimates(term: dict[str, Any] | None, scale: str) -> dict[str, Any]:
     term = term or {}
+    nan = math.nan
     return {
-        "estimate": _on_scale(term.get("estimate"), scale),
-        "ci_low": _on_scale(term.get("ci_low"), scale),
-        "ci_high": _on_scale(term.get("ci_high"), scale),
-        "p": math.nan if term.get("p") is None else term["p"],
-        "se": math.nan if term.get("se") is None else term["se"],
+        "estimate": _on_scale(term.get("estimate", nan), scale),
+        "ci_low": _on_scale(term.get("ci_low", nan), scale),
+        "ci_high": _on_scale(term.get("ci_high", nan), scale),
+        "p": term.get("p", nan),
+        "se": term.get("se", nan),
     }
 
 
-def _status(record: dict[str, Any]) -> dict[str, Any]:
+def _status(record: ModelResult) -> dict[str, Any]:
     return {
-        "converged": record.get("converged"),
-        "singular": record.get("singular"),
-        "model_id": record["model_id"],
-        "error": record.get("error"),
+        "converged": record.converged,
+        "singular": record.singular,
+        "model_id": record.model_id,
+        "error": record.error,
     }
 
 
-def overall_table(results: list[tuple[ModelSpec, dict[str, Any]]]) -> pd.DataFrame:
+def overall_table(records: Sequence[ModelResult]) -> pd.DataFrame:
     """One row per outcome x window x comparison set: the overall treatment effect."""
     rows = []
-    for spec, record in results:
+    for record in records:
+        spec = record.spec
         if spec.kind != "overall":
             continue
         scale = _scale(spec.outcome)
-        term = next((t for t in record["terms"] if t["role"] == "treatment"), None)
+        found = record.rows("treatment")
+        term = found[0] if found else None
+        tau = record.tau
         rows.append(
             {
                 **_spec_fields(spec),
@@ -112,7 +121,7 @@ def overall_table(results: list[tuple[ModelSpec, dict[str, Any]]]) -> pd.DataFra
                 "studies": term["studies"] if term else 0,
                 "participants": term["participants"] if term else 0,
                 **_estimates(term, scale),
-                "tau": math.nan if record.get("tau") is None else record["tau"],
+                "tau": math.nan if tau is None else tau,
                 **_status(record),
             }
         )
@@ -121,18 +130,17 @@ def overall_table(results: list[tuple[ModelSpec, dict[str, Any]]]) -> pd.DataFra
     return frame[OVERALL_COLUMNS]
 
 
-def interactions_table(
-    results: list[tuple[ModelSpec, dict[str, Any]]], plan: AnalysisPlan
-) -> pd.DataFrame:
+def interactions_table(records: Sequence[ModelResult], plan: AnalysisPlan) -> pd.DataFrame:
     """Rows as Tables 4-6: one per modifier level (continuous: ``level == "per unit"``)."""
     rows = []
-    for spec, record in results:
+    for record in records:
+        spec = record.spec
         if spec.kind != "interaction":
             continue
         scale = _scale(spec.outcome)
-        across = {t["level"]: t for t in record["terms"] if t["role"] == "across"}
+        across = {t["level"]: t for t in record.rows("across")}
         mspec = plan.modifier_spec(str(spec.modifier))
-        for term in (t for t in record["terms"] if t["role"] == "interaction"):
+        for term in record.rows("interaction"):
             across_term = across.get(term["level"])
             across_est = _estimates(across_term, scale)
             rows.append(
@@ -141,7 +149,7 @@ def interactions_table(
                     "modifier": spec.modifier,
                     "label": mspec.label or spec.modifier,
                     "level": term["level"],
-                    "reference": record.get("reference", ""),
+                    "reference": record.reference,
                     "adjusted": spec.adjusted,
                     "studies": term["studies"],
                     "participants": term["participants"],
@@ -152,7 +160,7 @@ def interactions_table(
                     "across_ci_high": across_est["ci_high"],
                     "across_p": across_est["p"],
                     "across_studies": across_term["studies"] if across_term else 0,
-                    "note": "; ".join(x for x in (term["note"],) if x),
+                    "note": term["note"] or "",
                     **_status(record),
                 }
             )
@@ -161,17 +169,16 @@ def interactions_table(
     return frame[INTERACTION_COLUMNS]
 
 
-def subgroups_table(
-    results: list[tuple[ModelSpec, dict[str, Any]]], plan: AnalysisPlan
-) -> pd.DataFrame:
+def subgroups_table(records: Sequence[ModelResult], plan: AnalysisPlan) -> pd.DataFrame:
     """Treatment effect per category of each modifier (the data of Figures 3-5)."""
     rows = []
-    for spec, record in results:
+    for record in records:
+        spec = record.spec
         if spec.kind != "subgroup":
             continue
         scale = _scale(spec.outcome)
         mspec = plan.modifier_spec(str(spec.modifier))
-        for order, term in enumerate(t for t in record["terms"] if t["role"] == "subgroup"):
+        for order, term in enumerate(record.rows("subgroup")):
             rows.append(
                 {
                     **_spec_fields(spec),
@@ -185,18 +192,24 @@ def subgroups_table(
                     **{k: v for k, v in _estimates(term, scale).items() if k != "se"},
                     "scale": scale,
                     "note": term["note"],
-                    "converged": record.get("converged"),
-                    "model_id": record["model_id"],
-                    "error": record.get("error"),
+                    "converged": record.converged,
+                    "model_id": record.model_id,
+                    "error": record.error,
                 }
             )
     return pd.DataFrame(rows, columns=SUBGROUP_COLUMNS)
 
 
-def models_table(entries: list[tuple[ModelSpec, str, dict[str, Any], str]]) -> pd.DataFrame:
-    """One row per model: its spec, formula, fit diagnostics and whether it was cached."""
+def models_table(records: Sequence[ModelResult], keys: Sequence[str]) -> pd.DataFrame:
+    """One row per model: its spec, formula, fit diagnostics and status.
+
+    Determined by the data and the plan only (no timings, nothing about caching), so two
+    runs on the same inputs give the same table; run facts are in the store's run log.
+    """
     rows = []
-    for spec, key, record, status in entries:
+    for record, key in zip(records, keys, strict=True):
+        spec = record.spec
+        convergence = record.convergence
         rows.append(
             {
                 "id": spec.id,
@@ -206,21 +219,20 @@ def models_table(entries: list[tuple[ModelSpec, str, dict[str, Any], str]]) -> p
                 "comparison": spec.comparison,
                 "modifier": spec.modifier,
                 "adjusted": spec.adjusted,
-                "formula": record.get("formula"),
-                "method": record.get("method"),
-                "nobs": record.get("nobs"),
-                "ngroups": record.get("ngroups"),
-                "converged": record.get("converged"),
-                "singular": record.get("singular"),
-                "dropped": record.get("dropped"),
-                "tau": record.get("tau"),
-                "convergence": record.get("convergence"),
-                "warnings": " | ".join(record.get("warnings") or []),
-                "notes": " | ".join(record.get("notes") or []),
-                "error": record.get("error"),
-                "seconds": record.get("seconds"),
-                "cpu_seconds": record.get("cpu_seconds"),
-                "status": status,
+                "formula": record.formula or None,
+                "method": record.method,
+                "nobs": record.nobs if record.formula else None,
+                "ngroups": record.ngroups if record.formula else None,
+                "converged": record.converged,
+                "singular": record.singular,
+                "dropped": record.dropped if record.formula else None,
+                "tau": record.tau,
+                "convergence": None if convergence is None else convergence.checks,
+                "message": record.message,
+                "warnings": " | ".join(record.warnings),
+                "notes": " | ".join(record.notes),
+                "error": record.error,
+                "status": record.status,
                 "key": key,
             }
         )

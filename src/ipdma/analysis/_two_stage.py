@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,13 +17,16 @@ import pandas as pd
 from ..errors import IpdmaError
 from ._design import PreparedModel
 from ._plan import AnalysisPlan
+from ._records import ModelResult, TwoStageEstimate
 
 __all__ = ["TWO_STAGE_COLUMNS", "add_two_stage", "two_stage_record", "wants_two_stage"]
 
 TWO_STAGE_COLUMNS = ["two_stage_estimate", "two_stage_ci_low", "two_stage_ci_high", "two_stage_p"]
 
 
-def _two_stage_row(prepared: PreparedModel, modifier: str | None, plan: AnalysisPlan) -> dict:
+def _two_stage_row(
+    prepared: PreparedModel, modifier: str | None, plan: AnalysisPlan
+) -> TwoStageEstimate:
     from ..meta import two_stage
 
     data = prepared.data
@@ -50,15 +52,16 @@ def _two_stage_row(prepared: PreparedModel, modifier: str | None, plan: Analysis
                 level=plan.level,
             )
     except (IpdmaError, ValueError, ArithmeticError, np.linalg.LinAlgError):
-        return dict.fromkeys(TWO_STAGE_COLUMNS, math.nan)
-    scale = np.exp if prepared.family == "binomial" else float
+        return TwoStageEstimate(math.nan, math.nan, math.nan, math.nan)
     low, high = result.ci
-    return {
-        "two_stage_estimate": float(scale(result.estimate)),
-        "two_stage_ci_low": float(scale(low)),
-        "two_stage_ci_high": float(scale(high)),
-        "two_stage_p": float(result.pooled.p),
-    }
+    if prepared.family == "binomial":
+        return TwoStageEstimate(
+            float(np.exp(result.estimate)),
+            float(np.exp(low)),
+            float(np.exp(high)),
+            float(result.pooled.p),
+        )
+    return TwoStageEstimate(float(result.estimate), float(low), float(high), float(result.pooled.p))
 
 
 def wants_two_stage(prepared: PreparedModel, plan: AnalysisPlan) -> bool:
@@ -71,7 +74,7 @@ def wants_two_stage(prepared: PreparedModel, plan: AnalysisPlan) -> bool:
     )
 
 
-def two_stage_record(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, float] | None:
+def two_stage_record(prepared: PreparedModel, plan: AnalysisPlan) -> TwoStageEstimate | None:
     """The two-stage estimate of the model's reported term (None when not computed).
 
     Overall models: the treatment effect; interaction models: the within-trial interaction
@@ -87,14 +90,17 @@ def two_stage_record(prepared: PreparedModel, plan: AnalysisPlan) -> dict[str, f
 
 
 def add_two_stage(
-    overall: pd.DataFrame, interactions: pd.DataFrame, records: dict[str, dict[str, Any]]
+    overall: pd.DataFrame, interactions: pd.DataFrame, records: dict[str, ModelResult]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add the ``two_stage_*`` columns from the records (missing outside the main models)."""
     out = []
     for frame in (overall, interactions):
-        values = [records.get(str(i), {}).get("two_stage") or {} for i in frame["model_id"]]
+        values = [
+            records[str(i)].two_stage if str(i) in records else None for i in frame["model_id"]
+        ]
         frame = frame.copy()
         for column in TWO_STAGE_COLUMNS:
-            frame[column] = [v.get(column, math.nan) for v in values]
+            name = column.removeprefix("two_stage_")
+            frame[column] = [math.nan if v is None else getattr(v, name) for v in values]
         out.append(frame)
     return out[0], out[1]

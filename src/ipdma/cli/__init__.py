@@ -1,4 +1,5 @@
-"""Command-line interface: ``ipdma simulate | ingest | check | analyze | report | run | demo``.
+"""Command-line interface: ``ipdma init | draft | validate | codebook | simulate | ingest |
+check | analyze | report | run | demo``.
 
 Exit codes: 0 success, 1 a user error (message, no traceback), 2 an internal error.
 """
@@ -12,13 +13,22 @@ from collections.abc import Sequence
 import typer
 from rich.markup import escape
 
+from .._fs import os_error
 from ..errors import IpdmaError
 from ._app import app, console, state
 
 __all__ = ["app", "main"]
 
 # Each stage registers its commands on `app` when its module is imported.
-_COMMAND_MODULES: tuple[str, ...] = ("_simulate", "_ingest", "_analyze", "_predict", "_report")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "_draft",
+    "_simulate",
+    "_ingest",
+    "_analyze",
+    "_predict",
+    "_summaries",
+    "_report",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
@@ -37,9 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print("aborted")
         return 1
     except KeyboardInterrupt:
-        console.print("interrupted")
+        console.print(
+            "interrupted: outputs are written whole or not at all, so the previous ones are "
+            "kept\n  fix: run the command again",
+            highlight=False,
+        )
+        return 1
+    except OSError as exc:  # disk full, permissions, read-only, symlink loop, long paths ...
+        console.print(f"[bold red]error:[/] {escape(str(os_error(exc)))}", highlight=False)
         return 1
     except Exception as exc:
+        if _is_duckdb_io(exc):  # DuckDB's own I/O errors: disk full, lock held, permissions
+            console.print(f"[bold red]error:[/] {escape(str(os_error(exc)))}", highlight=False)
+            return 1
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()  # a usage error (unknown option, missing argument): the user's to fix
             return 1
@@ -52,3 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return result if isinstance(result, int) else 0
+
+
+def _is_duckdb_io(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return "duckdb" in module and type(exc).__name__ in (
+        "IOException", "PermissionException", "OutOfMemoryException",
+    )  # fmt: skip

@@ -37,9 +37,8 @@ def predict(
     """Predicted effect of exercise vs comparison for each profile, with its 95% CI and 95%
     prediction interval (between-trial heterogeneity included)."""
     from ..analysis import fit_effect_model, predict_effect
-    from ..harmonize import analysis_frame
     from ..io import read_table
-    from ..store import load
+    from ..store import analysis_frame, load
 
     if outcome not in _BASELINE:
         raise SpecError(

@@ -12,13 +12,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import SpecError
-from ._app import app, console, out, progress_enabled, state
+from ._app import app, console, locked, out, progress_enabled, project_file, state
+
+if TYPE_CHECKING:
+    from ..checks import CheckReport
 
 DEFAULT_DEMO_DIR = Path("ipdma-demo")
 
@@ -67,18 +69,6 @@ def _say(message: str) -> None:
         console.print(message, highlight=False)
 
 
-def _project_file(path: Path) -> Path:
-    if path.is_dir():
-        path = path / "project.toml"
-    if not path.is_file():
-        raise SpecError(
-            "the project file does not exist",
-            file=path,
-            hint="pass the path of a project.toml (see `ipdma demo` for an example project)",
-        )
-    return path
-
-
 def _ingest(project: Path) -> None:
     from ..store import ingest
 
@@ -87,9 +77,11 @@ def _ingest(project: Path) -> None:
     _say(f"ingest: master dataset {result.status} ({result.path})")
     for path in result.changed:
         _say(f"ingest: raw file changed since the last run: {path}")
+    for notice in result.notices:
+        console.print(f"notice: {notice}", highlight=False)
 
 
-def _check(project: Path) -> Any:
+def _check(project: Path) -> CheckReport:
     """Run the data checks and say how many published aggregates were not replicated."""
     from ..checks import check
 
@@ -104,15 +96,11 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
 
     with _bar("analyze") as update:
         results = run(project, jobs=jobs, progress=lambda done, total, *_: update(done, total))
-    models = results.models
-    outcome.models = len(models)
+    outcome.models = len(results.records)
     outcome.fitted, outcome.cached, outcome.failed = results.fitted, results.cached, results.failed
     outcome.not_estimable = results.not_estimable
-    ok = models["error"].isna() if "error" in models else True
-    if "converged" in models:
-        outcome.not_converged = int((ok & (models["converged"].astype("boolean") == False)).sum())  # noqa: E712
-    if "singular" in models:
-        outcome.singular = int((ok & models["singular"].astype("boolean").fillna(False)).sum())
+    outcome.not_converged = results.not_converged
+    outcome.singular = sum(bool(r.singular) and r.error is None for r in results.records)
     outcome.important = len(results.important)
     _say(
         f"analyze: {outcome.models} models ({outcome.fitted} fitted, {outcome.cached} cached, "
@@ -121,7 +109,7 @@ def _analyze(project: Path, jobs: int | None, outcome: _Outcome) -> None:
     )
 
 
-def _report(project: Path, output: Path | None, checks: Any = None) -> Path:
+def _report(project: Path, output: Path | None, checks: CheckReport | None = None) -> Path:
     from ..report import build
 
     with _bar("report") as update:
@@ -179,7 +167,9 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated cons
 def report_command(project: ProjectArg, output: OutputOpt = None) -> None:
     """Write the HTML report, every table (CSV, XLSX) and figure (PNG, SVG) of a project."""
     start = time.perf_counter()
-    outcome = _Outcome(report=_report(_project_file(project), output))
+    path = project_file(project)
+    with locked(path, "ipdma report"):
+        outcome = _Outcome(report=_report(path, output))
     outcome.seconds = time.perf_counter() - start
     _summary(outcome)
 
@@ -187,7 +177,9 @@ def report_command(project: ProjectArg, output: OutputOpt = None) -> None:
 @app.command("run")
 def run_command(project: ProjectArg, jobs: JobsOpt = None) -> None:
     """Run every stage: ingest, check, analyze, report."""
-    _summary(_pipeline(_project_file(project), jobs=jobs))
+    path = project_file(project)
+    with locked(path, "ipdma run"):
+        _summary(_pipeline(path, jobs=jobs))
 
 
 @app.command("demo")
@@ -199,8 +191,9 @@ def demo_command(
 
     start = time.perf_counter()
     _say(f"demo: simulating the consortium (seed {seed}) into {outdir}")
-    consortium: Any = simulate.consortium(outdir, seed=seed)
-    project = Path(getattr(consortium, "project", outdir / "project.toml"))
-    outcome = _pipeline(_project_file(project), jobs=jobs)
+    consortium = simulate.consortium(outdir, seed=seed)
+    path = project_file(consortium.project_file)
+    with locked(path, "ipdma demo"):
+        outcome = _pipeline(path, jobs=jobs)
     outcome.seconds = time.perf_counter() - start
     _summary(outcome)

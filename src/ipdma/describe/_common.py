@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 import pandas as pd
 
 from ..errors import InputError
+from ..store import MasterData
 
-__all__ = ["require"]
+__all__ = ["MasterTable", "require"]
+
+MasterTable = Literal["trials", "arms", "participants", "windows"]
 
 
-def require(master: Any, table: str, columns: tuple[str, ...]) -> pd.DataFrame:
+def require(master: MasterData, table: MasterTable, columns: tuple[str, ...]) -> pd.DataFrame:
     """``master.<table>`` as a DataFrame that has ``columns``; InputError naming what is
     missing otherwise."""
-    frame = getattr(master, table, None)
-    if not isinstance(frame, pd.DataFrame):
+    if not isinstance(master, MasterData):
         raise InputError(
-            f"the master dataset has no {table!r} table",
+            f"expected the master dataset (for its {table!r} table), got {type(master).__name__}",
             variable=table,
             hint="pass the result of ipdma.load(...) (an ipdma.store.MasterData)",
         )
+    frame: pd.DataFrame = getattr(master, table)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..store import MasterData
 from ._common import require
 
 __all__ = ["table1"]
@@ -21,7 +22,7 @@ def _arms_text(n_exercise: Any, n_comparison: Any) -> str:
     return f"{num(n_exercise)}; {num(n_comparison)}"
 
 
-def table1(master: Any) -> pd.DataFrame:
+def table1(master: MasterData) -> pd.DataFrame:
     """One row per included trial, ordered by label (author, year), as the paper's Table 1.
 
     Columns: ``trial, study, country, population, participants, pct_female, mean_age,

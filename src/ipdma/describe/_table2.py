@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..store import MasterData
 from ._common import require
 from ._stats import (
     NO_TEST,
@@ -126,7 +127,7 @@ class _Rows:
 
 
 def table2(
-    master: Any, *, decimals: int = 1, level: float = 0.95, seed: int = 2020
+    master: MasterData, *, decimals: int = 1, level: float = 0.95, seed: int = 2020
 ) -> pd.DataFrame:
     """Included vs not-included eligible trials, as the paper's Table 2, with a test per block.
 
@@ -180,7 +181,7 @@ def table2(
     labels = _ordered(pd.concat(pop), ("Health care", "Occupational", "General or mixed"))
     rows.categorical("Population source", "trials", labels, pop, seed)
 
-    participants = getattr(master, "participants", None)
+    participants = master.participants
     for column, trial_column, label in (
         ("age", "mean_age", "Mean age of sample, years"),
         ("female", "pct_female", "Proportion of sample female, %"),
@@ -188,7 +189,7 @@ def table2(
     ):
         values = [g[trial_column] for g in groups]
         inc = None
-        if isinstance(participants, pd.DataFrame) and column in participants.columns:
+        if column in participants.columns:
             ids = set(groups[0]["trial"])
             x = pd.to_numeric(participants.loc[participants["trial"].isin(ids), column])
             x = x.dropna()
@@ -223,13 +224,13 @@ def table2(
 
     arm_groups = [arms[arms["trial"].isin(g["trial"])] for g in groups]
     exercise = [a[a["role"] == "exercise"] for a in arm_groups]
-    for column, order, label in (
+    for column, known, label in (
         ("type", EXERCISE_TYPES, "Exercise group types"),
         ("design", DESIGNS, "Design of exercise program"),
         ("delivery", DELIVERIES, "Delivery of exercise program"),
     ):
         split = [e[column].fillna("not specified").astype(str) for e in exercise]
-        rows.categorical(label, "exercise arms", _ordered(pd.concat(split), order), split, seed)
+        rows.categorical(label, "exercise arms", _ordered(pd.concat(split), known), split, seed)
 
     comparison = [a[a["role"] == "comparison"] for a in arm_groups]
     fine = [

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..spec import VARIABLES
+from ..store import MasterData
 from ._stats import mean_ci, median_iqr
 
 __all__ = ["table3"]
@@ -16,23 +18,16 @@ __all__ = ["table3"]
 _NAN = float("nan")
 
 
-def _participants(master: Any) -> pd.DataFrame:
+def _participants(master: MasterData | pd.DataFrame) -> pd.DataFrame:
     if isinstance(master, pd.DataFrame):
         return master
-    frame = getattr(master, "participants", None)
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(
-            "the master dataset has no 'participants' table",
-            variable="participants",
-            hint="pass ipdma.load(...) or a participants DataFrame",
-        )
-    return frame
-
-
-def _registry() -> dict[str, Any]:
-    from ..harmonize import VARIABLES
-
-    return VARIABLES
+    if isinstance(master, MasterData):
+        return master.participants
+    raise InputError(
+        f"expected the master dataset or a participants frame, got {type(master).__name__}",
+        variable="participants",
+        hint="pass ipdma.load(...) or a participants DataFrame",
+    )
 
 
 def _fmt(value: float, decimals: int) -> str:
@@ -40,7 +35,7 @@ def _fmt(value: float, decimals: int) -> str:
 
 
 def table3(
-    master: Any,
+    master: MasterData | pd.DataFrame,
     *,
     variables: Sequence[str] | None = None,
     medians: Sequence[str] = ("episode_months",),
@@ -51,7 +46,7 @@ def table3(
 
     ``master`` is a MasterData (its ``participants``) or a participants DataFrame (e.g. an
     analysis frame). ``variables`` defaults to the registry ``ipdma.harmonize.VARIABLES``
-    columns present in the data, in registry order. Continuous variables give one row with
+    columns present in the data, in registry order (``ipdma.spec.VARIABLES``). Continuous variables give one row with
     the number of participants with a value and mean (t-based ``level`` CI), or median (IQR)
     for those in ``medians``; binary variables give a header row and one row per level
     (reference 0 first) with n and % of those with a value. Every variable states its %
@@ -62,7 +57,7 @@ def table3(
     ``n``, ``value`` (display string), and numbers ``estimate, low, high, pct, missing_pct``.
     """
     data = _participants(master)
-    registry = _registry()
+    registry = VARIABLES
     if variables is None:
         variables = [name for name in registry if name in data.columns]
     total = len(data)

@@ -1,4 +1,4 @@
-"""Follow-up windows, global recovery and the analysis frame.
+"""Follow-up windows and global recovery.
 
 Windows: for each trial and outcome, the post-baseline visit time closest to the window's
 target (13, 26, 52 weeks by default), if within ``max_distance``; equally close visits are
@@ -10,17 +10,15 @@ can be computed.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from .._literals import Window, validate
+from .._literals import Window
 from ..spec import RecoverySettings, Settings
 
-__all__ = ["WINDOWS", "analysis_frame", "choose_windows", "followup_table", "recovered"]
+__all__ = ["WINDOWS", "choose_windows", "followup_table", "recovered"]
 
-WINDOWS = ("short", "moderate", "long")
+WINDOWS: tuple[Window, ...] = ("short", "moderate", "long")
 _EPS = 1e-9  # float slack so that e.g. 50 -> 35 counts as exactly 30 % improvement
 
 
@@ -43,7 +41,7 @@ def choose_windows(outcomes: pd.DataFrame, trials: list[str], settings: Settings
             sel = outcomes[(outcomes["trial"] == trial) & (outcomes["outcome"] == outcome)]
             times = np.unique(sel.loc[sel["time_weeks"] > 0, "time_weeks"].to_numpy(float))
             for window in WINDOWS:
-                w = settings.windows[window]  # type: ignore[index]
+                w = settings.windows[window]
                 chosen = _closest(times, w.target, w.max_distance, settings.ties)
                 rows.append((trial, outcome, window, chosen))
     return pd.DataFrame(rows, columns=["trial", "outcome", "window", "time_weeks"])
@@ -96,28 +94,3 @@ def followup_table(
     columns = ["trial", "pid", "window", "pain", "function", "recovery", "pain_weeks",
                "function_weeks"]  # fmt: skip
     return pd.concat(frames, ignore_index=True)[columns]
-
-
-def analysis_frame(master: Any, window: Window = "short") -> pd.DataFrame:
-    """Participants joined with one window's follow-up (one row per participant).
-
-    Parameters
-    ----------
-    master
-        A :class:`~ipdma.store.MasterData`, or a path accepted by :func:`ipdma.load`.
-    window
-        ``"short"`` (closest to 3 months), ``"moderate"`` (6) or ``"long"`` (12).
-
-    Returns
-    -------
-    DataFrame
-        The columns of ``participants`` plus ``pain``, ``function``, ``recovery``.
-    """
-    validate(window, Window, "window")
-    if not hasattr(master, "participants"):
-        from ..store import load
-
-        master = load(master)
-    follow = master.followup[master.followup["window"] == window]
-    follow = follow[["trial", "pid", "pain", "function", "recovery"]]
-    return master.participants.merge(follow, on=["trial", "pid"], how="left")

@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from ..errors import InputError, SpecError
-from ..spec import nearest
+from ..spec import InstrumentSpec, nearest
 
 __all__ = ["INSTRUMENTS", "Instrument", "instrument_registry"]
 
@@ -88,18 +88,18 @@ INSTRUMENTS: dict[str, Instrument] = {
 }
 
 
-def instrument_registry(*extra: Mapping[str, object]) -> dict[str, Instrument]:
-    """INSTRUMENTS plus user instruments (``InstrumentSpec``-like), later ones overriding."""
+def instrument_registry(*extra: Mapping[str, InstrumentSpec]) -> dict[str, Instrument]:
+    """INSTRUMENTS plus user instruments (``[instruments.NAME]``), later ones overriding."""
     out = dict(INSTRUMENTS)
     for mapping in extra:
         for name, spec in mapping.items():
             out[name] = Instrument(
                 name,
-                spec.label,  # type: ignore[attr-defined]
-                spec.outcome,  # type: ignore[attr-defined]
-                float(spec.min),  # type: ignore[attr-defined]
-                float(spec.max),  # type: ignore[attr-defined]
-                spec.higher,  # type: ignore[attr-defined]
+                spec.label,
+                spec.outcome,
+                float(spec.min),
+                float(spec.max),
+                spec.higher,
             )
     return out
 

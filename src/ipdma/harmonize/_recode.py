@@ -3,6 +3,7 @@ numeric coercion, combination of items, unit conversion, rescaling to 0-100, cut
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +12,7 @@ import pandas as pd
 
 from ..errors import InputError, SpecError
 from ..io import RawTable
-from ..spec import VariableSpec, code_key, nearest
-from ._variables import UNITS, VariableDef, convert_unit
+from ..spec import UNITS, VariableDef, VariableSpec, code_key, convert_unit, nearest
 
 __all__ = ["Context", "derive_variable", "numeric_column", "plain", "require_columns"]
 
@@ -60,7 +60,7 @@ def _blank_to_missing(values: pd.Series, missing: tuple[object, ...]) -> pd.Seri
         out = out.map(lambda v: v.strip() if isinstance(v, str) else v)
         out = out.mask(out.map(lambda v: isinstance(v, str) and v == ""))
     if missing:
-        keys = {code_key(m) for m in missing}  # type: ignore[arg-type]
+        keys = {code_key(m) for m in missing}
         out = out.mask(out.map(lambda v: pd.notna(v) and code_key(v) in keys))
     return out
 
@@ -83,9 +83,37 @@ def numeric_column(
             variable=column,
             row=ctx.row_of(frame, index),
             value=plain(values[index]),
-            hint="fix the value, list it under `missing`, or map it with `codes`",
+            hint=_number_hint(values[index]),
+        )
+    infinite = np.isinf(numbers.astype(float))
+    if infinite.any():
+        index = infinite.idxmax()
+        raise InputError(
+            f"infinite value in a numeric column ({int(infinite.sum())} value(s))",
+            trial=ctx.trial,
+            file=ctx.file,
+            variable=column,
+            row=ctx.row_of(frame, index),
+            value=plain(values[index]),
+            hint="replace it with the measured value; if it is unknown, leave the cell "
+            "empty or list the code under `missing`",
         )
     return numbers.astype(float)
+
+
+def _number_hint(value: object) -> str:
+    """How to fix a value that is not a number (a decimal comma or point gets its own hint)."""
+    text = str(value).strip()
+    if re.fullmatch(r"[-+]?\d+,\d+", text):
+        return (
+            "the file uses a decimal comma: set [source].decimal = ',' in the trial spec "
+            "(a comma-separated file with decimal commas needs delimiter = ';')"
+        )
+    if re.fullmatch(r"[-+]?\d*\.\d+", text):
+        return "the file uses a decimal point: remove [source].decimal = ',' from the trial spec"
+    if text.startswith("#") and text.endswith(("!", "?", "A")):
+        return "an Excel error value: fix the formula in the workbook, or clear the cell"
+    return "fix the value, list it under `missing`, or map it with `codes`"
 
 
 def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: VariableSpec) -> pd.Series:
@@ -93,9 +121,9 @@ def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: Variable
     codes = {code_key(k).casefold(): float(v) for k, v in spec.codes.items()}
 
     def lookup(value: object) -> float:
-        if pd.isna(value):  # type: ignore[call-overload]
+        if pd.isna(value):
             return np.nan
-        key = code_key(value).casefold()  # type: ignore[arg-type]
+        key = code_key(value).casefold()
         if key in codes:
             return codes[key]
         label = ctx.raw.label_of(column, value)
@@ -154,7 +182,9 @@ def derive_variable(
     BMI = weight [kg] / height [m]^2.
     """
     label = f"variables.{name}"
+    # VariableSpec's validator guarantees the inputs each kind of variable needs
     if spec.derive == "bmi":
+        assert spec.weight is not None and spec.height is not None
         weight = _input(ctx, frame, spec.weight, "kg")
         height = _input(ctx, frame, spec.height, "m") if spec.height.unit else None
         if height is None:  # no unit given: metres if values look like metres, else cm
@@ -162,6 +192,7 @@ def derive_variable(
             height = raw if raw.median() < 3 else raw / 100.0
         values = weight / height**2
     elif spec.derive == "age":
+        assert spec.birth is not None and spec.at is not None
         values = _years_between(ctx, frame, spec.birth, spec.at)
     elif spec.columns:
         items = [_coded_or_numeric(ctx, frame, c, spec) for c in spec.columns]
@@ -171,6 +202,7 @@ def derive_variable(
         if spec.combine == "mean":
             values = values / len(items)
     else:
+        assert spec.column is not None
         values = _coded_or_numeric(ctx, frame, spec.column, spec)
     if spec.unit is not None:
         target = definition.unit

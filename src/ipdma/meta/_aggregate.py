@@ -14,14 +14,15 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError
+from ..store import MasterData
+from ._published import published_tables
 from ._twostage import TwoStageResult, two_stage
 
 __all__ = ["aggregate_effects", "aggregate_sensitivity"]
 
 
 def aggregate_effects(
-    master: Any,
+    master: MasterData,
     *,
     outcome: str = "pain",
     comparison: str = "any",
@@ -30,13 +31,7 @@ def aggregate_effects(
     """Published estimates of the trials that did not provide IPD: ``trial, label,
     estimate, se, time_weeks`` (one row per trial; with ``time_weeks`` the published result
     closest to it, ties to the earlier one)."""
-    published = getattr(master, "published", None)
-    trials = getattr(master, "trials", None)
-    if not isinstance(published, pd.DataFrame) or not isinstance(trials, pd.DataFrame):
-        raise InputError(
-            "the master dataset has no 'published' or 'trials' table",
-            hint="pass the result of ipdma.load(...)",
-        )
+    published, trials = published_tables(master)
     not_included = trials.loc[~trials.included.astype(bool), ["trial", "label"]]
     rows = published[(published.outcome == outcome) & (published.comparison == comparison)]
     rows = rows.merge(not_included, on="trial", how="inner")

@@ -91,7 +91,7 @@ def pool(
     >>> round(res.estimate, 3)
     -0.914
     """
-    method = validate(method, TauMethod, "method")  # type: ignore[assignment]
+    method = validate(method, TauMethod, "method")
     validate(pi_type, PiType, "pi_type")
     level = check_level(level)
     if adhoc and not hksj:
@@ -140,7 +140,7 @@ def pool(
 
     w_fixed = 1.0 / v
     if k > 1:
-        s2 = q_df * np.sum(w_fixed) / (np.sum(w_fixed) ** 2 - np.sum(w_fixed**2))
+        s2 = float(q_df * np.sum(w_fixed) / (np.sum(w_fixed) ** 2 - np.sum(w_fixed**2)))
         q_p = float(stats.chi2.sf(q_fixed, q_df))
     else:
         s2 = float("nan")
@@ -157,8 +157,9 @@ def pool(
         tau2_ci = q_profile_ci(y, v, level)
         if method in ("ML", "REML") and k > 1:
             tau2_pl_ci = profile_ci(y, v, ones(k), tau2, level, reml=method == "REML")
-        i2_ci = tuple(float(100.0 * t / (t + s2)) for t in tau2_ci)
-        h2_ci = tuple(float((t + s2) / s2) for t in tau2_ci)
+        low, high = tau2_ci
+        i2_ci = (float(100.0 * low / (low + s2)), float(100.0 * high / (high + s2)))
+        h2_ci = (float((low + s2) / s2), float((high + s2) / s2))
 
     return PoolResult(
         method=method,

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._literals import TauMethod
 from ..errors import DataWarning, InputError
+from ..store import MasterData
 from ._subgroup import SubgroupResult, subgroup
 
-__all__ = ["published_comparison"]
+__all__ = ["published_comparison", "published_tables"]
 
 INCLUDED = "Included in the IPD analysis"
 NOT_INCLUDED = "Eligible, not providing IPD"
 
 
+def published_tables(master: MasterData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``master.published`` and ``master.trials``; InputError for anything but a MasterData."""
+    if not isinstance(master, MasterData):
+        raise InputError(
+            f"expected the master dataset, got {type(master).__name__}",
+            hint="pass the result of ipdma.load(...) (an ipdma.store.MasterData)",
+        )
+    return master.published, master.trials
+
+
 def published_comparison(
-    master: Any,
+    master: MasterData,
     *,
     outcome: str = "pain",
     comparison: str = "any",
@@ -36,13 +46,7 @@ def published_comparison(
     paper used for Figure 2 and Appendix 2. Rows without ``md`` or with ``se <= 0`` are left
     out with a :class:`~ipdma.errors.DataWarning`.
     """
-    published = getattr(master, "published", None)
-    trials = getattr(master, "trials", None)
-    if not isinstance(published, pd.DataFrame) or not isinstance(trials, pd.DataFrame):
-        raise InputError(
-            "the master dataset has no 'published' or 'trials' table",
-            hint="pass the result of ipdma.load(...)",
-        )
+    published, trials = published_tables(master)
     for column in ("trial", "outcome", "comparison", "md", "se"):
         if column not in published.columns:
             raise InputError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,7 @@ class SubgroupResult:
 def subgroup(
     yi: Sequence[float] | np.ndarray,
     vi: Sequence[float] | np.ndarray,
-    groups: Sequence[Any],
+    groups: Sequence[Any] | np.ndarray,
     *,
     method: TauMethod = "REML",
     hksj: bool = False,
@@ -118,16 +119,16 @@ def subgroup(
             value=missing[0],
             hint="add it to order or drop the order argument",
         )
-    options = {"method": method, "hksj": hksj, "adhoc": adhoc, "level": level, "pi_type": pi_type}
+    pooled = functools.partial(
+        pool, method=method, hksj=hksj, adhoc=adhoc, level=level, pi_type=pi_type
+    )
     results = []
     for level_name in levels:
         idx = [i for i, g in enumerate(group_names) if g == level_name]
         if not idx:
             continue
-        results.append(
-            (level_name, pool(y[idx], v[idx], labels=[names[i] for i in idx], **options))
-        )
-    overall = pool(y, v, labels=names, **options)
+        results.append((level_name, pooled(y[idx], v[idx], labels=[names[i] for i in idx])))
+    overall = pooled(y, v, labels=names)
     est = np.array([r.estimate for _, r in results])
     weights = 1.0 / np.array([r.se for _, r in results]) ** 2
     df = len(results) - 1

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._frozen import freeze
 from .._literals import TauMethod, validate
 from ..errors import InputError, ModelError, SeparationWarning, SpecError
 from ._fits import logistic_fit, ols_fit, poisson_fit
@@ -39,6 +40,9 @@ class TwoStageResult:
     modifier: str | None
     trials: pd.DataFrame
     pooled: PoolResult
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trials", freeze(self.trials))  # read-only (audit record)
 
     @property
     def estimate(self) -> float:

@@ -11,10 +11,22 @@ import pandas as pd
 
 from .._literals import Ddf, Family, Residual, validate
 from ..errors import ModelError, SpecError
+from ._convergence import ConvergenceRecord
+from ._crossproducts import CrossProducts, fit_crossproducts
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._result import MixedResult
 
-__all__ = ["MixedResult", "ModelDesign", "ParsedFormula", "build_design", "mixed", "parse_formula"]
+__all__ = [
+    "ConvergenceRecord",
+    "CrossProducts",
+    "MixedResult",
+    "ModelDesign",
+    "ParsedFormula",
+    "build_design",
+    "fit_crossproducts",
+    "mixed",
+    "parse_formula",
+]
 
 
 def mixed(

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from formulaic import Formula, model_matrix
 
 from ..errors import DataWarning, FormulaError, InputError, ModelError
-from ._fastmatrix import simple_matrix
+from ._fastmatrix import dense, issparse, simple_matrix, simple_variables
 
 if TYPE_CHECKING:  # pragma: no cover
+    from scipy.sparse import csc_matrix
+
     from ._formula import ParsedFormula
 
 __all__ = ["ModelDesign", "build_design"]
@@ -53,7 +53,7 @@ class ModelDesign:
     formula: ParsedFormula
     y: np.ndarray
     n_trials: np.ndarray
-    fixed_matrix: np.ndarray | sp.csc_matrix
+    fixed_matrix: np.ndarray | csc_matrix
     fixed_names: tuple[str, ...]
     Z: np.ndarray
     random_names: tuple[str, ...]
@@ -76,7 +76,7 @@ class ModelDesign:
     @cached_property
     def X(self) -> np.ndarray:
         fm = self.fixed_matrix
-        return np.asarray(fm.toarray() if sp.issparse(fm) else fm, dtype=float)
+        return np.asarray(dense(fm), dtype=float)
 
     @cached_property
     def group_starts(self) -> np.ndarray:
@@ -93,6 +93,11 @@ class ModelDesign:
 @lru_cache(maxsize=512)
 def _required(rhs: str) -> frozenset[str]:
     """Column names a formulaic right-hand side needs (cached: parsing costs ~1 ms)."""
+    simple = simple_variables(rhs)
+    if simple is not None:
+        return simple
+    from formulaic import Formula
+
     return frozenset(str(v) for v in Formula(rhs).required_variables)
 
 
@@ -145,6 +150,8 @@ def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
 
 
 def _matrix(rhs: str, frame: pd.DataFrame, sparse: bool, formula: str):
+    from formulaic import model_matrix
+
     try:
         mm = model_matrix(rhs, frame, output="sparse" if sparse else "numpy", na_action="ignore")
     except FormulaError:
@@ -187,6 +194,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     from ._formula import evaluate_expression, expression_columns
 
     group_name = parsed.group
+    assert group_name is not None  # parsed.random is not empty
     response_cols = expression_columns(parsed.response)
     failure_cols = expression_columns(parsed.failures) if parsed.failures else frozenset()
     needed = {group_name} | response_cols | failure_cols
@@ -233,7 +241,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     dropped.name = "dropped"
     if not complete.any():
         missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
-        worst = max(missing, key=missing.get)
+        worst = max(missing, key=lambda name: missing[name])
         raise ModelError(
             f"all {len(data)} rows have a missing value in a model variable",
             variable=worst,
@@ -301,7 +309,12 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     sparse = len(rows) > _SPARSE_ROWS
     xm, x_names, _ = build(parsed.fixed, sparse)
     fixed_names = tuple(_lme4_name(n) for n in x_names)
-    fixed_matrix = sp.csc_matrix(xm, dtype=float) if sparse else np.asarray(xm, dtype=float)
+    if sparse:
+        import scipy.sparse as sp
+
+        fixed_matrix = sp.csc_matrix(xm, dtype=float)
+    else:
+        fixed_matrix = np.asarray(xm.toarray() if issparse(xm) else xm, dtype=float)
 
     z_parts, random_names, blocks, start = [], [], [], 0
     for term in parsed.random:

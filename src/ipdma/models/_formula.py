@@ -15,13 +15,17 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-
-from formulaic import Formula
+from typing import TYPE_CHECKING
 
 from ..errors import FormulaError
 from ._design import ModelDesign, build_design  # re-exported: the design half of the API
+from ._fastmatrix import simple_variables
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = [
     "ModelDesign",
@@ -85,19 +89,22 @@ def expression_columns(expr: str) -> frozenset[str]:
     return frozenset(_arithmetic(expr)[1].values())
 
 
-def evaluate_expression(expr: str, column) -> object:
-    """Evaluate a ``cbind()`` argument; ``column(name)`` returns a column as a float array."""
+def evaluate_expression(expr: str, column: Callable[[str], np.ndarray]) -> np.ndarray | float:
+    """Evaluate a ``cbind()`` argument; ``column(name)`` returns a column as a float array
+    (a constant expression gives a float)."""
     if _NAME.match(expr):
         return column(_unquote(expr))
     tree, names = _arithmetic(expr)
 
-    def ev(node):
+    def ev(node: ast.expr) -> np.ndarray | float:
         if isinstance(node, ast.Name):
             return column(names[node.id])
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, int | float)  # _arithmetic admits only numbers
             return float(node.value)
         if isinstance(node, ast.UnaryOp):
             return -ev(node.operand)
+        assert isinstance(node, ast.BinOp)  # _arithmetic admits nothing else
         return _OPERATORS[type(node.op)](ev(node.left), ev(node.right))
 
     return ev(tree)
@@ -323,9 +330,11 @@ def _parse(formula: str) -> ParsedFormula:
             hint="use the same trial column in every '( ... | trial)' term",
         )
     try:
-        Formula(fixed)
-        for term in random:
-            Formula(term.expr)
+        for expr in (fixed, *(term.expr for term in random)):
+            if simple_variables(expr) is None:  # else valid by construction
+                from formulaic import Formula
+
+                Formula(expr)
     except Exception as exc:  # formulaic's syntax errors carry their own position marker
         raise FormulaError(
             f"cannot read the formula {formula!r}: {exc}",

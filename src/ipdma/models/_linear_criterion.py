@@ -146,6 +146,8 @@ class Criterion:
         MinvT = Minv @ T
         S = s.UtU * irho - np.swapaxes(T, 1, 2) @ MinvT  # U' V0^{-1} U per trial
         log_det_v = float(s.n @ log_rho + log_det_m)
+        Ainv: np.ndarray | None
+        AinvB: np.ndarray | None
         if m:
             A = S[:, :m, :m] + self.pad
             Ainv, log_det_a = _inv_logdet(A)
@@ -165,7 +167,11 @@ class Criterion:
             r2 = C[0, 0]
             beta_g = np.zeros(0)
             log_det_c = 0.0
-        beta_l = AinvB[:, :, pg] - AinvB[:, :, :pg] @ beta_g if m else np.zeros((self.K, 0))
+        beta_l = (
+            AinvB[:, :, pg] - AinvB[:, :, :pg] @ beta_g
+            if AinvB is not None
+            else np.zeros((self.K, 0))
+        )
         return dict(
             L=L, irho=irho, LtZtZ=LtZtZ, Minv=Minv, T=T, MinvT=MinvT, S=S, Ainv=Ainv,
             AinvB=AinvB, Cinv=Cinv, r2=float(r2), beta_g=beta_g, beta_l=beta_l,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._kenward_roger import kenward_roger
 from ._linear_criterion import Criterion
@@ -46,6 +47,7 @@ def build_result(
     singular: bool,
     messages: tuple[str, ...],
     ddf: str = "satterthwaite",
+    diagnostics: ConvergenceRecord | None = None,
 ) -> MixedResult:
     """Estimates, standard errors, Satterthwaite df, variance components and BLUPs at x_hat;
     Kenward-Roger inference from the same design when ``ddf == "kenward-roger"``."""
@@ -113,6 +115,7 @@ def build_result(
         residual=residual,
         ddf=ddf,
         kenward_roger=kr,
+        diagnostics=diagnostics,
         details={
             "theta": x_hat[: crit.n_theta].copy(),
             "log_rho": crit.log_rho(x_hat),

@@ -74,6 +74,7 @@ from ..errors import (
     SpecError,
 )
 from ._aghq import hermite_grid
+from ._convergence import ConvergenceRecord
 from ._family import BINOMIAL, GLMFamily
 from ._formula import ModelDesign
 from ._linear_stats import check_rank, trial_stats
@@ -200,6 +201,7 @@ def fit_binomial(
         f"{restart_gap:.1e} (< {RESTART_TOL:g})"
     )
     at_zero = boundary_parameters(problem, opt.theta, SINGULAR_TOL)
+    names: tuple[str, ...] = ()
     if at_zero.size == 0:
         hessian = negative_hessian(problem, opt.theta, opt.alpha, opt.evaluation, central=False)
         gmax = opt.gradient_max
@@ -262,6 +264,17 @@ def fit_binomial(
         msg = "the optimum could not be verified: " + "; ".join(checks)
         messages.append(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    boundary = (
+        names if names else (("a random-effect correlation (|corr| = 1)",) if singular else ())
+    )
+    diagnostics = ConvergenceRecord(
+        converged=converged,
+        gradient_max=float(gmax),
+        restart_loglik_difference=float(restart_gap),
+        boundary_terms=boundary if singular else (),
+        separated_terms=() if separated is None else _separated_terms(design, separated),
+        checks="; ".join(checks),
+    )
     return build_result(
         design,
         prep,
@@ -273,6 +286,7 @@ def fit_binomial(
         singular=singular,
         messages=tuple(messages),
         separated=separated,
+        diagnostics=diagnostics,
     )
 
 
@@ -295,6 +309,11 @@ def _corr_at_one(L: np.ndarray, block: np.ndarray) -> bool:
     C = G / np.outer(d, d)
     off = C[~np.eye(len(block), dtype=bool)]
     return bool(np.any(np.abs(off) > 1 - 1e-6))
+
+
+def _separated_terms(design: ModelDesign, direction: np.ndarray) -> tuple[str, ...]:
+    """Fixed terms that move along the separating direction."""
+    return tuple(design.fixed_names[j] for j in np.flatnonzero(np.abs(direction) > 1e-6))
 
 
 def _separation_message(design: ModelDesign, prep: Prepared, direction: np.ndarray) -> str:

@@ -32,7 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._logistic_newton import Optimum, _newton_step, _Problem, maximize, negative_hessian, pin
+from ._logistic_newton import (
+    ArrowHessian,
+    Optimum,
+    _newton_step,
+    _Problem,
+    maximize,
+    negative_hessian,
+    pin,
+)
 
 __all__ = ["BOUNDARY_SDS", "BoundaryCheck", "boundary_parameters", "verify_boundary"]
 
@@ -44,7 +52,7 @@ class BoundaryCheck:
     """Outcome of ``verify_boundary``: the (re-maximised) optimum and what was measured."""
 
     optimum: Optimum
-    hessian: tuple  # minus the Hessian at the optimum (full differences, not pinned)
+    hessian: ArrowHessian  # minus the Hessian at the optimum (full differences, not pinned)
     gradient_max: float  # over the parameters not held at 0
     gain: float  # largest log-likelihood increase found by moving a held entry off 0
     gain_sd: float  # the SD (logit scale) where it was found

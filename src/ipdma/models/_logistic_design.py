@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from ..errors import InputError
 from ._aghq import BinomialData
@@ -185,9 +184,9 @@ def prepare(
                 else np.bincount(group, weights=size * sel, minlength=K)
             )
             bad = mixed & (count >= 2) & (count < n_rows) & ((ev == 0) | (ev == tot))
-            for i in np.flatnonzero(bad):
-                what = "no events" if ev[i] == 0 else "only events"
-                hits.append(f"{design.group_levels[i]} ({what} where {v:g})")
+            for trial_index in np.flatnonzero(bad):
+                what = "no events" if ev[trial_index] == 0 else "only events"
+                hits.append(f"{design.group_levels[trial_index]} ({what} where {v:g})")
         if hits:
             messages.append(
                 f"{design.fixed_names[j]}: trial(s) with no events or only events in one "
@@ -203,8 +202,8 @@ def prepare(
     owner = np.searchsorted(used, gmin[local_cols])
     slot = np.zeros(len(local_cols), dtype=np.intp)
     counts = np.zeros(K_used, dtype=np.intp)
-    for k, t in enumerate(owner):
-        slot[k] = counts[t]
+    for position, t in enumerate(owner):
+        slot[position] = counts[t]
         counts[t] += 1
     m = int(counts.max()) if len(local_cols) else 0
     local_index = np.full((K_used, m), -1, dtype=np.intp)
@@ -218,6 +217,7 @@ def prepare(
             coo = csc[:, local_cols].tocoo()
             r, k, v = coo.row, coo.col, coo.data
         else:
+            assert X is not None  # the design is dense when it has no sparse form
             r, k = np.nonzero(X[:, local_cols])
             v = X[r, local_cols[k]]
         new_row = np.cumsum(row_keep) - 1
@@ -256,6 +256,8 @@ def detect_separation(X: np.ndarray, y: np.ndarray, size: np.ndarray) -> np.ndar
     means (quasi-)complete separation (Albert & Anderson 1984, Biometrika 71:1): the
     likelihood keeps increasing along ``d``.
     """
+    from scipy.optimize import linprog  # imported here: only a suspected separation needs it
+
     s = np.where(y == 0, -1.0, np.where(y == size, 1.0, 0.0))
     ext = s != 0
     X = sp.csr_matrix(X) if sp.issparse(X) else np.asarray(X, dtype=float)

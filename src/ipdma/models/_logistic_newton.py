@@ -24,7 +24,10 @@ import numpy as np
 
 from ._aghq import BinomialData, Evaluation, evaluate
 
-__all__ = ["Optimum", "glm_start", "maximize", "negative_hessian", "pin"]
+__all__ = ["ArrowHessian", "Optimum", "glm_start", "maximize", "negative_hessian", "pin"]
+
+#: minus the Hessian in arrow form: shared block (t, t), couplings (K, t, m), local (K, m, m)
+ArrowHessian = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
 _FD_STEP = 1e-5  # finite-difference step, relative to the parameter or to its unit
@@ -41,7 +44,7 @@ class Optimum:
     iterations: int
     decrement: float
     gradient_max: float  # max |score x parameter unit| over the free parameters
-    hessian: tuple
+    hessian: ArrowHessian
 
 
 @dataclass
@@ -111,13 +114,14 @@ class _Problem:
         """(K, n_theta) shared-parameter and (K, m) local-parameter gradient pieces."""
         ps, m = self.n_shared, self.local_mask.shape[1]
         G = ev.gradient
+        assert G is not None  # evaluate(..., gradient=True), the default
         shared = np.concatenate([G[:, :ps], G[:, ps + m :]], axis=1)
         return shared, np.where(self.local_mask, G[:, ps : ps + m], 0.0)
 
 
 def negative_hessian(
     problem: _Problem, theta, alpha, ev: Evaluation, *, central: bool, hybrid: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> ArrowHessian:
     """Per-trial pieces of minus the Hessian: shared block, couplings (K, t, m), local (K, m, m).
 
     Finite differences of the exact per-trial gradients. With ``hybrid``, only the columns of
@@ -130,6 +134,7 @@ def negative_hessian(
     ps = problem.n_shared
     if hybrid:
         order = np.r_[np.arange(ps), nt + np.arange(m)]  # coefficient j -> position
+        assert ev.information is not None  # computed with every gradient
         H[:, order[:, None], order[None, :]] = -ev.information
 
     def grads(th, al):
@@ -174,7 +179,14 @@ def negative_hessian(
     return shared, couple, local + eye
 
 
-def _newton_step(shared, couple, local, g_theta, g_alpha, damping):
+def _newton_step(
+    shared: np.ndarray,
+    couple: np.ndarray,
+    local: np.ndarray,
+    g_theta: np.ndarray,
+    g_alpha: np.ndarray,
+    damping: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Solve the damped arrow system by the Schur complement; None if not positive definite."""
     nt, m = shared.shape[0], local.shape[1]
     D = local + damping * np.eye(m)
@@ -201,7 +213,7 @@ def _newton_step(shared, couple, local, g_theta, g_alpha, damping):
     return d_theta, d_alpha
 
 
-def pin(hessian: tuple, fixed: np.ndarray | None) -> tuple:
+def pin(hessian: ArrowHessian, fixed: np.ndarray | None) -> ArrowHessian:
     """The arrow Hessian with the ``fixed`` shared parameters held: identity rows, no coupling.
 
     With their gradient entries also set to 0, a Newton step leaves them where they are and
@@ -223,6 +235,7 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
     data, mask = problem.data, problem.local_mask
     ps, (K, m) = data.n_shared, mask.shape
     X, starts = data.X, data.starts
+    pt = X.shape[1]
     beta, alpha = np.zeros(ps), np.zeros((K, m))
     for _ in range(iterations):
         coef = np.concatenate([np.broadcast_to(beta, (K, ps)), alpha], axis=1)
@@ -230,10 +243,9 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
         if data.offset is not None:
             eta = eta + data.offset
         w = data.family.weight(data.size, eta)
-        G = np.add.reduceat(
-            X * (data.y - data.family.mean(data.size, eta))[:, None], starts, axis=0
-        )
-        H = np.add.reduceat(w[:, None, None] * X[:, :, None] * X[:, None, :], starts, axis=0)
+        res = data.y - data.family.mean(data.size, eta)
+        G = np.add.reduceat(data.XT * res, starts, axis=1).T
+        H = np.add.reduceat(data.square_features * w, starts, axis=1).T.reshape(K, pt, pt)
         local = H[:, ps:, ps:] * (mask[:, :, None] & mask[:, None, :])
         local += np.eye(m)[None] * (~mask)[:, :, None]
         step = _newton_step(
@@ -262,7 +274,7 @@ def maximize(
     alpha: np.ndarray,
     *,
     modes: np.ndarray | None = None,
-    hessian: tuple | None = None,
+    hessian: ArrowHessian | None = None,
     tol: float = 1e-10,
     max_iter: int = 200,
     fixed: np.ndarray | None = None,
@@ -291,7 +303,7 @@ def maximize(
         g_theta, g_alpha = problem.per_trial_gradient(ev)
         g_theta = np.where(free, g_theta.sum(axis=0), 0.0)
         fresh = hessian is None or decrement > 0.1 * previous
-        if fresh:
+        if hessian is None or fresh:
             hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
         previous = decrement
         accepted = False
@@ -327,4 +339,6 @@ def maximize(
     g_free = (g_theta.sum(axis=0) * problem.theta_unit)[free]
     g_local = np.where(problem.local_mask, g_alpha * problem.alpha_unit, 0.0)
     gmax = float(max(np.max(np.abs(g_free), initial=0.0), np.max(np.abs(g_local), initial=0.0)))
+    if hessian is None:  # max_iter = 0: no step was taken
+        hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
     return Optimum(theta, alpha, ev, iterations, decrement, gmax, hessian)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._logistic_design import Prepared
 from ._logistic_newton import Optimum
@@ -48,7 +49,7 @@ def _varcomp(design: ModelDesign, G: np.ndarray) -> pd.DataFrame:
 
 def _lme4_theta(design: ModelDesign, L: np.ndarray) -> list[float]:
     """lme4's ``getME(fit, "theta")``: each block's lower triangle, column by column."""
-    out = []
+    out: list[float] = []
     for block in design.re_blocks:
         for j, b in enumerate(block):
             out.extend(float(L[a, b]) for a in block[j:])
@@ -67,6 +68,7 @@ def build_result(
     singular: bool,
     messages: tuple[str, ...],
     separated: np.ndarray | None,
+    diagnostics: ConvergenceRecord | None = None,
 ) -> MixedResult:
     """Estimates, standard errors (observed information), variance components, modes."""
     data = prep.data
@@ -147,6 +149,7 @@ def build_result(
         dropped=design.dropped,
         warnings=tuple(messages) + tuple(notes),
         details=details,
+        diagnostics=diagnostics,
     )
 
 

@@ -67,6 +67,7 @@ def offset_vector(
                 hint="pass one log-exposure value per row of data",
             )
     rows = design.source_rows
+    assert rows is not None  # build_design records the data rows of every design
     aligned = values[rows]
     bad = np.flatnonzero(~np.isfinite(aligned))
     if bad.size:

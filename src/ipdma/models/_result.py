@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._frozen import freeze
 from .._literals import DfMethod, validate
 from ..errors import SpecError
+from ._convergence import ConvergenceRecord
 
 if TYPE_CHECKING:
     from ._kenward_roger import KenwardRoger
@@ -53,11 +56,16 @@ class MixedResult:
         Rows dropped for missing values, per trial.
     warnings : tuple of str
         Everything that was warned about during the fit.
+    diagnostics : ConvergenceRecord
+        The structured convergence checks (gradient, second start, boundary, separation).
     ddf : str
         The denominator df used by default (linear models): ``"satterthwaite"``,
         ``"kenward-roger"`` or ``"residual"`` (as chosen in :func:`ipdma.mixed`).
     kenward_roger : KenwardRoger or None
         Kenward-Roger adjusted covariance, SEs and df (fits with ``ddf="kenward-roger"``).
+
+    Every Series and DataFrame of a result is read-only (assignment raises ``TypeError``):
+    a fit is an audit record. ``.copy()`` gives a modifiable copy.
     """
 
     formula: str
@@ -81,21 +89,37 @@ class MixedResult:
     dropped: pd.Series
     warnings: tuple[str, ...] = ()
     residual: str = "common"
-    details: dict = field(default_factory=dict, repr=False)
+    details: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    diagnostics: ConvergenceRecord | None = None
     ddf: str = "satterthwaite"
     kenward_roger: KenwardRoger | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("fixef", "se", "vcov", "df", "varcomp", "ranef", "dropped", "sigma"):
+            object.__setattr__(self, name, freeze(getattr(self, name)))
+        if self.kenward_roger is not None:
+            kr = self.kenward_roger
+            frozen = replace(kr, vcov=freeze(kr.vcov), se=freeze(kr.se), df=freeze(kr.df))
+            object.__setattr__(self, "kenward_roger", frozen)
+        details = {key: freeze(value) for key, value in self.details.items()}
+        object.__setattr__(self, "details", MappingProxyType(details))
+
     # ----------------------------------------------------------------------------------
+    @property
+    def default_df_method(self) -> DfMethod:
+        """The documented inference: the fit's ``ddf`` for linear models (Satterthwaite t
+        unless chosen otherwise in :func:`ipdma.mixed`), z for logistic and Poisson."""
+        return self.ddf if self.family == "gaussian" else "wald"  # type: ignore[return-value]
+
     def _se_df(self, method: DfMethod) -> tuple[np.ndarray, np.ndarray]:
         """Standard errors and denominator df of each coefficient under ``method``.
 
         ``wald``: model-based SE, df = inf (z). ``satterthwaite``: model-based SE with
         Satterthwaite df (lmerTest). ``kenward-roger``: KR-adjusted SE with KR df (pbkrtest;
         only for fits with ``ddf="kenward-roger"``). ``residual``: model-based SE with
-        df = n - rank(X) (SAS/nlme-style residual df; the fixed design has full rank).
-        Logistic models have z tests whatever the method (df = inf).
+        df = n - rank(X) (the fixed design has full rank). Non-linear families: z.
         """
-        validate(method, DfMethod, "method")
         se = self.se.reindex(self.fixef.index).to_numpy(dtype=float)
         n_terms = len(self.fixef)
         if method == "wald" or self.family != "gaussian":
@@ -114,61 +138,64 @@ class MixedResult:
             df = self.df.reindex(self.fixef.index).to_numpy(dtype=float)
         return se, np.where(np.isfinite(df) & (df > 0), df, np.inf)
 
-    def _default_method(self) -> DfMethod:
-        return self.ddf if self.family == "gaussian" else "wald"  # type: ignore[return-value]
+    def _inference(self, level: float, method: DfMethod | None) -> pd.DataFrame:
+        """``estimate, se, df, statistic, p, ci_low, ci_high`` by term: the one place where
+        a fit's confidence intervals and p-values are computed.
 
-    def confint(self, level: float = 0.95, *, method: DfMethod = "wald") -> pd.DataFrame:
-        """Confidence intervals for the fixed effects.
-
-        ``method="wald"`` uses normal quantiles; ``"satterthwaite"`` uses t quantiles with
-        the Satterthwaite denominator df (lmerTest's default for ``lmer`` fits);
-        ``"kenward-roger"`` the KR-adjusted SE with t quantiles at the KR df (pbkrtest);
-        ``"residual"`` t quantiles with n - rank(X) df. Returns a DataFrame with columns
-        ``ci_low, ci_high`` indexed by term.
+        ``t = estimate / se`` referred to t(df) where df is finite, else N(0, 1); two-sided
+        p; CI ``estimate -/+ q se`` with q the ``(1 + level) / 2`` quantile of the same law.
         """
+        method = self.default_df_method if method is None else method
+        validate(method, DfMethod, "method")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
+        from scipy import special  # imported when asked: a fit itself does not need it
+
         se, df = self._se_df(method)
-        crit = np.where(
-            np.isinf(df), stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, df)
-        )
-        est = self.fixef.to_numpy()
+        est = self.fixef.to_numpy(dtype=float)
+        quantile = 0.5 + level / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = est / se
+        normal = np.isinf(df)
+        crit = np.where(normal, special.ndtri(quantile), special.stdtrit(df, quantile))
+        p = np.where(normal, 2 * special.ndtr(-np.abs(stat)), 2 * special.stdtr(df, -np.abs(stat)))
         return pd.DataFrame(
-            {"ci_low": est - crit * se, "ci_high": est + crit * se}, index=self.fixef.index
+            {
+                "estimate": est,
+                "se": se,
+                "df": df,
+                "statistic": stat,
+                "p": p,
+                "ci_low": est - crit * se,
+                "ci_high": est + crit * se,
+            },
+            index=self.fixef.index,
         )
+
+    def confint(self, level: float = 0.95, *, method: DfMethod | None = None) -> pd.DataFrame:
+        """Confidence intervals for the fixed effects (columns ``ci_low, ci_high``, by term).
+
+        By default the documented inference, the same as :meth:`tidy`: t quantiles with the
+        Satterthwaite denominator df for linear models (lmerTest's default for ``lmer``
+        fits), normal quantiles for logistic models (lme4's Wald z). ``method="wald"``
+        gives normal quantiles for any model; ``method="satterthwaite"`` t quantiles
+        where the df are finite; ``"kenward-roger"`` the KR-adjusted SE with KR df
+        (pbkrtest; fits with ``ddf="kenward-roger"``); ``"residual"`` n - rank(X) df.
+        """
+        return self._inference(level, method)[["ci_low", "ci_high"]]
 
     def tidy(
         self, exponentiate: bool = False, level: float = 0.95, *, method: DfMethod | None = None
     ) -> pd.DataFrame:
         """One row per fixed term: ``term, estimate, se, df, statistic, p, ci_low, ci_high``.
 
-        By default the fit's ``ddf`` for linear models (t statistics with Satterthwaite df
-        unless the fit chose ``"kenward-roger"`` or ``"residual"``) and z statistics for
-        logistic models; ``method`` overrides it (see :meth:`confint`). ``exponentiate=True``
-        reports exp(estimate) and exp(CI) (odds ratios for logistic models); ``se`` and
-        ``statistic`` stay on the model scale.
+        By default t statistics with Satterthwaite df for linear models and z statistics for
+        logistic models (``df`` is ``inf``); ``method="wald"`` gives z for any model. The
+        intervals are those of :meth:`confint` with the same ``level`` and ``method``.
+        ``exponentiate=True`` reports exp(estimate) and exp(CI) (odds ratios for logistic
+        models); ``se`` and ``statistic`` stay on the model scale.
         """
-        method = self._default_method() if method is None else method
-        se, df = self._se_df(method)
-        est = self.fixef.to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = est / se
-        p = np.where(
-            np.isinf(df), 2 * stats.norm.sf(np.abs(stat)), 2 * stats.t.sf(np.abs(stat), df)
-        )
-        ci = self.confint(level, method=method)
-        out = pd.DataFrame(
-            {
-                "term": list(self.fixef.index),
-                "estimate": est,
-                "se": se,
-                "df": df,
-                "statistic": stat,
-                "p": p,
-                "ci_low": ci["ci_low"].to_numpy(),
-                "ci_high": ci["ci_high"].to_numpy(),
-            }
-        )
+        out = self._inference(level, method).reset_index(names="term")
         if exponentiate:
             for col in ("estimate", "ci_low", "ci_high"):
                 out[col] = np.exp(out[col])

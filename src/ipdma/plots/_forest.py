@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from scipy import stats
-
 from ..errors import InputError
 from ._rows import Row, render
 
@@ -53,11 +51,17 @@ class _Scale:
 
 
 def _study_rows(result: PoolResult, scale: _Scale, decimals: int, indent: int) -> list[Row]:
-    z = float(stats.norm.ppf(0.5 + result.level / 2.0))
     rows = []
-    for label, y, v, w in zip(result.labels, result.yi, result.vi, result.weights, strict=True):
-        se = math.sqrt(v)
-        est, low, high = scale(y), scale(y - z * se), scale(y + z * se)
+    studies = result.studies()  # the per-study CIs of the result; never recomputed here
+    for label, y, lo, hi, w in zip(
+        studies["label"],
+        studies["estimate"],
+        studies["ci_low"],
+        studies["ci_high"],
+        studies["weight"],
+        strict=True,
+    ):
+        est, low, high = scale(float(y)), scale(float(lo)), scale(float(hi))
         rows.append(
             Row(
                 "study",

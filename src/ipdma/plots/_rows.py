@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -216,7 +216,7 @@ def render(
     )
     if favours:
         axes_tf = blended_transform_factory(ax.transData, ax.transAxes)
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "xycoords": axes_tf,
             "textcoords": "offset points",
             "va": "top",

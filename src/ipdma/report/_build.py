@@ -1,13 +1,14 @@
 """``build(project)``: gather a project's results and write its report.
 
 Reads the harmonized master dataset (``ipdma.load``), the descriptive tables
-(``ipdma.describe``), the data checks (``ipdma.checks``), and the analysis results that
-``ipdma analyze`` wrote to ``output/tables/*.csv``; draws the figures; writes the report.
+(``ipdma.describe``), the data checks (``ipdma.checks``), and the analysis results from the
+results store (:func:`ipdma.analysis.load_results`: the typed model records and the plan
+they were fitted under; never the CSV exports); draws the figures; writes the report.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,13 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
+from ..analysis import RESULTS_FILE, AnalysisResults, load_results, plan_from_dict
 from ..errors import DataFileError, IpdmaError
 from ._compose import ReportInputs
 from ._figures import aggregate_figures, subgroup_figures
 from ._write import write_report
 
 __all__ = ["build", "collect"]
-
-RESULT_TABLES = ("overall", "interactions", "subgroups", "important", "models")
 
 
 def build(
@@ -54,23 +54,23 @@ def build(
     return write_report(inputs, target).html
 
 
-def _results(folder: Path) -> dict[str, pd.DataFrame]:
-    frames = {}
-    for name in RESULT_TABLES:
-        path = folder / f"{name}.csv"
-        if path.exists():
-            frames[name] = pd.read_csv(path, keep_default_na=True)
-    return frames
+def _results(project: Any, notices: list[str]) -> AnalysisResults | None:
+    """The project's analysis results from its results store (None, with a notice, if absent)."""
+    try:
+        return load_results(project.output_dir)
+    except DataFileError:
+        notices.append(
+            f"The analysis results were not found ({project.output_dir / RESULTS_FILE}): run "
+            f"`ipdma analyze {project.path}`. The report shows the data only."
+        )
+        return None
 
 
-def _plan(project: Any, recorded: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """The plan recorded with the results (``plan.json``), else the project's; and labels."""
-    from ..analysis import AnalysisPlan, plan_from_dict
-
-    if recorded.exists():
-        plan = AnalysisPlan.model_validate(json.loads(recorded.read_text("utf-8")))
-    else:
-        plan = plan_from_dict(project.analysis, file=project.path)
+def _plan(project: Any, results: AnalysisResults | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The plan the results were fitted under, else the project's; and modifier labels."""
+    plan = (
+        results.plan if results is not None else plan_from_dict(project.analysis, file=project.path)
+    )
     labels = {}
     for name in (*plan.modifiers, *plan.adjust_for):
         labels[name] = plan.modifier_spec(name).label or name
@@ -101,25 +101,20 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
             hint=f"run `ipdma ingest {project.path}` (or `ipdma run`) first",
         )
     master = ipdma.load(master_path)
-    results = _results(project.output_dir / "tables")
-    plan, labels = _plan(project, project.output_dir / "tables" / "plan.json")
-    if "interactions" not in results:
-        notices.append(
-            "The analysis results were not found (output/tables/interactions.csv): run "
-            f"`ipdma analyze {project.path}`. The report shows the data only."
-        )
+    results = _results(project, notices)
+    plan, labels = _plan(project, results)
     trials = master.trials
     included = trials.loc[trials["included"].astype(bool)]
     tables = {}
     for name, title in (("table1", "Table 1"), ("table2", "Table 2"), ("table3", "Table 3")):
         function = getattr(describe, name, None)
         if function is not None:
-            tables[name] = _optional(lambda f=function: f(master), title, notices)
+            tables[name] = _optional(functools.partial(function, master), title, notices)
     figures = list(_optional(lambda: aggregate_figures(master), "Figure 2", notices) or [])
-    if "subgroups" in results:
+    if results is not None:
         figures += (
             _optional(
-                lambda: subgroup_figures(results["subgroups"], plan or {}),
+                lambda: subgroup_figures(results.subgroups, plan, _settings(master, project)),
                 "Figures 3-5",
                 notices,
             )
@@ -138,12 +133,16 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         table1=tables.get("table1"),
         table2=tables.get("table2"),
         table3=tables.get("table3"),
-        overall=results.get("overall"),
-        interactions=results.get("interactions"),
-        important=results.get("important"),
-        models=results.get("models"),
+        overall=None if results is None else results.overall,
+        interactions=None if results is None else results.interactions,
+        important=None if results is None else results.important,
+        models=None if results is None else results.models,
+        results=results,
         figures=tuple(figures),
         notices=tuple(notices),
+        codebook="../codebook/index.html"
+        if (project.output_dir / "codebook" / "index.html").is_file()
+        else "",
     )
 
 

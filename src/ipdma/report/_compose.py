@@ -7,12 +7,15 @@ flat list of tables that are also written as CSV/XLSX.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 
+from ..analysis import AnalysisResults
+from ._captions import comparison_phrase, primary_of, window_phrase, windows_note
 from ._descriptive import table1_view, table2_view, table3_view
 from ._interactions import Block, interaction_table
 from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool
@@ -49,6 +52,8 @@ class ReportInputs:
     ``plan`` and ``settings`` are the recorded analysis plan and harmonization settings as
     plain dicts; ``labels`` maps modifier names to their table labels; ``checks`` maps a
     check's name ("replication", "missingness", ...) to its table, in display order.
+    ``results`` are the analysis results loaded from the results store (the typed model
+    records); ``overall``, ``interactions``, ``important`` and ``models`` are its tables.
     """
 
     title: str
@@ -67,11 +72,13 @@ class ReportInputs:
     interactions: pd.DataFrame | None = None
     important: pd.DataFrame | None = None
     models: pd.DataFrame | None = None
+    results: AnalysisResults | None = None
     figures: tuple[FigureView, ...] = ()
     notices: tuple[str, ...] = ()
+    codebook: str = ""
 
 
-def _has(frame: pd.DataFrame | None) -> bool:
+def _has(frame: pd.DataFrame | None) -> TypeGuard[pd.DataFrame]:
     return frame is not None and not frame.empty
 
 
@@ -81,16 +88,21 @@ def _outcomes(inputs: ReportInputs) -> list[str]:
 
 
 def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[TableView]]:
-    primary, sensitivity = [], []
+    primary: list[TableView] = []
+    sensitivity: list[TableView] = []
     frame = inputs.interactions
     if not _has(frame):
         return primary, sensitivity
-    common = {
+    common: dict[str, Any] = {
         "important": inputs.important,
         "models": inputs.models,
         "labels": inputs.labels,
         "modifiers": tuple((inputs.plan or {}).get("modifiers") or ()),
     }
+    window, comparison = primary_of(inputs.plan)
+    settings = inputs.settings
+    windows = tuple((inputs.plan or {}).get("windows") or ("short", "moderate", "long"))
+    comparisons = tuple((inputs.plan or {}).get("comparisons") or tuple(COMPARISON_LABELS))
     for outcome in _outcomes(inputs):
         scale = "OR" if outcome == "recovery" else "MD"
         direction = (
@@ -105,13 +117,13 @@ def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[Tab
             interaction_table(
                 frame,
                 [
-                    Block("Unadjusted", outcome, adjusted=False),
-                    Block("Adjusted", outcome, adjusted=True),
+                    Block("Unadjusted", outcome, window, comparison, adjusted=False),
+                    Block("Adjusted", outcome, window, comparison, adjusted=True),
                 ],
                 key=f"table{_TABLE_NUMBER[outcome]}",
                 title=f"Table {_TABLE_NUMBER[outcome]}. Treatment-variable interactions "
-                f"(unadjusted and adjusted) on {OUTCOME_LABELS[outcome].lower()}, follow-up "
-                "closest to 3 months, exercise vs any non-exercise comparison",
+                f"(unadjusted and adjusted) on {OUTCOME_LABELS[outcome].lower()}, "
+                f"{window_phrase(window, settings)}, {comparison_phrase(comparison)}",
                 scale=scale,
                 notes=(
                     direction,
@@ -121,39 +133,46 @@ def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[Tab
                 **common,
             )
         )
-        windows = [w for w in ("moderate", "long") if _present(frame, outcome, window=w)]
-        if windows:
+        others = [
+            w
+            for w in windows
+            if w != window and _present(frame, outcome, window=w, comparison=comparison)
+        ]
+        if others:
             number = _APPENDIX_WINDOWS[outcome]
             sensitivity.append(
                 interaction_table(
                     frame,
                     [
-                        Block(f"{w.capitalize()} term (adjusted)", outcome, window=w)
-                        for w in windows
+                        Block(f"{w.capitalize()} term (adjusted)", outcome, w, comparison)
+                        for w in others
                     ],
                     key=f"appendix{number}",
-                    title=f"Appendix {number}. {OUTCOME_LABELS[outcome]}: moderate (closest to 6 "
-                    "months) and long-term (closest to 12 months) follow-up, adjusted models",
+                    title=f"Appendix {number}. {OUTCOME_LABELS[outcome]}: "
+                    + " and ".join(window_phrase(w, settings) for w in others)
+                    + f", {comparison_phrase(comparison)}, adjusted models",
                     scale=scale,
                     notes=(direction,),
                     **common,
                 )
             )
-        comparisons = [
-            c for c in ("usual", "conservative") if _present(frame, outcome, comparison=c)
+        sets = [
+            c
+            for c in comparisons
+            if c != comparison and _present(frame, outcome, window=window, comparison=c)
         ]
-        if comparisons:
+        if sets:
             number = _APPENDIX_COMPARISONS[outcome]
             sensitivity.append(
                 interaction_table(
                     frame,
                     [
-                        Block(f"vs {COMPARISON_LABELS[c]} (adjusted)", outcome, comparison=c)
-                        for c in comparisons
+                        Block(f"vs {COMPARISON_LABELS.get(c, c)} (adjusted)", outcome, window, c)
+                        for c in sets
                     ],
                     key=f"appendix{number}",
                     title=f"Appendix {number}. {OUTCOME_LABELS[outcome]}: by comparison group "
-                    "type, follow-up closest to 3 months, adjusted models",
+                    f"type, {window_phrase(window, settings)}, adjusted models",
                     scale=scale,
                     notes=(direction,),
                     **common,
@@ -163,9 +182,7 @@ def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[Tab
     return primary, sensitivity
 
 
-def _present(
-    frame: pd.DataFrame, outcome: str, *, window: str = "short", comparison: str = "any"
-) -> bool:
+def _present(frame: pd.DataFrame, outcome: str, *, window: str, comparison: str) -> bool:
     rows = frame.loc[
         (frame["outcome"] == outcome)
         & (frame["window"] == window)
@@ -231,6 +248,10 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
             section="data",
         )
         data_items.append(view)
+    if inputs.codebook:
+        data_items.append(Text("Data dictionary of every trial's raw file (variables, labels, "
+                               "codes, missing values, ranges, frequencies):",
+                               href=inputs.codebook))  # fmt: skip
     for name, frame in inputs.checks.items():
         title = _CHECK_TITLES.get(name, name)
         view = frame_view(
@@ -246,19 +267,30 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     sections.append(Section("data", "Data provenance and checks", tuple(data_items)))
 
     descriptive: list[TableView | FigureView | Text] = []
-    for frame, view in (
-        (inputs.table1, table1_view),
+    for frame, make_view in (
+        (inputs.table1, functools.partial(table1_view, settings=inputs.settings)),
         (inputs.table2, table2_view),
         (inputs.table3, table3_view),
     ):
         if _has(frame):
-            descriptive.append(view(frame))
+            descriptive.append(make_view(frame))
     descriptive += _figure(inputs, "figure2") + _figure(inputs, "appendix2")
     sections.append(Section("trials", "Trials and participants", tuple(descriptive)))
 
     if _has(inputs.overall):
         sections.append(
-            Section("overall", "Overall treatment effects", (overall_table(inputs.overall),))
+            Section(
+                "overall",
+                "Overall treatment effects",
+                (
+                    overall_table(
+                        inputs.overall,
+                        follow_up=windows_note(
+                            tuple(dict.fromkeys(inputs.overall["window"])), inputs.settings
+                        ),
+                    ),
+                ),
+            )
         )
 
     primary, sensitivity = _interaction_tables(inputs)

@@ -9,8 +9,13 @@ A frame without the expected columns is shown as it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
+from ._captions import windows_note
 from ._tables import frame_view
 from ._view import TableView, format_number, format_p
 
@@ -39,8 +44,9 @@ TITLE2 = (
 TITLE3 = "Table 3. Characteristics of the participants at baseline (% missing per characteristic)"
 
 
-def table1_view(frame: pd.DataFrame) -> TableView:
-    """Table 1 with the paper's column groups (trial groups, outcomes, follow-up periods)."""
+def table1_view(frame: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> TableView:
+    """Table 1 with the paper's column groups (trial groups, outcomes, follow-up periods);
+    the note names each window's target from the harmonization ``settings``."""
     if not set(_TABLE1) <= set(frame.columns):
         return frame_view(frame, key="table1", title=TITLE1)
     shown = frame[list(_TABLE1)].rename(columns=_TABLE1)
@@ -57,8 +63,9 @@ def table1_view(frame: pd.DataFrame) -> TableView:
         frame=view.frame,
         groups=groups,
         notes=(
-            "# Ex; Comp: number of exercise and comparison groups. Follow-up: + the outcome was "
-            "measured within the window (short: closest to 3 months, moderate: 6, long: 12).",
+            "# Ex; Comp: number of exercise and comparison groups. Follow-up periods: + the "
+            "outcome was measured within the window. "
+            + windows_note(("short", "moderate", "long"), settings),
         ),
     )
 
@@ -151,6 +158,6 @@ def _text(value: object) -> str:
 
 
 def _count(value: object) -> str:
-    if value is None or pd.isna(value):
+    if not isinstance(value, int | float | np.integer | np.floating) or pd.isna(value):
         return ""
     return format_number(float(value), 0)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._captions import comparison_phrase, primary_of, window_phrase
 from ._labels import as_bool
 from ._view import FigureView
 
@@ -100,14 +101,21 @@ def aggregate_figures(master: Any) -> list[FigureView]:
     return views
 
 
-def subgroup_figures(subgroups: pd.DataFrame, plan: Mapping[str, Any]) -> list[FigureView]:
-    """Figures 3-5: subgroup treatment effects at the primary window and comparison."""
+def subgroup_figures(
+    subgroups: pd.DataFrame,
+    plan: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+) -> list[FigureView]:
+    """Figures 3-5: subgroup treatment effects at the plan's primary window and comparison.
+
+    Captions name that window with its target (``settings``) and the comparison set.
+    """
     from .. import plots
 
     draw = plots.subgroup_forest
-    window = plan.get("primary_window", "short")
-    comparison = plan.get("primary_comparison", "any")
+    window, comparison = primary_of(plan)
     adjusted = plan.get("subgroup_adjustment", "adjusted") == "adjusted"
+    level = f"{100 * float(plan.get('level', 0.95)):g}%"
     views = []
     for number, outcome, word in ((3, "pain", "pain"), (4, "function", "function"),
                                   (5, "recovery", "global recovery")):  # fmt: skip
@@ -146,7 +154,8 @@ def subgroup_figures(subgroups: pd.DataFrame, plan: Mapping[str, Any]) -> list[F
                 key=f"figure{number}",
                 title=f"Figure {number}. Treatment effect of exercise on {word} by subgroup of "
                 f"each potential modifier ({'odds ratio' if scale == 'OR' else 'mean difference'}"
-                " with 95% CI), follow-up closest to 3 months",
+                f" with {level} CI), {window_phrase(window, settings)}, "
+                f"{comparison_phrase(comparison)}",
                 notes=(
                     f"{'Adjusted' if adjusted else 'Unadjusted'} one-stage models with "
                     "uncentred modifier categories (clinical cut-points or the median).",

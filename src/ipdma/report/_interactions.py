@@ -39,8 +39,8 @@ class Block:
 
     label: str
     outcome: str
-    window: str = "short"
-    comparison: str = "any"
+    window: str
+    comparison: str
     adjusted: bool = True
 
     def select(self, frame: pd.DataFrame) -> pd.DataFrame:

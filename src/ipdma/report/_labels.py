@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+
+from ..spec import VARIABLES, VariableDef
 
 __all__ = [
     "COMPARISON_LABELS",
@@ -32,47 +34,32 @@ COMPARISON_LABELS = {
     "conservative": "other conservative treatment",
 }
 
-# Used only when the harmonization registry does not know a variable.
+# Used only when the registry does not know a variable.
 _FALLBACK_UNITS = {"age": "years", "bmi": "kg/m\u00b2", "episode_months": "months"}
 
 
-def _registry() -> dict[str, Any]:
-    try:
-        module = importlib.import_module("ipdma.harmonize")
-    except ImportError:  # the registry is optional for rendering
-        return {}
-    return dict(getattr(module, "VARIABLES", {}) or {})
+def variable_label(name: str, registry: Mapping[str, VariableDef] = VARIABLES) -> str:
+    """The registry's label of a modifier, with its unit when continuous ("Age (years)").
 
-
-def _attr(definition: Any, name: str) -> Any:
-    if isinstance(definition, dict):
-        return definition.get(name)
-    return getattr(definition, name, None)
-
-
-def variable_label(name: str) -> str:
-    """The registry's label of a modifier, with its unit when continuous ("Age (years)")."""
-    definition = _registry().get(name)
-    label = _attr(definition, "label") if definition is not None else None
-    unit = _attr(definition, "unit") if definition is not None else _FALLBACK_UNITS.get(name)
-    kind = _attr(definition, "kind") if definition is not None else None
-    if not label:
-        label = name.replace("_", " ").capitalize()
+    ``registry`` defaults to :data:`ipdma.spec.VARIABLES`; pass a project's
+    (``ipdma.spec.registry_with(project.variables)``) for its own variables.
+    """
+    definition = registry.get(name)
+    if definition is None:
+        label, unit, kind = name.replace("_", " ").capitalize(), _FALLBACK_UNITS.get(name), None
+    else:
+        label, unit, kind = definition.label, definition.unit, definition.kind
     if unit and kind != "binary" and f"({unit})" not in label:
         label = f"{label} ({unit})"
-    return str(label)
+    return label
 
 
-def level_labels(name: str) -> tuple[str, str] | None:
+def level_labels(
+    name: str, registry: Mapping[str, VariableDef] = VARIABLES
+) -> tuple[str, str] | None:
     """``(reference, yes)`` level labels of a binary modifier, if the registry has them."""
-    definition = _registry().get(name)
-    if definition is None:
-        return None
-    for attr in ("levels", "level_labels", "labels"):
-        value = _attr(definition, attr)
-        if value is not None and len(value) == 2:
-            return str(value[0]), str(value[1])
-    return None
+    definition = registry.get(name)
+    return None if definition is None else definition.levels
 
 
 def as_bool(value: Any) -> bool:

@@ -55,11 +55,12 @@ def _display(value: Any, digits: int) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating):
-        if np.isnan(value):
+        number = float(value)
+        if np.isnan(number):
             return ""
-        if float(value).is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return format_number(float(value), digits)
+        if number.is_integer() and abs(number) < 1e15:
+            return str(int(number))
+        return format_number(number, digits)
     return str(value)
 
 
@@ -105,7 +106,7 @@ def _sort(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def overall_table(
-    overall: pd.DataFrame, *, key: str = "overall_effects", title: str = ""
+    overall: pd.DataFrame, *, key: str = "overall_effects", title: str = "", follow_up: str = ""
 ) -> TableView:
     """Overall treatment effects: MD (pain, function) or OR (recovery) with 95% CI per cell."""
     frame = _sort(overall, ["outcome", "window", "comparison"])
@@ -139,8 +140,8 @@ def overall_table(
         or "Overall treatment effects of exercise therapy (one-stage IPD meta-analysis)",
         frame=table,
         notes=(
-            "Follow-up: the visit closest to 3 (short), 6 (moderate) or 12 months (long). "
-            "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
+            (follow_up + " " if follow_up else "")
+            + "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
             "exercise). OR: odds ratio of global recovery (above 1 favours exercise). Adjusted "
             "for the baseline value of the outcome (function for global recovery). tau: "
             "between-trial standard deviation of the treatment effect.",
@@ -202,7 +203,9 @@ def warnings_table(models: pd.DataFrame) -> TableView:
             problem = f"failed: {error}"
         elif not as_bool(rec.get("converged", True)):
             problem = "did not converge"
-            if _text(rec.get("convergence")):
+            if _text(rec.get("message")):  # plain language, from the convergence record
+                problem += f": {rec['message']}"
+            elif _text(rec.get("convergence")):
                 problem += f" ({rec['convergence']})"
         else:
             continue

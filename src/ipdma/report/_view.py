@@ -119,6 +119,7 @@ class Text:
 
     text: str
     css: str = ""
+    href: str = ""
 
     kind = "text"
 
@@ -175,9 +176,9 @@ def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
 
 def format_p(p: float | None) -> str:
     """p-values: two decimals, three below 0.1 (so 0.049 never reads 0.05), ``<0.001``."""
-    if _missing(p):
+    if p is None or _missing(p):
         return ""
-    p = float(p)
-    if p < 0.001:
+    value = float(p)
+    if value < 0.001:
         return "<0.001"
-    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"

@@ -1,4 +1,5 @@
-"""Configuration of a simulated consortium: frozen dataclasses, every parameter changeable.
+"""Configuration of a simulated consortium: frozen pydantic dataclasses, every parameter
+changeable, every value validated (types, option names) when a config is built.
 
 A :class:`ConsortiumConfig` holds the trials (:class:`TrialConfig`, transcribed from the
 paper's Table 1 in :mod:`._trials`), the baseline covariate distributions
@@ -9,25 +10,73 @@ per outcome; the Results text and Tables 4-5). Change anything with
     cfg = default_config()
     cfg = replace(cfg, trials=cfg.trials[:10], size_factor=2.0)
     cfg = cfg.with_interaction("function", "heavy_demands", 0.0)
+
+A value of the wrong type or an unknown option (``population``, ``file_format``, ``role``,
+...) is a :class:`~ipdma.errors.SpecError` naming the field, raised when the config is built
+(``dataclasses.replace`` included); what needs several fields at once (ids, ranges, names of
+modifiers and instruments) is checked by :func:`ipdma.simulate._validate.validate_config`
+before anything is simulated. Mappings are read-only views (``MappingProxyType``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import field, replace
 from types import MappingProxyType
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+
+from ..errors import SpecError
+from ..spec import spec_error_from_validation
 
 ArmRole = Literal["exercise", "comparison"]
 Category = Literal["exercise", "no treatment", "usual care", "placebo", "other conservative"]
 FileFormat = Literal["sav", "dta", "xpt", "csv", "csv-semicolon", "csv-latin1", "xlsx"]
+Population = Literal["primary care", "secondary care", "occupational", "general or mixed"]
+#: weeks as given (an int stays an int, so that files and specs are written as before)
+Weeks = int | float
+
+_CONFIG = ConfigDict(extra="forbid")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-def _frozen(mapping: dict) -> MappingProxyType:
+def _frozen(mapping: Mapping[K, V]) -> Mapping[K, V]:
     return MappingProxyType(dict(mapping))
 
 
-@dataclass(frozen=True)
-class ArmConfig:
+#: a read-only mapping after validation
+FrozenMap = Annotated[Mapping[K, V], AfterValidator(_frozen)]
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class _Validated:
+    """Base of the config classes: pydantic's errors become SpecErrors (one translator)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _spec_error(cls, values: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        try:
+            return handler(values)
+        except ValidationError as exc:
+            error = spec_error_from_validation(exc, cls, docs=f"ipdma.simulate.{cls.__name__}")
+            raise SpecError(
+                f"simulation config ({cls.__name__}): {error.message}",
+                value=error.value,
+                hint=error.hint,
+            ) from None
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class ArmConfig(_Validated):
     """One randomized arm: its role, category (Table 2), type, design and delivery."""
 
     name: str
@@ -39,8 +88,8 @@ class ArmConfig:
     share: float = 1.0  # relative allocation weight within the trial
 
 
-@dataclass(frozen=True)
-class TrialConfig:
+@dataclass(frozen=True, config=_CONFIG)
+class TrialConfig(_Validated):
     """One trial as in Table 1, plus what the simulator needs to write its file.
 
     ``visits`` are the follow-up times in weeks; ``pain_visits`` / ``function_visits``
@@ -53,7 +102,7 @@ class TrialConfig:
     label: str
     year: int
     country: str
-    population: Literal["primary care", "secondary care", "occupational", "general or mixed"]
+    population: Population
     n: int
     pct_female: float
     mean_age: float
@@ -61,12 +110,12 @@ class TrialConfig:
     comparison_category: str
     pain_instrument: str | None
     function_instrument: str | None
-    visits: tuple[float, ...]
+    visits: tuple[Weeks, ...]
     measured: frozenset[str]
     file_format: FileFormat = "csv"
     long_file: bool = False
-    pain_visits: tuple[float, ...] | None = None
-    function_visits: tuple[float, ...] | None = None
+    pain_visits: tuple[Weeks, ...] | None = None
+    function_visits: tuple[Weeks, ...] | None = None
     mean_pain0: float = 53.5
     mean_function0: float = 44.6
     identifiers: tuple[str, ...] = ()  # "initials" | "birth_date": left in the file by mistake
@@ -79,7 +128,7 @@ class TrialConfig:
     def n_comparison_arms(self) -> int:
         return sum(arm.role == "comparison" for arm in self.arms)
 
-    def visits_for(self, outcome: str) -> tuple[float, ...]:
+    def visits_for(self, outcome: str) -> tuple[Weeks, ...]:
         """Follow-up weeks at which ``outcome`` ("pain" | "function") was measured."""
         instrument = self.pain_instrument if outcome == "pain" else self.function_instrument
         if instrument is None:
@@ -88,16 +137,16 @@ class TrialConfig:
         return self.visits if chosen is None else chosen
 
 
-@dataclass(frozen=True)
-class BinaryCovariate:
+@dataclass(frozen=True, config=_CONFIG)
+class BinaryCovariate(_Validated):
     """P(level 1) for a binary baseline variable (Table 3) and its between-trial SD (logit)."""
 
     p: float
     trial_sd: float = 0.3
 
 
-@dataclass(frozen=True)
-class ContinuousCovariate:
+@dataclass(frozen=True, config=_CONFIG)
+class ContinuousCovariate(_Validated):
     """Mean, SD, valid range and between-trial SD of the mean of a continuous variable.
 
     ``log`` draws the variable log-normally (mean/sd then refer to the log scale).
@@ -111,7 +160,7 @@ class ContinuousCovariate:
     log: bool = False
 
 
-def _default_binary() -> MappingProxyType:
+def _default_binary() -> Mapping[str, BinaryCovariate]:
     return _frozen(
         {
             "education": BinaryCovariate(0.55),
@@ -128,7 +177,7 @@ def _default_binary() -> MappingProxyType:
     )
 
 
-def _default_continuous() -> MappingProxyType:
+def _default_continuous() -> Mapping[str, ContinuousCovariate]:
     return _frozen(
         {
             "bmi": ContinuousCovariate(26.3, 4.4, 15.0, 50.0, 0.8),
@@ -188,18 +237,20 @@ _DEFAULT_CORRELATIONS = {
 }
 
 
-@dataclass(frozen=True)
-class CovariateConfig:
+@dataclass(frozen=True, config=_CONFIG)
+class CovariateConfig(_Validated):
     """Baseline variables: marginal distributions, copula correlations, item missingness.
 
     ``item_missing`` is the share missing within trials that measured the variable.
     """
 
-    binary: MappingProxyType = field(default_factory=_default_binary)
-    continuous: MappingProxyType = field(default_factory=_default_continuous)
-    correlations: MappingProxyType = field(default_factory=lambda: _frozen(_DEFAULT_CORRELATIONS))
+    binary: FrozenMap[str, BinaryCovariate] = field(default_factory=_default_binary)
+    continuous: FrozenMap[str, ContinuousCovariate] = field(default_factory=_default_continuous)
+    correlations: FrozenMap[tuple[str, str], float] = field(
+        default_factory=lambda: _frozen(_DEFAULT_CORRELATIONS)
+    )
     age_sd: float = 10.5
-    baseline_sd: MappingProxyType = field(
+    baseline_sd: FrozenMap[str, float] = field(
         default_factory=lambda: _frozen({"pain": 19.0, "function": 17.0})
     )
     baseline_trial_sd: float = 4.0
@@ -207,8 +258,8 @@ class CovariateConfig:
     outcome_item_missing: float = 0.01
 
 
-@dataclass(frozen=True)
-class OutcomeModel:
+@dataclass(frozen=True, config=_CONFIG)
+class OutcomeModel(_Validated):
     """Planted one-stage model for one continuous outcome on 0-100 (higher = worse).
 
     For participant j of trial i at a short-term visit::
@@ -239,15 +290,15 @@ class OutcomeModel:
     intercept_sd: float
     residual_sd: float
     residual_trial_sd: float
-    interactions: MappingProxyType
-    prognostic: MappingProxyType
-    decay: MappingProxyType = field(
+    interactions: FrozenMap[str, float]
+    prognostic: FrozenMap[str, float]
+    decay: FrozenMap[str, float] = field(
         default_factory=lambda: _frozen({"short": 1.0, "moderate": 0.8, "long": 0.6})
     )
-    improvement: MappingProxyType = field(
+    improvement: FrozenMap[str, float] = field(
         default_factory=lambda: _frozen({"short": 0.0, "moderate": 2.0, "long": 3.0})
     )
-    response_sd: MappingProxyType = field(default_factory=lambda: _frozen({}))
+    response_sd: FrozenMap[str, float] = field(default_factory=lambda: _frozen({}))
 
 
 #: Effects vs other conservative treatment. The paper reports pain +3.7 (1.3, 6.0), function
@@ -299,8 +350,8 @@ def _function_model() -> OutcomeModel:
     )
 
 
-@dataclass(frozen=True)
-class ConsortiumConfig:
+@dataclass(frozen=True, config=_CONFIG)
+class ConsortiumConfig(_Validated):
     """Everything that defines a simulated consortium (see the module docstring).
 
     ``size_factor`` scales every trial's size (power studies); which trials measure a
@@ -319,17 +370,17 @@ class ConsortiumConfig:
     pain: OutcomeModel = field(default_factory=_pain_model)
     function: OutcomeModel = field(default_factory=_function_model)
     size_factor: float = 1.0
-    dropout: MappingProxyType = field(
+    dropout: FrozenMap[str, float] = field(
         default_factory=lambda: _frozen({"short": 0.08, "moderate": 0.14, "long": 0.2})
     )
     residual_correlation: float = 0.7
     response_correlation: float = 0.9
     visit_correlation: float = 0.6
     recovery_relative: float = 0.30
-    recovery_points: MappingProxyType = field(
+    recovery_points: FrozenMap[str, float] = field(
         default_factory=lambda: _frozen({"pain": 20.0, "function": 10.0})
     )
-    windows: MappingProxyType = field(
+    windows: FrozenMap[str, tuple[float, float]] = field(
         default_factory=lambda: _frozen({"short": (13.0, 9.0), "moderate": (26.0, 10.0),
                                          "long": (52.0, 20.0)})
     )  # fmt: skip
@@ -344,7 +395,9 @@ class ConsortiumConfig:
         interactions = dict(model.interactions)
         interactions[modifier] = value
         model = replace(model, interactions=_frozen(interactions))
-        return replace(self, **{outcome: model})
+        if outcome == "pain":
+            return replace(self, pain=model)
+        return replace(self, function=model)
 
 
 def default_config() -> ConsortiumConfig:

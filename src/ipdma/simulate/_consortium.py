@@ -96,7 +96,7 @@ def consortium(
         encoding = options.get("encoding", "utf-8")
         write_native(native.frame, data_path, native.file_format, labels=native.labels,
                      column_labels=native.column_labels, encoding=encoding,
-                     missing_code=options.get("missing"),
+                     missing_code=options.get("missing"), user_missing=native.user_missing,
                      file_label=f"{sim.config.label} (simulated)")  # fmt: skip
         participants = participants_frame(native, config)
         short = window_frame(native, config, "short")

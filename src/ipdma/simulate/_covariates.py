@@ -79,8 +79,8 @@ def draw_baseline(
             centre += rng.normal(0.0, cov.baseline_trial_sd)
             frame[name] = np.clip(centre + cov.baseline_sd[outcome] * z, 0.0, 100.0)
         elif name in cov.binary:
-            spec = cov.binary[name]
-            p = special.expit(special.logit(spec.p) + rng.normal(0.0, spec.trial_sd))
+            binary = cov.binary[name]
+            p = special.expit(special.logit(binary.p) + rng.normal(0.0, binary.trial_sd))
             frame[name] = (z > special.ndtri(1.0 - p)).astype(float)
         else:
             spec = cov.continuous[name]

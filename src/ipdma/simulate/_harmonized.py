@@ -9,6 +9,8 @@ function, missing when neither can be computed (the paper's Methods).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -92,12 +94,14 @@ def window_frame(native: NativeTrial, config: ConsortiumConfig, window: str) -> 
     """pain, function, recovery (and the weeks used) of one trial at one window."""
     trial_cfg = next(t for t in config.trials if t.trial == native.trial)
     n = len(native.harmonized)
-    out = {}
+    out: dict[str, Any] = {}
     for outcome in OUTCOMES:
         values = native.outcomes.get(outcome)
         index = None if values is None else window_visit(
             trial_cfg, native.visit_weeks, outcome, config, window)  # fmt: skip
-        out[outcome] = values[:, index] if index is not None else np.full(n, np.nan)
+        out[outcome] = (
+            values[:, index] if values is not None and index is not None else np.full(n, np.nan)
+        )
         out[f"{outcome}_weeks"] = native.visit_weeks[index] if index is not None else np.nan
     baseline = {o: native.harmonized[f"{o}0"].to_numpy(float) for o in OUTCOMES}
     out["recovery"] = global_recovery(baseline, out, config)

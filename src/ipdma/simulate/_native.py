@@ -9,7 +9,7 @@ Styles (column names, codes, units) vary between trials deterministically by pos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from ._config import LATENT_ORDER, TrialConfig
 from ._encode import WEEKS_PER_MONTH, encode
 from ._generate import OUTCOMES, SimulatedTrial
 from ._instruments import instrument, stem
+from ._realism import LANGUAGE, OutcomeNames, code_missing, native_name, translate_encoded
 
 SUFFIX = {"sav": "sav", "dta": "dta", "xpt": "xpt", "xlsx": "xlsx", "csv": "csv",
           "csv-semicolon": "csv", "csv-latin1": "csv"}  # fmt: skip
@@ -66,6 +67,7 @@ class NativeTrial:
     file_name: str
     file_format: str
     column_labels: dict[str, str]
+    user_missing: dict[str, float] = field(default_factory=dict)
 
 
 def _name(base: str, short: bool, used: set[str]) -> str:
@@ -76,19 +78,22 @@ def _name(base: str, short: bool, used: set[str]) -> str:
     return name
 
 
-def _arm_codes(sim: SimulatedTrial, k: int, labels_ok: bool) -> tuple[list, dict]:
+def _arm_codes(
+    sim: SimulatedTrial, k: int, labels_ok: bool
+) -> tuple[list[str] | list[int], dict[int, str]]:
     """Arm codes (numbers 1.. or text) and their value labels."""
     arms = sim.config.arms
     if k % 3 == 1 or (not labels_ok and k % 2 == 1):
-        words, seen = [], {}
+        words: list[str] = []
+        seen: dict[str, int] = {}
         for arm in arms:
             word = "EX" if arm.role == "exercise" else "CTRL"
             seen[word] = seen.get(word, 0) + 1
             words.append(word)
         codes = [w + (str(seen_i) if seen[w] > 1 else "") for w, seen_i in _numbered(words)]
         return codes, {}
-    codes = list(range(1, len(arms) + 1))
-    return codes, {c: arm.name for c, arm in zip(codes, arms, strict=True)}
+    numbers = list(range(1, len(arms) + 1))
+    return numbers, {c: arm.name for c, arm in zip(numbers, arms, strict=True)}
 
 
 def _numbered(words: list[str]) -> list[tuple[str, int]]:
@@ -98,12 +103,6 @@ def _numbered(words: list[str]) -> list[tuple[str, int]]:
         count[word] = count.get(word, 0) + 1
         out.append((word, count[word]))
     return out
-
-
-def _visit_tag(week: float, k: int, months: bool) -> str:
-    if months:
-        return f"{round(week / WEEKS_PER_MONTH)}m"
-    return (f"w{week:g}", f"{week:g}w", f"fu{week:g}")[k % 3]
 
 
 def in_months(cfg: TrialConfig) -> bool:
@@ -128,13 +127,17 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
     n = len(sim.baseline)
     columns: dict[str, object] = {}
     labels: dict[str, dict] = {}
-    id_col = _name(_ID_COLUMNS[k % len(_ID_COLUMNS)], short, used)
-    arm_col = _name(_ARM_COLUMNS[k % len(_ARM_COLUMNS)], short, used)
+    language = LANGUAGE.get(cfg.country) if k % 2 == 0 and not short else None
+    id_col = _name(native_name("id", language, _ID_COLUMNS[k % len(_ID_COLUMNS)]), short, used)
+    arm_col = _name(native_name("arm", language, _ARM_COLUMNS[k % len(_ARM_COLUMNS)]), short,
+                    used)  # fmt: skip
     number = np.arange(1, n + 1) + 1000 * (k % 4)
     pids = [f"{cfg.trial[:3].upper()}-{i:04d}" for i in number] if k % 2 else number
     columns[id_col] = pids
     codes, arm_labels = _arm_codes(sim, k, labels_ok)
-    columns[arm_col] = np.array(codes, dtype=object)[sim.baseline["arm"].to_numpy()]
+    numeric_codes = all(isinstance(c, int) for c in codes)
+    columns[arm_col] = np.array(codes, dtype=float if numeric_codes else object)[
+        sim.baseline["arm"].to_numpy()]  # fmt: skip
     if arm_labels and labels_ok:
         labels[arm_col] = arm_labels
     spec_vars: dict[str, dict] = {}
@@ -149,16 +152,20 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
         values = np.where(observed, sim.baseline[var].to_numpy(float), np.nan)
         variant = (k + offset) % 4
         if var == "bmi":
-            bmi_names = _BMI_COLUMNS[k % len(_BMI_COLUMNS)]
+            bmi_names = tuple(native_name(v, language, c) for v, c in
+                              zip(("height", "weight"), _BMI_COLUMNS[k % len(_BMI_COLUMNS)],
+                                  strict=True))  # fmt: skip
             extra = {"female": sim.baseline["female"].to_numpy(),
                      "bmi_columns": tuple(_name(c, short, used) for c in bmi_names)}  # fmt: skip
             enc = encode(var, values, "", variant, rng, labels_ok=labels_ok, extra=extra)
         else:
-            column = _name(_ALIASES.get(var, (var,))[k % 3], short, used)
+            column = _name(native_name(var, language, _ALIASES.get(var, (var,))[k % 3]), short,
+                           used)  # fmt: skip
             if fmt == "csv-latin1" and var in _NORWEGIAN:
                 used.discard(column)
                 column = _name(_NORWEGIAN[var], short, used)
             enc = encode(var, values, column, variant, rng, labels_ok=labels_ok)
+        translate_encoded(enc.labels, enc.spec, enc.columns, language)
         columns.update(enc.columns)
         if labels_ok:
             labels.update({c: lab for c, lab in enc.labels.items() if c in enc.columns})
@@ -168,7 +175,7 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
     weeks = visit_weeks(cfg)
     outcome_spec: dict[str, dict] = {}
     outcome_values: dict[str, np.ndarray] = {}
-    wide_outcomes: dict[str, dict[str, np.ndarray]] = {}
+    wide_outcomes: dict[str, dict[float, np.ndarray]] = {}
     for outcome in OUTCOMES:
         name = cfg.pain_instrument if outcome == "pain" else cfg.function_instrument
         if name is None:
@@ -187,20 +194,24 @@ def nativize(sim: SimulatedTrial, k: int, rng: np.random.Generator) -> NativeTri
         )  # fmt: skip
         wide_outcomes[outcome] = native
         outcome_spec[outcome] = {"instrument": name}
+    names = OutcomeNames(k, language, labels_ok, {})
     frame, source = _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col,
-                            short, months, used)  # fmt: skip
+                            short, months, used, names)  # fmt: skip
+    user_missing = code_missing(frame, source, labels, k, fmt, {id_col, arm_col})
     spec = _spec_dict(sim, k, source, codes, spec_vars, outcome_spec, fmt)
     file_name = f"{cfg.trial}.{SUFFIX[fmt]}"
     column_labels = {id_col: "Participant number", arm_col: "Randomized group"}
     for var, entry in spec_vars.items():
         for column in _entry_columns(entry):
             column_labels[column] = _DESCRIPTIONS.get(var, var)
+    column_labels.update(names.labels)
     for kind in cfg.identifiers:  # direct identifiers ingest must leave out
         frame.insert(1, kind, _identifier(kind, sim.baseline["age"].to_numpy(), cfg.year, rng))
     if fmt == "csv-latin1":  # a Norwegian file: a site column with non-ASCII text
         frame.insert(2, "sted", rng.choice(["Trondheim", "Tromsø", "Bodø", "Ålesund"], len(frame)))
     return NativeTrial(cfg.trial, frame, labels, spec, pd.DataFrame(harmonized),
-                       outcome_values, weeks, file_name, fmt, column_labels)  # fmt: skip
+                       outcome_values, weeks, file_name, fmt, column_labels,
+                       user_missing)  # fmt: skip
 
 
 def _identifier(kind: str, age: np.ndarray, year: int, rng: np.random.Generator) -> np.ndarray:
@@ -231,7 +242,8 @@ _DESCRIPTIONS = {
 }  # fmt: skip
 
 
-def _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col, short, months, used):
+def _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col, short, months, used,
+            names):  # fmt: skip
     """Assemble the wide or long raw table and the [source] entries that describe it."""
     source = {"layout": "wide", "id": id_col, "arm": arm_col,
               "time_unit": "months" if months else "weeks"}  # fmt: skip
@@ -239,12 +251,13 @@ def _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col, short
         for outcome, native in wide_outcomes.items():
             base = stem(outcome_spec[outcome]["instrument"])
             keys = {}
-            for week, values in native.items():
+            for index, (week, values) in enumerate(native.items()):
                 if short:
                     column = _name(f"{base[:4]}{week:g}", short, used)
                 else:
-                    tag = "0" if week == 0 else _visit_tag(week, k, months)
-                    column = _name(f"{base}_{tag}", short, used)
+                    tag = names.tag(week, index, months)
+                    column = _name(f"{names.stem(outcome, base)}_{tag}", short, used)
+                names.label(column, outcome, outcome_spec[outcome]["instrument"], week, months)
                 columns[column] = values
                 key = round(week / WEEKS_PER_MONTH) if months and week else week
                 keys[f"{key:g}"] = column
@@ -254,16 +267,18 @@ def _layout(cfg, k, columns, wide_outcomes, outcome_spec, id_col, arm_col, short
     wide = pd.DataFrame(columns)
     n = len(wide)
     rows = []
-    time_col = _name("visit_week", short, used)
+    time_col = _name("suifang" if names.language == "zh" else "visit_week", short, used)
     for t in times:
         part = wide[[id_col, arm_col]].copy() if t else wide.copy()
         part.insert(2, time_col, t)
         for outcome, native in wide_outcomes.items():
-            column = stem(outcome_spec[outcome]["instrument"])
+            column = names.stem(outcome, stem(outcome_spec[outcome]["instrument"]))
             part[column] = native.get(t, np.full(n, np.nan))
         rows.append(part)
     for outcome in wide_outcomes:
-        outcome_spec[outcome]["column"] = stem(outcome_spec[outcome]["instrument"])
+        outcome_spec[outcome]["column"] = names.stem(
+            outcome, stem(outcome_spec[outcome]["instrument"])
+        )
     frame = pd.concat(rows, ignore_index=True)
     frame = frame.sort_values([id_col, time_col], kind="stable", ignore_index=True)
     source.update(layout="long", time=time_col, time_unit="weeks")

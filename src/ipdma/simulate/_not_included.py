@@ -11,6 +11,8 @@ results for these trials: pain -10.2, function -2.9 (Figure 2), with between-tri
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
@@ -61,7 +63,7 @@ def not_included_trials(rng: np.random.Generator) -> list[dict]:
     pain0 = _centred(rng.normal(0, 16.0, 29), 50.9, 15, 90)
     trials = []
     for k in range(29):
-        arms = []
+        arms: list[dict[str, Any]] = []
         groups = int(n_exercise[k] + n_comparison[k])
         per_arm = [len(a) for a in np.array_split(np.arange(sizes[k]), groups)]
         for j in range(n_exercise[k]):

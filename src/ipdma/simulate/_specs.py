@@ -12,6 +12,7 @@ values (two aggregates, two effects) are deliberately wrong, as real data checki
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from ._native import NativeTrial
 from ._writers import atomic_write
 
 #: deliberate errors in the "publications": (trial, check, what is wrong)
-DISCREPANCIES = (
+DISCREPANCIES: tuple[dict[str, Any], ...] = (
     {"trial": "morone2011", "statistic": "mean", "variable": "age", "shift": 1.5,
      "why": "the publication reports mean age 1.5 years too high (a typo in its Table 1)"},
     {"trial": "ferreira2007", "statistic": "n", "arm_index": 1, "shift": 2,
@@ -114,10 +115,10 @@ def _effect(ex, co, ex0, co0, analysis: str) -> tuple[float, float]:
 
 def _published_effects(
     native: NativeTrial, followup: pd.DataFrame, treat: np.ndarray, k: int
-) -> list:
+) -> list[dict[str, Any]]:
     """Exercise minus comparison at the short-term visit, 0-100, analysed as the trial's
     publication did (:data:`EFFECT_ANALYSES`), with the planted :data:`DISCREPANCIES`."""
-    effects = []
+    effects: list[dict[str, Any]] = []
     if treat.min() == treat.max():
         return effects
     analysis, scale = EFFECT_ANALYSES[k % len(EFFECT_ANALYSES)]

@@ -11,7 +11,7 @@ and Tables 4-5's study counts.
 
 from __future__ import annotations
 
-from ._config import ArmConfig, TrialConfig
+from ._config import ArmConfig, Category, TrialConfig
 
 _DESIGN = {"I": "individualized", "P": "partially individualized", "S": "standardized",
            "N": "not specified"}  # fmt: skip
@@ -24,8 +24,8 @@ def _ex(name: str, kind: str, code: str) -> ArmConfig:
     return ArmConfig(name, "exercise", "exercise", kind, _DESIGN[code[0]], _DELIVERY[code[1]])
 
 
-def _cmp(name: str, category: str, kind: str) -> ArmConfig:
-    return ArmConfig(name, "comparison", category, kind)  # type: ignore[arg-type]
+def _cmp(name: str, category: Category, kind: str) -> ArmConfig:
+    return ArmConfig(name, "comparison", category, kind)
 
 
 #: candidate modifiers and the trials that measured them (Table 3, Tables 4-6 "studies")
@@ -93,8 +93,9 @@ def _trial(trial, label, country, population, n, female, age, arms, category, pa
 
 
 PC, SC, OC, GM = "primary care", "secondary care", "occupational", "general or mixed"
-UC, NT = "usual care", "no treatment"
-OTHER = "other conservative"
+UC: Category = "usual care"
+NT: Category = "no treatment"
+OTHER: Category = "other conservative"
 
 TRIALS: tuple[TrialConfig, ...] = (
     _trial("albaladejo2010", "Albaladejo, 2010", "Spain", PC, 264, 68.2, 50.9,

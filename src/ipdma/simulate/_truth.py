@@ -222,8 +222,7 @@ def _replicate(config: ConsortiumConfig, big: ConsortiumConfig, seed: int) -> di
             out[f"interaction_{outcome}_{modifier}"] = _within_slope(rows, delta, modifier)
     for c in COMPARISON_SETS:
         out[f"or_{c}"] = recovery_log_odds(frame, c)
-    modifiers = sorted(set(config.pain.interactions) | set(config.function.interactions))
-    for modifier in modifiers:
+    for modifier in sorted(set(config.pain.interactions) | set(config.function.interactions)):
         out[f"or_interaction_{modifier}"] = recovery_log_odds(frame, "any", modifier)
     return out
 

@@ -26,7 +26,7 @@ FIXED_TIME = datetime(2020, 1, 1, 0, 0, 0)
 _MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(temporary_path)`` and move the result to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -104,7 +104,7 @@ def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
 def write_native(
     frame: pd.DataFrame, path: Path, file_format: str, *, labels: dict[str, dict],
     column_labels: dict[str, str], encoding: str = "utf-8", missing_code: float | None = None,
-    file_label: str = "",
+    file_label: str = "", user_missing: dict[str, float] | None = None,
 ) -> None:  # fmt: skip
     """Write ``frame`` to ``path`` in ``file_format`` (sav | dta | xpt | xlsx | csv*)."""
     frame = _text_as_str(frame)
@@ -113,7 +113,8 @@ def write_native(
         def write(tmp: Path) -> None:
             pyreadstat.write_sav(frame, tmp, file_label=file_label,
                                  column_labels={c: column_labels.get(c) for c in frame},
-                                 variable_value_labels=_numeric_labels(frame, labels))  # fmt: skip
+                                 variable_value_labels=_numeric_labels(frame, labels),
+                                 missing_ranges={c: [v] for c, v in (user_missing or {}).items()})  # fmt: skip
             _patch(tmp, _fix_sav)
 
     elif file_format == "dta":

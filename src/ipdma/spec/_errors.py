@@ -1,7 +1,12 @@
-"""Turn pydantic validation errors into SpecErrors that name the file, the key and the fix."""
+"""Turn pydantic validation errors into SpecErrors that name the file, the key and the fix.
+
+The one translator of pydantic errors in ipdma: trial specs, project files, the analysis plan
+and the simulator's configuration all report through :func:`spec_error_from_validation`.
+"""
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import re
 import types
@@ -14,6 +19,10 @@ from pydantic import BaseModel, ValidationError
 from ..errors import SpecError
 
 __all__ = ["dotted", "nearest", "spec_error_from_validation"]
+
+
+#: pydantic error types of a key the model does not have (models; dataclasses)
+_UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -46,7 +55,17 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+def _model_fields(annotation: Any) -> dict[str, Any] | None:
+    """Field name -> annotation of a pydantic model or pydantic dataclass, else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {name: f.annotation for name, f in annotation.model_fields.items()}
+    fields = getattr(annotation, "__pydantic_fields__", None)
+    if isinstance(annotation, type) and isinstance(fields, dict):
+        return {name: f.annotation for name, f in fields.items()}
+    return None
+
+
+def _fields_at(root: type, loc: tuple[Any, ...]) -> list[str]:
     """Field names of the model that holds the key at ``loc`` (empty when unknown)."""
     candidates: list[Any] = [root]
     for part in loc:
@@ -54,10 +73,13 @@ def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         for cand in candidates:
             for ann in _unwrap(cand):
                 origin = typing.get_origin(ann)
-                if isinstance(ann, type) and issubclass(ann, BaseModel):
-                    if isinstance(part, str) and part in ann.model_fields:
-                        following.append(ann.model_fields[part].annotation)
-                elif origin in (dict, typing.Mapping) and isinstance(part, str):
+                fields = _model_fields(ann)
+                if fields is not None:
+                    if isinstance(part, str) and part in fields:
+                        following.append(fields[part])
+                elif origin in (dict, typing.Mapping, collections.abc.Mapping) and isinstance(
+                    part, str
+                ):
                     following.append(typing.get_args(ann)[1])
                 elif origin in (list, tuple) and isinstance(part, int):
                     following.append(typing.get_args(ann)[0])
@@ -65,26 +87,45 @@ def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     names: list[str] = []
     for cand in candidates:
         for ann in _unwrap(cand):
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                names.extend(ann.model_fields)
+            names.extend(_model_fields(ann) or ())
     return names
 
 
 def spec_error_from_validation(
-    exc: ValidationError, root: type[BaseModel], file: Path, *, trial: str | None = None
+    exc: ValidationError,
+    root: type,
+    file: Path | None = None,
+    *,
+    trial: str | None = None,
+    prefix: tuple[str, ...] = (),
+    docs: str = "docs/spec.md",
 ) -> SpecError:
-    """The first validation error as a SpecError (file, dotted key, what is wrong, the fix)."""
+    """The first validation error as a SpecError (file, dotted key, what is wrong, the fix).
+
+    Parameters
+    ----------
+    exc, root
+        The error and the pydantic model or dataclass that was validated (for the keys
+        allowed at a location).
+    file, trial
+        Where the values came from.
+    prefix
+        Keys above ``root`` in the file, e.g. ``("analysis",)`` for the ``[analysis]`` table.
+    docs
+        Where the allowed values are documented (named in the hint).
+    """
     errors = exc.errors(include_url=False)
     # a misspelt key also makes the right key "missing": report the misspelling first
-    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    errors.sort(key=lambda e: e["type"] not in _UNKNOWN_KEY)
     first = errors[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    inner = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = prefix + inner
     key = dotted(loc)
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    if first["type"] == "extra_forbidden":
-        options = _fields_at(root, loc[:-1])
+    if first["type"] in _UNKNOWN_KEY:
+        options = _fields_at(root, inner[:-1])
         guess = nearest(str(loc[-1]), options)
-        hint = f"did you mean {guess!r}?" if guess else "remove it"
+        hint = f"did you mean {guess!r}?" if guess else "remove it."
         if options:
             hint += f" Keys allowed here: {', '.join(sorted(options))}"
         return SpecError(f"unknown key {key!r}{more}", trial=trial, file=file, hint=hint)
@@ -93,7 +134,7 @@ def spec_error_from_validation(
             f"required key {key!r} is missing{more}",
             trial=trial,
             file=file,
-            hint=f"add {key} (see docs/spec.md)",
+            hint=f"add {key} (see {docs})",
         )
     value = first.get("input")
     if first["type"] in ("literal_error", "enum") and isinstance(value, str):
@@ -119,5 +160,5 @@ def spec_error_from_validation(
         trial=trial,
         file=file,
         value=value if not isinstance(value, dict | list) else None,
-        hint="see docs/spec.md for the allowed values of this key",
+        hint=f"see {docs} for the allowed values of this key",
     )

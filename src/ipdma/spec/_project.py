@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from .._literals import Window
+from ._plan import AnalysisPlan
 from ._trial import Category, Delivery, Design, Effect, InstrumentSpec, Population, _Frozen
 
 __all__ = [
@@ -27,7 +30,7 @@ class WindowSetting(_Frozen):
     max_distance: float = Field(ge=0)
 
 
-def _default_windows() -> dict[str, WindowSetting]:
+def _default_windows() -> dict[Window, WindowSetting]:
     return {
         "short": WindowSetting(target=13, max_distance=9),
         "moderate": WindowSetting(target=26, max_distance=10),
@@ -46,9 +49,7 @@ class RecoverySettings(_Frozen):
 class Settings(_Frozen):
     """``[settings]``: harmonization settings (follow-up windows, ties, recovery)."""
 
-    windows: dict[Literal["short", "moderate", "long"], WindowSetting] = Field(
-        default_factory=_default_windows
-    )
+    windows: dict[Window, WindowSetting] = Field(default_factory=_default_windows)
     ties: Literal["earlier", "later"] = "later"
     recovery: RecoverySettings = RecoverySettings()
 
@@ -102,7 +103,7 @@ class NotIncludedTrial(_Frozen):
 
 
 class Project(_Frozen):
-    """A whole project file. ``analysis`` is kept raw (validated by ``ipdma.analysis``)."""
+    """A whole project file; ``analysis`` is the validated analysis plan (``[analysis]``)."""
 
     name: str = "ipdma project"
     trials: tuple[str, ...] = Field(min_length=1)
@@ -111,7 +112,7 @@ class Project(_Frozen):
     variables: dict[str, VariableDefSpec] = Field(default_factory=dict)
     instruments: dict[str, InstrumentSpec] = Field(default_factory=dict)
     not_included: tuple[NotIncludedTrial, ...] = ()
-    analysis: dict[str, Any] = Field(default_factory=dict)
+    analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
 
     _path: Path | None = PrivateAttr(default=None)
 
@@ -136,9 +137,18 @@ class Project(_Frozen):
     @property
     def trial_paths(self) -> tuple[Path, ...]:
         """The trial spec files, resolved against the project directory."""
-        return tuple((self.root / p).resolve() for p in self.trials)
+        return tuple(_resolved(self.root / p) for p in self.trials)
 
     @property
     def output_dir(self) -> Path:
         """The output directory (``output`` relative to the project directory)."""
-        return (self.root / self.output).resolve()
+        return _resolved(self.root / self.output)
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``; a symlink loop or an over-long path is left unresolved
+    (normalized), so that the command that uses it reports the fault with its name."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.normpath(path.absolute()))

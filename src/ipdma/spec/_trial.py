@@ -5,6 +5,7 @@ The schema is documented, with a complete annotated example, in ``docs/spec.md``
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -74,6 +75,7 @@ class SourceSpec(_Frozen):
     missing: tuple[Scalar, ...] = ()
     keep: tuple[str, ...] = ()
     allow_identifiers: tuple[str, ...] = ()
+    pseudonymize: bool = False
 
     @model_validator(mode="after")
     def _long_needs_time(self) -> SourceSpec:
@@ -164,7 +166,7 @@ class VariableSpec(_Frozen):
         if self.columns:
             return self.columns
         if self.derive == "age":
-            return (self.birth, self.at)  # type: ignore[return-value]
+            return tuple(c for c in (self.birth, self.at) if c is not None)
         return tuple(c.column for c in (self.weight, self.height) if c is not None)
 
 
@@ -309,19 +311,24 @@ class TrialSpec(_Frozen):
     def data_path(self) -> Path:
         """The raw data file, resolved against the spec's directory."""
         base = self._path.parent if self._path is not None else Path.cwd()
-        return (base / self.source.file).resolve()
+        # normalized but not resolved: a symlink (even a loop or a dangling one) is named
+        # as the spec names it, and its errors are reported by the reader
+        return Path(os.path.normpath(base.absolute() / self.source.file))
 
     def arm_for(self, code: object) -> ArmSpec | None:
         """The arm whose code matches ``code`` (1, 1.0 and "1" match), or None."""
-        key = code_key(code)  # type: ignore[arg-type]
+        key = code_key(code)
         for arm in self.arms:
             if code_key(arm.code) == key:
                 return arm
         return None
 
 
-def code_key(code: Scalar) -> str:
-    """A code as text, numbers without a trailing '.0' (1, 1.0 and "1" are the same code)."""
+def code_key(code: object) -> str:
+    """A code as text, numbers without a trailing '.0' (1, 1.0 and "1" are the same code).
+
+    ``code`` is a :data:`Scalar` of a spec or a raw value read from a data file.
+    """
     if isinstance(code, bool):
         return str(int(code))
     if isinstance(code, float) and code.is_integer():

@@ -2,24 +2,80 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import duckdb
 import pandas as pd
+from pydantic import ValidationError
 
+from .._fs import os_error
+from .._literals import Window
 from ..errors import DataFileError
+from ..spec import AnalysisPlan, Settings, load_project, plan_from_dict
 
-__all__ = ["TABLES", "MasterData", "load", "read_meta", "write_master"]
+__all__ = ["TABLES", "MasterData", "MasterMeta", "load", "read_meta", "write_master"]
 
 #: the tables of the master DuckDB file, in order
 TABLES = (
     "trials", "arms", "participants", "outcomes", "windows", "followup", "published",
     "provenance", "identifiers",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MasterMeta:
+    """What a master file records about itself (its ``meta`` table).
+
+    Attributes
+    ----------
+    package_version, created
+        The ipdma version that wrote the file and when (ISO 8601, UTC).
+    fingerprint
+        SHA-256 over the inputs' hashes and the package version (see ``ipdma.store.ingest``).
+    project
+        The project's name.
+    plan
+        The project's analysis plan at ingest.
+    counts
+        Rows per table.
+    notices
+        What ingest noticed (implausible schedules, trials that cannot contribute).
+    """
+
+    package_version: str = ""
+    created: str = ""
+    fingerprint: str = ""
+    project: str = ""
+    plan: AnalysisPlan = field(default_factory=AnalysisPlan)
+    counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    notices: tuple[str, ...] = ()
+
+    def record(self, settings: Settings) -> dict[str, Any]:
+        """The ``meta`` table's rows (key -> JSON-able value), with the harmonization settings."""
+        out = asdict(self) | {"counts": dict(self.counts), "settings": settings.model_dump(),
+                              "notices": list(self.notices)}  # fmt: skip
+        out["plan"] = self.plan.model_dump(mode="json")
+        return out
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], file: Path | None = None) -> MasterMeta:
+        """Parse the ``meta`` table (see :meth:`record`)."""
+        return cls(
+            package_version=str(record.get("package_version", "")),
+            created=str(record.get("created", "")),
+            fingerprint=str(record.get("fingerprint", "")),
+            project=str(record.get("project", "")),
+            plan=plan_from_dict(record.get("plan") or {}, file=file),
+            counts=MappingProxyType({str(k): int(v) for k, v in record.get("counts", {}).items()}),
+            notices=tuple(str(n) for n in record.get("notices", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -36,6 +92,8 @@ class MasterData:
         The project's harmonization settings (windows, ties, recovery thresholds).
     meta
         Package version, creation time, input fingerprint, project name and analysis plan.
+    path
+        The file this was loaded from (None when built in memory).
     """
 
     trials: pd.DataFrame
@@ -47,8 +105,9 @@ class MasterData:
     published: pd.DataFrame
     provenance: pd.DataFrame
     identifiers: pd.DataFrame = field(default_factory=pd.DataFrame)
-    settings: dict[str, Any] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    meta: MasterMeta = field(default_factory=MasterMeta)
+    path: Path | None = None
 
     def summary(self) -> str:
         """Counts of trials, participants and outcome values."""
@@ -57,9 +116,15 @@ class MasterData:
             f"master dataset: {included} included trial(s), "
             f"{len(self.trials) - included} not included, "
             f"{len(self.participants)} participants, {len(self.outcomes)} outcome values "
-            f"(ipdma {self.meta.get('package_version', '?')}, "
-            f"created {self.meta.get('created', '?')})"
+            f"(ipdma {self.meta.package_version or '?'}, "
+            f"created {self.meta.created or '?'})"
         )
+
+    def analysis_frame(self, window: Window = "short") -> pd.DataFrame:
+        """Participants joined with one window's follow-up (see :func:`analysis_frame`)."""
+        from ._frame import analysis_frame
+
+        return analysis_frame(self, window)
 
     def __repr__(self) -> str:
         return f"<MasterData {self.summary()}>"
@@ -84,14 +149,17 @@ def _for_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_master(path: Path, tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
+def write_master(path: Path, tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> None:
     """Write the tables and ``meta`` to ``path`` atomically (temp file, then os.replace).
 
     On any error the temp file is removed and an existing ``path`` is left untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
+    except OSError as exc:
+        raise os_error(exc, path.parent) from None
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(temp)) as con:
             for name in TABLES:
@@ -107,16 +175,36 @@ def write_master(path: Path, tables: dict[str, pd.DataFrame], meta: dict[str, An
                 [(k, json.dumps(v, default=str)) for k, v in sorted(meta.items())],
             )
         os.replace(temp, path)
+    except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+        raise os_error(exc, path) from None
     finally:
-        temp.unlink(missing_ok=True)
-        Path(str(temp) + ".wal").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+            Path(str(temp) + ".wal").unlink(missing_ok=True)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files of writers that were killed (their process no longer exists)."""
+    for temp in path.parent.glob(f".{path.name}.*.tmp*"):
+        pid = temp.name[len(path.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _master_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix == ".toml":
-        from ..spec import load_project
-
         return load_project(path).output_dir / "master.duckdb"
     return path
 
@@ -156,16 +244,36 @@ def load(path: str | Path) -> MasterData:
             frames = {name: con.execute(f'SELECT * FROM "{name}"').df() for name in TABLES}
             meta = {k: json.loads(v) for k, v in con.execute("SELECT * FROM meta").fetchall()}
     except duckdb.Error as exc:
-        raise DataFileError(f"not a readable master dataset ({exc})", file=file) from None
+        raise DataFileError(
+            f"not a readable master dataset ({exc})",
+            file=file,
+            hint="rebuild it with `ipdma ingest --force PROJECT` (the raw files are unchanged)",
+        ) from None
     for name, frame in frames.items():
         if list(frame.columns) == ["_empty"]:
             frames[name] = pd.DataFrame()
     provenance = frames["provenance"]
     if "meta" in provenance.columns:
         provenance["meta"] = provenance["meta"].map(json.loads, na_action="ignore")
-    names = {f.name for f in fields(MasterData)}
+    try:
+        settings = Settings.model_validate(meta.get("settings", {}))
+    except ValidationError:
+        raise DataFileError(
+            "the master dataset's settings are not readable by this ipdma version",
+            file=file,
+            hint="re-run `ipdma ingest PROJECT.toml --force`",
+        ) from None
     return MasterData(
-        **{k: v for k, v in frames.items() if k in names},
-        settings=meta.get("settings", {}),
-        meta=meta,
+        trials=frames["trials"],
+        arms=frames["arms"],
+        participants=frames["participants"],
+        outcomes=frames["outcomes"],
+        windows=frames["windows"],
+        followup=frames["followup"],
+        published=frames["published"],
+        provenance=frames["provenance"],
+        identifiers=frames["identifiers"],
+        settings=settings,
+        meta=MasterMeta.from_record(meta, file),
+        path=file,
     )

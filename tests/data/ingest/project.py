@@ -230,7 +230,7 @@ md = -10.0
 se = 4.0
 
 [analysis]
-note = "kept raw"
+two_stage = true
 """
 
 

@@ -1,12 +1,21 @@
-"""The canonical harmonized variables and the unit conversions ingest understands."""
+"""The vocabulary of harmonized variables and the unit conversions ingest understands.
+
+``VARIABLES`` is the canonical registry (the participant columns of the master dataset and
+their labels, kinds, units and valid ranges); a project adds its own with ``[variables.NAME]``
+(:func:`registry_with`). Harmonization, checks, the analysis plan and the report all read
+their labels and kinds from here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import SpecError
+
+if TYPE_CHECKING:
+    from ._project import VariableDefSpec
 
 __all__ = ["UNITS", "VARIABLES", "VariableDef", "convert_unit", "registry_with"]
 
@@ -106,18 +115,18 @@ def convert_unit(source: str, target: str) -> float:
     return fac_s / fac_t
 
 
-def registry_with(extra: Mapping[str, object]) -> dict[str, VariableDef]:
-    """VARIABLES plus a project's own variables (``VariableDefSpec``-like objects)."""
+def registry_with(extra: Mapping[str, VariableDefSpec]) -> dict[str, VariableDef]:
+    """VARIABLES plus a project's own variables (``[variables.NAME]`` of the project file)."""
     out = dict(VARIABLES)
     for name, spec in extra.items():
-        low, high = getattr(spec, "min", None), getattr(spec, "max", None)
-        kind = spec.kind  # type: ignore[attr-defined]
+        low, high = spec.min, spec.max
+        kind = spec.kind
         valid = (0.0, 1.0) if kind == "binary" else None
         if low is not None or high is not None:
             valid = (
                 float("-inf") if low is None else float(low),
                 float("inf") if high is None else float(high),
             )
-        levels = spec.levels or (("no", "yes") if kind == "binary" else None)  # type: ignore[attr-defined]
-        out[name] = VariableDef(name, spec.label, kind, spec.unit, levels, valid)  # type: ignore[attr-defined]
+        levels = spec.levels or (("no", "yes") if kind == "binary" else None)
+        out[name] = VariableDef(name, spec.label, kind, spec.unit, levels, valid)
     return out

@@ -1,0 +1,351 @@
+"""The frozen result record of one model of the analysis grid (:class:`ModelResult`).
+
+One record per grid cell, whatever happened to it: ``status`` says whether it was fitted
+(and verified), fitted but not verified (``not converged``), not attempted because fewer
+than two trials could contribute (``not estimable``), or failed (``error`` gives why).
+
+The record's tidy frame (:meth:`ModelResult.tidy`, columns :data:`TIDY_COLUMNS`) is the one
+source of every estimate, standard error, confidence interval and p-value the tables,
+plots and report show. It holds the model's *reported* terms (treatment effect, within-
+and across-trial interactions, subgroup effects) on the model scale (mean difference, or
+log odds ratio for global recovery), with the inference the record states: ``df_method``
+(``"satterthwaite"``: t with lmerTest's Satterthwaite df, linear models; ``"wald"``: z) at
+confidence ``level``. These numbers come from :meth:`ipdma.MixedResult.tidy`; nothing
+downstream recomputes them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._frozen import FrozenFrame, freeze
+from .._literals import DfMethod, Family, ModelStatus, TermRole
+from ..models._convergence import ConvergenceRecord
+from ._spec import ModelSpec
+
+__all__ = [
+    "TIDY_COLUMNS",
+    "VARCOMP_COLUMNS",
+    "ConvergenceRecord",
+    "FitOptions",
+    "ModelResult",
+    "TwoStageEstimate",
+    "empty_tidy",
+]
+
+TIDY_COLUMNS = (
+    "term", "role", "level", "studies", "participants", "estimable", "estimate", "se", "df",
+    "statistic", "p", "ci_low", "ci_high", "note",
+)  # fmt: skip
+VARCOMP_COLUMNS = ("group", "term1", "term2", "variance", "sd", "corr")
+_FLOATS = ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high")
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Options passed to :func:`ipdma.mixed` (``reml``/``residual``/``ddf`` linear, ``nagq``
+    logistic); ``ddf`` is set only for Kenward-Roger or residual df."""
+
+    family: Family
+    reml: bool | None = None
+    residual: str | None = None
+    nagq: int | None = None
+    ddf: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`ipdma.mixed`."""
+        if self.family == "binomial":
+            return {"family": "binomial", "nagq": self.nagq}
+        options: dict[str, Any] = {
+            "family": "gaussian",
+            "reml": self.reml,
+            "residual": self.residual,
+        }
+        if self.ddf is not None:
+            options["ddf"] = self.ddf
+        return options
+
+
+@dataclass(frozen=True)
+class TwoStageEstimate:
+    """The two-stage estimate of a main model's reported term (:func:`ipdma.meta.two_stage`).
+
+    On the reporting scale (mean difference, or odds ratio for global recovery); NaN when
+    the two-stage analysis could not be computed.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p: float
+
+
+def empty_tidy() -> pd.DataFrame:
+    """A tidy frame with no rows and the fixed columns."""
+    return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in TIDY_COLUMNS})
+
+
+def _dtype(column: str) -> str:
+    if column in _FLOATS:
+        return "float64"
+    if column in ("studies", "participants"):
+        return "int64"
+    return "bool" if column == "estimable" else "object"
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResult:
+    """One model of the analysis grid: what was fitted, how, and what it estimated.
+
+    Attributes
+    ----------
+    spec
+        The grid cell (kind, outcome, window, comparison set, modifier, adjustment).
+    status
+        ``fitted``, ``not converged``, ``not estimable`` or ``failed``.
+    formula, options, method
+        The model as passed to :func:`ipdma.mixed` and its estimation method ("REML",
+        "AGHQ(7)", ...); ``""``/``None`` when no fit was attempted.
+    level, df_method
+        Confidence level and inference of the tidy frame (``satterthwaite``: t with
+        Satterthwaite df; ``wald``: z; logistic models always ``wald``).
+    nobs, ngroups, dropped
+        Participants and trials in the model, and rows dropped (incomplete data).
+    baseline_mean
+        Mean baseline value of the outcome in the model's rows (the smallest worthwhile
+        effect is a fraction of it).
+    reference
+        The reference level of a categorical modifier ("" otherwise).
+    terms
+        The tidy frame (read-only; :meth:`tidy` returns a modifiable copy).
+    varcomp
+        Variance components (``group, term1, term2, variance, sd, corr``; read-only).
+    convergence
+        The structured convergence record (None when no fit was made).
+    two_stage
+        The two-stage estimate of the main models (None otherwise).
+    notes, warnings, error
+        Data-preparation notes, everything warned during the fit, and why it failed.
+    """
+
+    spec: ModelSpec
+    status: ModelStatus
+    level: float
+    df_method: DfMethod
+    terms: FrozenFrame
+    formula: str = ""
+    options: FitOptions | None = None
+    method: str | None = None
+    nobs: int = 0
+    ngroups: int = 0
+    dropped: int = 0
+    baseline_mean: float | None = None
+    reference: str = ""
+    varcomp: FrozenFrame = field(default_factory=lambda: freeze(_empty_varcomp()))
+    convergence: ConvergenceRecord | None = None
+    two_stage: TwoStageEstimate | None = None
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if tuple(self.terms.columns) != TIDY_COLUMNS:
+            raise ValueError(f"tidy frame columns must be {TIDY_COLUMNS}")
+        object.__setattr__(self, "terms", freeze(_normalized(self.terms, TIDY_COLUMNS)))
+        object.__setattr__(self, "varcomp", freeze(_normalized(self.varcomp, VARCOMP_COLUMNS)))
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def model_id(self) -> str:
+        """The grid cell's identifier, e.g. ``interaction/pain/short/any/bmi/adjusted``."""
+        return self.spec.id
+
+    @property
+    def converged(self) -> bool | None:
+        """Whether the optimum was verified (None when no fit was made)."""
+        return None if self.convergence is None else self.convergence.converged
+
+    @property
+    def singular(self) -> bool | None:
+        """A variance component at the boundary (None when no fit was made)."""
+        return None if self.convergence is None else self.convergence.singular
+
+    @property
+    def message(self) -> str:
+        """Plain-language account of the fit (or of why there is none)."""
+        if self.convergence is None:
+            return self.error or self.status
+        return self.convergence.message
+
+    @property
+    def tau(self) -> float | None:
+        """Between-trial SD of the treatment effect (None when the effect is not random)."""
+        vc = self.varcomp
+        rows = vc[(vc["term1"] == "treat") & vc["term2"].isna() & (vc["group"] != "Residual")]
+        if rows.empty:
+            return None
+        value = float(rows["sd"].iloc[0])
+        return value if math.isfinite(value) else None
+
+    def tidy(self) -> pd.DataFrame:
+        """The tidy frame of the reported terms (a copy; see :data:`TIDY_COLUMNS`)."""
+        return pd.DataFrame(self.terms).copy()
+
+    to_frame = tidy
+
+    def rows(self, role: TermRole) -> list[dict[str, Any]]:
+        """The tidy rows of one role (``treatment``, ``interaction``, ``across``,
+        ``subgroup``) as dicts, in model order."""
+        frame = self.terms[self.terms["role"] == role]
+        return [dict(zip(TIDY_COLUMNS, row, strict=True)) for row in frame.itertuples(False)]
+
+    # ------------------------------------------------------------------ storage
+    def to_json(self) -> str:
+        """The record as JSON (Python's ``Infinity``/``NaN`` tokens for non-finite floats)."""
+        spec = self.spec
+        data = {
+            "spec": {
+                "kind": spec.kind,
+                "outcome": spec.outcome,
+                "window": spec.window,
+                "comparison": spec.comparison,
+                "modifier": spec.modifier,
+                "adjusted": spec.adjusted,
+            },
+            "status": self.status,
+            "level": self.level,
+            "df_method": self.df_method,
+            "formula": self.formula,
+            "options": None if self.options is None else self.options.__dict__,
+            "method": self.method,
+            "nobs": self.nobs,
+            "ngroups": self.ngroups,
+            "dropped": self.dropped,
+            "baseline_mean": self.baseline_mean,
+            "reference": self.reference,
+            "terms": _frame_json(self.terms, TIDY_COLUMNS),
+            "varcomp": _frame_json(self.varcomp, VARCOMP_COLUMNS),
+            "convergence": None if self.convergence is None else self.convergence.to_dict(),
+            "two_stage": None if self.two_stage is None else self.two_stage.__dict__,
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "error": self.error,
+        }
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelResult:
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        return cls(
+            spec=ModelSpec(**data["spec"]),
+            status=data["status"],
+            level=float(data["level"]),
+            df_method=data["df_method"],
+            formula=data["formula"],
+            options=None if data["options"] is None else FitOptions(**data["options"]),
+            method=data["method"],
+            nobs=int(data["nobs"]),
+            ngroups=int(data["ngroups"]),
+            dropped=int(data["dropped"]),
+            baseline_mean=data["baseline_mean"],
+            reference=data["reference"],
+            terms=_frame_from_json(data["terms"], TIDY_COLUMNS),
+            varcomp=_frame_from_json(data["varcomp"], VARCOMP_COLUMNS),
+            convergence=None
+            if data["convergence"] is None
+            else ConvergenceRecord.from_dict(data["convergence"]),
+            two_stage=None if data["two_stage"] is None else TwoStageEstimate(**data["two_stage"]),
+            notes=tuple(data["notes"]),
+            warnings=tuple(data["warnings"]),
+            error=data["error"],
+        )
+
+    def replace(self, **changes: Any) -> ModelResult:
+        """A copy with some fields changed (records are never modified in place)."""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields.update(changes)
+        return ModelResult(**fields)
+
+    def summary(self) -> str:
+        """Text summary: the model, its status and fit message, and the tidy frame."""
+        inference = "t (Satterthwaite df)" if self.df_method == "satterthwaite" else "z"
+        lines = [
+            f"model: {self.model_id}",
+            f"status: {self.status}: {self.message}",
+            f"formula: {self.formula or '(none)'}",
+            f"method: {self.method or '(none)'}; {self.nobs} participants in "
+            f"{self.ngroups} trials; {100 * self.level:g}% CIs and p-values from {inference}",
+        ]
+        if len(self.terms):
+            columns = ["term", "level", "studies", "estimate", "se", "p", "ci_low", "ci_high"]
+            table = pd.DataFrame(self.terms)[columns]
+            lines += ["", table.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "<br>".join(html.escape(line) for line in self.summary().splitlines()[:4])
+        return f"<div><b>ipdma ModelResult</b><br>{head}</div>" + pd.DataFrame(self.terms).to_html(
+            index=False, na_rep=""
+        )
+
+    def __repr__(self) -> str:
+        return f"<ModelResult {self.model_id}: {self.status}, {len(self.terms)} terms>"
+
+
+def _empty_varcomp() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c in ("variance", "sd", "corr") else "object")
+         for c in VARCOMP_COLUMNS}
+    )  # fmt: skip
+
+
+def _normalized(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """One dtype per column whatever the frame's origin (a fit, JSON): floats, int64 counts,
+    bool, and text as ``object`` with ``None`` for missing (not pandas' string dtype)."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for column in columns:
+        values = frame[column].to_numpy()
+        if column in _FLOATS or column in ("variance", "sd", "corr"):
+            out[column] = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64")
+        elif column in ("studies", "participants"):
+            out[column] = pd.Series(values).astype("int64")
+        elif column == "estimable":
+            out[column] = pd.Series(values).astype(bool)
+        else:
+            out[column] = pd.Series([None if _missing(v) else str(v) for v in values], dtype=object)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _frame_json(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {c: [_cell(v) for v in frame[c].tolist()] for c in columns}
+
+
+def _frame_from_json(data: Mapping[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    return _normalized(
+        pd.DataFrame({c: pd.Series(data[c], dtype=object) for c in columns}), columns
+    )
