@@ -99,8 +99,8 @@ def _parameters(design: ModelDesign, stratified: bool) -> list[tuple]:
     """Covariance parameters as pbkrtest orders them: per random-effect block the lower
     triangle of its covariance, then the residual variance(s)."""
     params: list[tuple] = []
-    for block in design.re_blocks:
-        block = list(block)
+    for re_block in design.re_blocks:
+        block = [int(i) for i in re_block]
         for j, b in enumerate(block):
             for a in block[j:]:
                 params.append(("z", int(a), int(b)))
