@@ -296,6 +296,8 @@ class ModelResult:
         """Text summary: the model, its status and fit message, and the tidy frame."""
         inference = {
             "satterthwaite": "t (Satterthwaite df)",
+            "kenward-roger": "t (Kenward-Roger df and adjusted SEs)",
+            "residual": "t (residual df)",
             "barnard-rubin": f"Rubin's rules over {self.imputation.m if self.imputation else 0} "
             "imputations (t, Barnard-Rubin df)",
         }.get(self.df_method, "z")
