@@ -44,6 +44,7 @@ def test_public_names() -> None:
         "table3",
     ]
     assert sorted(plots.__all__) == [
+        "effect_curve",
         "flow_diagram",
         "forest",
         "one_stage_forest",
