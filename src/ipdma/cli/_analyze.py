@@ -54,7 +54,7 @@ def analyze(
             f"analyze takes one project, not {len(project)} paths",
             hint="pass project.toml, or --summaries FILE1 FILE2 ... for sites' summaries",
         )
-    project = project[0]
+    path = project[0]
 
     if progress_enabled():
         columns = (
@@ -70,9 +70,9 @@ def analyze(
             def progress(done: int, total: int, model_id: str, status: str) -> None:
                 bar.update(task, completed=done, total=total, model=f"{status}: {model_id}")
 
-            results = run(project, jobs=jobs, progress=progress, output=output)
+            results = run(path, jobs=jobs, progress=progress, output=output)
     else:
-        results = run(project, jobs=jobs, output=output)
+        results = run(path, jobs=jobs, output=output)
     out.print(
         f"models: {len(results.records)} ({results.fitted} fitted, {results.cached} cached, "
         f"{results.failed} failed, {results.not_estimable} not estimable: fewer than 2 trials) "
@@ -84,7 +84,7 @@ def analyze(
     if results.tables:
         folder = Path(results.tables["overall"]).parent
         out.print(f"tables: {folder}")
-        figures = _subgroup_figures(results, folder.parent / "figures", _settings(project))
+        figures = _subgroup_figures(results, folder.parent / "figures", _settings(path))
         if figures:
             out.print(f"figures: {figures[0].parent} ({len(figures)} subgroup forest plots)")
     failed = [r for r in results.records if r.status == "failed"]
