@@ -11,7 +11,7 @@ import ipdma
 
 TOP_LEVEL = {
     "ConvergenceWarning", "IpdmaError", "SeparationWarning", "SingularFitWarning", "__version__",
-    "analysis", "describe", "draft", "load", "meta", "mixed", "plots", "report", "simulate",
+    "analysis", "describe", "draft", "impute", "load", "meta", "mixed", "plots", "report", "simulate",
     "summaries",
 }  # fmt: skip
 
@@ -38,6 +38,7 @@ REQUIRED = {
                   "fit_federated_binomial", "DisclosureRules", "SiteSummaries",
                   "FederatedResults", "BinomialSite", "InProcessTransport", "FolderTransport",
                   "serve_folder"},
+    "impute": {"impute", "Imputation", "rubin_pool", "RubinPooled"},
     "draft": {"draft_trial", "draft_toml", "init_project", "validate", "codebook", "Draft",
               "Field", "ValidationReport", "profile_file"},
 }  # fmt: skip

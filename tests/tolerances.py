@@ -79,6 +79,11 @@ GRID_VS_DIRECT_RTOL = 1e-6
 # optimum; intercepts near 0 make a relative test meaningless, so compare in SE units.
 XCHECK_TMB_FIXEF_SE = 2e-3  # |ipdma - glmmTMB| / SE for fixed effects (linear, stratified ML)
 
+# --- multiple imputation (tests/impute) ------------------------------------------------------
+# Rubin's rules are closed form: only float rounding differs from mice::pool / pool.scalar
+# (the completed-data OLS fits add ~1e-13); mice writes 15 significant digits.
+MI_POOL_RTOL = 1e-10
+
 # --- federated / summaries (tests/summaries) --------------------------------------------------
 # The same engine fitted from per-trial cross-products that differ from the pooled ones only
 # by the summation order (site engine vs numpy): the figure; observed ~1e-10 or better.

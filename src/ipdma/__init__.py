@@ -25,7 +25,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import analysis, describe, draft, meta, plots, report, simulate, summaries
+    from . import analysis, describe, draft, impute, meta, plots, report, simulate, summaries
     from .models import mixed
     from .store import load
 
@@ -38,6 +38,7 @@ __all__ = [
     "analysis",
     "describe",
     "draft",
+    "impute",
     "load",
     "meta",
     "mixed",
@@ -52,6 +53,7 @@ _LAZY_MODULES = {
     "analysis",
     "describe",
     "draft",
+    "impute",
     "meta",
     "plots",
     "report",

@@ -9,6 +9,8 @@ from .errors import SpecError
 Family = Literal["gaussian", "binomial", "poisson"]
 Residual = Literal["common", "stratified"]
 DfMethod = Literal["wald", "satterthwaite"]
+# inference of a record: DfMethod, or Barnard-Rubin df for results pooled over imputations
+RecordDfMethod = Literal["wald", "satterthwaite", "barnard-rubin"]
 TauMethod = Literal["FE", "DL", "HE", "HS", "SJ", "REML", "ML", "EB", "PM"]
 MetaTest = Literal["z", "knha", "adhoc"]
 Outcome = Literal["pain", "function", "recovery"]

@@ -39,7 +39,7 @@ __all__ = [
     "SpecError",
 ]
 
-_CONTEXT_KEYS = ("trial", "file", "variable", "row", "value")
+_CONTEXT_KEYS = ("trial", "file", "spec", "variable", "row", "value")
 
 
 class IpdmaError(Exception):
@@ -49,8 +49,9 @@ class IpdmaError(Exception):
     ----------
     message
         What is wrong, in one sentence.
-    trial, file, variable, row, value
-        Where it is wrong; each is printed when given.
+    trial, file, spec, variable, row, value
+        Where it is wrong; each is printed when given (``file`` is the file the problem is
+        in, ``spec`` the trial spec that read it, when that is another file).
     hint
         How to fix it.
     """
@@ -61,6 +62,7 @@ class IpdmaError(Exception):
         *,
         trial: str | None = None,
         file: Any = None,
+        spec: Any = None,
         variable: str | None = None,
         row: Any = None,
         value: Any = None,
@@ -69,6 +71,7 @@ class IpdmaError(Exception):
         self.message = message
         self.trial = trial
         self.file = None if file is None else str(file)
+        self.spec = None if spec is None or str(spec) == self.file else str(spec)
         self.variable = variable
         self.row = row
         self.value = value

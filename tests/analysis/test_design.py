@@ -28,6 +28,16 @@ def test_covariates_are_centred_at_trial_means():
     assert "(0 + treat | trial)" in prepared.formula
 
 
+def test_recovery_models_have_the_papers_random_effects_by_default():
+    """Global recovery: random treatment and random baseline effects (paper's Methods)."""
+    prepared = prepare(_spec("bmi", outcome="recovery"), frame(3), AnalysisPlan())
+    assert prepared.family == "binomial"
+    assert prepared.formula.endswith("+ (0 + treat | trial) + (0 + baseline | trial)")
+    one = AnalysisPlan.model_validate({"model": {"random_binomial": ["treatment"]}})
+    prepared = prepare(_spec("bmi", outcome="recovery"), frame(3), one)
+    assert prepared.formula.endswith("+ (0 + treat | trial)")
+
+
 @pytest.mark.filterwarnings("ignore::ipdma.errors.SingularFitWarning")
 def test_trial_level_covariate_has_no_within_trial_interaction():
     # site_level differs only between trials; it modifies the effect across trials (-3/unit)

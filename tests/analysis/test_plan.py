@@ -23,6 +23,8 @@ def test_defaults_are_the_papers_choices():
     assert plan.importance.swe_fraction == 0.20 and plan.importance.odds_ratio == 2.0
     assert plan.model.reml and plan.model.df_method == "satterthwaite"
     assert plan.model.random == ("treatment", "baseline")
+    # global recovery: the paper's structure (random treatment and baseline effects), AGHQ(7)
+    assert plan.model.random_binomial == ("treatment", "baseline") and plan.model.nagq == 7
     assert plan.model.treatment_coding == "01"
     assert plan.modifier_spec("bmi").cutpoints == (18.5, 25.0, 30.0)
     assert plan.modifier_spec("age").cutpoints == (35.0, 65.0)

@@ -17,10 +17,11 @@ import pytest
 from scipy import stats
 
 import ipdma
-from ipdma.analysis import AnalysisPlan, ModelOptions
+from ipdma.analysis import AnalysisPlan, ModelOptions, ModelSpec, prepare
 from tests.reference.xcheck_compare import REF, ref
 from tests.tolerances import (
     GLMM_FIXEF_RTOL,
+    GLMM_LOGLIK_ABOVE_ATOL,
     GLMM_SE_RTOL,
     GLMM_TMB_FIXEF_RTOL,
     GLMM_TMB_SE_RTOL,
@@ -36,7 +37,9 @@ PLAN = AnalysisPlan(
     comparisons=("usual", "any"),
     modifiers=("medication", "bmi"),
     two_stage=False,
-    model=ModelOptions(nagq=1),  # the R reference fits recovery with glmer Laplace (nAGQ = 1)
+    # the R reference fits recovery with glmer Laplace (nAGQ = 1) and a random treatment
+    # effect only (written before the paper's 2-D structure became the default)
+    model=ModelOptions(nagq=1, random_binomial=("treatment",)),
 )
 CELLS = {
     "overall_pain_usual": ("pain", "usual", None, False),
@@ -241,8 +244,9 @@ def test_model_option_variants_match_r(variant):
 
 
 def test_recovery_with_25_quadrature_points_matches_glmer():
-    r = ref("grid")["recovery_any_agq25"]
-    results = _run_options({"nagq": 25}, outcomes=("recovery",), modifiers=("medication",))
+    r = ref("grid")["recovery_any_agq25"]  # glmer: nAGQ > 1 needs a single random effect
+    options = {"nagq": 25, "random_binomial": ("treatment",)}
+    results = _run_options(options, outcomes=("recovery",), modifiers=("medication",))
     row = results.overall.iloc[0]
     assert row["participants"] == r["nobs"]
     assert np.log(row["estimate"]) == pytest.approx(r["coef"], rel=GLMM_FIXEF_RTOL)
@@ -292,3 +296,72 @@ def test_subgroups_of_a_trial_level_modifier_match_r():
     rows = results.subgroups.set_index("level")
     for level, r in ref("grid")["subgroup_trial_level_medication"].items():
         _assert_linear(rows.loc[level], r, "")
+
+
+# The default logistic structure (issue 19): random treatment AND baseline effects; R
+# reference from tests/reference/xcheck_grid2d.R (glmer Laplace and glmmTMB, 2 random effects).
+PLAN_2D = AnalysisPlan(
+    outcomes=("recovery",),
+    windows=("short",),
+    comparisons=("any",),
+    modifiers=("medication", "bmi"),
+    two_stage=False,
+    subgroups=False,
+    model=ModelOptions(nagq=1),
+)
+CELLS_2D = {k: v for k, v in CELLS.items() if v[0] == "recovery"}
+
+
+@pytest.fixture(scope="module")
+def results_2d():
+    assert PLAN_2D.model.random_binomial == ("treatment", "baseline")  # the default
+    frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+        return ipdma.analysis.run(frame, PLAN_2D, jobs=1)
+
+
+def _assert_tmb(got: pd.Series, r: dict, prefix: str) -> None:
+    """OR scale against glmmTMB only (exact Hessian)."""
+    est, low, high, p = got[[f"{prefix}{k}" for k in ("estimate", "ci_low", "ci_high", "p")]]
+    z = stats.norm.ppf(0.975)
+    coef, se = np.log(est), (np.log(high) - np.log(low)) / (2 * z)
+    assert coef == pytest.approx(r["tmb_coef"], rel=GLMM_TMB_FIXEF_RTOL, abs=GLMM_TMB_FIXEF_RTOL)
+    assert se == pytest.approx(r["tmb_se"], rel=GLMM_TMB_SE_RTOL)
+    assert p == pytest.approx(2 * stats.norm.sf(abs(coef / se)), rel=1e-9)
+
+
+@pytest.mark.parametrize("cell", list(CELLS_2D))
+def test_default_recovery_cell_matches_r_with_two_random_effects(results_2d, cell):
+    """Against glmer and glmmTMB where the two agree; where glmer's bobyqa stopped short
+    (the two R fits differ by more than GLMM_FIXEF_RTOL), ipdma's log-likelihood must be
+    above glmer's and its estimates and SEs must match glmmTMB's."""
+    outcome, comparison, modifier, adjusted = CELLS_2D[cell]
+    r = ref("grid2d")[cell]
+    assert "(0 + bc | trial)" in r["formula"]
+    terms = ("treat",) if modifier is None else ("t_within", "t_across")
+    agree = all(
+        abs(r["terms"][t]["coef"] - r["terms"][t]["tmb_coef"])
+        <= GLMM_FIXEF_RTOL * max(1.0, abs(r["terms"][t]["tmb_coef"]))
+        for t in terms
+    )
+    check = _assert_logistic if agree else _assert_tmb
+    if not agree:
+        frame = pd.read_csv(REF / "xcheck_grid.csv", dtype={"trial": str, "pid": str})
+        spec = ModelSpec("overall" if modifier is None else "interaction", outcome, "short",
+                         comparison, modifier, adjusted)  # fmt: skip
+        prepared = prepare(spec, frame, PLAN_2D)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ipdma.errors.IpdmaWarning)
+            fit = ipdma.mixed(prepared.formula, prepared.data, family="binomial", nagq=1)
+        assert fit.loglik > r["loglik"] + GLMM_LOGLIK_ABOVE_ATOL  # glmer stopped short
+    if modifier is None:
+        table = results_2d.overall
+        row = table[(table.outcome == outcome) & (table.comparison == comparison)].iloc[0]
+        check(row, r["terms"]["treat"], "")
+    else:
+        table = results_2d.interactions
+        row = table[(table.modifier == modifier) & (table.adjusted == adjusted)].iloc[0]
+        check(row, r["terms"]["t_within"], "")
+        check(row, r["terms"]["t_across"], "across_")
+    assert row["studies"] == r["studies"] and row["participants"] == r["nobs"]

@@ -107,7 +107,7 @@ def test_missing_file(tmp_path):
 
 def test_unreadable_file_is_a_directory(tmp_path):
     (tmp_path / "dir.csv").mkdir()
-    with pytest.raises(DataFileError, match="cannot be read"):
+    with pytest.raises(DataFileError, match="is a folder, not a file"):
         read_table(tmp_path / "dir.csv")
 
 

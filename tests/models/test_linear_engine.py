@@ -8,7 +8,16 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from tests.tolerances import LMM_DENSE_RTOL, LMM_GRADIENT_RTOL, LMM_PLANTED_Z
+from tests.tolerances import (
+    LMM_DENSE_RTOL,
+    LMM_FIXEF_RTOL,
+    LMM_GRADIENT_RTOL,
+    LMM_LOGLIK_ABOVE_ATOL,
+    LMM_LOGLIK_RTOL,
+    LMM_NLME_SIGMA_RTOL,
+    LMM_PLANTED_Z,
+    LMM_SE_RTOL,
+)
 
 import ipdma
 from ipdma.errors import ConvergenceWarning, SingularFitWarning
@@ -147,6 +156,41 @@ def test_many_trials_with_stratified_intercepts():
     assert fit.details["n_local_fixed"] == 400 and len(fit.fixef) == 402
     assert fit.converged
     assert np.all(np.isfinite(fit.se)) and np.all(fit.df > 0)
+
+
+def test_stratified_residuals_of_many_trials_newton_cg_matches_bfgs(monkeypatch):
+    """150 trials: the trust-region Newton-CG (O(K) per step, issue 19) reaches the optimum
+    BFGS reaches (BFGS forced by raising the threshold), and recovers the planted SDs."""
+    import ipdma.models._linear as linear
+    import ipdma.models._newton_cg as newton_cg
+
+    data, sd = simulate_ipd(19, n_trials=150, size=(30, 60), tau_treat=2.0, tau_base=0.1)
+    calls = []
+    original = newton_cg.newton_cg_minimize
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(linear, "newton_cg_minimize", counted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularFitWarning)
+        fit = ipdma.mixed(PAPER, data, residual="stratified")
+        assert calls, "the Newton-CG path was not taken"
+        monkeypatch.setattr(linear, "NEWTON_CG_MIN_PARAMS", 10_000)
+        calls.clear()
+        bfgs = ipdma.mixed(PAPER, data, residual="stratified")
+        assert not calls
+    assert fit.converged and bfgs.converged
+    assert fit.loglik >= bfgs.loglik - LMM_LOGLIK_ABOVE_ATOL
+    assert fit.loglik == pytest.approx(bfgs.loglik, rel=LMM_LOGLIK_RTOL)
+    for term in ("treat", "base"):
+        assert fit.fixef[term] == pytest.approx(bfgs.fixef[term], rel=LMM_FIXEF_RTOL)
+        assert fit.se[term] == pytest.approx(bfgs.se[term], rel=LMM_SE_RTOL)
+    np.testing.assert_allclose(
+        fit.sigma.to_numpy(), bfgs.sigma.to_numpy(), rtol=LMM_NLME_SIGMA_RTOL
+    )
+    assert np.median(np.abs(fit.sigma.to_numpy() / sd - 1)) < 0.15
 
 
 def test_result_is_immutable_and_tidy():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from ipdma.analysis import AnalysisPlan
 from ipdma.report import ReportInputs, compose, render_html, write_report
 from ipdma.report._interactions import Block, interaction_table
 from ipdma.report._methods import methods_paragraphs
@@ -167,6 +169,16 @@ def test_methods_state_the_recorded_choices():
     assert "quadrature with 7 nodes" in text
     assert "REML" not in text
     assert "closest to 13 weeks" not in text  # settings absent: nothing invented
+    default = json.loads(AnalysisPlan().model_dump_json())
+    text = " ".join(methods_paragraphs(default, {}, version="9.9"))
+    assert (
+        "Global recovery: logistic mixed models by maximum likelihood with adaptive "
+        "Gauss-Hermite quadrature with 7 nodes per random effect (independent random effects "
+        "across trials of the treatment effect and the baseline value)."
+    ) in text
+    one = {**default, "model": {**default["model"], "random_binomial": ["treatment"]}}
+    text = " ".join(methods_paragraphs(one, {}, version="9.9"))
+    assert "the effect of the baseline value common to all trials" in text
 
 
 def test_report_is_one_self_contained_file(tmp_path):

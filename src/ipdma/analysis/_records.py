@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .._frozen import FrozenFrame, freeze
-from .._literals import DfMethod, Family, ModelStatus, TermRole
+from .._literals import Family, ModelStatus, RecordDfMethod, TermRole
 from ..models._convergence import ConvergenceRecord
 from ._spec import ModelSpec
 
@@ -35,6 +35,7 @@ __all__ = [
     "VARCOMP_COLUMNS",
     "ConvergenceRecord",
     "FitOptions",
+    "ImputationInfo",
     "ModelResult",
     "TwoStageEstimate",
     "empty_tidy",
@@ -76,6 +77,15 @@ class TwoStageEstimate:
     ci_low: float
     ci_high: float
     p: float
+
+
+@dataclass(frozen=True)
+class ImputationInfo:
+    """A record pooled over ``m`` imputed datasets: the fraction of missing information of
+    each term of its tidy frame (in row order; NaN where a term could not be pooled)."""
+
+    m: int
+    fmi: tuple[float, ...]
 
 
 def empty_tidy() -> pd.DataFrame:
@@ -129,7 +139,7 @@ class ModelResult:
     spec: ModelSpec
     status: ModelStatus
     level: float
-    df_method: DfMethod
+    df_method: RecordDfMethod
     terms: FrozenFrame
     formula: str = ""
     options: FitOptions | None = None
@@ -145,6 +155,7 @@ class ModelResult:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    imputation: ImputationInfo | None = None
 
     def __post_init__(self) -> None:
         if tuple(self.terms.columns) != TIDY_COLUMNS:
@@ -209,6 +220,7 @@ class ModelResult:
                 "comparison": spec.comparison,
                 "modifier": spec.modifier,
                 "adjusted": spec.adjusted,
+                "imputed": spec.imputed,
             },
             "status": self.status,
             "level": self.level,
@@ -228,6 +240,9 @@ class ModelResult:
             "notes": list(self.notes),
             "warnings": list(self.warnings),
             "error": self.error,
+            "imputation": None
+            if self.imputation is None
+            else {"m": self.imputation.m, "fmi": list(self.imputation.fmi)},
         }
         return json.dumps(data, sort_keys=True)
 
@@ -257,6 +272,9 @@ class ModelResult:
             notes=tuple(data["notes"]),
             warnings=tuple(data["warnings"]),
             error=data["error"],
+            imputation=None
+            if data.get("imputation") is None
+            else ImputationInfo(int(data["imputation"]["m"]), tuple(data["imputation"]["fmi"])),
         )
 
     def replace(self, **changes: Any) -> ModelResult:
@@ -267,7 +285,11 @@ class ModelResult:
 
     def summary(self) -> str:
         """Text summary: the model, its status and fit message, and the tidy frame."""
-        inference = "t (Satterthwaite df)" if self.df_method == "satterthwaite" else "z"
+        inference = {
+            "satterthwaite": "t (Satterthwaite df)",
+            "barnard-rubin": f"Rubin's rules over {self.imputation.m if self.imputation else 0} "
+            "imputations (t, Barnard-Rubin df)",
+        }.get(self.df_method, "z")
         lines = [
             f"model: {self.model_id}",
             f"status: {self.status}: {self.message}",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .._frozen import freeze
 from ._importance import flag_importance, important_table
+from ._imputed import ImputationDiagnostics, imputation_table
 from ._plan import AnalysisPlan
 from ._records import ModelResult
 from ._store import RunLog
@@ -34,7 +35,7 @@ __all__ = [
     "write_text_atomic",
 ]
 
-TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models")
+TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models", "imputation")
 NOT_ESTIMABLE = "not estimable"  # models-table status of a cell with fewer than two trials
 
 
@@ -58,9 +59,22 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def assemble(
-    records: Sequence[ModelResult], keys: Sequence[str], plan: AnalysisPlan
+    records: Sequence[ModelResult],
+    keys: Sequence[str],
+    plan: AnalysisPlan,
+    imputation: Sequence[ImputationDiagnostics] = (),
 ) -> dict[str, pd.DataFrame]:
-    """The result tables (overall, interactions, subgroups, important, models) of records."""
+    """The result tables (overall, interactions, subgroups, important, models) of records,
+    and the complete-case vs imputed table when some records are pooled over imputations.
+
+    The main tables hold the complete-case records (the paper's analysis); imputed records
+    appear in ``imputation`` and ``models`` only.
+    """
+    pooled = [r for r in records if r.spec.imputed]
+    order = [r for r in records if not r.spec.imputed] + pooled
+    keyed = dict(zip(map(id, records), keys, strict=True))
+    keys = [keyed[id(r)] for r in order]
+    records = order[: len(order) - len(pooled)]
     overall = overall_table(records)
     interactions = interactions_table(records, plan)
     subgroups = subgroups_table(records, plan)
@@ -79,7 +93,8 @@ def assemble(
         "interactions": interactions,
         "subgroups": subgroups,
         "important": important_table(interactions),
-        "models": models_table(records, keys),
+        "models": models_table([*records, *pooled], keys),
+        "imputation": imputation_table([*records, *pooled], imputation),
     }
 
 
@@ -111,8 +126,10 @@ class AnalysisResults:
     subgroups: pd.DataFrame
     important: pd.DataFrame
     models: pd.DataFrame
+    imputation: pd.DataFrame
     run: RunLog | None = None
     tables: dict[str, Path] = field(default_factory=dict)
+    imputation_diagnostics: tuple[ImputationDiagnostics, ...] = ()
 
     @classmethod
     def from_records(
@@ -123,15 +140,19 @@ class AnalysisResults:
         *,
         run: RunLog | None = None,
         tables: dict[str, Path] | None = None,
+        imputation: Sequence[ImputationDiagnostics] = (),
     ) -> AnalysisResults:
         """Results of ``records`` under ``plan``, with their tables assembled."""
-        frames = {name: freeze(frame) for name, frame in assemble(records, keys, plan).items()}
+        frames = {
+            name: freeze(frame) for name, frame in assemble(records, keys, plan, imputation).items()
+        }
         return cls(
             records=tuple(records),
             keys=tuple(keys),
             plan=plan,
             run=run,
             tables=dict(tables or {}),
+            imputation_diagnostics=tuple(imputation),
             **frames,
         )
 

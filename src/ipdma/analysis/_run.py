@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._fs import replace_folder
 from ..errors import IpdmaError
 from ._design import PreparedModel, TooFewTrials, prepare
+from ._imputed import ImputationDiagnostics, imputed_grid
 from ._plan import AnalysisPlan, plan_from_dict
 from ._records import ModelResult, empty_tidy
 from ._results import AnalysisResults, write_csv_atomic, write_text_atomic
@@ -99,19 +101,30 @@ def run(
     new_fits = {key: outcome.record for key, outcome in outcomes.items()}
     records = [failed or cached.get(key) or new_fits[key] for key, failed, _ in entries]
     keys = [key for key, _, _ in entries]
+    times = {key: (o.seconds, o.cpu_seconds) for key, o in outcomes.items()}
+    diagnostics: list[ImputationDiagnostics] = []
+    cached_count = sum(1 for key, failed, _ in entries if failed is None and key in cached)
+    if plan.imputation.enabled:
+        grid = imputed_grid(source_info.frames, specs, plan, store, jobs=jobs, progress=progress)
+        records += grid.records
+        keys += grid.keys
+        new_fits.update(grid.new_fits)
+        times.update(grid.times)
+        cached_count += grid.cached
+        diagnostics = grid.diagnostics
     log = RunLog(
         run=0,
         started=started,
         seconds=time.perf_counter() - start,
         models=len(records),
         fitted=sum(1 for r in new_fits.values() if r.status != "failed"),
-        cached=sum(1 for key, failed, _ in entries if failed is None and key in cached),
+        cached=cached_count,
         failed=sum(r.status == "failed" for r in records),
         not_estimable=sum(r.status == "not estimable" for r in records),
     )
-    times = {key: (o.seconds, o.cpu_seconds) for key, o in outcomes.items()}
-    log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log)
-    results = AnalysisResults.from_records(records, keys, plan, run=log)
+    log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log,
+                     imputation=diagnostics)  # fmt: skip
+    results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
     return dataclasses.replace(results, tables=export_tables(results, out_dir))
 
 
@@ -134,9 +147,11 @@ def load_results(project: str | Path) -> AnalysisResults:
         path = load_project(path).output_dir / RESULTS_FILE
     elif path.is_dir():
         path = path / RESULTS_FILE
-    records, keys, plan_json, log = ResultsStore(path).load()
+    store = ResultsStore(path)
+    records, keys, plan_json, log = store.load()
     plan = AnalysisPlan.model_validate(json.loads(plan_json))
-    return AnalysisResults.from_records(records, keys, plan, run=log)
+    diagnostics = [ImputationDiagnostics.from_json(text) for text in store.imputation()]
+    return AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
 
 
 def _not_prepared(spec: ModelSpec, exc: IpdmaError, plan: AnalysisPlan) -> ModelResult:
@@ -161,10 +176,19 @@ def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, P
     if out_dir is None:
         return {}
     folder = out_dir / "tables"
-    paths = {
-        name: write_csv_atomic(results.table(name), folder / f"{name}.csv")
-        for name in ("overall", "interactions", "subgroups", "important", "models")
-    }
+    # The whole set is written into a new folder that then replaces tables/ (never a mix of
+    # two runs' tables, even when the run is killed midway).
+    names: tuple[str, ...] = ("overall", "interactions", "subgroups", "important", "models")
+    if len(results.imputation):  # only when the plan asks for imputation
+        names = (*names, "imputation")
     text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"
-    paths["plan"] = write_text_atomic(text, folder / "plan.json")
+
+    def write(new: Path) -> None:
+        for name in names:
+            write_csv_atomic(results.table(name), new / f"{name}.csv")
+        write_text_atomic(text, new / "plan.json")
+
+    replace_folder(folder, write)
+    paths = {name: folder / f"{name}.csv" for name in names}
+    paths["plan"] = folder / "plan.json"
     return paths

@@ -78,13 +78,8 @@ def fit_all(
             report(_fit_batch([item], plan))
         return records
     batches = _batches(todo, jobs)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["ipdma.models", "ipdma.analysis._fit"])
     try:
-        with (
-            _single_threaded_blas(),
-            ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool,
-        ):
+        with _single_threaded_blas(), worker_pool(jobs) as pool:
             pending = {pool.submit(_fit_batch, batch, plan) for batch in batches}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -101,6 +96,43 @@ def fit_all(
             if item[0] not in records:
                 report(_fit_batch([item], plan))
     return records
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """The pool of ``jobs`` worker processes fits run in (forkserver; each worker ends when
+    the process that made the pool dies, see :func:`_die_with_parent`)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ipdma.models", "ipdma.analysis._fit"])
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: end this worker as soon as the process that started the pool dies.
+
+    Workers are children of the forkserver, not of the analysing process, so a SIGKILL of
+    ``ipdma analyze`` would otherwise leave them (and through them the forkserver and the
+    resource tracker) running. A daemon thread polls the parent's pid once a second; the
+    forkserver and the resource tracker end by themselves once no worker holds their pipes.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pid reused by another user's process: parent gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ipdma-parent-watch", daemon=True).start()
 
 
 _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -21,6 +21,8 @@ class ModelSpec:
 
     ``kind`` is ``overall`` (treatment effect), ``interaction`` (treatment x modifier, within-
     and across-trial terms) or ``subgroup`` (treatment effect per category of the modifier).
+    ``imputed`` models are fitted on multiply imputed data and pooled (a sensitivity
+    analysis beside the complete-case model of the same cell).
     """
 
     kind: ModelKind
@@ -29,6 +31,7 @@ class ModelSpec:
     comparison: str
     modifier: str | None = None
     adjusted: bool = False
+    imputed: bool = False
 
     @property
     def id(self) -> str:
@@ -38,6 +41,8 @@ class ModelSpec:
             parts.append(self.modifier)
         if self.kind != "overall":
             parts.append("adjusted" if self.adjusted else "unadjusted")
+        if self.imputed:
+            parts.append("imputed")
         return "/".join(parts)
 
     @property

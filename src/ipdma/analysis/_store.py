@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -45,6 +45,9 @@ from ._fit import df_method_of, options_of
 from ._plan import AnalysisPlan
 from ._records import ModelResult
 from ._two_stage import wants_two_stage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._imputed import ImputationDiagnostics
 
 __all__ = ["RESULTS_FILE", "ResultsStore", "RunLog", "model_key"]
 
@@ -59,6 +62,7 @@ _SCHEMA = (
     "version VARCHAR)",
     "CREATE TABLE IF NOT EXISTS fit_times (run INTEGER, model_id VARCHAR, key VARCHAR, "
     "seconds DOUBLE, cpu_seconds DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS imputation (follow_up VARCHAR, diagnostics VARCHAR)",
 )
 
 
@@ -172,6 +176,7 @@ class ResultsStore:
         new_fits: Mapping[str, ModelResult],
         times: Mapping[str, tuple[float, float]],
         log: RunLog,
+        imputation: Sequence[ImputationDiagnostics] = (),
     ) -> RunLog:
         """Store a run in one transaction: new fits into the cache (failed fits are not
         cached), the result set and plan (replaced), the run log (appended).
@@ -192,6 +197,12 @@ class ResultsStore:
             rows = [(i, r.model_id, k, r.to_json()) for i, (r, k) in pairs]
             if rows:
                 con.executemany("INSERT INTO results VALUES (?, ?, ?, ?)", rows)
+            con.execute("DELETE FROM imputation")
+            if imputation:
+                con.executemany(
+                    "INSERT INTO imputation VALUES (?, ?)",
+                    [(d.window, d.to_json()) for d in imputation],
+                )
             con.execute("DELETE FROM plan")
             con.execute("INSERT INTO plan VALUES (?)", [plan.record()])
             log = RunLog(**{**log.__dict__, "run": run})
@@ -228,6 +239,20 @@ class ResultsStore:
     def fitted_in(self, run: int) -> list[str]:
         """Ids of the models fitted (not taken from the cache) in run ``run``."""
         return [str(m) for m in self.fit_times(run)["model_id"]]
+
+    def imputation(self) -> list[str]:
+        """The imputation diagnostics of the current results (JSON, one per window)."""
+        if self.path is None or not self.path.exists():
+            return []
+        con = self._connect(read_only=True)
+        try:
+            tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+            if "imputation" not in tables:
+                return []
+            rows = con.execute("SELECT diagnostics FROM imputation ORDER BY follow_up").fetchall()
+        finally:
+            con.close()
+        return [str(row[0]) for row in rows]
 
     def load(self) -> tuple[list[ModelResult], list[str], str, RunLog | None]:
         """The current records (grid order), their keys, the plan JSON and the last run log.

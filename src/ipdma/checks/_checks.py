@@ -121,10 +121,12 @@ def replicate(master: MasterData, specs: Sequence[TrialSpec]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Result of ``ipdma check``: missingness/ranges and the replication table."""
+    """Result of ``ipdma check``: missingness/ranges, the replication table and the ingest
+    notices (trials that cannot contribute, implausible follow-up schedules)."""
 
     missing: pd.DataFrame
     replication: pd.DataFrame
+    notices: tuple[str, ...] = ()
 
     @property
     def discrepancies(self) -> pd.DataFrame:
@@ -153,4 +155,5 @@ def check(project_path: str | Path) -> CheckReport:
     project = load_project(project_path)
     master = load(project.output_dir / "master.duckdb")
     specs = [load_trial_spec(p) for p in project.trial_paths]
-    return CheckReport(missingness(master), replicate(master, specs))
+    notices = master.meta.notices
+    return CheckReport(missingness(master), replicate(master, specs), notices)

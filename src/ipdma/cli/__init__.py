@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import typer
 from rich.markup import escape
 
+from .._fs import os_error
 from ..errors import IpdmaError
 from ._app import app, console, state
 
@@ -45,9 +46,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print("aborted")
         return 1
     except KeyboardInterrupt:
-        console.print("interrupted")
+        console.print(
+            "interrupted: outputs are written whole or not at all, so the previous ones are "
+            "kept\n  fix: run the command again",
+            highlight=False,
+        )
+        return 1
+    except OSError as exc:  # disk full, permissions, read-only, symlink loop, long paths ...
+        console.print(f"[bold red]error:[/] {escape(str(os_error(exc)))}", highlight=False)
         return 1
     except Exception as exc:
+        if _is_duckdb_io(exc):  # DuckDB's own I/O errors: disk full, lock held, permissions
+            console.print(f"[bold red]error:[/] {escape(str(os_error(exc)))}", highlight=False)
+            return 1
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()  # a usage error (unknown option, missing argument): the user's to fix
             return 1
@@ -60,3 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return result if isinstance(result, int) else 0
+
+
+def _is_duckdb_io(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return "duckdb" in module and type(exc).__name__ in (
+        "IOException", "PermissionException", "OutOfMemoryException",
+    )  # fmt: skip

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._app import app, console, out, progress_enabled
+from ._app import app, console, locked, out, progress_enabled, project_file
 
 if TYPE_CHECKING:
     from ..analysis import AnalysisResults
@@ -41,8 +41,8 @@ def analyze(
     ] = None,
 ) -> None:
     """Fit the analysis grid (overall effects, modifiers, subgroups) and write the tables."""
-    from ..analysis import run
     from ..errors import InputError
+    from ..store import stale_inputs
 
     if summaries:
         from ._summaries import analyze_summaries
@@ -55,6 +55,20 @@ def analyze(
             hint="pass project.toml, or --summaries FILE1 FILE2 ... for sites' summaries",
         )
     path = project[0]
+    if path.suffix != ".duckdb":
+        path = project_file(path)
+    with locked(path, "ipdma analyze"):
+        for changed in stale_inputs(path):
+            console.print(
+                f"[yellow]notice:[/] {changed} changed after the master dataset was written; "
+                "run `ipdma ingest` to analyse the current data",
+                highlight=False,
+            )
+        _print(_run(path, jobs, output), path)
+
+
+def _run(project: Path, jobs: int | None, output: Path | None) -> AnalysisResults:
+    from ..analysis import run
 
     if progress_enabled():
         columns = (
@@ -70,9 +84,13 @@ def analyze(
             def progress(done: int, total: int, model_id: str, status: str) -> None:
                 bar.update(task, completed=done, total=total, model=f"{status}: {model_id}")
 
-            results = run(path, jobs=jobs, progress=progress, output=output)
+            results = run(project, jobs=jobs, progress=progress, output=output)
     else:
-        results = run(path, jobs=jobs, output=output)
+        results = run(project, jobs=jobs, output=output)
+    return results
+
+
+def _print(results: AnalysisResults, project: Path) -> None:
     out.print(
         f"models: {len(results.records)} ({results.fitted} fitted, {results.cached} cached, "
         f"{results.failed} failed, {results.not_estimable} not estimable: fewer than 2 trials) "
@@ -84,7 +102,7 @@ def analyze(
     if results.tables:
         folder = Path(results.tables["overall"]).parent
         out.print(f"tables: {folder}")
-        figures = _subgroup_figures(results, folder.parent / "figures", _settings(path))
+        figures = _subgroup_figures(results, folder.parent / "figures", _settings(project))
         if figures:
             out.print(f"figures: {figures[0].parent} ({len(figures)} subgroup forest plots)")
     failed = [r for r in results.records if r.status == "failed"]

@@ -7,13 +7,17 @@ public API; it holds no statistics.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from .._version import __version__
+from ..errors import SpecError
 
 app = typer.Typer(
     name="ipdma",
@@ -62,3 +66,41 @@ def _root(
 def progress_enabled() -> bool:
     """Progress bars are shown unless --quiet."""
     return not state.quiet
+
+
+def project_file(path: Path) -> Path:
+    """``path`` itself, or ``path/project.toml`` when a folder is given; SpecError if absent."""
+    if path.is_dir():
+        path = path / "project.toml"
+    if not path.is_file():
+        raise SpecError(
+            "the project file does not exist",
+            file=path,
+            hint="pass the path of a project.toml or of the folder holding it "
+            "(see `ipdma demo` for an example project)",
+        )
+    return path
+
+
+def _output_folder(path: Path) -> Path:
+    if path.suffix == ".duckdb":
+        return path.resolve().parent
+    from ..spec import load_project
+
+    return load_project(path).output_dir
+
+
+@contextlib.contextmanager
+def locked(path: Path, command: str) -> Iterator[None]:
+    """Hold the project lock (the output folder of project or master ``path``) for a command.
+
+    A second command on the same project waits (saying for which process), then stops with
+    a message naming it; leftovers of interrupted runs are removed once the lock is held.
+    """
+    from .._fs import project_lock
+
+    def waiting(holder: str) -> None:
+        console.print(f"waiting for {holder} to finish with this project ...", highlight=False)
+
+    with project_lock(_output_folder(path), command, on_wait=waiting):
+        yield

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from ._app import app, console, out, progress_enabled, state
+from ._app import app, console, locked, out, progress_enabled, project_file, state
 
 
 def _table(frame: pd.DataFrame, title: str, *, digits: int = 2) -> Table:
@@ -31,7 +31,7 @@ def _table(frame: pd.DataFrame, title: str, *, digits: int = 2) -> Table:
 
 @app.command()
 def ingest(
-    project: Annotated[Path, typer.Argument(help="The project file (project.toml).")],
+    project: Annotated[Path, typer.Argument(help="The project file (project.toml) or its folder.")],
     force: Annotated[
         bool, typer.Option("--force", help="Rewrite even if nothing changed.")
     ] = False,
@@ -39,7 +39,8 @@ def ingest(
     """Read every trial, harmonize it and write the master dataset (output/master.duckdb)."""
     from ..store import ingest as run_ingest
 
-    with Progress(
+    project = project_file(project)
+    with locked(project, "ipdma ingest"), Progress(
         TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.description}"), console=console, disable=not progress_enabled(),
         transient=True,
@@ -60,6 +61,8 @@ def ingest(
         )
     elif len(result.identifiers):
         out.print(_table(result.identifiers, "Columns left out as likely direct identifiers"))
+    for notice in result.notices:
+        console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     for trial, encoding in result.encodings.items():
         if encoding != "utf-8" and not quiet:
             console.print(f"{trial}: text file read as {encoding}")
@@ -74,7 +77,7 @@ def ingest(
 
 @app.command()
 def check(
-    project: Annotated[Path, typer.Argument(help="The project file (project.toml).")],
+    project: Annotated[Path, typer.Argument(help="The project file (project.toml) or its folder.")],
     all_variables: Annotated[
         bool, typer.Option("--all", help="List every trial x variable, not only collected ones.")
     ] = False,
@@ -82,10 +85,12 @@ def check(
     """Missingness, ranges and replication of published aggregates per trial."""
     from ..checks import check as run_check
 
-    report = run_check(project)
+    report = run_check(project_file(project))
     missing = report.missing
     if not all_variables:
         missing = missing[missing["missing"] < missing["n"]]
     out.print(_table(missing, "Missing data and ranges (harmonized scale)"))
     out.print(_table(report.replication, "Replication of published aggregates"))
     out.print(report.summary())
+    for notice in report.notices:
+        out.print(f"notice: {escape(notice)}", highlight=False)

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import SpecError
-from ._app import app, console, out, progress_enabled, state
+from ._app import app, console, locked, out, progress_enabled, project_file, state
 
 if TYPE_CHECKING:
     from ..checks import CheckReport
@@ -70,18 +69,6 @@ def _say(message: str) -> None:
         console.print(message, highlight=False)
 
 
-def _project_file(path: Path) -> Path:
-    if path.is_dir():
-        path = path / "project.toml"
-    if not path.is_file():
-        raise SpecError(
-            "the project file does not exist",
-            file=path,
-            hint="pass the path of a project.toml (see `ipdma demo` for an example project)",
-        )
-    return path
-
-
 def _ingest(project: Path) -> None:
     from ..store import ingest
 
@@ -90,6 +77,8 @@ def _ingest(project: Path) -> None:
     _say(f"ingest: master dataset {result.status} ({result.path})")
     for path in result.changed:
         _say(f"ingest: raw file changed since the last run: {path}")
+    for notice in result.notices:
+        console.print(f"notice: {notice}", highlight=False)
 
 
 def _check(project: Path) -> CheckReport:
@@ -178,7 +167,9 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated cons
 def report_command(project: ProjectArg, output: OutputOpt = None) -> None:
     """Write the HTML report, every table (CSV, XLSX) and figure (PNG, SVG) of a project."""
     start = time.perf_counter()
-    outcome = _Outcome(report=_report(_project_file(project), output))
+    path = project_file(project)
+    with locked(path, "ipdma report"):
+        outcome = _Outcome(report=_report(path, output))
     outcome.seconds = time.perf_counter() - start
     _summary(outcome)
 
@@ -186,7 +177,9 @@ def report_command(project: ProjectArg, output: OutputOpt = None) -> None:
 @app.command("run")
 def run_command(project: ProjectArg, jobs: JobsOpt = None) -> None:
     """Run every stage: ingest, check, analyze, report."""
-    _summary(_pipeline(_project_file(project), jobs=jobs))
+    path = project_file(project)
+    with locked(path, "ipdma run"):
+        _summary(_pipeline(path, jobs=jobs))
 
 
 @app.command("demo")
@@ -199,6 +192,8 @@ def demo_command(
     start = time.perf_counter()
     _say(f"demo: simulating the consortium (seed {seed}) into {outdir}")
     consortium = simulate.consortium(outdir, seed=seed)
-    outcome = _pipeline(_project_file(consortium.project_file), jobs=jobs)
+    path = project_file(consortium.project_file)
+    with locked(path, "ipdma demo"):
+        outcome = _pipeline(path, jobs=jobs)
     outcome.seconds = time.perf_counter() - start
     _summary(outcome)

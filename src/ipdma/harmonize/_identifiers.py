@@ -11,13 +11,19 @@ import re
 
 import pandas as pd
 
+from ._identifier_values import date_numbers, looks_like_names, national_ids, postcodes
+
 __all__ = ["detect_identifiers"]
 
 _NAME_TOKENS = {
     "name", "names", "surname", "firstname", "lastname", "fullname", "forename", "givenname",
     "familyname", "initials", "email", "mail", "phone", "telephone", "tel", "mobile", "cell",
     "address", "adress", "street", "postcode", "zipcode", "zip", "postal", "dob", "birthdate",
-    "birthday", "ssn", "cpr", "nhs", "mrn", "personnummer", "bsn", "ahv",
+    "birthday", "ssn", "cpr", "nhs", "mrn", "personnummer", "bsn", "ahv", "plz", "postnr",
+    "postnummer", "fodselsnummer", "hetu", "dni", "nie", "nir", "insee", "codicefiscale",
+    "geburtsdatum", "fodselsdato", "geboortedatum", "naam", "achternaam", "voornaam",
+    "nachname", "vorname", "nom", "prenom", "nombre", "apellido", "cognome", "efternamn",
+    "fornavn", "efternavn", "etternavn",
 }  # fmt: skip
 _NAME_PATTERNS = (
     re.compile(r"e[-_ ]?mail"),
@@ -34,9 +40,6 @@ _STREET_WORDS = (
 _STREET = re.compile(
     rf"(^\d+[a-z]?\s+\w.*\b({_STREET_WORDS})\b\.?)|(\w*({_STREET_WORDS})\.?\s+\d+[a-z]?\b)",
     re.IGNORECASE,
-)
-_PERSON = re.compile(
-    r"^([A-Z][a-zà-ÿ'\-]+,?\s+){1,2}[A-Z][a-zà-ÿ'\-]+$|^[A-Z][a-zà-ÿ'\-]+,\s*[A-Z]\.?$"
 )
 _DATE_TEXT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{4})([ T].*)?$")
 
@@ -88,6 +91,12 @@ def _by_value(values: pd.Series) -> str | None:
     dates = _as_dates(sample)
     if dates is not None:
         return "values look like full dates of birth" if _birth_dates(dates) else None
+    kind = national_ids(sample)
+    if kind is not None:
+        return f"values look like {kind}"
+    numbers = date_numbers(sample)
+    if numbers is not None and _birth_dates(numbers):
+        return "values look like dates of birth stored as numbers (yyyymmdd or ddmmyyyy)"
     if not (sample.dtype == object or pd.api.types.is_string_dtype(sample)):
         return None
     text = sample.map(lambda v: str(v).strip())
@@ -103,8 +112,9 @@ def _by_value(values: pd.Series) -> str | None:
         return "values look like phone numbers"
     if _share(text, _STREET) >= 0.5:
         return "values look like street addresses"
-    distinct = text.nunique()
-    if distinct >= 5 and distinct >= 0.8 * len(text) and _share(text, _PERSON) >= 0.8:
+    if postcodes(text):
+        return "values look like full postcodes"
+    if looks_like_names(text):
         return "values look like person names"
     return None
 

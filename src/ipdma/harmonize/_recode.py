@@ -3,6 +3,7 @@ numeric coercion, combination of items, unit conversion, rescaling to 0-100, cut
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,9 +83,37 @@ def numeric_column(
             variable=column,
             row=ctx.row_of(frame, index),
             value=plain(values[index]),
-            hint="fix the value, list it under `missing`, or map it with `codes`",
+            hint=_number_hint(values[index]),
+        )
+    infinite = np.isinf(numbers.astype(float))
+    if infinite.any():
+        index = infinite.idxmax()
+        raise InputError(
+            f"infinite value in a numeric column ({int(infinite.sum())} value(s))",
+            trial=ctx.trial,
+            file=ctx.file,
+            variable=column,
+            row=ctx.row_of(frame, index),
+            value=plain(values[index]),
+            hint="replace it with the measured value; if it is unknown, leave the cell "
+            "empty or list the code under `missing`",
         )
     return numbers.astype(float)
+
+
+def _number_hint(value: object) -> str:
+    """How to fix a value that is not a number (a decimal comma or point gets its own hint)."""
+    text = str(value).strip()
+    if re.fullmatch(r"[-+]?\d+,\d+", text):
+        return (
+            "the file uses a decimal comma: set [source].decimal = ',' in the trial spec "
+            "(a comma-separated file with decimal commas needs delimiter = ';')"
+        )
+    if re.fullmatch(r"[-+]?\d*\.\d+", text):
+        return "the file uses a decimal point: remove [source].decimal = ',' from the trial spec"
+    if text.startswith("#") and text.endswith(("!", "?", "A")):
+        return "an Excel error value: fix the formula in the workbook, or clear the cell"
+    return "fix the value, list it under `missing`, or map it with `codes`"
 
 
 def _coded_column(ctx: Context, frame: pd.DataFrame, column: str, spec: VariableSpec) -> pd.Series:

@@ -9,11 +9,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, SpecError
+from ..errors import InputError, IpdmaError, SpecError
 from ..io import RawTable
 from ..spec import TrialSpec, VariableDef, code_key, convert_unit, nearest
 from ._identifiers import detect_identifiers
 from ._instruments import Instrument, lookup
+from ._notices import trial_notices
+from ._pseudonym import pseudonyms
 from ._recode import Context, derive_variable, numeric_column, plain, require_columns
 
 __all__ = ["USUAL_CATEGORIES", "HarmonizedTrial", "harmonize_trial"]
@@ -31,6 +33,7 @@ class HarmonizedTrial:
     participants: pd.DataFrame
     outcomes: pd.DataFrame
     identifiers: pd.DataFrame
+    notices: tuple[str, ...] = ()
 
 
 def _comparison_set(category: str) -> str | None:
@@ -55,7 +58,9 @@ def _columns_used(spec: TrialSpec) -> list[tuple[str, str]]:
 def _identifier_report(spec: TrialSpec, raw: RawTable, ctx: Context) -> pd.DataFrame:
     found = detect_identifiers(raw.data)
     allowed = set(spec.source.allow_identifiers)
-    copied = {spec.source.id: "[source].id", **{c: "[source].keep" for c in spec.source.keep}}
+    copied = {c: "[source].keep" for c in spec.source.keep}
+    if not spec.source.pseudonymize:
+        copied[spec.source.id] = "[source].id"
     for column, key in copied.items():
         if column in found and column not in allowed:
             raise SpecError(
@@ -63,8 +68,13 @@ def _identifier_report(spec: TrialSpec, raw: RawTable, ctx: Context) -> pd.DataF
                 trial=ctx.trial,
                 file=ctx.file,
                 variable=column,
-                hint="use a pseudonymous id column, or list the column in "
-                "[source].allow_identifiers if it is not identifying",
+                hint=(
+                    "set [source].pseudonymize = true (ids replaced by a keyed hash; key in "
+                    "IPDMA_PSEUDONYM_KEY), use a pseudonymous id column, "
+                    if key == "[source].id"
+                    else "remove it from [source].keep, "
+                )
+                + "or list the column in [source].allow_identifiers if it is not identifying",
             )
     rows = [
         {
@@ -109,10 +119,15 @@ def _baseline_rows(ctx: Context, frame: pd.DataFrame, spec: TrialSpec) -> pd.Dat
     arms = frame.groupby("_pid")["_armkey"].nunique()
     if (arms > 1).any():
         pid = arms.index[arms > 1][0]
+        rows = frame[frame["_pid"] == pid]
+        index = rows.index[rows["_armkey"] != rows["_armkey"].iloc[0]][0]
         raise InputError(
-            "a participant has more than one arm code across visits",
-            trial=ctx.trial, file=ctx.file, variable=spec.source.arm, value=pid,
-            hint="the arm column must be constant within participant",
+            f"participant {pid} changes arm across visits (arm {rows['_armkey'].iloc[0]} in "
+            f"row {int(rows['_row'].iloc[0])}, arm {rows.at[index, '_armkey']} here)",
+            trial=ctx.trial, file=ctx.file, variable=spec.source.arm,
+            row=ctx.row_of(frame, index), value=plain(frame.at[index, spec.source.arm]),
+            hint="the arm column must be constant within participant (randomized arm); "
+            "fix that row",
         )  # fmt: skip
     return ordered.drop_duplicates("_pid", keep="first").drop(columns="_is_base")
 
@@ -189,16 +204,65 @@ def harmonize_trial(
     variables: Mapping[str, VariableDef],
     instruments: Mapping[str, Instrument],
 ) -> HarmonizedTrial:
-    """Harmonize one trial's raw table with its spec (see docs/spec.md for every step)."""
-    ctx = Context(spec.id, spec.path or raw.path, raw, spec.source.missing)
+    """Harmonize one trial's raw table with its spec (see docs/spec.md for every step).
+
+    Errors name the data file and, beside it, the trial spec that read it.
+    """
+    try:
+        return _harmonize(spec, raw, variables, instruments)
+    except IpdmaError as exc:
+        if exc.spec is not None or spec.path is None:
+            raise
+        context = {k: getattr(exc, k) for k in ("trial", "file", "variable", "row", "value")}
+        raise type(exc)(exc.message, **context, spec=spec.path, hint=exc.hint) from None
+
+
+def _cell_errors(ctx: Context, spec: TrialSpec) -> None:
+    """Excel error cells (#DIV/0!, #REF! ...) in a column the spec reads are input errors."""
+    for column, key in _columns_used(spec):
+        if column in ctx.raw.cell_errors:
+            row, text, count = ctx.raw.cell_errors[column]
+            raise InputError(
+                f"Excel error value in a column named in {key} ({count} cell(s))",
+                trial=ctx.trial, file=ctx.file, variable=column, row=row, value=text,
+                hint="fix the formula in the workbook (or replace the error by an empty cell "
+                "if the value is unknown) and save it again",
+            )  # fmt: skip
+
+
+def _case_only_ids(ctx: Context, frame: pd.DataFrame, spec: TrialSpec) -> None:
+    """Ids that differ only in letter case ('ab12' and 'AB12') are almost always one person."""
+    folded = frame["_pid"].str.casefold()
+    pairs = frame.assign(_fold=folded).drop_duplicates(["_pid"])
+    clash = pairs["_fold"].duplicated(keep=False)
+    if clash.any():
+        rows = pairs[clash].sort_values("_fold").iloc[:2]
+        first, second = rows["_pid"].tolist()
+        raise InputError(
+            f"participant ids {first!r} and {second!r} differ only in letter case",
+            trial=ctx.trial, file=ctx.file, variable=spec.source.id,
+            row=ctx.row_of(frame, rows.index[1]), value=second,
+            hint="write each participant's id the same way in every row (ids are compared "
+            "exactly, so these count as two participants)",
+        )  # fmt: skip
+
+
+def _harmonize(
+    spec: TrialSpec,
+    raw: RawTable,
+    variables: Mapping[str, VariableDef],
+    instruments: Mapping[str, Instrument],
+) -> HarmonizedTrial:
+    ctx = Context(spec.id, raw.path, raw, spec.source.missing)
     for column, key in _columns_used(spec):
         require_columns(ctx, [column], key=key)
+    _cell_errors(ctx, spec)
     unknown = sorted(set(spec.variables) - set(variables))
     if unknown:
         guess = nearest(unknown[0], variables)
         raise SpecError(
             f"unknown variable {unknown[0]!r} in [variables]",
-            trial=spec.id, file=ctx.file,
+            trial=spec.id, file=spec.path or ctx.file,
             hint=(f"did you mean {guess!r}? " if guess else "")
             + f"use one of {', '.join(variables)}, or declare it in project.toml [variables]",
         )  # fmt: skip
@@ -213,6 +277,7 @@ def harmonize_trial(
             hint="every row needs a participant id",
         )  # fmt: skip
     frame["_pid"] = frame[spec.source.id].map(code_key)
+    _case_only_ids(ctx, frame, spec)
     if spec.source.layout == "long":
         assert spec.source.time is not None  # SourceSpec: a long layout needs `time`
         frame["_time"] = numeric_column(ctx, frame, spec.source.time)
@@ -269,7 +334,11 @@ def harmonize_trial(
         for key, arm in arm_of.items()
     ])  # fmt: skip
     trial = _trial_row(spec, participants, arms, instrument_labels)
-    return HarmonizedTrial(trial, arms, participants, outcomes, identifiers)
+    notices = tuple(trial_notices(spec, participants, outcomes, arms))
+    if spec.source.pseudonymize:
+        participants["pid"] = pseudonyms(participants["pid"], spec.id)
+        outcomes["pid"] = pseudonyms(outcomes["pid"], spec.id)
+    return HarmonizedTrial(trial, arms, participants, outcomes, identifiers, notices)
 
 
 def _comparison_category(arms: pd.DataFrame) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,10 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataFileError
+from ._excel import read_workbook
+from ._text import read_delimited
 
-__all__ = ["FORMATS", "RawTable", "infer_format", "read_table"]
+__all__ = ["FORMATS", "RawTable", "check_readable", "infer_format", "read_table"]
 
 #: extension -> format name (the format names a trial spec may give in ``[source].format``)
 FORMATS: dict[str, str] = {
@@ -33,7 +35,6 @@ FORMATS: dict[str, str] = {
     ".xlsx": "xlsx",
     ".parquet": "parquet",
 }
-_FALLBACK_ENCODING = "latin-1"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class RawTable:
         The file and its format name.
     encoding
         The text encoding used (text files), else None.
+    cell_errors
+        Excel error cells (``#DIV/0!``, ``#REF!`` ...), read as missing by the reader:
+        ``{column: (first data row, error text, count)}``.
     """
 
     data: pd.DataFrame
@@ -58,6 +62,7 @@ class RawTable:
     path: Path = Path()
     format: str = ""
     encoding: str | None = None
+    cell_errors: dict[str, tuple[int, str, int]] = field(default_factory=dict)
 
     def label_of(self, column: str, code: Any) -> str | None:
         """The value label of ``code`` in ``column``, or None."""
@@ -93,6 +98,7 @@ def read_table(
     delimiter: str | None = None,
     decimal: str = ".",
     encoding: str | None = None,
+    text_columns: tuple[str, ...] = (),
 ) -> RawTable:
     """Read ``path`` (read-only) into a :class:`RawTable`.
 
@@ -106,7 +112,9 @@ def read_table(
         Excel sheet name or 0-based index (default: the first sheet).
     delimiter, decimal, encoding
         Text files: field delimiter (default ``,``; tab for ``.tsv``), decimal mark and
-        encoding (default UTF-8, falling back to latin-1 when the file is not UTF-8).
+        encoding (default: by byte-order mark, else UTF-8, falling back to latin-1).
+    text_columns
+        Columns read as text in CSV/TSV/Excel files (participant ids: "0001" stays "0001").
 
     Raises
     ------
@@ -115,20 +123,12 @@ def read_table(
     """
     path = Path(path)
     fmt = infer_format(path, format)
-    if not path.exists():
-        raise DataFileError(
-            "the data file does not exist",
-            file=path,
-            hint="check [source].file (relative to the trial spec)",
-        )
-    if not path.is_file() or not os.access(path, os.R_OK):
-        raise DataFileError("the data file cannot be read", file=path, hint="check permissions")
-    if path.stat().st_size == 0:
-        raise DataFileError("the data file is empty (0 bytes)", file=path)
+    check_readable(path)
     try:
         table = _READERS[fmt](
-            path, sheet=sheet, delimiter=delimiter, decimal=decimal, encoding=encoding
-        )
+            path, sheet=sheet, delimiter=delimiter, decimal=decimal, encoding=encoding,
+            text_columns=tuple(text_columns),
+        )  # fmt: skip
     except DataFileError:
         raise
     except Exception as exc:  # each reader library raises its own types
@@ -142,9 +142,57 @@ def read_table(
         raise DataFileError(
             f"the data file has no {'columns' if table.data.shape[1] == 0 else 'rows'}",
             file=path,
+            hint="re-export the data (with its header row and all participants' rows), or "
+            "fix [source].sheet / [source].file",
         )
     table.data.columns = [str(c) for c in table.data.columns]
     return table
+
+
+def check_readable(path: str | Path) -> None:
+    """DataFileError unless ``path`` is an existing, readable, non-empty regular file.
+
+    Says what is there instead (nothing, a folder, a named pipe or device, a symlink loop)
+    and how to fix it; called before a file is hashed or read.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataFileError(
+            "the data file does not exist",
+            file=path,
+            hint="check [source].file (relative to the trial spec)",
+        ) from None
+    except OSError as exc:
+        from .._fs import os_error
+
+        error = os_error(exc, path)
+        raise DataFileError(f"the data file cannot be opened: {error.message}", file=path,
+                            hint=error.hint) from None  # fmt: skip
+    if stat.S_ISDIR(info.st_mode):
+        raise DataFileError(
+            "the data file is a folder, not a file",
+            file=path,
+            hint="point [source].file at the data file inside that folder",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise DataFileError(
+            f"the data file is {kind}, not a regular file",
+            file=path,
+            hint="point [source].file at a regular file (copy the data into a file first)",
+        )
+    if not os.access(path, os.R_OK):
+        raise DataFileError(
+            "the data file cannot be read: permission denied",
+            file=path,
+            hint="give your user read permission (chmod u+r FILE) or copy the file",
+        )
+    if info.st_size == 0:
+        raise DataFileError(
+            "the data file is empty (0 bytes)", file=path, hint="re-export the data file"
+        )
 
 
 def _labels(meta: Any) -> dict[str, dict[str, str]]:
@@ -162,60 +210,30 @@ def _readstat(function: str, fmt: str):
     return reader
 
 
-def _read_text(path: Path, *, delimiter, decimal, encoding, fmt: str) -> RawTable:
+def _read_text(path: Path, *, delimiter, decimal, encoding, text_columns, fmt: str) -> RawTable:
     with open(path, "rb") as handle:
         raw = handle.read()
     sep = delimiter or ("\t" if fmt == "tsv" else ",")
-    if encoding is None:
-        try:
-            text, used = raw.decode("utf-8-sig"), "utf-8"
-        except UnicodeDecodeError:
-            text, used = raw.decode(_FALLBACK_ENCODING), _FALLBACK_ENCODING
-    else:
-        try:
-            text, used = raw.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise DataFileError(
-                f"the file cannot be decoded as {encoding!r}: {exc}",
-                file=path,
-                hint="fix [source].encoding (e.g. 'latin-1', 'cp1252') or remove it",
-            ) from None
-    if not text.strip():
-        raise DataFileError("the data file is empty (only blank lines)", file=path)
-    try:
-        data = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataFileError("the data file has no columns", file=path) from None
+    data, used = read_delimited(raw, path, sep=sep, decimal=decimal, encoding=encoding,
+                                text_columns=text_columns)  # fmt: skip
     return RawTable(data, {}, path, fmt, used)
 
 
-def _read_csv(path: Path, *, delimiter=None, decimal=".", encoding=None, **_: Any) -> RawTable:
-    return _read_text(path, delimiter=delimiter, decimal=decimal, encoding=encoding, fmt="csv")
+def _read_csv(path: Path, *, delimiter=None, decimal=".", encoding=None, text_columns=(),
+              **_: Any) -> RawTable:  # fmt: skip
+    return _read_text(path, delimiter=delimiter, decimal=decimal, encoding=encoding,
+                      text_columns=text_columns, fmt="csv")  # fmt: skip
 
 
-def _read_tsv(path: Path, *, delimiter=None, decimal=".", encoding=None, **_: Any) -> RawTable:
-    return _read_text(path, delimiter=delimiter, decimal=decimal, encoding=encoding, fmt="tsv")
+def _read_tsv(path: Path, *, delimiter=None, decimal=".", encoding=None, text_columns=(),
+              **_: Any) -> RawTable:  # fmt: skip
+    return _read_text(path, delimiter=delimiter, decimal=decimal, encoding=encoding,
+                      text_columns=text_columns, fmt="tsv")  # fmt: skip
 
 
-def _read_xlsx(path: Path, *, sheet=None, **_: Any) -> RawTable:
-    with open(path, "rb") as handle:
-        content = handle.read()
-    try:
-        book = pd.ExcelFile(io.BytesIO(content), engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise DataFileError(
-            f"the xlsx file is corrupt or not an xlsx file ({exc})", file=path
-        ) from None
-    chosen = 0 if sheet is None else sheet
-    if (isinstance(chosen, str) and chosen not in book.sheet_names) or (
-        isinstance(chosen, int) and not 0 <= chosen < len(book.sheet_names)
-    ):
-        raise DataFileError(
-            f"sheet {chosen!r} is not in the workbook",
-            file=path,
-            hint=f"set [source].sheet to one of {book.sheet_names}",
-        )
-    return RawTable(book.parse(chosen), {}, path, "xlsx")
+def _read_xlsx(path: Path, *, sheet=None, text_columns=(), **_: Any) -> RawTable:
+    data, errors = read_workbook(path, sheet=sheet, text_columns=text_columns)
+    return RawTable(data, {}, path, "xlsx", cell_errors=errors)
 
 
 def _read_parquet(path: Path, **_: Any) -> RawTable:

@@ -22,17 +22,24 @@ quantity lme4's ``glmer`` maximises for ``nAGQ = 1``.
 The gradient returned is the exact total derivative of ``log Q_i`` with respect to every
 coefficient and every entry of ``L``, including the dependence of the grid on the parameters
 through ``u_hat`` (implicit function theorem) and through the Cholesky factor ``R`` (the
-third derivative of the log-likelihood enters here). The per-row log-density comes from the
-data's family (``_family``: binomial/logit or Poisson/log with an offset). Without those terms the
-Laplace gradient would be that of a different objective.
+third derivative of the log-likelihood enters here; ``_aghq_gradient``). The per-row
+log-density comes from the data's family (``_family``: binomial/logit or Poisson/log with an
+offset). Without those terms the Laplace gradient would be that of a different objective.
+
+Speed: every trial and every node is handled in one array operation (``_aghq_nodes``); the
+conditional modes of all trials are found by one batched Newton iteration; products of the
+columns that do not depend on the parameters are computed once per data set.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from ._aghq_gradient import coefficient_information, total_gradient
+from ._aghq_nodes import NodeSums, node_part, softplus, trial_sums
 from ._family import BINOMIAL, GLMFamily
 
 __all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
@@ -65,6 +72,8 @@ class BinomialData:
     trial has fewer local columns). ``lam_rows, lam_cols`` list the free entries of ``L``.
     ``family`` gives the per-row log-density and its derivatives (binomial or Poisson,
     ``_family``); ``offset`` is a fixed part of the linear predictor (Poisson: log exposure).
+    Products of the columns that do not depend on the parameters are computed once
+    (``cached_property``) and reused by every evaluation.
     """
 
     y: np.ndarray
@@ -93,6 +102,44 @@ class BinomialData:
         ``-sum log y!`` (Poisson)."""
         return self.family.log_constant(self.y, self.size)
 
+    @cached_property
+    def binary(self) -> bool:
+        """The sizes need not multiply anything: 0/1 outcomes, or Poisson (no size)."""
+        return self.family.name == "poisson" or bool(np.all(self.size == 1.0))
+
+    # Row quantities are kept column-major ((columns, rows), contiguous along the rows), so
+    # every product and every per-trial sum runs over long contiguous vectors.
+    @cached_property
+    def XT(self) -> np.ndarray:
+        return np.ascontiguousarray(self.X.T)
+
+    @cached_property
+    def ZT(self) -> np.ndarray:
+        return np.ascontiguousarray(self.Z.T)
+
+    @cached_property
+    def ZZT(self) -> np.ndarray:
+        """(q*q, n) row products ``z_r z_r'`` (flattened)."""
+        return (self.ZT[:, None, :] * self.ZT[None, :, :]).reshape(-1, len(self.y))
+
+    @cached_property
+    def weighted_features(self) -> np.ndarray:
+        """(q*p, n): ``z x'`` per row (summed with the weights ``w``)."""
+        ZT, XT, n = self.ZT, self.XT, len(self.y)
+        return (ZT[:, None, :] * XT[None, :, :]).reshape(-1, n)
+
+    @cached_property
+    def square_features(self) -> np.ndarray:
+        """(p*p, n): ``x x'`` per row."""
+        XT, n = self.XT, len(self.y)
+        return (XT[:, None, :] * XT[None, :, :]).reshape(-1, n)
+
+    @cached_property
+    def third_features(self) -> np.ndarray:
+        """(q*q*(p+q), n): ``z z' (x', z')`` per row (third-derivative sums)."""
+        XZ = np.concatenate([self.XT, self.ZT], axis=0)
+        return (self.ZZT[:, None, :] * XZ[None, :, :]).reshape(-1, len(self.y))
+
     def lower(self, lam: np.ndarray) -> np.ndarray:
         """The q x q matrix ``L`` from its free entries."""
         out = np.zeros((self.q, self.q))
@@ -102,42 +149,79 @@ class BinomialData:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-trial log-likelihood, per-trial gradient (coefficients then ``L`` entries), modes."""
+    """Per-trial log-likelihood, per-trial gradient (coefficients then ``L`` entries), modes.
+
+    ``information``: (K, p, p) approximate minus-Hessian in the coefficients
+    (``_aghq_gradient.coefficient_information``), computed when first asked for (Newton's
+    method needs it only where it refreshes its Hessian).
+    """
 
     loglik: np.ndarray
     gradient: np.ndarray | None
     modes: np.ndarray
     lower: np.ndarray
-    information: np.ndarray | None = None  # (K, p, p) approximate minus-Hessian, coefficients
+    curvature: tuple | None = None  # inputs of ``information``
+
+    @cached_property
+    def information(self) -> np.ndarray | None:
+        return None if self.curvature is None else coefficient_information(*self.curvature)
 
 
-def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.add.reduceat(arr, starts, axis=0)
+def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``sum_a vT[a, r] u[g_r, a]`` for every row r."""
+    out = vT[0] * u[:, 0][g]
+    for a in range(1, vT.shape[0]):
+        out += vT[a] * u[:, a][g]
+    return out
+
+
+def _moments(data: BinomialData, eta: np.ndarray):
+    """Per row: cumulant ``b``, mean ``m b'``, weight ``m b''`` (``_family``)."""
+    family = data.family
+    cumulant = softplus(eta) if family.name == "binomial" else family.cumulant(eta)
+    unit = family.unit_mean(eta, cumulant)
+    var = family.unit_variance(unit)
+    if data.binary:
+        return cumulant, unit, var, unit, var
+    return cumulant, data.size * unit, data.size * var, unit, var
 
 
 def _h(data: BinomialData, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    ll = data.family.loglik(data.y, data.size, eta)
-    return _sum(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
+    sp = softplus(eta) if data.family.name == "binomial" else data.family.cumulant(eta)
+    ll = data.y * eta - (sp if data.binary else data.size * sp)
+    return trial_sums(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
+
+
+def _solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    if H.shape[1] == 1:
+        return g / H[:, 0]
+    return np.linalg.solve(H, g[..., None])[..., 0]
 
 
 def conditional_modes(
-    data: BinomialData, offset: np.ndarray, ZL: np.ndarray, u: np.ndarray
+    data: BinomialData, offset: np.ndarray, L: np.ndarray, ZLT: np.ndarray, u: np.ndarray
 ) -> np.ndarray:
-    """Maximise every ``h_i(u)`` at once by Newton's method with per-trial step halving."""
-    g = data.trial_index
-    eye = np.eye(data.q)
-    eta = offset + np.einsum("rq,rq->r", ZL, u[g])
+    """Maximise every ``h_i(u)`` at once by Newton's method with per-trial step halving.
+
+    ``-hess h_i = L' (sum_r w_r z_r z_r') L + I`` from the row products computed once.
+    """
+    g, q, starts = data.trial_index, data.q, data.starts
+    eye = np.eye(q)
+    eta = offset + _rows(ZLT, u, g)
     h = None
     for _ in range(_MODE_MAXIT):
-        w = data.family.weight(data.size, eta)
-        grad = _sum(ZL * (data.y - data.family.mean(data.size, eta))[:, None], data.starts) - u
-        hess = _sum(w[:, None, None] * ZL[:, :, None] * ZL[:, None, :], data.starts) + eye
-        step = np.linalg.solve(hess, grad[..., None])[..., 0]
-        if np.max(np.abs(step)) < _MODE_TOL:
+        _, mean, w, _, _ = _moments(data, eta)
+        res = data.y - mean
+        grad = trial_sums(data.ZT * res, starts).T @ L - u
+        M = trial_sums(data.ZZT * w, starts).T.reshape(-1, q, q)
+        hess = L.T @ M @ L + eye
+        step = _solve(hess, grad)
+        big = np.max(np.abs(step))
+        if big < _MODE_TOL:
             return u + step
-        if np.max(np.abs(step)) < 0.1:  # close to the mode of a concave h: full step
+        if big < 0.1:  # close to the mode of a concave h: full step
             u = u + step
-            eta = offset + np.einsum("rq,rq->r", ZL, u[g])
+            eta = offset + _rows(ZLT, u, g)
             h = None
             continue
         if h is None:
@@ -145,7 +229,7 @@ def conditional_modes(
         t = np.ones(len(u))
         for _ in range(40):
             un = u + t[:, None] * step
-            eta_n = offset + np.einsum("rq,rq->r", ZL, un[g])
+            eta_n = offset + _rows(ZLT, un, g)
             hn = _h(data, eta_n, un)
             bad = hn < h - 1e-12 * (1.0 + np.abs(h))
             if not bad.any():
@@ -153,14 +237,6 @@ def conditional_modes(
             t[bad] *= 0.5
         u, eta, h = un, eta_n, hn
     return u
-
-
-def _phi(P: np.ndarray) -> np.ndarray:
-    """Lower triangle of P with half its diagonal (derivative of the Cholesky factor)."""
-    out = np.tril(P)
-    d = np.arange(P.shape[-1])
-    out[..., d, d] *= 0.5
-    return out
 
 
 _CELLS = 4_000_000  # rows x nodes handled at once (memory bound for many nodes)
@@ -178,44 +254,18 @@ def _chunks(bounds: np.ndarray, nodes: int) -> list[tuple[int, int]]:
     return out
 
 
-def _node_part(
-    data, rows, trials, offset, ZL, u_hat, S, eta0, p0, nodes, log_weights, *, laplace, gradient
-):
-    """Quadrature sums for a block of consecutive trials (rows ``rows``)."""
-    y, size = data.y[rows], data.size[rows]
-    starts = data.starts[trials] - rows.start
-    g = data.trial_index[rows] - trials.start
-    ZLr = ZL[rows]
-    u = u_hat[trials]
-    # the grid: U[i, k] = u_hat_i + S_i z_k (the mode itself for the Laplace approximation)
-    U = u[:, None, :] if laplace else u[:, None, :] + np.einsum("iab,kb->ika", S[trials], nodes)
-    Ur = U[g]  # (rows, N, q)
-    eta = eta0[rows, None] if laplace else offset[rows, None] + np.einsum("rq,rkq->rk", ZLr, Ur)
-    ll = data.family.loglik(y[:, None], size[:, None], eta)
-    a = (
-        log_weights
-        + _sum(ll, starts)
-        - 0.5 * np.einsum("ikq,ikq->ik", U, U)
-        + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
-    )
-    amax = a.max(axis=1, keepdims=True)
-    wk = np.exp(a - amax)
-    total = wk.sum(axis=1, keepdims=True)
-    logq = amax[:, 0] + np.log(total[:, 0])
-    if not gradient:
-        return (logq,)
-    pi = wk / total  # posterior weights of the nodes
-    res = y[:, None] - (p0[rows, None] if laplace else data.family.mean(size[:, None], eta))
-    if laplace:  # at the mode the gradient of h vanishes and the only node is z = 0
-        e = res[:, 0]
-        return logq, e, e[:, None] * Ur[:, 0, :], 0.0, 0.0
-    pir = pi[g]
-    e = np.einsum("rk,rk->r", pir, res)
-    E = np.einsum("rk,rkq->rq", pir * res, Ur)
-    gk = _sum(ZLr[:, None, :] * res[:, :, None], starts) - U
-    gbar = np.einsum("ik,ikq->iq", pi, gk)
-    Gam = np.einsum("ik,ika,kb->iab", pi, gk, nodes)
-    return logq, e, E, gbar, Gam
+def _offset(data: BinomialData, coef: np.ndarray) -> np.ndarray:
+    """``x_r' beta_i`` (plus the data's fixed offset): shared coefficients by one product,
+    trial-local ones per slot."""
+    ps, g = data.n_shared, data.trial_index
+    shared = coef[:, :ps]
+    if len(coef) and np.all(shared == shared[0]):
+        out = shared[0] @ data.XT[:ps] if ps else np.zeros(len(g))
+        for s in range(ps, coef.shape[1]):
+            out += data.XT[s] * coef[:, s][g]
+    else:
+        out = np.einsum("jr,jr->r", data.XT, coef.T[:, g])
+    return out if data.offset is None else out + data.offset
 
 
 def evaluate(
@@ -240,99 +290,56 @@ def evaluate(
         (K, q) starting values for the conditional modes (warm start).
     """
     g, starts, q = data.trial_index, data.starts, data.q
-    X, Z, y, size = data.X, data.Z, data.y, data.size
     L = data.lower(lam)
-    ZL = Z @ L
-    offset = np.einsum("rj,rj->r", X, coef[g])
-    if data.offset is not None:
-        offset = offset + data.offset
-    u_hat = conditional_modes(data, offset, ZL, modes)
+    ZLT = L.T @ data.ZT  # (q, n): rows of Z L
+    offset = _offset(data, coef)
+    u_hat = conditional_modes(data, offset, L, ZLT, modes)
 
     # quantities at the mode
-    eta0 = offset + np.einsum("rq,rq->r", ZL, u_hat[g])
-    p0 = data.family.mean(size, eta0)  # expected counts m p (binomial) or mu (Poisson)
-    w0 = data.family.weight(size, eta0)
-    H = _sum(w0[:, None, None] * ZL[:, :, None] * ZL[:, None, :], starts) + np.eye(q)
+    eta0 = offset + _rows(ZLT, u_hat, g)
+    sp0, mean0, w0, unit0, var0 = _moments(data, eta0)
+    w1 = data.family.unit_third(unit0, var0)  # dW/deta
+    if not data.binary:
+        w1 = data.size * w1
+    M = trial_sums(data.ZZT * w0, starts).T.reshape(-1, q, q)
+    H = L.T @ M @ L + np.eye(q)
     R = np.linalg.cholesky(H)
-    S = np.linalg.inv(R).transpose(0, 2, 1)  # R^{-T}, S S' = H^{-1}
+    Rinv = np.linalg.inv(R)
+    S = Rinv.transpose(0, 2, 1)  # R^{-T}, S S' = H^{-1}
     logdet_R = np.sum(np.log(np.diagonal(R, axis1=1, axis2=2)), axis=1)
 
     laplace = len(nodes) == 1 and not np.any(nodes)
-    K, n = data.ntrials, len(y)
-    loglik = np.empty(K)
-    e, E = np.empty(n), np.empty((n, q))
-    gbar, Gam = np.zeros((K, q)), np.zeros((K, q, q))
-    bounds = np.r_[starts, n]
-    for i0, i1 in _chunks(bounds, len(nodes)):
-        rows = slice(int(bounds[i0]), int(bounds[i1]))
-        part = _node_part(
-            data,
-            rows,
-            slice(i0, i1),
-            offset,
-            ZL,
-            u_hat,
-            S,
-            eta0,
-            p0,
-            nodes,
-            log_weights,
-            laplace=laplace,
-            gradient=gradient,
-        )
-        loglik[i0:i1] = part[0] - logdet_R[i0:i1]
-        if gradient:
-            e[rows], E[rows], gbar[i0:i1], Gam[i0:i1] = part[1:]
-    if not gradient:
-        return Evaluation(loglik, None, u_hat, L)
-    d_coef = _sum(X * e[:, None], starts)  # (K, p): direct derivatives, grid held fixed
-    d_L = _sum(Z[:, :, None] * E[:, None, :], starts)  # (K, q, q): d/dL_st
-
-    # implicit derivatives of the mode and of H
-    r0 = y - p0
-    w1 = data.family.weight_slope(size, eta0)  # dW/deta
-    M = _sum(w0[:, None, None] * Z[:, :, None] * Z[:, None, :], starts)
-    ZWX = _sum((w0[:, None] * Z)[:, :, None] * X[:, None, :], starts)  # (K, q, p)
-    Zres = _sum(Z * r0[:, None], starts)
-    vv = w1[:, None, None] * ZL[:, :, None] * ZL[:, None, :]
-    TX = _sum(vv[..., None] * X[:, None, None, :], starts)  # (K, q, q, p)
-    TZ = _sum(vv[..., None] * Z[:, None, None, :], starts)  # (K, q, q, q)
-    TV = TZ @ L  # (K, q, q, q): sum W' v v' v_t
-    Hinv = np.linalg.inv(H)
-    # minus the Hessian of h(u_hat(coef), coef) in the coefficients (exact for h; the
-    # log-determinant's curvature, O(1/n_i) relative, is left out): X'WX - C H^-1 C'
-    XWX = _sum((w0[:, None] * X)[:, :, None] * X[:, None, :], starts)
-    C = np.einsum("isj,st->ijt", ZWX, L)  # sum w x v'
-    information = XWX - np.einsum("ijt,itu,iku->ijk", C, Hinv, C)
-
-    p = X.shape[1]
-    nl = len(lam)
-    K = data.ntrials
-    c = np.empty((K, p + nl, q))
-    dH = np.empty((K, p + nl, q, q))
-    c[:, :p] = -np.einsum("st,isj->ijt", L, ZWX)
-    dH[:, :p] = np.moveaxis(TX, 3, 1)
-    LtM = np.einsum("st,isv->itv", L, M)  # L' M
-    for j, (s, t) in enumerate(zip(data.lam_rows, data.lam_cols, strict=True)):
-        cj = -LtM[:, :, s] * u_hat[:, t : t + 1]
-        cj[:, t] += Zres[:, s]
-        c[:, p + j] = cj
-        dL = np.zeros((q, q))
-        dL[s, t] = 1.0
-        MLd = np.einsum("iab,bc->iac", M, L)
-        dH[:, p + j] = (
-            np.einsum("ba,ibc->iac", dL, MLd)
-            + np.einsum("iab,bc->iac", LtM, dL)
-            + TZ[..., s] * u_hat[:, t, None, None]
-        )
-    du = np.einsum("iab,ijb->ija", Hinv, c)
-    dH += np.einsum("iabt,ijt->ijab", TV, du)
-    direct = np.concatenate([d_coef, d_L[:, data.lam_rows, data.lam_cols]], axis=1)
-    grad = direct - 0.5 * np.einsum("iab,ijba->ij", Hinv, dH)
-    if not laplace:
-        Rinv = np.linalg.inv(R)
-        P = np.einsum("iab,ijbc,idc->ijad", Rinv, dH, Rinv)
-        dR = np.einsum("iab,ijbc->ijac", R, _phi(P))
-        dS = -np.einsum("iab,ijcb,icd->ijad", S, dR, S)
-        grad += np.einsum("iq,ijq->ij", gbar, du) + np.einsum("ijab,iab->ij", dS, Gam)
-    return Evaluation(loglik, grad, u_hat, L, information)
+    K, n = data.ntrials, len(data.y)
+    if laplace:  # the only node is the mode itself
+        ll0 = data.y * eta0 - (sp0 if data.binary else data.size * sp0)
+        loglik = trial_sums(ll0, starts) - 0.5 * np.einsum("iq,iq->i", u_hat, u_hat) - logdet_R
+        if not gradient:
+            return Evaluation(loglik, None, u_hat, L)
+        e = data.y - mean0
+        sums = NodeSums(e, e * u_hat.T[:, g], np.zeros((K, q)), np.zeros((K, q, q)))
+    else:
+        loglik = np.empty(K)
+        parts = []
+        bounds = np.r_[starts, n]
+        for i0, i1 in _chunks(bounds, len(nodes)):
+            rows = slice(int(bounds[i0]), int(bounds[i1]))
+            logq, part = node_part(
+                data, rows, slice(i0, i1), ZLT, u_hat, S, eta0, nodes, log_weights,
+                gradient=gradient,
+            )  # fmt: skip
+            loglik[i0:i1] = logq - logdet_R[i0:i1]
+            parts.append(part)
+        if not gradient:
+            return Evaluation(loglik, None, u_hat, L)
+        sums = parts[0]
+        if len(parts) > 1:
+            sums = NodeSums(
+                np.concatenate([s.e for s in parts]),
+                np.concatenate([s.E for s in parts], axis=1),
+                np.concatenate([s.gbar for s in parts]),
+                np.concatenate([s.Gam for s in parts]),
+            )
+    grad, C, Hinv = total_gradient(
+        data, L, u_hat, mean0, w0, w1, M, H, R, Rinv, sums, laplace=laplace
+    )
+    return Evaluation(loglik, grad, u_hat, L, (data, w0, C, Hinv))

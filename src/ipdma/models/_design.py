@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from formulaic import Formula, model_matrix
 
 from ..errors import DataWarning, FormulaError, InputError, ModelError
-from ._fastmatrix import dense, simple_matrix
+from ._fastmatrix import dense, issparse, simple_matrix, simple_variables
 
 if TYPE_CHECKING:  # pragma: no cover
+    from scipy.sparse import csc_matrix
+
     from ._formula import ParsedFormula
 
 __all__ = ["ModelDesign", "build_design"]
@@ -53,7 +53,7 @@ class ModelDesign:
     formula: ParsedFormula
     y: np.ndarray
     n_trials: np.ndarray
-    fixed_matrix: np.ndarray | sp.csc_matrix
+    fixed_matrix: np.ndarray | csc_matrix
     fixed_names: tuple[str, ...]
     Z: np.ndarray
     random_names: tuple[str, ...]
@@ -93,6 +93,11 @@ class ModelDesign:
 @lru_cache(maxsize=512)
 def _required(rhs: str) -> frozenset[str]:
     """Column names a formulaic right-hand side needs (cached: parsing costs ~1 ms)."""
+    simple = simple_variables(rhs)
+    if simple is not None:
+        return simple
+    from formulaic import Formula
+
     return frozenset(str(v) for v in Formula(rhs).required_variables)
 
 
@@ -145,6 +150,8 @@ def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
 
 
 def _matrix(rhs: str, frame: pd.DataFrame, sparse: bool, formula: str):
+    from formulaic import model_matrix
+
     try:
         mm = model_matrix(rhs, frame, output="sparse" if sparse else "numpy", na_action="ignore")
     except FormulaError:
@@ -302,7 +309,12 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     sparse = len(rows) > _SPARSE_ROWS
     xm, x_names, _ = build(parsed.fixed, sparse)
     fixed_names = tuple(_lme4_name(n) for n in x_names)
-    fixed_matrix = sp.csc_matrix(xm, dtype=float) if sparse else np.asarray(xm, dtype=float)
+    if sparse:
+        import scipy.sparse as sp
+
+        fixed_matrix = sp.csc_matrix(xm, dtype=float)
+    else:
+        fixed_matrix = np.asarray(xm.toarray() if issparse(xm) else xm, dtype=float)
 
     z_parts, random_names, blocks, start = [], [], [], 0
     for term in parsed.random:

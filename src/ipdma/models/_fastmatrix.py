@@ -12,14 +12,15 @@ dropped) with one. ``tests/models/test_formula_fastpath.py`` checks both agree.
 
 from __future__ import annotations
 
+import keyword
 import re
+import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-__all__ = ["dense", "simple_matrix"]
+__all__ = ["dense", "issparse", "simple_matrix", "simple_variables"]
 
 
 def dense(matrix: Any) -> np.ndarray:
@@ -27,11 +28,34 @@ def dense(matrix: Any) -> np.ndarray:
 
     (``scipy.sparse.issparse`` is not a type guard, so typed code converts here.)
     """
-    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+    return np.asarray(matrix.toarray() if issparse(matrix) else matrix)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CALL_C = re.compile(r"^C\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+
+
+def simple_variables(rhs: str) -> frozenset[str] | None:
+    """The column names a simple right-hand side uses, or None if it is not simple.
+
+    Simple: terms separated by ``+``, each an intercept marker (``0``, ``1``, ``-1``, a
+    trailing ``- 1``), a name, ``C(name)`` or a product of names ``a:b``. Such a formula is
+    valid formulaic syntax with these required variables, so neither needs formulaic (whose
+    import costs a fresh process a noticeable part of a second).
+    """
+    text = re.sub(r"\s*-\s*1\s*$", "", rhs.strip())
+    if "-" in text:
+        return None
+    names: set[str] = set()
+    for raw in (t.strip() for t in text.split("+")):
+        if raw in ("0", "1", "-1"):
+            continue
+        call = _CALL_C.match(raw)
+        parts = [call.group(1)] if call else [p.strip() for p in raw.split(":")]
+        if not all(_IDENT.match(p) and not keyword.iskeyword(p) for p in parts):
+            return None
+        names.update(parts)
+    return frozenset(names)
 
 
 def _is_factor(arr: np.ndarray) -> bool:
@@ -105,10 +129,16 @@ def simple_matrix(
             lev = [str(v) for v in levels[first:]]
             names += [f"{prefix}[{'T.' if intercept else ''}{v}]" for v in lev]
             keep = codes >= first
-            block = sp.csc_matrix(
-                (np.ones(int(keep.sum())), (np.flatnonzero(keep), codes[keep] - first)),
-                shape=(n, len(levels) - first),
-            )
+            rows, cols = np.flatnonzero(keep), codes[keep] - first
+            if sparse:
+                import scipy.sparse as sp
+
+                block = sp.csc_matrix(
+                    (np.ones(len(rows)), (rows, cols)), shape=(n, len(levels) - first)
+                )
+            else:
+                block = np.zeros((n, len(levels) - first))
+                block[rows, cols] = 1.0
             blocks.append(block)
         else:
             col = np.asarray(columns[parts[0]], dtype=float).copy()
@@ -120,7 +150,17 @@ def simple_matrix(
     if not names:
         return None
     if sparse:
+        import scipy.sparse as sp
+
         matrix = sp.hstack([sp.csc_matrix(b) for b in blocks], format="csc")
     else:
         matrix = np.hstack([dense(b) for b in blocks])
     return matrix, names, slices
+
+
+def issparse(x) -> bool:
+    """True for a scipy sparse matrix, found without importing scipy.sparse (whose import
+    costs a fresh process a noticeable part of a second): before it is imported, nothing
+    is sparse."""
+    module = sys.modules.get("scipy.sparse")
+    return module is not None and bool(module.issparse(x))

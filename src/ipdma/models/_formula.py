@@ -18,12 +18,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
-from formulaic import Formula
+from typing import TYPE_CHECKING
 
 from ..errors import FormulaError
 from ._design import ModelDesign, build_design  # re-exported: the design half of the API
+from ._fastmatrix import simple_variables
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = [
     "ModelDesign",
@@ -328,9 +330,11 @@ def _parse(formula: str) -> ParsedFormula:
             hint="use the same trial column in every '( ... | trial)' term",
         )
     try:
-        Formula(fixed)
-        for term in random:
-            Formula(term.expr)
+        for expr in (fixed, *(term.expr for term in random)):
+            if simple_variables(expr) is None:  # else valid by construction
+                from formulaic import Formula
+
+                Formula(expr)
     except Exception as exc:  # formulaic's syntax errors carry their own position marker
         raise FormulaError(
             f"cannot read the formula {formula!r}: {exc}",

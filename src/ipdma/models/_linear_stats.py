@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import RankDeficiencyError
-from ._fastmatrix import dense
+from ._fastmatrix import dense, issparse
 from ._formula import ModelDesign
 
 __all__ = ["TrialStats", "check_rank", "trial_stats"]
@@ -61,8 +60,8 @@ class TrialStats:
 def _column_trials(fm, group: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
     """Smallest and largest trial code among each column's nonzero rows (K, -1 if empty);
     ``group`` must be sorted (it is: design rows are sorted by trial)."""
-    if sp.issparse(fm):
-        fm = sp.csc_matrix(fm)
+    if issparse(fm):
+        fm = fm.tocsc()
         fm.eliminate_zeros()
         counts = np.diff(fm.indptr)
         g = group[fm.indices]
@@ -108,12 +107,19 @@ def trial_stats(design: ModelDesign) -> TrialStats:
     W = np.empty((n, width))
     W[:, :q] = design.Z
     if m:
-        pack = sp.csr_matrix(
-            (np.ones(len(local_cols)), (np.arange(len(local_cols)), slot)),
-            shape=(len(local_cols), m),
-        )
-        local = fm[:, local_cols] @ pack
-        W[:, q : q + m] = local.toarray() if sp.issparse(local) else local
+        local = fm[:, local_cols]  # each column into its trial's slot
+        if issparse(local):
+            import scipy.sparse as sp  # already imported: the design is sparse
+
+            pack = sp.csr_matrix(
+                (np.ones(len(local_cols)), (np.arange(len(local_cols)), slot)),
+                shape=(len(local_cols), m),
+            )
+            W[:, q : q + m] = (local @ pack).toarray()
+        else:
+            pack = np.zeros((len(local_cols), m))
+            pack[np.arange(len(local_cols)), slot] = 1.0
+            W[:, q : q + m] = local @ pack
     glob = fm[:, global_index]
     W[:, q + m : width - 1] = dense(glob)
     W[:, -1] = design.y

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from ..errors import InputError
 from ._aghq import BinomialData
@@ -257,6 +256,8 @@ def detect_separation(X: np.ndarray, y: np.ndarray, size: np.ndarray) -> np.ndar
     means (quasi-)complete separation (Albert & Anderson 1984, Biometrika 71:1): the
     likelihood keeps increasing along ``d``.
     """
+    from scipy.optimize import linprog  # imported here: only a suspected separation needs it
+
     s = np.where(y == 0, -1.0, np.where(y == size, 1.0, 0.0))
     ext = s != 0
     X = sp.csr_matrix(X) if sp.issparse(X) else np.asarray(X, dtype=float)

@@ -235,6 +235,7 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
     data, mask = problem.data, problem.local_mask
     ps, (K, m) = data.n_shared, mask.shape
     X, starts = data.X, data.starts
+    pt = X.shape[1]
     beta, alpha = np.zeros(ps), np.zeros((K, m))
     for _ in range(iterations):
         coef = np.concatenate([np.broadcast_to(beta, (K, ps)), alpha], axis=1)
@@ -242,10 +243,9 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
         if data.offset is not None:
             eta = eta + data.offset
         w = data.family.weight(data.size, eta)
-        G = np.add.reduceat(
-            X * (data.y - data.family.mean(data.size, eta))[:, None], starts, axis=0
-        )
-        H = np.add.reduceat(w[:, None, None] * X[:, :, None] * X[:, None, :], starts, axis=0)
+        res = data.y - data.family.mean(data.size, eta)
+        G = np.add.reduceat(data.XT * res, starts, axis=1).T
+        H = np.add.reduceat(data.square_features * w, starts, axis=1).T.reshape(K, pt, pt)
         local = H[:, ps:, ps:] * (mask[:, :, None] & mask[:, None, :])
         local += np.eye(m)[None] * (~mask)[:, :, None]
         step = _newton_step(

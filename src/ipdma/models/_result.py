@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._frozen import freeze
 from .._literals import DfMethod, validate
@@ -114,14 +113,16 @@ class MixedResult:
         validate(method, DfMethod, "method")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
+        from scipy import special  # imported when asked: a fit itself does not need it
+
         df = self._df_values(method)
         est, se = self.fixef.to_numpy(dtype=float), self.se.to_numpy(dtype=float)
         quantile = 0.5 + level / 2
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = est / se
         normal = np.isinf(df)
-        crit = np.where(normal, stats.norm.ppf(quantile), stats.t.ppf(quantile, df))
-        p = np.where(normal, 2 * stats.norm.sf(np.abs(stat)), 2 * stats.t.sf(np.abs(stat), df))
+        crit = np.where(normal, special.ndtri(quantile), special.stdtrit(df, quantile))
+        p = np.where(normal, 2 * special.ndtr(-np.abs(stat)), 2 * special.stdtr(df, -np.abs(stat)))
         return pd.DataFrame(
             {
                 "estimate": est,

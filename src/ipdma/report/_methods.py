@@ -112,14 +112,19 @@ def _model_paragraph(plan: Mapping[str, Any]) -> str:
         )
         terms = list(model.get("random_binomial") or [])
         text += f" Global recovery: logistic mixed models by maximum likelihood with {how}"
+        if terms and nodes > 1:
+            text += " per random effect"
         if terms:
-            text += (
-                " (random "
-                + _join(
-                    ["treatment effect" if t == "treatment" else "baseline slope" for t in terms]
-                )
-                + ")"
+            how = "correlated" if model.get("correlated") and len(terms) > 1 else "independent"
+            text += f" ({how} random effects across trials of " + _join(
+                [
+                    "the treatment effect" if t == "treatment" else "the baseline value"
+                    for t in terms
+                ]
             )
+            if "baseline" not in terms:
+                text += "; the effect of the baseline value common to all trials"
+            text += ")"
         text += "."
     if model.get("treatment_coding"):
         coding = model["treatment_coding"]

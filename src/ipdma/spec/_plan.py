@@ -11,15 +11,17 @@ Choices made where the paper is silent (each documented on its field):
   (diagonal) covariance and stratified (fixed) trial intercepts: the paper's "random treatment
   effect, trial-specific intercepts and random effects for baseline values"; Stata ``mixed``
   (which the paper used) defaults to an independent covariance for random slopes.
-* random effects (logistic): only the random treatment effect (1-D), by adaptive
-  Gauss-Hermite quadrature with 7 nodes (``nagq = 7``: Stata ``melogit``'s default, and within
-  1e-6 of the 25-node log-likelihood on the paper-sized model), and the baseline slope a
-  common fixed effect, so the whole default grid (1566 models) meets its 60 s budget on 2 cores. Measured on the simulated consortium
-  (per recovery interaction model): 1-D Laplace 0.09 s, 1-D AGHQ(7) 0.12 s, 2-D Laplace
-  0.17 s, 2-D AGHQ(7) 0.47 s. Set ``random_binomial = ["treatment", "baseline"]`` for the
-  paper's structure; ``nagq = 1`` gives the Laplace approximation (lme4 ``glmer``'s default). On the
-  simulated consortium the 2-D structure doubles the logistic grid's CPU time (27 s vs 13 s;
-  47 s with 7 nodes) and 456 of its 513 models put the baseline-slope variance at 0.
+* random effects (logistic): the paper's structure, a random treatment effect and a random
+  baseline slope (independent, like the linear models) with stratified intercepts, by
+  adaptive Gauss-Hermite quadrature with 7 nodes per dimension (``nagq = 7``, 49 nodes per
+  trial; Stata ``melogit``'s default, which the paper used). On the paper-sized model 7 nodes
+  are within 4e-6 of the 25-node log-likelihood with both random effects (3e-7 with the
+  treatment effect alone; ``docs/models.md``); ``ipdma.mixed`` without ``nagq`` uses 11 for
+  two random effects. ``random_binomial = ["treatment"]`` gives the simpler 1-D model
+  (the default of earlier versions, chosen then for speed); ``nagq = 1`` the Laplace
+  approximation (lme4 ``glmer``'s default, the only one glmer offers for two random
+  effects). On the simulated consortium most logistic models put the baseline-slope
+  variance at 0: a boundary fit, verified as such and reported as singular.
 * residual variance common (Stata ``mixed`` default); ``"stratified"`` gives one per trial.
 * covariates (baseline, modifier, adjusters) centred at their trial-specific means.
 """
@@ -44,6 +46,7 @@ __all__ = [
     "Adjustment",
     "AnalysisPlan",
     "ImportanceRules",
+    "ImputationSettings",
     "ModelOptions",
     "ModifierSpec",
     "ModifierType",
@@ -95,7 +98,7 @@ class ModelOptions(BaseModel):
     model_config = _FROZEN
 
     random: tuple[RandomTerm, ...] = ("treatment", "baseline")
-    random_binomial: tuple[RandomTerm, ...] = ("treatment",)
+    random_binomial: tuple[RandomTerm, ...] = ("treatment", "baseline")
     correlated: bool = False
     residual: Residual = "common"
     reml: bool = True
@@ -126,6 +129,38 @@ class ImportanceRules(BaseModel):
     fdr: Literal["bh"] = "bh"
 
 
+class ImputationSettings(BaseModel):
+    """Multilevel multiple imputation of missing covariates (``[analysis.imputation]``).
+
+    Off by default (``m = 0``: the paper's complete-case analysis). With ``m >= 2`` the models
+    of the kinds in ``kinds`` are also fitted on ``m`` imputed datasets and pooled by Rubin's
+    rules (a sensitivity analysis beside the complete-case results; see
+    :func:`ipdma.impute.impute` for the imputation model). A covariate measured in fewer
+    than ``min_trials`` trials is not imputed.
+    """
+
+    model_config = _FROZEN
+
+    m: int = Field(default=0, ge=0, le=500)
+    seed: int = Field(default=20200101, ge=0)
+    iterations: int = Field(default=10, ge=1, le=1000)
+    method: Literal["2stage"] = "2stage"
+    min_trials: int = Field(default=5, ge=2)
+    kinds: tuple[Literal["overall", "interaction", "subgroup"], ...] = ("overall", "interaction")
+
+    @field_validator("m")
+    @classmethod
+    def _enough(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("m must be 0 (no imputation) or at least 2")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the imputed analyses are run (m >= 2)."""
+        return self.m >= 2
+
+
 class AnalysisPlan(BaseModel):
     """The whole analysis grid and its options; defaults reproduce the paper.
 
@@ -153,6 +188,7 @@ class AnalysisPlan(BaseModel):
     level: float = Field(default=0.95, gt=0.5, lt=1)
     model: ModelOptions = Field(default_factory=ModelOptions)
     importance: ImportanceRules = Field(default_factory=ImportanceRules)
+    imputation: ImputationSettings = Field(default_factory=ImputationSettings)
 
     def modifier_spec(self, name: str) -> ModifierSpec:
         """The modifier's settings: the plan's override merged over the paper's default."""

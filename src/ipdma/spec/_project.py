@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -136,9 +137,18 @@ class Project(_Frozen):
     @property
     def trial_paths(self) -> tuple[Path, ...]:
         """The trial spec files, resolved against the project directory."""
-        return tuple((self.root / p).resolve() for p in self.trials)
+        return tuple(_resolved(self.root / p) for p in self.trials)
 
     @property
     def output_dir(self) -> Path:
         """The output directory (``output`` relative to the project directory)."""
-        return (self.root / self.output).resolve()
+        return _resolved(self.root / self.output)
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``; a symlink loop or an over-long path is left unresolved
+    (normalized), so that the command that uses it reports the fault with its name."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.normpath(path.absolute()))

@@ -5,6 +5,7 @@ The schema is documented, with a complete annotated example, in ``docs/spec.md``
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -74,6 +75,7 @@ class SourceSpec(_Frozen):
     missing: tuple[Scalar, ...] = ()
     keep: tuple[str, ...] = ()
     allow_identifiers: tuple[str, ...] = ()
+    pseudonymize: bool = False
 
     @model_validator(mode="after")
     def _long_needs_time(self) -> SourceSpec:
@@ -309,7 +311,9 @@ class TrialSpec(_Frozen):
     def data_path(self) -> Path:
         """The raw data file, resolved against the spec's directory."""
         base = self._path.parent if self._path is not None else Path.cwd()
-        return (base / self.source.file).resolve()
+        # normalized but not resolved: a symlink (even a loop or a dangling one) is named
+        # as the spec names it, and its errors are reported by the reader
+        return Path(os.path.normpath(base.absolute() / self.source.file))
 
     def arm_for(self, code: object) -> ArmSpec | None:
         """The arm whose code matches ``code`` (1, 1.0 and "1" match), or None."""

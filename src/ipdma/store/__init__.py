@@ -2,7 +2,7 @@
 analysis frames (one follow-up window, one row per participant)."""
 
 from ._frame import analysis_frame
-from ._ingest import IngestResult, ingest
+from ._ingest import IngestResult, ingest, stale_inputs
 from ._master import TABLES, MasterData, MasterMeta, load, write_master
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "analysis_frame",
     "ingest",
     "load",
+    "stale_inputs",
     "write_master",
 ]

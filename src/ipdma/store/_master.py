@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ import duckdb
 import pandas as pd
 from pydantic import ValidationError
 
+from .._fs import os_error
 from .._literals import Window
 from ..errors import DataFileError
 from ..spec import AnalysisPlan, Settings, load_project, plan_from_dict
@@ -43,6 +45,8 @@ class MasterMeta:
         The project's analysis plan at ingest.
     counts
         Rows per table.
+    notices
+        What ingest noticed (implausible schedules, trials that cannot contribute).
     """
 
     package_version: str = ""
@@ -51,10 +55,12 @@ class MasterMeta:
     project: str = ""
     plan: AnalysisPlan = field(default_factory=AnalysisPlan)
     counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    notices: tuple[str, ...] = ()
 
     def record(self, settings: Settings) -> dict[str, Any]:
         """The ``meta`` table's rows (key -> JSON-able value), with the harmonization settings."""
-        out = asdict(self) | {"counts": dict(self.counts), "settings": settings.model_dump()}
+        out = asdict(self) | {"counts": dict(self.counts), "settings": settings.model_dump(),
+                              "notices": list(self.notices)}  # fmt: skip
         out["plan"] = self.plan.model_dump(mode="json")
         return out
 
@@ -68,6 +74,7 @@ class MasterMeta:
             project=str(record.get("project", "")),
             plan=plan_from_dict(record.get("plan") or {}, file=file),
             counts=MappingProxyType({str(k): int(v) for k, v in record.get("counts", {}).items()}),
+            notices=tuple(str(n) for n in record.get("notices", ())),
         )
 
 
@@ -147,9 +154,12 @@ def write_master(path: Path, tables: Mapping[str, pd.DataFrame], meta: Mapping[s
 
     On any error the temp file is removed and an existing ``path`` is left untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
+    except OSError as exc:
+        raise os_error(exc, path.parent) from None
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(temp)) as con:
             for name in TABLES:
@@ -165,9 +175,31 @@ def write_master(path: Path, tables: Mapping[str, pd.DataFrame], meta: Mapping[s
                 [(k, json.dumps(v, default=str)) for k, v in sorted(meta.items())],
             )
         os.replace(temp, path)
+    except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+        raise os_error(exc, path) from None
     finally:
-        temp.unlink(missing_ok=True)
-        Path(str(temp) + ".wal").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+            Path(str(temp) + ".wal").unlink(missing_ok=True)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files of writers that were killed (their process no longer exists)."""
+    for temp in path.parent.glob(f".{path.name}.*.tmp*"):
+        pid = temp.name[len(path.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _master_path(path: str | Path) -> Path:
@@ -212,7 +244,11 @@ def load(path: str | Path) -> MasterData:
             frames = {name: con.execute(f'SELECT * FROM "{name}"').df() for name in TABLES}
             meta = {k: json.loads(v) for k, v in con.execute("SELECT * FROM meta").fetchall()}
     except duckdb.Error as exc:
-        raise DataFileError(f"not a readable master dataset ({exc})", file=file) from None
+        raise DataFileError(
+            f"not a readable master dataset ({exc})",
+            file=file,
+            hint="rebuild it with `ipdma ingest --force PROJECT` (the raw files are unchanged)",
+        ) from None
     for name, frame in frames.items():
         if list(frame.columns) == ["_empty"]:
             frames[name] = pd.DataFrame()

@@ -1,0 +1,347 @@
+"""The analysis grid on multiply imputed data: every model fitted on each completed dataset and
+pooled by Rubin's rules into one :class:`ModelResult` (records like any other).
+
+For each follow-up window the analysis frame is imputed ``m`` times
+(:func:`ipdma.impute.impute`: multilevel, trial-specific parameters, the outcomes and their
+products with the treatment in every imputation model). Each model of the grid is prepared
+and fitted on each completed frame exactly as on the observed data (same formula, centring
+within trial, same inference), and the m fits of each reported term are pooled::
+
+    estimate = mean of the m estimates;  SE^2 = within + (1 + 1/m) between
+    df = Barnard-Rubin, with the complete-data df = mean Satterthwaite df (linear models)
+         or infinity (logistic models, z)
+
+The pooled record's ``df_method`` is ``"barnard-rubin"``; its ``imputation`` field gives m and
+the fraction of missing information of each term. Models whose data do not change between
+imputations (no imputed variable in them) are fitted once: the fit cache is keyed on each
+model's own data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from .._literals import TermRole
+from ..errors import IpdmaError
+from ..impute import impute, rubin_pool
+from ._design import PreparedModel, prepare
+from ._plan import AnalysisPlan
+from ._records import TIDY_COLUMNS, ImputationInfo, ModelResult, empty_tidy
+from ._runner import ProgressHook, available_cores, fit_all
+from ._spec import ModelSpec
+from ._store import ResultsStore, model_key
+from ._window import WindowArrays
+
+__all__ = ["ImputationDiagnostics", "ImputedGrid", "imputed_grid", "pool_records"]
+
+
+def _status(records: Sequence[ModelResult]) -> tuple[str, str | None]:
+    statuses = [r.status for r in records]
+    if all(s == "not estimable" for s in statuses):
+        return "not estimable", records[0].error
+    failed = [r for r in records if r.status in ("failed", "not estimable")]
+    if failed:
+        return "failed", (
+            f"{len(failed)} of {len(records)} completed datasets could not be analysed: "
+            f"{failed[0].error}"
+        )
+    if any(s == "not converged" for s in statuses):
+        return "not converged", None
+    return "fitted", None
+
+
+def pool_records(records: Sequence[ModelResult]) -> ModelResult:
+    """One record from the m records of a model fitted on m completed datasets."""
+    first = records[0]
+    m = len(records)
+    status, error = _status(records)
+    if status in ("failed", "not estimable"):
+        terms = first.tidy() if len(first.terms) else empty_tidy()
+        for column in ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"):
+            terms[column] = np.nan
+        return first.replace(
+            status=status,
+            error=error,
+            df_method="barnard-rubin",
+            terms=terms[list(TIDY_COLUMNS)],
+            imputation=ImputationInfo(m=m, fmi=tuple(math.nan for _ in range(len(terms)))),
+        )
+    frames = [r.tidy() for r in records]
+    terms = frames[0].copy()
+    estimates = np.column_stack([f["estimate"].to_numpy(float) for f in frames]).T
+    variances = np.column_stack([f["se"].to_numpy(float) ** 2 for f in frames]).T
+    if first.df_method == "satterthwaite":
+        dfcom = np.array([f["df"].to_numpy(float) for f in frames]).mean(axis=0)
+    else:
+        dfcom = np.full(len(terms), np.inf)
+    usable = np.isfinite(estimates).all(axis=0) & np.isfinite(variances).all(axis=0)
+    fmi = np.full(len(terms), np.nan)
+    for column in ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"):
+        terms[column] = np.nan
+    if usable.any():
+        pooled = rubin_pool(estimates[:, usable], variances[:, usable],
+                            dfcom=dfcom[usable], level=first.level).table  # fmt: skip
+        for column in ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"):
+            terms.loc[usable, column] = pooled[column].to_numpy()
+        fmi[usable] = pooled["fmi"].to_numpy()
+    terms["studies"] = np.max([f["studies"].to_numpy() for f in frames], axis=0)
+    terms["participants"] = np.max([f["participants"].to_numpy() for f in frames], axis=0)
+    varcomp = _mean_varcomp([pd.DataFrame(r.varcomp) for r in records])
+    warnings = tuple(dict.fromkeys(w for r in records for w in r.warnings))
+    not_verified = sum(r.status == "not converged" for r in records)
+    notes = (
+        *first.notes,
+        f"pooled over {m} imputed datasets by Rubin's rules (Barnard-Rubin df)"
+        + (f"; the optimum of {not_verified} of the {m} fits was not verified" if not_verified
+           else ""),
+    )  # fmt: skip
+    return first.replace(
+        status=status,
+        df_method="barnard-rubin",
+        terms=terms[list(TIDY_COLUMNS)],
+        varcomp=varcomp,
+        nobs=int(np.median([r.nobs for r in records])),
+        warnings=warnings,
+        notes=notes,
+        two_stage=None,
+        imputation=ImputationInfo(m=m, fmi=tuple(float(v) for v in fmi)),
+    )
+
+
+def _mean_varcomp(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Variance components averaged over the imputations (SDs from the mean variances)."""
+    if not frames or frames[0].empty or any(len(f) != len(frames[0]) for f in frames):
+        return frames[0] if frames else pd.DataFrame()
+    out = frames[0].copy()
+    out["variance"] = np.mean([f["variance"].to_numpy(float) for f in frames], axis=0)
+    is_sd = out["term2"].isna().to_numpy()
+    out.loc[is_sd, "sd"] = np.sqrt(np.clip(out.loc[is_sd, "variance"].to_numpy(float), 0, None))
+    out["corr"] = np.mean([f["corr"].to_numpy(float) for f in frames], axis=0)
+    return out
+
+
+@dataclass(frozen=True)
+class ImputationDiagnostics:
+    """What the imputation of one window did: availability of each covariate (trials that
+    measured it, systematically missing, imputed or why not), the chain means per iteration
+    and the potential scale reduction of each imputed variable."""
+
+    window: str
+    m: int
+    iterations: int
+    availability: pd.DataFrame
+    chains: pd.DataFrame
+    rhat: pd.Series
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "window": self.window,
+                "m": self.m,
+                "iterations": self.iterations,
+                "availability": self.availability.to_dict(orient="list"),
+                "chains": self.chains.to_dict(orient="list"),
+                "rhat": {str(k): float(v) for k, v in self.rhat.items()},
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ImputationDiagnostics:
+        data = json.loads(text)
+        return cls(
+            window=data["window"],
+            m=int(data["m"]),
+            iterations=int(data["iterations"]),
+            availability=pd.DataFrame(data["availability"]),
+            chains=pd.DataFrame(data["chains"]),
+            rhat=pd.Series(data["rhat"], name="rhat", dtype=float),
+        )
+
+
+@dataclass(frozen=True)
+class ImputedGrid:
+    """Pooled records of the imputed analyses and what is needed to store and report them."""
+
+    records: list[ModelResult]
+    keys: list[str]
+    new_fits: dict[str, ModelResult]
+    times: dict[str, tuple[float, float]]
+    cached: int
+    diagnostics: list[ImputationDiagnostics]
+
+
+def imputation_variables(plan: AnalysisPlan, frame: pd.DataFrame) -> list[str]:
+    """Numeric covariates of the plan (modifiers, adjustment variables) in the frame."""
+    names = dict.fromkeys((*plan.modifiers, *plan.adjust_for))
+    return [n for n in names if n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])]
+
+
+def imputed_grid(
+    frames: Mapping[str, pd.DataFrame],
+    specs: Sequence[ModelSpec],
+    plan: AnalysisPlan,
+    store: ResultsStore,
+    *,
+    jobs: int | None = None,
+    progress: ProgressHook | None = None,
+) -> ImputedGrid:
+    """Impute each window's frame ``plan.imputation.m`` times, fit the plan's models of the
+    kinds ``plan.imputation.kinds`` on every completed frame and pool them."""
+    from ._run import _not_prepared as not_prepared
+
+    settings = plan.imputation
+    diagnostics: list[ImputationDiagnostics] = []
+    completed: dict[str, list[WindowArrays]] = {}
+    for index, (window, frame) in enumerate(frames.items()):
+        imputation = impute(
+            frame,
+            imputation_variables(plan, frame),
+            m=settings.m,
+            seed=settings.seed + 1000 * index,
+            iterations=settings.iterations,
+            min_trials=settings.min_trials,
+            jobs=available_cores() if jobs is None else jobs,
+        )
+        completed[window] = [WindowArrays(imputation.completed(i)) for i in range(settings.m)]
+        diagnostics.append(
+            ImputationDiagnostics(
+                window,
+                settings.m,
+                settings.iterations,
+                imputation.availability,
+                imputation.chains,
+                imputation.rhat,
+            )
+        )
+    cells: list[tuple[ModelSpec, list[str], list[ModelResult | None], list[PreparedModel | None]]]
+    cells = []
+    for spec in specs:
+        if spec.kind not in settings.kinds or spec.window not in completed:
+            continue
+        imputed_spec = replace(spec, imputed=True)
+        keys: list[str] = []
+        failed: list[ModelResult | None] = []
+        prepared_list: list[PreparedModel | None] = []
+        for arrays in completed[spec.window]:
+            try:
+                prepared = prepare(imputed_spec, arrays, plan)
+            except IpdmaError as exc:
+                keys.append("")
+                failed.append(not_prepared(imputed_spec, exc, plan))
+                prepared_list.append(None)
+                continue
+            keys.append(model_key(prepared, plan))
+            failed.append(None)
+            prepared_list.append(prepared)
+        cells.append((imputed_spec, keys, failed, prepared_list))
+    wanted = {k for _, keys, _, _ in cells for k in keys if k}
+    cached = store.cached(wanted)
+    todo: dict[str, PreparedModel] = {}
+    for _, keys, _, members in cells:
+        for key, member in zip(keys, members, strict=True):
+            if member is not None and key not in cached:
+                todo[key] = member
+    outcomes = fit_all(list(todo.items()), plan, jobs=jobs, progress=progress,
+                       offset=len(cached), total=len(cached) + len(todo))  # fmt: skip
+    new_fits = {key: outcome.record for key, outcome in outcomes.items()}
+    records: list[ModelResult] = []
+    pooled_keys: list[str] = []
+    for _, keys, failed, _ in cells:
+        fits = [f or cached.get(k) or new_fits[k] for k, f in zip(keys, failed, strict=True)]
+        records.append(pool_records(fits))
+        pooled_keys.append(hashlib.sha256("|".join(keys).encode()).hexdigest())
+    times = {key: (o.seconds, o.cpu_seconds) for key, o in outcomes.items()}
+    return ImputedGrid(records, pooled_keys, new_fits, times, len(cached), diagnostics)
+
+
+IMPUTATION_COLUMNS = [
+    "kind", "outcome", "window", "comparison", "modifier", "level", "adjusted", "scale",
+    "cc_studies", "cc_participants", "cc_estimate", "cc_ci_low", "cc_ci_high", "cc_p",
+    "mi_studies", "mi_participants", "mi_estimate", "mi_ci_low", "mi_ci_high", "mi_p", "mi_df",
+    "fmi", "m", "trials_measured", "trials_systematic", "imputed", "reason", "status",
+    "model_id",
+]  # fmt: skip
+
+
+def imputation_table(
+    records: Sequence[ModelResult], diagnostics: Sequence[ImputationDiagnostics]
+) -> pd.DataFrame:
+    """Complete-case and imputed results side by side: the overall effects (treatment term)
+    and the within-trial interactions, with how many trials measured the modifier."""
+    observed = {r.spec: r for r in records if not r.spec.imputed}
+    available = {
+        (d.window, str(row["variable"])): row
+        for d in diagnostics
+        for row in d.availability.to_dict(orient="records")
+    }
+    rows = []
+    for record in records:
+        spec = record.spec
+        if not spec.imputed:
+            continue
+        complete = observed.get(replace(spec, imputed=False))
+        role: TermRole = "interaction"
+        if spec.kind == "overall":
+            role = "treatment"
+        elif spec.kind == "subgroup":
+            role = "subgroup"
+        cc_terms = {t["level"]: t for t in complete.rows(role)} if complete else {}
+        scale = "OR" if spec.outcome == "recovery" else "MD"
+        fmi = record.imputation.fmi if record.imputation else ()
+        tidy = record.tidy()
+        fmi_of = dict(zip(tidy["term"], fmi, strict=False))
+        info = available.get((spec.window, str(spec.modifier)), {})
+        for term in record.rows(role):
+            cc = cc_terms.get(term["level"], {})
+            rows.append(
+                {
+                    "kind": spec.kind,
+                    "outcome": spec.outcome,
+                    "window": spec.window,
+                    "comparison": spec.comparison,
+                    "modifier": spec.modifier or "",
+                    "level": term["level"],
+                    "adjusted": spec.adjusted,
+                    "scale": scale,
+                    "cc_studies": cc.get("studies", 0),
+                    "cc_participants": cc.get("participants", 0),
+                    **{f"cc_{k}": v for k, v in _reported(cc, scale).items()},
+                    "mi_studies": term["studies"],
+                    "mi_participants": term["participants"],
+                    **{f"mi_{k}": v for k, v in _reported(term, scale).items()},
+                    "mi_df": term["df"],
+                    "fmi": fmi_of.get(term["term"], math.nan),
+                    "m": record.imputation.m if record.imputation else 0,
+                    "trials_measured": info.get("trials_measured", math.nan),
+                    "trials_systematic": info.get("trials_systematic", math.nan),
+                    "imputed": bool(info.get("imputed", False)),
+                    "reason": info.get("reason", ""),
+                    "status": record.status,
+                    "model_id": record.model_id,
+                }
+            )
+    return pd.DataFrame(rows, columns=IMPUTATION_COLUMNS)
+
+
+def _reported(term: Mapping[str, object], scale: str) -> dict[str, float]:
+    def on_scale(key: str) -> float:
+        value = term.get(key)
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return math.nan
+        return math.exp(value) if scale == "OR" else float(value)
+
+    p = term.get("p")
+    return {
+        "estimate": on_scale("estimate"),
+        "ci_low": on_scale("ci_low"),
+        "ci_high": on_scale("ci_high"),
+        "p": float(p) if isinstance(p, int | float) else math.nan,
+    }

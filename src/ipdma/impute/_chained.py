@@ -1,0 +1,380 @@
+"""Multilevel multiple imputation by chained equations (fully conditional specification).
+
+Each incomplete variable is imputed in turn from the current values of the others, for a
+number of iterations, in ``m`` independent chains (one per completed dataset); every
+conditional model has trial-specific parameters drawn by the two-stage method
+(:mod:`._twostage`), so covariate distributions and their relations with the outcome may
+differ between trials, and a covariate that a trial never measured (systematically missing)
+is drawn from the distribution of the trial-specific models.
+
+Conditional model of a covariate z (continuous: normal; binary: logistic)::
+
+    z ~ 1 + T + y_1 + ... + T:y_1 + ... + x_other          (coefficients by trial)
+
+with T the treatment, y the outcomes of the window (pain, function), and x_other the other
+covariates being imputed or complete. The products T:y make the imputation compatible with
+an analysis model holding a treatment-covariate interaction (the covariate's relation with
+the outcome may differ between arms; without them the interaction is biased towards zero:
+Tilling et al. 2016, Stat Med 35:5079; Riley et al. 2020, Stat Med 39:2115). Missing outcomes
+are imputed in the same chain (from T and the covariates) to serve as predictors, and set back
+to missing in the completed data (multiple imputation, then deletion).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from ..errors import ConvergenceWarning, DataWarning, InputError
+from ._twostage import TrialLayout, draw_values, fit_trials
+
+__all__ = ["Imputation", "impute"]
+
+# R-hat of chain means over the second half of the chains. With few iterations per chain the
+# statistic is noisy (relative SE of the between-chain variance about sqrt(2 / (m - 1))), so
+# it is only judged with enough iterations and chains, and at 1.2 rather than 1.1.
+_RHAT_LIMIT = 1.2
+_RHAT_MIN_ITERATIONS = 10
+_RHAT_MIN_CHAINS = 5
+
+
+@dataclass(frozen=True)
+class Imputation:
+    """m completed versions of an analysis frame (the frame is never changed).
+
+    Attributes
+    ----------
+    frame
+        The incomplete frame, as given.
+    variables
+        The covariates that were imputed (``availability`` says why others were not).
+    values
+        ``{variable: array (m, rows missing)}``: the imputed values (read-only).
+    availability
+        One row per requested covariate: trials that measured it, trials where it is
+        systematically missing, participants missing, whether it was imputed and why not.
+    chains
+        Mean of each imputed variable over the missing rows, per imputation and iteration
+        (convergence diagnostics: the chains should mix and show no trend).
+    rhat
+        Potential scale reduction (Gelman-Rubin) of those chain means over the second half
+        of the iterations, by variable.
+    """
+
+    frame: pd.DataFrame
+    variables: tuple[str, ...]
+    values: dict[str, np.ndarray]
+    availability: pd.DataFrame
+    chains: pd.DataFrame
+    rhat: pd.Series
+    m: int
+    seed: int
+    iterations: int
+
+    def completed(self, index: int) -> pd.DataFrame:
+        """The ``index``-th completed dataset (0-based): a new frame."""
+        if not 0 <= index < self.m:
+            raise IndexError(f"imputation {index} out of range 0..{self.m - 1}")
+        out = self.frame.copy()
+        for name in self.variables:
+            rows = out[name].isna().to_numpy()
+            column = out[name].to_numpy(dtype=float, na_value=np.nan).copy()
+            column[rows] = self.values[name][index]
+            out[name] = column
+        return out
+
+
+def _is_binary(values: np.ndarray) -> bool:
+    seen = values[~np.isnan(values)]
+    return bool(len(seen)) and bool(np.isin(seen, (0.0, 1.0)).all())
+
+
+def _availability(
+    frame: pd.DataFrame, names: Sequence[str], trial: np.ndarray, min_trials: int
+) -> pd.DataFrame:
+    rows = []
+    trials = np.unique(trial)
+    for name in names:
+        values = frame[name].to_numpy(dtype=float, na_value=np.nan)
+        seen = ~np.isnan(values)
+        measured = int(sum(seen[trial == k].any() for k in trials))
+        missing = int((~seen).sum())
+        reason = ""
+        if measured == 0:
+            reason = "measured in no trial"
+        elif missing and measured < min_trials:
+            reason = f"measured in {measured} trial(s); imputation needs at least {min_trials}"
+        rows.append(
+            {
+                "variable": name,
+                "trials": len(trials),
+                "trials_measured": measured,
+                "trials_systematic": len(trials) - measured,
+                "participants_missing": missing,
+                "fraction_missing": missing / max(len(values), 1),
+                "imputed": bool(missing) and not reason,
+                "reason": reason,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def impute(
+    frame: pd.DataFrame,
+    variables: Sequence[str],
+    *,
+    m: int = 20,
+    seed: int = 20200101,
+    iterations: int = 10,
+    outcomes: Sequence[str] = ("pain", "function"),
+    baselines: Sequence[str] = ("pain0", "function0"),
+    treatment: str = "treat",
+    min_trials: int = 5,
+    jobs: int = 1,
+) -> Imputation:
+    """Impute the missing values of ``variables`` in an analysis frame, ``m`` times.
+
+    Parameters
+    ----------
+    frame
+        One row per participant with ``trial``, the treatment (0/1), the outcomes and the
+        covariates (numeric; binary covariates coded 0/1).
+    variables
+        Covariates to impute (complete ones are used as predictors only).
+    m, seed, iterations
+        Number of completed datasets, the seed (same seed, same imputations) and the
+        iterations of each chain.
+    outcomes
+        Outcome columns used as predictors, with their products with the treatment.
+    baselines
+        Baseline values of the outcomes (adjusted for in the analysis models): predictors
+        with their products with the treatment (imputed themselves where missing).
+    min_trials
+        A covariate measured in fewer trials is not imputed (its between-trial distribution
+        cannot be estimated); it stays missing, with the reason in ``availability``.
+    jobs
+        Worker processes for the chains (the result does not depend on it).
+
+    Raises
+    ------
+    InputError
+        If a variable is not a numeric column of ``frame``.
+    """
+    if m < 2:
+        raise InputError("multiple imputation needs m >= 2 completed datasets", value=m)
+    if iterations < 1:
+        raise InputError("iterations must be at least 1", value=iterations)
+    for name in (*variables, treatment, "trial"):
+        if name not in frame.columns:
+            raise InputError(
+                f"variable {name!r} is not in the analysis data",
+                variable=name,
+                hint="impute only variables of the master dataset",
+            )
+    for name in variables:
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            raise InputError(
+                f"variable {name!r} is not numeric; only numeric covariates can be imputed",
+                variable=name,
+                hint="code categories as numbers (0/1 for binary) or leave it out",
+            )
+    baselines = tuple(b for b in baselines if b in frame.columns)
+    variables = (*variables, *(b for b in baselines if b not in variables))
+    trial_codes, trial = np.unique(frame["trial"].astype(str).to_numpy(), return_inverse=True)
+    availability = _availability(frame, variables, trial, min_trials)
+    for row in availability.itertuples():
+        if row.reason and row.participants_missing:
+            warnings.warn(
+                f"{row.variable} is not imputed: {row.reason}; its analyses stay complete-case",
+                DataWarning,
+                stacklevel=2,
+            )
+    targets = tuple(availability.loc[availability["imputed"], "variable"])
+    complete_covariates = tuple(v for v in variables if v not in targets and frame[v].notna().all())
+    outcome_names = tuple(o for o in outcomes if o in frame.columns)
+    data = {
+        name: frame[name].to_numpy(dtype=float, na_value=np.nan)
+        for name in (*targets, *complete_covariates, *outcome_names)
+    }
+    treat = frame[treatment].to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(treat).any():
+        raise InputError(
+            "the treatment is missing for some participants",
+            variable=treatment,
+            hint="analyse participants with a known arm only",
+        )
+    chain_vars = (*targets, *(o for o in outcome_names if np.isnan(data[o]).any()))
+    binary = {name: _is_binary(data[name]) for name in chain_vars}
+    missing = {name: np.isnan(data[name]) for name in chain_vars}
+    order = sorted(targets, key=lambda v: int(missing[v].sum())) + [
+        o for o in chain_vars if o not in targets
+    ]
+    root = np.random.SeedSequence(seed)
+    values = {name: np.empty((m, int(missing[name].sum()))) for name in targets}
+    chain_rows: list[tuple[str, int, int, float]] = []
+    setup = _ChainSetup(data, treat, trial, TrialLayout.of(trial, len(trial_codes)),
+                        targets, outcome_names,
+                        baselines, complete_covariates, order, binary, missing)  # fmt: skip
+    tasks = [(setup, child, iterations, index) for index, child in enumerate(root.spawn(m))]
+    outputs = _parallel(tasks, jobs) if jobs > 1 and m > 1 else None
+    if outputs is None:
+        outputs = [_run_chain(task) for task in tasks]
+    for index, (chain_values, rows) in enumerate(outputs):
+        chain_rows.extend(rows)
+        for name in targets:
+            values[name][index] = chain_values[name]
+    for array in values.values():
+        array.flags.writeable = False
+    chains = pd.DataFrame(chain_rows, columns=["variable", "imputation", "iteration", "mean"])
+    rhat = _rhat(chains, iterations)
+    if iterations >= _RHAT_MIN_ITERATIONS and m >= _RHAT_MIN_CHAINS:
+        for name, value in rhat.items():
+            if np.isfinite(value) and value > _RHAT_LIMIT:
+                warnings.warn(
+                    f"the imputation chains of {name} may not have converged (R-hat "
+                    f"{value:.2f} > {_RHAT_LIMIT}); increase analysis.imputation.iterations "
+                    "and look at the chain means in the report",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+    return Imputation(
+        frame=frame,
+        variables=targets,
+        values=values,
+        availability=availability,
+        chains=chains,
+        rhat=rhat,
+        m=m,
+        seed=seed,
+        iterations=iterations,
+    )
+
+
+@dataclass(frozen=True)
+class _ChainSetup:
+    data: dict[str, np.ndarray]
+    treat: np.ndarray
+    trial: np.ndarray
+    layout: TrialLayout
+    targets: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    baselines: tuple[str, ...]
+    complete: tuple[str, ...]
+    order: list[str]
+    binary: dict[str, bool]
+    missing: dict[str, np.ndarray]
+
+
+def _parallel(tasks: list, jobs: int) -> list | None:
+    """The chains in worker processes; None when workers cannot start (a script without an
+    ``if __name__ == "__main__":`` guard), and the caller runs them here instead."""
+    context = multiprocessing.get_context("forkserver")
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+            return list(pool.map(_run_chain, tasks))
+    except BrokenProcessPool:
+        return None
+
+
+def _run_chain(
+    task: tuple[_ChainSetup, np.random.SeedSequence, int, int],
+) -> tuple[dict[str, np.ndarray], list[tuple[str, int, int, float]]]:
+    """One chain (a worker's task): the imputed values of the targets and the chain means."""
+    setup, seed, iterations, index = task
+    rows: list[tuple[str, int, int, float]] = []
+    # small matrices: threaded BLAS only adds overhead (and contends with other processes)
+    with threadpool_limits(1):
+        current = _chain(setup, np.random.default_rng(seed), iterations, index, rows)
+    return {name: current[name][setup.missing[name]] for name in setup.targets}, rows
+
+
+def _chain(
+    setup: _ChainSetup,
+    rng: np.random.Generator,
+    iterations: int,
+    index: int,
+    chain_rows: list[tuple[str, int, int, float]],
+) -> dict[str, np.ndarray]:
+    """One chain: start values, then ``iterations`` sweeps over the incomplete variables."""
+    current = {name: column.copy() for name, column in setup.data.items()}
+    for name in setup.order:
+        current[name][setup.missing[name]] = _start_values(current[name], setup.trial, rng)
+    for iteration in range(iterations):
+        for name in setup.order:
+            x = _predictors(name, current, setup)
+            kind = "binary" if setup.binary[name] else "continuous"
+            observed = setup.data[name]
+            models = fit_trials(x, observed, setup.layout, kind, x.shape[1] + 3)
+            if not models.observed.any():
+                continue
+            draws = draw_values(x, setup.missing[name], setup.layout, models, kind, rng)
+            current[name][setup.missing[name]] = _in_range(draws, observed, setup.binary[name])
+            if name in setup.targets:
+                mean = float(current[name][setup.missing[name]].mean())
+                chain_rows.append((name, index, iteration + 1, mean))
+    return current
+
+
+def _start_values(column: np.ndarray, trial: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random draws from the observed values of the same trial (any trial if none)."""
+    out = np.empty(int(np.isnan(column).sum()))
+    rows = np.flatnonzero(np.isnan(column))
+    pool_all = column[~np.isnan(column)]
+    for k in np.unique(trial[rows]):
+        sel = trial[rows] == k
+        own = column[(trial == k) & ~np.isnan(column)]
+        source = own if len(own) else pool_all
+        out[sel] = rng.choice(source, size=int(sel.sum()))
+    return out
+
+
+def _predictors(name: str, current: dict[str, np.ndarray], setup: _ChainSetup) -> np.ndarray:
+    treat = setup.treat
+    covariates = (*setup.targets, *setup.complete)
+    columns = [np.ones_like(treat), treat]
+    if name in setup.outcomes:
+        columns += [current[o] for o in setup.outcomes if o != name]
+        columns += [current[v] for v in covariates]
+    else:
+        columns += [current[o] for o in setup.outcomes]
+        columns += [treat * current[o] for o in setup.outcomes]
+        columns += [treat * current[b] for b in setup.baselines if b != name]
+        columns += [current[v] for v in covariates if v != name]
+    x = np.column_stack(columns)
+    center = x[:, 1:].mean(axis=0)
+    scale = x[:, 1:].std(axis=0)
+    x[:, 1:] = (x[:, 1:] - center) / np.where(scale > 0, scale, 1.0)
+    return x
+
+
+def _in_range(draws: np.ndarray, observed: np.ndarray, binary: bool) -> np.ndarray:
+    """Continuous draws are kept inside the observed range (e.g. 0-100 scales)."""
+    if binary:
+        return draws
+    seen = observed[~np.isnan(observed)]
+    return np.clip(draws, seen.min(), seen.max())
+
+
+def _rhat(chains: pd.DataFrame, iterations: int) -> pd.Series:
+    """Gelman-Rubin potential scale reduction over the second half of each chain."""
+    out = {}
+    half = chains[chains["iteration"] > iterations // 2]
+    for name, rows in half.groupby("variable", sort=False):
+        table = rows.pivot(index="iteration", columns="imputation", values="mean").to_numpy()
+        n, chains_count = table.shape
+        if n < 2 or chains_count < 2:
+            out[name] = np.nan
+            continue
+        within = table.var(axis=0, ddof=1).mean()
+        between = n * table.mean(axis=0).var(ddof=1)
+        pooled = (n - 1) / n * within + between / n
+        out[name] = float(np.sqrt(pooled / within)) if within > 0 else np.nan
+    return pd.Series(out, name="rhat", dtype=float)
