@@ -104,7 +104,7 @@ class _RemoteProblem(_Problem):
                 info = np.empty((K, *a["information"].shape[1:])) if info is None else info
                 info[rows] = a["information"]
         lower = answers[next(iter(answers))]["lower"]
-        return Evaluation(loglik, grad, new_modes, lower, info)
+        return Evaluation(loglik, grad, new_modes, lower, given_information=info)
 
 
 def _glm_start(sites: _Sites, rows_of, ps: int, K: int, iterations: int = 25):
