@@ -11,8 +11,8 @@ import ipdma
 
 TOP_LEVEL = {
     "ConvergenceWarning", "IpdmaError", "SeparationWarning", "SingularFitWarning", "__version__",
-    "analysis", "describe", "draft", "impute", "load", "meta", "mixed", "plots", "report", "simulate",
-    "summaries",
+    "analysis", "describe", "draft", "impute", "load", "meta", "mixed", "plots",
+    "predict_effect", "report", "simulate", "summaries",
 }  # fmt: skip
 
 # Names each sub-package must export (it may export more).
@@ -22,7 +22,7 @@ REQUIRED = {
     "meta": {"pool", "two_stage", "subgroup", "PoolResult", "mean_difference",
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3"},
-    "plots": {"forest", "subgroup_forest", "save"},
+    "plots": {"effect_curve", "forest", "subgroup_forest", "save"},
     "store": {"load", "ingest", "MasterData", "MasterMeta", "analysis_frame"},
     "harmonize": {"VARIABLES", "INSTRUMENTS"},
     "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project", "VARIABLES",
@@ -31,7 +31,9 @@ REQUIRED = {
     "checks": {"check"},
     # issue 12: one frozen record per model, the results store and its loader
     "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict", "ModelResult",
-                 "ConvergenceRecord", "load_results", "ResultsStore", "RunLog"},
+                 "ConvergenceRecord", "load_results", "ResultsStore", "RunLog",
+                 # issue 18: effect prediction and spline interactions
+                 "fit_effect_model", "iecv", "predict_effect", "spline_interaction"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
     "summaries": {"summarize", "write_summaries", "read_summaries", "fit_summaries",

@@ -84,6 +84,16 @@ XCHECK_TMB_FIXEF_SE = 2e-3  # |ipdma - glmmTMB| / SE for fixed effects (linear, 
 # (the completed-data OLS fits add ~1e-13); mice writes 15 significant digits.
 MI_POOL_RTOL = 1e-10
 
+# --- Kenward-Roger (tests/models/test_kenward_roger.py) -----------------------------------
+# At pbkrtest's own variance-component estimates the KR algebra agrees to float rounding.
+KR_ALGEBRA_RTOL = 1e-8
+# At ipdma's REML optimum: the variance components differ from lme4's by up to ~1e-6
+# relative (lme4's bobyqa stops a little short; ours is at least as high), and KR's df and
+# SEs follow them. The issue's target; the largest difference seen is listed in the test.
+KR_RTOL = 1e-6
+KR_P_ATOL = 5e-7  # p at ipdma's own optimum (absolute; largest seen 1.1e-7; see the test)
+KR_NUISANCE_RTOL = 5e-6  # the stratified trial intercepts' df and SEs (see the test)
+
 # --- federated / summaries (tests/summaries) --------------------------------------------------
 # The same engine fitted from per-trial cross-products that differ from the pooled ones only
 # by the summation order (site engine vs numpy): the issue's figure; observed ~1e-10 or better.

@@ -2,7 +2,8 @@
 
 The public API::
 
-    ipdma.mixed(formula, data, *, family="gaussian", reml=True, residual="common")
+    ipdma.mixed(formula, data, *, family="gaussian", reml=True, residual="common", ddf=...)
+    ipdma.predict_effect(model, profiles)   # model from ipdma.analysis.fit_effect_model
     ipdma.meta.pool(yi, vi, *, method="REML", hksj=False)
     ipdma.load(path)                 # the harmonized master dataset as DataFrames
     ipdma.simulate.consortium(seed=...)
@@ -26,6 +27,7 @@ from .errors import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import analysis, describe, draft, impute, meta, plots, report, simulate, summaries
+    from .analysis import predict_effect
     from .models import mixed
     from .store import load
 
@@ -43,12 +45,17 @@ __all__ = [
     "meta",
     "mixed",
     "plots",
+    "predict_effect",
     "report",
     "simulate",
     "summaries",
 ]
 
-_LAZY_ATTRS = {"mixed": ("ipdma.models", "mixed"), "load": ("ipdma.store", "load")}
+_LAZY_ATTRS = {
+    "mixed": ("ipdma.models", "mixed"),
+    "load": ("ipdma.store", "load"),
+    "predict_effect": ("ipdma.analysis", "predict_effect"),
+}
 _LAZY_MODULES = {
     "analysis",
     "describe",

@@ -8,9 +8,10 @@ from .errors import SpecError
 
 Family = Literal["gaussian", "binomial", "poisson"]
 Residual = Literal["common", "stratified"]
-DfMethod = Literal["wald", "satterthwaite"]
+DfMethod = Literal["wald", "satterthwaite", "kenward-roger", "residual"]
+Ddf = Literal["satterthwaite", "kenward-roger", "residual"]
 # inference of a record: DfMethod, or Barnard-Rubin df for results pooled over imputations
-RecordDfMethod = Literal["wald", "satterthwaite", "barnard-rubin"]
+RecordDfMethod = Literal["wald", "satterthwaite", "kenward-roger", "residual", "barnard-rubin"]
 TauMethod = Literal["FE", "DL", "HE", "HS", "SJ", "REML", "ML", "EB", "PM"]
 MetaTest = Literal["z", "knha", "adhoc"]
 Outcome = Literal["pain", "function", "recovery"]

@@ -151,10 +151,12 @@ def test_public_api():
     # issue 12: the typed results contract (ModelResult and its parts), the results store
     # and its loader are public
     assert sorted(ipdma.analysis.__all__) == [
-        "AnalysisPlan", "AnalysisResults", "ConvergenceRecord", "FitOptions", "ImportanceRules",
-        "ModelOptions", "ModelResult", "ModelSpec", "ModifierSpec", "PreparedModel",
-        "RESULTS_FILE", "ResultsStore", "RunLog", "TIDY_COLUMNS", "TwoStageEstimate",
-        "benjamini_hochberg", "build_grid", "load_results", "plan_from_dict", "prepare", "run",
+        "AnalysisPlan", "AnalysisResults", "BenefitCalibration", "ConvergenceRecord",
+        "EffectModel", "FitOptions", "ImportanceRules", "ModelOptions", "ModelResult",
+        "ModelSpec", "ModifierSpec", "PreparedModel", "RESULTS_FILE", "ResultsStore", "RunLog",
+        "SplineInteraction", "TIDY_COLUMNS", "TwoStageEstimate", "benjamini_hochberg",
+        "build_grid", "fit_effect_model", "iecv", "load_results", "plan_from_dict",
+        "predict_effect", "prepare", "run", "spline_interaction",
     ]  # fmt: skip
 
 

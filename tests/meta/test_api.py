@@ -39,7 +39,7 @@ def test_public_names() -> None:
         "table2",
         "table3",
     ]
-    assert sorted(plots.__all__) == ["forest", "save", "subgroup_forest"]
+    assert sorted(plots.__all__) == ["effect_curve", "forest", "save", "subgroup_forest"]
     assert ipdma.meta.pool is meta.pool
 
 

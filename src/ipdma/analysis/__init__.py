@@ -30,10 +30,12 @@ models
 
 from ._design import PreparedModel, prepare
 from ._plan import AnalysisPlan, ImportanceRules, ModelOptions, ModifierSpec, plan_from_dict
+from ._predict import BenefitCalibration, EffectModel, fit_effect_model, iecv, predict_effect
 from ._records import TIDY_COLUMNS, ConvergenceRecord, FitOptions, ModelResult, TwoStageEstimate
 from ._results import AnalysisResults
 from ._run import load_results, run
 from ._spec import ModelSpec, build_grid
+from ._splines import SplineInteraction, spline_interaction
 from ._store import RESULTS_FILE, ResultsStore, RunLog
 from ._tables import benjamini_hochberg
 
@@ -42,7 +44,9 @@ __all__ = [
     "TIDY_COLUMNS",
     "AnalysisPlan",
     "AnalysisResults",
+    "BenefitCalibration",
     "ConvergenceRecord",
+    "EffectModel",
     "FitOptions",
     "ImportanceRules",
     "ModelOptions",
@@ -52,11 +56,16 @@ __all__ = [
     "PreparedModel",
     "ResultsStore",
     "RunLog",
+    "SplineInteraction",
     "TwoStageEstimate",
     "benjamini_hochberg",
     "build_grid",
+    "fit_effect_model",
+    "iecv",
     "load_results",
     "plan_from_dict",
+    "predict_effect",
     "prepare",
     "run",
+    "spline_interaction",
 ]

@@ -34,16 +34,20 @@ class FitOutcome:
 
 
 def options_of(prepared: PreparedModel, plan: AnalysisPlan) -> FitOptions:
-    """Options passed to :func:`ipdma.mixed` for this model."""
+    """Options passed to :func:`ipdma.mixed` for this model (Kenward-Roger is computed inside
+    the fit, from its design, when ``df_method = "kenward-roger"``)."""
     if prepared.family == "binomial":
         return FitOptions("binomial", nagq=plan.model.nagq)
-    return FitOptions("gaussian", reml=plan.model.reml, residual=plan.model.residual)
+    ddf = plan.model.df_method if plan.model.df_method in ("kenward-roger", "residual") else None
+    return FitOptions("gaussian", reml=plan.model.reml, residual=plan.model.residual, ddf=ddf)
 
 
 def df_method_of(prepared: PreparedModel, plan: AnalysisPlan) -> DfMethod:
-    """The inference of the model's tidy frame: Satterthwaite t only for linear models."""
-    if prepared.family == "gaussian" and plan.model.df_method == "satterthwaite":
-        return "satterthwaite"
+    """The inference of the model's tidy frame: for linear models the plan's ``df_method``
+    (Satterthwaite, Kenward-Roger with the KR-adjusted SE, residual n - rank(X), or Wald z);
+    z for logistic models."""
+    if prepared.family == "gaussian":
+        return plan.model.df_method
     return "wald"
 
 
@@ -97,8 +101,8 @@ def _base(prepared: PreparedModel, plan: AnalysisPlan) -> dict:
 def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
     """Fit ``prepared``; its record has estimates on the model scale (MD or log-OR).
 
-    The inference is :meth:`ipdma.MixedResult.tidy`'s: t with Satterthwaite df for linear
-    models when ``plan.model.df_method == "satterthwaite"`` (lmerTest), z otherwise.
+    The inference is :meth:`ipdma.MixedResult.tidy`'s with the method of
+    :func:`df_method_of` (the plan's ``df_method`` for linear models, z for logistic).
     """
     from ..models import mixed
 

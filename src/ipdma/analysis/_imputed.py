@@ -77,7 +77,7 @@ def pool_records(records: Sequence[ModelResult]) -> ModelResult:
     terms = frames[0].copy()
     estimates = np.column_stack([f["estimate"].to_numpy(float) for f in frames]).T
     variances = np.column_stack([f["se"].to_numpy(float) ** 2 for f in frames]).T
-    if first.df_method == "satterthwaite":
+    if first.df_method in ("satterthwaite", "kenward-roger", "residual"):  # t-based fits
         dfcom = np.array([f["df"].to_numpy(float) for f in frames]).mean(axis=0)
     else:
         dfcom = np.full(len(terms), np.inf)

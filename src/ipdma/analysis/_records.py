@@ -51,18 +51,27 @@ _FLOATS = ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high")
 
 @dataclass(frozen=True)
 class FitOptions:
-    """Options passed to :func:`ipdma.mixed` (``reml``/``residual`` linear, ``nagq`` logistic)."""
+    """Options passed to :func:`ipdma.mixed` (``reml``/``residual``/``ddf`` linear, ``nagq``
+    logistic); ``ddf`` is set only for Kenward-Roger or residual df."""
 
     family: Family
     reml: bool | None = None
     residual: str | None = None
     nagq: int | None = None
+    ddf: str | None = None
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`ipdma.mixed`."""
         if self.family == "binomial":
             return {"family": "binomial", "nagq": self.nagq}
-        return {"family": "gaussian", "reml": self.reml, "residual": self.residual}
+        options: dict[str, Any] = {
+            "family": "gaussian",
+            "reml": self.reml,
+            "residual": self.residual,
+        }
+        if self.ddf is not None:
+            options["ddf"] = self.ddf
+        return options
 
 
 @dataclass(frozen=True)
@@ -287,6 +296,8 @@ class ModelResult:
         """Text summary: the model, its status and fit message, and the tidy frame."""
         inference = {
             "satterthwaite": "t (Satterthwaite df)",
+            "kenward-roger": "t (Kenward-Roger df and adjusted SEs)",
+            "residual": "t (residual df)",
             "barnard-rubin": f"Rubin's rules over {self.imputation.m if self.imputation else 0} "
             "imputations (t, Barnard-Rubin df)",
         }.get(self.df_method, "z")

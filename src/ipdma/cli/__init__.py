@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "_simulate",
     "_ingest",
     "_analyze",
+    "_predict",
     "_summaries",
     "_report",
 )

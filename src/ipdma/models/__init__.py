@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._literals import Family, Residual, validate
+from .._literals import Ddf, Family, Residual, validate
 from ..errors import ModelError, SpecError
 from ._convergence import ConvergenceRecord
 from ._crossproducts import CrossProducts, fit_crossproducts
@@ -38,6 +38,7 @@ def mixed(
     residual: Residual = "common",
     nagq: int | None = None,
     offset: str | np.ndarray | pd.Series | None = None,
+    ddf: Ddf = "satterthwaite",
 ) -> MixedResult:
     """Fit a one-stage mixed model with random effects by trial.
 
@@ -66,6 +67,10 @@ def mixed(
         Poisson only: a fixed term added to the linear predictor, the log of each row's
         exposure (e.g. ``np.log(years)``), as a column name of ``data`` or one value per row
         of ``data`` (glmer's ``offset=``). Rates are then per unit of exposure.
+    ddf
+        Gaussian only: the denominator df that ``tidy()`` uses: ``"satterthwaite"``
+        (lmerTest's default), ``"kenward-roger"`` (KR-adjusted covariance and df, pbkrtest;
+        REML only, computed from the fit's design) or ``"residual"`` (n - rank(X)).
 
     Returns
     -------
@@ -73,6 +78,12 @@ def mixed(
     """
     validate(family, Family, "family")
     validate(residual, Residual, "residual")
+    validate(ddf, Ddf, "ddf")
+    if family != "gaussian" and ddf != "satterthwaite":
+        raise SpecError(
+            f"ddf={ddf!r} applies to linear models only (logistic and Poisson models use z tests)",
+            hint=f"drop ddf= for family={family!r}",
+        )
     design = build_design(parse_formula(formula), data)
     if offset is not None and family != "poisson":
         raise SpecError("offset= applies to family='poisson' only", hint="drop offset=")
@@ -100,9 +111,14 @@ def mixed(
             "nagq applies to family='binomial' or 'poisson' only",
             hint="drop nagq= for linear models",
         )
+    if ddf == "kenward-roger" and not reml:
+        raise SpecError(
+            "Kenward-Roger inference is defined for REML fits",
+            hint="use reml=True with ddf='kenward-roger', or ddf='satterthwaite'",
+        )
     from ._linear import fit_linear
 
-    return fit_linear(design, reml=reml, residual=residual)
+    return fit_linear(design, reml=reml, residual=residual, ddf=ddf)
 
 
 def _check_events(design: ModelDesign) -> None:

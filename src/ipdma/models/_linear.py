@@ -213,7 +213,13 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
     return total
 
 
-def fit_linear(design: ModelDesign, *, reml: bool = True, residual: str = "common") -> MixedResult:
+def fit_linear(
+    design: ModelDesign,
+    *,
+    reml: bool = True,
+    residual: str = "common",
+    ddf: str = "satterthwaite",
+) -> MixedResult:
     """Fit a linear mixed model by REML or ML (lme4::lmer; nlme::lme with varIdent when
     ``residual="stratified"``). See the module docstring for the verification steps."""
     stratified = residual == "stratified"
@@ -229,11 +235,17 @@ def fit_linear(design: ModelDesign, *, reml: bool = True, residual: str = "commo
     # OpenBLAS threads on a busy machine can make a 500 x 500 eigendecomposition take
     # seconds instead of 0.1 s: large problems run their linear algebra single-threaded.
     with threadpool_limits(1) if large else contextlib.nullcontext():
-        return _estimate(design, crit, reml=reml, residual=residual, messages=messages)
+        return _estimate(design, crit, reml=reml, residual=residual, messages=messages, ddf=ddf)
 
 
 def _estimate(
-    design: ModelDesign, crit: Criterion, *, reml: bool, residual: str, messages: list[str]
+    design: ModelDesign,
+    crit: Criterion,
+    *,
+    reml: bool,
+    residual: str,
+    messages: list[str],
+    ddf: str = "satterthwaite",
 ) -> MixedResult:
     stratified = residual == "stratified"
     diag = crit.diagonal
@@ -316,6 +328,7 @@ def _estimate(
         convergence=convergence,
         singular=singular,
         messages=tuple(messages),
+        ddf=ddf,
         diagnostics=ConvergenceRecord(
             converged=converged,
             gradient_max=gmax,

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
+from ._kenward_roger import kenward_roger
 from ._linear_criterion import Criterion
 from ._result import MixedResult
 from ._satterthwaite import full_h_inverse, satterthwaite_df
@@ -45,9 +46,11 @@ def build_result(
     convergence: str,
     singular: bool,
     messages: tuple[str, ...],
+    ddf: str = "satterthwaite",
     diagnostics: ConvergenceRecord | None = None,
 ) -> MixedResult:
-    """Estimates, standard errors, Satterthwaite df, variance components and BLUPs at x_hat."""
+    """Estimates, standard errors, Satterthwaite df, variance components and BLUPs at x_hat;
+    Kenward-Roger inference from the same design when ``ddf == "kenward-roger"``."""
     s = crit.s
     core = crit.core(x_hat)
     deviance = crit.deviance_from(core)
@@ -73,7 +76,17 @@ def build_result(
         rho = np.exp(crit.log_rho(x_hat))
         sigma_by_trial = pd.Series(sigma * np.sqrt(rho), index=levels, name="sigma")
         sigma_out = sigma_by_trial
-    varcomp, _ = _varcomp(design, crit, core["L"], sigma2, sigma_by_trial)
+    varcomp, covariance = _varcomp(design, crit, core["L"], sigma2, sigma_by_trial)
+    kr = None
+    if ddf == "kenward-roger":
+        residual_variance = (
+            sigma_by_trial.to_numpy() ** 2
+            if sigma_by_trial is not None
+            else np.full(design.ngroups, sigma2)
+        )
+        kr = kenward_roger(
+            design, covariance, residual_variance, stratified=sigma_by_trial is not None
+        )
 
     names = list(design.fixed_names)
     n_par = s.p + crit.n_params + 1
@@ -100,6 +113,8 @@ def build_result(
         dropped=design.dropped,
         warnings=messages,
         residual=residual,
+        ddf=ddf,
+        kenward_roger=kr,
         diagnostics=diagnostics,
         details={
             "theta": x_hat[: crit.n_theta].copy(),

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .._frozen import freeze
 from .._literals import DfMethod, validate
+from ..errors import SpecError
 from ._convergence import ConvergenceRecord
+
+if TYPE_CHECKING:
+    from ._kenward_roger import KenwardRoger
 
 __all__ = ["MixedResult", "MixedSummary"]
 
@@ -54,6 +58,11 @@ class MixedResult:
         Everything that was warned about during the fit.
     diagnostics : ConvergenceRecord
         The structured convergence checks (gradient, second start, boundary, separation).
+    ddf : str
+        The denominator df used by default (linear models): ``"satterthwaite"``,
+        ``"kenward-roger"`` or ``"residual"`` (as chosen in :func:`ipdma.mixed`).
+    kenward_roger : KenwardRoger or None
+        Kenward-Roger adjusted covariance, SEs and df (fits with ``ddf="kenward-roger"``).
 
     Every Series and DataFrame of a result is read-only (assignment raises ``TypeError``):
     a fit is an audit record. ``.copy()`` gives a modifiable copy.
@@ -83,24 +92,51 @@ class MixedResult:
     details: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     diagnostics: ConvergenceRecord | None = None
+    ddf: str = "satterthwaite"
+    kenward_roger: KenwardRoger | None = None
 
     def __post_init__(self) -> None:
         for name in ("fixef", "se", "vcov", "df", "varcomp", "ranef", "dropped", "sigma"):
             object.__setattr__(self, name, freeze(getattr(self, name)))
+        if self.kenward_roger is not None:
+            kr = self.kenward_roger
+            frozen = replace(kr, vcov=freeze(kr.vcov), se=freeze(kr.se), df=freeze(kr.df))
+            object.__setattr__(self, "kenward_roger", frozen)
         details = {key: freeze(value) for key, value in self.details.items()}
         object.__setattr__(self, "details", MappingProxyType(details))
 
     # ----------------------------------------------------------------------------------
     @property
     def default_df_method(self) -> DfMethod:
-        """The documented inference: Satterthwaite t for linear models, z for logistic."""
-        return "satterthwaite" if self.family == "gaussian" else "wald"
+        """The documented inference: the fit's ``ddf`` for linear models (Satterthwaite t
+        unless chosen otherwise in :func:`ipdma.mixed`), z for logistic and Poisson."""
+        return self.ddf if self.family == "gaussian" else "wald"  # type: ignore[return-value]
 
-    def _df_values(self, method: DfMethod) -> np.ndarray:
-        if method == "wald":
-            return np.full(len(self.fixef), np.inf)
-        df = self.df.reindex(self.fixef.index).to_numpy(dtype=float)
-        return np.where(np.isfinite(df) & (df > 0), df, np.inf)
+    def _se_df(self, method: DfMethod) -> tuple[np.ndarray, np.ndarray]:
+        """Standard errors and denominator df of each coefficient under ``method``.
+
+        ``wald``: model-based SE, df = inf (z). ``satterthwaite``: model-based SE with
+        Satterthwaite df (lmerTest). ``kenward-roger``: KR-adjusted SE with KR df (pbkrtest;
+        only for fits with ``ddf="kenward-roger"``). ``residual``: model-based SE with
+        df = n - rank(X) (the fixed design has full rank). Non-linear families: z.
+        """
+        se = self.se.reindex(self.fixef.index).to_numpy(dtype=float)
+        n_terms = len(self.fixef)
+        if method == "wald" or self.family != "gaussian":
+            return se, np.full(n_terms, np.inf)
+        if method == "residual":
+            return se, np.full(n_terms, float(self.nobs - n_terms))
+        if method == "kenward-roger":
+            if self.kenward_roger is None:
+                raise SpecError(
+                    "this fit has no Kenward-Roger inference",
+                    hint="fit with ipdma.mixed(..., ddf='kenward-roger') (REML linear models)",
+                )
+            se = self.kenward_roger.se.reindex(self.fixef.index).to_numpy(dtype=float)
+            df = self.kenward_roger.df.reindex(self.fixef.index).to_numpy(dtype=float)
+        else:
+            df = self.df.reindex(self.fixef.index).to_numpy(dtype=float)
+        return se, np.where(np.isfinite(df) & (df > 0), df, np.inf)
 
     def _inference(self, level: float, method: DfMethod | None) -> pd.DataFrame:
         """``estimate, se, df, statistic, p, ci_low, ci_high`` by term: the one place where
@@ -115,8 +151,8 @@ class MixedResult:
             raise ValueError(f"level must be in (0, 1), got {level}")
         from scipy import special  # imported when asked: a fit itself does not need it
 
-        df = self._df_values(method)
-        est, se = self.fixef.to_numpy(dtype=float), self.se.to_numpy(dtype=float)
+        se, df = self._se_df(method)
+        est = self.fixef.to_numpy(dtype=float)
         quantile = 0.5 + level / 2
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = est / se
@@ -143,7 +179,8 @@ class MixedResult:
         Satterthwaite denominator df for linear models (lmerTest's default for ``lmer``
         fits), normal quantiles for logistic models (lme4's Wald z). ``method="wald"``
         gives normal quantiles for any model; ``method="satterthwaite"`` t quantiles
-        where the df are finite.
+        where the df are finite; ``"kenward-roger"`` the KR-adjusted SE with KR df
+        (pbkrtest; fits with ``ddf="kenward-roger"``); ``"residual"`` n - rank(X) df.
         """
         return self._inference(level, method)[["ci_low", "ci_high"]]
 

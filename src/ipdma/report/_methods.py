@@ -97,11 +97,11 @@ def _model_paragraph(plan: Mapping[str, Any]) -> str:
                 else ", a common residual variance"
             )
         if model.get("df_method"):
-            text += (
-                ", Satterthwaite degrees of freedom"
-                if model["df_method"] == "satterthwaite"
-                else ", Wald (normal) tests"
-            )
+            text += {
+                "satterthwaite": ", Satterthwaite degrees of freedom",
+                "kenward-roger": ", Kenward-Roger adjusted standard errors and degrees of freedom",
+                "residual": ", residual degrees of freedom (n - rank(X))",
+            }.get(model["df_method"], ", Wald (normal) tests")
         text += "."
     if "nagq" in model:
         nodes = int(model["nagq"])

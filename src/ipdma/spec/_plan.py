@@ -34,7 +34,14 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .._literals import Comparison, DfMethod, Outcome, Residual, Window
 from ..errors import SpecError
@@ -75,6 +82,13 @@ class ModifierSpec(BaseModel):
     model_config = _FROZEN
 
     type: ModifierType = "continuous"
+    prespecified: bool = Field(
+        default=True, description="pre-specified in the protocol (else exploratory; ICEMAN)"
+    )
+    direction: Literal["larger", "smaller"] | None = Field(
+        default=None,
+        description="hypothesized change of the benefit for higher values (ICEMAN)",
+    )
     label: str | None = None
     levels: tuple[str, str] | None = Field(
         default=None, description="labels of (reference, other) levels of a binary modifier"
@@ -116,6 +130,12 @@ class ModelOptions(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("random terms must not repeat")
         return value
+
+    @model_validator(mode="after")
+    def _kenward_roger_needs_reml(self) -> ModelOptions:
+        if self.df_method == "kenward-roger" and not self.reml:
+            raise ValueError("df_method = 'kenward-roger' needs reml = true (KR is a REML method)")
+        return self
 
 
 class ImportanceRules(BaseModel):
