@@ -157,7 +157,8 @@ def _outcome_missing(fields: list[Field], own: dict[str, list[float]]) -> list[F
     for f in fields:
         if f.path[-1] not in ("columns", "column") or f.todo:
             continue
-        columns = list(f.value.values()) if isinstance(f.value, dict) else [f.value]
+        names = list(f.value.values()) if isinstance(f.value, dict) else [f.value]
+        columns = [str(name) for name in names]
         codes = sorted({c for col in columns for c in own.get(col, [])})
         if codes:
             out.append(Field((*f.path[:-1], "missing"),

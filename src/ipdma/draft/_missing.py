@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._profile import FileProfile
-from ._record import Field
+from ._record import Confidence, Field
 from ._vocabulary import tokens
 
 __all__ = ["MISSING_WORDS", "find_missing"]
@@ -56,26 +56,27 @@ def find_missing(profile: FileProfile, skip: set[str]) -> tuple[list[float], dic
         if col.kind == "numeric":
             values = profile.data[col.name].to_numpy(float)
             values = values[~np.isnan(values)]
-            for code in _SENTINELS:
-                hits = values == code
-                if not hits.any() or code in codes or code in col.missing_codes:
+            for sentinel in _SENTINELS:
+                hits = values == sentinel
+                if not hits.any() or sentinel in codes or sentinel in col.missing_codes:
                     continue
                 rest = values[~hits & ~np.isin(values, list(codes))]
                 if rest.size < 5:
                     continue
                 lo, hi = rest.min(), rest.max()
-                far = (code < 0 <= lo) or (code > 0 and code > 2 * hi and code - hi >= 9) or (
-                    code > 0 and hi <= 10 and code >= 88)  # fmt: skip
+                far = (sentinel < 0 <= lo) or (
+                    sentinel > 0 and sentinel > 2 * hi and sentinel - hi >= 9) or (
+                    sentinel > 0 and hi <= 10 and sentinel >= 88)  # fmt: skip
                 if far:
-                    codes.add(code)
-                    evidence.append(f"{col.name}: {code:g} ({int(hits.sum())} rows) lies far "
+                    codes.add(sentinel)
+                    evidence.append(f"{col.name}: {sentinel:g} ({int(hits.sum())} rows) lies far "
                                     f"outside the other values ({lo:g}-{hi:g})")  # fmt: skip
         if codes:
             per_column[col.name] = sorted(codes)
     counts: dict[float, int] = {}
-    for codes in per_column.values():
-        for code in codes:
-            counts[code] = counts.get(code, 0) + 1
+    for column_codes in per_column.values():
+        for number in column_codes:
+            counts[number] = counts.get(number, 0) + 1
     # only negative codes apply to every column: 99 or 999 can be a valid score elsewhere
     common = sorted(c for c, k in counts.items() if k >= 2 and c < 0)
     own = {col: [c for c in codes if c not in common] for col, codes in per_column.items()}
@@ -89,6 +90,8 @@ def missing_field(common: list[float], evidence: list[str]) -> Field | None:
         return None
     values = [int(c) if float(c).is_integer() else c for c in common]
     lines = [e for e in evidence if any(f"{c:g}" in e for c in common)][:4]
-    confidence = "high" if any("labelled" in e or "user-missing" in e for e in lines) else "medium"
+    confidence: Confidence = (
+        "high" if any("labelled" in e or "user-missing" in e for e in lines) else "medium"
+    )
     return Field(("source", "missing"), values, confidence,
                  f"in several columns: {'; '.join(lines)}")  # fmt: skip

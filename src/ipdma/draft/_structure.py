@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ._profile import ColumnProfile, FileProfile
-from ._record import TODO, Field
+from ._record import TODO, Confidence, Field
 from ._vocabulary import match
 
 __all__ = ["Structure", "find_structure"]
@@ -72,6 +72,7 @@ def find_structure(profile: FileProfile, identifiers: dict[str, str]) -> Structu
     candidates.sort(reverse=True)
     id_col = layout_time = None
     layout = "wide"
+    confidence: Confidence
     for score, _, _, name, why, repeats in candidates:
         if score < 2:
             continue
@@ -155,7 +156,7 @@ def _find_arm(profile, id_col, time_col, identifiers, fields) -> str | None:
         fields.append(Field(("source", "arm"), TODO, None,
                             "no column names the randomized group; give the arm column"))  # fmt: skip
         return None
-    confidence = "high" if best[0] >= 4 else "medium"
+    confidence: Confidence = "high" if best[0] >= 4 else "medium"
     fields.append(Field(("source", "arm"), best[1], confidence, best[2]))
     return best[1]
 
@@ -164,7 +165,7 @@ def codes_of(data: pd.DataFrame, column: str) -> list[object]:
     """Distinct non-missing values of ``column``, sorted, as TOML scalars."""
     values = data[column].dropna()
     values = values[values.map(lambda v: not (isinstance(v, str) and not v.strip()))]
-    out = []
+    out: list[object] = []
     for v in sorted(values.unique(), key=lambda v: (isinstance(v, str), v)):
         if isinstance(v, float) and v.is_integer():
             out.append(int(v))

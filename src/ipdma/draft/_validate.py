@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import IpdmaError
 from ..harmonize import registry_with
@@ -129,8 +129,14 @@ def _allowed(loc: tuple) -> list[str]:
     from ..spec import ArmSpec, OutcomeSpec, SourceSpec, TrialMeta, VariableSpec
 
     head = loc[0] if loc else ""
-    model = {"trial": TrialMeta, "source": SourceSpec, "arms": ArmSpec,
-             "variables": VariableSpec, "outcomes": OutcomeSpec}.get(head)  # fmt: skip
+    models: dict[str, type[BaseModel]] = {
+        "trial": TrialMeta,
+        "source": SourceSpec,
+        "arms": ArmSpec,
+        "variables": VariableSpec,
+        "outcomes": OutcomeSpec,
+    }
+    model = models.get(head)
     if model is None:
         return list(TrialSpec.model_fields) + list(Project.model_fields)
     return list(model.model_fields)

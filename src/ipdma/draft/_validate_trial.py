@@ -7,6 +7,8 @@ spec reduced to it, so one bad variable does not hide the next.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from ..errors import IpdmaError
@@ -145,7 +147,9 @@ def _plausible(spec, rel, name: str, values: np.ndarray) -> list[Problem]:
     return []
 
 
-def _schedule(spec: TrialSpec, rel: str, name: str, raw: RawTable) -> list[Problem]:
+def _schedule(
+    spec: TrialSpec, rel: str, name: Literal["pain", "function"], raw: RawTable
+) -> list[Problem]:
     from ..harmonize import convert_unit
 
     out = spec.outcomes[name]

@@ -104,7 +104,7 @@ class _RemoteProblem(_Problem):
                 info = np.empty((K, *a["information"].shape[1:])) if info is None else info
                 info[rows] = a["information"]
         lower = answers[next(iter(answers))]["lower"]
-        return Evaluation(loglik, grad, new_modes, lower, info)
+        return Evaluation(loglik, grad, new_modes, lower, given_information=info)
 
 
 def _glm_start(sites: _Sites, rows_of, ps: int, K: int, iterations: int = 25):
@@ -170,9 +170,10 @@ def fit_binomial_remote(
                 lam_cols.append(int(b))
     sites = _Sites(transport, owner, trials)
     before = (transport.messages, transport.bytes_sent, transport.bytes_received)
-    by_site: dict[str, np.ndarray] = {}
+    members: dict[str, list[int]] = {}
     for k, t in enumerate(trials):
-        by_site.setdefault(owner[t], []).append(k)  # type: ignore[attr-defined]
+        members.setdefault(owner[t], []).append(k)
+    by_site = {site: np.asarray(ks) for site, ks in members.items()}
     setup = sites.ask(
         {
             site: {

@@ -32,7 +32,10 @@ Message = dict[str, Any]
 
 def encode(message: Message) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v) for k, v in message.items()})
+    arrays = {k: np.asarray(v) for k, v in message.items()}
+    # numpy's stub checks **arrays as if a key could bind its `allow_pickle: bool`; passing
+    # allow_pickle explicitly is no way out: numpy releases without it store it as an array
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
