@@ -12,11 +12,13 @@ range that holds the values (SF-36 0-100, MHI-5 5-30, FABQ-PA 0-24, Tampa 17-68,
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 
 from ..harmonize import VARIABLES
 from ._profile import ColumnProfile, FileProfile
-from ._record import TODO, Field, confidence_of
+from ._record import TODO, Confidence, Field
 from ._vocabulary import CONCEPTS, match, tokens
 
 __all__ = ["draft_variables"]
@@ -56,6 +58,9 @@ _NOT_HEAVY = ("sedentary", "light", "moderate", "licht", "zittend", "matig", "le
               "latt", "kevyt", "leicht", "sitzend", "leggero", "ligero", "leve", "moderado",
               "moderato", "mittel", "sedentar", "stillesiddende", "stillasittande", "moderat",
               "leve", "istuva")  # fmt: skip
+
+#: (table, confidence, evidence) of a mapped variable, or (None, None, why not)
+_Mapped: TypeAlias = tuple[dict | None, Confidence | None, str]
 
 #: variable -> (levels' words for 1, for 0)
 _LEVELS = {"female": (_FEMALE, _MALE), "education": (_HIGHER, _LOWER),
@@ -148,21 +153,21 @@ def _codes_from_words(
     return None, ""
 
 
-def _binary(col: ColumnProfile, name: str, data, missing) -> tuple[dict | None, str, str]:
-    """(table, confidence, evidence) for a 0/1 variable, or (None, '', why)."""
+def _binary(col: ColumnProfile, name: str, data, missing) -> _Mapped:
+    """(table, confidence, evidence) for a 0/1 variable, or (None, None, why)."""
     codes, why = _codes_from_words(col, name, missing)
     if codes is not None:
         if len(set(codes.values())) < 2 and col.distinct > 1:
-            return None, "", why + " name one level only"
+            return None, None, why + " name one level only"
         return {"column": col.name, "codes": codes}, "high", why
     if col.kind != "numeric":
-        return None, "", why or "text values not recognised"
+        return None, None, why or "text values not recognised"
     values = _numbers(data, col.name, missing)
     distinct = set(np.unique(values).tolist())
     if distinct <= {0.0, 1.0}:
         levels = VARIABLES[name].levels
-        return {"column": col.name}, "medium", "values 0/1 (1 taken as yes/" + (
-            levels[1] if levels else "yes") + ")"  # fmt: skip
+        yes = levels[1] if levels else "yes"
+        return {"column": col.name}, "medium", f"values 0/1 (1 taken as yes/{yes})"
     if distinct <= {1.0, 2.0} and not col.value_labels:
         if name == "female":
             return ({"column": col.name, "codes": {"1": 0, "2": 1}}, "low",
@@ -176,7 +181,7 @@ def _binary(col: ColumnProfile, name: str, data, missing) -> tuple[dict | None, 
         if plausible:
             return ({"column": col.name, "cutoff": cutoff}, "medium",
                     f"{text} (values {values.min():g}-{values.max():g})")  # fmt: skip
-    return None, "", why or f"values {sorted(distinct)[:8]} not recognised"
+    return None, None, why or f"values {sorted(distinct)[:8]} not recognised"
 
 
 def _unit_words(text: str) -> str | None:
@@ -194,22 +199,22 @@ def _unit_words(text: str) -> str | None:
     return None
 
 
-def _continuous(col: ColumnProfile, name: str, data, missing) -> tuple[dict | None, str, str]:
+def _continuous(col: ColumnProfile, name: str, data, missing) -> _Mapped:
     if col.kind != "numeric":
-        return None, "", "not numeric"
+        return None, None, "not numeric"
     values = _numbers(data, col.name, missing)
     if not values.size:
-        return None, "", "no values"
+        return None, None, "no values"
     lo, hi = float(values.min()), float(values.max())
     rng = f"values {lo:g}-{hi:g}"
     if name == "age":
         if lo >= 14 and hi <= 105:
             return {"column": col.name}, "high", f"{rng} (years)"
-        return None, "", f"{rng} are not ages in years"
+        return None, None, f"{rng} are not ages in years"
     if name == "bmi":
         if lo >= 12 and hi <= 70:
             return {"column": col.name}, "high", f"{rng} (kg/m2)"
-        return None, "", f"{rng} are not BMI values"
+        return None, None, f"{rng} are not BMI values"
     if name == "episode_months":
         unit = _unit_words(col.text)
         if unit is not None:
@@ -229,7 +234,7 @@ def _continuous(col: ColumnProfile, name: str, data, missing) -> tuple[dict | No
         return {"column": col.name}, "low", f"{rng}, median {median:g}: months"
     scales = _SCALES.get(name)
     if scales is None:
-        return None, "", rng
+        return None, None, rng
     toks = "".join(tokens(col.text))
     named = [(low, high, words) for low, high, words in scales
              if words and any(w in toks for w in words)]  # fmt: skip
@@ -242,7 +247,9 @@ def _continuous(col: ColumnProfile, name: str, data, missing) -> tuple[dict | No
     if fits:
         coverage, low, high, words = fits[-1]
         runner = fits[-2][0] if len(fits) > 1 else 0.0
-        confidence = "medium" if coverage >= 0.8 and coverage - runner >= 0.15 else "low"
+        confidence: Confidence = (
+            "medium" if coverage >= 0.8 and coverage - runner >= 0.15 else "low"
+        )
         why = (
             f"{rng} cover {100 * coverage:.0f}% of {low}-{high}"
             + (f" (name: {words[0]})" if named else "")
@@ -251,29 +258,31 @@ def _continuous(col: ColumnProfile, name: str, data, missing) -> tuple[dict | No
         if (low, high) == (0, 100):
             return {"column": col.name}, confidence, why + ": already 0-100"
         return {"column": col.name, "rescale": [low, high]}, confidence, why
-    return None, "", f"{rng}: no known range of {name}"
+    return None, None, f"{rng}: no known range of {name}"
 
 
-def _bmi_parts(candidates: dict[str, list], data, missing) -> tuple[dict | None, str, str, list]:
+def _bmi_parts(
+    candidates: dict[str, list], data, missing
+) -> tuple[dict | None, Confidence | None, str, list]:
     heights, weights = candidates.get("height", []), candidates.get("weight", [])
     if not heights or not weights:
-        return None, "", "", []
+        return None, None, "", []
     h, w = heights[0][1], weights[0][1]
     hv, wv = (
         _numbers(data, h.name, missing.get(h.name, [])),
         _numbers(data, w.name, missing.get(w.name, [])),
     )
     if not hv.size or not wv.size:
-        return None, "", "", []
+        return None, None, "", []
     hmed, wmed = float(np.median(hv)), float(np.median(wv))
     h_unit = "m" if 1.2 <= hmed <= 2.2 else "cm" if 120 <= hmed <= 220 else (
         "in" if 48 <= hmed <= 86 else None)  # fmt: skip
     w_unit = "kg" if 40 <= wmed <= 110 else "lb" if 110 < wmed <= 300 else None
     if h_unit is None or w_unit is None:
-        return None, "", f"height median {hmed:g}, weight median {wmed:g}: units unclear", []
+        return None, None, f"height median {hmed:g}, weight median {wmed:g}: units unclear", []
     table = {"derive": "bmi", "weight": {"column": w.name, "unit": w_unit},
              "height": {"column": h.name, "unit": h_unit}}  # fmt: skip
-    confidence = "medium" if w_unit == "lb" or h_unit == "in" else "high"
+    confidence: Confidence = "medium" if w_unit == "lb" or h_unit == "in" else "high"
     why = (
         f"{h.name!r} ({heights[0][2]}, median {hmed:g} -> {h_unit}) and {w.name!r} "
         f"({weights[0][2]}, median {wmed:g} -> {w_unit})"
@@ -329,7 +338,7 @@ def draft_variables(profile: FileProfile, exclude: set[str], missing: dict[str, 
     if "bmi" not in chosen:
         table, confidence, why, cols = _bmi_parts(parts, data, missing)
         if table is not None:
-            fields.append(Field(("variables", "bmi"), table, confidence_of(confidence), why))
+            fields.append(Field(("variables", "bmi"), table, confidence, why))
             used |= set(cols)
     for name in VARIABLES:
         if name in chosen:
@@ -338,9 +347,7 @@ def draft_variables(profile: FileProfile, exclude: set[str], missing: dict[str, 
                 table["missing"] = [int(c) if float(c).is_integer() else c for c in own[col.name]]
             if score < 4 and confidence == "high":
                 confidence = "medium"
-            fields.append(
-                Field(("variables", name), table, confidence_of(confidence), f"{why}; {vwhy}")
-            )
+            fields.append(Field(("variables", name), table, confidence, f"{why}; {vwhy}"))
             used.add(col.name)
         elif name in failed and failed[name][1].name not in taken:
             score, col, why, vwhy = failed[name]
@@ -351,7 +358,7 @@ def draft_variables(profile: FileProfile, exclude: set[str], missing: dict[str, 
     return fields, used
 
 
-def _map(name: str, col: ColumnProfile, data, missing: list[float]) -> tuple:
+def _map(name: str, col: ColumnProfile, data, missing: list[float]) -> _Mapped:
     if VARIABLES[name].kind == "binary":
         return _binary(col, name, data, missing)
     return _continuous(col, name, data, missing)

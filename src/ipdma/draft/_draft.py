@@ -18,7 +18,7 @@ from ._baseline import draft_variables
 from ._missing import find_missing, missing_field
 from ._outcomes import draft_outcomes
 from ._profile import FileProfile, profile_file
-from ._record import TODO, Draft, Field, confidence_of
+from ._record import TODO, Draft, Field
 from ._structure import find_structure
 from ._visits import unit_of_numbers
 from ._vocabulary import match
@@ -85,7 +85,7 @@ def _long_time_unit(profile: FileProfile, time_col: str) -> Field:
             return Field(("source", "time_unit"), unit, "high", f"{time_col!r} says {unit}")
     numbers = [float(v) for v, _ in col.values]
     unit, confidence, why = unit_of_numbers(numbers)
-    return Field(("source", "time_unit"), unit, confidence_of(confidence), why)
+    return Field(("source", "time_unit"), unit, confidence, why)
 
 
 def draft_trial(path: str | Path, *, spec_dir: str | Path | None = None,
@@ -157,8 +157,9 @@ def _outcome_missing(fields: list[Field], own: dict[str, list[float]]) -> list[F
     for f in fields:
         if f.path[-1] not in ("columns", "column") or f.todo:
             continue
-        columns = list(f.value.values()) if isinstance(f.value, dict) else [f.value]
-        codes = sorted({c for col in columns for c in own.get(str(col), [])})
+        names = list(f.value.values()) if isinstance(f.value, dict) else [f.value]
+        columns = [str(name) for name in names]
+        codes = sorted({c for col in columns for c in own.get(col, [])})
         if codes:
             out.append(Field((*f.path[:-1], "missing"),
                              [int(c) if float(c).is_integer() else c for c in codes], "medium",

@@ -64,7 +64,8 @@ def find_missing(profile: FileProfile, skip: set[str]) -> tuple[list[float], dic
                 if rest.size < 5:
                     continue
                 lo, hi = rest.min(), rest.max()
-                far = (sentinel < 0 <= lo) or (sentinel > 0 and sentinel > 2 * hi and sentinel - hi >= 9) or (
+                far = (sentinel < 0 <= lo) or (
+                    sentinel > 0 and sentinel > 2 * hi and sentinel - hi >= 9) or (
                     sentinel > 0 and hi <= 10 and sentinel >= 88)  # fmt: skip
                 if far:
                     codes.add(sentinel)
@@ -74,8 +75,8 @@ def find_missing(profile: FileProfile, skip: set[str]) -> tuple[list[float], dic
             per_column[col.name] = sorted(codes)
     counts: dict[float, int] = {}
     for column_codes in per_column.values():
-        for value in column_codes:
-            counts[value] = counts.get(value, 0) + 1
+        for number in column_codes:
+            counts[number] = counts.get(number, 0) + 1
     # only negative codes apply to every column: 99 or 999 can be a valid score elsewhere
     common = sorted(c for c, k in counts.items() if k >= 2 and c < 0)
     own = {col: [c for c in codes if c not in common] for col, codes in per_column.items()}

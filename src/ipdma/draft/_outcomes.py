@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..harmonize import INSTRUMENTS
 from ._profile import FileProfile
-from ._record import Field, confidence_of
+from ._record import Confidence, Field
 from ._visits import Visit, parse_visit, unit_of_numbers, visit_from_label
 from ._vocabulary import match, tokens
 
@@ -55,6 +55,7 @@ class OutcomeGroup:
 def _range(
     profile: FileProfile, columns: list[str], missing: dict[str, list[float]]
 ) -> tuple[float, float, bool] | None:
+    """(lowest, highest, all whole numbers) of the non-missing values; None if not numeric."""
     values = []
     for c in columns:
         col = profile.data[c]
@@ -70,8 +71,9 @@ def _range(
 
 
 def instrument_for(outcome: str | None, text: str, lo: float, hi: float, integer: bool,
-                   language: str | None) -> tuple[str | None, str | None, str, str]:  # fmt: skip
-    """(instrument, outcome, confidence, evidence) from a measure's name and range."""
+                   language: str | None) -> tuple[str | None, str | None, Confidence | None, str]:  # fmt: skip
+    """(instrument, outcome, confidence, evidence) from a measure's name and range
+    (no instrument: None and no confidence)."""
     toks = tokens(text)
     joined = "".join(toks)
     named = None
@@ -91,8 +93,8 @@ def instrument_for(outcome: str | None, text: str, lo: float, hi: float, integer
             name = f"rmdq_24_{language}"
         inst = INSTRUMENTS[name]
         if lo < inst.min or hi > inst.max:
-            return None, kind, "", f"named {words[0]!r} but {rng} are outside {name}'s range"
-        confidence = "high"
+            return None, kind, None, f"named {words[0]!r} but {rng} are outside {name}'s range"
+        confidence: Confidence = "high"
         why = f"name contains {words[0]!r}; {rng} fit {inst.min:g}-{inst.max:g}"
         if rule == "vas" and hi <= 10:
             confidence, why = "medium", why + " (a 10 cm line: decimals expected)"
@@ -115,7 +117,7 @@ def instrument_for(outcome: str | None, text: str, lo: float, hi: float, integer
             return "rmdq_24", kind, "low", f"{rng}, whole numbers: RMDQ-24 most likely"
         if hi <= 100:
             return "odi_percent", kind, "low", f"{rng}: a 0-100 disability scale"
-    return None, kind, "", f"{rng}: no instrument recognised"
+    return None, kind, None, f"{rng}: no instrument recognised"
 
 
 def outcome_groups(profile: FileProfile, exclude: set[str]) -> list[OutcomeGroup]:
@@ -169,7 +171,7 @@ def _from_labels(profile: FileProfile, visits: dict[str, Visit]) -> dict[str, Vi
     return out
 
 
-def _times(visits: dict[str, Visit]) -> tuple[dict[str, str], str, str | None, str]:
+def _times(visits: dict[str, Visit]) -> tuple[dict[str, str], str, Confidence | None, str]:
     """Spec ``columns`` (time key -> column), the time unit, confidence, evidence."""
     units = {v.unit for v in visits.values() if not v.baseline and v.unit is not None}
     if "visit" in units:
@@ -184,7 +186,8 @@ def _times(visits: dict[str, Visit]) -> tuple[dict[str, str], str, str | None, s
         return keys, "weeks", "medium", f"mixed units ({', '.join(sorted(units))}) in weeks"
     if units:
         unit = units.pop()
-        confidence, why = "high", f"suffixes {', '.join(v.tag for v in visits.values())}"
+        confidence: Confidence = "high"
+        why = f"suffixes {', '.join(v.tag for v in visits.values())}"
     else:
         unit, confidence, why = unit_of_numbers([v.number for v in visits.values()])
         why = f"bare visit numbers: {why}"
@@ -252,10 +255,8 @@ def draft_outcomes(profile: FileProfile, layout: str, exclude: set[str], time_co
         if not any(v.baseline for v in group.visits.values()):
             t_conf, t_why = "low", t_why + "; no baseline suffix: the earliest is taken as 0"
         fields.append(Field(("outcomes", kind, "instrument"), inst, confidence, why))
-        fields.append(
-            Field(("outcomes", kind, "time_unit"), unit, confidence_of(t_conf or "low"), t_why)
-        )
-        fields.append(Field(("outcomes", kind, "columns"), keys, confidence_of(t_conf), t_why))
+        fields.append(Field(("outcomes", kind, "time_unit"), unit, t_conf or "low", t_why))
+        fields.append(Field(("outcomes", kind, "columns"), keys, t_conf, t_why))
         used |= set(group.visits)
     return fields, used
 

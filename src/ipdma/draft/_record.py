@@ -6,21 +6,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["TODO", "Confidence", "Draft", "Field", "confidence_of", "is_todo"]
+__all__ = ["TODO", "Confidence", "Draft", "Field", "is_todo"]
 
 Confidence = Literal["high", "medium", "low"]
-
-
-def confidence_of(value: str | None) -> Confidence | None:
-    """``value`` as a :data:`Confidence` (None when it is not one of the three levels)."""
-    if value == "high":
-        return "high"
-    if value == "medium":
-        return "medium"
-    if value == "low":
-        return "low"
-    return None
-
 
 #: the value of a setting that could not be decided (the validator lists every one)
 TODO = "TODO"

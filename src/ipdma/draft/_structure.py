@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ._profile import ColumnProfile, FileProfile
-from ._record import TODO, Field, confidence_of
+from ._record import TODO, Confidence, Field
 from ._vocabulary import match
 
 __all__ = ["Structure", "find_structure"]
@@ -72,15 +72,16 @@ def find_structure(profile: FileProfile, identifiers: dict[str, str]) -> Structu
     candidates.sort(reverse=True)
     id_col = layout_time = None
     layout = "wide"
+    confidence: Confidence
     for score, _, _, name, why, repeats in candidates:
         if score < 2:
             continue
         if repeats == 0:
             id_col = name
             confidence = "high" if score >= 4 else "medium"
-            fields.append(Field(("source", "id"), name, confidence_of(confidence),
+            fields.append(Field(("source", "id"), name, confidence,
                                 f"{why}; unique in every row"))  # fmt: skip
-            fields.append(Field(("source", "layout"), "wide", confidence_of(confidence),
+            fields.append(Field(("source", "layout"), "wide", confidence,
                                 "one row per participant (the id is unique)"))  # fmt: skip
             break
         times = _time_candidates(profile, name, set(identifiers))
@@ -88,9 +89,9 @@ def find_structure(profile: FileProfile, identifiers: dict[str, str]) -> Structu
             t_score, t_name, t_why = times[0]
             id_col, layout_time, layout = name, t_name, "long"
             confidence = "high" if score >= 4 and t_score >= 3 else "medium"
-            fields.append(Field(("source", "id"), name, confidence_of(confidence),
+            fields.append(Field(("source", "id"), name, confidence,
                                 f"{why}; unique per participant and {t_name!r}"))  # fmt: skip
-            fields.append(Field(("source", "layout"), "long", confidence_of(confidence),
+            fields.append(Field(("source", "layout"), "long", confidence,
                                 f"ids repeat ({repeats} extra rows) with a different "
                                 f"{t_name!r} each time"))  # fmt: skip
             fields.append(Field(("source", "time"), t_name, "high" if t_score >= 3 else "low",
@@ -155,8 +156,8 @@ def _find_arm(profile, id_col, time_col, identifiers, fields) -> str | None:
         fields.append(Field(("source", "arm"), TODO, None,
                             "no column names the randomized group; give the arm column"))  # fmt: skip
         return None
-    confidence = "high" if best[0] >= 4 else "medium"
-    fields.append(Field(("source", "arm"), best[1], confidence_of(confidence), best[2]))
+    confidence: Confidence = "high" if best[0] >= 4 else "medium"
+    fields.append(Field(("source", "arm"), best[1], confidence, best[2]))
     return best[1]
 
 

@@ -130,9 +130,12 @@ def _allowed(loc: tuple) -> list[str]:
 
     head = loc[0] if loc else ""
     models: dict[str, type[BaseModel]] = {
-        "trial": TrialMeta, "source": SourceSpec, "arms": ArmSpec, "variables": VariableSpec,
+        "trial": TrialMeta,
+        "source": SourceSpec,
+        "arms": ArmSpec,
+        "variables": VariableSpec,
         "outcomes": OutcomeSpec,
-    }  # fmt: skip
+    }
     model = models.get(head)
     if model is None:
         return list(TrialSpec.model_fields) + list(Project.model_fields)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._record import Confidence
 from ._vocabulary import normalize
 
 __all__ = ["Visit", "parse_visit", "unit_of_numbers"]
@@ -97,7 +98,7 @@ _MONTH_LIKE = {1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 12.0, 15.0, 18.0, 24.0, 30.0, 36.0,
 _WEEK_MARKS = {13.0, 26.0, 39.0, 52.0, 78.0, 104.0, 156.0, 208.0, 260.0}
 
 
-def unit_of_numbers(numbers: list[float]) -> tuple[str, str, str]:
+def unit_of_numbers(numbers: list[float]) -> tuple[str, Confidence, str]:
     """(unit, confidence, evidence) for follow-up times given as bare numbers."""
     follow = sorted({n for n in numbers if n > 0})
     if not follow:

@@ -98,9 +98,10 @@ def draft_toml(draft: Draft, *, header: str = "") -> str:
             lines.append(f"[variables.{_key(section[1])}]")
             if item.todo:
                 lines.append('column = "TODO"')
+            elif isinstance(item.value, dict):
+                lines += [f"{_key(k)} = {value_text(v)}" for k, v in item.value.items()]
             else:
-                table = item.value if isinstance(item.value, dict) else {}
-                lines += [f"{_key(k)} = {value_text(v)}" for k, v in table.items()]
+                raise TypeError(f"[variables.{section[1]}] must be a table, not {item.value!r}")
         elif section[0] == "outcomes":
             lines.append(f"[outcomes.{_key(section[1])}]")
             lines += [_line(str(i.path[2]), i) for i in items]

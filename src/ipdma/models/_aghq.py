@@ -153,7 +153,8 @@ class Evaluation:
 
     ``information``: (K, p, p) approximate minus-Hessian in the coefficients
     (``_aghq_gradient.coefficient_information``), computed when first asked for (Newton's
-    method needs it only where it refreshes its Hessian).
+    method needs it only where it refreshes its Hessian), or given when it was computed
+    elsewhere (``given_information``: the sites of the federated protocol send theirs).
     """
 
     loglik: np.ndarray
@@ -161,7 +162,7 @@ class Evaluation:
     modes: np.ndarray
     lower: np.ndarray
     curvature: tuple | None = None  # inputs of ``information``
-    given_information: np.ndarray | None = None  # already computed (federated sites)
+    given_information: np.ndarray | None = None  # (K, p, p), computed elsewhere
 
     @cached_property
     def information(self) -> np.ndarray | None:

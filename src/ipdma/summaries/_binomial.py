@@ -170,9 +170,10 @@ def fit_binomial_remote(
                 lam_cols.append(int(b))
     sites = _Sites(transport, owner, trials)
     before = (transport.messages, transport.bytes_sent, transport.bytes_received)
-    by_site: dict[str, list[int]] = {}
+    members: dict[str, list[int]] = {}
     for k, t in enumerate(trials):
-        by_site.setdefault(owner[t], []).append(k)
+        members.setdefault(owner[t], []).append(k)
+    by_site = {site: np.asarray(ks) for site, ks in members.items()}
     setup = sites.ask(
         {
             site: {

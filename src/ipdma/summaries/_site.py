@@ -8,14 +8,17 @@ disclosure rules (``_disclosure``) and returns a :class:`SiteSummaries` to write
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..analysis._plan import AnalysisPlan, plan_from_dict
+from ..analysis._source import resolve_source
 from ..analysis._spec import build_grid
 from ..errors import InputError
+from ..store import MasterData
 from ._aggregate import crossproducts_expr, run_crossproducts
 from ._disclosure import DisclosureRules, block_problems
 from ._file import ModelSummary, SiteSummaries, Withheld, plan_hash
@@ -27,30 +30,24 @@ _WINDOWS = ("short", "moderate", "long")
 
 
 def _tables(source: Any, backend: Any) -> tuple[Any, dict[str, Any], AnalysisPlan | None]:
-    """(ibis backend, {window: ibis table}, the project file's plan or None)."""
+    """(ibis backend, {window: ibis table}, the project's plan or None)."""
     import ibis
     import pandas as pd
 
-    raw_plan = None
-    if isinstance(source, str | Path):
+    if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.suffix == ".parquet" or path.is_dir():
             con = backend or ibis.duckdb.connect()
             table = con.read_parquet(str(path / "*.parquet") if path.is_dir() else str(path))
             return con, _by_window(table), None
-        from ..analysis._source import resolve_source
-
-        resolved = resolve_source(path)
-        raw_plan = resolved.plan
-        source = dict(resolved.frames)
-    elif isinstance(source, pd.DataFrame):
-        source = {"short": source} if "window" not in source.columns else source
-    if isinstance(source, pd.DataFrame):
+    if isinstance(source, pd.DataFrame) and "window" in source.columns:
         con = backend or ibis.duckdb.connect()
         return con, _by_window(ibis.memtable(source)), None
-    if isinstance(source, dict):
+    if isinstance(source, str | os.PathLike | pd.DataFrame | MasterData):
+        resolved = resolve_source(source)
         con = backend or ibis.duckdb.connect()
-        return con, {w: ibis.memtable(f) for w, f in source.items()}, raw_plan
+        tables = {w: ibis.memtable(f) for w, f in resolved.frames.items()}
+        return con, tables, resolved.plan
     if isinstance(source, ibis.Table):
         if backend is None:
             raise InputError(
@@ -97,9 +94,8 @@ def summarize(
     prognostic effect; logistic models, which use the iterative protocol) are skipped.
     """
     rules = rules or DisclosureRules()
-    con, tables, raw_plan = _tables(source, backend)
-    if not isinstance(plan, AnalysisPlan):
-        plan = plan_from_dict(plan if plan is not None else raw_plan)
+    con, tables, project_plan = _tables(source, backend)
+    plan = plan_from_dict(plan if plan is not None else project_plan)
     record = plan.record()
     models: list[ModelSummary] = []
     withheld: list[Withheld] = []

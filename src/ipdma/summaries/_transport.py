@@ -32,8 +32,10 @@ Message = dict[str, Any]
 
 def encode(message: Message) -> bytes:
     buffer = io.BytesIO()
-    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in message.items()}
-    np.savez(buffer, **arrays)
+    arrays = {k: np.asarray(v) for k, v in message.items()}
+    # numpy's stub checks **arrays as if a key could bind its `allow_pickle: bool`; passing
+    # allow_pickle explicitly is no way out: numpy releases without it store it as an array
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
