@@ -6,8 +6,10 @@ them); without them it skips and says why.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ipdma.cli import main
@@ -32,7 +34,8 @@ def test_demo_writes_the_report_tables_and_figures(demo, capsys):
     assert (output / "tables" / "ipdma-tables.xlsx").is_file()
     for name in ("overall", "interactions", "subgroups", "important", "models", "table4"):
         assert (output / "tables" / f"{name}.csv").is_file(), name
-    for name in ("figure2", "appendix2", "figure3", "figure4", "figure5"):
+    for name in ("figure1", "figure2", "appendix2", "figure3", "figure4", "figure5",
+                 "forest_pain_usual", "forest_recovery_conservative"):  # fmt: skip
         assert (output / "figures" / f"{name}.png").is_file(), name
         assert (output / "figures" / f"{name}.svg").is_file(), name
 
@@ -51,16 +54,29 @@ def test_demo_report_renders_in_chromium(demo, tmp_path):
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])"
         )
-        assert len(images) == 5  # Figures 2-5 and Appendix 2
+        # Figures 1-5, Appendix 2 and a one-stage forest plot per outcome and comparison
+        assert len(images) == 15
         for alt, complete, width in images:
             assert complete and width > 0, alt
+            assert len(alt) > 20, alt  # alt text on every figure (its caption)
+        # no horizontal overflow at 1280 px; tables scroll inside their own box
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= driver.execute_script("return document.documentElement.clientWidth")
+        # the summary of findings opens the page and its key results fit the first screen
+        first = driver.execute_script("return document.querySelector('main section').id")
+        assert first == "summary"
+        bottom = driver.execute_script(
+            "return document.getElementById('key_results').getBoundingClientRect().bottom"
+        )
+        assert bottom <= driver.execute_script("return window.innerHeight"), bottom
         tables = driver.execute_script(
             "return Array.from(document.querySelectorAll('table')).map("
             "t => [t.parentElement.id, t.tBodies[0].rows.length])"
         )
         rows = dict(tables)
-        for key in ("table1", "table2", "table3", "overall_effects", "table4", "table5", "table6",
-                    "appendix3", "appendix8", "appendix9", "provenance"):  # fmt: skip
+        for key in ("key_results", "table1", "table2", "table3", "followup_weeks",
+                    "overall_effects", "table4", "table5", "table6", "appendix3", "appendix8",
+                    "appendix9", "provenance"):  # fmt: skip
             assert rows.get(key, 0) > 0, key
         assert rows["table4"] >= 19  # every candidate modifier has at least one row
         links = driver.execute_script(
@@ -68,6 +84,42 @@ def test_demo_report_renders_in_chromium(demo, tmp_path):
         )
         for href in links:
             assert driver.execute_script(f"return !!document.getElementById('{href[1:]}')"), href
+        folded = driver.execute_script(
+            "return Array.from(document.querySelectorAll('details')).filter(d => !d.open)"
+            ".map(d => d.querySelector('.table-wrap').id)"
+        )
+        assert "provenance" in folded and "table4" not in folded
         assert driver.save_screenshot(str(tmp_path / "demo-top.png"))
         driver.execute_script("document.getElementById('table4').scrollIntoView()")
         assert driver.save_screenshot(str(tmp_path / "demo-table4.png"))
+        # print stylesheet: no navigation, nothing wider than the page
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        shown = driver.execute_script(
+            "return getComputedStyle(document.querySelector('nav.toc')).display"
+        )
+        assert shown == "none"
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= driver.execute_script("return document.documentElement.clientWidth")
+
+
+def test_demo_appendix9_lists_the_planted_modifiers(demo):
+    """The modifiers the simulator planted (truth.json) are found at the primary window and
+    comparison, adjusted, with the planted sign; nothing unstable is listed."""
+    truth = json.loads((demo / "truth.json").read_text("utf-8"))["implied"]
+    important = pd.read_csv(demo / "output" / "tables" / "important.csv")
+    primary = important[
+        (important.window == "short") & (important.comparison == "any") & important.adjusted
+    ]
+    found = {(r.outcome, r.modifier): r.estimate for r in primary.itertuples()}
+    for outcome, modifier in (("function", "heavy_demands"), ("function", "medication"),
+                              ("pain", "medication")):  # fmt: skip
+        assert (outcome, modifier) in found, (outcome, modifier)
+        planted = truth[f"interaction_{outcome}_{modifier}"]
+        assert found[(outcome, modifier)] * planted > 0  # same direction
+    interactions = pd.read_csv(demo / "output" / "tables" / "interactions.csv")
+    keys = ["outcome", "window", "comparison", "modifier", "level", "adjusted"]
+    listed = important[keys].merge(interactions, on=keys, how="left")
+    assert len(listed) == len(important)
+    assert (listed.unstable.fillna("") == "").all() and listed.significant.all()
+    assert set(important.adjusted) == {True}  # adjusted rows primary, unadjusted beside
+    assert important.other_estimate.notna().all()

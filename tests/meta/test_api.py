@@ -33,13 +33,24 @@ def test_public_names() -> None:
         "two_stage",
     ]
     assert sorted(describe.__all__) == [
+        "FlowCounts",
         "TestResult",
+        "WindowFlow",
         "categorical_test",
+        "flow_counts",
+        "followup_weeks",
         "table1",
         "table2",
         "table3",
     ]
-    assert sorted(plots.__all__) == ["effect_curve", "forest", "save", "subgroup_forest"]
+    assert sorted(plots.__all__) == [
+        "effect_curve",
+        "flow_diagram",
+        "forest",
+        "one_stage_forest",
+        "save",
+        "subgroup_forest",
+    ]
     assert ipdma.meta.pool is meta.pool
 
 

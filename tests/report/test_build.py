@@ -24,12 +24,14 @@ def project(tmp_path_factory) -> Path:
 
 def test_report_shows_every_part(project):
     html = (project.parent / "output" / "report" / "index.html").read_text("utf-8")
-    for key in ("methods", "data", "trials", "overall", "modifiers", "sensitivity", "warnings"):
+    for key in ("summary", "methods", "trials", "overall", "modifiers", "sensitivity",
+                "important", "appendices"):  # fmt: skip
         assert f'<section id="{key}">' in html
-    for key in ("table1", "table2", "table3", "table4", "table5", "table6", "appendix3",
-                "appendix6", "checks_replication", "checks_missingness", "provenance"):  # fmt: skip
+    for key in ("key_results", "table1", "table2", "table3", "followup_weeks", "table4",
+                "table5", "table6", "appendix3", "appendix6", "appendix9", "checks_replication",
+                "checks_missingness", "provenance", "model_problems"):  # fmt: skip
         assert f'id="{key}"' in html, key
-    for key in ("figure2", "figure3", "figure4", "figure5"):
+    for key in ("figure1", "figure2", "figure3", "figure4", "figure5", "forest_pain_any"):
         assert re.search(rf'<figure id="{key}">\s*<img src="data:image/png;base64,', html), key
     # the methods state the plan that was run
     assert "Candidate modifiers (4)" in html

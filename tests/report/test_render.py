@@ -95,8 +95,7 @@ def test_compose_places_every_table_in_the_papers_order():
     document, tables = compose(_frames.inputs())
     keys = [t.key for t in tables]
     assert keys == [
-        "provenance",
-        "checks_replication",
+        "key_results",
         "table1",
         "overall_effects",
         "table4",
@@ -109,18 +108,21 @@ def test_compose_places_every_table_in_the_papers_order():
         "appendix7",
         "appendix8",
         "appendix9",
+        "diagnostics_did_not_converge",
+        "diagnostics_singular_fit",
         "model_problems",
-        "model_warnings",
+        "provenance",
+        "checks_replication",
     ]
     assert [s.key for s in document.sections] == [
+        "summary",
         "methods",
-        "data",
         "trials",
         "overall",
         "modifiers",
         "sensitivity",
         "important",
-        "warnings",
+        "appendices",
     ]
     appendix3 = next(t for t in tables if t.key == "appendix3")
     assert [g for g, _ in appendix3.groups] == [
@@ -128,19 +130,49 @@ def test_compose_places_every_table_in_the_papers_order():
         "Moderate term (adjusted)",
         "Long term (adjusted)",
     ]
-    warnings = next(t for t in tables if t.key == "model_warnings")
-    assert warnings.frame["Problem"].tolist() == ["did not converge", "did not converge"]
-    problems = next(t for t in tables if t.key == "model_problems").frame
+    # diagnostics: one line per kind with its count, the models folded away
+    by_key = {t.key: t for t in tables}
+    assert len(by_key["diagnostics_did_not_converge"].frame) == 2
+    assert by_key["diagnostics_did_not_converge"].collapsed
+    assert by_key["provenance"].collapsed and not by_key["table4"].collapsed
+    lines = [i.text for i in document.sections[-1].items if i.kind == "text"]
+    assert any(line.startswith("Did not converge: 2 of ") for line in lines)
+    assert any(line.startswith("Singular fit: 1 of ") for line in lines)
+    problems = by_key["model_problems"].frame
     assert problems.columns.tolist()[:3] == ["Outcome", "Window", "Models"]
     pain_short = problems.loc[(problems["Outcome"] == "pain") & (problems["Window"] == "short")]
     assert pain_short[["Models", "Not converged", "Singular fit"]].values.tolist() == [
         ["24", "2", "1"]
     ]
-    assert any(
-        "0 failed, 0 were not estimable (fewer than two trials with data), 2 did not converge "
-        "and 1 had a singular fit" in a
-        for a in document.alerts
+    assert document.alerts == ()  # no alert banner above the findings
+
+
+def test_summary_of_findings_comes_first_and_states_the_results():
+    document, tables = compose(_frames.inputs())
+    summary = document.sections[0]
+    assert summary.title == "Summary of findings"
+    text = " ".join(i.text for i in summary.items if i.kind == "text")
+    assert "Exercise vs any non-exercise comparison: pain MD \u22123.2 (95% CI \u22125.0 to" in text
+    assert "\u03c4 2.10 points; 20 trials, 2500 participants" in text
+    assert "medication (Yes): function MD \u22124.8 (p = 0.016, q = 0.20)" in text
+    assert "p < 0.05 and a difference of at least 3.3 points" in text
+    key = next(t for t in tables if t.key == "key_results").frame
+    assert len(key) == 9 and "Planted truth" not in key.columns
+    truth = {"md_pain_usual": -10.7, "or_usual": 3.8, "interaction_function_medication": -4.8}
+    _, tables = compose(_frames.inputs(truth=truth))
+    key = next(t for t in tables if t.key == "key_results").frame
+    planted = dict(
+        zip(
+            key["Exercise vs"] + "/" + key["Outcome"],
+            key["Planted truth"],
+            strict=True,
+        )
     )
+    assert planted["no treatment / usual care/Pain (0-100)"] == "\u221210.70"
+    assert planted["no treatment / usual care/Global recovery"] == "3.80"
+    assert planted["any comparison/Pain (0-100)"] == ""
+    appendix9 = next(t for t in tables if t.key == "appendix9").frame
+    assert "\u22124.80" in appendix9["Planted truth"].tolist()
 
 
 def test_methods_state_the_recorded_choices():
@@ -159,11 +191,15 @@ def test_methods_state_the_recorded_choices():
         "10 points in function",
         "centred at its trial-specific mean",
         "Age and Sex",
-        "20% of the baseline value",
-        "odds ratio of at least 2",
+        "at least 3.3 points on the 0-100 scale",
+        "difference in odds ratio of at least 0.7",
         "ipdma 9.9",
     ):
         assert expected in text, expected
+    methods_rule = {**inputs.plan, "importance": {"rule": "methods", "swe_fraction": 0.2}}
+    text = " ".join(methods_paragraphs(methods_rule, inputs.settings, version="9.9"))
+    assert "20% of the mean baseline value" in text
+    assert "interaction odds ratio of at least 2.0" in text
     plan = {**inputs.plan, "model": {**inputs.plan["model"], "nagq": 7, "reml": False}}
     text = " ".join(methods_paragraphs(plan, {}, version="9.9"))
     assert "quadrature with 7 nodes" in text
@@ -204,13 +240,30 @@ def test_tables_and_figures_are_written(tmp_path):
     book = load_workbook(tables / "ipdma-tables.xlsx")
     csvs = [p.stem for p in files.tables if p.suffix == ".csv"]
     assert len(book.sheetnames) == len(csvs)
-    assert book.sheetnames[1] == "checks_replication"
+    assert book.sheetnames[0] == "key_results"
     assert [n for n in book.sheetnames if n.startswith(("table", "appendix"))] == [
         c for c in csvs if c.startswith(("table", "appendix"))
     ]
     sheet = book["table4"]
     assert sheet["A1"].value.startswith("Table 4.")
     assert sheet.cell(row=2, column=3).value == "Unadjusted"
+    assert sheet.freeze_panes == "A4"  # title, header groups, column labels stay in view
+    # numbers are numbers (with the displayed decimals), estimates with CIs stay text
+    studies = sheet.cell(row=4, column=3)
+    assert isinstance(studies.value, int) and studies.number_format == "0"
+    assert str(table4.iloc[0, 2]) == str(studies.value)
+    ci = sheet.cell(row=4, column=5).value
+    assert isinstance(ci, str) and "(" in ci
+    overall = book["overall_effects"]
+    header = [c.value for c in overall[2]]
+    p_column = header.index("p") + 1
+    values = [overall.cell(row=r, column=p_column) for r in range(3, overall.max_row + 1)]
+    numeric = [c for c in values if isinstance(c.value, float)]
+    assert numeric and all(c.number_format in ("0.00", "0.000") for c in numeric)
+    assert overall.column_dimensions["A"].width >= 8
+    # display CSVs carry a BOM (Excel reads them as UTF-8); the minus sign is preserved
+    raw = (tables / "overall_effects.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "\u2212".encode() in raw
     for key in ("figure2", "figure3"):
         assert (tmp_path / "figures" / f"{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert b"<svg" in (tmp_path / "figures" / f"{key}.svg").read_bytes()
@@ -269,6 +322,25 @@ def test_cells_with_fewer_than_two_trials_are_not_estimable_not_failed():
     assert problems == ["not estimable: only one trial (t1) ...", "failed: ModelError: boom"]
     row = problems_summary(models).frame.iloc[0]
     assert (row["Models"], row["Failed"], row["Not estimable"]) == ("3", "1", "1")
+
+
+def test_unstable_rows_are_marked_and_per_unit_odds_ratios_keep_three_decimals():
+    base = _frames.inputs()
+    frame = base.interactions.copy()
+    recovery = (
+        (frame.outcome == "recovery") & (frame.window == "short") & (frame.comparison == "any")
+    )
+    per_unit = recovery & (frame.level == "per unit")
+    frame["unstable"] = ""
+    frame.loc[recovery & ~per_unit, "unstable"] = "CI upper/lower ratio 42 > 25"
+    frame.loc[per_unit, ["estimate", "ci_low", "ci_high"]] = [1.004, 0.996, 1.012]
+    _, tables = compose(_frames.inputs(interactions=frame))
+    table6 = next(t for t in tables if t.key == "table6")
+    cells = " ".join(table6.frame.to_numpy(str).ravel())
+    assert "\u00b6" in cells and any(n.startswith("\u00b6 unstable") for n in table6.notes)
+    assert "1.004 (0.996, 1.012)" in cells
+    table5 = next(t for t in tables if t.key == "table5")
+    assert any("fewer functional limitations (better)" in n for n in table5.notes)
 
 
 def test_titles_follow_the_plans_primary_window_and_comparison():

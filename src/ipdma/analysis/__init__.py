@@ -5,14 +5,15 @@ Figures 3-5, Appendices 3-9), in parallel, and keeps one frozen :class:`ModelRes
 model in the results store ``output/results.duckdb`` (the analysis stage's own file, apart
 from the master dataset; it also holds the fit cache, keyed on each model's own data and
 specification). ``load_results(project)`` loads them back as :class:`AnalysisResults`.
-The tables ``output/tables/{overall,interactions,subgroups,important,models}.csv`` are
+The tables ``output/tables/{overall,interactions,subgroups,important,models,forest}.csv`` are
 exports built from the records.
 
 Tables
 ------
 overall
     ``outcome, window, comparison, scale, studies, participants, estimate, ci_low, ci_high,
-    p, p_fdr, se, tau, ...`` (MD for pain/function, OR for recovery).
+    pi_low, pi_high, p, p_fdr, se, tau, ...`` (MD for pain/function, OR for recovery; the
+    prediction interval uses t with K-2 df).
 interactions
     ``outcome, window, comparison, modifier, label, level, reference, adjusted, studies,
     participants, estimate, ci_low, ci_high, p, p_fdr, ...``, the across-trial term
@@ -21,7 +22,11 @@ interactions
 subgroups
     The treatment effect per category of each modifier (Figures 3-5).
 important
-    Appendix 9: significant and clinically important interactions.
+    Appendix 9: significant, important in size and stable interactions (adjusted rows with
+    the unadjusted ones beside; ``ipdma.analysis._importance``).
+forest
+    Per-trial treatment effects (each trial's own regression with the overall model's
+    covariates) of the overall models in the primary window: the one-stage forest plots.
 models
     One row per model: formula, convergence, singularity, dropped rows, error, status
     (``fitted``, ``not converged``, ``not estimable``, ``failed``). Run facts (models fitted

@@ -17,8 +17,9 @@ import pandas as pd
 from .._literals import DfMethod
 from ..models import MixedResult
 from ._design import PreparedModel
+from ._forest import trial_effects, wants_trials
 from ._plan import AnalysisPlan
-from ._records import TIDY_COLUMNS, FitOptions, ModelResult
+from ._records import TIDY_COLUMNS, FitOptions, ModelResult, empty_trials
 from ._two_stage import two_stage_record
 
 __all__ = ["FitOutcome", "fit_prepared", "options_of"]
@@ -107,6 +108,8 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
     from ..models import mixed
 
     start, cpu_start = time.perf_counter(), time.process_time()
+    wanted = wants_trials(prepared, plan)
+    trials = trial_effects(prepared, plan.level) if wanted else empty_trials()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -117,6 +120,7 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
             status="failed",
             terms=_tidy(prepared, None, plan),
             error=f"{type(exc).__name__}: {exc}".splitlines()[0],
+            trials=trials,
         )
         return FitOutcome(record, time.perf_counter() - start, time.process_time() - cpu_start)
     two_stage = two_stage_record(prepared, plan)
@@ -132,6 +136,7 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
         convergence=fit.diagnostics,
         two_stage=two_stage,
         warnings=tuple(dict.fromkeys(messages)),
+        trials=trials,
     )
     seconds = time.perf_counter() - start
     return FitOutcome(record, seconds, time.process_time() - cpu_start)

@@ -32,6 +32,7 @@ from ._spec import ModelSpec
 
 __all__ = [
     "TIDY_COLUMNS",
+    "TRIAL_COLUMNS",
     "VARCOMP_COLUMNS",
     "ConvergenceRecord",
     "FitOptions",
@@ -39,6 +40,7 @@ __all__ = [
     "ModelResult",
     "TwoStageEstimate",
     "empty_tidy",
+    "empty_trials",
 ]
 
 TIDY_COLUMNS = (
@@ -47,6 +49,7 @@ TIDY_COLUMNS = (
 )  # fmt: skip
 VARCOMP_COLUMNS = ("group", "term1", "term2", "variance", "sd", "corr")
 _FLOATS = ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high")
+TRIAL_COLUMNS = ("trial", "n", "estimate", "ci_low", "ci_high", "used", "reason")
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,12 @@ def empty_tidy() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in TIDY_COLUMNS})
 
 
+def empty_trials() -> pd.DataFrame:
+    """A per-trial effects frame with no rows and :data:`TRIAL_COLUMNS`."""
+    dtypes = {"n": "int64", "used": "bool", "trial": "object", "reason": "object"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in TRIAL_COLUMNS})
+
+
 def _dtype(column: str) -> str:
     if column in _FLOATS:
         return "float64"
@@ -141,6 +150,10 @@ class ModelResult:
         The structured convergence record (None when no fit was made).
     two_stage
         The two-stage estimate of the main models (None otherwise).
+    trials
+        Per-trial treatment effects of the overall models in the primary window (each
+        trial's own regression, reporting scale; :data:`TRIAL_COLUMNS`): the one-stage
+        forest plots' rows (``ipdma.analysis._forest``); empty for other models.
     notes, warnings, error
         Data-preparation notes, everything warned during the fit, and why it failed.
     """
@@ -161,6 +174,7 @@ class ModelResult:
     varcomp: FrozenFrame = field(default_factory=lambda: freeze(_empty_varcomp()))
     convergence: ConvergenceRecord | None = None
     two_stage: TwoStageEstimate | None = None
+    trials: FrozenFrame = field(default_factory=lambda: freeze(empty_trials()))
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
@@ -171,6 +185,7 @@ class ModelResult:
             raise ValueError(f"tidy frame columns must be {TIDY_COLUMNS}")
         object.__setattr__(self, "terms", freeze(_normalized(self.terms, TIDY_COLUMNS)))
         object.__setattr__(self, "varcomp", freeze(_normalized(self.varcomp, VARCOMP_COLUMNS)))
+        object.__setattr__(self, "trials", freeze(_normalized(self.trials, TRIAL_COLUMNS)))
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -246,6 +261,7 @@ class ModelResult:
             "varcomp": _frame_json(self.varcomp, VARCOMP_COLUMNS),
             "convergence": None if self.convergence is None else self.convergence.to_dict(),
             "two_stage": None if self.two_stage is None else self.two_stage.__dict__,
+            "trials": _frame_json(self.trials, TRIAL_COLUMNS),
             "notes": list(self.notes),
             "warnings": list(self.warnings),
             "error": self.error,
@@ -278,6 +294,9 @@ class ModelResult:
             if data["convergence"] is None
             else ConvergenceRecord.from_dict(data["convergence"]),
             two_stage=None if data["two_stage"] is None else TwoStageEstimate(**data["two_stage"]),
+            trials=_frame_from_json(data["trials"], TRIAL_COLUMNS)
+            if "trials" in data
+            else empty_trials(),
             notes=tuple(data["notes"]),
             warnings=tuple(data["warnings"]),
             error=data["error"],
@@ -344,9 +363,9 @@ def _normalized(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
         values = frame[column].to_numpy()
         if column in _FLOATS or column in ("variance", "sd", "corr"):
             out[column] = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64")
-        elif column in ("studies", "participants"):
-            out[column] = pd.Series(values).astype("int64")
-        elif column == "estimable":
+        elif column in ("studies", "participants", "n"):
+            out[column] = pd.Series(values).fillna(0).astype("int64")
+        elif column in ("estimable", "used"):
             out[column] = pd.Series(values).astype(bool)
         else:
             out[column] = pd.Series([None if _missing(v) else str(v) for v in values], dtype=object)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._frozen import freeze
+from ._forest import add_prediction_interval, forest_table, model_counts
 from ._importance import flag_importance, important_table
 from ._imputed import ImputationDiagnostics, imputation_table
 from ._plan import AnalysisPlan
@@ -35,17 +36,23 @@ __all__ = [
     "write_text_atomic",
 ]
 
-TABLE_NAMES = ("overall", "interactions", "subgroups", "important", "models", "imputation")
+TABLE_NAMES = (
+    "overall", "interactions", "subgroups", "important", "models", "forest", "imputation",
+)  # fmt: skip
+_UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
 NOT_ESTIMABLE = "not estimable"  # models-table status of a cell with fewer than two trials
 
 
 def write_text_atomic(text: str, path: Path) -> Path:
-    """Write ``text`` via a temporary file and ``os.replace`` (never a partial file)."""
+    """Write ``text`` (UTF-8) via a temporary file and ``os.replace`` (never a partial file),
+    with the mode the umask gives a new file (0644 under the usual umask 022)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for sharing
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -64,8 +71,10 @@ def assemble(
     plan: AnalysisPlan,
     imputation: Sequence[ImputationDiagnostics] = (),
 ) -> dict[str, pd.DataFrame]:
-    """The result tables (overall, interactions, subgroups, important, models) of records,
-    and the complete-case vs imputed table when some records are pooled over imputations.
+    """The result tables (overall, interactions, subgroups, important, models, forest) of
+    records, and the complete-case vs imputed table when some records are pooled over
+    imputations. Prediction intervals, the importance rule (Appendix 9), two-stage columns
+    and the plan's counting convention are all applied here, from the records alone.
 
     The main tables hold the complete-case records (the paper's analysis); imputed records
     appear in ``imputation`` and ``models`` only.
@@ -75,25 +84,28 @@ def assemble(
     keyed = dict(zip(map(id, records), keys, strict=True))
     keys = [keyed[id(r)] for r in order]
     records = order[: len(order) - len(pooled)]
-    overall = overall_table(records)
+    overall = add_prediction_interval(overall_table(records), plan.level)
     interactions = interactions_table(records, plan)
     subgroups = subgroups_table(records, plan)
-    swe = {
-        (r.spec.outcome, r.spec.window, r.spec.comparison): plan.importance.swe_fraction
-        * r.baseline_mean
+    baseline_means = {
+        (r.spec.outcome, r.spec.window, r.spec.comparison): r.baseline_mean
         for r in records
         if r.spec.kind == "overall" and r.baseline_mean is not None
     }
-    interactions = flag_importance(interactions, subgroups, swe, plan)
+    models = models_table([*records, *pooled], keys)
+    interactions = flag_importance(interactions, subgroups, baseline_means, plan, models)
     if plan.two_stage:
         by_id = {r.model_id: r for r in records}
         overall, interactions = add_two_stage(overall, interactions, by_id)
+    if plan.counts == "model":  # the paper's convention: every trial and row in the model
+        overall, interactions = (model_counts(f, models) for f in (overall, interactions))
     return {
         "overall": overall,
         "interactions": interactions,
         "subgroups": subgroups,
-        "important": important_table(interactions),
-        "models": models_table([*records, *pooled], keys),
+        "important": important_table(interactions, plan),
+        "models": models,
+        "forest": forest_table(records),
         "imputation": imputation_table([*records, *pooled], imputation),
     }
 
@@ -112,6 +124,9 @@ class AnalysisResults:
         The plan used (recorded in the results store and in ``tables/plan.json``).
     overall, interactions, subgroups, important, models : DataFrame
         The tidy tables built from the records (see ``ipdma.analysis``; read-only).
+    forest : DataFrame
+        Per-trial treatment effects of the overall models in the primary window (the
+        one-stage forest plots; ``ipdma.analysis._forest``), from the records.
     run : RunLog or None
         Facts of the run that produced the records (fitted/cached counts, time).
     tables : dict
@@ -129,6 +144,7 @@ class AnalysisResults:
     imputation: pd.DataFrame
     run: RunLog | None = None
     tables: dict[str, Path] = field(default_factory=dict)
+    forest: pd.DataFrame = field(default_factory=pd.DataFrame)
     imputation_diagnostics: tuple[ImputationDiagnostics, ...] = ()
 
     @classmethod

@@ -15,7 +15,7 @@ from ._design import PreparedModel, TooFewTrials, prepare
 from ._imputed import ImputationDiagnostics, imputed_grid
 from ._plan import AnalysisPlan, plan_from_dict
 from ._records import ModelResult, empty_tidy
-from ._results import AnalysisResults, write_csv_atomic, write_text_atomic
+from ._results import TABLE_NAMES, AnalysisResults, write_csv_atomic, write_text_atomic
 from ._runner import ProgressHook, fit_all
 from ._source import Source, check_variables, resolve_source
 from ._spec import ModelSpec, build_grid
@@ -178,7 +178,7 @@ def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, P
     folder = out_dir / "tables"
     # The whole set is written into a new folder that then replaces tables/ (never a mix of
     # two runs' tables, even when the run is killed midway).
-    names: tuple[str, ...] = ("overall", "interactions", "subgroups", "important", "models")
+    names = tuple(n for n in TABLE_NAMES if n != "imputation")
     if len(results.imputation):  # only when the plan asks for imputation
         names = (*names, "imputation")
     text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"

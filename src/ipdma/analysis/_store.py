@@ -42,6 +42,7 @@ from .._version import __version__
 from ..errors import DataFileError
 from ._design import PreparedModel
 from ._fit import df_method_of, options_of
+from ._forest import wants_trials
 from ._plan import AnalysisPlan
 from ._records import ModelResult
 from ._two_stage import wants_two_stage
@@ -93,7 +94,10 @@ def _code_digest() -> str:
     here = Path(__file__).resolve().parent
     paths = [
         *sorted((here.parent / "models").glob("*.py")),
-        *(here / n for n in ("_design.py", "_fit.py", "_two_stage.py", "_records.py")),
+        *(
+            here / n
+            for n in ("_design.py", "_fit.py", "_two_stage.py", "_forest.py", "_records.py")
+        ),
     ]
     for path in paths:
         digest.update(path.name.encode())
@@ -122,6 +126,7 @@ def model_key(prepared: PreparedModel, plan: AnalysisPlan) -> str:
         "reference": prepared.reference,
         "notes": list(prepared.notes),
         "two_stage": wants_two_stage(prepared, plan),
+        "trials": wants_trials(prepared, plan),
         "columns": list(prepared.data.columns),
     }
     digest.update(json.dumps(spec, sort_keys=True, default=str).encode())

@@ -12,6 +12,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["save"]
 
+_UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
+
 
 def _write(fig: Figure, target: Path, fmt: str, dpi: int) -> None:
     import matplotlib
@@ -22,6 +25,7 @@ def _write(fig: Figure, target: Path, fmt: str, dpi: int) -> None:
     try:
         with matplotlib.rc_context({"svg.hashsalt": "ipdma", "svg.fonttype": "path"}):
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata, facecolor="white")
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; figures are for sharing
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -36,6 +36,8 @@ def subgroup_forest(
     xlabel: str | None = None,
     decimals: int | None = None,
     xlim: tuple[float, float] | None = None,
+    overall: Mapping[str, float] | None = None,
+    interaction_p: Mapping[str, str] | None = None,
 ) -> Figure:
     """Forest plot of subgroup effects: one header row per modifier (``group`` column), one
     row per category (``label``) with its effect and CI, as the paper's Figures 3-5.
@@ -44,7 +46,10 @@ def subgroup_forest(
     ratios as they are; both use a log axis with the null line at 1. ``count`` (optional)
     is shown as a column (e.g. participants per category). Rows keep the frame's order.
     ``decimals`` defaults to 1 for differences and 2 for ratios; ``xlim`` fixes the axis
-    (intervals beyond it end in arrow heads).
+    (intervals beyond it end in arrow heads). ``overall`` (``estimate, ci_low, ci_high`` on
+    the plotted scale, optional ``participants``) adds a first row with the overall effect
+    as a diamond; ``interaction_p`` maps a modifier to the text of its interaction p-value,
+    shown beside its name.
     """
     needed = [group, label, estimate, ci_low, ci_high] + ([count] if count else [])
     missing = [c for c in needed if c not in frame.columns]
@@ -65,8 +70,19 @@ def subgroup_forest(
     if decimals is None:
         decimals = 2 if log else 1
     rows: list[Row] = []
+    if overall is not None:
+        est, low, high = (float(overall[c]) for c in ("estimate", "ci_low", "ci_high"))
+        n = overall.get("participants")
+        text = _interval_text(est, low, high, decimals)
+        cells = (str(int(n)) if n is not None and pd.notna(n) else "", text) if count else (text,)
+        rows += [Row("pooled", "Overall (all participants)", est, low, high, cells=cells)]
+        rows.append(Row("blank"))
+    p_texts = dict(interaction_p or {})
     for name, part in frame.groupby(group, sort=False):
-        rows.append(Row("group", names.get(str(name), str(name))))
+        heading = names.get(str(name), str(name))
+        if p_texts.get(str(name)):
+            heading += f"  ({p_texts[str(name)]})"
+        rows.append(Row("group", heading))
         for _, item in part.iterrows():
             est, low, high = (float(item[c]) for c in (estimate, ci_low, ci_high))
             if exponentiate:

@@ -9,6 +9,7 @@ they were fitted under; never the CSV exports); draws the figures; writes the re
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from .._version import __version__
 from ..analysis import RESULTS_FILE, AnalysisResults, load_results, plan_from_dict
 from ..errors import DataFileError, IpdmaError
 from ._compose import ReportInputs
-from ._figures import aggregate_figures, subgroup_figures
+from ._figures import aggregate_figures, flow_figure, overall_figures, subgroup_figures
 from ._write import write_report
 
 __all__ = ["build", "collect"]
@@ -110,11 +111,30 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         function = getattr(describe, name, None)
         if function is not None:
             tables[name] = _optional(functools.partial(function, master), title, notices)
-    figures = list(_optional(lambda: aggregate_figures(master), "Figure 2", notices) or [])
+    overall = None if results is None else results.overall
+    figures = list(
+        _optional(lambda: flow_figure(master, overall, project.flow), "Figure 1", notices) or []
+    )
+    figures += _optional(lambda: aggregate_figures(master), "Figure 2", notices) or []
     if results is not None:
+        names = dict(zip(trials["trial"].astype(str), trials["label"].astype(str), strict=True))
         figures += (
             _optional(
-                lambda: subgroup_figures(results.subgroups, plan, _settings(master, project)),
+                lambda: overall_figures(results.forest, results.overall, plan, names),
+                "The one-stage forest plots",
+                notices,
+            )
+            or []
+        )
+        figures += (
+            _optional(
+                lambda: subgroup_figures(
+                    results.subgroups,
+                    plan,
+                    results.overall,
+                    results.interactions,
+                    _settings(master, project),
+                ),
                 "Figures 3-5",
                 notices,
             )
@@ -133,6 +153,7 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         table1=tables.get("table1"),
         table2=tables.get("table2"),
         table3=tables.get("table3"),
+        followup=_optional(lambda: describe.followup_weeks(master), "Follow-up weeks", notices),
         overall=None if results is None else results.overall,
         interactions=None if results is None else results.interactions,
         important=None if results is None else results.important,
@@ -140,10 +161,26 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
         results=results,
         figures=tuple(figures),
         notices=tuple(notices),
+        truth=_truth(project.root),
         codebook="../codebook/index.html"
         if (project.output_dir / "codebook" / "index.html").is_file()
         else "",
     )
+
+
+def _truth(root: Path) -> dict[str, float] | None:
+    """The implied truth of a simulated project (``truth.json`` written by
+    ``ipdma simulate`` beside ``project.toml``); None for real projects."""
+    path = root / "truth.json"
+    if not path.is_file():
+        return None
+    try:
+        implied = json.loads(path.read_text("utf-8")).get("implied")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(implied, dict):
+        return None
+    return {str(k): float(v) for k, v in implied.items() if isinstance(v, int | float)}
 
 
 def _settings(master: Any, project: Any) -> Mapping[str, Any]:

@@ -9,32 +9,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 import pandas as pd
 
 from ..analysis import AnalysisResults
+from ._appendix1 import appendix1_items
+from ._appendix9 import important_table
 from ._captions import comparison_phrase, primary_of, window_phrase, windows_note
 from ._descriptive import table1_view, table2_view, table3_view
+from ._diagnostics import diagnostics_items
 from ._interactions import Block, interaction_table
-from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool
+from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool, variable_label
 from ._methods import methods_paragraphs
+from ._summary import summary_section
 from ._tables import (
-    count_not_estimable,
-    dropped_summary,
     frame_view,
-    important_table,
-    model_problems,
     overall_table,
-    problems_summary,
-    warnings_table,
 )
 from ._view import Document, FigureView, Section, TableView, Text
 
 __all__ = ["ReportInputs", "compose"]
 
-_OUTCOME_WORD = {"pain": "pain", "function": "function", "recovery": "global recovery"}
+_LESS = {"pain": "less pain", "function": "fewer functional limitations"}
 _TABLE_NUMBER = {"pain": 4, "function": 5, "recovery": 6}
 _APPENDIX_WINDOWS = {"pain": 3, "function": 4, "recovery": 5}
 _APPENDIX_COMPARISONS = {"pain": 6, "function": 7, "recovery": 8}
@@ -50,8 +48,8 @@ class ReportInputs:
     """Everything the report shows; every field is a result, never an estimator.
 
     ``plan`` and ``settings`` are the recorded analysis plan and harmonization settings as
-    plain dicts; ``labels`` maps modifier names to their table labels; ``checks`` maps a
-    check's name ("replication", "missingness", ...) to its table, in display order.
+    plain dicts; ``truth`` the simulator's implied truth (simulated projects only);
+    ``labels`` maps modifier names to their table labels; ``checks`` maps a check's name ("replication", "missingness", ...) to its table, in display order.
     ``results`` are the analysis results loaded from the results store (the typed model
     records); ``overall``, ``interactions``, ``important`` and ``models`` are its tables.
     """
@@ -68,6 +66,7 @@ class ReportInputs:
     table1: pd.DataFrame | None = None
     table2: pd.DataFrame | None = None
     table3: pd.DataFrame | None = None
+    followup: pd.DataFrame | None = None
     overall: pd.DataFrame | None = None
     interactions: pd.DataFrame | None = None
     important: pd.DataFrame | None = None
@@ -75,6 +74,7 @@ class ReportInputs:
     results: AnalysisResults | None = None
     figures: tuple[FigureView, ...] = ()
     notices: tuple[str, ...] = ()
+    truth: Mapping[str, float] | None = None
     codebook: str = ""
 
 
@@ -109,8 +109,8 @@ def _interaction_tables(inputs: ReportInputs) -> tuple[list[TableView], list[Tab
             "An interaction OR above 1 indicates a greater likelihood of recovery with exercise "
             "for the level (or per unit)."
             if scale == "OR"
-            else f"A negative interaction MD indicates less {_OUTCOME_WORD[outcome]} (better) "
-            "with exercise for the level (or per unit)."
+            else f"A negative interaction MD indicates {_LESS[outcome]} (better) with exercise "
+            "for the level (or per unit)."
         )
         adjusted = "adjusted for age and sex and their interactions with treatment"
         primary.append(
@@ -191,41 +191,98 @@ def _present(frame: pd.DataFrame, outcome: str, *, window: str, comparison: str)
     return bool(len(rows)) and bool(rows["adjusted"].map(as_bool).any())
 
 
+def _plain(plan: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(plan or {})
+
+
 def _figure(inputs: ReportInputs, key: str) -> list[FigureView]:
     return [f for f in inputs.figures if f.key == key]
 
 
-def _warnings(inputs: ReportInputs) -> tuple[list[str], list[TableView | Text]]:
-    alerts: list[str] = list(inputs.notices)
+def _followup_view(followup: pd.DataFrame) -> TableView:
+    frame = followup.drop(columns="trial").rename(
+        columns={"label": "Trial", "short": "Short term", "moderate": "Moderate term",
+                 "long": "Long term"}
+    )  # fmt: skip
+    return TableView(
+        key="followup_weeks",
+        title="Follow-up week used per trial and window",
+        frame=frame.fillna(""),
+        notes=(
+            "Weeks after randomization of the visit used for each window: the one closest to "
+            "3 (short), 6 (moderate) and 12 months (long) within the allowed distance (see "
+            "Methods); 'pain / function' when the outcomes were measured at different "
+            "visits; blank: no visit in the window.",
+        ),
+    )
+
+
+def _counts(inputs: ReportInputs) -> str:
+    return str((inputs.plan or {}).get("counts", "contributing"))
+
+
+def _short_label(inputs: ReportInputs, name: str) -> str:
+    """A variable's label without its unit ("Fear avoidance beliefs"), for column headers."""
+    return (inputs.labels.get(name) or variable_label(name)).split(" (")[0]
+
+
+def _notices(inputs: ReportInputs) -> tuple[str, ...]:
+    notices = list(inputs.notices)
+    if not _has(inputs.models):
+        notices.append("No model results were found; run the analysis first.")
+    return tuple(notices)
+
+
+def _data_items(inputs: ReportInputs) -> list[TableView | Text]:
     items: list[TableView | Text] = []
-    models = inputs.models
-    if not _has(models):
-        items.append(Text("No model results were found; run the analysis first.", "empty"))
-        return alerts, items
-    failed, not_converged, singular = model_problems(models)
-    cannot = count_not_estimable(models)
-    if failed or not_converged or singular or cannot:
-        alerts.append(
-            f"Of {len(models)} models, {failed} failed, {cannot} were not estimable (fewer "
-            f"than two trials with data), {not_converged} did not converge and {singular} had "
-            "a singular fit; they are marked in the tables and listed under Warnings."
+    if _has(inputs.provenance):
+        view = frame_view(
+            inputs.provenance,
+            key="provenance",
+            title="Data provenance: every input file with its SHA-256 hash and size in bytes",
+            section="data",
         )
-        items.append(problems_summary(models))
-        if failed or not_converged or cannot:
-            items.append(warnings_table(models))
-    else:
-        items.append(Text(f"All {len(models)} models converged with no singular fit.", "ok"))
-    summary = dropped_summary(models)
-    if summary:
-        items.append(Text(summary))
-    return alerts, items
+        items.append(replace(view, collapsed=True))
+    if inputs.codebook:
+        items.append(Text("Data dictionary of every trial's raw file (variables, labels, "
+                          "codes, missing values, ranges, frequencies):",
+                          href=inputs.codebook))  # fmt: skip
+    for name, frame in inputs.checks.items():
+        title = _CHECK_TITLES.get(name, name)
+        if name == "missingness":
+            frame = frame.rename(
+                columns=lambda c: "Trial" if c == "trial" else _short_label(inputs, str(c))
+            )
+        view = frame_view(
+            frame,
+            key=f"checks_{name}",
+            title=f"Data checks: {title}",
+            digits=1 if name == "missingness" else 2,
+            section="data",
+        )
+        items.append(replace(view, collapsed=True))
+    if not items:
+        items.append(Text("No provenance or data-checking results were found.", "empty"))
+    return items
 
 
 def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
-    """The document to render and every table to export, in reading order."""
-    tables: list[TableView] = []
-    sections: list[Section] = []
+    """The document to render and every table to export, in reading order.
 
+    Order: summary of findings, methods, trials and participants, overall effects,
+    modifiers, sensitivity analyses, Appendix 9, appendices (provenance and checks
+    collapsed, model diagnostics grouped by kind).
+    """
+    sections: list[Section] = [
+        summary_section(
+            inputs.overall,
+            inputs.important,
+            inputs.plan,
+            n_trials=inputs.n_trials,
+            n_participants=inputs.n_participants,
+            truth=inputs.truth,
+        )
+    ]
     methods = [
         Text(p)
         for p in methods_paragraphs(
@@ -239,34 +296,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     ]
     sections.append(Section("methods", "Methods", tuple(methods)))
 
-    data_items: list[TableView | Text] = []
-    if _has(inputs.provenance):
-        view = frame_view(
-            inputs.provenance,
-            key="provenance",
-            title="Data provenance: every input file with its SHA-256 hash and size in bytes",
-            section="data",
-        )
-        data_items.append(view)
-    if inputs.codebook:
-        data_items.append(Text("Data dictionary of every trial's raw file (variables, labels, "
-                               "codes, missing values, ranges, frequencies):",
-                               href=inputs.codebook))  # fmt: skip
-    for name, frame in inputs.checks.items():
-        title = _CHECK_TITLES.get(name, name)
-        view = frame_view(
-            frame,
-            key=f"checks_{name}",
-            title=f"Data checks: {title}",
-            digits=1 if name == "missingness" else 2,
-            section="data",
-        )
-        data_items.append(view)
-    if not data_items:
-        data_items.append(Text("No provenance or data-checking results were found.", "empty"))
-    sections.append(Section("data", "Data provenance and checks", tuple(data_items)))
-
-    descriptive: list[TableView | FigureView | Text] = []
+    descriptive: list[TableView | FigureView | Text] = [*_figure(inputs, "figure1")]
     for frame, make_view in (
         (inputs.table1, functools.partial(table1_view, settings=inputs.settings)),
         (inputs.table2, table2_view),
@@ -274,10 +304,13 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     ):
         if _has(frame):
             descriptive.append(make_view(frame))
+    if _has(inputs.followup):
+        descriptive.append(_followup_view(inputs.followup))
     descriptive += _figure(inputs, "figure2") + _figure(inputs, "appendix2")
     sections.append(Section("trials", "Trials and participants", tuple(descriptive)))
 
     if _has(inputs.overall):
+        forest = [f for f in inputs.figures if f.key.startswith("forest_")]
         sections.append(
             Section(
                 "overall",
@@ -285,10 +318,12 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
                 (
                     overall_table(
                         inputs.overall,
+                        counts=_counts(inputs),
                         follow_up=windows_note(
                             tuple(dict.fromkeys(inputs.overall["window"])), inputs.settings
                         ),
                     ),
+                    *forest,
                 ),
             )
         )
@@ -304,38 +339,23 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     if sensitivity:
         sections.append(Section("sensitivity", "Sensitivity analyses", tuple(sensitivity)))
     if inputs.important is not None:
-        sections.append(
-            Section(
-                "important", "Potentially important modifiers", (important_table(inputs.important),)
-            )
-        )
+        view = important_table(inputs.important, plan=_plain(inputs.plan), truth=inputs.truth)
+        sections.append(Section("important", "Potentially important modifiers", (view,)))
 
-    alerts, warning_items = _warnings(inputs)
-    sections.append(Section("warnings", "Warnings", tuple(warning_items)))
+    appendix: list[TableView | FigureView | Text] = []
+    appendix += appendix1_items(inputs.models, inputs.plan)
+    appendix += [Text("Model diagnostics, by kind (details on demand):")]
+    appendix += diagnostics_items(inputs.models)
+    appendix += _data_items(inputs)
+    sections.append(Section("appendices", "Appendices", tuple(appendix)))
 
-    for section in sections:
-        tables.extend(i for i in section.items if isinstance(i, TableView))
-
-    summary = []
-    if inputs.n_trials is not None:
-        summary.append(("trials with IPD", str(inputs.n_trials)))
-    if inputs.n_participants is not None:
-        summary.append(("participants", str(inputs.n_participants)))
-    if _has(inputs.models):
-        summary.append(("models in the grid", str(len(inputs.models))))
-        failed, not_converged, singular = model_problems(inputs.models)
-        summary.append(("models failed", str(failed)))
-        summary.append(("not estimable (< 2 trials)", str(count_not_estimable(inputs.models))))
-        summary.append(("not converged", str(not_converged)))
-        summary.append(("singular fits", str(singular)))
-    if inputs.important is not None:
-        summary.append(("potentially important modifiers", str(len(inputs.important))))
+    tables = [i for section in sections for i in section.items if isinstance(i, TableView)]
     document = Document(
         title=inputs.title,
-        subtitle="Individual participant data meta-analysis: methods, data, overall effects and "
-        "treatment-effect modifiers",
-        summary=tuple(summary),
-        alerts=tuple(alerts),
+        subtitle="Individual participant data meta-analysis: findings, methods, data, overall "
+        "effects and treatment-effect modifiers",
+        summary=(),  # the summary of findings states the counts
+        alerts=_notices(inputs),
         sections=tuple(sections),
         version=inputs.version,
     )

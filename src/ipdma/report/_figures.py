@@ -19,9 +19,15 @@ import pandas as pd
 
 from ._captions import comparison_phrase, primary_of, window_phrase
 from ._labels import as_bool
-from ._view import FigureView
+from ._view import FigureView, format_p
 
-__all__ = ["aggregate_figures", "figure_view", "subgroup_figures"]
+__all__ = [
+    "aggregate_figures",
+    "figure_view",
+    "flow_figure",
+    "overall_figures",
+    "subgroup_figures",
+]
 
 _COMPARISON_PREFERENCE = ("any", "usual", "conservative")
 DPI = 150  # PNG resolution (embedded in the report); the SVG is the vector version
@@ -101,12 +107,49 @@ def aggregate_figures(master: Any) -> list[FigureView]:
     return views
 
 
+def _interaction_p(interactions: pd.DataFrame | None, outcome: str, window: str,
+                   comparison: str, adjusted: bool) -> dict[str, str]:  # fmt: skip
+    """Per modifier, its interaction p-value(s) as text ("p = 0.004"; one per level)."""
+    if interactions is None or interactions.empty:
+        return {}
+    rows = interactions.loc[
+        (interactions["outcome"] == outcome)
+        & (interactions["window"] == window)
+        & (interactions["comparison"] == comparison)
+        & (interactions["adjusted"].map(as_bool) == adjusted)
+    ]
+    out = {}
+    for modifier, part in rows.groupby("modifier", sort=False):
+        values = [format_p(p) for p in part["p"] if pd.notna(p)]
+        if values:
+            out[str(modifier)] = "p " + "; ".join(
+                f"< {v[1:]}" if v.startswith("<") else f"= {v}" for v in values
+            )
+    return out
+
+
+def _overall_row(overall: pd.DataFrame | None, outcome: str, window: str, comparison: str):
+    if overall is None or overall.empty:
+        return None
+    rows = overall.loc[
+        (overall["outcome"] == outcome)
+        & (overall["window"] == window)
+        & (overall["comparison"] == comparison)
+    ]
+    if rows.empty or pd.isna(rows["estimate"].iloc[0]):
+        return None
+    return rows.iloc[0][["estimate", "ci_low", "ci_high", "participants"]].to_dict()
+
+
 def subgroup_figures(
     subgroups: pd.DataFrame,
     plan: Mapping[str, Any],
+    overall: pd.DataFrame | None = None,
+    interactions: pd.DataFrame | None = None,
     settings: Mapping[str, Any] | None = None,
 ) -> list[FigureView]:
-    """Figures 3-5: subgroup treatment effects at the plan's primary window and comparison.
+    """Figures 3-5: subgroup treatment effects at the plan's primary window and comparison,
+    with the overall effect as the first row and each modifier's interaction p-value.
 
     Captions name that window with its target (``settings``) and the comparison set.
     """
@@ -147,6 +190,8 @@ def subgroup_figures(
             favours=("Favours comparison", "Favours exercise")
             if scale == "OR"
             else ("Favours exercise", "Favours comparison"),
+            overall=_overall_row(overall, outcome, window, comparison),
+            interaction_p=_interaction_p(interactions, outcome, window, comparison, adjusted),
         )
         views.append(
             figure_view(
@@ -158,8 +203,100 @@ def subgroup_figures(
                 f"{comparison_phrase(comparison)}",
                 notes=(
                     f"{'Adjusted' if adjusted else 'Unadjusted'} one-stage models with "
-                    "uncentred modifier categories (clinical cut-points or the median).",
+                    "uncentred modifier categories (clinical cut-points or the median). First "
+                    "row: the overall effect; beside each modifier (p = ...) the p-value of its "
+                    "within-trial interaction (Tables 4-6).",
                 ),
             )
         )
     return views
+
+
+_COMPARISON_WORDS = {
+    "any": "any non-exercise comparison",
+    "usual": "no treatment / usual care",
+    "conservative": "other conservative treatment",
+}
+
+
+def overall_figures(
+    forest: pd.DataFrame,
+    overall: pd.DataFrame,
+    plan: Mapping[str, Any],
+    trial_labels: Mapping[str, str] | None = None,
+) -> list[FigureView]:
+    """One-stage forest plot per outcome and comparison set (primary window): per-trial
+    estimates (``forest`` table), the one-stage estimate, prediction interval and tau."""
+    from .. import plots
+
+    window = plan.get("primary_window", "short")
+    views = []
+    for outcome, word in (("pain", "pain"), ("function", "function"),
+                          ("recovery", "global recovery")):  # fmt: skip
+        for comparison in plan.get("comparisons", ("any", "usual", "conservative")):
+            cell = overall.loc[
+                (overall["outcome"] == outcome)
+                & (overall["window"] == window)
+                & (overall["comparison"] == comparison)
+            ]
+            trials = forest.loc[
+                (forest["outcome"] == outcome)
+                & (forest["window"] == window)
+                & (forest["comparison"] == comparison)
+            ]
+            if cell.empty or trials.empty or pd.isna(cell["estimate"].iloc[0]):
+                continue
+            scale = "OR" if outcome == "recovery" else "MD"
+            fig = plots.one_stage_forest(
+                trials,
+                cell.iloc[0].to_dict(),
+                measure=scale,
+                labels=trial_labels,
+                xlabel="Odds ratio of global recovery"
+                if scale == "OR"
+                else f"Mean difference in {word} (0-100)",
+                favours=("Favours comparison", "Favours exercise")
+                if scale == "OR"
+                else ("Favours exercise", "Favours comparison"),
+                tau_scale="log odds" if scale == "OR" else "points",
+            )
+            vs = _COMPARISON_WORDS.get(comparison, comparison)
+            views.append(
+                figure_view(
+                    fig,
+                    key=f"forest_{outcome}_{comparison}",
+                    title=f"One-stage forest plot: exercise vs {vs}, {word}, follow-up closest "
+                    "to 3 months",
+                    notes=(
+                        "Per-trial estimates from each trial's own regression with the same "
+                        "covariates (baseline value of the outcome; baseline function for "
+                        "global recovery); square areas proportional to participants. The "
+                        "diamond is the one-stage random-effects estimate with its 95% CI; "
+                        "the red bar its 95% prediction interval for a new trial (t with K-2 "
+                        "df). \u03c4: between-trial SD of the treatment effect.",
+                    ),
+                )
+            )
+    return views
+
+
+def flow_figure(master: Any, overall: pd.DataFrame | None, flow: Any) -> list[FigureView]:
+    """Figure 1: the flow of trials and participants (``ipdma.describe.flow_counts``)."""
+    from ..describe import flow_counts
+    from ..plots import flow_diagram
+
+    counts = flow_counts(master, overall, flow)
+    fig = flow_diagram(counts)
+    return [
+        figure_view(
+            fig,
+            key="figure1",
+            title="Figure 1. Flow of trials and participants",
+            notes=(
+                "Eligible and requested trials come from the project's [[not_included]] "
+                "trials and its optional [flow] section; participants from the IPD "
+                "received. Analysed: participants of the one-stage overall model (exercise "
+                "vs any non-exercise comparison) per outcome and follow-up window.",
+            ),
+        )
+    ]

@@ -29,6 +29,7 @@ __all__ = ["Block", "interaction_table", "model_flags"]
 IMPORTANT_MARK = "\u2020"  # dagger: potentially important modifier (Appendix 9)
 FAILED_MARK = "\u2021"  # double dagger: model failed or did not converge
 SINGULAR_MARK = "\u00a7"  # section sign: singular fit
+UNSTABLE_MARK = "\u00b6"  # pilcrow: unstable estimate (separation, very wide CI), never listed
 
 _KEYS = ("outcome", "window", "comparison", "modifier", "adjusted")
 
@@ -252,7 +253,13 @@ def _estimate_cells(
     k = block.key(modifier)
     if k in important_keys or (*k[:4], None) in important_keys:
         mark = IMPORTANT_MARK + mark
-    estimate = format_ci(first.get("estimate"), first.get("ci_low"), first.get("ci_high"))
+    if _present(first.get("unstable")):
+        mark += UNSTABLE_MARK
+    per_unit_odds = block.outcome == "recovery" and str(first.get("level")) in ("per unit", "nan")
+    estimate = format_ci(
+        first.get("estimate"), first.get("ci_low"), first.get("ci_high"),
+        digits=3 if per_unit_odds else 2,
+    )  # fmt: skip
     if not estimate:
         estimate = "model failed" if FAILED_MARK in mark else "not estimable"
     return [*_counts(rows), estimate + mark, format_p(first.get("p"))]
@@ -270,5 +277,10 @@ def _legend(records: Sequence[Sequence[str]]) -> tuple[str, ...]:
     if FAILED_MARK in text:
         lines.append(f"{FAILED_MARK} the model failed or did not converge (see Warnings).")
     if SINGULAR_MARK in text:
-        lines.append(f"{SINGULAR_MARK} singular fit: a variance component is estimated at 0.")
+        lines.append(f"{SINGULAR_MARK} singular fit (see Appendices).")
+    if UNSTABLE_MARK in text:
+        lines.append(
+            f"{UNSTABLE_MARK} unstable estimate (separation, or a CI wider than the importance "
+            "rule's limit; see Methods): never listed as important."
+        )
     return tuple(lines)

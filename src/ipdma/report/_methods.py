@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._appendix9 import importance_rule_text
 from ._labels import COMPARISON_LABELS
 
 __all__ = ["methods_paragraphs"]
@@ -200,22 +201,11 @@ def methods_paragraphs(
 
     rules = _get(plan, "importance")
     if isinstance(rules, Mapping) and rules:
-        parts = ["a change in the direction of the treatment effect across levels"]
-        if rules.get("swe_fraction") is not None:
-            parts.append(
-                "a difference between levels beyond the smallest worthwhile effect "
-                f"({_number(100 * float(rules['swe_fraction']))}% of the baseline value)"
-            )
-        if rules.get("odds_ratio") is not None:
-            parts.append(f"an interaction odds ratio of at least {_number(rules['odds_ratio'])}")
-        alpha = rules.get("alpha")
         paragraphs.append(
-            "A modifier is summarized as potentially important (Appendix 9) when its interaction "
-            "is statistically significant"
-            + (f" (p < {_number(alpha)})" if alpha is not None else "")
-            + " and clinically important: "
-            + "; or ".join(parts)
-            + ". Many interactions were tested, so false-discovery-rate adjusted p-values "
+            "A modifier is summarized as potentially important (Appendix 9) when its "
+            f"within-trial interaction is {importance_rule_text(dict(plan or {}))}. Adjusted "
+            "models are primary, the unadjusted estimates are shown beside them. Many "
+            "interactions were tested, so false-discovery-rate adjusted p-values "
             "(Benjamini-Hochberg, across the whole grid) are shown beside the nominal ones; "
             "these results are exploratory."
         )

@@ -2,7 +2,9 @@
 
 The HTML inlines its CSS and embeds every figure as a base64 PNG; it references no other
 file and no URL, so it opens from the disk with no server. Tables are also written as CSV
-(exactly the displayed cells) and as one XLSX workbook; figures as PNG and SVG. Nothing
+(exactly the displayed cells, UTF-8 with a byte-order mark so Excel reads it) and as one
+XLSX workbook (numbers as numbers with their displayed decimals, frozen header rows);
+figures as PNG and SVG. Files get the mode the umask gives (0644 under umask 022). Nothing
 written carries a timestamp, so the same results give byte-identical files.
 """
 
@@ -23,7 +25,7 @@ from ._view import Document, FigureView, TableView
 
 __all__ = ["render_html", "write_atomic", "write_figures", "write_tables"]
 
-_NUMERIC = re.compile(r"^[\u2212\-<]?\d[\d.,]*( \(.*\))?[\u2020\u2021\u00a7]*$|^--$")
+_NUMERIC = re.compile(r"^[\u2212\-<]?\d[\d.,]*( \(.*\))?[\u2020\u2021\u00a7\u00b6]*$|^--$")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -66,7 +68,8 @@ def write_tables(tables: Iterable[TableView], folder: Path, *, workbook: str) ->
     written = []
     for table in tables:
         path = folder / f"{table.key}.csv"
-        write_atomic(path, table.frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        text = table.frame.to_csv(index=False, lineterminator="\n")
+        write_atomic(path, text.encode("utf-8-sig"))  # the BOM makes Excel read UTF-8
         written.append(path)
     path = folder / workbook
     write_atomic(path, _workbook(tables))
@@ -100,10 +103,14 @@ def _workbook(tables: list[TableView]) -> bytes:
             cell.font = bold
         classes = table.row_classes or ("",) * len(table.frame)
         for css, (_, cells) in zip(classes, table.display_rows(), strict=True):
-            sheet.append(cells)
-            if "important" in css:
-                for cell in sheet[sheet.max_row]:
+            values = [_cell_value(c) for c in cells]
+            sheet.append([v for v, _ in values])
+            for cell, (_, number_format) in zip(sheet[sheet.max_row], values, strict=False):
+                if number_format:
+                    cell.number_format = number_format
+                if "important" in css:
                     cell.fill = highlight
+        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
         for note in table.notes:
             sheet.append([note])
         for column in sheet.columns:
@@ -115,6 +122,22 @@ def _workbook(tables: list[TableView]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return _normalize_zip(buffer.getvalue())
+
+
+_INTEGER = re.compile(r"^-?\d{1,15}$")
+_DECIMAL = re.compile(r"^-?\d{1,15}\.(\d{1,10})$")
+
+
+def _cell_value(text: str) -> tuple[str | int | float, str]:
+    """A displayed cell as an XLSX value: numbers as numbers with a format showing the same
+    decimals ("0.00"), everything else (CIs, "<0.001", marks) as text."""
+    plain = text.strip().replace("\u2212", "-")
+    if _INTEGER.match(plain):
+        return int(plain), "0"
+    match = _DECIMAL.match(plain)
+    if match:
+        return float(plain), "0." + "0" * len(match.group(1))
+    return text, ""
 
 
 def _normalize_zip(data: bytes) -> bytes:

@@ -18,7 +18,6 @@ from ._labels import (
     OUTCOME_LABELS,
     WINDOW_LABELS,
     as_bool,
-    variable_label,
 )
 from ._view import TableView, format_ci, format_number, format_p
 
@@ -26,7 +25,6 @@ __all__ = [
     "count_not_estimable",
     "dropped_summary",
     "frame_view",
-    "important_table",
     "model_problems",
     "not_estimable",
     "overall_table",
@@ -105,8 +103,24 @@ def _sort(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame.iloc[order]
 
 
+COUNT_NOTES = {
+    "contributing": "Studies and participants: those contributing to the treatment comparison "
+    "(both arms, complete data). The paper counted every trial in the model instead; set "
+    'analysis.counts = "model" for that convention (the model counts are also in '
+    "tables/models.csv: ngroups, nobs).",
+    "model": "Studies and participants: every trial and participant in the model (the paper's "
+    'convention, analysis.counts = "model"); the prediction interval uses the trials '
+    "contributing to the treatment comparison.",
+}
+
+
 def overall_table(
-    overall: pd.DataFrame, *, key: str = "overall_effects", title: str = "", follow_up: str = ""
+    overall: pd.DataFrame,
+    *,
+    key: str = "overall_effects",
+    title: str = "",
+    counts: str = "contributing",
+    follow_up: str = "",
 ) -> TableView:
     """Overall treatment effects: MD (pain, function) or OR (recovery) with 95% CI per cell."""
     frame = _sort(overall, ["outcome", "window", "comparison"])
@@ -122,8 +136,18 @@ def overall_table(
                 "Participants": _display(rec.get("participants"), 0),
                 "Effect (95% CI)": f"{scale} "
                 + format_ci(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high")),
+                "95% prediction interval": format_ci(
+                    rec.get("estimate"), rec.get("pi_low"), rec.get("pi_high")
+                ).partition(" ")[2]
+                if _text(rec.get("pi_low"))
+                else "",
                 "p": format_p(rec.get("p")),
-                "tau": format_number(rec.get("tau"), 2) if "tau" in rec else "",
+                "\u03c4 (points; log odds for OR)": (
+                    format_number(rec.get("tau"), 2)
+                    + ("\u00a7" if as_bool(rec.get("singular", False)) else "")
+                )
+                if "tau" in rec
+                else "",
                 "Two-stage (95% CI)": format_ci(
                     rec.get("two_stage_estimate"),
                     rec.get("two_stage_ci_low"),
@@ -143,48 +167,11 @@ def overall_table(
             (follow_up + " " if follow_up else "")
             + "MD: mean difference on the 0-100 scale (exercise minus comparison; negative favours "
             "exercise). OR: odds ratio of global recovery (above 1 favours exercise). Adjusted "
-            "for the baseline value of the outcome (function for global recovery). tau: "
-            "between-trial standard deviation of the treatment effect.",
-        ),
-        repeat_first=False,
-    )
-
-
-def important_table(important: pd.DataFrame, *, key: str = "appendix9") -> TableView:
-    """Appendix 9: the potentially important modifiers, with the rule each one met."""
-    frame = _sort(important, ["outcome", "window", "comparison"])
-    rows = []
-    for rec in frame.to_dict("records"):
-        scale = "OR" if rec.get("outcome") == "recovery" else "MD"
-        row = {
-            "Outcome": OUTCOME_LABELS.get(rec.get("outcome"), rec.get("outcome")),
-            "Follow-up": _display(rec.get("window"), 0),
-            "Comparison": _SHORT_COMPARISON.get(rec.get("comparison"), rec.get("comparison", "")),
-            "Variable": rec.get("label")
-            if _text(rec.get("label"))
-            else variable_label(str(rec.get("modifier"))),
-            "Level": _display(rec.get("level"), 2),
-            "Adjusted": _display(as_bool(rec["adjusted"]), 0) if "adjusted" in rec else "",
-        }
-        if "estimate" in rec:
-            estimate = format_ci(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high"))
-            row["Interaction (95% CI)"] = f"{scale} {estimate}" if estimate else ""
-            row["p"] = format_p(rec.get("p"))
-        if "p_fdr" in rec:
-            row["p (FDR)"] = format_p(rec.get("p_fdr"))
-        for name in ("importance", "reason"):
-            if name in rec:
-                row["Why"] = _display(rec.get(name), 2)
-        rows.append(row)
-    table = pd.DataFrame(rows).fillna("")
-    return TableView(
-        key=key,
-        title="Appendix 9. Summary of statistically significant and clinically important "
-        "potential effect modifiers",
-        frame=table,
-        notes=(
-            "Exploratory: many interactions were tested; p (FDR) is the Benjamini-Hochberg "
-            "adjusted p-value across the whole grid.",
+            "for the baseline value of the outcome (function for global recovery). \u03c4: "
+            "between-trial standard deviation of the treatment effect, in points (MD) or log "
+            "odds (OR). Prediction interval: the effect expected in a new trial (t with K-2 "
+            "df; K >= 3). \u00a7 singular fit (\u03c4 estimated at 0; see Appendices).",
+            COUNT_NOTES[counts],
         ),
         repeat_first=False,
     )

@@ -52,6 +52,8 @@ class TableView:
         equal values (the paper's "variable, then its levels" layout).
     sheet
         Worksheet name in the XLSX workbook (<= 31 characters).
+    collapsed
+        Shown folded (``<details>``) in the HTML, opened on demand (provenance, diagnostics).
     """
 
     key: str
@@ -63,6 +65,7 @@ class TableView:
     repeat_first: bool = True
     sheet: str = ""
     section: str = "results"
+    collapsed: bool = False
 
     kind = "table"
 
@@ -115,7 +118,8 @@ class FigureView:
 
 @dataclass(frozen=True)
 class Text:
-    """A paragraph of the report; ``css`` is "" or one of "alert", "ok", "empty"."""
+    """A paragraph of the report; ``css`` is "" or one of "alert", "ok", "empty", or
+    "code" (preformatted, e.g. Appendix 1's R and Stata code)."""
 
     text: str
     css: str = ""

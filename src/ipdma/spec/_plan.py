@@ -139,13 +139,29 @@ class ModelOptions(BaseModel):
 
 
 class ImportanceRules(BaseModel):
-    """Clinical importance (Appendix 9): smallest worthwhile effect and OR threshold."""
+    """Appendix 9 (``[analysis.importance]``): significant AND important in size, and stable.
+
+    ``rule = "results"`` (default) is the rule the paper's Results applied: a difference in
+    treatment effect of ``md_points`` (3.3) points or more on the 0-100 scale, or a
+    difference in odds ratio of ``or_difference`` (0.7) or more. ``rule = "methods"`` is its
+    Methods' rule: ``swe_fraction`` (20 %) of the mean baseline value, or an OR of
+    ``odds_ratio`` (2) or more. ``direction_change`` adds the direction-change rule. A row is
+    unstable (marked, never listed) when its model failed, did not converge or showed
+    separation, or its CI is wider than ``max_ci_width`` points (MD) or its upper/lower
+    ratio exceeds ``max_ci_ratio`` (OR). See :mod:`ipdma.analysis._importance`.
+    """
 
     model_config = _FROZEN
 
+    rule: Literal["results", "methods"] = "results"
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    md_points: float = Field(default=3.3, gt=0)
+    or_difference: float = Field(default=0.7, gt=0)
     swe_fraction: float = Field(default=0.20, gt=0, lt=1)
     odds_ratio: float = Field(default=2.0, gt=1)
+    direction_change: bool = True
+    max_ci_width: float = Field(default=40.0, gt=0)
+    max_ci_ratio: float = Field(default=25.0, gt=1)
     fdr: Literal["bh"] = "bh"
 
 
@@ -206,6 +222,11 @@ class AnalysisPlan(BaseModel):
     subgroup_adjustment: Adjustment = "adjusted"
     two_stage: bool = True
     level: float = Field(default=0.95, gt=0.5, lt=1)
+    counts: Literal["contributing", "model"] = Field(
+        default="contributing",
+        description="studies/participants per row: those contributing to the treatment "
+        "comparison (default), or every trial and participant in the model (the paper's)",
+    )
     model: ModelOptions = Field(default_factory=ModelOptions)
     importance: ImportanceRules = Field(default_factory=ImportanceRules)
     imputation: ImputationSettings = Field(default_factory=ImputationSettings)

@@ -13,6 +13,7 @@ from ._plan import AnalysisPlan
 from ._trial import Category, Delivery, Design, Effect, InstrumentSpec, Population, _Frozen
 
 __all__ = [
+    "FlowSpec",
     "NotIncludedArm",
     "NotIncludedTrial",
     "Project",
@@ -102,6 +103,19 @@ class NotIncludedTrial(_Frozen):
     effects: tuple[Effect, ...] = ()
 
 
+class FlowSpec(_Frozen):
+    """``[flow]``: the parts of Figure 1 (flow of trials) that the data cannot know.
+
+    ``eligible``: eligible trials (default: the trials with IPD plus ``[[not_included]]``);
+    ``requested``: trials whose IPD were requested (default: all eligible);
+    ``not_provided``: reasons IPD were not provided, with their counts of trials.
+    """
+
+    eligible: int | None = Field(default=None, ge=0)
+    requested: int | None = Field(default=None, ge=0)
+    not_provided: dict[str, int] = Field(default_factory=dict)
+
+
 class Project(_Frozen):
     """A whole project file; ``analysis`` is the validated analysis plan (``[analysis]``)."""
 
@@ -112,6 +126,7 @@ class Project(_Frozen):
     variables: dict[str, VariableDefSpec] = Field(default_factory=dict)
     instruments: dict[str, InstrumentSpec] = Field(default_factory=dict)
     not_included: tuple[NotIncludedTrial, ...] = ()
+    flow: FlowSpec = FlowSpec()
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
 
     _path: Path | None = PrivateAttr(default=None)
