@@ -188,8 +188,8 @@ def _tables_unchanged(env: Env, text: str) -> None:
     tables = env.root / "output" / "tables"
     assert hashes(tables) == env._tables_before  # type: ignore[attr-defined]
     assert sorted(p.name for p in tables.iterdir()) == [
-        "important.csv", "interactions.csv", "models.csv", "overall.csv", "plan.json",
-        "subgroups.csv",
+        "forest.csv", "important.csv", "interactions.csv", "models.csv", "overall.csv",
+        "plan.json", "subgroups.csv",
     ]  # fmt: skip
     assert not [p for p in (env.root / "output").iterdir() if p.name.startswith(".new-")]
 
