@@ -33,6 +33,7 @@ models
     or reused from the cache, times) are in the store's run log, not in the tables.
 """
 
+from ._beyond_records import BeyondResults
 from ._design import PreparedModel, prepare
 from ._plan import AnalysisPlan, ImportanceRules, ModelOptions, ModifierSpec, plan_from_dict
 from ._predict import BenefitCalibration, EffectModel, fit_effect_model, iecv, predict_effect
@@ -50,6 +51,7 @@ __all__ = [
     "AnalysisPlan",
     "AnalysisResults",
     "BenefitCalibration",
+    "BeyondResults",
     "ConvergenceRecord",
     "EffectModel",
     "FitOptions",

@@ -26,7 +26,7 @@ the concordance between the pairs' predicted and observed effects (y_treated - y
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,14 @@ from ..errors import InputError, ModelError
 
 _MIN_PER_ARM = 5  # a left-out trial needs this many participants per arm to be assessed
 
-__all__ = ["BenefitCalibration", "EffectModel", "fit_effect_model", "iecv", "predict_effect"]
+__all__ = [
+    "BenefitCalibration",
+    "EffectModel",
+    "calibration_groups",
+    "fit_effect_model",
+    "iecv",
+    "predict_effect",
+]
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class EffectModel:
 
 
 def _prepare(data, modifiers, outcome, baseline, treatment, trial):
-    columns = [outcome, baseline, treatment, trial, *modifiers]
+    columns = list(dict.fromkeys([outcome, baseline, treatment, trial, *modifiers]))
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise InputError(f"no column {missing[0]!r} in the data", variable=missing[0])
@@ -85,9 +92,10 @@ def fit_effect_model(
         model[f"m{j}"] = frame[name].astype(float)
         model[f"g{j}"] = model["treat"] * (frame[name] - means[name]).astype(float)
         names.append(j)
-    mains = " + ".join(f"m{j}" for j in names)
+    # a modifier that is the baseline value of the outcome has its main effect in ``base``
+    mains = "".join(f" + m{j}" for j in names if modifiers[j] != baseline)
     inter = " + ".join(f"g{j}" for j in names)
-    formula = f"y ~ 0 + C(trial) + base + {mains} + treat + {inter} + (0 + treat | trial)"
+    formula = f"y ~ 0 + C(trial) + base{mains} + treat + {inter} + (0 + treat | trial)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = mixed(formula, model)
@@ -160,12 +168,19 @@ class BenefitCalibration:
     """IECV results: per left-out trial ``trial, n, slope, slope_se, c_benefit`` (missing
     for a trial with fewer than 5 participants in an arm or no spread of predicted benefit);
     the pooled calibration slope (DerSimonian-Laird) with its CI, and the mean
-    c-for-benefit weighted by trial size."""
+    c-for-benefit weighted by trial size.
+
+    ``groups`` (the calibration plot): the left-out participants of all trials cut at the
+    quantiles of their predicted effect into ``n_groups`` groups, per group ``group, n,
+    predicted`` (mean predicted effect) and ``observed, observed_se, ci_low, ci_high`` (the
+    treatment effect in the group by least squares of y on trial intercepts, baseline and
+    treatment, normal 95% CI)."""
 
     trials: pd.DataFrame
     slope: float
     slope_ci: tuple[float, float]
     c_benefit: float
+    groups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _calibration_slope(y, base, treat, predicted) -> tuple[float, float]:
@@ -198,6 +213,39 @@ def _c_for_benefit(y, treat, predicted) -> float:
     return float((concordant + 0.5 * tied) / upper.sum())
 
 
+def calibration_groups(
+    y: np.ndarray,
+    base: np.ndarray,
+    treat: np.ndarray,
+    trial: np.ndarray,
+    predicted: np.ndarray,
+    n_groups: int = 5,
+) -> pd.DataFrame:
+    """Observed vs mean predicted effect in groups of predicted effect (see
+    :class:`BenefitCalibration`); a group where the effect is not estimable gets NaN."""
+    edges = np.quantile(predicted, np.linspace(0, 1, n_groups + 1))
+    group = np.clip(np.searchsorted(edges, predicted, side="right") - 1, 0, n_groups - 1)
+    q = stats.norm.ppf(0.975)
+    rows = []
+    for g in range(n_groups):
+        chosen = group == g
+        estimate = se = np.nan
+        levels, codes = np.unique(trial[chosen], return_inverse=True)
+        dummies = np.eye(len(levels))[codes]
+        x = np.column_stack([dummies, base[chosen], treat[chosen]])
+        n = int(chosen.sum())
+        if n > x.shape[1] + 2 and np.linalg.matrix_rank(x) == x.shape[1]:
+            coef, *_ = np.linalg.lstsq(x, y[chosen], rcond=None)
+            resid = y[chosen] - x @ coef
+            s2 = float(resid @ resid) / (n - x.shape[1])
+            estimate = float(coef[-1])
+            se = float(np.sqrt(s2 * np.linalg.inv(x.T @ x)[-1, -1]))
+        mean = float(predicted[chosen].mean()) if n else np.nan
+        rows.append((g + 1, n, mean, estimate, se, estimate - q * se, estimate + q * se))
+    columns = ["group", "n", "predicted", "observed", "observed_se", "ci_low", "ci_high"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def iecv(
     data: pd.DataFrame,
     modifiers: tuple[str, ...] | list[str],
@@ -206,6 +254,7 @@ def iecv(
     baseline: str = "base",
     treatment: str = "treat",
     trial: str = "trial",
+    n_groups: int = 5,
 ) -> BenefitCalibration:
     """Internal-external cross-validation of the effect model (leave one trial out)."""
     from ..meta._tau2 import tau2_estimate
@@ -215,12 +264,14 @@ def iecv(
     if len(levels) < 4:
         raise ModelError("internal-external cross-validation needs at least 4 trials")
     rows = []
+    everyone = np.full(len(frame), np.nan)
     for level in levels:
         held = frame[trial] == level
         model = fit_effect_model(frame[~held], modifiers, outcome=outcome, baseline=baseline,
                                  treatment=treatment, trial=trial)  # fmt: skip
         part = frame[held]
         predicted = predict_effect(model, part)["estimate"].to_numpy()
+        everyone[held.to_numpy()] = predicted
         y = part[outcome].to_numpy(float)
         treat = part[treatment].to_numpy(float)
         arms = min(int((treat == 1).sum()), int((treat == 0).sum()))
@@ -250,4 +301,9 @@ def iecv(
         slope=pooled,
         slope_ci=(pooled - q * se, pooled + q * se),
         c_benefit=float(np.average(usable["c_benefit"], weights=usable["n"])),
+        groups=calibration_groups(
+            frame[outcome].to_numpy(float), frame[baseline].to_numpy(float),
+            frame[treatment].to_numpy(float), frame[trial].astype(str).to_numpy(), everyone,
+            n_groups,
+        ),  # fmt: skip
     )

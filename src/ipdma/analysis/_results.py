@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._frozen import freeze
+from ._beyond_records import BeyondResults
 from ._forest import add_prediction_interval, forest_table, model_counts
 from ._importance import flag_importance, important_table
 from ._imputed import ImputationDiagnostics, imputation_table
@@ -127,6 +128,10 @@ class AnalysisResults:
     forest : DataFrame
         Per-trial treatment effects of the overall models in the primary window (the
         one-stage forest plots; ``ipdma.analysis._forest``), from the records.
+    beyond : BeyondResults
+        Non-linear interactions (splines), individual prediction (internal-external
+        cross-validation) and credibility of the important modifiers
+        (``ipdma.analysis._beyond_records``), computed by the analysis stage.
     run : RunLog or None
         Facts of the run that produced the records (fitted/cached counts, time).
     tables : dict
@@ -146,6 +151,7 @@ class AnalysisResults:
     tables: dict[str, Path] = field(default_factory=dict)
     forest: pd.DataFrame = field(default_factory=pd.DataFrame)
     imputation_diagnostics: tuple[ImputationDiagnostics, ...] = ()
+    beyond: BeyondResults = field(default_factory=BeyondResults.empty)
 
     @classmethod
     def from_records(

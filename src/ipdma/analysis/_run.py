@@ -11,6 +11,8 @@ from typing import Any
 
 from .._fs import replace_folder
 from ..errors import IpdmaError
+from ._beyond import beyond
+from ._beyond_records import BeyondResults
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._imputed import ImputationDiagnostics, imputed_grid
 from ._plan import AnalysisPlan, plan_from_dict
@@ -112,6 +114,10 @@ def run(
         times.update(grid.times)
         cached_count += grid.cached
         diagnostics = grid.diagnostics
+    results = AnalysisResults.from_records(records, keys, plan, imputation=diagnostics)
+    extra, extra_cache = beyond(
+        plan, source_info.frames, results.interactions, results.important, store.beyond_cached
+    )
     log = RunLog(
         run=0,
         started=started,
@@ -123,8 +129,9 @@ def run(
         not_estimable=sum(r.status == "not estimable" for r in records),
     )
     log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log,
-                     imputation=diagnostics)  # fmt: skip
-    results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
+                     imputation=diagnostics, beyond=extra.to_json(),
+                     beyond_cache=extra_cache)  # fmt: skip
+    results = dataclasses.replace(results, run=log, beyond=extra)
     return dataclasses.replace(results, tables=export_tables(results, out_dir))
 
 
@@ -151,7 +158,11 @@ def load_results(project: str | Path) -> AnalysisResults:
     records, keys, plan_json, log = store.load()
     plan = AnalysisPlan.model_validate(json.loads(plan_json))
     diagnostics = [ImputationDiagnostics.from_json(text) for text in store.imputation()]
-    return AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
+    results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
+    stored = store.beyond()
+    if stored is None:
+        return results
+    return dataclasses.replace(results, beyond=BeyondResults.from_json(stored))
 
 
 def _not_prepared(spec: ModelSpec, exc: IpdmaError, plan: AnalysisPlan) -> ModelResult:

@@ -113,7 +113,8 @@ class SplineInteraction:
     linear : EffectCurve
         The linear interaction's effect (the same model with ``B_1`` only), for overlay.
     coefficients : DataFrame
-        ``method, term, estimate, se`` for theta and the gamma's (one and two stage).
+        ``method, term, estimate, se`` for theta and the gamma's (one and two stage), and
+        the linear interaction's ``treat`` and ``ts1`` (method ``linear``).
     nonlinear_chi2, nonlinear_df, nonlinear_p
         One-stage Wald test that the non-linear gamma's are jointly zero.
     nonlinear_p_two_stage
@@ -122,6 +123,8 @@ class SplineInteraction:
         Between-trial covariance of (theta_i, gamma_i) from the method of moments.
     values
         The modifier's observed values (for the distribution beneath the plot).
+    studies, participants
+        Trials and participants in the one-stage model.
     """
 
     modifier: str
@@ -137,6 +140,8 @@ class SplineInteraction:
     nonlinear_p_two_stage: float
     psi: np.ndarray
     values: np.ndarray
+    studies: int = 0
+    participants: int = 0
 
 
 def _curve(grid: np.ndarray, rows: np.ndarray, beta: np.ndarray, vcov: np.ndarray) -> EffectCurve:
@@ -162,9 +167,14 @@ def _within_trial_centred(basis: np.ndarray, trial: np.ndarray) -> tuple[np.ndar
 
 
 def _per_trial(
-    y: np.ndarray, base: np.ndarray, treat: np.ndarray, centred: np.ndarray, trial: np.ndarray
+    y: np.ndarray,
+    base: np.ndarray | None,
+    treat: np.ndarray,
+    centred: np.ndarray,
+    trial: np.ndarray,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """OLS per trial of y on 1, base, Bc, treat, treat Bc: (theta_i, gamma_i) and covariance."""
+    """OLS per trial of y on 1, base, Bc, treat, treat Bc: (theta_i, gamma_i) and covariance
+    (``base`` None when the modifier is the baseline value itself: ``B_1`` is then it)."""
     estimates, covariances, used = [], [], []
     m = centred.shape[1]
     for level in pd.unique(trial):
@@ -173,14 +183,15 @@ def _per_trial(
         if t.min() == t.max():
             continue
         bc = centred[rows]
-        x = np.column_stack([np.ones(rows.sum()), base[rows], bc, t, t[:, None] * bc])
+        lead = [np.ones(rows.sum())] + ([] if base is None else [base[rows]])
+        x = np.column_stack([*lead, bc, t, t[:, None] * bc])
         if rows.sum() <= x.shape[1] + 2 or np.linalg.matrix_rank(x) < x.shape[1]:
             continue
         coef, *_ = np.linalg.lstsq(x, y[rows], rcond=None)
         resid = y[rows] - x @ coef
         s2 = float(resid @ resid) / (rows.sum() - x.shape[1])
         cov = s2 * np.linalg.inv(x.T @ x)
-        keep = np.arange(2 + m, 2 + 2 * m + 1)
+        keep = np.arange(len(lead) + m, len(lead) + 2 * m + 1)
         estimates.append(coef[keep])
         covariances.append(cov[np.ix_(keep, keep)])
         used.append(str(level))
@@ -245,11 +256,14 @@ def spline_interaction(
     """Fit a restricted-cubic-spline treatment-by-modifier interaction one- and two-stage.
 
     ``data`` has one row per participant with the named columns (a 0/1 ``treatment``);
-    rows with a missing value in any of them are dropped. See the module docstring.
+    rows with a missing value in any of them are dropped. See the module docstring. When
+    the modifier is the outcome's baseline value, the spline's main effects replace the
+    baseline term (``B_1`` is the baseline value).
     """
     from ..models import mixed
 
-    columns = [outcome, baseline, treatment, trial, modifier]
+    columns = list(dict.fromkeys([outcome, baseline, treatment, trial, modifier]))
+    same = modifier == baseline
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise ModelError(f"spline interaction: no column {missing[0]!r} in the data")
@@ -268,11 +282,12 @@ def spline_interaction(
     for name in names:
         model[f"t{name}"] = model["treat"] * model[name]
     interaction = [f"t{name}" for name in names]
+    base_term = "" if same else "base + "
     formula = (
-        f"y ~ 0 + C(trial) + base + {' + '.join(names)} + treat + {' + '.join(interaction)}"
+        f"y ~ 0 + C(trial) + {base_term}{' + '.join(names)} + treat + {' + '.join(interaction)}"
         " + (0 + treat | trial)"
     )
-    linear_formula = "y ~ 0 + C(trial) + base + s1 + treat + ts1 + (0 + treat | trial)"
+    linear_formula = f"y ~ 0 + C(trial) + {base_term}s1 + treat + ts1 + (0 + treat | trial)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = mixed(formula, model)
@@ -295,8 +310,8 @@ def spline_interaction(
     chi2, p = _wald(beta[2:], vcov[2:, 2:])
 
     estimates, covariances, used = _per_trial(
-        model["y"].to_numpy(), model["base"].to_numpy(), model["treat"].to_numpy(),
-        centred, trial_ids,
+        model["y"].to_numpy(), None if same else model["base"].to_numpy(),
+        model["treat"].to_numpy(), centred, trial_ids,
     )  # fmt: skip
     if len(used) < 3:
         raise ModelError(
@@ -307,12 +322,14 @@ def spline_interaction(
     mean, mean_vcov, psi = multivariate_mm(estimates, covariances)
     two_stage = _curve(grid, rows, mean, mean_vcov)
     _, p_two = _wald(mean[2:], mean_vcov[2:, 2:])
+    lin_beta = linear.fixef[lin_terms].to_numpy()
+    lin_se = np.sqrt(np.diag(linear.vcov.loc[lin_terms, lin_terms].to_numpy()))
     coefficients = pd.DataFrame(
         {
-            "method": ["one-stage"] * (m + 1) + ["two-stage"] * (m + 1),
-            "term": ["treat", *interaction] * 2,
-            "estimate": np.concatenate([beta, mean]),
-            "se": np.concatenate([np.sqrt(np.diag(vcov)), np.sqrt(np.diag(mean_vcov))]),
+            "method": ["one-stage"] * (m + 1) + ["two-stage"] * (m + 1) + ["linear"] * 2,
+            "term": ["treat", *interaction] * 2 + lin_terms,
+            "estimate": np.concatenate([beta, mean, lin_beta]),
+            "se": np.concatenate([np.sqrt(np.diag(vcov)), np.sqrt(np.diag(mean_vcov)), lin_se]),
         }
     )
     return SplineInteraction(
@@ -329,4 +346,6 @@ def spline_interaction(
         nonlinear_p_two_stage=p_two,
         psi=psi,
         values=x,
+        studies=int(fit.ngroups),
+        participants=len(frame),
     )

@@ -19,6 +19,10 @@ so re-ingesting never touches the results and the fit cache survives a re-ingest
     two identical runs give byte-identical tables).
 ``fit_times``
     ``run, model_id, key, seconds, cpu_seconds`` of the models fitted in each run.
+``beyond``, ``beyond_cache``
+    The spline, prediction and credibility frames of the current results
+    (:class:`~ipdma.analysis._beyond_records.BeyondResults` as JSON), and the cache of the
+    spline fits and cross-validations (``key, payload``; :mod:`ipdma.analysis._beyond`).
 
 Every write is one transaction.
 """
@@ -64,6 +68,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS fit_times (run INTEGER, model_id VARCHAR, key VARCHAR, "
     "seconds DOUBLE, cpu_seconds DOUBLE)",
     "CREATE TABLE IF NOT EXISTS imputation (follow_up VARCHAR, diagnostics VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS beyond_cache (key VARCHAR PRIMARY KEY, payload VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS beyond (results VARCHAR)",
 )
 
 
@@ -182,6 +188,8 @@ class ResultsStore:
         times: Mapping[str, tuple[float, float]],
         log: RunLog,
         imputation: Sequence[ImputationDiagnostics] = (),
+        beyond: str | None = None,
+        beyond_cache: Mapping[str, str] | None = None,
     ) -> RunLog:
         """Store a run in one transaction: new fits into the cache (failed fits are not
         cached), the result set and plan (replaced), the run log (appended).
@@ -210,6 +218,12 @@ class ResultsStore:
                 )
             con.execute("DELETE FROM plan")
             con.execute("INSERT INTO plan VALUES (?)", [plan.record()])
+            con.execute("DELETE FROM beyond")
+            if beyond is not None:
+                con.execute("INSERT INTO beyond VALUES (?)", [beyond])
+            if beyond_cache:
+                con.executemany("INSERT OR REPLACE INTO beyond_cache VALUES (?, ?)",
+                                list(beyond_cache.items()))  # fmt: skip
             log = RunLog(**{**log.__dict__, "run": run})
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(log.__dict__.values())
@@ -258,6 +272,36 @@ class ResultsStore:
         finally:
             con.close()
         return [str(row[0]) for row in rows]
+
+    def beyond_cached(self, keys: Sequence[str]) -> dict[str, str]:
+        """The cached payloads of those spline / cross-validation keys that are present."""
+        wanted = list(dict.fromkeys(keys))
+        if self.path is None or not wanted or not self.path.exists():
+            return {}
+        con = self._connect()
+        try:
+            con.execute("CREATE TEMP TABLE wanted_beyond (key VARCHAR)")
+            con.executemany("INSERT INTO wanted_beyond VALUES (?)", [(k,) for k in wanted])
+            rows = con.execute(
+                "SELECT c.key, c.payload FROM beyond_cache c JOIN wanted_beyond USING (key)"
+            ).fetchall()
+        finally:
+            con.close()
+        return {str(key): str(payload) for key, payload in rows}
+
+    def beyond(self) -> str | None:
+        """The beyond-the-paper frames of the current results (JSON), or None."""
+        if self.path is None or not self.path.exists():
+            return None
+        con = self._connect(read_only=True)
+        try:
+            tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+            if "beyond" not in tables:
+                return None
+            row = con.execute("SELECT results FROM beyond").fetchone()
+        finally:
+            con.close()
+        return None if row is None else str(row[0])
 
     def load(self) -> tuple[list[ModelResult], list[str], str, RunLog | None]:
         """The current records (grid order), their keys, the plan JSON and the last run log.

@@ -5,9 +5,12 @@ the one-stage forest plot (per-trial estimates, pooled effect, prediction interv
 ``subgroup_forest(frame)`` the subgroup-effect plot of the paper's Figures 3-5,
 ``effect_curve(spline)`` the treatment effect against a continuous modifier,
 ``flow_diagram(counts)`` Figure 1 (flow of trials and participants),
+``effect_curve_panel``, ``benefit_calibration`` and ``trial_interactions`` the spline,
+prediction and credibility figures from their stored frames,
 ``save(fig, stem)`` writes PNG and SVG.
 """
 
+from ._beyond import benefit_calibration, effect_curve_panel, trial_interactions
 from ._effect_curve import effect_curve
 from ._flow import flow_diagram
 from ._forest import forest
@@ -16,10 +19,13 @@ from ._save import save
 from ._subgroups import subgroup_forest
 
 __all__ = [
+    "benefit_calibration",
     "effect_curve",
+    "effect_curve_panel",
     "flow_diagram",
     "forest",
     "one_stage_forest",
     "save",
     "subgroup_forest",
+    "trial_interactions",
 ]

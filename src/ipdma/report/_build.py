@@ -19,6 +19,7 @@ import pandas as pd
 from .._version import __version__
 from ..analysis import RESULTS_FILE, AnalysisResults, load_results, plan_from_dict
 from ..errors import DataFileError, IpdmaError
+from ._beyond import beyond_figures
 from ._compose import ReportInputs
 from ._figures import aggregate_figures, flow_figure, overall_figures, subgroup_figures
 from ._write import write_report
@@ -136,6 +137,14 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
                     _settings(master, project),
                 ),
                 "Figures 3-5",
+                notices,
+            )
+            or []
+        )
+        figures += (
+            _optional(
+                lambda: beyond_figures(results, plan, names, labels, _settings(master, project)),
+                "The non-linear, prediction and credibility figures",
                 notices,
             )
             or []

@@ -17,6 +17,7 @@ import pandas as pd
 from ..analysis import AnalysisResults
 from ._appendix1 import appendix1_items
 from ._appendix9 import important_table
+from ._beyond import beyond_sections, credibility_section_items
 from ._captions import comparison_phrase, primary_of, window_phrase, windows_note
 from ._descriptive import table1_view, table2_view, table3_view
 from ._diagnostics import diagnostics_items
@@ -336,11 +337,15 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         modifier_items += _figure(inputs, f"figure{_FIGURE_NUMBER[outcome]}")
     if modifier_items:
         sections.append(Section("modifiers", "Treatment-effect modifiers", tuple(modifier_items)))
+    sections += beyond_sections(inputs.results, inputs.figures, inputs.labels)
     if sensitivity:
         sections.append(Section("sensitivity", "Sensitivity analyses", tuple(sensitivity)))
     if inputs.important is not None:
         view = important_table(inputs.important, plan=_plain(inputs.plan), truth=inputs.truth)
-        sections.append(Section("important", "Potentially important modifiers", (view,)))
+        credibility = credibility_section_items(inputs.results, inputs.figures, inputs.labels)
+        sections.append(
+            Section("important", "Potentially important modifiers", (view, *credibility))
+        )
 
     appendix: list[TableView | FigureView | Text] = []
     appendix += appendix1_items(inputs.models, inputs.plan)

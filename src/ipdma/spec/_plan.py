@@ -227,6 +227,26 @@ class AnalysisPlan(BaseModel):
         description="studies/participants per row: those contributing to the treatment "
         "comparison (default), or every trial and participant in the model (the paper's)",
     )
+    splines: bool = Field(
+        default=True,
+        description="non-linear interactions: a restricted cubic spline per continuous "
+        "modifier (pain, function; primary window and comparison; Riley et al. 2020)",
+    )
+    spline_knots: int = Field(default=4, ge=3, le=7, description="knots of the splines")
+    prediction: bool = Field(
+        default=True,
+        description="individual treatment-effect prediction with internal-external "
+        "cross-validation (pain, function; primary window and comparison)",
+    )
+    prediction_modifiers: tuple[str, ...] | None = Field(
+        default=None,
+        description="modifiers of the prediction model (default: the outcome's potentially "
+        "important numeric modifiers in the primary window and comparison)",
+    )
+    credibility: bool = Field(
+        default=True,
+        description="ICEMAN-style credibility of every potentially important modifier",
+    )
     model: ModelOptions = Field(default_factory=ModelOptions)
     importance: ImportanceRules = Field(default_factory=ImportanceRules)
     imputation: ImputationSettings = Field(default_factory=ImputationSettings)
@@ -304,7 +324,11 @@ def check_plan_variables(
         Naming the key (``analysis.modifiers`` / ``analysis.adjust_for``), the variable and
         the nearest known one.
     """
-    for key, names in (("modifiers", plan.modifiers), ("adjust_for", plan.adjust_for)):
+    for key, names in (
+        ("modifiers", plan.modifiers),
+        ("adjust_for", plan.adjust_for),
+        ("prediction_modifiers", plan.prediction_modifiers or ()),
+    ):
         for name in names:
             if name not in variables:
                 guess = nearest(name, variables)
