@@ -87,3 +87,31 @@ def test_report_before_ingest_is_a_user_error(tmp_path, capsys):
 def test_missing_project_file_is_a_user_error(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.toml")]) == 1
     assert "project file does not exist" in capsys.readouterr().err
+
+
+def test_report_shows_the_analyses_beyond_the_paper(project):
+    """Non-linear interactions, individual prediction and Appendix 9's credibility are in
+    the report, from the stored frames (the report's tables show the stored numbers)."""
+    from ipdma.analysis import load_results
+    from ipdma.report._view import format_p
+
+    html = (project.parent / "output" / "report" / "index.html").read_text("utf-8")
+    for key in ("nonlinear", "prediction"):
+        assert f'<section id="{key}">' in html
+    for key in ("nonlinear_pain", "nonlinear_function", "prediction_calibration"):
+        assert re.search(rf'<figure id="{key}">\s*<img src="data:image/png;base64,', html), key
+    beyond = load_results(project.parent / "output").beyond
+    tables = project.parent / "output" / "tables"
+    shown = pd.read_csv(tables / "nonlinear.csv", dtype=str, keep_default_na=False)
+    tests = beyond.spline_tests
+    # age and bmi are the continuous modifiers of the small plan: 2 x (pain, function)
+    assert len(shown) == len(tests) == 4
+    assert shown["p (one-stage)"].tolist() == [format_p(p) for p in tests["p"]]
+    prediction = pd.read_csv(tables / "prediction.csv", dtype=str, keep_default_na=False)
+    assert len(prediction) == 2
+    important = load_results(project.parent / "output").important
+    if len(important):
+        assert 'id="appendix9_credibility"' in html
+        credibility = pd.read_csv(tables / "appendix9_credibility.csv", dtype=str)
+        assert len(credibility) == len(beyond.credibility) == len(important)
+        assert set(credibility["Credibility"]) <= {"high", "moderate", "low"}

@@ -5,7 +5,8 @@ per-trial interactions of the same model (:func:`interaction_by_trial`: least sq
 pain and function, logistic for global recovery, the plan's adjusters with their treatment
 interactions when the row is adjusted) on the row's window and comparison set, pooled by
 REML, and the ICEMAN-style assessment (:func:`assess_credibility`) with the plan's
-``prespecified`` and ``direction`` for the modifier.
+``prespecified`` and ``direction`` for the modifier. A row no trial can estimate on its own
+is listed with the rating ``not assessed`` and the reason.
 """
 
 from __future__ import annotations
@@ -70,11 +71,14 @@ def credibility_frames(
             adjusters = plan.adjust_for if bool(row["adjusted"]) else ()
             by_trial = interaction_by_trial(
                 data, _Z, outcome=outcome, baseline=BASELINE_OF[outcome],
-                adjust_for=tuple(a for a in adjusters if a in data.columns),
+                adjust_for=tuple(a for a in adjusters if a in data.columns and a != modifier),
                 family="binomial" if outcome == "recovery" else "gaussian",
             )  # fmt: skip
-        except (IpdmaError, ValueError, np.linalg.LinAlgError):
-            continue  # fewer than one trial with its own estimate: no assessment
+        except (IpdmaError, ValueError, np.linalg.LinAlgError) as exc:
+            # no trial has its own estimate: reported, not assessed
+            ratings.append({**key, "adjusted": bool(row["adjusted"]), "rating": "not assessed",
+                            "reasons": str(exc).splitlines()[0], "k": 0})  # fmt: skip
+            continue
         spec = plan.modifier_spec(modifier)
         result = assess_credibility(
             full, interactions, by_trial, prespecified=spec.prespecified,
@@ -93,8 +97,9 @@ def credibility_frames(
                      for c in result.criteria]  # fmt: skip
         trials += [
             {**key, "trial": label, "estimate": y, "variance": v, "weight": w}
-            for label, y, v, w in zip(by_trial.labels, by_trial.yi, by_trial.vi,
-                                      by_trial.weights, strict=True)  # fmt: skip
+            for label, y, v, w in zip(
+                by_trial.labels, by_trial.yi, by_trial.vi, by_trial.weights, strict=True
+            )
         ]
     return {
         "credibility": pd.DataFrame(ratings),

@@ -17,8 +17,9 @@ spline_curves
     point of an effect curve: ``outcome, window, comparison, modifier, method`` (``one-stage``,
     ``two-stage``, ``linear``), ``x, estimate, ci_low, ci_high`` (pointwise 95%).
 spline_histogram
-    bin of the modifier's distribution in the model: ``..., modifier, bin_low, bin_high,
-    count`` (counts only: no participant's value is stored).
+    bin of the modifier's distribution in the model, over the curves' range (1st to 99th
+    centile): ``..., modifier, bin_low, bin_high, count`` (counts only: no participant's
+    value is stored).
 prediction
     outcome: ``outcome, window, comparison, modifiers`` (``"; "``-joined), ``selection``
     (how they were chosen), ``studies, participants, slope, slope_ci_low, slope_ci_high,
@@ -30,7 +31,8 @@ prediction_groups
     ci_low, ci_high``.
 credibility
     potentially important modifier level (Appendix 9): ``outcome, window, comparison,
-    modifier, level, adjusted, rating, reasons`` (``" | "``-joined), ``k, pooled, pooled_se,
+    modifier, level, adjusted, rating`` (``high``, ``moderate``, ``low``, or ``not assessed``
+    when no trial has its own estimate), ``reasons`` (``" | "``-joined), ``k, pooled, pooled_se,
     i2, tau2, q_p, share`` (per-trial interactions pooled by REML; share of trials in the
     pooled direction), ``scale`` (``MD`` or ``log OR``).
 credibility_criteria

@@ -184,7 +184,9 @@ def _spline(unit: Unit, data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.
     except (IpdmaError, np.linalg.LinAlgError, ValueError) as exc:
         return {"spline_tests": pd.DataFrame([{**test, "error": str(exc).splitlines()[0]}])}
     coefficients = result.coefficients
-    linear = coefficients.loc[(coefficients["method"] == "linear") & (coefficients["term"] == "ts1")]
+    linear = coefficients.loc[
+        (coefficients["method"] == "linear") & (coefficients["term"] == "ts1")
+    ]
     slope, se = float(linear["estimate"].iloc[0]), float(linear["se"].iloc[0])
     test.update(
         studies=result.studies, participants=result.participants,
@@ -211,7 +213,11 @@ def _spline(unit: Unit, data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.
 
 
 def _prediction(unit: Unit, data: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    row = {**_cell(unit), "modifiers": "; ".join(unit.modifiers), "selection": unit.selection}
+    row: dict[str, object] = {
+        **_cell(unit),
+        "modifiers": "; ".join(unit.modifiers),
+        "selection": unit.selection,
+    }
     if not unit.modifiers:
         row["error"] = "no modifier to predict with"
         return {"prediction": pd.DataFrame([row])}

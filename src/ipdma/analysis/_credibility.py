@@ -122,7 +122,9 @@ def interaction_by_trial(
             m = (part[modifier].astype(str) == level).to_numpy(float)
         else:
             m = part[modifier].to_numpy(float)
-        lead = [np.ones_like(y)] + ([] if modifier == baseline else [part[baseline].to_numpy(float)])
+        lead = [np.ones_like(y)] + (
+            [] if modifier == baseline else [part[baseline].to_numpy(float)]
+        )
         adjusters = [part[a].to_numpy(float) for a in extra]
         x = np.column_stack([*lead, m, t, t * m, *adjusters, *(t * a for a in adjusters)])
         where = len(lead) + 2
@@ -173,9 +175,7 @@ def assess_credibility(
     benefit = benefit_sign(estimate, scale)
     criteria = []
     within: Answer = (
-        "yes"
-        if not np.isfinite(across) or benefit_sign(across, scale) == benefit
-        else "partly"
+        "yes" if not np.isfinite(across) or benefit_sign(across, scale) == benefit else "partly"
     )
     criteria.append(Criterion("within-trial comparison", within,
         f"within-trial interaction {estimate:.2f}; across-trial term "
@@ -219,7 +219,9 @@ def assess_credibility(
         & interactions["estimate"].notna()
     ]
     scales = related["scale"] if "scale" in related else pd.Series("MD", index=related.index)
-    signs = [benefit_sign(float(e), str(c)) for e, c in zip(related["estimate"], scales, strict=True)]
+    signs = [
+        benefit_sign(float(e), str(c)) for e, c in zip(related["estimate"], scales, strict=True)
+    ]
     agree = sum(sign == benefit for sign in signs)
     if len(related) == 0:
         across_answer: Answer = "partly"

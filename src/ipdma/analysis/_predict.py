@@ -302,8 +302,11 @@ def iecv(
         slope_ci=(pooled - q * se, pooled + q * se),
         c_benefit=float(np.average(usable["c_benefit"], weights=usable["n"])),
         groups=calibration_groups(
-            frame[outcome].to_numpy(float), frame[baseline].to_numpy(float),
-            frame[treatment].to_numpy(float), frame[trial].astype(str).to_numpy(), everyone,
+            frame[outcome].to_numpy(float),
+            frame[baseline].to_numpy(float),
+            frame[treatment].to_numpy(float),
+            frame[trial].astype(str).to_numpy(),
+            everyone,
             n_groups,
-        ),  # fmt: skip
+        ),
     )

@@ -137,7 +137,8 @@ def trial_interactions(
     n = len(assessments)
     cols = max(1, min(columns, n))
     rows_needed = [
-        int(((trials[key] == a[key].to_numpy()).all(axis=1)).sum()) for _, a in assessments.iterrows()
+        int(((trials[key] == a[key].to_numpy()).all(axis=1)).sum())
+        for _, a in assessments.iterrows()
     ]
     per_row = [max(rows_needed[i : i + cols], default=1) for i in range(0, n, cols)]
     fig = Figure(figsize=(3.6 * cols, sum(0.9 + 0.22 * (k + 2) for k in per_row)),

@@ -45,7 +45,9 @@ def credibility_figures(
 
     window, comparison = primary_of(plan)
     rated = beyond.credibility
-    chosen = rated.loc[(rated["window"] == window) & (rated["comparison"] == comparison)]
+    chosen = rated.loc[
+        (rated["window"] == window) & (rated["comparison"] == comparison) & (rated["k"] > 0)
+    ]
     if chosen.empty:
         return []
     chosen = chosen.reset_index(drop=True)
@@ -55,8 +57,9 @@ def credibility_figures(
         for i, r in chosen.iterrows()
     }
     xlabels = [
-        "Interaction, log odds ratio" if r["scale"] == "log OR" else "Interaction, MD"
-        + (" per unit" if r["level"] == "per unit" else "")
+        "Interaction, log odds ratio"
+        if r["scale"] == "log OR"
+        else "Interaction, MD" + (" per unit" if r["level"] == "per unit" else "")
         for _, r in chosen.iterrows()
     ]
     fig = trial_interactions(chosen, beyond.credibility_trials, titles=titles,
@@ -101,9 +104,15 @@ def credibility_items(
         row["Trials: k, same direction, I\u00b2"] = (
             f"{int(rec['k'])}, {format_number(100 * rec['share'], 0)}%, "
             f"{format_number(rec['i2'], 0)}%"
+            if rec["k"] and rec["k"] > 0
+            else "0"
         )
         row["Credibility"] = str(rec["rating"])
-        row["Reasons"] = str(rec.get("reasons") or "").replace(" | ", "; ")
+        row["Not fully met"] = (
+            "; ".join(short for _, short in _CRITERIA if row[short] not in ("yes", ""))
+            if rec["rating"] != "not assessed"
+            else str(rec.get("reasons") or "")
+        )
         rows.append(row)
     table = TableView(
         key="appendix9_credibility",
@@ -122,8 +131,8 @@ def credibility_items(
             "(by direction of benefit); continuous modifiers analysed as continuous.",
             "Rating: high when the first four criteria are met and the fifth at least "
             "partly; low when the within-trial comparison fails, or chance is not excluded "
-            "and at least three criteria are not met; moderate otherwise. Reasons list every "
-            "criterion not fully met.",
+            "and at least three criteria are not met; moderate otherwise. The reason of every "
+            "answer is in the table of criteria below.",
         ),
         repeat_first=False,
     )

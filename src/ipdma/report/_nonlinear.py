@@ -40,7 +40,7 @@ def nonlinear_figures(
             mine,
             beyond.spline_curves.loc[beyond.spline_curves["outcome"] == outcome],
             beyond.spline_histogram.loc[beyond.spline_histogram["outcome"] == outcome],
-            effect_label=f"Effect on {str(outcome)} (MD)",
+            effect_label=f"Effect on {outcome!s} (MD)",
         )
         views.append(figure_view(
             fig, key=f"nonlinear_{outcome}",
@@ -71,7 +71,8 @@ def nonlinear_items(
             "Variable": labels.get(rec["modifier"]) or rec.get("label") or rec["modifier"],
             "Studies / participants": f"{format_number(rec['studies'], 0)} / "
             f"{format_number(rec['participants'], 0)}",
-            "Knots": str(rec.get("knots") or "").replace("; ", ", "),
+            "Knots": ", ".join(f"{float(k):.3g}" for k in str(rec.get("knots") or "").split(";")
+                               if k.strip()),
             "Linear interaction per unit (95% CI)": format_ci(
                 rec["linear_estimate"], rec["linear_ci_low"], rec["linear_ci_high"], digits=3),
             "p (linear)": format_p(rec["linear_p"]),
