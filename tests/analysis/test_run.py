@@ -151,7 +151,8 @@ def test_public_api():
     # issue 12: the typed results contract (ModelResult and its parts), the results store
     # and its loader are public
     assert sorted(ipdma.analysis.__all__) == [
-        "AnalysisPlan", "AnalysisResults", "BenefitCalibration", "ConvergenceRecord",
+        "AnalysisPlan", "AnalysisResults", "BenefitCalibration", "BeyondResults",
+        "ConvergenceRecord",
         "EffectModel", "FitOptions", "ImportanceRules", "ModelOptions", "ModelResult",
         "ModelSpec", "ModifierSpec", "PreparedModel", "RESULTS_FILE", "ResultsStore", "RunLog",
         "SplineInteraction", "TIDY_COLUMNS", "TwoStageEstimate", "benjamini_hochberg",

@@ -31,6 +31,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from ..meta import PoolResult, pool
 
@@ -70,7 +71,7 @@ def _logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | N
     None when it does not converge or separates (a coefficient beyond |20| on the logit)."""
     beta = np.zeros(x.shape[1])
     for _ in range(50):
-        p = 1 / (1 + np.exp(-(x @ beta)))
+        p = expit(x @ beta)
         w = p * (1 - p)
         info = x.T @ (x * w[:, None])
         try:
@@ -84,7 +85,7 @@ def _logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | N
         return None
     if np.max(np.abs(beta)) > 20:
         return None
-    p = 1 / (1 + np.exp(-(x @ beta)))
+    p = expit(x @ beta)
     return beta, np.linalg.inv(x.T @ (x * (p * (1 - p))[:, None]))
 
 
