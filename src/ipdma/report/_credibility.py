@@ -12,7 +12,7 @@ from ..analysis import BeyondResults
 from ._captions import comparison_phrase, primary_of, window_phrase
 from ._figures import figure_view
 from ._labels import OUTCOME_LABELS
-from ._tables import _SHORT_COMPARISON
+from ._tables import _SHORT_COMPARISON, _sort
 from ._view import FigureView, TableView, Text, format_number
 
 __all__ = ["credibility_figures", "credibility_items"]
@@ -90,7 +90,7 @@ def credibility_items(
         for r in criteria.to_dict("records")
     }
     rows = []
-    for rec in rated.to_dict("records"):
+    for rec in _sort(rated, ["outcome", "window", "comparison"]).to_dict("records"):
         key = tuple(str(rec[c]) for c in _KEY)
         row = {
             "Outcome": OUTCOME_LABELS.get(rec["outcome"], rec["outcome"]),
@@ -108,11 +108,7 @@ def credibility_items(
             else "0"
         )
         row["Credibility"] = str(rec["rating"])
-        row["Not fully met"] = (
-            "; ".join(short for _, short in _CRITERIA if row[short] not in ("yes", ""))
-            if rec["rating"] != "not assessed"
-            else str(rec.get("reasons") or "")
-        )
+        row["Note"] = str(rec.get("reasons") or "") if rec["rating"] == "not assessed" else ""
         rows.append(row)
     table = TableView(
         key="appendix9_credibility",
