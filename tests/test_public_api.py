@@ -23,7 +23,9 @@ REQUIRED = {
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3", "flow_counts"},
     "plots": {"effect_curve", "flow_diagram", "forest", "one_stage_forest", "subgroup_forest",
-              "save"},
+              "save",
+              # issue 18: the spline, calibration and credibility figures from stored frames
+              "effect_curve_panel", "benefit_calibration", "trial_interactions"},
     "store": {"load", "ingest", "MasterData", "MasterMeta", "analysis_frame"},
     "harmonize": {"VARIABLES", "INSTRUMENTS"},
     "spec": {"load_trial_spec", "load_project", "TrialSpec", "Project", "VARIABLES",
@@ -34,7 +36,8 @@ REQUIRED = {
     "analysis": {"run", "AnalysisPlan", "AnalysisResults", "plan_from_dict", "ModelResult",
                  "ConvergenceRecord", "load_results", "ResultsStore", "RunLog",
                  # issue 18: effect prediction and spline interactions
-                 "fit_effect_model", "iecv", "predict_effect", "spline_interaction"},
+                 "fit_effect_model", "iecv", "predict_effect", "spline_interaction",
+                 "BeyondResults"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
     "summaries": {"summarize", "write_summaries", "read_summaries", "fit_summaries",
