@@ -44,12 +44,15 @@ def test_public_names() -> None:
         "table3",
     ]
     assert sorted(plots.__all__) == [
+        "benefit_calibration",
         "effect_curve",
+        "effect_curve_panel",
         "flow_diagram",
         "forest",
         "one_stage_forest",
         "save",
         "subgroup_forest",
+        "trial_interactions",
     ]
     assert ipdma.meta.pool is meta.pool
 
