@@ -6,14 +6,10 @@ per trial). Trial i's log-likelihood depends on ``(theta, alpha_i)`` only, so th
 an arrow matrix: a dense shared block, one small diagonal block per trial and their couplings.
 Each Newton step solves it by the Schur complement over the trial-local blocks, so its cost
 grows linearly in the number of trials, and the trial-local parameters never enter a generic
-optimiser. The per-trial Hessians are finite differences of the exact analytic per-trial
-gradients (``_aghq.evaluate``); because trial i's gradient depends on ``alpha_i`` only, the
-local directions of all trials are perturbed together (a column colouring), so one Hessian
-costs ``len(theta) + max local columns per trial`` extra gradient evaluations. Inside the
-iterations a cheaper matrix is used: the coefficient block from the analytic curvature of
-the integrand at its mode (``Evaluation.information``) and only the columns of the
-covariance parameters by differences; since the gradient is exact, this changes the path,
-not the optimum. Standard errors always use the fully differenced Hessian.
+optimiser. Gradient and Hessian are the exact analytic per-trial derivatives of the AGHQ
+log-likelihood (``_aghq.evaluate``, ``_aghq_hessian``): every iteration is a full Newton
+step (damped only where minus the Hessian is not positive definite), and the Hessian at
+the optimum, which gives the standard errors, is the one of the last iteration.
 """
 
 from __future__ import annotations
@@ -30,7 +26,6 @@ __all__ = ["ArrowHessian", "Optimum", "glm_start", "maximize", "negative_hessian
 ArrowHessian = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
-_FD_STEP = 1e-5  # finite-difference step, relative to the parameter or to its unit
 DIVERGED = 200.0  # a coefficient moving a typical linear predictor this far: diverging
 
 
@@ -98,7 +93,7 @@ class _Problem:
         K = self.data.ntrials
         return np.concatenate([np.broadcast_to(beta, (K, len(beta))), alpha], axis=1)
 
-    def evaluate(self, theta, alpha, modes, *, gradient=True) -> Evaluation:
+    def evaluate(self, theta, alpha, modes, *, gradient=True, hessian=False) -> Evaluation:
         _, lam = self.split(theta)
         return evaluate(
             self.data,
@@ -108,6 +103,7 @@ class _Problem:
             self.nodes,
             self.log_weights,
             gradient=gradient,
+            hessian=hessian,
         )
 
     def per_trial_gradient(self, ev: Evaluation) -> tuple[np.ndarray, np.ndarray]:
@@ -119,63 +115,19 @@ class _Problem:
         return shared, np.where(self.local_mask, G[:, ps : ps + m], 0.0)
 
 
-def negative_hessian(
-    problem: _Problem, theta, alpha, ev: Evaluation, *, central: bool, hybrid: bool = False
-) -> ArrowHessian:
-    """Per-trial pieces of minus the Hessian: shared block, couplings (K, t, m), local (K, m, m).
-
-    Finite differences of the exact per-trial gradients. With ``hybrid``, only the columns of
-    the covariance parameters are differenced; the coefficient block comes from
-    ``ev.information`` (exact up to the log-determinant's curvature): used inside Newton's
-    method, never for standard errors.
-    """
-    nt, (K, m) = len(theta), problem.local_mask.shape
-    H = np.zeros((K, nt + m, nt + m))
-    ps = problem.n_shared
-    if hybrid:
-        order = np.r_[np.arange(ps), nt + np.arange(m)]  # coefficient j -> position
-        assert ev.information is not None  # computed with every gradient
-        H[:, order[:, None], order[None, :]] = -ev.information
-
-    def grads(th, al):
-        e = problem.evaluate(th, al, ev.modes)
-        s, loc = problem.per_trial_gradient(e)
-        return np.concatenate([s, loc], axis=1)
-
-    g0 = None
-    if not central:
-        s0, loc0 = problem.per_trial_gradient(ev)
-        g0 = np.concatenate([s0, loc0], axis=1)
-    for j in range(ps if hybrid else 0, nt):
-        h = _FD_STEP * max(problem.theta_unit[j], abs(theta[j]))
-        tp = theta.copy()
-        tp[j] += h
-        if central:
-            tm = theta.copy()
-            tm[j] -= h
-            H[:, :, j] = (grads(tp, alpha) - grads(tm, alpha)) / (2 * h)
-        else:
-            H[:, :, j] = (grads(tp, alpha) - g0) / h
-    for s in range(0 if not hybrid else m, m):
-        h = _FD_STEP * np.maximum(problem.alpha_unit[:, s], np.abs(alpha[:, s]))
-        ap = alpha.copy()
-        ap[:, s] += h
-        if central:
-            am = alpha.copy()
-            am[:, s] -= h
-            H[:, :, nt + s] = (grads(theta, ap) - grads(theta, am)) / (2 * h[:, None])
-        else:
-            H[:, :, nt + s] = (grads(theta, ap) - g0) / h[:, None]
-    if hybrid:  # the differenced columns also give the rows of the covariance parameters
-        lam = np.arange(ps, nt)
-        H[:, lam[:, None], np.r_[np.arange(ps), nt + np.arange(m)][None, :]] = np.swapaxes(
-            H[:, np.r_[np.arange(ps), nt + np.arange(m)][:, None], lam[None, :]], 1, 2
-        )
-    H = -0.5 * (H + H.transpose(0, 2, 1))
+def negative_hessian(problem: _Problem, ev: Evaluation) -> ArrowHessian:
+    """Minus the exact Hessian (``ev.hessian``, analytic, ``_aghq_hessian``) in arrow form:
+    shared block (sum over trials), couplings (K, t, m), local blocks (K, m, m)."""
+    assert ev.hessian is not None  # evaluate(..., hessian=True)
+    ps, p = problem.n_shared, problem.data.n_coef
+    nt, m = ps + (ev.hessian.shape[1] - p), problem.local_mask.shape[1]
+    order = np.r_[np.arange(ps), np.arange(p, ev.hessian.shape[1]), np.arange(ps, p)]
+    H = -ev.hessian[:, order[:, None], order[None, :]]
+    mask = problem.local_mask
     shared = H[:, :nt, :nt].sum(axis=0)
-    couple = H[:, :nt, nt:] * problem.local_mask[:, None, :]
-    local = H[:, nt:, nt:] * (problem.local_mask[:, :, None] & problem.local_mask[:, None, :])
-    eye = np.eye(m)[None] * (~problem.local_mask)[:, :, None]
+    couple = H[:, :nt, nt:] * mask[:, None, :]
+    local = H[:, nt:, nt:] * (mask[:, :, None] & mask[:, None, :])
+    eye = np.eye(m)[None] * (~mask)[:, :, None]
     return shared, couple, local + eye
 
 
@@ -274,15 +226,17 @@ def maximize(
     alpha: np.ndarray,
     *,
     modes: np.ndarray | None = None,
-    hessian: ArrowHessian | None = None,
     tol: float = 1e-10,
     max_iter: int = 200,
     fixed: np.ndarray | None = None,
 ) -> Optimum:
-    """Damped Newton (Levenberg-Marquardt on minus the Hessian) until the decrement is tiny.
+    """Newton's method with the exact Hessian until the Newton decrement is below ``tol``.
 
-    The finite-difference Hessian is recomputed only when the previous step did not shrink
-    the Newton decrement tenfold (a chord-Newton scheme); the gradient is always exact.
+    At each iterate the step solves minus the (exact) Hessian, damped (Levenberg-Marquardt)
+    only where it is not positive definite, and is halved until the log-likelihood does not
+    decrease. The decrement ``g' H^-1 g`` (twice the gain a Newton step predicts) is measured
+    at the current iterate, so the iterate it accepts is returned without another
+    evaluation. Every point tried is evaluated with its exact gradient and Hessian.
     ``fixed`` (boolean over ``theta``) holds those shared parameters at their start values;
     the returned ``gradient_max`` is then over the other parameters. ``gradient_max`` is the
     largest absolute score in each parameter's own unit (``theta_unit``, ``alpha_unit``:
@@ -293,43 +247,39 @@ def maximize(
     theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
     if modes is None:
         modes = np.zeros((problem.data.ntrials, problem.data.q))
-    ev = problem.evaluate(theta, alpha, modes)
+    ev = problem.evaluate(theta, alpha, modes, hessian=True)
     f = ev.loglik.sum()
-    damping = 0.0
-    decrement = previous = np.inf
+    hessian = negative_hessian(problem, ev)
+    decrement = np.inf
     iterations = 0
     for _ in range(max_iter):
-        iterations += 1
         g_theta, g_alpha = problem.per_trial_gradient(ev)
         g_theta = np.where(free, g_theta.sum(axis=0), 0.0)
-        fresh = hessian is None or decrement > 0.1 * previous
-        if hessian is None or fresh:
-            hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
-        previous = decrement
-        accepted = False
-        for _ in range(60):
+        step, damping = None, 0.0
+        while step is None and damping < 1e12:
             step = _newton_step(*pin(hessian, ~free), g_theta, g_alpha, damping)
-            if step is None:
-                damping = max(1e-4, 10 * damping)
-                continue
-            d_theta, d_alpha = step
-            biggest = max(np.max(np.abs(d_theta)), np.max(np.abs(d_alpha), initial=0.0))
-            if biggest > _MAX_STEP:
-                d_theta, d_alpha = d_theta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
-            decrement = float(g_theta @ d_theta + np.sum(g_alpha * d_alpha))
-            new = problem.evaluate(theta + d_theta, alpha + d_alpha, ev.modes)
+            damping = max(1e-4, 10 * damping)
+        if step is None:
+            break
+        d_theta, d_alpha = step
+        biggest = max(np.max(np.abs(d_theta)), np.max(np.abs(d_alpha), initial=0.0))
+        if biggest > _MAX_STEP:
+            d_theta, d_alpha = d_theta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
+        decrement = float(g_theta @ d_theta + np.sum(g_alpha * d_alpha))
+        if decrement < tol:
+            break
+        iterations += 1
+        accepted = False
+        for _ in range(40):
+            new = problem.evaluate(theta + d_theta, alpha + d_alpha, ev.modes, hessian=True)
             f_new = new.loglik.sum()
             if np.isfinite(f_new) and f_new >= f - 1e-10 * (1 + abs(f)):
                 theta, alpha, ev, f = theta + d_theta, alpha + d_alpha, new, f_new
-                damping = 0.0 if damping <= 1e-4 else damping / 10
+                hessian = negative_hessian(problem, ev)
                 accepted = True
                 break
-            if not fresh:  # a stale Hessian failed: refresh it before damping
-                hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
-                fresh = True
-                continue
-            damping = max(1e-4, 10 * damping)
-        if not accepted or decrement < tol:
+            d_theta, d_alpha = 0.5 * d_theta, 0.5 * d_alpha
+        if not accepted:
             break
         if problem.linear_predictor_reach(theta, alpha) > DIVERGED:  # separation: stop
             break
@@ -339,6 +289,4 @@ def maximize(
     g_free = (g_theta.sum(axis=0) * problem.theta_unit)[free]
     g_local = np.where(problem.local_mask, g_alpha * problem.alpha_unit, 0.0)
     gmax = float(max(np.max(np.abs(g_free), initial=0.0), np.max(np.abs(g_local), initial=0.0)))
-    if hessian is None:  # max_iter = 0: no step was taken
-        hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
     return Optimum(theta, alpha, ev, iterations, decrement, gmax, hessian)

@@ -29,7 +29,7 @@ from ..models._formula import parse_formula
 from ..models._logistic import GRADIENT_TOL, RESTART_TOL, SINGULAR_TOL
 from ..models._logistic_boundary import boundary_parameters, verify_boundary
 from ..models._logistic_design import Prepared
-from ..models._logistic_newton import _MAX_STEP, _newton_step, _Problem, maximize, negative_hessian
+from ..models._logistic_newton import _MAX_STEP, _newton_step, _Problem, maximize
 from ..models._logistic_result import build_result
 from ..models._result import MixedResult
 from ._coordinate import models_of, verified
@@ -76,7 +76,7 @@ class _RemoteProblem(_Problem):
     def __post_init__(self) -> None:  # units come from the sites' sums of squares
         pass
 
-    def evaluate(self, theta, alpha, modes, *, gradient=True) -> Evaluation:
+    def evaluate(self, theta, alpha, modes, *, gradient=True, hessian=False) -> Evaluation:
         requests = {
             site: {
                 "kind": "evaluate",
@@ -85,6 +85,7 @@ class _RemoteProblem(_Problem):
                 "modes": modes[rows],
                 "nagq": self.nagq,
                 "gradient": gradient,
+                "hessian": hessian,
             }
             for site, rows in self.rows_of.items()
         }
@@ -92,7 +93,7 @@ class _RemoteProblem(_Problem):
         K = self.data.ntrials
         loglik = np.empty(K)
         new_modes = np.empty_like(modes)
-        grad = info = None
+        grad = hess = None
         for site, rows in self.rows_of.items():
             a = answers[site]
             loglik[rows] = a["loglik"]
@@ -100,11 +101,11 @@ class _RemoteProblem(_Problem):
             if "gradient" in a:
                 grad = np.empty((K, a["gradient"].shape[1])) if grad is None else grad
                 grad[rows] = a["gradient"]
-            if "information" in a:
-                info = np.empty((K, *a["information"].shape[1:])) if info is None else info
-                info[rows] = a["information"]
+            if "hessian" in a:
+                hess = np.empty((K, *a["hessian"].shape[1:])) if hess is None else hess
+                hess[rows] = a["hessian"]
         lower = answers[next(iter(answers))]["lower"]
-        return Evaluation(loglik, grad, new_modes, lower, given_information=info)
+        return Evaluation(loglik, grad, new_modes, lower, hess)
 
 
 def _glm_start(sites: _Sites, rows_of, ps: int, K: int, iterations: int = 25):
@@ -229,21 +230,21 @@ def fit_binomial_remote(
     diag = skeleton.lam_rows == skeleton.lam_cols
     lam0 = np.zeros(len(lam_rows))
     lam0[diag] = 0.2 / np.maximum(z_rms[skeleton.lam_rows[diag]], 1e-8)
-    opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=1e-10 if nagq == 1 else 1e-6)
+    opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=1e-14)
     lam_hat = opt.theta[ps:]
     lam_alt = np.where(np.abs(lam_hat) > 0.05, 1.5 * lam_hat, 0.5 * lam0)
     alt = maximize(lap, np.r_[opt.theta[:ps], lam_alt], opt.alpha, modes=opt.evaluation.modes,
-                   hessian=opt.hessian, tol=1e-7)  # fmt: skip
+                   tol=1e-7)  # fmt: skip
     f1, f2 = opt.evaluation.loglik.sum(), alt.evaluation.loglik.sum()
     if f2 > f1 + RESTART_TOL:
         opt, f1 = alt, f2
     agree = abs(f2 - f1) <= RESTART_TOL
     if nagq > 1:
         opt = maximize(quad, opt.theta, opt.alpha, modes=opt.evaluation.modes,
-                       hessian=opt.hessian, tol=1e-10)  # fmt: skip
+                       tol=1e-14)  # fmt: skip
     at_zero = boundary_parameters(quad, opt.theta, SINGULAR_TOL)
     if at_zero.size == 0:
-        hessian = negative_hessian(quad, opt.theta, opt.alpha, opt.evaluation, central=False)
+        hessian = opt.hessian
         gmax = opt.gradient_max
         converged = bool(agree and gmax < GRADIENT_TOL)
         convergence = f"federated: max |gradient| {gmax:.1e} in parameter units"
@@ -254,7 +255,7 @@ def fit_binomial_remote(
         if f_held >= opt.evaluation.loglik.sum() - RESTART_TOL:
             opt, hessian, gmax = check.optimum, check.hessian, check.gradient_max
         else:
-            hessian = negative_hessian(quad, opt.theta, opt.alpha, opt.evaluation, central=False)
+            hessian = opt.hessian
             gmax = max(check.gradient_max, opt.gradient_max)
         converged = bool(agree and gmax < GRADIENT_TOL and check.gain <= RESTART_TOL)
         convergence = f"federated boundary fit: {', '.join(names)} held at 0"

@@ -7,8 +7,8 @@ then answers, for parameters the coordinator sends, per trial only:
 
 * ``glm``: the score and information of the logistic regression without random effects
   (the engine's starting values, ``_logistic_newton.glm_start``);
-* ``evaluate``: the AGHQ log-likelihood, its exact gradient, the conditional modes and the
-  curvature of each trial (``_aghq.evaluate`` through the engine's ``_Problem``).
+* ``evaluate``: the AGHQ log-likelihood, its exact gradient and (when asked) Hessian, and
+  the conditional modes of each trial (``_aghq.evaluate`` through the engine's ``_Problem``).
 
 Trials are independent given the parameters, so the coordinator's sums over the sites'
 trials are the pooled quantities. Nothing per participant leaves the site.
@@ -177,10 +177,11 @@ class BinomialSite:
             np.asarray(message["alpha"], float),
             np.asarray(message["modes"], float),
             gradient=bool(message["gradient"]),
+            hessian=bool(message.get("hessian", False)),
         )
         out = {"loglik": ev.loglik, "modes": ev.modes, "lower": ev.lower}
         if ev.gradient is not None:
             out["gradient"] = ev.gradient
-        if ev.information is not None:
-            out["information"] = ev.information
+        if ev.hessian is not None:
+            out["hessian"] = ev.hessian
         return out
