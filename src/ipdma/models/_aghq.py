@@ -39,9 +39,9 @@ from functools import cached_property
 
 import numpy as np
 
-from ._aghq_gradient import FirstOrder, first_order, total_gradient
+from ._aghq_gradient import _sym, adjoint, total_gradient
 from ._aghq_hessian import total_hessian
-from ._aghq_nodes import NodeSums, laplace_sums, node_sums, softplus, trial_sums
+from ._aghq_nodes import NodeSums, laplace_sums, node_sums, softplus, trial_sums, upper
 from ._family import BINOMIAL, GLMFamily
 
 __all__ = ["BinomialData", "Evaluation", "ModeState", "evaluate", "hermite_grid"]
@@ -64,10 +64,6 @@ def hermite_grid(nagq: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     wmesh = np.meshgrid(*([logw] * dim), indexing="ij")
     log_weights = np.sum([m.ravel() for m in wmesh], axis=0)
     return nodes, np.atleast_1d(log_weights)
-
-
-def _upper(d: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(d)
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,7 @@ class BinomialData:
     @cached_property
     def ZZS(self) -> np.ndarray:
         """(q(q+1)/2, n): the distinct products ``z_a z_b``, ``a <= b``."""
-        a, b = _upper(self.q)
+        a, b = upper(self.q)
         return self.ZT[a] * self.ZT[b]
 
     @cached_property
@@ -166,6 +162,22 @@ class BinomialData:
         E = np.zeros((p + nl, q, q))
         E[p + np.arange(nl), self.lam_rows, self.lam_cols] = 1.0
         return E
+
+    @cached_property
+    def distinct_features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of ``FT`` without repeats (a random slope's column is also a fixed column):
+        (representative rows, the representative of every row, which are all ones)."""
+        reps: list[int] = []
+        index = np.empty(len(self.FT), dtype=np.intp)
+        for f, row in enumerate(self.FT):
+            same = [d for d, r in enumerate(reps) if np.array_equal(self.FT[r], row)]
+            if same:
+                index[f] = same[0]
+            else:
+                index[f] = len(reps)
+                reps.append(f)
+        ones = np.array([bool(np.all(self.FT[r] == 1.0)) for r in reps])
+        return np.array(reps, dtype=np.intp), index, ones
 
     @cached_property
     def sum_yf(self) -> np.ndarray:
@@ -242,15 +254,6 @@ def _solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
     if H.shape[1] == 1:
         return g / H[:, 0]
     return np.linalg.solve(H, g[..., None])[..., 0]
-
-
-def _sym(values: np.ndarray, d: int) -> np.ndarray:
-    """(..., d(d+1)/2) distinct entries (``a <= b``) -> (..., d, d) symmetric."""
-    a, b = _upper(d)
-    out = np.empty((*values.shape[:-1], d, d))
-    out[..., a, b] = values
-    out[..., b, a] = values
-    return out
 
 
 def conditional_modes(
@@ -403,7 +406,7 @@ def evaluate(
     loglik = sums.logq - at.logdet_R
     if order == 0:
         return Evaluation(loglik, None, u_hat, L)
-    first: FirstOrder = first_order(data, L, at)
-    grad = total_gradient(data, at, first, sums)
-    hess = total_hessian(data, L, at, first, sums, nodes) if order == 2 else None
+    adj = adjoint(data, L, at, sums)
+    grad = total_gradient(data, L, at, adj, sums)
+    hess = total_hessian(data, L, at, adj, sums, nodes) if order == 2 else None
     return Evaluation(loglik, grad, u_hat, L, hess)

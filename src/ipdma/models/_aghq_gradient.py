@@ -7,9 +7,9 @@ moves with the conditional mode ``u_hat(t)`` and the factor ``S = R^{-T}`` of
 ``H(t) = L' M L + I``, ``M = sum_r w_r z_r z_r'``:
 
 * the linear predictor at the mode moves by ``d eta_r / dt_j = f_r' J_j`` (``f_r = (x_r,
-  z_r)``), ``J_j = (e_j, E_j u_hat + L u_j)`` with ``u_j = du_hat/dt_j = H^-1 c_j`` and
-  ``c_j = E_j' zeta - L' G D_j`` (implicit function theorem; ``G = sum_r w_r z_r f_r'``,
-  ``D_j = (e_j, E_j u_hat)``, ``zeta = sum_r e_r z_r``);
+  z_r)``), ``J_j = D_j + (0, L u_j)``, ``D_j = (e_j, E_j u_hat)``, with the mode's derivative
+  ``u_j = H^-1 c_j``, ``c_j = E_j' zeta - L' G D_j`` (implicit function theorem;
+  ``G = sum_r w_r z_r f_r'``, ``zeta = sum_r e_r z_r`` at the mode);
 * ``H_j = E_j' M L + L' M E_j + L' M_j L`` with ``M_j = sum_r w'_r (f_r' J_j) z_r z_r'`` (the
   third derivative of the log-likelihood, ``w' = m b'''``, ``_family``);
 * the Cholesky factor: ``P_j = R^-1 H_j R^-T``, ``X_j = Phi(P_j)`` (lower triangle, half
@@ -21,25 +21,25 @@ moves with the conditional mode ``u_hat(t)`` and the factor ``S = R^{-T}`` of
 
   with the posterior node sums of ``_aghq_nodes`` (``sbar``, ``Xi``, ``zbar``, ``Z2``).
 
-``FirstOrder`` keeps these pieces for the Hessian (``_aghq_hessian``).
+Every term is linear in ``H_j``, ``S_j`` and ``u_j``, so they are never formed per parameter
+(reverse mode): with ``A = Xi' L - zbar u_hat' - Z2 S'``, ``Psi = Phi(A S)`` and
+``Omega = -H^-1/2 - R^-T Psi R^-1``, ``tr(S_j A) - tr(P_j)/2 = <H_j, Omega>``, and ``u_j``
+meets ``gamma = L'(zeta_bar + tau_z) - u_hat - S zbar`` through ``c_j' H^-1 gamma``, where
+``tau = sum_r w'_r (z_r' L Omega L' z_r) f_r`` carries ``<M_j, L Omega L'>``. The gradient is
+then ``v_j`` (``v = sbar + tau - G' L rho``, ``rho = H^-1 gamma``) for a coefficient and
+``[v_z u_hat' + M L (Omega + Omega') + Xi S' + zeta rho']_st`` for the entry ``(s, t)`` of
+``L``. ``Adjoint`` keeps these weights for the Hessian (``_aghq_hessian``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
-from ._aghq_nodes import trial_sums
+from ._aghq_nodes import trial_sums, upper
 
-__all__ = ["FirstOrder", "first_order", "phi", "total_gradient", "upper"]
-
-
-@cache
-def upper(d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of the upper triangle (``a <= b``) of a d x d matrix."""
-    return np.triu_indices(d)
+__all__ = ["Adjoint", "adjoint", "phi", "total_gradient", "upper"]
 
 
 def phi(P: np.ndarray) -> np.ndarray:
@@ -54,54 +54,6 @@ def _t(A: np.ndarray) -> np.ndarray:
     return np.swapaxes(A, -1, -2)
 
 
-@dataclass(frozen=True)
-class FirstOrder:
-    """First derivatives of the grid with respect to the P parameters, per trial."""
-
-    ud: np.ndarray  # (K, P, q) du_hat/dt_j
-    J: np.ndarray  # (K, P, p+q) d eta_r(u_hat) / dt_j = f_r' J_j
-    eta_d: np.ndarray  # (P, n) the same per row
-    Mj: np.ndarray  # (K, P, q, q) dM/dt_j
-    EtM: np.ndarray  # (K, P, q, q) E_j' M
-    Pj: np.ndarray  # (K, P, q, q) R^-1 H_j R^-T
-    Xj: np.ndarray  # (K, P, q, q) Phi(P_j) = R^-1 dR/dt_j
-    Sj: np.ndarray  # (K, P, q, q) dS/dt_j
-    B: np.ndarray  # (K, P, q, q) E_j S + L S_j
-    dlogS: np.ndarray  # (K, P) d log|S| / dt_j
-
-
-def first_order(data, L: np.ndarray, at) -> FirstOrder:
-    """The derivatives of the mode, of ``H`` and of its Cholesky factor (module docstring)."""
-    E = data.unit_lower
-    p, q, starts = data.n_coef, data.q, data.starts
-    K, P, n = data.ntrials, E.shape[0], len(data.y)
-    D = np.zeros((K, P, p + q))
-    D[:, np.arange(p), np.arange(p)] = 1.0
-    D[:, :, p:] = np.einsum("jab,kb->kja", E, at.u)
-    zeta = at.s[:, p:]
-    c = np.einsum("jba,kb->kja", E, zeta) - np.einsum("kaf,kjf->kja", at.G, D) @ L
-    ud = c @ at.Hinv
-    J = D
-    J[:, :, p:] += ud @ L.T
-    eta_d = np.zeros((P, n))
-    eta_d[:p] = data.XT
-    g = data.trial_index
-    for a in range(q):
-        eta_d += data.ZT[a] * np.ascontiguousarray(J[:, :, p + a].T)[:, g]
-    q2 = q * (q + 1) // 2
-    Mj_sym = trial_sums((eta_d[:, None, :] * (data.ZZS * at.w1)[None]).reshape(P * q2, n), starts)
-    Mj = _sym(Mj_sym.T.reshape(K, P, q2), q)
-    EtM = np.einsum("jba,kbc->kjac", E, at.M)
-    EtML = EtM @ L
-    Hj = EtML + _t(EtML) + L.T @ Mj @ L
-    Pj = at.Rinv[:, None] @ Hj @ at.S[:, None]
-    Xj = phi(Pj)
-    Sj = -(at.S[:, None] @ _t(Xj))
-    B = np.einsum("jab,kbc->kjac", E, at.S) + L @ Sj
-    dlogS = -0.5 * np.trace(Pj, axis1=2, axis2=3)
-    return FirstOrder(ud, J, eta_d, Mj, EtM, Pj, Xj, Sj, B, dlogS)
-
-
 def _sym(values: np.ndarray, d: int) -> np.ndarray:
     """(..., d(d+1)/2) distinct entries (``a <= b``) -> (..., d, d) symmetric."""
     a, b = upper(d)
@@ -111,15 +63,53 @@ def _sym(values: np.ndarray, d: int) -> np.ndarray:
     return out
 
 
-def total_gradient(data, at, first: FirstOrder, sums) -> np.ndarray:
-    """(K, P) exact gradient of every trial's ``log Q``."""
-    u, S = at.u, at.S
-    grad = first.dlogS + np.einsum("kf,kjf->kj", sums.sbar, first.J)
-    grad -= np.einsum("ka,kja->kj", u, first.ud)
+def _mv(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(K, a, b) x (K, b) -> (K, a)."""
+    return (A @ v[:, :, None])[:, :, 0]
+
+
+@dataclass(frozen=True)
+class Adjoint:
+    """The per-trial weights every first and second derivative term meets (docstring)."""
+
+    At: np.ndarray  # (K, q, q) A S
+    Psi: np.ndarray  # (K, q, q) Phi(A S)
+    Omega_s: np.ndarray  # (K, q, q) Omega + Omega'
+    quad: np.ndarray  # (n,) z_r' L Omega L' z_r
+    tau: np.ndarray  # (K, p+q) sum_r w'_r quad_r f_r
+    rho: np.ndarray  # (K, q) H^-1 gamma
+
+
+def adjoint(data, L: np.ndarray, at, sums) -> Adjoint:
+    """``Omega``, ``tau`` and ``rho`` of the module docstring."""
+    u, S, Rinv, p = at.u, at.S, at.Rinv, data.n_coef
+    if sums.laplace:  # one node at z = 0: A = 0
+        At = Psi = np.zeros_like(S)
+        Omega_s = -at.Hinv
+        gamma = -u
+    else:
+        A = _t(sums.Xi) @ L - sums.zbar[:, :, None] * u[:, None, :] - sums.Z2 @ _t(S)
+        At = A @ S
+        Psi = phi(At)
+        Omega = -0.5 * at.Hinv - _t(Rinv) @ Psi @ Rinv
+        Omega_s = Omega + _t(Omega)
+        gamma = -u - _mv(S, sums.zbar)
+    a, b = upper(data.q)
+    Omega_M = 0.5 * (L @ Omega_s @ L.T)
+    coef = np.where(a == b, 1.0, 2.0) * Omega_M[:, a, b]  # z' Omega_M z from z_a z_b, a <= b
+    quad = np.einsum("cr,rc->r", data.ZZS, coef[data.trial_index])
+    tau = trial_sums(data.FT * (at.w1 * quad), data.starts).T
+    gamma = gamma + (sums.sbar[:, p:] + tau[:, p:]) @ L
+    return Adjoint(At, Psi, Omega_s, quad, tau, _mv(at.Hinv, gamma))
+
+
+def total_gradient(data, L: np.ndarray, at, adj: Adjoint, sums) -> np.ndarray:
+    """(K, P) exact gradient of every trial's ``log Q`` (reverse mode, module docstring)."""
+    p, u = data.n_coef, at.u
+    Lrho = adj.rho @ L.T
+    v = sums.sbar + adj.tau - np.einsum("kaf,ka->kf", at.G, Lrho)
+    X = v[:, p:, None] * u[:, None, :] + at.M @ L @ adj.Omega_s
+    X += at.s[:, p:, None] * adj.rho[:, None, :]
     if not sums.laplace:
-        Szbar = np.einsum("kab,kb->ka", S, sums.zbar)
-        grad += np.einsum("kab,kjab->kj", sums.Xi, first.B)
-        grad -= np.einsum("ka,kjab,kb->kj", u, first.Sj, sums.zbar)
-        grad -= np.einsum("ka,kja->kj", Szbar, first.ud)
-        grad -= np.einsum("kab,kjac,kcb->kj", S, first.Sj, sums.Z2)
-    return grad
+        X += sums.Xi @ _t(at.S)
+    return np.concatenate([v[:, :p], X[:, data.lam_rows, data.lam_cols]], axis=1)

@@ -19,18 +19,70 @@ Differentiating ``log Q = log|S| + log sum_k w_k exp(g_k)`` twice (notation of
   nodes and rows reduce to the row moments ``sum_k pi_k w_rk (1, z_k, z_k z_k')``
   (``NodeSums.W``); the covariance term needs the node scores ``s_k`` themselves.
 
-The result is checked against central differences of the log-likelihood
-(``tests/models/test_aghq_hessian.py``).
+The second derivatives of ``u_hat``, ``H`` and ``S`` are never formed: each enters linearly,
+so it is contracted with the weights of the gradient (``_aghq_gradient.Adjoint``:
+``Omega`` for ``H_ij``, ``rho`` for the right-hand side of ``u_ij``), which reduces the sums
+over rows to one weighted sum of ``(f_r'J_i)(f_r'J_j)`` per pair of parameters. The result
+is checked against central differences of the log-likelihood
+(``tests/models/test_aghq_derivatives.py``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ._aghq_gradient import FirstOrder, _t, phi, upper
+from ._aghq_gradient import Adjoint, _mv, _sym, _t, phi, upper
 from ._aghq_nodes import trial_sums
 
-__all__ = ["total_hessian"]
+__all__ = ["FirstOrder", "first_order", "total_hessian"]
+
+
+@dataclass(frozen=True)
+class FirstOrder:
+    """First derivatives of the grid with respect to the P parameters, per trial
+    (``_aghq_gradient`` docstring)."""
+
+    ud: np.ndarray  # (K, P, q) du_hat/dt_j
+    J: np.ndarray  # (K, P, p+q) d eta_r(u_hat) / dt_j = f_r' J_j
+    eta_d: np.ndarray  # (P, n) the same per row
+    Mj: np.ndarray  # (K, P, q, q) dM/dt_j
+    Pj: np.ndarray  # (K, P, q, q) R^-1 H_j R^-T
+    Xj: np.ndarray  # (K, P, q, q) Phi(P_j) = R^-1 dR/dt_j
+    Sj: np.ndarray  # (K, P, q, q) dS/dt_j
+    B: np.ndarray  # (K, P, q, q) E_j S + L S_j
+
+
+def first_order(data, L: np.ndarray, at, *, laplace: bool = False) -> FirstOrder:
+    """The derivatives of the mode, of ``H`` and of its Cholesky factor, per parameter
+    (``laplace``: without those of the factor, ``Xj``, ``Sj``, ``B``, which are then ``Pj``)."""
+    E = data.unit_lower
+    p, q, starts = data.n_coef, data.q, data.starts
+    K, P, n = data.ntrials, E.shape[0], len(data.y)
+    J = np.zeros((K, P, p + q))
+    J[:, np.arange(p), np.arange(p)] = 1.0
+    J[:, :, p:] = np.einsum("jab,kb->kja", E, at.u)  # D_j
+    c = np.einsum("jba,kb->kja", E, at.s[:, p:]) - (J @ _t(at.G)) @ L
+    ud = c @ at.Hinv
+    J[:, :, p:] += ud @ L.T
+    eta_d = np.zeros((P, n))
+    eta_d[:p] = data.XT
+    g = data.trial_index
+    for a in range(q):
+        eta_d += data.ZT[a] * np.ascontiguousarray(J[:, :, p + a].T)[:, g]
+    q2 = q * (q + 1) // 2
+    Mj = trial_sums((eta_d[:, None, :] * (data.ZZS * at.w1)[None]).reshape(P * q2, n), starts)
+    Mj = _sym(Mj.T.reshape(K, P, q2), q)
+    EtML = np.einsum("jba,kbc->kjac", E, at.M) @ L
+    Hj = EtML + _t(EtML) + L.T @ Mj @ L
+    Pj = at.Rinv[:, None] @ Hj @ at.S[:, None]
+    if laplace:  # no nodes off the mode: the factor's derivatives are not needed
+        return FirstOrder(ud, J, eta_d, Mj, Pj, Pj, Pj, Pj)
+    Xj = phi(Pj)
+    Sj = -(at.S[:, None] @ _t(Xj))
+    B = np.einsum("jab,kbc->kjac", E, at.S) + L @ Sj
+    return FirstOrder(ud, J, eta_d, Mj, Pj, Xj, Sj, B)
 
 
 def _frob(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -39,63 +91,38 @@ def _frob(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return A.reshape(K, P, -1) @ B.reshape(K, B.shape[1], -1).transpose(0, 2, 1)
 
 
-def _rows_quadratic(data, Omega: np.ndarray) -> np.ndarray:
-    """``z_r' Omega_i z_r`` per row for symmetric (K, q, q) ``Omega``."""
-    a, b = upper(data.q)
-    coef = np.where(a == b, 1.0, 2.0) * Omega[:, a, b]  # (K, q2)
-    return np.einsum("cr,rc->r", data.ZZS, coef[data.trial_index])
-
-
-def total_hessian(data, L: np.ndarray, at, first: FirstOrder, sums, nodes) -> np.ndarray:
-    """(K, P, P) exact Hessian of every trial's ``log Q`` (module docstring).
-
-    The second derivatives of ``u_hat``, ``H`` and ``S`` are never formed: every place they
-    enter is linear in them, so they are contracted with the per-trial weights they meet
-    (``Omega`` for ``H_ij``, ``rho`` for the right-hand side of ``u_ij``), which reduces the
-    sums over rows to one weighted sum of ``eta_ri eta_rj`` per pair of parameters.
-    """
+def total_hessian(data, L: np.ndarray, at, adj: Adjoint, sums, nodes) -> np.ndarray:
+    """(K, P, P) exact Hessian of every trial's ``log Q`` (module docstring)."""
     E = data.unit_lower
     p = data.n_coef
-    S, Rinv, Hinv, M, u = at.S, at.Rinv, at.Hinv, at.M, at.u
+    M = at.M
+    first = first_order(data, L, at, laplace=sums.laplace)
     ud, J, Pj, Xj, Sj, B = first.ud, first.J, first.Pj, first.Xj, first.Sj, first.B
-    g, starts = data.trial_index, data.starts
     K, P = ud.shape[:2]
-    zeta_bar = sums.sbar[:, p:]
+    E_k = np.broadcast_to(E, (K, *E.shape))
+    rho, Omega_s = adj.rho, adj.Omega_s
+    kappa = sums.sbar[:, p:] + adj.tau[:, p:] - _mv(M @ L, rho)
 
-    # weights of H_ij: the log-determinant and the factor S_ij on the nodes, tr(S_ij A)
-    A = _t(sums.Xi) @ L - sums.zbar[:, :, None] * u[:, None, :] - sums.Z2 @ _t(S)
-    At = A @ S
-    Psi = phi(At)
-    Omega = -0.5 * Hinv - _t(Rinv) @ Psi @ Rinv
-    Omega_s = Omega + _t(Omega)
-    Omega_M = 0.5 * (L @ Omega_s @ L.T)
-    quad = _rows_quadratic(data, Omega_M)  # z_r' Omega_M z_r
-    tau = trial_sums(data.ZT * (at.w1 * quad), starts).T  # dhat_ij . tau from M_ij
-    # weights of u_ij = H^-1 rhs_ij
-    gamma = -u - np.einsum("kab,kb->ka", S, sums.zbar) + (zeta_bar + tau) @ L
-    rho = np.einsum("kab,kb->ka", Hinv, gamma)
-    Lrho = rho @ L.T
-    kappa = zeta_bar + tau - np.einsum("kab,kb->ka", M @ L, rho)
-
-    # one weighted sum over rows of eta_ri eta_rj
-    W0 = sums.W[0]
-    zLrho = np.einsum("ar,ra->r", data.ZT, Lrho[g])
-    omega = at.w2 * quad - at.w1 * zLrho - W0
+    # one weighted sum over rows of eta_ri eta_rj: -sum_k pi_k w_rk, the w'' part of M_ij
+    # (weight z' L Omega L' z) and the w' part of the right-hand side of u_ij (-z' L rho)
+    zLrho = np.einsum("ar,ra->r", data.ZT, (rho @ L.T)[data.trial_index])
+    omega = at.w2 * adj.quad - at.w1 * zLrho - sums.W[0]
     i, j = upper(P)
-    pair = trial_sums(first.eta_d[i] * first.eta_d[j] * omega, starts).T
+    pair = trial_sums(first.eta_d[i] * first.eta_d[j] * omega, data.starts).T
     hess = np.empty((K, P, P))
     hess[:, i, j] = pair
     hess[:, j, i] = pair
 
-    zeta_d = -(J @ _t(at.G))  # total d zeta / dt_j
+    zeta_d = -(J @ _t(at.G))  # total derivative of zeta at the mode
     Z1 = zeta_d @ _t(np.einsum("jab,kb->kja", E, rho))  # zeta_i . (E_j rho)
     N1 = np.einsum("jba,kb->kja", E, kappa) @ _t(ud)  # (E_i' kappa) . u_j
-    G1 = _frob(first.Mj @ (L @ Omega_s)[:, None], np.broadcast_to(E, (K, *E.shape)))
-    G0 = _frob(M[:, None] @ E[None] @ Omega_s[:, None], np.broadcast_to(E, (K, *E.shape)))
+    G1 = _frob(first.Mj @ (L @ Omega_s)[:, None], E_k)  # <E_j' M_i L, Omega_s>
+    G0 = _frob(M[:, None] @ E[None] @ Omega_s[:, None], E_k)  # <E_j' M E_i, Omega_s>
     sym = Z1 + N1 + G1
     hess += sym + _t(sym) + G0
     hess += 0.5 * _frob(Pj, Pj) - ud @ _t(ud)
     if not sums.laplace:
+        At, Psi = adj.At, adj.Psi
         hess += _frob(Xj, _t(Xj) @ At[:, None])
         hess += _frob(_t(Xj) @ Psi[:, None] + Psi[:, None] @ Xj, Pj)
         V1, UB = _node_weight_terms(data, first, sums.W)

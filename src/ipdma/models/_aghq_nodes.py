@@ -22,10 +22,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-__all__ = ["NodeSums", "laplace_sums", "node_sums", "softplus", "trial_sums"]
+__all__ = ["NodeSums", "laplace_sums", "node_sums", "softplus", "trial_sums", "upper"]
+
+
+@cache
+def upper(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the upper triangle (``a <= b``) of a d x d matrix."""
+    return np.triu_indices(d)
 
 
 @dataclass(frozen=True)
@@ -102,15 +109,21 @@ def _workspace(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 _BLAS_SERIAL = 200_000  # m * n * k of a product OpenBLAS runs on one thread (< 262,144)
 
 
-def _product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+def _product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``A @ B`` for a short ``A`` and a long ``B``, in column blocks small enough for
     OpenBLAS to run each on one thread: on a shared machine its threads spin waiting for
     a free core and cost several times the arithmetic (measured 0.8 ms instead of 0.09)."""
-    out = np.empty((A.shape[0], B.shape[1]))
+    if out is None:
+        out = np.empty((A.shape[0], B.shape[1]))
     width = max(1, _BLAS_SERIAL // max(1, A.shape[0] * A.shape[1]))
     for start in range(0, B.shape[1], width):
         np.matmul(A, B[:, start : start + width], out=out[:, start : start + width])
     return out
+
+
+def _with_ones(nodes: np.ndarray) -> np.ndarray:
+    """(N, 1 + q): a column of ones, then the nodes."""
+    return np.concatenate([np.ones((len(nodes), 1)), nodes], axis=1)
 
 
 def _square_moments(pi: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -159,29 +172,28 @@ def node_sums(data, trials: slice, ZLT, at, nodes, log_weights, order: int) -> N
     u, S = at.u[i0:i1], at.S[i0:i1]
     q, N, n = u.shape[1], len(nodes), r1 - r0
     ZLr = ZLT[:, rows]
-    AT = np.empty((q, n))  # a_r = S_i' (L' z_r), rows contiguous
+    AT = np.empty((q + 1, n))  # (eta0_r, a_r) with a_r = S_i' (L' z_r), rows contiguous
+    AT[0] = eta0
     for b in range(q):
-        AT[b] = ZLr[0] * S[:, 0, b][g]
+        AT[1 + b] = ZLr[0] * S[:, 0, b][g]
         for c in range(1, q):
-            AT[b] += ZLr[c] * S[:, c, b][g]
+            AT[1 + b] += ZLr[c] * S[:, c, b][g]
     work, work2, work3 = _workspace((N, n))
-    eta = np.matmul(nodes, AT, out=work)
-    eta += eta0
+    eta = np.matmul(_with_ones(nodes), AT, out=work)  # eta0_r + a_r' z_k
     poisson = data.family.name == "poisson"
-    fast = poisson or np.max(eta) < _EXP_SAFE
+    # the largest eta, bounded without a pass over the (nodes, rows) array
+    reach = np.abs(AT[1:]).T @ np.max(np.abs(nodes), axis=0) if q else np.zeros(n)
     if poisson:  # cumulant and mean are both exp(eta)
-        sp = expeta = np.exp(eta, out=eta)
-    elif fast:  # exp(eta) is kept for the probabilities: p = e / (1 + e)
+        sp = prob = np.exp(eta, out=eta)
+    elif np.max(eta0 + reach) < _EXP_SAFE:  # p = e / (1 + e), softplus = log(1 + e)
         expeta = np.exp(eta, out=eta)
-        sp = np.log1p(expeta, out=work2)
+        one_plus = np.add(expeta, 1.0, out=work2)
+        sp = np.log(one_plus, out=work3)
     else:
         sp = softplus(eta)
-    if size is not None:
-        sp_sum = trial_sums(np.multiply(sp, size, out=work3), starts)
-    else:
-        sp_sum = trial_sums(sp, starts)
+    sp_sum = trial_sums(sp if size is None else sp * size, starts)
     # sum_r ll_rk = sum_r y_r eta0_r + (sum_r y_r a_r)' z_k - sum_r m_r softplus(eta_rk)
-    lin = trial_sums(y * eta0, starts)[:, None] + trial_sums(AT * y, starts).T @ nodes.T
+    lin = trial_sums(AT * y, starts).T @ _with_ones(nodes).T
     V = u[:, None, :] + np.einsum("iab,kb->ika", S, nodes)
     a = (
         log_weights
@@ -197,47 +209,48 @@ def node_sums(data, trials: slice, ZLT, at, nodes, log_weights, order: int) -> N
     if order == 0:
         return NodeSums(False, logq)
     pi = wk / total  # posterior weights of the nodes, (trials, N)
-    # the unit means p_rk (binomial e / (1 + e), Poisson e^eta), in place
     if poisson:
-        prob = expeta
-    elif fast:
-        np.add(expeta, 1.0, out=work2)
-        prob = np.divide(expeta, work2, out=expeta)
-    else:
+        pass
+    elif sp is not work3:  # (overflow path) p = exp(eta - softplus)
         np.subtract(eta, sp, out=eta)
         prob = np.exp(eta, out=eta)
-    B = np.take(np.ascontiguousarray(pi.T), g, axis=1, out=work2)  # pi_ik per row
-    B *= prob  # pi_ik p_rk
-    zbar = pi @ nodes
-    pz = _product(nodes.T, B)  # (q, rows): sum_k pi_ik p_rk z_k
-    FT, ZT = data.FT[:, rows], data.ZT[:, rows]
-    if size is None:
-        e = y - B.sum(axis=0)
-        c = y * zbar.T[:, g] - pz  # sum_k pi_ik e_rk z_k
     else:
-        e = y - size * B.sum(axis=0)
-        c = y * zbar.T[:, g] - size * pz
-    K = i1 - i0
-    sbar = trial_sums(FT * e, starts).T
-    Xi = trial_sums((ZT[:, None, :] * c[None, :, :]).reshape(q * q, n), starts).T
+        prob = np.divide(expeta, one_plus, out=expeta)
+    pi_rows = np.repeat(np.ascontiguousarray(pi.T), data.counts[i0:i1], axis=1)  # pi_ik per row
+    zbar = pi @ nodes
     Z2 = _square_moments(pi, nodes)
+    K = i1 - i0
     if order == 1:
+        # per row: sum_k pi_ik p_rk (1, z_k), then the trial sums of the gradient
+        B = np.multiply(prob, pi_rows, out=work3)
+        onez = _product(_with_ones(nodes).T, B)
+        pbar, pz = (onez[0], onez[1:]) if size is None else (size * onez[0], size * onez[1:])
+        FT, ZT = data.FT[:, rows], data.ZT[:, rows]
+        e = y - pbar
+        c = y * zbar.T[:, g] - pz  # sum_k pi_ik e_rk z_k
+        sbar = trial_sums(FT * e, starts).T
+        Xi = trial_sums((ZT[:, None, :] * c[None, :, :]).reshape(q * q, n), starts).T
         return NodeSums(False, logq, sbar, Xi.reshape(K, q, q), zbar, Z2)
     # the weights' row moments: w_rk = m_r p_rk (1 - p_rk) (binomial) or m_r e^eta
-    if poisson:
-        weight = B
-    else:
-        weight = np.multiply(B, prob, out=work3)
-        np.subtract(B, weight, out=weight)
-    qa, qb = np.triu_indices(q)
+    weight = np.multiply(prob, pi_rows, out=work3)
+    if not poisson:
+        np.multiply(weight, prob, out=pi_rows)
+        np.subtract(weight, pi_rows, out=weight)
+    qa, qb = upper(q)
     psi = np.concatenate([np.ones((N, 1)), nodes, nodes[:, qa] * nodes[:, qb]], axis=1)
     W = _product(psi.T, weight)
     if size is not None:
         W *= size
-    # per-node scores s_k = sum_r (y_r - m_r p_rk) f_r, one feature at a time
-    mf = FT if size is None else FT * size
-    s_nodes = np.empty((K, N, FT.shape[0]))
-    for f in range(FT.shape[0]):
-        s_nodes[:, :, f] = trial_sums(np.multiply(prob, mf[f], out=work3), starts).T
-    s_nodes = data.sum_yf[i0:i1, None, :] - s_nodes
-    return NodeSums(False, logq, sbar, Xi.reshape(K, q, q), zbar, Z2, pi, s_nodes, W)
+    # per-node scores s_k = sum_r (y_r - m_r p_rk) f_r, once per distinct feature row
+    features, index, ones = data.distinct_features
+    sums = np.empty((len(features), N, K))
+    for d, f in enumerate(features):
+        if ones[d] and size is None:
+            sums[d] = trial_sums(prob, starts)
+        else:
+            mf = data.FT[f, rows] if size is None else data.FT[f, rows] * size
+            sums[d] = trial_sums(np.multiply(prob, mf, out=work3), starts)
+    s_nodes = data.sum_yf[i0:i1, None, :] - sums[index].transpose(2, 1, 0)
+    sbar = np.einsum("kn,knf->kf", pi, s_nodes)
+    Xi = np.einsum("kn,kna,nb->kab", pi, s_nodes[..., data.n_coef :], nodes)
+    return NodeSums(False, logq, sbar, Xi, zbar, Z2, pi, s_nodes, W)

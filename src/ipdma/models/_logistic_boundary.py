@@ -71,16 +71,14 @@ def verify_boundary(
     """Hold ``theta[positions]`` at 0, re-maximise the rest, probe moving them off 0."""
     fixed = np.zeros(len(opt.theta), dtype=bool)
     fixed[positions] = True
-    start = opt.theta.copy()
-    start[positions] = 0.0
-    held = maximize(
-        problem,
-        start,
-        opt.alpha,
-        modes=opt.evaluation.modes,
-        tol=1e-15,
-        fixed=fixed,
-    )
+    if np.all(opt.theta[positions] == 0.0):  # already exactly 0: Newton held it there
+        held = opt  # (its gradient in those entries is exactly 0, by symmetry)
+    else:
+        start = opt.theta.copy()
+        start[positions] = 0.0
+        held = maximize(
+            problem, start, opt.alpha, modes=opt.evaluation.modes, tol=1e-15, fixed=fixed
+        )
     f0 = held.evaluation.loglik.sum()
     full = held.hessian  # exact, not pinned
     hessian = pin(full, fixed)

@@ -26,6 +26,8 @@ __all__ = ["ArrowHessian", "Optimum", "glm_start", "maximize", "negative_hessian
 ArrowHessian = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
+_RELEASE = 0.1  # SD (parameter units) a zero variance is moved to where 0 is not a maximum
+_NEAR_ZERO = 0.05  # below this SD (parameter units) an even entry of L is stepped in lambda**2
 DIVERGED = 200.0  # a coefficient moving a typical linear predictor this far: diverging
 
 
@@ -42,6 +44,31 @@ class Optimum:
     hessian: ArrowHessian
 
 
+def _scales(data: BinomialData) -> tuple[np.ndarray, ...]:
+    """Parameter units, largest column values and the even entries of ``L`` of ``data``."""
+    cached = data.__dict__.get("_problem_scales")
+    if cached is not None:
+        return cached
+    ps = data.n_shared
+    counts = np.diff(np.r_[data.starts, len(data.y)])
+    local_ms = np.add.reduceat(data.X[:, ps:] ** 2, data.starts, axis=0) / counts[:, None]
+    rms = np.r_[
+        np.sqrt(np.mean(data.X[:, :ps] ** 2, axis=0)),
+        np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows],
+    ]
+    local_rms = np.sqrt(local_ms)
+    theta_unit = np.where(rms > 1e-12, 1.0 / np.maximum(rms, 1e-12), 1.0)
+    alpha_unit = np.where(local_rms > 1e-12, 1.0 / np.maximum(local_rms, 1e-12), 1.0)
+    theta_max = np.r_[
+        np.max(np.abs(data.X[:, :ps]), axis=0, initial=0.0),
+        np.max(np.abs(data.Z), axis=0, initial=0.0)[data.lam_rows],
+    ]
+    alpha_max = np.maximum.reduceat(np.abs(data.X[:, ps:]), data.starts, axis=0)
+    out = (theta_unit, alpha_unit, theta_max, alpha_max)
+    data.__dict__["_problem_scales"] = out  # frozen dataclass: cache like cached_property
+    return out
+
+
 @dataclass
 class _Problem:
     data: BinomialData
@@ -54,22 +81,18 @@ class _Problem:
         return self.data.n_shared
 
     def __post_init__(self) -> None:
-        """Unit of each parameter: 1 / root-mean-square of its column (trial rows for locals)."""
-        data, ps = self.data, self.data.n_shared
-        counts = np.diff(np.r_[data.starts, len(data.y)])
-        local_ms = np.add.reduceat(data.X[:, ps:] ** 2, data.starts, axis=0) / counts[:, None]
-        rms = np.r_[
-            np.sqrt(np.mean(data.X[:, :ps] ** 2, axis=0)),
-            np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows],
-        ]
-        local_rms = np.sqrt(local_ms)
-        self.theta_unit = np.where(rms > 1e-12, 1.0 / np.maximum(rms, 1e-12), 1.0)
-        self.alpha_unit = np.where(local_rms > 1e-12, 1.0 / np.maximum(local_rms, 1e-12), 1.0)
-        self.theta_max = np.r_[
-            np.max(np.abs(data.X[:, :ps]), axis=0, initial=0.0),
-            np.max(np.abs(data.Z), axis=0, initial=0.0)[data.lam_rows],
-        ]
-        self.alpha_max = np.maximum.reduceat(np.abs(data.X[:, ps:]), data.starts, axis=0)
+        """Unit of each parameter: 1 / root-mean-square of its column (trial rows for locals);
+        computed once per data set (``_scales``)."""
+        self.theta_unit, self.alpha_unit, self.theta_max, self.alpha_max = _scales(self.data)
+
+    @property
+    def even(self) -> np.ndarray:
+        """Over ``theta``: the diagonal entries of ``L`` alone in their column (the
+        log-likelihood is even in each: it depends on it through its square only)."""
+        data = self.data
+        cols = data.lam_cols
+        alone = (data.lam_rows == cols) & (np.bincount(cols, minlength=data.q)[cols] == 1)
+        return np.r_[np.zeros(data.n_shared, dtype=bool), alone]
 
     def linear_predictor_extreme(self, theta: np.ndarray, alpha: np.ndarray) -> float:
         """Largest |coefficient| x max |value| of its column: the logit units it moves some row.
@@ -220,6 +243,22 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
     return beta, alpha
 
 
+def _variance_coordinates(hessian: ArrowHessian, g_theta: np.ndarray, theta: np.ndarray,
+                          nu: np.ndarray) -> tuple[ArrowHessian, np.ndarray]:  # fmt: skip
+    """The Newton system in ``nu = lambda**2`` for the entries ``nu`` (even in lambda).
+
+    ``dlambda/dnu = 1/(2 lambda)``, ``d2lambda/dnu2 = -1/(4 lambda**3)``: the gradient is
+    scaled by ``1/(2 lambda)``, minus the Hessian by ``1/(2 lambda)`` on both sides plus
+    ``g_lambda / (4 lambda**3)`` on the diagonal.
+    """
+    shared, couple, local = hessian
+    scale = np.ones(len(theta))
+    scale[nu] = 0.5 / theta[nu]
+    shared = shared * scale[:, None] * scale[None, :]
+    shared[nu, nu] += g_theta[nu] * 0.25 / theta[nu] ** 3
+    return (shared, couple * scale[None, :, None], local), g_theta * scale
+
+
 def maximize(
     problem: _Problem,
     theta: np.ndarray,
@@ -237,6 +276,18 @@ def maximize(
     decrease. The decrement ``g' H^-1 g`` (twice the gain a Newton step predicts) is measured
     at the current iterate, so the iterate it accepts is returned without another
     evaluation. Every point tried is evaluated with its exact gradient and Hessian.
+
+    A diagonal entry of ``L`` alone in its column (``_Problem.even``: the log-likelihood
+    depends on it only through its square, a random-effect variance) is stepped in
+    ``nu = lambda**2`` once its SD is below ``_NEAR_ZERO`` units, where the log-likelihood is
+    close to quadratic in ``nu``, with ``nu >= 0``: a variance whose maximum is 0 reaches
+    exactly 0 in a step instead of Newton's geometric creep in ``lambda`` (each step 2/3 of
+    the way where the log-likelihood is flat to second order). At
+    exactly 0 its gradient is 0; it stays there while the log-likelihood is concave in it
+    (minus the second derivative > 0, a boundary maximum in that direction, checked
+    further by ``_logistic_boundary``), otherwise it is moved off 0 (to a standard deviation
+    of ``_RELEASE`` units) and stepped in ``lambda`` from then on.
+
     ``fixed`` (boolean over ``theta``) holds those shared parameters at their start values;
     the returned ``gradient_max`` is then over the other parameters. ``gradient_max`` is the
     largest absolute score in each parameter's own unit (``theta_unit``, ``alpha_unit``:
@@ -244,6 +295,8 @@ def maximize(
     of the linear predictor, so it does not depend on how a covariate is scaled.
     """
     free = np.ones(len(theta), dtype=bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
+    even = problem.even & free
+    released = np.zeros(len(theta), dtype=bool)
     theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
     if modes is None:
         modes = np.zeros((problem.data.ntrials, problem.data.q))
@@ -254,27 +307,48 @@ def maximize(
     iterations = 0
     for _ in range(max_iter):
         g_theta, g_alpha = problem.per_trial_gradient(ev)
-        g_theta = np.where(free, g_theta.sum(axis=0), 0.0)
+        g_theta = g_theta.sum(axis=0)
+        at_zero = even & (theta == 0.0) & ~released
+        concave = np.diagonal(hessian[0]) > 0
+        off = at_zero & ~concave
+        if off.any():  # not a maximum in that direction: leave 0
+            theta[off] = _RELEASE * problem.theta_unit[off]
+            released |= off
+            ev = problem.evaluate(theta, alpha, ev.modes, hessian=True)
+            f, hessian = ev.loglik.sum(), negative_hessian(problem, ev)
+            continue
+        held = ~free | at_zero
+        nu = even & ~held & ~released & (np.abs(theta) < _NEAR_ZERO * problem.theta_unit)
+        tiny = nu & (np.abs(theta) < 1e-6 * problem.theta_unit)  # to 0 (nu: lambda**2 ~ 0)
+        nu &= ~tiny
+        system, g = _variance_coordinates(pin(hessian, held | tiny), g_theta, theta, nu)
+        g = np.where(held | tiny, 0.0, g)
         step, damping = None, 0.0
         while step is None and damping < 1e12:
-            step = _newton_step(*pin(hessian, ~free), g_theta, g_alpha, damping)
+            step = _newton_step(*system, g, g_alpha, damping)
             damping = max(1e-4, 10 * damping)
         if step is None:
             break
         d_theta, d_alpha = step
-        biggest = max(np.max(np.abs(d_theta)), np.max(np.abs(d_alpha), initial=0.0))
-        if biggest > _MAX_STEP:
-            d_theta, d_alpha = d_theta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
-        decrement = float(g_theta @ d_theta + np.sum(g_alpha * d_alpha))
-        if decrement < tol:
+        decrement = float(g @ d_theta + np.sum(g_alpha * d_alpha))
+        if decrement < tol and not tiny.any():
             break
         iterations += 1
         accepted = False
         for _ in range(40):
-            new = problem.evaluate(theta + d_theta, alpha + d_alpha, ev.modes, hessian=True)
+            new_theta = theta + d_theta
+            new_theta[nu] = np.sign(theta[nu]) * np.sqrt(
+                np.maximum(theta[nu] ** 2 + d_theta[nu], 0)
+            )
+            new_theta[tiny] = 0.0
+            biggest = max(np.max(np.abs(new_theta - theta)), np.max(np.abs(d_alpha), initial=0))
+            if biggest > _MAX_STEP:
+                d_theta, d_alpha = d_theta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
+                continue
+            new = problem.evaluate(new_theta, alpha + d_alpha, ev.modes, hessian=True)
             f_new = new.loglik.sum()
             if np.isfinite(f_new) and f_new >= f - 1e-10 * (1 + abs(f)):
-                theta, alpha, ev, f = theta + d_theta, alpha + d_alpha, new, f_new
+                theta, alpha, ev, f = new_theta, alpha + d_alpha, new, f_new
                 hessian = negative_hessian(problem, ev)
                 accepted = True
                 break
