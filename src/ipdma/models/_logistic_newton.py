@@ -142,16 +142,17 @@ def negative_hessian(problem: _Problem, ev: Evaluation) -> ArrowHessian:
     """Minus the exact Hessian (``ev.hessian``, analytic, ``_aghq_hessian``) in arrow form:
     shared block (sum over trials), couplings (K, t, m), local blocks (K, m, m)."""
     assert ev.hessian is not None  # evaluate(..., hessian=True)
-    ps, p = problem.n_shared, problem.data.n_coef
-    nt, m = ps + (ev.hessian.shape[1] - p), problem.local_mask.shape[1]
-    order = np.r_[np.arange(ps), np.arange(p, ev.hessian.shape[1]), np.arange(ps, p)]
-    H = -ev.hessian[:, order[:, None], order[None, :]]
+    ps, p, P = problem.n_shared, problem.data.n_coef, ev.hessian.shape[1]
+    nt, m = ps + P - p, problem.local_mask.shape[1]
+    order = np.r_[np.arange(ps), np.arange(p, P), np.arange(ps, p)]
+    H = np.negative(ev.hessian[:, order[:, None], order[None, :]])
     mask = problem.local_mask
     shared = H[:, :nt, :nt].sum(axis=0)
-    couple = H[:, :nt, nt:] * mask[:, None, :]
-    local = H[:, nt:, nt:] * (mask[:, :, None] & mask[:, None, :])
-    eye = np.eye(m)[None] * (~mask)[:, :, None]
-    return shared, couple, local + eye
+    couple, local = H[:, :nt, nt:], H[:, nt:, nt:]
+    if not mask.all():  # trials without some local column: identity there, no coupling
+        couple = couple * mask[:, None, :]
+        local = local * (mask[:, :, None] & mask[:, None, :]) + np.eye(m) * (~mask)[:, :, None]
+    return shared, couple, local
 
 
 def _newton_step(
@@ -164,27 +165,32 @@ def _newton_step(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Solve the damped arrow system by the Schur complement; None if not positive definite."""
     nt, m = shared.shape[0], local.shape[1]
-    D = local + damping * np.eye(m)
     if m == 1:  # one local column per trial (stratified intercepts): scalar blocks
-        if not np.all(D[:, 0, 0] > 0):
+        d = local[:, 0, 0] + damping
+        if not np.all(d > 0):
             return None
-        Dinv_g = g_alpha / D[:, 0]
-        Dinv_Bt = couple.transpose(0, 2, 1) / D[:, :, :1]
+        Dinv_g = g_alpha / d[:, None]
+        Dinv_Bt = couple / d[:, None, None]  # (K, nt, 1)
+        schur = shared - np.tensordot(couple[:, :, 0], Dinv_Bt[:, :, 0], axes=(0, 0))
+        rhs = g_theta - couple[:, :, 0].T @ Dinv_g[:, 0]
     else:
+        D = local + damping * np.eye(m)
         try:
             np.linalg.cholesky(D)
         except np.linalg.LinAlgError:
             return None
         Dinv_g = np.linalg.solve(D, g_alpha[..., None])[..., 0]
-        Dinv_Bt = np.linalg.solve(D, couple.transpose(0, 2, 1))  # (K, m, nt)
-    schur = shared + damping * np.eye(nt) - np.einsum("itm,imu->tu", couple, Dinv_Bt)
-    rhs = g_theta - np.einsum("itm,im->t", couple, Dinv_g)
+        Dinv_Bt = np.swapaxes(np.linalg.solve(D, couple.transpose(0, 2, 1)), 1, 2)  # (K, nt, m)
+        schur = shared - np.einsum("itm,ium->tu", couple, Dinv_Bt)
+        rhs = g_theta - np.einsum("itm,im->t", couple, Dinv_g)
+    if damping:
+        schur = schur + damping * np.eye(nt)
     try:
-        c = np.linalg.cholesky(schur)
+        np.linalg.cholesky(schur)
     except np.linalg.LinAlgError:
         return None
-    d_theta = np.linalg.solve(c.T, np.linalg.solve(c, rhs))
-    d_alpha = Dinv_g - np.einsum("imt,t->im", Dinv_Bt, d_theta)
+    d_theta = np.linalg.solve(schur, rhs)
+    d_alpha = Dinv_g - np.einsum("itm,t->im", Dinv_Bt, d_theta)
     return d_theta, d_alpha
 
 
@@ -296,6 +302,7 @@ def maximize(
     """
     free = np.ones(len(theta), dtype=bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
     even = problem.even & free
+    ps = problem.n_shared
     released = np.zeros(len(theta), dtype=bool)
     theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
     if modes is None:
@@ -318,15 +325,25 @@ def maximize(
             f, hessian = ev.loglik.sum(), negative_hessian(problem, ev)
             continue
         held = ~free | at_zero
-        nu = even & ~held & ~released & (np.abs(theta) < _NEAR_ZERO * problem.theta_unit)
-        tiny = nu & (np.abs(theta) < 1e-6 * problem.theta_unit)  # to 0 (nu: lambda**2 ~ 0)
+        # lambda**2 near 0, and where the log-likelihood is convex in lambda (below its
+        # inflection, flat at 0) while it is concave in lambda**2
+        unit = problem.theta_unit
+        convex = np.diagonal(hessian[0]) <= 0
+        nu = even & ~held & ~released & ((np.abs(theta) < _NEAR_ZERO * unit) | convex)
+        tiny = nu & (np.abs(theta) < 1e-6 * unit)  # to 0 (nu: lambda**2 ~ 0)
         nu &= ~tiny
-        system, g = _variance_coordinates(pin(hessian, held | tiny), g_theta, theta, nu)
-        g = np.where(held | tiny, 0.0, g)
-        step, damping = None, 0.0
-        while step is None and damping < 1e12:
+        system = pin(hessian, held | tiny)
+        g = np.where(held | tiny, 0.0, g_theta)
+        if nu.any():
+            trial, _ = _variance_coordinates(system, g, theta, nu)
+            nu &= np.diagonal(trial[0]) > 0  # concave in lambda**2 only
+            if nu.any():
+                system, g = _variance_coordinates(system, g, theta, nu)
+        step = _newton_step(*system, g, g_alpha, 0.0)
+        damping = 1e-3 * max(1.0, float(np.max(np.abs(np.diagonal(system[0])))))
+        while step is None and damping < 1e12:  # not positive definite: Levenberg-Marquardt
             step = _newton_step(*system, g, g_alpha, damping)
-            damping = max(1e-4, 10 * damping)
+            damping *= 10
         if step is None:
             break
         d_theta, d_alpha = step
@@ -337,13 +354,18 @@ def maximize(
         accepted = False
         for _ in range(40):
             new_theta = theta + d_theta
-            new_theta[nu] = np.sign(theta[nu]) * np.sqrt(
-                np.maximum(theta[nu] ** 2 + d_theta[nu], 0)
-            )
+            square = theta[nu] ** 2 + d_theta[nu]  # nu >= 0; below (1e-6 units)^2 it is 0
+            square[square < (1e-6 * unit[nu]) ** 2] = 0.0
+            new_theta[nu] = np.sign(theta[nu]) * np.sqrt(square)
             new_theta[tiny] = 0.0
-            biggest = max(np.max(np.abs(new_theta - theta)), np.max(np.abs(d_alpha), initial=0))
-            if biggest > _MAX_STEP:
-                d_theta, d_alpha = d_theta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
+            change = np.abs(new_theta - theta)
+            biggest = max(np.max(change), np.max(np.abs(d_alpha), initial=0))
+            # an entry of L moves at most by its size (or 0.1 units): Newton steps in the
+            # variance parameters overshoot where the log-likelihood is far from quadratic
+            room = np.maximum(0.5 * np.abs(theta), 0.1 * unit)[ps:]
+            ratio = max(biggest / _MAX_STEP, float(np.max(change[ps:] / room, initial=0.0)))
+            if ratio > 1:
+                d_theta, d_alpha = d_theta / ratio, d_alpha / ratio
                 continue
             new = problem.evaluate(new_theta, alpha + d_alpha, ev.modes, hessian=True)
             f_new = new.loglik.sum()
