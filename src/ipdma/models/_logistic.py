@@ -179,7 +179,7 @@ def fit_binomial(
         np.r_[opt.theta[:ps], lam_alt],
         opt.alpha,
         modes=opt.evaluation.modes,
-        tol=1e-7,  # enough to compare log-likelihoods to RESTART_TOL
+        tol=0.5 * RESTART_TOL,  # gain left < RESTART_TOL / 4: enough to compare to RESTART_TOL
     )
     f1, f2 = opt.evaluation.loglik.sum(), alt.evaluation.loglik.sum()
     checks = []

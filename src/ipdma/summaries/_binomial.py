@@ -230,11 +230,11 @@ def fit_binomial_remote(
     diag = skeleton.lam_rows == skeleton.lam_cols
     lam0 = np.zeros(len(lam_rows))
     lam0[diag] = 0.2 / np.maximum(z_rms[skeleton.lam_rows[diag]], 1e-8)
-    opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=1e-14)
+    opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=1e-14 if nagq == 1 else 1e-8)
     lam_hat = opt.theta[ps:]
     lam_alt = np.where(np.abs(lam_hat) > 0.05, 1.5 * lam_hat, 0.5 * lam0)
     alt = maximize(lap, np.r_[opt.theta[:ps], lam_alt], opt.alpha, modes=opt.evaluation.modes,
-                   tol=1e-7)  # fmt: skip
+                   tol=0.5 * RESTART_TOL)  # fmt: skip
     f1, f2 = opt.evaluation.loglik.sum(), alt.evaluation.loglik.sum()
     if f2 > f1 + RESTART_TOL:
         opt, f1 = alt, f2
