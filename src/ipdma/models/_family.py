@@ -52,6 +52,15 @@ class GLMFamily:
             return size * p * (1.0 - p)
         return np.exp(eta)
 
+    def mean_and_weight(self, size: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(m b'(eta), m b''(eta))`` from one evaluation of ``b'``."""
+        if self.name == "binomial":
+            p = expit(eta)
+            mean = size * p
+            return mean, mean * (1.0 - p)
+        mu = np.exp(eta)
+        return mu, mu
+
     def weight_slope(self, size: np.ndarray, eta: np.ndarray) -> np.ndarray:
         """``m b'''(eta)``: the derivative of the weight."""
         if self.name == "binomial":
@@ -88,6 +97,8 @@ class GLMFamily:
     def log_constant(self, y: np.ndarray, size: np.ndarray) -> float:
         """``sum c(y, m)``: log binomial coefficients, or ``-log y!``."""
         if self.name == "binomial":
+            if np.all(size == 1.0):  # 0/1 outcomes: every coefficient is 1
+                return 0.0
             return float(np.sum(gammaln(size + 1) - gammaln(y + 1) - gammaln(size - y + 1)))
         return float(-np.sum(gammaln(y + 1)))
 

@@ -195,6 +195,7 @@ def fit_binomial(
             opt.alpha,
             modes=opt.evaluation.modes,
             tol=1e-14,
+            start_hessian=opt.hessian,
         )
         f1 = opt.evaluation.loglik.sum()
     restart = (

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._aghq import BinomialData, Evaluation, evaluate
+from ._aghq import BinomialData, Evaluation, _offset, evaluate
 
 __all__ = ["ArrowHessian", "Optimum", "glm_start", "maximize", "negative_hessian", "pin"]
 
@@ -215,27 +215,22 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
     """Coefficients of the GLM without random effects (starting values; the data's family)."""
     data, mask = problem.data, problem.local_mask
     ps, (K, m) = data.n_shared, mask.shape
-    X, starts = data.X, data.starts
-    pt = X.shape[1]
+    starts, pt = data.starts, data.X.shape[1]
     beta, alpha = np.zeros(ps), np.zeros((K, m))
+    everywhere = bool(mask.all())
     for _ in range(iterations):
         coef = np.concatenate([np.broadcast_to(beta, (K, ps)), alpha], axis=1)
-        eta = np.einsum("rj,rj->r", X, coef[data.trial_index])
-        if data.offset is not None:
-            eta = eta + data.offset
-        w = data.family.weight(data.size, eta)
-        res = data.y - data.family.mean(data.size, eta)
-        G = np.add.reduceat(data.XT * res, starts, axis=1).T
+        eta = _offset(data, coef)
+        mean, w = data.family.mean_and_weight(data.size, eta)
+        G = np.add.reduceat(data.XT * (data.y - mean), starts, axis=1).T
         H = np.add.reduceat(data.square_features * w, starts, axis=1).T.reshape(K, pt, pt)
-        local = H[:, ps:, ps:] * (mask[:, :, None] & mask[:, None, :])
-        local += np.eye(m)[None] * (~mask)[:, :, None]
+        local, couple, g_local = H[:, ps:, ps:], H[:, :ps, ps:], G[:, ps:]
+        if not everywhere:
+            local = local * (mask[:, :, None] & mask[:, None, :])
+            local += np.eye(m)[None] * (~mask)[:, :, None]
+            couple, g_local = couple * mask[:, None, :], np.where(mask, g_local, 0.0)
         step = _newton_step(
-            H[:, :ps, :ps].sum(axis=0),
-            H[:, :ps, ps:] * mask[:, None, :],
-            local,
-            G[:, :ps].sum(axis=0),
-            np.where(mask, G[:, ps:], 0.0),
-            1e-8,
+            H[:, :ps, :ps].sum(axis=0), couple, local, G[:, :ps].sum(axis=0), g_local, 1e-8
         )
         if step is None:
             break
@@ -274,6 +269,7 @@ def maximize(
     tol: float = 1e-10,
     max_iter: int = 200,
     fixed: np.ndarray | None = None,
+    start_hessian: ArrowHessian | None = None,
 ) -> Optimum:
     """Newton's method with the exact Hessian until the Newton decrement is below ``tol``.
 
@@ -307,9 +303,12 @@ def maximize(
     theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
     if modes is None:
         modes = np.zeros((problem.data.ntrials, problem.data.q))
-    ev = problem.evaluate(theta, alpha, modes, hessian=True)
+    # ``start_hessian``: minus the Hessian of a nearby objective at the start (the Laplace
+    # fit's, for the quadrature fit that starts from its optimum): the first step uses it,
+    # saving one exact Hessian; every later one is exact
+    ev = problem.evaluate(theta, alpha, modes, hessian=start_hessian is None)
     f = ev.loglik.sum()
-    hessian = negative_hessian(problem, ev)
+    hessian = negative_hessian(problem, ev) if start_hessian is None else start_hessian
     decrement = np.inf
     iterations = 0
     for _ in range(max_iter):
