@@ -41,10 +41,14 @@ checks these sequences.
 
 Estimation
 ----------
-Newton's method on all parameters (``_logistic_newton``) with exact analytic gradients;
-the trial-local coefficients (stratified intercepts) are eliminated by the Schur complement
-in every step, never passed to a generic optimiser. The Laplace fit is found first and
-used to start the quadrature fit. Standard errors: the inverse of minus the Hessian of the
+Newton's method on all parameters (``_logistic_newton``) with the exact analytic gradient
+and Hessian of the AGHQ log-likelihood (``_aghq_gradient``, ``_aghq_hessian``; checked
+against central differences in ``tests/models/test_aghq_derivatives.py``); the trial-local
+coefficients (stratified intercepts) are eliminated by the Schur complement in every step,
+never passed to a generic optimiser; a random-effect variance near 0 is stepped in
+``lambda**2`` (no creep towards a zero variance). The Laplace fit is found first and used
+to start the quadrature fit (its Hessian serves for the first quadrature step). Standard
+errors: the inverse of minus the Hessian of the
 log-likelihood over (coefficients, covariance parameters) at the optimum (the exact
 analytic Hessian, ``_aghq_hessian``), fixed-effects block; lme4 uses a finite-difference
 Hessian of the deviance, glmmTMB an exact one (automatic differentiation).
