@@ -418,7 +418,8 @@ def _cell(value: Any) -> Any:
 
 
 def _frame_json(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list[Any]]:
-    return {c: [_cell(v) for v in frame[c].tolist()] for c in columns}
+    values = frame.loc[:, list(columns)].to_numpy(dtype=object)
+    return {c: [_cell(v) for v in values[:, j].tolist()] for j, c in enumerate(columns)}
 
 
 def _frame_from_json(data: Mapping[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
