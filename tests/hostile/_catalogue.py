@@ -74,7 +74,7 @@ class Case:
     command: tuple[str, ...] = ("ingest",)
     after: Callable[[Env, str], None] | None = None
     outputs_intact: bool = True
-    skip_root: bool = False
+    as_user: bool = False  # a permission fault: under root, run as an unprivileged user
     extra: dict[str, object] = field(default_factory=dict)
 
     def argv(self, root: Path) -> list[str]:

@@ -25,6 +25,7 @@ Every write is one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -219,7 +220,8 @@ class ResultsStore:
                 con.executemany("INSERT INTO fit_times VALUES (?, ?, ?, ?, ?)", timing)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed write may have ended it
+                con.execute("ROLLBACK")
             raise
         finally:
             con.close()
