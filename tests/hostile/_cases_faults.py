@@ -279,3 +279,19 @@ def project_folder_read_only_without_output(env):
 @case("permission", 1, "master.duckdb", "permission denied", command=ANALYZE, as_user=True)
 def master_unreadable(env):
     os.chmod(env.root / "output" / "master.duckdb", 0)
+
+
+def _same_tables(env: Env, text: str) -> None:
+    tables = env.root / "output" / "tables"
+    assert hashes(tables) == env._tables_before  # type: ignore[attr-defined]
+
+
+@case("determinism", 0, command=ANALYZE, after=_same_tables)
+def analyze_twice_cached_tables_byte_identical(env):
+    _remember_tables(env)  # the template's tables were fitted; these come from the cache
+
+
+@case("determinism", 0, command=("analyze", "--jobs", "2"), after=_same_tables)
+def analyze_refit_in_two_workers_byte_identical(env):
+    _remember_tables(env)
+    os.remove(env.root / "output" / "results.duckdb")  # no cache: every model is refitted
