@@ -1,11 +1,13 @@
-"""A real full disk: the output folder on a tiny tmpfs, mounted in a private mount namespace.
+"""A real full disk and a real read-only file system: the output folder on a tiny tmpfs,
+mounted in a private mount namespace.
 
 ``unshare -m`` gives the subprocess its own mount table, so the tmpfs exists only for it
 and disappears with it (nothing is left mounted, even if the test is killed). The previous
 outputs are copied onto the small disk first; ``ipdma ingest --force`` then runs out of
 space while writing the new master. It must exit 1 with what to do, keep the previous
 master byte-identical and leave no temporary file. Skipped where mounting is not allowed
-(not root, or a container without the capability).
+(not root, or a container without the capability). The same tmpfs remounted read-only:
+``ipdma analyze`` cannot write its results and says so (exit 1).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ SCRIPT = r"""
 import hashlib, json, subprocess, shutil, sys
 from pathlib import Path
 
-root, disk = Path(sys.argv[1]), Path(sys.argv[2])
+root, disk, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 previous = root / "output"
 used = sum(p.stat().st_blocks * 512 for p in previous.rglob("*") if p.is_file())
 size = used + 32768  # the old outputs fit; a new master (>= one 256 KB DuckDB block) not
 subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], check=True)
 shutil.copytree(previous, disk / "output")
+if mode == "read-only":
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
 project = root / "project.toml"
 text = project.read_text("utf-8")
 project.write_text(text.replace('name = "hostile"',
@@ -39,7 +43,8 @@ def digest(path):
 before = digest(disk / "output" / "master.duckdb")
 from ipdma.cli import _app, main
 _app.console.width = _app.out.width = 4000
-code = main(["--quiet", "ingest", "--force", str(root)])
+command = ["analyze", "--jobs", "1"] if mode == "read-only" else ["ingest", "--force"]
+code = main(["--quiet", *command, str(root)])
 left = sorted(p.name for p in (disk / "output").iterdir() if ".tmp" in p.name or
               p.name.startswith(".new-"))
 print(json.dumps({"code": code, "same": digest(disk / "output" / "master.duckdb") == before,
@@ -63,8 +68,7 @@ def _namespaces() -> str | None:
     return None
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
-def test_master_write_on_a_full_disk(template, tmp_path):
+def _run(template, tmp_path, mode: str) -> tuple[dict, str]:
     reason = _namespaces()
     if reason:
         pytest.skip(reason)
@@ -76,16 +80,29 @@ def test_master_write_on_a_full_disk(template, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run(
         ["unshare", "-m", "--propagation", "private", sys.executable, "-c", SCRIPT,
-         str(root), str(disk)],
+         str(root), str(disk), mode],
         capture_output=True, text=True, env=env, timeout=600, check=False,
     )  # fmt: skip
     text = " ".join((done.stdout + "\n" + done.stderr).split())
     assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["code"] == 1, text
-    assert "no space left on the device" in text and "free disk space" in text, text
     assert "Traceback" not in text and "internal error" not in text, text
-    assert result["same"], "the previous master changed"
-    assert result["left"] == [], result["left"]
     assert {p.name: p.read_bytes() for p in (root / "data").iterdir()} == raw
     assert not any(disk.iterdir()), "the tmpfs was visible outside its namespace"
+    return json.loads(done.stdout.strip().splitlines()[-1]), text
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_master_write_on_a_full_disk(template, tmp_path):
+    result, text = _run(template, tmp_path, "full")
+    assert result["code"] == 1, text
+    assert "no space left on the device" in text and "free disk space" in text, text
+    assert result["same"], "the previous master changed"
+    assert result["left"] == [], result["left"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_analyze_on_a_read_only_file_system(template, tmp_path):
+    result, text = _run(template, tmp_path, "read-only")
+    assert result["code"] == 1, text
+    assert "read-only" in text and "fix:" in text, text
+    assert result["same"] and result["left"] == []
