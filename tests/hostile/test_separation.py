@@ -185,3 +185,11 @@ def test_quasi_complete_separation_in_one_trial_is_found():
     linear = _prepared(quasi, treat, trial)
     gaussian = PreparedModel(**{**linear.__dict__, "family": "gaussian"})
     assert separated_trials(gaussian) == ()
+
+
+def test_analyze_says_which_trial_is_separated(project, capsys, wide_console):
+    assert main(["--quiet", "analyze", str(project), "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    text = " ".join((captured.out + captured.err).split())
+    assert "notice: separation in trial sept (5 logistic model(s))" in text, text
+    assert "notice: separation in trial alpha" not in text
