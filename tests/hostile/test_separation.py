@@ -162,18 +162,26 @@ def test_report_exports_carry_the_mark(project):
     assert any("trial sept left out" in c for c in cells)
 
 
-def _prepared(y: np.ndarray, treat: np.ndarray, trial: np.ndarray) -> PreparedModel:
-    rng = np.random.default_rng(0)
+def test_analyze_says_which_trial_is_separated(project, capsys, wide_console):
+    assert main(["--quiet", "analyze", str(project), "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    text = " ".join((captured.out + captured.err).split())
+    assert "notice: separation in trial sept (5 logistic model(s))" in text, text
+    assert "notice: separation in trial alpha" not in text
+
+
+def _prepared(y: np.ndarray, treat: np.ndarray, trial: np.ndarray, formula: str = "",
+              family: str = "binomial") -> PreparedModel:  # fmt: skip
     data = pd.DataFrame({"trial": trial, "y": y, "treat": treat,
-                         "baseline": rng.normal(size=y.size)})  # fmt: skip
+                         "baseline": np.tile(np.linspace(-1, 1, 30), 3)})  # fmt: skip
     return PreparedModel(
         spec=ModelSpec("overall", "recovery", "short", "any"),
-        formula="y ~ 0 + C(trial) + baseline + treat + (0 + treat | trial)",
-        data=data, family="binomial", terms=(), dropped=0, baseline_mean=0.0,
+        formula=formula or "y ~ 0 + C(trial) + baseline + treat + (0 + treat | trial)",
+        data=data, family=family, terms=(), dropped=0, baseline_mean=0.0,
     )  # fmt: skip
 
 
-def test_quasi_complete_separation_in_one_trial_is_found():
+def test_separation_is_judged_on_each_trials_own_parameters():
     rng = np.random.default_rng(1)
     trial = np.repeat(["a", "b", "c"], 30)
     treat = np.tile([0.0, 1.0], 45)
@@ -182,14 +190,15 @@ def test_quasi_complete_separation_in_one_trial_is_found():
     quasi = y.copy()
     quasi[(trial == "b") & (treat == 1)] = 1.0  # every exercise participant of b recovers
     assert separated_trials(_prepared(quasi, treat, trial)) == ("b",)
-    linear = _prepared(quasi, treat, trial)
-    gaussian = PreparedModel(**{**linear.__dict__, "family": "gaussian"})
-    assert separated_trials(gaussian) == ()
-
-
-def test_analyze_says_which_trial_is_separated(project, capsys, wide_console):
-    assert main(["--quiet", "analyze", str(project), "--jobs", "1"]) == 0
-    captured = capsys.readouterr()
-    text = " ".join((captured.out + captured.err).split())
-    assert "notice: separation in trial sept (5 logistic model(s))" in text, text
-    assert "notice: separation in trial alpha" not in text
+    assert separated_trials(_prepared(quasi, treat, trial, family="gaussian")) == ()
+    # c's outcome follows its baseline exactly: a problem only when the baseline slope is
+    # the trial's own (random), not when it is shared with the other trials (fixed)
+    by_baseline = y.copy()
+    by_baseline[trial == "c"] = (np.linspace(-1, 1, 30) > 0).astype(float)
+    assert separated_trials(_prepared(by_baseline, treat, trial)) == ()
+    random_slope = "y ~ 0 + C(trial) + baseline + treat + (0 + treat + baseline | trial)"
+    assert separated_trials(_prepared(by_baseline, treat, trial, random_slope)) == ("c",)
+    # a trial where everybody recovered has an infinite intercept only: not marked
+    everybody = y.copy()
+    everybody[trial == "a"] = 1.0
+    assert separated_trials(_prepared(everybody, treat, trial)) == ()
