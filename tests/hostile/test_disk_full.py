@@ -27,7 +27,8 @@ from pathlib import Path
 root, disk, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 previous = root / "output"
 used = sum(p.stat().st_blocks * 512 for p in previous.rglob("*") if p.is_file())
-size = used + 32768  # the old outputs fit; a new master (>= one 256 KB DuckDB block) not
+# the old outputs fit; a new master (>= one 256 KB DuckDB block) or table set does not
+size = used + (4096 if mode == "full-analyze" else 32768)
 subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], check=True)
 shutil.copytree(previous, disk / "output")
 if mode == "read-only":
@@ -40,15 +41,19 @@ project.write_text(text.replace('name = "hostile"',
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
-before = digest(disk / "output" / "master.duckdb")
+def tables():
+    folder = disk / "output" / "tables"
+    return {p.name: digest(p) for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+before, tables_before = digest(disk / "output" / "master.duckdb"), tables()
 from ipdma.cli import _app, main
 _app.console.width = _app.out.width = 4000
-command = ["analyze", "--jobs", "1"] if mode == "read-only" else ["ingest", "--force"]
+command = ["ingest", "--force"] if mode == "full" else ["analyze", "--jobs", "1"]
 code = main(["--quiet", *command, str(root)])
 left = sorted(p.name for p in (disk / "output").iterdir() if ".tmp" in p.name or
               p.name.startswith(".new-"))
 print(json.dumps({"code": code, "same": digest(disk / "output" / "master.duckdb") == before,
-                  "left": left}))
+                  "tables_same": tables() == tables_before, "left": left}))
 """
 
 
@@ -106,3 +111,12 @@ def test_analyze_on_a_read_only_file_system(template, tmp_path):
     assert result["code"] == 1, text
     assert "read-only" in text and "fix:" in text, text
     assert result["same"] and result["left"] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_analyze_on_a_full_disk_keeps_the_table_set(template, tmp_path):
+    result, text = _run(template, tmp_path, "full-analyze")
+    assert result["code"] == 1, text
+    assert "no space left on the device" in text and "fix:" in text, text
+    assert result["tables_same"], "tables/ is not the previous run's set"
+    assert result["left"] == [], result["left"]
