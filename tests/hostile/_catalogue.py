@@ -90,6 +90,9 @@ CASES: list[Case] = []
 def case(kind: str, code: int, *expect: str, command=("ingest",), after=None, **options):
     """Register the decorated ``damage(env)`` function as a case."""
 
+    if "skip_root" in options:  # the former name of as_user (cases on other branches)
+        options["as_user"] = options.pop("skip_root")
+
     def register(damage: Callable[[Env], object]) -> Callable[[Env], object]:
         CASES.append(Case(damage.__name__, kind, damage, code, expect, tuple(command), after,
                           **options))  # fmt: skip
