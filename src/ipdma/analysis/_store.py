@@ -25,6 +25,7 @@ Every write is one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -222,7 +223,8 @@ class ResultsStore:
                 )  # fmt: skip
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed write may have ended it
+                con.execute("ROLLBACK")
             raise
         finally:
             con.close()

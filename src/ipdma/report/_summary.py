@@ -16,6 +16,7 @@ import pandas as pd
 
 from ._appendix9 import importance_rule_short
 from ._labels import OUTCOME_LABELS
+from ._separation import SEPARATION_MARK, separated_in, separation_legend
 from ._tables import COUNT_NOTES
 from ._view import Section, TableView, Text, format_ci, format_number, format_p
 
@@ -76,6 +77,12 @@ def _effect_sentence(row: Mapping[str, Any], detail: bool) -> str:
         parts.append(f"\u03c4 {format_number(tau, 2)} {'log odds' if odds else 'points'}")
     if detail:
         parts.append(f"{int(row['studies'])} trials, {int(row['participants'])} participants")
+    separated = separated_in(row)
+    if separated:
+        parts.append(
+            f"unstable: separation in trial{'s' if len(separated) > 1 else ''} "
+            + ", ".join(separated)
+        )
     return f"{head} ({'; '.join(parts)})"
 
 
@@ -155,7 +162,8 @@ def _key_table(
             "Exercise vs": _VERSUS_SHORT.get(rec["comparison"], rec["comparison"]),
             "Trials / participants": f"{int(rec['studies'])} / {int(rec['participants'])}",
             "Effect (95% CI)": f"{'OR' if odds else 'MD'} "
-            + format_ci(rec["estimate"], rec["ci_low"], rec["ci_high"]),
+            + format_ci(rec["estimate"], rec["ci_low"], rec["ci_high"])
+            + (SEPARATION_MARK if separated_in(rec) else ""),
             "95% prediction interval": _span(rec.get("pi_low"), rec.get("pi_high"), 2),
             "\u03c4 (scale)": ""
             if pd.isna(rec.get("tau"))
@@ -174,6 +182,7 @@ def _key_table(
         "favours exercise). Prediction interval: the effect expected in a new trial (t with "
         "K-2 df). \u00a7 singular fit: \u03c4 estimated at 0 (see Appendices).",
         COUNT_NOTES[counts],
+        *separation_legend(frame.to_dict("records")),
     ]
     if truth:
         notes.append(
