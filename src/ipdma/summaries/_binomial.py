@@ -36,6 +36,7 @@ from ._coordinate import models_of, verified
 from ._design import FederatedModel, federated_design
 from ._disclosure import DisclosureRules
 from ._file import SiteSummaries
+from ._layout import federable_binomial
 from ._transport import Transport
 
 __all__ = ["FederatedFit", "fit_binomial_remote", "fit_federated_binomial"]
@@ -314,11 +315,11 @@ def fit_federated_binomial(
             hint="name each site in the transport as in its summaries file (--site)",
         )
     out: dict[str, FederatedFit] = {}
-    for spec, (trials, n, means, gram) in models_of(files, plan):
-        if spec.family != "binomial":
+    for spec, rule, stacked in models_of(files, plan):
+        if spec.family != "binomial" or federable_binomial(spec, plan, rule) is not None:
             continue
         try:
-            model = federated_design(spec, plan, trials, n, means, gram)
+            model = federated_design(spec, plan, stacked, rule)
         except TooFewTrials:
             continue
         out[spec.id] = fit_binomial_remote(model, plan, transport, owner)

@@ -26,10 +26,11 @@ from ..errors import InputError, IpdmaError
 from ..models._crossproducts import fit_crossproducts
 from ..models._result import MixedResult
 from ._aggregate import raw_gram
+from ._assemble import Stacked, stack, stack_cells
 from ._design import FederatedModel, federated_design
 from ._disclosure import DisclosureRules, block_problems
-from ._file import SiteSummaries, plan_hash, read_summaries
-from ._layout import supported
+from ._file import ModelSummary, SiteSummaries, plan_hash, read_summaries
+from ._layout import ordered_levels
 
 __all__ = ["FederatedResults", "fit_summaries"]
 
@@ -96,7 +97,8 @@ def _verify(files: Sequence[SiteSummaries], plan_digest: str | None, rules: Disc
         for m in s.models:
             for k, trial in enumerate(m.trials):
                 raw = raw_gram(m.n[k], m.means[k], m.gram[k])
-                problems = block_problems(m.columns, raw, _binary(raw), rules)
+                cell = m.cells[k] if m.cells else ""
+                problems = block_problems(m.columns, raw, _binary(raw), rules, cell=cell)
                 if problems:
                     raise InputError(
                         f"summaries file refused: model {m.model_id}, trial {trial} is below "
@@ -146,27 +148,32 @@ def verified(
 
 
 def models_of(files: Sequence[SiteSummaries], plan: AnalysisPlan):
-    """``(spec, (trials, n, means, gram))`` for each model of the plan in the files, the
-    sites' blocks stacked in trial order."""
-    by_model: dict[str, list] = {}
+    """``(spec, rule, stacked blocks)`` for each linear model of the plan in the files."""
+    by_model: dict[str, list[ModelSummary]] = {}
     for s in files:
         for m in s.models:
             by_model.setdefault(m.model_id, []).append(m)
     for spec in build_grid(plan):
-        if supported(spec, plan) is not None or spec.id not in by_model:
+        if spec.id not in by_model:
             continue
         parts = by_model[spec.id]
-        trials = np.concatenate([m.trials for m in parts]).astype(str)
-        order = np.argsort(trials, kind="stable")
-        yield (
-            spec,
-            (
-                tuple(trials[order]),
-                np.concatenate([m.n for m in parts])[order],
-                np.concatenate([m.means for m in parts])[order],
-                np.concatenate([m.gram for m in parts])[order],
-            ),
-        )
+        rule = parts[0].rule
+        if any(m.rule != rule or (m.columns != parts[0].columns and m.cells) for m in parts):
+            raise InputError(
+                f"the sites' summaries of {spec.id} differ in how they categorise "
+                f"{spec.modifier} ({', '.join(sorted({m.rule or 'as a column' for m in parts}))})",
+                variable=spec.modifier,
+                hint="the modifier must have the same type (text or numbers) at every site",
+            )
+        yield spec, rule, _stacked(spec, plan, rule, parts)
+
+
+def _stacked(spec, plan: AnalysisPlan, rule: str, parts: list[ModelSummary]) -> Stacked:
+    if spec.kind != "subgroup":
+        return stack(parts)
+    present = sorted({c for m in parts for c in m.cells})
+    levels = ordered_levels(rule, plan.modifier_spec(str(spec.modifier)), present)  # type: ignore[arg-type]
+    return stack_cells(parts, levels)
 
 
 def fit_summaries(
@@ -194,16 +201,17 @@ def fit_summaries(
         below the minimum, or holding a trial another file also holds.
     """
     files, plan = verified(summaries, plan, rules)
-    term_rows, model_rows, fits, binomial = [], [], {}, []
-    for spec, (trials, n, means, gram) in models_of(files, plan):
+    term_rows, model_rows, fits = [], [], {}
+    binomial = []
+    for spec, rule, stacked in models_of(files, plan):
         if spec.family == "binomial":  # the iterative protocol: fit_federated_binomial
             binomial.append(spec.id)
             continue
-        row = dict(id=spec.id, status="fitted", formula="", trials=len(trials),
-                   participants=int(n.sum()), loglik=np.nan, converged=None, singular=None,
-                   error="", warnings="")  # fmt: skip
+        row = dict(id=spec.id, status="fitted", formula="", trials=len(stacked.trials),
+                   participants=round(stacked.n.sum()), loglik=np.nan, converged=None,
+                   singular=None, error="", warnings="")  # fmt: skip
         try:
-            model = federated_design(spec, plan, trials, n, means, gram)
+            model = federated_design(spec, plan, stacked, rule)
             row["formula"] = model.crossproducts.formula
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -224,6 +232,13 @@ def fit_summaries(
         fits[spec.id] = fit
         model_rows.append(row)
         term_rows += _tidy(model, fit, plan)
+    fitted = {r["id"] for r in model_rows}
+    reasons = {x.model_id: x.reason for s in files for x in s.not_summarised}
+    for model_id, reason in reasons.items():
+        if model_id not in fitted:
+            model_rows.append(dict(id=model_id, status="not summarised", formula="", trials=0,
+                                   participants=0, loglik=np.nan, converged=None,
+                                   singular=None, error=reason, warnings=""))  # fmt: skip
     return FederatedResults(
         plan=plan,
         sites=tuple(s.site for s in files),
