@@ -106,5 +106,5 @@ def analyze_summaries(files: list[Path], project: Path | None, output: Path | No
     if logistic:
         out.print(
             f"{len(logistic)} logistic model(s) need the iterative protocol with the sites "
-            "(ipdma.summaries.fit_federated_binomial with a FolderTransport; docs/federated.md)"
+            "(`ipdma federate coordinate` with `ipdma federate site` at each site; docs/federated.md)"
         )

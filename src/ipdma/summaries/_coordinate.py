@@ -111,11 +111,15 @@ def _verify(files: Sequence[SiteSummaries], plan_digest: str | None, rules: Disc
 
 
 def _tidy(model: FederatedModel, fit: MixedResult | None, plan: AnalysisPlan) -> list[dict]:
+    return _tidy_terms(model.spec.id, model.terms, fit, plan)
+
+
+def _tidy_terms(model_id: str, terms, fit: MixedResult | None, plan: AnalysisPlan) -> list[dict]:
     rows = []
     quantile = 0.5 + plan.level / 2
     satterthwaite = plan.model.df_method == "satterthwaite"
-    for t in model.terms:
-        row = dict(model_id=model.spec.id, term=t.column, role=t.role, level=t.level,
+    for t in terms:
+        row = dict(model_id=model_id, term=t.column, role=t.role, level=t.level,
                    studies=t.studies, participants=t.participants, estimate=np.nan, se=np.nan,
                    df=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan, note=t.note)  # fmt: skip
         if fit is not None and t.estimable and t.column in fit.fixef.index:
@@ -246,4 +250,32 @@ def fit_summaries(
         models=pd.DataFrame(model_rows),
         fits=fits,
         skipped_binomial=tuple(binomial),
+    )
+
+
+def logistic_tables(
+    fits: Mapping,
+    files: Sequence[SiteSummaries],
+    plan: AnalysisPlan | dict | None,
+    rules: DisclosureRules | None = None,
+) -> FederatedResults:
+    """The logistic models fitted by the protocol (``{id: FederatedFit}``) as the tables of
+    :class:`FederatedResults` (``models`` adds rounds, messages and bytes)."""
+    files, plan = verified(files, plan, rules)
+    term_rows, model_rows = [], []
+    for model_id, fit in fits.items():
+        r = fit.result
+        term_rows += _tidy_terms(model_id, fit.terms, r, plan)
+        model_rows.append(dict(id=model_id, status="fitted", formula=r.formula,
+                               trials=r.ngroups, participants=r.nobs, loglik=r.loglik,
+                               converged=r.converged, singular=r.singular, error="",
+                               warnings=" | ".join(r.warnings), rounds=fit.rounds,
+                               messages=fit.messages, bytes_sent=fit.bytes_sent,
+                               bytes_received=fit.bytes_received))  # fmt: skip
+    return FederatedResults(
+        plan=plan,
+        sites=tuple(s.site for s in files),
+        terms=pd.DataFrame(term_rows, columns=_TERM_COLUMNS),
+        models=pd.DataFrame(model_rows),
+        fits={k: f.result for k, f in fits.items()},
     )

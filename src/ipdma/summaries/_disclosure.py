@@ -88,7 +88,7 @@ def block_problems(
                     f"comparison, {name} = 0": n - treated - ones + both,
                 }
             )
-        for cell, size in cells.items():
+        for label, size in cells.items():
             if 0 < size < k:
-                problems.append(f"cell ({cell}) has {size} participant(s) (< {k})")
+                problems.append(f"cell ({label}) has {size} participant(s) (< {k})")
     return [f"category {cell}: {p}" for p in problems] if cell else problems
