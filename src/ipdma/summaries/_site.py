@@ -42,10 +42,14 @@ def _tables(source: Any, backend: Any) -> tuple[Any, dict[str, Any], AnalysisPla
 
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        if path.suffix == ".parquet" or path.is_dir():
+        if path.suffix == ".parquet" or (path.is_dir() and not (path / "project.toml").is_file()):
             con = backend or ibis.duckdb.connect()
             table = con.read_parquet(str(path / "*.parquet") if path.is_dir() else str(path))
             return con, _by_window(table), None
+        if backend is None and (path.suffix in (".toml", ".duckdb") or path.is_dir()):
+            from ._master_sql import master_tables
+
+            return master_tables(path / "project.toml" if path.is_dir() else path)
     if isinstance(source, pd.DataFrame) and "window" in source.columns:
         con = backend or ibis.duckdb.connect()
         return con, _by_window(ibis.memtable(source)), None
@@ -130,9 +134,10 @@ def summarize(
     Parameters
     ----------
     source
-        ``project.toml`` or ``master.duckdb``; an analysis frame (``window`` column
-        optional); a Parquet file or folder of analysis-frame rows; or an ibis table
-        (with ``backend``, e.g. ``ibis.pyspark.connect(spark)``).
+        ``project.toml`` or ``master.duckdb`` (the analysis frames are built in SQL on the
+        master file, read-only: no participant row is loaded into pandas); an analysis
+        frame (``window`` column optional); a Parquet file or folder of analysis-frame
+        rows; or an ibis table (with ``backend``, e.g. ``ibis.pyspark.connect(spark)``).
     plan
         The analysis plan (default: the project's ``[analysis]`` table, else the paper's).
     rules
