@@ -131,7 +131,7 @@ def test_subgroup_blocks_are_per_category_and_disclosure_checked(frame):
     assert len(set(kept.trials)) < len(set(model.trials))
 
 
-def test_median_subgroups_are_reported_not_summarised(frame):
+def test_median_subgroups_are_reported_not_summarised(frame, tmp_path):
     plan = AnalysisPlan(outcomes=("pain",), windows=("short",), comparisons=("any",),
                         modifiers=("fear_avoidance",), subgroups=True,
                         adjustments=("unadjusted",))  # fmt: skip
@@ -141,6 +141,10 @@ def test_median_subgroups_are_reported_not_summarised(frame):
     subgroup = next(s.id for s in build_grid(plan) if s.kind == "subgroup")
     reason = {x.model_id: x.reason for x in sites[0].not_summarised}
     assert "pooled median" in reason[subgroup]
+    path = summaries.write_summaries(sites[0], tmp_path / "s0.json")
+    manifest = (tmp_path / "s0.json.manifest.txt").read_text()
+    assert "NOT SUMMARISED (1 model(s)" in manifest and subgroup in manifest
+    assert summaries.read_summaries(path).not_summarised == sites[0].not_summarised
     models = summaries.fit_summaries(sites, plan, rules=rules).models.set_index("id")
     row = models.loc[subgroup]
     assert row["status"] == "not summarised" and "cutpoints" in row["error"]

@@ -62,6 +62,12 @@ def master_tables(path: Path) -> tuple[Any, dict[str, Any], AnalysisPlan | None]
     for window in _WINDOWS:
         follow = followup.filter(followup["window"] == window)
         follow = follow.select("trial", "pid", *outcomes)
+        any_outcome = None
+        for c in outcomes:
+            present = follow[c].notnull()
+            any_outcome = present if any_outcome is None else any_outcome | present
+        if any_outcome is None or con.execute(follow.filter(any_outcome).count()) == 0:
+            continue  # no outcome in this window (as resolve_source: no frame)
         joined = participants.left_join(
             follow,
             (participants["trial"] == follow["trial"]) & (participants["pid"] == follow["pid"]),
@@ -70,12 +76,7 @@ def master_tables(path: Path) -> tuple[Any, dict[str, Any], AnalysisPlan | None]
             *[participants[c] for c in participants.columns],
             *[follow[c] for c in outcomes if c not in participants.columns],
         )
-        any_outcome = None
-        for c in outcomes:
-            present = frame[c].notnull()
-            any_outcome = present if any_outcome is None else any_outcome | present
-        if any_outcome is not None and con.execute(frame.filter(any_outcome).count()) > 0:
-            tables[window] = frame
+        tables[window] = frame
     return con, tables, plan
 
 
