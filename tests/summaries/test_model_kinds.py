@@ -149,3 +149,56 @@ def test_median_subgroups_are_reported_not_summarised(frame, tmp_path):
     row = models.loc[subgroup]
     assert row["status"] == "not summarised" and "cutpoints" in row["error"]
     assert models.loc["interaction/pain/short/any/fear_avoidance/unadjusted", "status"] == "fitted"
+
+
+def _fit_both(frame, plan, sites=3):
+    rules = summaries.DisclosureRules(min_cell=1)
+    files = [summaries.summarize(p, plan, site=f"s{k}", rules=rules) for k, p in
+             enumerate(split(frame, sites))]  # fmt: skip
+    results = summaries.fit_summaries(files, plan, rules=rules)
+    for spec in build_grid(plan, windows=("short",)):
+        prepared, pooled = pooled_fit(_pooled_frame(frame, files, spec.id), spec, plan)
+        got = results.fits[spec.id]
+        assert list(got.fixef.index) == list(pooled.fixef.index), spec.id
+        assert relative(got.fixef, pooled.fixef, 1e-8) < FEDERATED_RTOL, spec.id
+        assert relative(got.se, pooled.se) < FEDERATED_RTOL, spec.id
+        assert relative(got.loglik, pooled.loglik) < FEDERATED_RTOL, spec.id
+        assert got.nobs == pooled.nobs, spec.id
+        terms = results.terms[results.terms["model_id"] == spec.id]
+        assert list(terms["term"]) == [t.column for t in prepared.terms], spec.id
+        assert list(terms["participants"]) == [t.participants for t in prepared.terms]
+    return files, results
+
+
+def test_a_level_some_sites_lack_and_a_category_without_contrast(frame):
+    """Levels are pooled across sites (a site without 'obese' sends no such column), and a
+    subgroup category in which no trial has both arms drops its rows after the centring,
+    as the pooled grid does."""
+    later = frame["trial"].isin(sorted(frame["trial"].unique())[1::3] +
+                                sorted(frame["trial"].unique())[2::3])  # fmt: skip
+    data = frame.assign(
+        bmi_class=frame["bmi_class"].where(~later | (frame["bmi_class"] != "obese"), "overweight")
+    )
+    rare = (data["treat"] == 1) & (data["age"] > 50)  # only exercise participants: no contrast
+    data = data.assign(group=np.where(rare, "older exercise", "others"))
+    plan = AnalysisPlan(
+        outcomes=("pain",), windows=("short",), comparisons=("any",),
+        modifiers=("bmi_class", "group"),
+        modifier={"bmi_class": MODIFIERS["bmi_class"],
+                  "group": ModifierSpec(type="categorical", reference="others")},
+        subgroups=True, subgroup_adjustment="adjusted", adjustments=("adjusted",),
+    )  # fmt: skip
+    files, results = _fit_both(data, plan)
+    bmi = "interaction/pain/short/any/bmi_class/adjusted"
+    assert [m for m in files[1].models if m.model_id == bmi][0].columns != (
+        [m for m in files[0].models if m.model_id == bmi][0].columns
+    )  # the sites sent different levels
+    terms = results.terms.set_index(["model_id", "term"])
+    dropped = terms.loc[("subgroup/pain/short/any/group/adjusted", "treat_in_1")]
+    assert dropped["level"] == "older exercise" and not np.isfinite(dropped["estimate"])
+    group = "subgroup/pain/short/any/group/adjusted"
+    sent = [m for f in files for m in f.models if m.model_id == group]
+    rare_rows = sum(n for m in sent for n, c in zip(m.n, m.cells, strict=True)
+                    if c == "older exercise")  # fmt: skip
+    assert rare_rows > 0  # the sites sent the category; the coordinator dropped its rows
+    assert results.fits[group].nobs == sum(m.n.sum() for m in sent) - rare_rows
