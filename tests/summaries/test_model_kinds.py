@@ -190,8 +190,8 @@ def test_a_level_some_sites_lack_and_a_category_without_contrast(frame):
     )  # fmt: skip
     files, results = _fit_both(data, plan)
     bmi = "interaction/pain/short/any/bmi_class/adjusted"
-    assert [m for m in files[1].models if m.model_id == bmi][0].columns != (
-        [m for m in files[0].models if m.model_id == bmi][0].columns
+    assert next(m for m in files[1].models if m.model_id == bmi).columns != (
+        next(m for m in files[0].models if m.model_id == bmi).columns
     )  # the sites sent different levels
     terms = results.terms.set_index(["model_id", "term"])
     dropped = terms.loc[("subgroup/pain/short/any/group/adjusted", "treat_in_1")]
