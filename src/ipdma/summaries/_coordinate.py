@@ -177,6 +177,14 @@ def _stacked(spec, plan: AnalysisPlan, rule: str, parts: list[ModelSummary]) -> 
         return stack(parts)
     present = sorted({c for m in parts for c in m.cells})
     levels = ordered_levels(rule, plan.modifier_spec(str(spec.modifier)), present)  # type: ignore[arg-type]
+    unknown = sorted(set(present) - set(levels))
+    if unknown or not all(m.cells for m in parts):
+        raise InputError(
+            f"the summaries of {spec.id} carry categories the plan does not define "
+            f"({', '.join(map(repr, unknown)) or 'blocks without a category'})",
+            variable=spec.modifier,
+            hint="every site must summarise with the same plan (levels and cut-points)",
+        )
     return stack_cells(parts, levels)
 
 
