@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "_analyze",
     "_predict",
     "_summaries",
+    "_federate",
     "_report",
 )
 
