@@ -42,6 +42,7 @@ from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
 from ._newton_cg import newton_cg_minimize
 from ._result import MixedResult
+from ._satterthwaite_hessian import profiled_rho_solver
 
 __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
 
@@ -102,7 +103,24 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
     else:  # stratified residual variances of many trials: O(K) per Newton step
         n_dense = int(free[: crit.n_theta].sum())
         weights = np.sqrt(crit.s.n[crit.rho_index] / crit.nobs)
-        z, f, nfev = newton_cg_minimize(fun, x0[free] * scale, n_dense, weights, gtol=1e-9)
+        rho_scale = scale[n_dense:]
+
+        def curvature(z):  # exact Hessian of the ratios, inverted in O(K) (scaled units)
+            x[free] = z / scale
+            solve = profiled_rho_solver(crit, x)
+            if solve is None:
+                return None
+
+            def apply(r):
+                out = r.copy()
+                out[n_dense:] = rho_scale * solve(rho_scale * r[n_dense:])
+                return out
+
+            return apply
+
+        z, f, nfev = newton_cg_minimize(
+            fun, x0[free] * scale, n_dense, weights, gtol=1e-9, curvature=curvature
+        )
     x[free] = z / scale
     return x, float(f), int(nfev)
 
@@ -258,7 +276,8 @@ def _estimate(
     # boundary (relative SDs 0.02, equal residual variances), where the likelihood can have
     # a second maximum (a variance of 0) that an interior start never reaches
     log_rho0 = _within_trial_log_ratios(crit) if n_rho else np.zeros(0)
-    starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
+    nt = crit.n_theta  # theta in scaled units; log rho_i unscaled (the ratios themselves)
+    starts = [np.concatenate([level * diag / scale[:nt], log_rho0]) for level in (0.1, 0.3, 1.0)]
     x0 = min(starts, key=lambda x: crit.fun_and_grad(x)[0])
     x1, f1, nfev1 = _optimum(crit, x0)
     nfev1 += len(starts)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._linear_criterion import Criterion
-from ._satterthwaite_hessian import rho_block
+from ._satterthwaite_hessian import rho_block, woodbury_solver
 
 __all__ = ["full_h_inverse", "satterthwaite_df"]
 
@@ -147,33 +147,17 @@ def _structured_denominators(
     Htt = (cols[: nt + 1] + cols[: nt + 1].T) / 2
     Hrt = cols[nt + 1 :]
     block = rho_block(crit, core, v[nt])
-    if not np.all(block.d > 0):
+    out = woodbury_solver(block.d, block.low_rank())
+    if out is None:
         return None
-    ev, vec = np.linalg.eigh(block.Cm)
-    W = block.Q @ (vec * np.sqrt(np.maximum(ev, 0.0)))
-    Dinv = 1 / block.d
-    DW = Dinv[:, None] * W
-    cap = np.eye(W.shape[1]) - W.T @ DW
-    cap_ev = np.linalg.eigvalsh(cap)
-    if not np.all(cap_ev > 1e-12 * max(1.0, float(np.max(np.abs(cap_ev))))):
-        return None
-    cap_inv = np.linalg.inv(cap)
-
-    def solve_rr(X: np.ndarray) -> np.ndarray:  # H_rr^{-1} X in O(K)
-        DX = Dinv[:, None] * X
-        return DX + DW @ (cap_inv @ (DW.T @ X))
-
+    solve_rr, trace_rr = out
     Y = solve_rr(Hrt)  # H_rr^{-1} H_rt
     S = Htt - Hrt.T @ Y
     s_ev = np.linalg.eigvalsh(S)
     if not np.all(s_ev > 0):
         return None
     S_inv = np.linalg.inv(S)
-    trace = (
-        float(np.trace(S_inv))
-        + float(Dinv.sum() + np.einsum("ka,ab,kb->", DW, cap_inv, DW))
-        + float(np.einsum("ka,ab,kb->", Y, S_inv, Y))
-    )
+    trace = float(np.trace(S_inv)) + trace_rr + float(np.einsum("ka,ab,kb->", Y, S_inv, Y))
     bound = 1 / trace
     if not bound > 10 * _EIGEN_TOL:
         return None

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._linear_criterion import Criterion
 
-__all__ = ["RhoBlock", "rho_block"]
+__all__ = ["RhoBlock", "profiled_rho_solver", "rho_block"]
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,36 @@ class RhoBlock:
     d: np.ndarray  # (R,)
     Q: np.ndarray  # (R, r)
     Cm: np.ndarray  # (r, r), positive semi-definite
+    sigma_cross: np.ndarray  # (R,) d2 / dsigma dlog rho_i
 
     def dense(self) -> np.ndarray:
         return np.diag(self.d) - self.Q @ self.Cm @ self.Q.T
+
+    def low_rank(self) -> np.ndarray:
+        """W with ``Q Cm Q' = W W'``."""
+        ev, vec = np.linalg.eigh(self.Cm)
+        return self.Q @ (vec * np.sqrt(np.maximum(ev, 0.0)))
+
+
+def woodbury_solver(d: np.ndarray, W: np.ndarray):
+    """``X -> (diag(d) - W W')^{-1} X`` in O(len(d)), or None unless the matrix is positive
+    definite (``d > 0`` and ``I - W' diag(d)^{-1} W`` positive definite: the inertia of a
+    Schur complement, Haynsworth 1968). Also returns ``tr((diag(d) - W W')^{-1})``."""
+    if not np.all(d > 0):
+        return None
+    Dinv = 1 / d
+    DW = Dinv[:, None] * W
+    cap = np.eye(W.shape[1]) - W.T @ DW
+    cap_ev = np.linalg.eigvalsh(cap)
+    if not np.all(cap_ev > 1e-12 * max(1.0, float(np.max(np.abs(cap_ev))))):
+        return None
+    cap_inv = np.linalg.inv(cap)
+
+    def solve(X: np.ndarray) -> np.ndarray:
+        DX = Dinv[:, None] * X if X.ndim == 2 else Dinv * X
+        return DX + DW @ (cap_inv @ (DW.T @ X))
+
+    return solve, float(Dinv.sum() + np.einsum("ka,ab,kb->", DW, cap_inv, DW))
 
 
 def _sym(a: np.ndarray) -> np.ndarray:
@@ -110,4 +137,17 @@ def rho_block(crit: Criterion, core: dict, sigma: float) -> RhoBlock:
     idx = crit.rho_index
     Q = Q[idx]
     d = diag_h[idx] + np.einsum("ka,ab,kb->k", Q, Cm, Q)
-    return RhoBlock(d=d, Q=Q, Cm=Cm)
+    return RhoBlock(d=d, Q=Q, Cm=Cm, sigma_cross=(2 * rho * e2 / sigma**3)[idx])
+
+
+def profiled_rho_solver(crit: Criterion, x: np.ndarray):
+    """``r -> H^{-1} r`` for the Hessian of the *profiled* deviance (``sigma`` at its
+    optimum ``r2 / dof``) in the ``log rho`` parameters, or None if it is not positive
+    definite. Profiling subtracts ``h h' / H_ss`` (``h`` the ``sigma``-``log rho`` cross
+    derivatives, ``H_ss = 4 dof / sigma^2`` at the optimum), one more low-rank column."""
+    core = crit.core(x)
+    sigma = float(np.sqrt(core["r2"] / crit.dof))
+    block = rho_block(crit, core, sigma)
+    h = block.sigma_cross / np.sqrt(4 * crit.dof / sigma**2)
+    out = woodbury_solver(block.d, np.concatenate([block.low_rank(), h[:, None]], axis=1))
+    return None if out is None else out[0]
