@@ -30,7 +30,6 @@ import contextlib
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, SingularFitWarning
 from ._convergence import ConvergenceRecord
@@ -42,7 +41,7 @@ from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
 from ._newton_cg import newton_cg_minimize
 from ._result import MixedResult
-from ._satterthwaite_hessian import profiled_rho_solver
+from ._satterthwaite_hessian import profiled_rho_hessian, profiled_rho_solver
 
 __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
 
@@ -92,6 +91,30 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
         z, f, nfev = newton_minimize(
             fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free]
+        )
+    elif free.sum() <= NEWTON_CG_MIN_PARAMS and crit.stratified:
+        # damped Newton with the exact ratio block and difference columns for theta only
+        diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
+
+        def hessian(z, g):
+            x[free] = z / scale
+            base = x.copy()
+            n_free_theta = int(free[: crit.n_theta].sum())
+            hess = np.empty((len(z), len(z)))
+            hess[n_free_theta:, n_free_theta:] = profiled_rho_hessian(crit, base) / np.outer(
+                scale[n_free_theta:], scale[n_free_theta:]
+            )
+            for col in range(n_free_theta):
+                step = 1e-6 * max(1.0, abs(z[col]))
+                zc = z.copy()
+                zc[col] += step
+                hess[:, col] = (fun(zc)[1] - g) / step
+                hess[col, n_free_theta:] = hess[n_free_theta:, col]
+            x[free] = z / scale
+            return (hess + hess.T) / 2, n_free_theta
+
+        z, f, nfev = newton_minimize(
+            fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free], hessian=hessian
         )
     elif free.sum() <= NEWTON_CG_MIN_PARAMS:
         from scipy.optimize import minimize  # imported here: a fresh process rarely needs it
@@ -249,9 +272,12 @@ def fit_linear(
     messages = data_warnings(design, residual, own, crit.reference)
     for msg in messages:
         warnings.warn(msg, DataWarning, stacklevel=3)
-    large = crit.n_params > NEWTON_MAX_PARAMS or stats.p > _SMALL_P
+    large = crit.n_params > NEWTON_CG_MIN_PARAMS or stats.p > _SMALL_P
     # OpenBLAS threads on a busy machine can make a 500 x 500 eigendecomposition take
-    # seconds instead of 0.1 s: large problems run their linear algebra single-threaded.
+    # seconds instead of 0.1 s: large problems run their linear algebra single-threaded
+    # (threadpoolctl is imported only then: it costs a fresh process and each call time)
+    if large:
+        from threadpoolctl import threadpool_limits
     with threadpool_limits(1) if large else contextlib.nullcontext():
         return _estimate(design, crit, reml=reml, residual=residual, messages=messages, ddf=ddf)
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._linear_criterion import Criterion
 
-__all__ = ["RhoBlock", "profiled_rho_solver", "rho_block"]
+__all__ = ["RhoBlock", "profiled_rho_hessian", "profiled_rho_solver", "rho_block"]
 
 
 @dataclass(frozen=True)
@@ -140,14 +140,24 @@ def rho_block(crit: Criterion, core: dict, sigma: float) -> RhoBlock:
     return RhoBlock(d=d, Q=Q, Cm=Cm, sigma_cross=(2 * rho * e2 / sigma**3)[idx])
 
 
+def _profiled(crit: Criterion, x: np.ndarray) -> tuple[RhoBlock, np.ndarray]:
+    core = crit.core(x)
+    sigma = float(np.sqrt(core["r2"] / crit.dof))
+    block = rho_block(crit, core, sigma)
+    return block, block.sigma_cross / np.sqrt(4 * crit.dof / sigma**2)
+
+
+def profiled_rho_hessian(crit: Criterion, x: np.ndarray) -> np.ndarray:
+    """The Hessian of the profiled deviance in the ``log rho`` parameters, dense (few trials)."""
+    block, h = _profiled(crit, x)
+    return block.dense() - np.outer(h, h)
+
+
 def profiled_rho_solver(crit: Criterion, x: np.ndarray):
     """``r -> H^{-1} r`` for the Hessian of the *profiled* deviance (``sigma`` at its
     optimum ``r2 / dof``) in the ``log rho`` parameters, or None if it is not positive
     definite. Profiling subtracts ``h h' / H_ss`` (``h`` the ``sigma``-``log rho`` cross
     derivatives, ``H_ss = 4 dof / sigma^2`` at the optimum), one more low-rank column."""
-    core = crit.core(x)
-    sigma = float(np.sqrt(core["r2"] / crit.dof))
-    block = rho_block(crit, core, sigma)
-    h = block.sigma_cross / np.sqrt(4 * crit.dof / sigma**2)
+    block, h = _profiled(crit, x)
     out = woodbury_solver(block.d, np.concatenate([block.low_rank(), h[:, None]], axis=1))
     return None if out is None else out[0]
