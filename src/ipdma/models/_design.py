@@ -120,15 +120,14 @@ def _check_columns(names: set[str], data: pd.DataFrame, formula: str) -> None:
 _NUMBER_KINDS = {"integer", "floating", "mixed-integer-float", "decimal", "empty"}
 
 
-def _coerce_object_numbers(data: pd.DataFrame, names) -> pd.DataFrame:
+def _coerce_object_numbers(series: dict[str, pd.Series]) -> dict[str, pd.Series]:
     """Object columns holding only numbers and None/NaN (e.g. built from Python lists with
-    None for missing) become float columns, as R reads them; other columns are unchanged."""
+    None for missing) become float columns, as R reads them; returns those columns."""
     coerced = {}
-    for name in names:
-        col = data[name]
+    for name, col in series.items():
         if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in _NUMBER_KINDS:
             coerced[name] = pd.to_numeric(col, errors="coerce").astype(float)
-    return data.assign(**coerced) if coerced else data
+    return coerced
 
 
 def _code_strings(column: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
@@ -140,8 +139,8 @@ def _code_strings(column: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     return np.asarray(codes), levels
 
 
-def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
-    col = data[name]
+def _numeric(col: pd.Series, role: str) -> np.ndarray:
+    name = str(col.name)
     if col.dtype == bool:
         return col.to_numpy(dtype=float)
     if not pd.api.types.is_numeric_dtype(col):
@@ -211,7 +210,11 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     for term in parsed.random:
         needed |= _required(term.expr)
     _check_columns(needed, data, parsed.formula)
-    duplicated = sorted(n for n in needed if int((data.columns == n).sum()) > 1)
+    duplicated = (
+        []
+        if data.columns.is_unique
+        else sorted(n for n in needed if int((data.columns == n).sum()) > 1)
+    )
     if duplicated:
         raise InputError(
             f"the data have more than one column named {duplicated[0]!r}",
@@ -219,12 +222,16 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
             hint="rename or drop the duplicate columns before fitting",
         )
 
-    data = _coerce_object_numbers(data, sorted(needed))
+    series = {name: data[name] for name in sorted(needed)}  # each column looked up once
+    coerced = _coerce_object_numbers(series)
+    if coerced:
+        data = data.assign(**coerced)
+        series.update(coerced)
     # a string trial column is coded once by pandas (pyarrow: fast), not as Python objects
-    group_coded = _code_strings(data[group_name])
+    group_coded = _code_strings(series[group_name])
     cols = {
-        name: data[name].to_numpy()
-        for name in sorted(needed)
+        name: column.to_numpy()
+        for name, column in series.items()
         if name != group_name or group_coded is None
     }
     complete = np.ones(len(data), dtype=bool)
@@ -306,11 +313,11 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     factorized = {group_name: (codes, levels)}
     # pandas categoricals keep their own level order: only formulaic codes them like pandas
     fast_cols = {
-        k: v for k, v in sorted_cols.items() if not isinstance(data[k].dtype, pd.CategoricalDtype)
+        k: v for k, v in sorted_cols.items() if not isinstance(series[k].dtype, pd.CategoricalDtype)
     }
 
     def column(role: str):
-        return lambda name: _numeric(data, name, role)[rows]
+        return lambda name: _numeric(series[name], role)[rows]
 
     y = np.asarray(evaluate_expression(parsed.response, column("outcome")), dtype=float)
     if parsed.failures:

@@ -130,12 +130,8 @@ def simple_matrix(
             names += [f"{prefix}[{'T.' if intercept else ''}{v}]" for v in lev]
             keep = codes >= first
             rows, cols = np.flatnonzero(keep), codes[keep] - first
-            if sparse:
-                block = _indicator_csc(rows, cols, n, len(levels) - first)
-            else:
-                block = np.zeros((n, len(levels) - first))
-                block[rows, cols] = 1.0
-            blocks.append(block)
+            width = len(levels) - first
+            blocks.append(_indicator_csc(rows, cols, n, width) if sparse else (rows, cols, width))
         else:
             col = np.asarray(columns[parts[0]], dtype=float).copy()
             for p in parts[1:]:
@@ -145,8 +141,26 @@ def simple_matrix(
         slices.append((label, slice(start, len(names))))
     if not names:
         return None
-    matrix = _hstack_csc(blocks, n) if sparse else np.hstack([dense(b) for b in blocks])
+    matrix = _hstack_csc(blocks, n) if sparse else _hstack_dense(blocks, n)
     return matrix, names, slices
+
+
+def _hstack_dense(blocks: list, n: int) -> np.ndarray:
+    """The dense design from indicator blocks ``(rows, cols, width)`` and (n, 1) columns,
+    written once into one array (no intermediate blocks)."""
+    width = sum(b[2] if isinstance(b, tuple) else 1 for b in blocks)
+    out = np.empty((n, width))
+    at = 0
+    for block in blocks:
+        if isinstance(block, tuple):
+            rows, cols, w = block
+            out[:, at : at + w] = 0.0
+            out[rows, at + cols] = 1.0
+            at += w
+        else:
+            out[:, at] = block[:, 0]
+            at += 1
+    return out
 
 
 def _indicator_csc(rows: np.ndarray, cols: np.ndarray, n: int, width: int):
