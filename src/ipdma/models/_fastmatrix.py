@@ -110,7 +110,9 @@ def simple_matrix(
         return None
     terms.sort(key=lambda t: t[0])  # formulaic orders terms by degree (stable)
     n = len(next(iter(columns.values())))
-    blocks, names, slices = [], [], []
+    blocks: list[Any] = []
+    names: list[str] = []
+    slices: list[tuple[str, slice]] = []
     if intercept:
         blocks.append(np.ones((n, 1)))
         names.append("Intercept")

@@ -8,7 +8,6 @@ import pandas as pd
 from .._frozen import FrozenFrame, FrozenSeries
 from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
-from ._kenward_roger import kenward_roger
 from ._linear_criterion import Criterion
 from ._result import MixedResult
 from ._satterthwaite import full_h_inverse, satterthwaite_df
@@ -85,6 +84,8 @@ def build_result(
             if sigma_by_trial is not None
             else np.full(design.ngroups, sigma2)
         )
+        from ._kenward_roger import kenward_roger  # on request only (not every fit)
+
         kr = kenward_roger(
             design, covariance, residual_variance, stratified=sigma_by_trial is not None
         )
