@@ -272,7 +272,7 @@ def fit_linear(
     messages = data_warnings(design, residual, own, crit.reference)
     for msg in messages:
         warnings.warn(msg, DataWarning, stacklevel=3)
-    large = crit.n_params > NEWTON_CG_MIN_PARAMS or stats.p > _SMALL_P
+    large = crit.n_params > NEWTON_MAX_PARAMS or stats.p > _SMALL_P
     # OpenBLAS threads on a busy machine can make a 500 x 500 eigendecomposition take
     # seconds instead of 0.1 s: large problems run their linear algebra single-threaded
     # (threadpoolctl is imported only then: it costs a fresh process and each call time)
