@@ -41,7 +41,6 @@ from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
 from ._newton_cg import newton_cg_minimize
 from ._result import MixedResult
-from ._satterthwaite_hessian import profiled_rho_hessian, profiled_rho_solver
 
 __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
 
@@ -93,6 +92,8 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
             fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free]
         )
     elif free.sum() <= NEWTON_CG_MIN_PARAMS and crit.stratified:
+        from ._satterthwaite_hessian import profiled_rho_hessian  # stratified fits only
+
         # damped Newton with the exact ratio block and difference columns for theta only
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
 
@@ -124,6 +125,8 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         )
         z, f, nfev = res.x, float(res.fun), int(res.nfev)
     else:  # stratified residual variances of many trials: O(K) per Newton step
+        from ._satterthwaite_hessian import profiled_rho_solver
+
         n_dense = int(free[: crit.n_theta].sum())
         weights = np.sqrt(crit.s.n[crit.rho_index] / crit.nobs)
         rho_scale = scale[n_dense:]

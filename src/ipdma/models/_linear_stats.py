@@ -109,7 +109,9 @@ def trial_stats(design: ModelDesign) -> TrialStats:
     if m:
         local = fm[:, local_cols]  # each column into its trial's slot
         if issparse(local):  # scatter the nonzeros (CSC) straight into their slots
-            local = local.tocsc()
+            import scipy.sparse as sp  # already imported: the design is sparse
+
+            local = sp.csc_matrix(local)
             local.sum_duplicates()
             W[:, q : q + m] = 0.0
             per_column = np.diff(local.indptr)
@@ -120,7 +122,9 @@ def trial_stats(design: ModelDesign) -> TrialStats:
             W[:, q : q + m] = local @ pack
     glob = fm[:, global_index]
     if issparse(glob):
-        glob = glob.tocsc()
+        import scipy.sparse as sp
+
+        glob = sp.csc_matrix(glob)
         glob.sum_duplicates()
         W[:, q + m : width - 1] = 0.0
         per_column = np.diff(glob.indptr)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._linear_criterion import Criterion
-from ._satterthwaite_hessian import rho_block, woodbury_solver
 
 __all__ = ["full_h_inverse", "satterthwaite_df"]
 
@@ -119,6 +118,8 @@ def varpar_covariance(crit: Criterion, v: np.ndarray, core: dict) -> tuple[np.nd
     hess[:, : nt + 1] = cols
     hess[: nt + 1, nt + 1 :] = cols[nt + 1 :].T
     if crit.stratified:
+        from ._satterthwaite_hessian import rho_block
+
         hess[nt + 1 :, nt + 1 :] = rho_block(crit, core, v[nt]).dense()
     hess = (hess + hess.T) / 2
     evals, evecs = np.linalg.eigh(hess)
@@ -142,6 +143,8 @@ def _structured_denominators(
     (None) the caller takes the dense eigendecomposition. Returns the denominators and
     ``[1 / tr(H^{-1})]``, the lower bound on the smallest eigenvalue.
     """
+    from ._satterthwaite_hessian import rho_block, woodbury_solver
+
     nt = crit.n_theta
     cols, d = _hessian_columns(crit, v)
     Htt = (cols[: nt + 1] + cols[: nt + 1].T) / 2
