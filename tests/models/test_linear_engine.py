@@ -160,8 +160,7 @@ def test_many_trials_with_stratified_intercepts():
 
 def test_stratified_residuals_of_many_trials_newton_cg_matches_bfgs(monkeypatch):
     """150 trials: the trust-region Newton-CG (O(K) per step, issue 19) reaches the optimum
-    the small-problem optimizer reaches (damped Newton with the exact ratio Hessian, forced by
-    raising the threshold), and recovers the planted SDs."""
+    BFGS reaches (BFGS forced by raising the threshold), and recovers the planted SDs."""
     import ipdma.models._linear as linear
     import ipdma.models._newton_cg as newton_cg
 

@@ -91,32 +91,6 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         z, f, nfev = newton_minimize(
             fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free]
         )
-    elif free.sum() <= NEWTON_CG_MIN_PARAMS and crit.stratified:
-        from ._satterthwaite_hessian import profiled_rho_hessian  # stratified fits only
-
-        # damped Newton with the exact ratio block and difference columns for theta only
-        diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
-
-        def hessian(z, g):
-            x[free] = z / scale
-            base = x.copy()
-            n_free_theta = int(free[: crit.n_theta].sum())
-            hess = np.empty((len(z), len(z)))
-            hess[n_free_theta:, n_free_theta:] = profiled_rho_hessian(crit, base) / np.outer(
-                scale[n_free_theta:], scale[n_free_theta:]
-            )
-            for col in range(n_free_theta):
-                step = 1e-6 * max(1.0, abs(z[col]))
-                zc = z.copy()
-                zc[col] += step
-                hess[:, col] = (fun(zc)[1] - g) / step
-                hess[col, n_free_theta:] = hess[n_free_theta:, col]
-            x[free] = z / scale
-            return (hess + hess.T) / 2, n_free_theta
-
-        z, f, nfev = newton_minimize(
-            fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free], hessian=hessian
-        )
     elif free.sum() <= NEWTON_CG_MIN_PARAMS:
         from scipy.optimize import minimize  # imported here: a fresh process rarely needs it
 
@@ -305,8 +279,13 @@ def _estimate(
     # boundary (relative SDs 0.02, equal residual variances), where the likelihood can have
     # a second maximum (a variance of 0) that an interior start never reaches
     log_rho0 = _within_trial_log_ratios(crit) if n_rho else np.zeros(0)
-    nt = crit.n_theta  # theta in scaled units; log rho_i unscaled (the ratios themselves)
-    starts = [np.concatenate([level * diag / scale[:nt], log_rho0]) for level in (0.1, 0.3, 1.0)]
+    nt = crit.n_theta
+    if crit.n_params > NEWTON_CG_MIN_PARAMS:  # the ratios themselves (Newton-CG, many trials)
+        starts = [
+            np.concatenate([level * diag / scale[:nt], log_rho0]) for level in (0.1, 0.3, 1.0)
+        ]
+    else:  # the historic start of BFGS, ratios shrunk by 1/sqrt(n_i/2): results unchanged
+        starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
     x0 = min(starts, key=lambda x: crit.fun_and_grad(x)[0])
     x1, f1, nfev1 = _optimum(crit, x0)
     nfev1 += len(starts)

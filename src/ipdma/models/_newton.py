@@ -29,16 +29,12 @@ def newton_minimize(
     gtol: float = 1e-8,
     max_iter: int = 100,
     keep_sign: np.ndarray | None = None,
-    hessian: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, int]] | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Minimise ``fun`` (returning value and gradient) from ``z0``.
 
     ``keep_sign`` marks components that may approach but not cross 0 in one step (at most
     90% of the way, or exactly to 0 from within 1e-3): for an even function of them (the
     diagonal of a Cholesky factor) a crossing only visits the mirror image.
-
-    ``hessian(z, g)``, if given, returns the Hessian at z (g: the gradient there) and the
-    number of evaluations of ``fun`` it took, in place of the forward differences.
 
     Returns the minimiser, the minimum and the number of function evaluations. Stops when
     the largest gradient component is below ``gtol`` or no step improves the value.
@@ -51,9 +47,6 @@ def newton_minimize(
     for _ in range(max_iter):
         if not np.isfinite(f) or np.max(np.abs(g)) < gtol:
             break
-        if hess is None and hessian is not None:
-            hess, used = hessian(z, g)
-            nfev += used
         if hess is None:
             hess = np.empty((n, n))
             for j in range(n):

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._linear_criterion import Criterion
 
-__all__ = ["RhoBlock", "profiled_rho_hessian", "profiled_rho_solver", "rho_block"]
+__all__ = ["RhoBlock", "profiled_rho_solver", "rho_block", "woodbury_solver"]
 
 
 @dataclass(frozen=True)
@@ -145,12 +145,6 @@ def _profiled(crit: Criterion, x: np.ndarray) -> tuple[RhoBlock, np.ndarray]:
     sigma = float(np.sqrt(core["r2"] / crit.dof))
     block = rho_block(crit, core, sigma)
     return block, block.sigma_cross / np.sqrt(4 * crit.dof / sigma**2)
-
-
-def profiled_rho_hessian(crit: Criterion, x: np.ndarray) -> np.ndarray:
-    """The Hessian of the profiled deviance in the ``log rho`` parameters, dense (few trials)."""
-    block, h = _profiled(crit, x)
-    return block.dense() - np.outer(h, h)
 
 
 def profiled_rho_solver(crit: Criterion, x: np.ndarray):
