@@ -79,7 +79,9 @@ def _ingest(project: Path) -> None:
     _say(f"ingest: master dataset {result.status} ({result.path})")
     for path in result.changed:
         _say(f"ingest: raw file changed since the last run: {path}")
-    for notice in result.notices:
+    from ..harmonize._notices import grouped_notices
+
+    for notice in grouped_notices(list(result.notices)):
         console.print(f"notice: {notice}", highlight=False)
 
 
