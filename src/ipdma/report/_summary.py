@@ -75,6 +75,12 @@ def _effect_sentence(row: Mapping[str, Any], detail: bool) -> str:
     tau = row.get("tau")
     if detail and tau is not None and not pd.isna(tau):
         parts.append(f"\u03c4 {format_number(tau, 2)} {'log odds' if odds else 'points'}")
+    separated = separated_in(row)
+    if separated:
+        parts.append(
+            f"unstable: separation in trial{'s' if len(separated) > 1 else ''} "
+            + ", ".join(separated)
+        )
     return f"{head} ({'; '.join(parts)})"
 
 
