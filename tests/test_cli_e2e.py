@@ -54,8 +54,9 @@ def test_demo_report_renders_in_chromium(demo, tmp_path):
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])"
         )
-        # Figures 1-5, Appendix 2 and a one-stage forest plot per outcome and comparison
-        assert len(images) == 15
+        # Figures 1-5, Appendix 2, a one-stage forest plot per outcome and comparison, the
+        # effect curves of pain and function, the calibration plot and Appendix 9's forests
+        assert len(images) == 19
         for alt, complete, width in images:
             assert complete and width > 0, alt
             assert len(alt) > 20, alt  # alt text on every figure (its caption)
