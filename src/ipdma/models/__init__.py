@@ -14,9 +14,11 @@ from ..errors import ModelError, SpecError
 from ._convergence import ConvergenceRecord
 from ._crossproducts import CrossProducts, fit_crossproducts
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
+from ._linear_aggregate import AggregateMixedResult, mixed_aggregate
 from ._result import MixedResult
 
 __all__ = [
+    "AggregateMixedResult",
     "ConvergenceRecord",
     "CrossProducts",
     "MixedResult",
@@ -25,6 +27,7 @@ __all__ = [
     "build_design",
     "fit_crossproducts",
     "mixed",
+    "mixed_aggregate",
     "parse_formula",
 ]
 
