@@ -11,6 +11,8 @@ from typing import Any
 
 from .._fs import replace_folder
 from ..errors import IpdmaError
+from ._aggregate_records import load_aggregate, save_aggregate
+from ._aggregate_run import aggregate_analyses, ipd_trial_ids
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._imputed import ImputationDiagnostics, imputed_grid
 from ._plan import AnalysisPlan, plan_from_dict
@@ -124,7 +126,11 @@ def run(
     )
     log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log,
                      imputation=diagnostics)  # fmt: skip
-    results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
+    aggregate = aggregate_analyses([p for _, _, p in entries], plan, source_info.project,
+                                   ipd_trial_ids(source_info.frames))  # fmt: skip
+    save_aggregate(store.path, aggregate)
+    results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics,
+                                           aggregate=aggregate)  # fmt: skip
     return dataclasses.replace(results, tables=export_tables(results, out_dir))
 
 
@@ -151,7 +157,8 @@ def load_results(project: str | Path) -> AnalysisResults:
     records, keys, plan_json, log = store.load()
     plan = AnalysisPlan.model_validate(json.loads(plan_json))
     diagnostics = [ImputationDiagnostics.from_json(text) for text in store.imputation()]
-    return AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
+    return AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics,
+                                        aggregate=load_aggregate(store.path))  # fmt: skip
 
 
 def _not_prepared(spec: ModelSpec, exc: IpdmaError, plan: AnalysisPlan) -> ModelResult:
@@ -178,9 +185,11 @@ def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, P
     folder = out_dir / "tables"
     # The whole set is written into a new folder that then replaces tables/ (never a mix of
     # two runs' tables, even when the run is killed midway).
-    names = tuple(n for n in TABLE_NAMES if n != "imputation")
+    names = tuple(n for n in TABLE_NAMES if n not in ("imputation", "aggregate"))
     if len(results.imputation):  # only when the plan asks for imputation
         names = (*names, "imputation")
+    if len(results.aggregate):  # only when the plan adds aggregate data
+        names = (*names, "aggregate")
     text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"
 
     def write(new: Path) -> None:
