@@ -280,8 +280,31 @@ def mixed_aggregate(
         len(names) + 1,
     )
     theta0, scales = _start(problem, ipd, ad)
-    theta, converged, iterations = fit_deviance(problem, theta0, scales)
+    best = fit_deviance(problem, theta0, scales)
+    for start in _correlated_starts(problem, theta0, scales):
+        # correlated slopes: also from strong correlations of either sign (an optimum at
+        # |corr| = 1 is not reached from 0 when a variance first shrinks to 0)
+        other = fit_deviance(problem, start, scales)
+        if problem.deviance(other[0]) < problem.deviance(best[0]):
+            best = other
+    theta, converged, iterations = best
     return result_of(problem, theta, labels, ad, level, converged, iterations, names)
+
+
+def _correlated_starts(
+    problem: _Problem, theta0: np.ndarray, scales: np.ndarray
+) -> list[np.ndarray]:
+    """Starts with the off-diagonal factor entries at +-0.9 of their scale."""
+    if not problem.correlated or len(problem.random) < 2:
+        return []
+    rows, cols = np.tril_indices(len(problem.random))
+    off = problem.n_sigma + np.flatnonzero(rows != cols)
+    starts = []
+    for sign in (1.0, -1.0):
+        start = theta0.copy()
+        start[off] = sign * 0.9 * scales[off]
+        starts.append(start)
+    return starts
 
 
 def _start(problem: _Problem, ipd: list, ad: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
