@@ -55,8 +55,10 @@ def aggregate_forest(
         for rec in part.to_dict("records"):
             est, low, high = (float(rec[c]) for c in ("estimate", "ci_low", "ci_high"))
             aggregate = source == "aggregate"
-            label = str(rec["label"]) + AGGREGATE_MARK if aggregate else names.get(
-                str(rec["trial"]), str(rec["trial"])
+            label = (
+                str(rec["label"]) + AGGREGATE_MARK
+                if aggregate
+                else names.get(str(rec["trial"]), str(rec["trial"]))
             )
             n = "" if pd.isna(rec["n"]) else str(int(rec["n"]))
             if not math.isfinite(est):
