@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .._frozen import FrozenFrame, freeze
@@ -60,7 +61,7 @@ class AggregateEstimate:
     converged: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq: compare to_json() (a frame field has no bool ==)
 class AggregateAnalysis:
     """IPD only vs IPD + aggregate data for one overall-effect cell.
 
@@ -98,7 +99,10 @@ class AggregateAnalysis:
             "window": self.window,
             "comparison": self.comparison,
             "estimates": [asdict(e) for e in self.estimates],
-            "trials": json.loads(self.trials.to_json(orient="records", double_precision=15)),
+            "trials": [
+                {key: _plain(value) for key, value in row.items()}
+                for row in self.trials.to_dict("records")
+            ],
             "notes": list(self.notes),
         }
         return json.dumps(body, sort_keys=True)
@@ -117,6 +121,17 @@ class AggregateAnalysis:
             trials=trials,
             notes=tuple(body["notes"]),
         )
+
+
+def _plain(value: object) -> object:
+    """A JSON value that round-trips exactly (floats by repr; NaN as null)."""
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def aggregate_table(records: tuple[AggregateAnalysis, ...]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..spec import Project
     from ..spec._project import Settings
 
-__all__ = ["aggregate_analyses", "aggregate_sources", "ipd_trial_ids"]
+__all__ = [
+    "AggregateInputs",
+    "aggregate_analyses",
+    "aggregate_inputs",
+    "aggregate_sources",
+    "ipd_trial_ids",
+]
 
 _SOURCE_COLUMNS = ["trial", "label", "outcome", "window", "comparison", "estimate", "se", "entry"]
 
@@ -173,13 +180,19 @@ def _estimates(
     return tuple(out), table[list(TRIAL_COLUMNS)]
 
 
-def aggregate_analyses(
-    prepared: Sequence[PreparedModel | None],
-    plan: AnalysisPlan,
-    project_file: Path | None,
-    ipd_trials: set[str],
-) -> tuple[AggregateAnalysis, ...]:
-    """The IPD-only vs IPD + AD records of the overall cells of continuous outcomes.
+@dataclass(frozen=True)
+class AggregateInputs:
+    """The AD rows of a project (:func:`aggregate_sources`) and notes on unplaced entries."""
+
+    sources: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def aggregate_inputs(
+    plan: AnalysisPlan, project_file: Path | None, ipd_trials: set[str]
+) -> AggregateInputs | None:
+    """The validated AD rows when the plan asks for them (None otherwise); called before
+    any model is fitted, so bad entries stop the run early.
 
     Raises
     ------
@@ -188,7 +201,7 @@ def aggregate_analyses(
         entry and the field), or the plan asks for aggregate data without a project file.
     """
     if not plan.aggregate:
-        return ()
+        return None
     if project_file is None:
         raise SpecError(
             "analysis.aggregate = true needs the project file (its [[aggregate_trials]] and "
@@ -198,9 +211,18 @@ def aggregate_analyses(
         )
     from ..spec import load_project
 
-    project = load_project(project_file)
-    sources, notes = aggregate_sources(project, plan)
+    sources, notes = aggregate_sources(load_project(project_file), plan)
     _check_clash(sources, ipd_trials, project_file)
+    return AggregateInputs(sources, tuple(notes))
+
+
+def aggregate_analyses(
+    prepared: Sequence[PreparedModel | None], plan: AnalysisPlan, inputs: AggregateInputs | None
+) -> tuple[AggregateAnalysis, ...]:
+    """The IPD-only vs IPD + AD records of the overall cells of continuous outcomes."""
+    if inputs is None:
+        return ()
+    sources, notes = inputs.sources, inputs.notes
     records = []
     for model in prepared:
         if model is None or model.spec.kind != "overall" or model.family != "gaussian":

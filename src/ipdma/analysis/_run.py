@@ -12,7 +12,7 @@ from typing import Any
 from .._fs import replace_folder
 from ..errors import IpdmaError
 from ._aggregate_records import load_aggregate, save_aggregate
-from ._aggregate_run import aggregate_analyses, ipd_trial_ids
+from ._aggregate_run import aggregate_analyses, aggregate_inputs, ipd_trial_ids
 from ._design import PreparedModel, TooFewTrials, prepare
 from ._imputed import ImputationDiagnostics, imputed_grid
 from ._plan import AnalysisPlan, plan_from_dict
@@ -76,6 +76,7 @@ def run(
         raw = plan if plan is not None else source_info.plan
         plan = plan_from_dict(raw, file=source_info.project)
     check_variables(plan, source_info)
+    aggregate_data = aggregate_inputs(plan, source_info.project, ipd_trial_ids(source_info.frames))
     if cache is not None:
         database: Path | None = Path(cache)
     elif source_info.master_file is not None:
@@ -126,8 +127,7 @@ def run(
     )
     log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log,
                      imputation=diagnostics)  # fmt: skip
-    aggregate = aggregate_analyses([p for _, _, p in entries], plan, source_info.project,
-                                   ipd_trial_ids(source_info.frames))  # fmt: skip
+    aggregate = aggregate_analyses([p for _, _, p in entries], plan, aggregate_data)
     save_aggregate(store.path, aggregate)
     results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics,
                                            aggregate=aggregate)  # fmt: skip

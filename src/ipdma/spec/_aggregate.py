@@ -53,7 +53,7 @@ class AggregateTrial(BaseModel):
     follow_up: str | float
     comparison: Comparison = "any"
     estimate: float
-    se: float | None = None
+    se: float | None = Field(default=None, gt=0)
     ci_low: float | None = None
     ci_high: float | None = None
     ci_level: float = Field(default=0.95, gt=0.5, lt=1)
