@@ -5,9 +5,11 @@ the one-stage forest plot (per-trial estimates, pooled effect, prediction interv
 ``subgroup_forest(frame)`` the subgroup-effect plot of the paper's Figures 3-5,
 ``effect_curve(spline)`` the treatment effect against a continuous modifier,
 ``flow_diagram(counts)`` Figure 1 (flow of trials and participants),
+``aggregate_forest(record)`` IPD with aggregate-data trials (open circles),
 ``save(fig, stem)`` writes PNG and SVG.
 """
 
+from ._aggregate import aggregate_forest
 from ._effect_curve import effect_curve
 from ._flow import flow_diagram
 from ._forest import forest
@@ -16,6 +18,7 @@ from ._save import save
 from ._subgroups import subgroup_forest
 
 __all__ = [
+    "aggregate_forest",
     "effect_curve",
     "flow_diagram",
     "forest",
