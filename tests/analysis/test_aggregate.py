@@ -163,3 +163,14 @@ def test_bad_entries_name_the_project_file_entry_and_field(
         load_project(bad)
     text = str(info.value)
     assert field in text and "aggregate_trials[0]" in text and bad.name in text
+
+
+def test_the_report_shows_the_table_and_marks_aggregate_trials(project: Path, results) -> None:
+    from ipdma.report import build
+
+    html = build(project).read_text("utf-8")
+    assert "IPD and aggregate data" in html
+    assert "Sensitivity analysis: IPD only vs IPD + aggregate data" in html
+    figures = project.parent / "output" / "figures"
+    svg = (figures / "aggregate_forest_pain_any.svg").read_text("utf-8")
+    assert "aggregate-markers" in svg and "Smith 2004 (AD)" in svg
