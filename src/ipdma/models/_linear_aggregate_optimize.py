@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize
 
 from ._linear_aggregate_gradient import deviance_gradient
 
@@ -89,6 +88,8 @@ def fit_deviance(
     ``scales`` are typical sizes of the parameters (the boundary probe moves an SD at 0 to
     1e-3 of its scale).
     """
+    from scipy import optimize  # lazily: importing ipdma.models stays free of scipy
+
     bounds = problem.bounds()
     lower = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
     fun = problem.deviance

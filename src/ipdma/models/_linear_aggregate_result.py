@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._frozen import freeze
 
@@ -94,6 +93,8 @@ def result_of(
     names: list[str],
 ) -> AggregateMixedResult:
     """The result at the optimum ``theta``: GLS coefficients and their covariance."""
+    from scipy import stats  # lazily: importing ipdma.models stays free of scipy
+
     _, xvx, xvy, _, tau2 = problem.parts(theta)
     vcov = np.linalg.inv(xvx)
     beta = vcov @ xvy

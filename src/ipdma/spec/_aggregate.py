@@ -27,7 +27,6 @@ import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
 
 from .._literals import Comparison
 
@@ -96,6 +95,8 @@ class AggregateTrial(BaseModel):
         """``se``, or the SE implied by the confidence interval."""
         if self.se is not None:
             return self.se
+        from scipy import stats  # lazily: importing ipdma stays free of scipy.stats
+
         assert self.ci_low is not None and self.ci_high is not None
         z = float(stats.norm.ppf(0.5 + self.ci_level / 2.0))
         return (self.ci_high - self.ci_low) / (2.0 * z)
