@@ -24,6 +24,7 @@ from tests.tolerances import (
     AGG_R_LOGLIK_ATOL,
     AGG_R_SE_RTOL,
     AGG_R_TAU2_RTOL,
+    AGG_SAME_CRITERION_ATOL,
 )
 
 from ipdma import mixed
@@ -205,3 +206,27 @@ def test_bad_input_is_named() -> None:
         mixed_aggregate(None, ad.iloc[:1])
     with pytest.raises(InputError, match="random slope"):
         mixed_aggregate(SMALL, ad, random=("age",))
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE["cases"]))
+def test_the_two_likelihoods_agree_at_the_r_optimum(name: str) -> None:
+    """Ours evaluated at R's estimates gives R's log-likelihood: the same function, so the
+    higher value (ours, above) is the better optimum, not a different criterion."""
+    case = FIXTURE["cases"][name]
+    data, ad = DATA[case["data"]], AD[case["aggregate"]]
+    names = ["baseline", "treat"]
+    ipd = [
+        (np.column_stack([np.ones(len(g)), g[names].to_numpy(float)]), g.y.to_numpy(float))
+        for _, g in data.groupby("trial")
+    ]
+    problem = _Problem(ipd, ad.estimate.to_numpy(float), ad.se.to_numpy(float) ** 2, [1, 2],
+                       case["correlated"], case["stratified"], case["reml"], 3)  # fmt: skip
+    g = np.array(case["G"])
+    if case["correlated"]:
+        factor = np.linalg.cholesky(g + 1e-300 * np.eye(2))
+        free = factor[np.tril_indices(2)]
+    else:
+        free = np.sqrt(np.diag(g))
+    theta = np.r_[np.sqrt(np.atleast_1d(case["sigma2"])), free]
+    ours = -0.5 * problem.deviance(theta)
+    assert ours == pytest.approx(case["loglik"], abs=AGG_SAME_CRITERION_ATOL)
