@@ -21,6 +21,7 @@ LMM_NLME_LOGLIK_RTOL = 1e-7  # nlme's optimizer stops ~1e-8 relative short (ours
 LMM_LOGLIK_ABOVE_ATOL = 1e-7  # "ours >= reference" allows this much rounding below
 LMM_GRADIENT_RTOL = 1e-5  # analytic gradient vs central differences (step 1e-6)
 LMM_DENSE_RTOL = 1e-9  # criterion from trial statistics vs brute-force dense V (same maths)
+LMM_STRUCTURED_RTOL = 1e-9  # Satterthwaite df: Woodbury/Schur inverse vs dense eigh (same maths)
 LMM_PLANTED_Z = 4.0  # planted-truth recovery: |estimate - truth| < 4 standard errors
 
 # --- logistic mixed models vs lme4 glmer / glmmTMB (tests/models) -------------------------
@@ -34,6 +35,9 @@ GLMM_SE_LOOSE_RTOL = 1e-2  # SEs vs glmer run at lme4's default tolPwrss = 1e-7 
 GLMM_TMB_FIXEF_RTOL = 2e-4  # vs glmmTMB: its nlminb stops at rel. tol 1e-10 of the objective only
 GLMM_TMB_SE_RTOL = 1e-4  # vs glmmTMB: exact (automatic-differentiation) Hessian, like ours
 GLMM_GRADIENT_RTOL = 1e-6  # analytic gradient vs central differences of the log-likelihood
+# analytic Hessian vs second central differences of the log-likelihood (step 1e-4: truncation
+# ~h^2 times the fourth derivative, rounding ~eps |f| / h^2 ~ 1e-6 on |f| ~ 100)
+GLMM_HESSIAN_RTOL = 1e-5
 GLMM_QUADRATURE_ATOL = 1e-6  # default nagq vs 25 (or 15) nodes: log-likelihood accuracy target
 GLMM_LOGLIK_ABOVE_ATOL = 1e-7  # "ours >= reference" allows this much rounding below
 GLMM_PLANTED_Z = 4.0  # planted-truth recovery: |estimate - truth| < 4 standard errors

@@ -159,10 +159,13 @@ def test_false_boundary_claim_reports_unconverged(monkeypatch):
 
 @pytest.mark.parametrize("which", ["boundary", "heterogeneous"])
 def test_newton_cut_short_is_reported_unconverged(monkeypatch, which):
-    """Two Newton iterations per stage cannot reach the optimum: converged=False, a warning."""
-    monkeypatch.setattr(logistic, "maximize", functools.partial(maximize, max_iter=2))
+    """One Newton iteration per stage cannot reach the optimum: converged=False, a warning.
+
+    (With the exact Hessian two iterations per stage already reach the optimum of the
+    heterogeneous data set: gradient 1.8e-10, log-likelihood 1e-13 from the full fit.)"""
+    monkeypatch.setattr(logistic, "maximize", functools.partial(maximize, max_iter=1))
     monkeypatch.setattr(
-        "ipdma.models._logistic_boundary.maximize", functools.partial(maximize, max_iter=2)
+        "ipdma.models._logistic_boundary.maximize", functools.partial(maximize, max_iter=1)
     )
     if which == "boundary":
         result, categories = fit_recording(FORMULA, boundary_data(), nagq=1)

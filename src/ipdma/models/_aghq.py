@@ -19,16 +19,17 @@ where ``(z_k, w_k)`` is the q-fold product of the n-point Gauss-Hermite rule for
 normal (weights summing to 1). One node (``z = 0``) is the Laplace approximation; this is the
 quantity lme4's ``glmer`` maximises for ``nAGQ = 1``.
 
-The gradient returned is the exact total derivative of ``log Q_i`` with respect to every
-coefficient and every entry of ``L``, including the dependence of the grid on the parameters
-through ``u_hat`` (implicit function theorem) and through the Cholesky factor ``R`` (the
-third derivative of the log-likelihood enters here; ``_aghq_gradient``). The per-row
-log-density comes from the data's family (``_family``: binomial/logit or Poisson/log with an
-offset). Without those terms the Laplace gradient would be that of a different objective.
+Derivatives are exact and analytic, with respect to every coefficient and every entry of
+``L``, including the dependence of the grid on the parameters through ``u_hat`` (implicit
+function theorem) and through the Cholesky factor ``R`` (the third and, for the Hessian, the
+fourth derivative of the log-likelihood enter here): the gradient (``_aghq_gradient``) and,
+when asked for, the Hessian (``_aghq_hessian``), per trial. The per-row log-density comes
+from the data's family (``_family``: binomial/logit or Poisson/log with an offset).
 
 Speed: every trial and every node is handled in one array operation (``_aghq_nodes``); the
 conditional modes of all trials are found by one batched Newton iteration; products of the
-columns that do not depend on the parameters are computed once per data set.
+columns that do not depend on the parameters are computed once per data set. No loop runs
+over trials.
 """
 
 from __future__ import annotations
@@ -38,14 +39,13 @@ from functools import cached_property
 
 import numpy as np
 
-from ._aghq_gradient import coefficient_information, total_gradient
-from ._aghq_nodes import NodeSums, node_part, softplus, trial_sums
+from ._aghq_gradient import adjoint, total_gradient
+from ._aghq_hessian import total_hessian
+from ._aghq_mode import ModeState, conditional_modes, mode_state
+from ._aghq_nodes import NodeSums, laplace_sums, node_sums, trial_sums, upper
 from ._family import BINOMIAL, GLMFamily
 
-__all__ = ["BinomialData", "Evaluation", "evaluate", "hermite_grid"]
-
-_MODE_TOL = 1e-7  # last Newton step; Newton converges quadratically, the error left is ~1e-14
-_MODE_MAXIT = 100
+__all__ = ["BinomialData", "Evaluation", "ModeState", "evaluate", "hermite_grid"]
 
 
 def hermite_grid(nagq: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +73,9 @@ class BinomialData:
     ``family`` gives the per-row log-density and its derivatives (binomial or Poisson,
     ``_family``); ``offset`` is a fixed part of the linear predictor (Poisson: log exposure).
     Products of the columns that do not depend on the parameters are computed once
-    (``cached_property``) and reused by every evaluation.
+    (``cached_property``) and reused by every evaluation. Row quantities are kept
+    column-major ((columns, rows), contiguous along the rows), so every product and every
+    per-trial sum runs over long contiguous vectors.
     """
 
     y: np.ndarray
@@ -97,6 +99,11 @@ class BinomialData:
         return self.Z.shape[1]
 
     @property
+    def n_coef(self) -> int:
+        """Coefficients per trial: shared ones and local slots."""
+        return self.X.shape[1]
+
+    @property
     def log_choose(self) -> float:
         """The log-density's constant: log binomial coefficients (0 for 0/1 outcomes) or
         ``-sum log y!`` (Poisson)."""
@@ -107,8 +114,10 @@ class BinomialData:
         """The sizes need not multiply anything: 0/1 outcomes, or Poisson (no size)."""
         return self.family.name == "poisson" or bool(np.all(self.size == 1.0))
 
-    # Row quantities are kept column-major ((columns, rows), contiguous along the rows), so
-    # every product and every per-trial sum runs over long contiguous vectors.
+    @cached_property
+    def counts(self) -> np.ndarray:
+        return np.diff(np.r_[self.starts, len(self.y)])
+
     @cached_property
     def XT(self) -> np.ndarray:
         return np.ascontiguousarray(self.X.T)
@@ -118,15 +127,25 @@ class BinomialData:
         return np.ascontiguousarray(self.Z.T)
 
     @cached_property
+    def FT(self) -> np.ndarray:
+        """(p + q, n): the features ``f_r = (x_r, z_r)``."""
+        return np.ascontiguousarray(np.concatenate([self.XT, self.ZT]))
+
+    @cached_property
     def ZZT(self) -> np.ndarray:
         """(q*q, n) row products ``z_r z_r'`` (flattened)."""
         return (self.ZT[:, None, :] * self.ZT[None, :, :]).reshape(-1, len(self.y))
 
     @cached_property
-    def weighted_features(self) -> np.ndarray:
-        """(q*p, n): ``z x'`` per row (summed with the weights ``w``)."""
-        ZT, XT, n = self.ZT, self.XT, len(self.y)
-        return (ZT[:, None, :] * XT[None, :, :]).reshape(-1, n)
+    def ZZS(self) -> np.ndarray:
+        """(q(q+1)/2, n): the distinct products ``z_a z_b``, ``a <= b``."""
+        a, b = upper(self.q)
+        return self.ZT[a] * self.ZT[b]
+
+    @cached_property
+    def ZFT(self) -> np.ndarray:
+        """(q*(p+q), n): ``z_r f_r'`` per row (flattened)."""
+        return (self.ZT[:, None, :] * self.FT[None, :, :]).reshape(-1, len(self.y))
 
     @cached_property
     def square_features(self) -> np.ndarray:
@@ -135,10 +154,33 @@ class BinomialData:
         return (XT[:, None, :] * XT[None, :, :]).reshape(-1, n)
 
     @cached_property
-    def third_features(self) -> np.ndarray:
-        """(q*q*(p+q), n): ``z z' (x', z')`` per row (third-derivative sums)."""
-        XZ = np.concatenate([self.XT, self.ZT], axis=0)
-        return (self.ZZT[:, None, :] * XZ[None, :, :]).reshape(-1, len(self.y))
+    def unit_lower(self) -> np.ndarray:
+        """(p + n_lambda, q, q): ``dL/dt`` for every parameter (0 for the coefficients)."""
+        p, q, nl = self.n_coef, self.q, len(self.lam_rows)
+        E = np.zeros((p + nl, q, q))
+        E[p + np.arange(nl), self.lam_rows, self.lam_cols] = 1.0
+        return E
+
+    @cached_property
+    def distinct_features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of ``FT`` without repeats (a random slope's column is also a fixed column):
+        (representative rows, the representative of every row, which are all ones)."""
+        reps: list[int] = []
+        index = np.empty(len(self.FT), dtype=np.intp)
+        for f, row in enumerate(self.FT):
+            same = [d for d, r in enumerate(reps) if np.array_equal(self.FT[r], row)]
+            if same:
+                index[f] = same[0]
+            else:
+                index[f] = len(reps)
+                reps.append(f)
+        ones = np.array([bool(np.all(self.FT[r] == 1.0)) for r in reps])
+        return np.array(reps, dtype=np.intp), index, ones
+
+    @cached_property
+    def sum_yf(self) -> np.ndarray:
+        """(K, p + q): ``sum_r y_r f_r`` per trial."""
+        return trial_sums(self.FT * self.y, self.starts).T
 
     def lower(self, lam: np.ndarray) -> np.ndarray:
         """The q x q matrix ``L`` from its free entries."""
@@ -149,98 +191,17 @@ class BinomialData:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-trial log-likelihood, per-trial gradient (coefficients then ``L`` entries), modes.
+    """Per-trial log-likelihood, gradient and Hessian (coefficients then ``L`` entries).
 
-    ``information``: (K, p, p) approximate minus-Hessian in the coefficients
-    (``_aghq_gradient.coefficient_information``), computed when first asked for (Newton's
-    method needs it only where it refreshes its Hessian), or given when it was computed
-    elsewhere (``given_information``: the sites of the federated protocol send theirs).
+    ``gradient`` (K, P) and ``hessian`` (K, P, P), ``P = p + n_lambda``, are the exact
+    derivatives of each trial's ``log Q_i`` (``hessian`` only when asked for).
     """
 
     loglik: np.ndarray
     gradient: np.ndarray | None
     modes: np.ndarray
     lower: np.ndarray
-    curvature: tuple | None = None  # inputs of ``information``
-    given_information: np.ndarray | None = None  # (K, p, p), computed elsewhere
-
-    @cached_property
-    def information(self) -> np.ndarray | None:
-        if self.given_information is not None:
-            return self.given_information
-        return None if self.curvature is None else coefficient_information(*self.curvature)
-
-
-def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``sum_a vT[a, r] u[g_r, a]`` for every row r."""
-    out = vT[0] * u[:, 0][g]
-    for a in range(1, vT.shape[0]):
-        out += vT[a] * u[:, a][g]
-    return out
-
-
-def _moments(data: BinomialData, eta: np.ndarray):
-    """Per row: cumulant ``b``, mean ``m b'``, weight ``m b''`` (``_family``)."""
-    family = data.family
-    cumulant = softplus(eta) if family.name == "binomial" else family.cumulant(eta)
-    unit = family.unit_mean(eta, cumulant)
-    var = family.unit_variance(unit)
-    if data.binary:
-        return cumulant, unit, var, unit, var
-    return cumulant, data.size * unit, data.size * var, unit, var
-
-
-def _h(data: BinomialData, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    sp = softplus(eta) if data.family.name == "binomial" else data.family.cumulant(eta)
-    ll = data.y * eta - (sp if data.binary else data.size * sp)
-    return trial_sums(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", u, u)
-
-
-def _solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
-    if H.shape[1] == 1:
-        return g / H[:, 0]
-    return np.linalg.solve(H, g[..., None])[..., 0]
-
-
-def conditional_modes(
-    data: BinomialData, offset: np.ndarray, L: np.ndarray, ZLT: np.ndarray, u: np.ndarray
-) -> np.ndarray:
-    """Maximise every ``h_i(u)`` at once by Newton's method with per-trial step halving.
-
-    ``-hess h_i = L' (sum_r w_r z_r z_r') L + I`` from the row products computed once.
-    """
-    g, q, starts = data.trial_index, data.q, data.starts
-    eye = np.eye(q)
-    eta = offset + _rows(ZLT, u, g)
-    h = None
-    for _ in range(_MODE_MAXIT):
-        _, mean, w, _, _ = _moments(data, eta)
-        res = data.y - mean
-        grad = trial_sums(data.ZT * res, starts).T @ L - u
-        M = trial_sums(data.ZZT * w, starts).T.reshape(-1, q, q)
-        hess = L.T @ M @ L + eye
-        step = _solve(hess, grad)
-        big = np.max(np.abs(step))
-        if big < _MODE_TOL:
-            return u + step
-        if big < 0.1:  # close to the mode of a concave h: full step
-            u = u + step
-            eta = offset + _rows(ZLT, u, g)
-            h = None
-            continue
-        if h is None:
-            h = _h(data, eta, u)
-        t = np.ones(len(u))
-        for _ in range(40):
-            un = u + t[:, None] * step
-            eta_n = offset + _rows(ZLT, un, g)
-            hn = _h(data, eta_n, un)
-            bad = hn < h - 1e-12 * (1.0 + np.abs(h))
-            if not bad.any():
-                break
-            t[bad] *= 0.5
-        u, eta, h = un, eta_n, hn
-    return u
+    hessian: np.ndarray | None = None
 
 
 _CELLS = 4_000_000  # rows x nodes handled at once (memory bound for many nodes)
@@ -272,6 +233,21 @@ def _offset(data: BinomialData, coef: np.ndarray) -> np.ndarray:
     return out if data.offset is None else out + data.offset
 
 
+def _quadrature(
+    data: BinomialData, L: np.ndarray, ZLT: np.ndarray, at: ModeState, nodes: np.ndarray,
+    log_weights: np.ndarray, order: int,
+) -> NodeSums:  # fmt: skip
+    """The quadrature sums of all trials, over blocks of trials that fit in memory."""
+    if len(nodes) == 1 and not np.any(nodes):  # Laplace: the only node is the mode itself
+        return laplace_sums(data, at, order)
+    bounds = np.r_[data.starts, len(data.y)]
+    parts = [
+        node_sums(data, slice(i0, i1), ZLT, at, nodes, log_weights, order)
+        for i0, i1 in _chunks(bounds, len(nodes))
+    ]
+    return parts[0] if len(parts) == 1 else NodeSums.concatenate(parts)
+
+
 def evaluate(
     data: BinomialData,
     coef: np.ndarray,
@@ -281,8 +257,10 @@ def evaluate(
     log_weights: np.ndarray,
     *,
     gradient: bool = True,
+    hessian: bool = False,
 ) -> Evaluation:
-    """Log-likelihood (per trial, without the binomial constant) and its exact gradient.
+    """Log-likelihood (per trial, without the binomial constant), its exact gradient and,
+    with ``hessian``, its exact Hessian.
 
     Parameters
     ----------
@@ -293,57 +271,17 @@ def evaluate(
     modes
         (K, q) starting values for the conditional modes (warm start).
     """
-    g, starts, q = data.trial_index, data.starts, data.q
+    order = 2 if hessian else int(gradient)
     L = data.lower(lam)
     ZLT = L.T @ data.ZT  # (q, n): rows of Z L
     offset = _offset(data, coef)
     u_hat = conditional_modes(data, offset, L, ZLT, modes)
-
-    # quantities at the mode
-    eta0 = offset + _rows(ZLT, u_hat, g)
-    sp0, mean0, w0, unit0, var0 = _moments(data, eta0)
-    w1 = data.family.unit_third(unit0, var0)  # dW/deta
-    if not data.binary:
-        w1 = data.size * w1
-    M = trial_sums(data.ZZT * w0, starts).T.reshape(-1, q, q)
-    H = L.T @ M @ L + np.eye(q)
-    R = np.linalg.cholesky(H)
-    Rinv = np.linalg.inv(R)
-    S = Rinv.transpose(0, 2, 1)  # R^{-T}, S S' = H^{-1}
-    logdet_R = np.sum(np.log(np.diagonal(R, axis1=1, axis2=2)), axis=1)
-
-    laplace = len(nodes) == 1 and not np.any(nodes)
-    K, n = data.ntrials, len(data.y)
-    if laplace:  # the only node is the mode itself
-        ll0 = data.y * eta0 - (sp0 if data.binary else data.size * sp0)
-        loglik = trial_sums(ll0, starts) - 0.5 * np.einsum("iq,iq->i", u_hat, u_hat) - logdet_R
-        if not gradient:
-            return Evaluation(loglik, None, u_hat, L)
-        e = data.y - mean0
-        sums = NodeSums(e, e * u_hat.T[:, g], np.zeros((K, q)), np.zeros((K, q, q)))
-    else:
-        loglik = np.empty(K)
-        parts = []
-        bounds = np.r_[starts, n]
-        for i0, i1 in _chunks(bounds, len(nodes)):
-            rows = slice(int(bounds[i0]), int(bounds[i1]))
-            logq, part = node_part(
-                data, rows, slice(i0, i1), ZLT, u_hat, S, eta0, nodes, log_weights,
-                gradient=gradient,
-            )  # fmt: skip
-            loglik[i0:i1] = logq - logdet_R[i0:i1]
-            parts.append(part)
-        if not gradient:
-            return Evaluation(loglik, None, u_hat, L)
-        sums = parts[0]
-        if len(parts) > 1:
-            sums = NodeSums(
-                np.concatenate([s.e for s in parts]),
-                np.concatenate([s.E for s in parts], axis=1),
-                np.concatenate([s.gbar for s in parts]),
-                np.concatenate([s.Gam for s in parts]),
-            )
-    grad, C, Hinv = total_gradient(
-        data, L, u_hat, mean0, w0, w1, M, H, R, Rinv, sums, laplace=laplace
-    )
-    return Evaluation(loglik, grad, u_hat, L, (data, w0, C, Hinv))
+    at = mode_state(data, offset, L, ZLT, u_hat, order)
+    sums = _quadrature(data, L, ZLT, at, nodes, log_weights, order)
+    loglik = sums.logq - at.logdet_R
+    if order == 0:
+        return Evaluation(loglik, None, u_hat, L)
+    adj = adjoint(data, L, at, sums)
+    grad = total_gradient(data, L, at, adj, sums)
+    hess = total_hessian(data, L, at, adj, sums, nodes) if order == 2 else None
+    return Evaluation(loglik, grad, u_hat, L, hess)

@@ -1,36 +1,48 @@
-"""The exact total gradient of the AGHQ log-likelihood (``_aghq``), all trials at once.
+"""First derivatives of the AGHQ log-likelihood (``_aghq``), all trials at once.
 
-For trial i, ``log Q_i`` depends on a parameter ``t`` (a coefficient or an entry of ``L``)
-directly and through the grid, which moves with the conditional mode ``u_hat(t)`` and the
-Cholesky factor ``R(t)`` of ``H(t) = L' (sum_r w_r z_r z_r') L + I``:
+For trial i, ``log Q = log|S| + log sum_k w_k exp(g_k)`` with ``g_k = h(v_k; t) + |z_k|^2/2``
+on the nodes ``v_k = u_hat + S z_k``, depends on a parameter ``t_j`` (a coefficient or an
+entry of ``L``; ``dL/dt_j = E_j``, 0 for a coefficient) directly and through the grid, which
+moves with the conditional mode ``u_hat(t)`` and the factor ``S = R^{-T}`` of
+``H(t) = L' M L + I``, ``M = sum_r w_r z_r z_r'``:
 
-* direct part, grid held fixed: ``sum_r x_r e_r`` (coefficients) and ``sum_r z_r E_r'``
-  (entries of ``L``), with the posterior node averages ``e``, ``E`` of ``_aghq._node_part``;
-* mode: ``du/dt = H^-1 c_t`` with ``c_t = d grad h / dt`` (implicit function theorem);
-* Cholesky factor: ``dH/dt`` includes the third derivative of the log-likelihood
-  (``w' = m b'''(eta)``, ``_family``) along ``du/dt``; ``dR = R Phi(R^-1 dH R^-T)`` (``Phi``: lower triangle,
-  half diagonal), ``d log|R| = tr(H^-1 dH) / 2``, and ``S = R^-T`` moves by ``-S dR' S``.
+* the linear predictor at the mode moves by ``d eta_r / dt_j = f_r' J_j`` (``f_r = (x_r,
+  z_r)``), ``J_j = D_j + (0, L u_j)``, ``D_j = (e_j, E_j u_hat)``, with the mode's derivative
+  ``u_j = H^-1 c_j``, ``c_j = E_j' zeta - L' G D_j`` (implicit function theorem;
+  ``G = sum_r w_r z_r f_r'``, ``zeta = sum_r e_r z_r`` at the mode);
+* ``H_j = E_j' M L + L' M E_j + L' M_j L`` with ``M_j = sum_r w'_r (f_r' J_j) z_r z_r'`` (the
+  third derivative of the log-likelihood, ``w' = m b'''``, ``_family``);
+* the Cholesky factor: ``P_j = R^-1 H_j R^-T``, ``X_j = Phi(P_j)`` (lower triangle, half
+  diagonal), ``dR = R X_j``, ``S_j = -S X_j'``, ``d log|S| = -tr(P_j) / 2``;
+* on node k the linear predictor moves by ``f_r' (J_j + (0, B_j z_k))``,
+  ``B_j = E_j S + L S_j``, and the node by ``u_j + S_j z_k``, so
 
-The sums over rows use row products of the columns computed once per data set
-(``BinomialData.weighted_features``, ``third_features``), rotated by ``L`` per evaluation.
-``coefficient_information``: minus the Hessian of ``h(u_hat(beta), beta)`` in the
-coefficients, ``X'WX - C H^-1 C'`` (``C = X'W Z L``), the curvature Newton's method uses inside
-its iterations (the log-determinant's curvature, O(1/n_i) relative, is left out).
+      d log Q / dt_j = -tr(P_j)/2 + sbar' J_j + <Xi, B_j> - sum_k pi_k v_k' (u_j + S_j z_k)
+
+  with the posterior node sums of ``_aghq_nodes`` (``sbar``, ``Xi``, ``zbar``, ``Z2``).
+
+Every term is linear in ``H_j``, ``S_j`` and ``u_j``, so they are never formed per parameter
+(reverse mode): with ``A = Xi' L - zbar u_hat' - Z2 S'``, ``Psi = Phi(A S)`` and
+``Omega = -H^-1/2 - R^-T Psi R^-1``, ``tr(S_j A) - tr(P_j)/2 = <H_j, Omega>``, and ``u_j``
+meets ``gamma = L'(zeta_bar + tau_z) - u_hat - S zbar`` through ``c_j' H^-1 gamma``, where
+``tau = sum_r w'_r (z_r' L Omega L' z_r) f_r`` carries ``<M_j, L Omega L'>``. The gradient is
+then ``v_j`` (``v = sbar + tau - G' L rho``, ``rho = H^-1 gamma``) for a coefficient and
+``[v_z u_hat' + M L (Omega + Omega') + Xi S' + zeta rho']_st`` for the entry ``(s, t)`` of
+``L``. ``Adjoint`` keeps these weights for the Hessian (``_aghq_hessian``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["coefficient_information", "total_gradient"]
+from ._aghq_nodes import trial_sums, upper
+
+__all__ = ["Adjoint", "adjoint", "phi", "total_gradient", "upper"]
 
 
-def _sum(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Per-trial sums over the rows (last axis): (..., n) -> (..., K)."""
-    return np.add.reduceat(arr, starts, axis=-1)
-
-
-def _phi(P: np.ndarray) -> np.ndarray:
+def phi(P: np.ndarray) -> np.ndarray:
     """Lower triangle of P with half its diagonal (derivative of the Cholesky factor)."""
     out = np.tril(P)
     d = np.arange(P.shape[-1])
@@ -38,54 +50,66 @@ def _phi(P: np.ndarray) -> np.ndarray:
     return out
 
 
-def total_gradient(data, L, u, mean0, w0, w1, M, H, R, Rinv, sums, *, laplace: bool):
-    """Per-trial gradient (K, p + n_lambda), and ``C = sum_r w_r x_r (L'z_r)'`` and ``H^-1``
-    for ``coefficient_information``."""
-    XT, ZT, starts = data.XT, data.ZT, data.starts
-    p, n = XT.shape
-    q, K = data.q, len(u)
-    d_coef = _sum(XT * sums.e, starts).T  # grid held fixed
-    d_L = _sum((ZT[:, None, :] * sums.E[None, :, :]).reshape(q * q, n), starts)
-    d_L = d_L.T.reshape(K, q, q)
-
-    r0 = data.y - mean0  # w1: dW/deta, the third derivative (``_family``)
-    ZWX = _sum(data.weighted_features * w0, starts).T.reshape(K, q, p)
-    Zres = _sum(ZT * r0, starts).T
-    T = _sum(data.third_features * w1, starts).T.reshape(K, q, q, p + q)
-    TL = np.einsum("sa,istj,tb->iabj", L, T, L)  # sum w' (Lz)(Lz)' (x', z')
-    TX, TZ = TL[..., :p], TL[..., p:]
-    TV = TZ @ L  # sum w' v v' v_t
-    Hinv = np.swapaxes(Rinv, 1, 2) @ Rinv
-    C = np.swapaxes(ZWX, 1, 2) @ L  # (K, p, q): sum w x v'
-
-    s_idx, t_idx = data.lam_rows, data.lam_cols
-    nl = len(s_idx)
-    c = np.empty((K, p + nl, q))
-    dH = np.empty((K, p + nl, q, q))
-    c[:, :p] = -C
-    dH[:, :p] = np.moveaxis(TX, 3, 1)
-    LtM = L.T @ M  # L' M (= (M L)')
-    ut = u[:, t_idx]  # (K, nl)
-    c[:, p:] = -np.swapaxes(LtM[:, :, s_idx], 1, 2) * ut[:, :, None]
-    c[:, p + np.arange(nl), t_idx] += Zres[:, s_idx]
-    A = np.zeros((K, nl, q, q))  # dL' M L for dL = e_s e_t'
-    A[:, np.arange(nl), t_idx, :] = np.swapaxes(LtM, 1, 2)[:, s_idx, :]
-    dH[:, p:] = A + np.swapaxes(A, 2, 3) + np.moveaxis(TZ[..., s_idx], 3, 1) * ut[:, :, None, None]
-    du = c @ Hinv  # (K, p + nl, q): du/dt
-    dH += np.einsum("iabt,ijt->ijab", TV, du)
-    direct = np.concatenate([d_coef, d_L[:, s_idx, t_idx]], axis=1)
-    grad = direct - 0.5 * np.einsum("iab,ijba->ij", Hinv, dH)
-    if not laplace:
-        S = np.swapaxes(Rinv, 1, 2)
-        P = Rinv[:, None] @ dH @ S[:, None]
-        dR = R[:, None] @ _phi(P)
-        dS = -(S[:, None] @ np.swapaxes(dR, 2, 3) @ S[:, None])
-        grad += np.einsum("iq,ijq->ij", sums.gbar, du) + np.einsum("ijab,iab->ij", dS, sums.Gam)
-    return grad, C, Hinv
+def _t(A: np.ndarray) -> np.ndarray:
+    return np.swapaxes(A, -1, -2)
 
 
-def coefficient_information(data, w0: np.ndarray, C: np.ndarray, Hinv: np.ndarray) -> np.ndarray:
-    """(K, p, p) minus the Hessian of ``h(u_hat(beta), beta)`` in the coefficients."""
-    K, p = C.shape[:2]
-    XWX = _sum(data.square_features * w0, data.starts).T.reshape(K, p, p)
-    return XWX - C @ Hinv @ np.swapaxes(C, 1, 2)
+def _sym(values: np.ndarray, d: int) -> np.ndarray:
+    """(..., d(d+1)/2) distinct entries (``a <= b``) -> (..., d, d) symmetric."""
+    a, b = upper(d)
+    out = np.empty((*values.shape[:-1], d, d))
+    out[..., a, b] = values
+    out[..., b, a] = values
+    return out
+
+
+def _mv(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(K, a, b) x (K, b) -> (K, a)."""
+    return (A @ v[:, :, None])[:, :, 0]
+
+
+@dataclass(frozen=True)
+class Adjoint:
+    """The per-trial weights every first and second derivative term meets (docstring)."""
+
+    At: np.ndarray  # (K, q, q) A S
+    Psi: np.ndarray  # (K, q, q) Phi(A S)
+    Omega_s: np.ndarray  # (K, q, q) Omega + Omega'
+    quad: np.ndarray  # (n,) z_r' L Omega L' z_r
+    tau: np.ndarray  # (K, p+q) sum_r w'_r quad_r f_r
+    rho: np.ndarray  # (K, q) H^-1 gamma
+
+
+def adjoint(data, L: np.ndarray, at, sums) -> Adjoint:
+    """``Omega``, ``tau`` and ``rho`` of the module docstring."""
+    u, S, Rinv, p = at.u, at.S, at.Rinv, data.n_coef
+    if sums.laplace:  # one node at z = 0: A = 0
+        At = Psi = np.zeros_like(S)
+        Omega_s = -at.Hinv
+        gamma = -u
+    else:
+        A = _t(sums.Xi) @ L - sums.zbar[:, :, None] * u[:, None, :] - sums.Z2 @ _t(S)
+        At = A @ S
+        Psi = phi(At)
+        Omega = -0.5 * at.Hinv - _t(Rinv) @ Psi @ Rinv
+        Omega_s = Omega + _t(Omega)
+        gamma = -u - _mv(S, sums.zbar)
+    a, b = upper(data.q)
+    Omega_M = 0.5 * (L @ Omega_s @ L.T)
+    coef = np.where(a == b, 1.0, 2.0) * Omega_M[:, a, b]  # z' Omega_M z from z_a z_b, a <= b
+    quad = np.einsum("cr,rc->r", data.ZZS, coef[data.trial_index])
+    tau = trial_sums(data.FT * (at.w1 * quad), data.starts).T
+    gamma = gamma + (sums.sbar[:, p:] + tau[:, p:]) @ L
+    return Adjoint(At, Psi, Omega_s, quad, tau, _mv(at.Hinv, gamma))
+
+
+def total_gradient(data, L: np.ndarray, at, adj: Adjoint, sums) -> np.ndarray:
+    """(K, P) exact gradient of every trial's ``log Q`` (reverse mode, module docstring)."""
+    p, u = data.n_coef, at.u
+    Lrho = adj.rho @ L.T
+    v = sums.sbar + adj.tau - np.einsum("kaf,ka->kf", at.G, Lrho)
+    X = v[:, p:, None] * u[:, None, :] + at.M @ L @ adj.Omega_s
+    X += at.s[:, p:, None] * adj.rho[:, None, :]
+    if not sums.laplace:
+        X += sums.Xi @ _t(at.S)
+    return np.concatenate([v[:, :p], X[:, data.lam_rows, data.lam_cols]], axis=1)

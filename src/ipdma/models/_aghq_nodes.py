@@ -1,32 +1,69 @@
 """Quadrature sums of the AGHQ engine (``_aghq``) for a block of consecutive trials.
 
-On the adaptive grid of trial i, ``U_ik = u_i + S_i z_k`` (``S = R^{-T}``), the linear
+On the adaptive grid of trial i, ``v_ik = u_i + S_i z_k`` (``S = R^{-T}``), the linear
 predictor is ``eta_rk = eta_r(u_hat) + a_r' z_k`` with ``a_r = S_i' L' z_r``: one matrix
 product for all rows and nodes. The linear part of the log-likelihood, ``sum_r y_r eta_rk``,
-is summed in closed form, so only the cumulant (softplus ``log(1 + e^eta)``, or ``e^eta`` for
-Poisson, ``_family``) and the means are evaluated per row and node (``exp`` and ``log1p``, numpy's fastest elementwise functions,
-in reused work arrays), and the node sums the gradient needs reduce to per-row sums
-(``sum_k pi_ik p_rk`` and ``sum_k pi_ik p_rk z_k``) followed by small per-trial products.
+is summed in closed form, so only the cumulant (softplus ``log(1 + e^eta)``, or ``e^eta``
+for Poisson, ``_family``) and the means are evaluated per row and node (``exp`` and
+``log1p``, numpy's fastest elementwise functions, in reused work arrays).
+
+With the posterior node weights ``pi_ik`` (softmax of the log integrand over the nodes),
+the derivatives need (``_aghq_gradient``, ``_aghq_hessian``):
+
+* gradient: ``sbar = sum_k pi_k s_k`` with ``s_k = sum_r e_rk f_r`` (``e_rk = y_r - m_r
+  b'(eta_rk)``, ``f_r = (x_r, z_r)``), ``Xi = sum_k pi_k zeta_k z_k'`` (``zeta_k``: the z part
+  of ``s_k``), ``zbar = sum_k pi_k z_k`` and ``Z2 = sum_k pi_k z_k z_k'``; the node sums are
+  taken per row first (``sum_k pi_ik e_rk``, ``sum_k pi_ik e_rk z_k``), then per trial;
+* Hessian: ``s_k`` per node (the covariance of the node scores over the posterior) and
+  the row moments ``sum_k pi_ik w_rk (1, z_k, z_k z_k')`` of the weights ``w = m b''``.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-__all__ = ["NodeSums", "node_part", "softplus", "trial_sums"]
+__all__ = ["NodeSums", "laplace_sums", "node_sums", "softplus", "trial_sums", "upper"]
+
+
+@cache
+def upper(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the upper triangle (``a <= b``) of a d x d matrix."""
+    return np.triu_indices(d)
 
 
 @dataclass(frozen=True)
 class NodeSums:
-    """What the gradient needs from the quadrature sums (see ``_node_part``)."""
+    """What the log-likelihood and its derivatives need from the quadrature (see above).
 
-    e: np.ndarray  # (n,) sum_k pi_ik (y_r - m_r p_rk)
-    E: np.ndarray  # (q, n) sum_k pi_ik (y_r - m_r p_rk) U_ik
-    gbar: np.ndarray  # (K, q) sum_k pi_ik grad h_i(U_ik)
-    Gam: np.ndarray  # (K, q, q) sum_k pi_ik grad h_i(U_ik) z_k'
+    ``W`` (1 + q + q(q+1)/2, n): per row ``sum_k pi_ik w_rk (1, z_k, z_ka z_kb (a <= b))``.
+    """
+
+    laplace: bool
+    logq: np.ndarray  # (K,) log sum_k w_k exp(g_ik), without -log|R|
+    sbar: np.ndarray | None = None  # (K, p+q)
+    Xi: np.ndarray | None = None  # (K, q, q)
+    zbar: np.ndarray | None = None  # (K, q)
+    Z2: np.ndarray | None = None  # (K, q, q)
+    pi: np.ndarray | None = None  # (K, N) posterior node weights (Hessian)
+    s_nodes: np.ndarray | None = None  # (K, N, p+q) (Hessian)
+    W: np.ndarray | None = None  # (1 + q + q2, n) row moments of the weights (Hessian)
+
+    @staticmethod
+    def concatenate(parts: list[NodeSums]) -> NodeSums:
+        def cat(name: str, axis: int = 0):
+            first = getattr(parts[0], name)
+            if first is None:
+                return None
+            return np.concatenate([getattr(s, name) for s in parts], axis=axis)
+
+        return NodeSums(
+            False, cat("logq"), cat("sbar"), cat("Xi"), cat("zbar"), cat("Z2"), cat("pi"),
+            cat("s_nodes"), cat("W", axis=1),
+        )  # fmt: skip
 
 
 def trial_sums(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -56,90 +93,164 @@ _REUSED = 250_000  # node x row work arrays up to this size (2 MB) are kept for 
 _work = threading.local()
 
 
-def _workspace(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Two (nodes, rows) work arrays, reused between calls of this thread: a fresh array
+def _workspace(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three (nodes, rows) work arrays, reused between calls of this thread: a fresh array
     of a few MB costs more in page faults than the arithmetic done in it."""
     if shape[0] * shape[1] > _REUSED:
-        return np.empty(shape), np.empty(shape)
+        return np.empty(shape), np.empty(shape), np.empty(shape)
     cache = getattr(_work, "arrays", None)
     if cache is None or len(cache) > 8:
         cache = _work.arrays = {}
     if shape not in cache:
-        cache[shape] = (np.empty(shape), np.empty(shape))
+        cache[shape] = (np.empty(shape), np.empty(shape), np.empty(shape))
     return cache[shape]
 
 
-def node_part(data, rows, trials, ZLT, u_hat, S, eta0, nodes, log_weights, *, gradient):
-    """log Q (without -log|R|) and the gradient's node sums for consecutive trials.
+_BLAS_SERIAL = 200_000  # m * n * k of a product OpenBLAS runs on one thread (< 262,144)
 
-    On the grid ``U_ik = u_i + S_i z_k``: ``eta_rk = eta0_r + a_r' z_k``, ``a_r = S_i' (L'z_r)``.
-    Arrays over rows and nodes are (nodes, rows).
+
+def _product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``A @ B`` for a short ``A`` and a long ``B``, in column blocks small enough for
+    OpenBLAS to run each on one thread: on a shared machine its threads spin waiting for
+    a free core and cost several times the arithmetic (measured 0.8 ms instead of 0.09)."""
+    if out is None:
+        out = np.empty((A.shape[0], B.shape[1]))
+    width = max(1, _BLAS_SERIAL // max(1, A.shape[0] * A.shape[1]))
+    for start in range(0, B.shape[1], width):
+        np.matmul(A, B[:, start : start + width], out=out[:, start : start + width])
+    return out
+
+
+def _with_ones(nodes: np.ndarray) -> np.ndarray:
+    """(N, 1 + q): a column of ones, then the nodes."""
+    return np.concatenate([np.ones((len(nodes), 1)), nodes], axis=1)
+
+
+def _square_moments(pi: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """(K, q, q): ``sum_k pi_ik z_k z_k'``."""
+    q = nodes.shape[1]
+    zz = (nodes[:, :, None] * nodes[:, None, :]).reshape(len(nodes), -1)
+    return (pi @ zz).reshape(-1, q, q)
+
+
+def laplace_sums(data, at, order: int) -> NodeSums:
+    """The one-node rule at the mode (``z = 0``, ``pi = 1``): the Laplace approximation."""
+    ll = data.y * at.eta - (
+        _cumulant(data, at.eta) if data.binary else data.size * _cumulant(data, at.eta)
+    )
+    logq = trial_sums(ll, data.starts) - 0.5 * np.einsum("iq,iq->i", at.u, at.u)
+    if order == 0:
+        return NodeSums(True, logq)
+    K, q = at.u.shape
+    zero_q, zero_qq = np.zeros((K, q)), np.zeros((K, q, q))
+    if order == 1:
+        return NodeSums(True, logq, at.s, zero_qq, zero_q, zero_qq)
+    W = np.zeros((1 + q + q * (q + 1) // 2, len(data.y)))
+    W[0] = at.w
+    return NodeSums(
+        True, logq, at.s, zero_qq, zero_q, zero_qq, np.ones((K, 1)), at.s[:, None, :], W
+    )
+
+
+def _cumulant(data, eta: np.ndarray) -> np.ndarray:
+    return softplus(eta) if data.family.name == "binomial" else data.family.cumulant(eta)
+
+
+def node_sums(data, trials: slice, ZLT, at, nodes, log_weights, order: int) -> NodeSums:
+    """log Q (without -log|R|) and the derivatives' node sums for consecutive trials.
+
+    Arrays over rows and nodes are (nodes, rows), in three reused work arrays.
     """
-    y, size, eta0 = data.y[rows], data.size[rows], eta0[rows]
-    starts = data.starts[trials] - rows.start
-    g = data.trial_index[rows] - trials.start
-    u, St = u_hat[trials], S[trials]
-    q = u.shape[1]
+    i0, i1 = trials.start, trials.stop
+    r0 = int(data.starts[i0])
+    r1 = int(data.starts[i1]) if i1 < data.ntrials else len(data.y)
+    rows = slice(r0, r1)
+    y, eta0 = data.y[rows], at.eta[rows]
+    size = None if data.binary else data.size[rows]
+    starts = data.starts[i0:i1] - r0
+    g = data.trial_index[rows] - i0
+    u, S = at.u[i0:i1], at.S[i0:i1]
+    q, N, n = u.shape[1], len(nodes), r1 - r0
     ZLr = ZLT[:, rows]
-    Sg = St[g]  # (rows, q, q)
-    AT = np.empty((q, len(y)))  # a_r = S_i' (L' z_r), rows contiguous
+    AT = np.empty((q + 1, n))  # (eta0_r, a_r) with a_r = S_i' (L' z_r), rows contiguous
+    AT[0] = eta0
     for b in range(q):
-        AT[b] = ZLr[0] * Sg[:, 0, b]
+        AT[1 + b] = ZLr[0] * S[:, 0, b][g]
         for c in range(1, q):
-            AT[b] += ZLr[c] * Sg[:, c, b]
-    work, work2 = _workspace((len(nodes), len(y)))
-    eta = np.matmul(nodes, AT, out=work)
-    eta += eta0
+            AT[1 + b] += ZLr[c] * S[:, c, b][g]
+    work, work2, work3 = _workspace((N, n))
+    eta = np.matmul(_with_ones(nodes), AT, out=work)  # eta0_r + a_r' z_k
     poisson = data.family.name == "poisson"
-    fast = poisson or np.max(eta) < _EXP_SAFE
+    # the largest eta, bounded without a pass over the (nodes, rows) array
+    reach = np.abs(AT[1:]).T @ np.max(np.abs(nodes), axis=0) if q else np.zeros(n)
     if poisson:  # cumulant and mean are both exp(eta)
-        sp = expeta = np.exp(eta, out=eta)
-    elif fast:  # exp(eta) is kept for the probabilities: p = e / (1 + e)
+        sp = prob = np.exp(eta, out=eta)
+    elif np.max(eta0 + reach) < _EXP_SAFE:  # p = e / (1 + e), softplus = log(1 + e)
         expeta = np.exp(eta, out=eta)
-        sp = np.log1p(expeta, out=work2)
+        one_plus = np.add(expeta, 1.0, out=work2)
+        sp = np.log(one_plus, out=work3)
     else:
         sp = softplus(eta)
+    sp_sum = trial_sums(sp if size is None else sp * size, starts)
     # sum_r ll_rk = sum_r y_r eta0_r + (sum_r y_r a_r)' z_k - sum_r m_r softplus(eta_rk)
-    lin = trial_sums(y * eta0, starts)[:, None] + trial_sums(AT * y, starts).T @ nodes.T
-    U = u[:, None, :] + np.einsum("iab,kb->ika", St, nodes)
+    lin = trial_sums(AT * y, starts).T @ _with_ones(nodes).T
+    V = u[:, None, :] + np.einsum("iab,kb->ika", S, nodes)
     a = (
         log_weights
         + lin
-        - trial_sums(sp if data.binary else sp * size, starts).T
-        - 0.5 * np.einsum("ikq,ikq->ik", U, U)
+        - sp_sum.T
+        - 0.5 * np.einsum("ikq,ikq->ik", V, V)
         + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
     )
     amax = a.max(axis=1, keepdims=True)
     wk = np.exp(a - amax)
     total = wk.sum(axis=1, keepdims=True)
     logq = amax[:, 0] + np.log(total[:, 0])
-    if not gradient:
-        return logq, None
+    if order == 0:
+        return NodeSums(False, logq)
     pi = wk / total  # posterior weights of the nodes, (trials, N)
-    # p_rk weighted by pi in place: B_rk = pi_ik p_rk
     if poisson:
-        B = expeta
-    elif fast:
-        np.add(expeta, 1.0, out=sp)
-        B = np.divide(expeta, sp, out=expeta)
-    else:
+        pass
+    elif sp is not work3:  # (overflow path) p = exp(eta - softplus)
         np.subtract(eta, sp, out=eta)
-        B = np.exp(eta, out=eta)
-    B *= np.repeat(np.ascontiguousarray(pi.T), np.diff(np.r_[starts, len(y)]), axis=1)
-    zbar = pi @ nodes  # (trials, q)
-    Bz = nodes.T @ B  # (q, rows): sum_k pi_ik p_rk z_k
-    if data.binary:
-        e = y - B.sum(axis=0)
-        c = y * zbar.T[:, g] - Bz  # sum_k pi_ik res_rk z_k
+        prob = np.exp(eta, out=eta)
     else:
-        e = y - size * B.sum(axis=0)
-        c = y * zbar.T[:, g] - size * Bz
-    E = e * u.T[:, g] + np.einsum("rba,ar->br", Sg, c)
-    zz = (nodes[:, :, None] * nodes[:, None, :]).reshape(len(nodes), -1)
-    gbar = trial_sums(ZLr * e, starts).T - u - np.einsum("iab,ib->ia", St, zbar)
-    Gam = (
-        trial_sums((ZLr[:, None, :] * c[None, :, :]).reshape(q * q, -1), starts).T.reshape(-1, q, q)
-        - u[:, :, None] * zbar[:, None, :]
-        - St @ (pi @ zz).reshape(-1, q, q)
-    )
-    return logq, NodeSums(e, E, gbar, Gam)
+        prob = np.divide(expeta, one_plus, out=expeta)
+    pi_rows = np.repeat(np.ascontiguousarray(pi.T), data.counts[i0:i1], axis=1)  # pi_ik per row
+    zbar = pi @ nodes
+    Z2 = _square_moments(pi, nodes)
+    K = i1 - i0
+    if order == 1:
+        # per row: sum_k pi_ik p_rk (1, z_k), then the trial sums of the gradient
+        B = np.multiply(prob, pi_rows, out=work3)
+        onez = _product(_with_ones(nodes).T, B)
+        pbar, pz = (onez[0], onez[1:]) if size is None else (size * onez[0], size * onez[1:])
+        FT, ZT = data.FT[:, rows], data.ZT[:, rows]
+        e = y - pbar
+        c = y * zbar.T[:, g] - pz  # sum_k pi_ik e_rk z_k
+        sbar = trial_sums(FT * e, starts).T
+        Xi = trial_sums((ZT[:, None, :] * c[None, :, :]).reshape(q * q, n), starts).T
+        return NodeSums(False, logq, sbar, Xi.reshape(K, q, q), zbar, Z2)
+    # the weights' row moments: w_rk = m_r p_rk (1 - p_rk) (binomial) or m_r e^eta
+    weight = np.multiply(prob, pi_rows, out=work3)
+    if not poisson:
+        np.multiply(weight, prob, out=pi_rows)
+        np.subtract(weight, pi_rows, out=weight)
+    qa, qb = upper(q)
+    psi = np.concatenate([np.ones((N, 1)), nodes, nodes[:, qa] * nodes[:, qb]], axis=1)
+    W = _product(psi.T, weight)
+    if size is not None:
+        W *= size
+    # per-node scores s_k = sum_r (y_r - m_r p_rk) f_r, once per distinct feature row
+    features, index, ones = data.distinct_features
+    sums = np.empty((len(features), N, K))
+    for d, f in enumerate(features):
+        if ones[d] and size is None:
+            sums[d] = trial_sums(prob, starts)
+        else:
+            mf = data.FT[f, rows] if size is None else data.FT[f, rows] * size
+            sums[d] = trial_sums(np.multiply(prob, mf, out=work3), starts)
+    s_nodes = data.sum_yf[i0:i1, None, :] - sums[index].transpose(2, 1, 0)
+    sbar = np.einsum("kn,knf->kf", pi, s_nodes)
+    Xi = np.einsum("kn,kna,nb->kab", pi, s_nodes[..., data.n_coef :], nodes)
+    return NodeSums(False, logq, sbar, Xi, zbar, Z2, pi, s_nodes, W)

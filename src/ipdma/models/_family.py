@@ -7,11 +7,12 @@ trials; 1 for Poisson), the log-density is ``y eta - m b(eta) + c(y, m)`` with t
 * ``loglik``: ``y eta - m b(eta)`` (the constant ``c`` is added once, ``log_constant``);
 * ``mean``: ``m b'(eta)`` (the score of ``eta`` is ``y - mean``);
 * ``weight``: ``m b''(eta)`` (minus the second derivative);
-* ``weight_slope``: ``m b'''(eta)`` (the third derivative, for the exact AGHQ gradient).
+* ``weight_slope``: ``m b'''(eta)`` (the third derivative, for the exact AGHQ gradient);
+* ``unit_fourth``: ``b''''(eta)`` (the fourth derivative, for the exact AGHQ Hessian).
 
 Binomial (logit link): ``b = log(1 + e^eta)``, ``b' = p``, ``b'' = p (1 - p)``,
-``b''' = p (1 - p)(1 - 2p)``, ``c = log C(m, y)``.
-Poisson (log link): ``b = b' = b'' = b''' = e^eta``, ``c = -log y!``; an exposure enters as
+``b''' = p (1 - p)(1 - 2p)``, ``b'''' = p (1 - p)(1 - 6p(1 - p))``, ``c = log C(m, y)``.
+Poisson (log link): ``b = b' = b'' = b''' = b'''' = e^eta``, ``c = -log y!``; an exposure enters as
 the offset ``log t`` in ``eta``.
 """
 
@@ -51,6 +52,15 @@ class GLMFamily:
             return size * p * (1.0 - p)
         return np.exp(eta)
 
+    def mean_and_weight(self, size: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(m b'(eta), m b''(eta))`` from one evaluation of ``b'``."""
+        if self.name == "binomial":
+            p = expit(eta)
+            mean = size * p
+            return mean, mean * (1.0 - p)
+        mu = np.exp(eta)
+        return mu, mu
+
     def weight_slope(self, size: np.ndarray, eta: np.ndarray) -> np.ndarray:
         """``m b'''(eta)``: the derivative of the weight."""
         if self.name == "binomial":
@@ -80,9 +90,15 @@ class GLMFamily:
         """Third derivative of ``b`` given the first two: ``p (1 - p)(1 - 2p)`` or ``mu``."""
         return variance * (1.0 - 2.0 * mean) if self.name == "binomial" else variance
 
+    def unit_fourth(self, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+        """Fourth derivative of ``b``: ``p (1 - p)(1 - 6 p (1 - p))`` or ``mu``."""
+        return variance * (1.0 - 6.0 * variance) if self.name == "binomial" else variance
+
     def log_constant(self, y: np.ndarray, size: np.ndarray) -> float:
         """``sum c(y, m)``: log binomial coefficients, or ``-log y!``."""
         if self.name == "binomial":
+            if np.all(size == 1.0):  # 0/1 outcomes: every coefficient is 1
+                return 0.0
             return float(np.sum(gammaln(size + 1) - gammaln(y + 1) - gammaln(size - y + 1)))
         return float(-np.sum(gammaln(y + 1)))
 

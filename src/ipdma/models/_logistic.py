@@ -41,13 +41,17 @@ checks these sequences.
 
 Estimation
 ----------
-Newton's method on all parameters (``_logistic_newton``) with exact analytic gradients;
-the trial-local coefficients (stratified intercepts) are eliminated by the Schur complement
-in every step, never passed to a generic optimiser. The Laplace fit is found first and
-used to start the quadrature fit. Standard errors: the inverse of minus the Hessian of the
-log-likelihood over (coefficients, covariance parameters) at the optimum (differences of
-the exact gradient, steps of 1e-5 in each parameter's unit), fixed-effects block; lme4
-does the same with a finite-difference Hessian of the deviance, glmmTMB with an exact one.
+Newton's method on all parameters (``_logistic_newton``) with the exact analytic gradient
+and Hessian of the AGHQ log-likelihood (``_aghq_gradient``, ``_aghq_hessian``; checked
+against central differences in ``tests/models/test_aghq_derivatives.py``); the trial-local
+coefficients (stratified intercepts) are eliminated by the Schur complement in every step,
+never passed to a generic optimiser; a random-effect variance near 0 is stepped in
+``lambda**2`` (no creep towards a zero variance). The Laplace fit is found first and used
+to start the quadrature fit (its Hessian serves for the first quadrature step). Standard
+errors: the inverse of minus the Hessian of the
+log-likelihood over (coefficients, covariance parameters) at the optimum (the exact
+analytic Hessian, ``_aghq_hessian``), fixed-effects block; lme4 uses a finite-difference
+Hessian of the deviance, glmmTMB an exact one (automatic differentiation).
 Convergence is verified: the gradient at the optimum in each parameter's own unit (the
 score times 1 / root-mean-square of the parameter's column, so that rescaling a covariate,
 e.g. to 0-100, neither hides nor fakes a large gradient) below ``GRADIENT_TOL``, and a second Newton run of the
@@ -80,7 +84,7 @@ from ._formula import ModelDesign
 from ._linear_stats import check_rank, trial_stats
 from ._logistic_boundary import BOUNDARY_SDS, boundary_parameters, verify_boundary
 from ._logistic_design import Prepared, detect_separation, prepare
-from ._logistic_newton import _Problem, glm_start, maximize, negative_hessian
+from ._logistic_newton import _Problem, glm_start, maximize
 from ._logistic_result import build_result
 from ._result import MixedResult
 
@@ -164,7 +168,10 @@ def fit_binomial(
 
     beta0, alpha0 = glm_start(lap)
     lam0 = _start_lambda(prep)
-    lap_tol = 1e-10 if nagq == 1 else 1e-6  # Newton decrement (about twice the gain left)
+    # Newton decrement at the returned iterate (twice the gain a further step would make):
+    # exact for a Laplace fit; a start for the quadrature fit (the two optima differ by far
+    # more), precise enough to compare with the second start to RESTART_TOL
+    lap_tol = 1e-14 if nagq == 1 else 1e-8
     opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=lap_tol)
 
     # verification: a second start of the covariance parameters (Laplace stage)
@@ -176,8 +183,7 @@ def fit_binomial(
         np.r_[opt.theta[:ps], lam_alt],
         opt.alpha,
         modes=opt.evaluation.modes,
-        hessian=opt.hessian,
-        tol=1e-7,  # enough to compare log-likelihoods to RESTART_TOL
+        tol=0.5 * RESTART_TOL,  # gain left < RESTART_TOL / 4: enough to compare to RESTART_TOL
     )
     f1, f2 = opt.evaluation.loglik.sum(), alt.evaluation.loglik.sum()
     checks = []
@@ -192,8 +198,8 @@ def fit_binomial(
             opt.theta,
             opt.alpha,
             modes=opt.evaluation.modes,
-            hessian=opt.hessian,
-            tol=1e-10,
+            tol=1e-14,
+            start_hessian=opt.hessian,
         )
         f1 = opt.evaluation.loglik.sum()
     restart = (
@@ -203,7 +209,7 @@ def fit_binomial(
     at_zero = boundary_parameters(problem, opt.theta, SINGULAR_TOL)
     names: tuple[str, ...] = ()
     if at_zero.size == 0:
-        hessian = negative_hessian(problem, opt.theta, opt.alpha, opt.evaluation, central=False)
+        hessian = opt.hessian  # exact, at the last iterate
         gmax = opt.gradient_max
         converged = bool(agree and gmax < GRADIENT_TOL and np.isfinite(f1))
         checks.insert(
@@ -220,7 +226,7 @@ def fit_binomial(
             opt, f1, hessian = check.optimum, f_held, check.hessian
             gmax = check.gradient_max
         else:
-            hessian = negative_hessian(problem, opt.theta, opt.alpha, opt.evaluation, central=False)
+            hessian = opt.hessian
             gmax = max(check.gradient_max, opt.gradient_max)
             checks.append(
                 f"holding {', '.join(names)} at 0 lowered the log-likelihood by "

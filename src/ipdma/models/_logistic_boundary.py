@@ -38,7 +38,6 @@ from ._logistic_newton import (
     _newton_step,
     _Problem,
     maximize,
-    negative_hessian,
     pin,
 )
 
@@ -52,7 +51,7 @@ class BoundaryCheck:
     """Outcome of ``verify_boundary``: the (re-maximised) optimum and what was measured."""
 
     optimum: Optimum
-    hessian: ArrowHessian  # minus the Hessian at the optimum (full differences, not pinned)
+    hessian: ArrowHessian  # minus the exact Hessian at the optimum (not pinned)
     gradient_max: float  # over the parameters not held at 0
     gain: float  # largest log-likelihood increase found by moving a held entry off 0
     gain_sd: float  # the SD (logit scale) where it was found
@@ -72,19 +71,16 @@ def verify_boundary(
     """Hold ``theta[positions]`` at 0, re-maximise the rest, probe moving them off 0."""
     fixed = np.zeros(len(opt.theta), dtype=bool)
     fixed[positions] = True
-    start = opt.theta.copy()
-    start[positions] = 0.0
-    held = maximize(
-        problem,
-        start,
-        opt.alpha,
-        modes=opt.evaluation.modes,
-        hessian=opt.hessian,
-        tol=1e-12,
-        fixed=fixed,
-    )
+    if np.all(opt.theta[positions] == 0.0):  # already exactly 0: Newton held it there
+        held = opt  # (its gradient in those entries is exactly 0, by symmetry)
+    else:
+        start = opt.theta.copy()
+        start[positions] = 0.0
+        held = maximize(
+            problem, start, opt.alpha, modes=opt.evaluation.modes, tol=1e-15, fixed=fixed
+        )
     f0 = held.evaluation.loglik.sum()
-    full = negative_hessian(problem, held.theta, held.alpha, held.evaluation, central=False)
+    full = held.hessian  # exact, not pinned
     hessian = pin(full, fixed)
     gain, gain_sd = -np.inf, np.nan
     data, ps = problem.data, problem.n_shared

@@ -6,14 +6,10 @@ per trial). Trial i's log-likelihood depends on ``(theta, alpha_i)`` only, so th
 an arrow matrix: a dense shared block, one small diagonal block per trial and their couplings.
 Each Newton step solves it by the Schur complement over the trial-local blocks, so its cost
 grows linearly in the number of trials, and the trial-local parameters never enter a generic
-optimiser. The per-trial Hessians are finite differences of the exact analytic per-trial
-gradients (``_aghq.evaluate``); because trial i's gradient depends on ``alpha_i`` only, the
-local directions of all trials are perturbed together (a column colouring), so one Hessian
-costs ``len(theta) + max local columns per trial`` extra gradient evaluations. Inside the
-iterations a cheaper matrix is used: the coefficient block from the analytic curvature of
-the integrand at its mode (``Evaluation.information``) and only the columns of the
-covariance parameters by differences; since the gradient is exact, this changes the path,
-not the optimum. Standard errors always use the fully differenced Hessian.
+optimiser. Gradient and Hessian are the exact analytic per-trial derivatives of the AGHQ
+log-likelihood (``_aghq.evaluate``, ``_aghq_hessian``): every iteration is a full Newton
+step (damped only where minus the Hessian is not positive definite), and the Hessian at
+the optimum, which gives the standard errors, is the one of the last iteration.
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._aghq import BinomialData, Evaluation, evaluate
+from ._aghq import BinomialData, Evaluation, _offset, evaluate
 
 __all__ = ["ArrowHessian", "Optimum", "glm_start", "maximize", "negative_hessian", "pin"]
 
@@ -30,7 +26,8 @@ __all__ = ["ArrowHessian", "Optimum", "glm_start", "maximize", "negative_hessian
 ArrowHessian = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
-_FD_STEP = 1e-5  # finite-difference step, relative to the parameter or to its unit
+_RELEASE = 0.1  # SD (parameter units) a zero variance is moved to where 0 is not a maximum
+_NEAR_ZERO = 0.05  # below this SD (parameter units) an even entry of L is stepped in lambda**2
 DIVERGED = 200.0  # a coefficient moving a typical linear predictor this far: diverging
 
 
@@ -47,6 +44,31 @@ class Optimum:
     hessian: ArrowHessian
 
 
+def _scales(data: BinomialData) -> tuple[np.ndarray, ...]:
+    """Parameter units, largest column values and the even entries of ``L`` of ``data``."""
+    cached = data.__dict__.get("_problem_scales")
+    if cached is not None:
+        return cached
+    ps = data.n_shared
+    counts = np.diff(np.r_[data.starts, len(data.y)])
+    local_ms = np.add.reduceat(data.X[:, ps:] ** 2, data.starts, axis=0) / counts[:, None]
+    rms = np.r_[
+        np.sqrt(np.mean(data.X[:, :ps] ** 2, axis=0)),
+        np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows],
+    ]
+    local_rms = np.sqrt(local_ms)
+    theta_unit = np.where(rms > 1e-12, 1.0 / np.maximum(rms, 1e-12), 1.0)
+    alpha_unit = np.where(local_rms > 1e-12, 1.0 / np.maximum(local_rms, 1e-12), 1.0)
+    theta_max = np.r_[
+        np.max(np.abs(data.X[:, :ps]), axis=0, initial=0.0),
+        np.max(np.abs(data.Z), axis=0, initial=0.0)[data.lam_rows],
+    ]
+    alpha_max = np.maximum.reduceat(np.abs(data.X[:, ps:]), data.starts, axis=0)
+    out = (theta_unit, alpha_unit, theta_max, alpha_max)
+    data.__dict__["_problem_scales"] = out  # frozen dataclass: cache like cached_property
+    return out
+
+
 @dataclass
 class _Problem:
     data: BinomialData
@@ -59,22 +81,18 @@ class _Problem:
         return self.data.n_shared
 
     def __post_init__(self) -> None:
-        """Unit of each parameter: 1 / root-mean-square of its column (trial rows for locals)."""
-        data, ps = self.data, self.data.n_shared
-        counts = np.diff(np.r_[data.starts, len(data.y)])
-        local_ms = np.add.reduceat(data.X[:, ps:] ** 2, data.starts, axis=0) / counts[:, None]
-        rms = np.r_[
-            np.sqrt(np.mean(data.X[:, :ps] ** 2, axis=0)),
-            np.sqrt(np.mean(data.Z**2, axis=0))[data.lam_rows],
-        ]
-        local_rms = np.sqrt(local_ms)
-        self.theta_unit = np.where(rms > 1e-12, 1.0 / np.maximum(rms, 1e-12), 1.0)
-        self.alpha_unit = np.where(local_rms > 1e-12, 1.0 / np.maximum(local_rms, 1e-12), 1.0)
-        self.theta_max = np.r_[
-            np.max(np.abs(data.X[:, :ps]), axis=0, initial=0.0),
-            np.max(np.abs(data.Z), axis=0, initial=0.0)[data.lam_rows],
-        ]
-        self.alpha_max = np.maximum.reduceat(np.abs(data.X[:, ps:]), data.starts, axis=0)
+        """Unit of each parameter: 1 / root-mean-square of its column (trial rows for locals);
+        computed once per data set (``_scales``)."""
+        self.theta_unit, self.alpha_unit, self.theta_max, self.alpha_max = _scales(self.data)
+
+    @property
+    def even(self) -> np.ndarray:
+        """Over ``theta``: the diagonal entries of ``L`` alone in their column (the
+        log-likelihood is even in each: it depends on it through its square only)."""
+        data = self.data
+        cols = data.lam_cols
+        alone = (data.lam_rows == cols) & (np.bincount(cols, minlength=data.q)[cols] == 1)
+        return np.r_[np.zeros(data.n_shared, dtype=bool), alone]
 
     def linear_predictor_extreme(self, theta: np.ndarray, alpha: np.ndarray) -> float:
         """Largest |coefficient| x max |value| of its column: the logit units it moves some row.
@@ -98,7 +116,7 @@ class _Problem:
         K = self.data.ntrials
         return np.concatenate([np.broadcast_to(beta, (K, len(beta))), alpha], axis=1)
 
-    def evaluate(self, theta, alpha, modes, *, gradient=True) -> Evaluation:
+    def evaluate(self, theta, alpha, modes, *, gradient=True, hessian=False) -> Evaluation:
         _, lam = self.split(theta)
         return evaluate(
             self.data,
@@ -108,6 +126,7 @@ class _Problem:
             self.nodes,
             self.log_weights,
             gradient=gradient,
+            hessian=hessian,
         )
 
     def per_trial_gradient(self, ev: Evaluation) -> tuple[np.ndarray, np.ndarray]:
@@ -119,64 +138,21 @@ class _Problem:
         return shared, np.where(self.local_mask, G[:, ps : ps + m], 0.0)
 
 
-def negative_hessian(
-    problem: _Problem, theta, alpha, ev: Evaluation, *, central: bool, hybrid: bool = False
-) -> ArrowHessian:
-    """Per-trial pieces of minus the Hessian: shared block, couplings (K, t, m), local (K, m, m).
-
-    Finite differences of the exact per-trial gradients. With ``hybrid``, only the columns of
-    the covariance parameters are differenced; the coefficient block comes from
-    ``ev.information`` (exact up to the log-determinant's curvature): used inside Newton's
-    method, never for standard errors.
-    """
-    nt, (K, m) = len(theta), problem.local_mask.shape
-    H = np.zeros((K, nt + m, nt + m))
-    ps = problem.n_shared
-    if hybrid:
-        order = np.r_[np.arange(ps), nt + np.arange(m)]  # coefficient j -> position
-        assert ev.information is not None  # computed with every gradient
-        H[:, order[:, None], order[None, :]] = -ev.information
-
-    def grads(th, al):
-        e = problem.evaluate(th, al, ev.modes)
-        s, loc = problem.per_trial_gradient(e)
-        return np.concatenate([s, loc], axis=1)
-
-    g0 = None
-    if not central:
-        s0, loc0 = problem.per_trial_gradient(ev)
-        g0 = np.concatenate([s0, loc0], axis=1)
-    for j in range(ps if hybrid else 0, nt):
-        h = _FD_STEP * max(problem.theta_unit[j], abs(theta[j]))
-        tp = theta.copy()
-        tp[j] += h
-        if central:
-            tm = theta.copy()
-            tm[j] -= h
-            H[:, :, j] = (grads(tp, alpha) - grads(tm, alpha)) / (2 * h)
-        else:
-            H[:, :, j] = (grads(tp, alpha) - g0) / h
-    for s in range(0 if not hybrid else m, m):
-        h = _FD_STEP * np.maximum(problem.alpha_unit[:, s], np.abs(alpha[:, s]))
-        ap = alpha.copy()
-        ap[:, s] += h
-        if central:
-            am = alpha.copy()
-            am[:, s] -= h
-            H[:, :, nt + s] = (grads(theta, ap) - grads(theta, am)) / (2 * h[:, None])
-        else:
-            H[:, :, nt + s] = (grads(theta, ap) - g0) / h[:, None]
-    if hybrid:  # the differenced columns also give the rows of the covariance parameters
-        lam = np.arange(ps, nt)
-        H[:, lam[:, None], np.r_[np.arange(ps), nt + np.arange(m)][None, :]] = np.swapaxes(
-            H[:, np.r_[np.arange(ps), nt + np.arange(m)][:, None], lam[None, :]], 1, 2
-        )
-    H = -0.5 * (H + H.transpose(0, 2, 1))
+def negative_hessian(problem: _Problem, ev: Evaluation) -> ArrowHessian:
+    """Minus the exact Hessian (``ev.hessian``, analytic, ``_aghq_hessian``) in arrow form:
+    shared block (sum over trials), couplings (K, t, m), local blocks (K, m, m)."""
+    assert ev.hessian is not None  # evaluate(..., hessian=True)
+    ps, p, P = problem.n_shared, problem.data.n_coef, ev.hessian.shape[1]
+    nt, m = ps + P - p, problem.local_mask.shape[1]
+    order = np.r_[np.arange(ps), np.arange(p, P), np.arange(ps, p)]
+    H = np.negative(ev.hessian[:, order[:, None], order[None, :]])
+    mask = problem.local_mask
     shared = H[:, :nt, :nt].sum(axis=0)
-    couple = H[:, :nt, nt:] * problem.local_mask[:, None, :]
-    local = H[:, nt:, nt:] * (problem.local_mask[:, :, None] & problem.local_mask[:, None, :])
-    eye = np.eye(m)[None] * (~problem.local_mask)[:, :, None]
-    return shared, couple, local + eye
+    couple, local = H[:, :nt, nt:], H[:, nt:, nt:]
+    if not mask.all():  # trials without some local column: identity there, no coupling
+        couple = couple * mask[:, None, :]
+        local = local * (mask[:, :, None] & mask[:, None, :]) + np.eye(m) * (~mask)[:, :, None]
+    return shared, couple, local
 
 
 def _newton_step(
@@ -189,27 +165,32 @@ def _newton_step(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Solve the damped arrow system by the Schur complement; None if not positive definite."""
     nt, m = shared.shape[0], local.shape[1]
-    D = local + damping * np.eye(m)
     if m == 1:  # one local column per trial (stratified intercepts): scalar blocks
-        if not np.all(D[:, 0, 0] > 0):
+        d = local[:, 0, 0] + damping
+        if not np.all(d > 0):
             return None
-        Dinv_g = g_alpha / D[:, 0]
-        Dinv_Bt = couple.transpose(0, 2, 1) / D[:, :, :1]
+        Dinv_g = g_alpha / d[:, None]
+        Dinv_Bt = couple / d[:, None, None]  # (K, nt, 1)
+        schur = shared - np.tensordot(couple[:, :, 0], Dinv_Bt[:, :, 0], axes=(0, 0))
+        rhs = g_theta - couple[:, :, 0].T @ Dinv_g[:, 0]
     else:
+        D = local + damping * np.eye(m)
         try:
             np.linalg.cholesky(D)
         except np.linalg.LinAlgError:
             return None
         Dinv_g = np.linalg.solve(D, g_alpha[..., None])[..., 0]
-        Dinv_Bt = np.linalg.solve(D, couple.transpose(0, 2, 1))  # (K, m, nt)
-    schur = shared + damping * np.eye(nt) - np.einsum("itm,imu->tu", couple, Dinv_Bt)
-    rhs = g_theta - np.einsum("itm,im->t", couple, Dinv_g)
+        Dinv_Bt = np.swapaxes(np.linalg.solve(D, couple.transpose(0, 2, 1)), 1, 2)  # (K, nt, m)
+        schur = shared - np.einsum("itm,ium->tu", couple, Dinv_Bt)
+        rhs = g_theta - np.einsum("itm,im->t", couple, Dinv_g)
+    if damping:
+        schur = schur + damping * np.eye(nt)
     try:
-        c = np.linalg.cholesky(schur)
+        np.linalg.cholesky(schur)
     except np.linalg.LinAlgError:
         return None
-    d_theta = np.linalg.solve(c.T, np.linalg.solve(c, rhs))
-    d_alpha = Dinv_g - np.einsum("imt,t->im", Dinv_Bt, d_theta)
+    d_theta = np.linalg.solve(schur, rhs)
+    d_alpha = Dinv_g - np.einsum("itm,t->im", Dinv_Bt, d_theta)
     return d_theta, d_alpha
 
 
@@ -234,27 +215,22 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
     """Coefficients of the GLM without random effects (starting values; the data's family)."""
     data, mask = problem.data, problem.local_mask
     ps, (K, m) = data.n_shared, mask.shape
-    X, starts = data.X, data.starts
-    pt = X.shape[1]
+    starts, pt = data.starts, data.X.shape[1]
     beta, alpha = np.zeros(ps), np.zeros((K, m))
+    everywhere = bool(mask.all())
     for _ in range(iterations):
         coef = np.concatenate([np.broadcast_to(beta, (K, ps)), alpha], axis=1)
-        eta = np.einsum("rj,rj->r", X, coef[data.trial_index])
-        if data.offset is not None:
-            eta = eta + data.offset
-        w = data.family.weight(data.size, eta)
-        res = data.y - data.family.mean(data.size, eta)
-        G = np.add.reduceat(data.XT * res, starts, axis=1).T
+        eta = _offset(data, coef)
+        mean, w = data.family.mean_and_weight(data.size, eta)
+        G = np.add.reduceat(data.XT * (data.y - mean), starts, axis=1).T
         H = np.add.reduceat(data.square_features * w, starts, axis=1).T.reshape(K, pt, pt)
-        local = H[:, ps:, ps:] * (mask[:, :, None] & mask[:, None, :])
-        local += np.eye(m)[None] * (~mask)[:, :, None]
+        local, couple, g_local = H[:, ps:, ps:], H[:, :ps, ps:], G[:, ps:]
+        if not everywhere:
+            local = local * (mask[:, :, None] & mask[:, None, :])
+            local += np.eye(m)[None] * (~mask)[:, :, None]
+            couple, g_local = couple * mask[:, None, :], np.where(mask, g_local, 0.0)
         step = _newton_step(
-            H[:, :ps, :ps].sum(axis=0),
-            H[:, :ps, ps:] * mask[:, None, :],
-            local,
-            G[:, :ps].sum(axis=0),
-            np.where(mask, G[:, ps:], 0.0),
-            1e-8,
+            H[:, :ps, :ps].sum(axis=0), couple, local, G[:, :ps].sum(axis=0), g_local, 1e-8
         )
         if step is None:
             break
@@ -268,21 +244,52 @@ def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, n
     return beta, alpha
 
 
+def _variance_coordinates(hessian: ArrowHessian, g_theta: np.ndarray, theta: np.ndarray,
+                          nu: np.ndarray) -> tuple[ArrowHessian, np.ndarray]:  # fmt: skip
+    """The Newton system in ``nu = lambda**2`` for the entries ``nu`` (even in lambda).
+
+    ``dlambda/dnu = 1/(2 lambda)``, ``d2lambda/dnu2 = -1/(4 lambda**3)``: the gradient is
+    scaled by ``1/(2 lambda)``, minus the Hessian by ``1/(2 lambda)`` on both sides plus
+    ``g_lambda / (4 lambda**3)`` on the diagonal.
+    """
+    shared, couple, local = hessian
+    scale = np.ones(len(theta))
+    scale[nu] = 0.5 / theta[nu]
+    shared = shared * scale[:, None] * scale[None, :]
+    shared[nu, nu] += g_theta[nu] * 0.25 / theta[nu] ** 3
+    return (shared, couple * scale[None, :, None], local), g_theta * scale
+
+
 def maximize(
     problem: _Problem,
     theta: np.ndarray,
     alpha: np.ndarray,
     *,
     modes: np.ndarray | None = None,
-    hessian: ArrowHessian | None = None,
     tol: float = 1e-10,
     max_iter: int = 200,
     fixed: np.ndarray | None = None,
+    start_hessian: ArrowHessian | None = None,
 ) -> Optimum:
-    """Damped Newton (Levenberg-Marquardt on minus the Hessian) until the decrement is tiny.
+    """Newton's method with the exact Hessian until the Newton decrement is below ``tol``.
 
-    The finite-difference Hessian is recomputed only when the previous step did not shrink
-    the Newton decrement tenfold (a chord-Newton scheme); the gradient is always exact.
+    At each iterate the step solves minus the (exact) Hessian, damped (Levenberg-Marquardt)
+    only where it is not positive definite, and is halved until the log-likelihood does not
+    decrease. The decrement ``g' H^-1 g`` (twice the gain a Newton step predicts) is measured
+    at the current iterate, so the iterate it accepts is returned without another
+    evaluation. Every point tried is evaluated with its exact gradient and Hessian.
+
+    A diagonal entry of ``L`` alone in its column (``_Problem.even``: the log-likelihood
+    depends on it only through its square, a random-effect variance) is stepped in
+    ``nu = lambda**2`` once its SD is below ``_NEAR_ZERO`` units, where the log-likelihood is
+    close to quadratic in ``nu``, with ``nu >= 0``: a variance whose maximum is 0 reaches
+    exactly 0 in a step instead of Newton's geometric creep in ``lambda`` (each step 2/3 of
+    the way where the log-likelihood is flat to second order). At
+    exactly 0 its gradient is 0; it stays there while the log-likelihood is concave in it
+    (minus the second derivative > 0, a boundary maximum in that direction, checked
+    further by ``_logistic_boundary``), otherwise it is moved off 0 (to a standard deviation
+    of ``_RELEASE`` units) and stepped in ``lambda`` from then on.
+
     ``fixed`` (boolean over ``theta``) holds those shared parameters at their start values;
     the returned ``gradient_max`` is then over the other parameters. ``gradient_max`` is the
     largest absolute score in each parameter's own unit (``theta_unit``, ``alpha_unit``:
@@ -290,46 +297,84 @@ def maximize(
     of the linear predictor, so it does not depend on how a covariate is scaled.
     """
     free = np.ones(len(theta), dtype=bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
+    even = problem.even & free
+    ps = problem.n_shared
+    released = np.zeros(len(theta), dtype=bool)
     theta, alpha = theta.astype(float).copy(), np.where(problem.local_mask, alpha, 0.0)
     if modes is None:
         modes = np.zeros((problem.data.ntrials, problem.data.q))
-    ev = problem.evaluate(theta, alpha, modes)
+    # ``start_hessian``: minus the Hessian of a nearby objective at the start (the Laplace
+    # fit's, for the quadrature fit that starts from its optimum): the first step uses it,
+    # saving one exact Hessian; every later one is exact
+    ev = problem.evaluate(theta, alpha, modes, hessian=start_hessian is None)
     f = ev.loglik.sum()
-    damping = 0.0
-    decrement = previous = np.inf
+    hessian = negative_hessian(problem, ev) if start_hessian is None else start_hessian
+    decrement = np.inf
     iterations = 0
     for _ in range(max_iter):
-        iterations += 1
         g_theta, g_alpha = problem.per_trial_gradient(ev)
-        g_theta = np.where(free, g_theta.sum(axis=0), 0.0)
-        fresh = hessian is None or decrement > 0.1 * previous
-        if hessian is None or fresh:
-            hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
-        previous = decrement
+        g_theta = g_theta.sum(axis=0)
+        at_zero = even & (theta == 0.0) & ~released
+        concave = np.diagonal(hessian[0]) > 0
+        off = at_zero & ~concave
+        if off.any():  # not a maximum in that direction: leave 0
+            theta[off] = _RELEASE * problem.theta_unit[off]
+            released |= off
+            ev = problem.evaluate(theta, alpha, ev.modes, hessian=True)
+            f, hessian = ev.loglik.sum(), negative_hessian(problem, ev)
+            continue
+        held = ~free | at_zero
+        # lambda**2 near 0, and where the log-likelihood is convex in lambda (below its
+        # inflection, flat at 0) while it is concave in lambda**2
+        unit = problem.theta_unit
+        convex = np.diagonal(hessian[0]) <= 0
+        nu = even & ~held & ~released & ((np.abs(theta) < _NEAR_ZERO * unit) | convex)
+        tiny = nu & (np.abs(theta) < 1e-6 * unit)  # to 0 (nu: lambda**2 ~ 0)
+        nu &= ~tiny
+        system = pin(hessian, held | tiny)
+        g = np.where(held | tiny, 0.0, g_theta)
+        if nu.any():
+            trial, _ = _variance_coordinates(system, g, theta, nu)
+            nu &= np.diagonal(trial[0]) > 0  # concave in lambda**2 only
+            if nu.any():
+                system, g = _variance_coordinates(system, g, theta, nu)
+        step = _newton_step(*system, g, g_alpha, 0.0)
+        damping = 1e-3 * max(1.0, float(np.max(np.abs(np.diagonal(system[0])))))
+        while step is None and damping < 1e12:  # not positive definite: Levenberg-Marquardt
+            step = _newton_step(*system, g, g_alpha, damping)
+            damping *= 10
+        if step is None:
+            break
+        d_theta, d_alpha = step
+        decrement = float(g @ d_theta + np.sum(g_alpha * d_alpha))
+        if decrement < tol and not tiny.any():
+            break
+        iterations += 1
         accepted = False
-        for _ in range(60):
-            step = _newton_step(*pin(hessian, ~free), g_theta, g_alpha, damping)
-            if step is None:
-                damping = max(1e-4, 10 * damping)
+        for _ in range(40):
+            new_theta = theta + d_theta
+            square = theta[nu] ** 2 + d_theta[nu]  # nu >= 0; below (1e-6 units)^2 it is 0
+            square[square < (1e-6 * unit[nu]) ** 2] = 0.0
+            new_theta[nu] = np.sign(theta[nu]) * np.sqrt(square)
+            new_theta[tiny] = 0.0
+            change = np.abs(new_theta - theta)
+            biggest = max(np.max(change), np.max(np.abs(d_alpha), initial=0))
+            # an entry of L moves at most by its size (or 0.1 units): Newton steps in the
+            # variance parameters overshoot where the log-likelihood is far from quadratic
+            room = np.maximum(0.5 * np.abs(theta), 0.1 * unit)[ps:]
+            ratio = max(biggest / _MAX_STEP, float(np.max(change[ps:] / room, initial=0.0)))
+            if ratio > 1:
+                d_theta, d_alpha = d_theta / ratio, d_alpha / ratio
                 continue
-            d_theta, d_alpha = step
-            biggest = max(np.max(np.abs(d_theta)), np.max(np.abs(d_alpha), initial=0.0))
-            if biggest > _MAX_STEP:
-                d_theta, d_alpha = d_theta * _MAX_STEP / biggest, d_alpha * _MAX_STEP / biggest
-            decrement = float(g_theta @ d_theta + np.sum(g_alpha * d_alpha))
-            new = problem.evaluate(theta + d_theta, alpha + d_alpha, ev.modes)
+            new = problem.evaluate(new_theta, alpha + d_alpha, ev.modes, hessian=True)
             f_new = new.loglik.sum()
             if np.isfinite(f_new) and f_new >= f - 1e-10 * (1 + abs(f)):
-                theta, alpha, ev, f = theta + d_theta, alpha + d_alpha, new, f_new
-                damping = 0.0 if damping <= 1e-4 else damping / 10
+                theta, alpha, ev, f = new_theta, alpha + d_alpha, new, f_new
+                hessian = negative_hessian(problem, ev)
                 accepted = True
                 break
-            if not fresh:  # a stale Hessian failed: refresh it before damping
-                hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
-                fresh = True
-                continue
-            damping = max(1e-4, 10 * damping)
-        if not accepted or decrement < tol:
+            d_theta, d_alpha = 0.5 * d_theta, 0.5 * d_alpha
+        if not accepted:
             break
         if problem.linear_predictor_reach(theta, alpha) > DIVERGED:  # separation: stop
             break
@@ -339,6 +384,4 @@ def maximize(
     g_free = (g_theta.sum(axis=0) * problem.theta_unit)[free]
     g_local = np.where(problem.local_mask, g_alpha * problem.alpha_unit, 0.0)
     gmax = float(max(np.max(np.abs(g_free), initial=0.0), np.max(np.abs(g_local), initial=0.0)))
-    if hessian is None:  # max_iter = 0: no step was taken
-        hessian = negative_hessian(problem, theta, alpha, ev, central=False, hybrid=True)
     return Optimum(theta, alpha, ev, iterations, decrement, gmax, hessian)

@@ -110,7 +110,7 @@ def build_result(
     ok = param_of >= 0
     vc[np.ix_(ok, ok)] = cov[np.ix_(param_of[ok], param_of[ok])]
 
-    names = list(design.fixed_names)
+    names = pd.Index(list(design.fixed_names))  # one index for every per-coefficient frame
     levels = pd.Index(design.group_levels, name=design.group_name)
     ranef = np.full((design.ngroups, q), np.nan)
     ranef[prep.used_trials] = modes @ L.T
@@ -145,7 +145,7 @@ def build_result(
         converged=converged,
         convergence=convergence,
         singular=singular,
-        ranef=pd.DataFrame(ranef, index=levels, columns=list(design.random_names)),
+        ranef=pd.DataFrame(ranef, index=levels, columns=pd.Index(list(design.random_names))),
         dropped=design.dropped,
         warnings=tuple(messages) + tuple(notes),
         details=details,

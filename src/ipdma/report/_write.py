@@ -34,6 +34,8 @@ def write_report(inputs: ReportInputs, output: Path) -> ReportFiles:
     """
     output = Path(output)
     document, tables = compose(inputs)
+    for folder in ("tables", "figures", "report"):  # a folder that cannot be made fails
+        (output / folder).mkdir(parents=True, exist_ok=True)  # before anything is written
     table_files = write_tables(tables, output / "tables", workbook=WORKBOOK)
     figure_files = write_figures(inputs.figures, output / "figures")
     html = output / "report" / "index.html"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis._design import TooFewTrials
+from ..analysis._design import Term, TooFewTrials
 from ..analysis._plan import AnalysisPlan
 from ..errors import InputError
 from ..models._aghq import BinomialData, Evaluation, hermite_grid
@@ -29,13 +29,14 @@ from ..models._formula import parse_formula
 from ..models._logistic import GRADIENT_TOL, RESTART_TOL, SINGULAR_TOL
 from ..models._logistic_boundary import boundary_parameters, verify_boundary
 from ..models._logistic_design import Prepared
-from ..models._logistic_newton import _MAX_STEP, _newton_step, _Problem, maximize, negative_hessian
+from ..models._logistic_newton import _MAX_STEP, _newton_step, _Problem, maximize
 from ..models._logistic_result import build_result
 from ..models._result import MixedResult
 from ._coordinate import models_of, verified
 from ._design import FederatedModel, federated_design
 from ._disclosure import DisclosureRules
-from ._file import SiteSummaries
+from ._file import SiteSummaries, plan_hash
+from ._layout import federable_binomial
 from ._transport import Transport
 
 __all__ = ["FederatedFit", "fit_binomial_remote", "fit_federated_binomial"]
@@ -50,6 +51,7 @@ class FederatedFit:
     messages: int
     bytes_sent: int
     bytes_received: int
+    terms: tuple[Term, ...] = ()  # the reported terms (studies, participants, levels)
 
 
 class _Sites:
@@ -76,7 +78,7 @@ class _RemoteProblem(_Problem):
     def __post_init__(self) -> None:  # units come from the sites' sums of squares
         pass
 
-    def evaluate(self, theta, alpha, modes, *, gradient=True) -> Evaluation:
+    def evaluate(self, theta, alpha, modes, *, gradient=True, hessian=False) -> Evaluation:
         requests = {
             site: {
                 "kind": "evaluate",
@@ -85,6 +87,7 @@ class _RemoteProblem(_Problem):
                 "modes": modes[rows],
                 "nagq": self.nagq,
                 "gradient": gradient,
+                "hessian": hessian,
             }
             for site, rows in self.rows_of.items()
         }
@@ -92,7 +95,7 @@ class _RemoteProblem(_Problem):
         K = self.data.ntrials
         loglik = np.empty(K)
         new_modes = np.empty_like(modes)
-        grad = info = None
+        grad = hess = None
         for site, rows in self.rows_of.items():
             a = answers[site]
             loglik[rows] = a["loglik"]
@@ -100,11 +103,11 @@ class _RemoteProblem(_Problem):
             if "gradient" in a:
                 grad = np.empty((K, a["gradient"].shape[1])) if grad is None else grad
                 grad[rows] = a["gradient"]
-            if "information" in a:
-                info = np.empty((K, *a["information"].shape[1:])) if info is None else info
-                info[rows] = a["information"]
+            if "hessian" in a:
+                hess = np.empty((K, *a["hessian"].shape[1:])) if hess is None else hess
+                hess[rows] = a["hessian"]
         lower = answers[next(iter(answers))]["lower"]
-        return Evaluation(loglik, grad, new_modes, lower, given_information=info)
+        return Evaluation(loglik, grad, new_modes, lower, hess)
 
 
 def _glm_start(sites: _Sites, rows_of, ps: int, K: int, iterations: int = 25):
@@ -179,6 +182,7 @@ def fit_binomial_remote(
             site: {
                 "kind": "setup",
                 "model": spec.id,
+                "plan_hash": plan_hash(plan.record()),
                 "trials": np.asarray(trials)[idx],
                 "A": model.coefficients[idx],
                 "q": q,
@@ -229,21 +233,21 @@ def fit_binomial_remote(
     diag = skeleton.lam_rows == skeleton.lam_cols
     lam0 = np.zeros(len(lam_rows))
     lam0[diag] = 0.2 / np.maximum(z_rms[skeleton.lam_rows[diag]], 1e-8)
-    opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=1e-10 if nagq == 1 else 1e-6)
+    opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=1e-14 if nagq == 1 else 1e-8)
     lam_hat = opt.theta[ps:]
     lam_alt = np.where(np.abs(lam_hat) > 0.05, 1.5 * lam_hat, 0.5 * lam0)
     alt = maximize(lap, np.r_[opt.theta[:ps], lam_alt], opt.alpha, modes=opt.evaluation.modes,
-                   hessian=opt.hessian, tol=1e-7)  # fmt: skip
+                   tol=0.5 * RESTART_TOL)  # fmt: skip
     f1, f2 = opt.evaluation.loglik.sum(), alt.evaluation.loglik.sum()
     if f2 > f1 + RESTART_TOL:
         opt, f1 = alt, f2
     agree = abs(f2 - f1) <= RESTART_TOL
     if nagq > 1:
         opt = maximize(quad, opt.theta, opt.alpha, modes=opt.evaluation.modes,
-                       hessian=opt.hessian, tol=1e-10)  # fmt: skip
+                       tol=1e-14)  # fmt: skip
     at_zero = boundary_parameters(quad, opt.theta, SINGULAR_TOL)
     if at_zero.size == 0:
-        hessian = negative_hessian(quad, opt.theta, opt.alpha, opt.evaluation, central=False)
+        hessian = opt.hessian
         gmax = opt.gradient_max
         converged = bool(agree and gmax < GRADIENT_TOL)
         convergence = f"federated: max |gradient| {gmax:.1e} in parameter units"
@@ -254,7 +258,7 @@ def fit_binomial_remote(
         if f_held >= opt.evaluation.loglik.sum() - RESTART_TOL:
             opt, hessian, gmax = check.optimum, check.hessian, check.gradient_max
         else:
-            hessian = negative_hessian(quad, opt.theta, opt.alpha, opt.evaluation, central=False)
+            hessian = opt.hessian
             gmax = max(check.gradient_max, opt.gradient_max)
         converged = bool(agree and gmax < GRADIENT_TOL and check.gain <= RESTART_TOL)
         convergence = f"federated boundary fit: {', '.join(names)} held at 0"
@@ -289,6 +293,7 @@ def fit_binomial_remote(
         transport.messages - before[0],
         transport.bytes_sent - before[1],
         transport.bytes_received - before[2],
+        model.terms,
     )
 
 
@@ -314,11 +319,11 @@ def fit_federated_binomial(
             hint="name each site in the transport as in its summaries file (--site)",
         )
     out: dict[str, FederatedFit] = {}
-    for spec, (trials, n, means, gram) in models_of(files, plan):
-        if spec.family != "binomial":
+    for spec, rule, stacked in models_of(files, plan):
+        if spec.family != "binomial" or federable_binomial(spec, plan, rule) is not None:
             continue
         try:
-            model = federated_design(spec, plan, trials, n, means, gram)
+            model = federated_design(spec, plan, stacked, rule)
         except TooFewTrials:
             continue
         out[spec.id] = fit_binomial_remote(model, plan, transport, owner)

@@ -144,10 +144,11 @@ class SparkBinomialSite:
                 row = {"a": G, "b": H.ravel(), "c": [0.0], "d": [0.0]}
             else:
                 ev = problem.evaluate(params["theta"], alpha, params["modes"][k : k + 1],
-                                      gradient=bool(params["gradient"]))  # fmt: skip
+                                      gradient=bool(params["gradient"]),
+                                      hessian=bool(params.get("hessian", 0.0)))  # fmt: skip
                 grad = ev.gradient[0] if ev.gradient is not None else np.zeros(1)
-                info = ev.information[0].ravel() if ev.information is not None else np.zeros(1)
-                row = {"a": ev.loglik, "b": grad, "c": ev.modes[0], "d": info}
+                hess = ev.hessian[0].ravel() if ev.hessian is not None else np.zeros(1)
+                row = {"a": ev.loglik, "b": grad, "c": ev.modes[0], "d": hess}
             return pd.DataFrame({"trial": [trial], **{c: [np.asarray(v, float).tolist()]
                                                       for c, v in row.items()}})  # fmt: skip
 
@@ -169,6 +170,7 @@ class SparkBinomialSite:
         out = {"loglik": got["a"][:, 0], "modes": got["c"].reshape(K, q), "lower": lower}
         if bool(params["gradient"]):
             out["gradient"] = got["b"]
-            p = config.n_fixed + 1
-            out["information"] = got["d"].reshape(K, p, p)
+        if bool(params.get("hessian", 0.0)):
+            P = got["b"].shape[1]
+            out["hessian"] = got["d"].reshape(K, P, P)
         return out
