@@ -18,12 +18,14 @@ TOP_LEVEL = {
 # Names each sub-package must export (it may export more).
 REQUIRED = {
     "models": {"mixed", "MixedResult", "ConvergenceRecord", "parse_formula", "build_design",
-               "CrossProducts", "fit_crossproducts"},
+               "CrossProducts", "fit_crossproducts",
+               # issue 20: one-stage IPD + aggregate data
+               "mixed_aggregate", "AggregateMixedResult"},
     "meta": {"pool", "two_stage", "subgroup", "PoolResult", "mean_difference",
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3", "flow_counts"},
     "plots": {"effect_curve", "flow_diagram", "forest", "one_stage_forest", "subgroup_forest",
-              "save",
+              "save", "aggregate_forest",
               # issue 18: the spline, calibration and credibility figures from stored frames
               "effect_curve_panel", "benefit_calibration", "trial_interactions"},
     "store": {"load", "ingest", "MasterData", "MasterMeta", "analysis_frame"},
@@ -37,7 +39,9 @@ REQUIRED = {
                  "ConvergenceRecord", "load_results", "ResultsStore", "RunLog",
                  # issue 18: effect prediction and spline interactions
                  "fit_effect_model", "iecv", "predict_effect", "spline_interaction",
-                 "BeyondResults"},
+                 "BeyondResults",
+                 # issue 20: IPD + aggregate data records
+                 "AggregateAnalysis", "AggregateEstimate"},
     "report": {"build"},
     "simulate": {"consortium", "harmonized_ipd", "default_config", "ConsortiumConfig"},
     "summaries": {"summarize", "write_summaries", "read_summaries", "fit_summaries",

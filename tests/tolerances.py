@@ -106,3 +106,24 @@ FEDERATED_VARCOMP_ATOL = 1e-12  # ... absolute, relative to the residual varianc
 # The logistic protocol runs the engine's own optimiser on per-trial evaluations done at the
 # sites: the issue's figure; observed ~1e-11 (SEs) and ~1e-15 (estimates).
 FEDERATED_LOGISTIC_RTOL = 1e-8
+
+# --- one-stage IPD + aggregate data (tests/models/test_linear_aggregate.py) ---------------
+# AD trials only: the joint model IS the random-effects model of the estimates, so it must
+# equal ipdma.meta.pool (REML / ML, matched to metafor) to optimizer precision (issue 20
+# asks 1e-8; observed <= 7.1e-15 on the 24 test data sets).
+AGG_AD_ONLY_ATOL = 1e-8
+# IPD only: the same model as ipdma.mixed (matched to lme4); observed <= 1.3e-13 relative.
+AGG_IPD_ONLY_RTOL = 1e-7
+# vs the dense R implementation (aggregate_onestage.R, nlminb rel.tol 1e-15): nlminb ends in
+# "singular convergence" short of the optimum; ours is higher or equal in every case (by up
+# to 5.6e-9 log-likelihood units), so the log-likelihood is held to 1e-7 absolute with ours
+# not below R's, the fixed effects to 1e-5 of their SE (observed 6.6e-6 SE), their SE to
+# 1e-5 relative (observed 5.3e-6) and tau2, flat in the likelihood, to 1e-4 (observed 1.6e-5).
+AGG_R_LOGLIK_ATOL = 1e-7
+AGG_R_FIXEF_SE = 1e-5
+AGG_R_SE_RTOL = 1e-5
+AGG_R_TAU2_RTOL = 1e-4
+# ours evaluated at R's estimates vs R's log-likelihood: the same function (observed 2.7e-12)
+AGG_SAME_CRITERION_ATOL = 1e-9
+AGG_GRADIENT_RTOL = 1e-5  # analytic gradient vs central differences (step 1e-6 relative)
+AGG_PLANTED_Z = 4.0  # planted-truth recovery: |estimate - truth| < 4 standard errors

@@ -151,6 +151,7 @@ def test_public_api():
     # issue 12: the typed results contract (ModelResult and its parts), the results store
     # and its loader are public
     assert sorted(ipdma.analysis.__all__) == [
+        "AggregateAnalysis", "AggregateEstimate",  # issue 20: IPD + aggregate data records
         "AnalysisPlan", "AnalysisResults", "BenefitCalibration", "BeyondResults",
         "ConvergenceRecord",
         "EffectModel", "FitOptions", "ImportanceRules", "ModelOptions", "ModelResult",

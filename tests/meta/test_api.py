@@ -44,6 +44,7 @@ def test_public_names() -> None:
         "table3",
     ]
     assert sorted(plots.__all__) == [
+        "aggregate_forest",  # issue 20: IPD + aggregate data, AD trials marked
         "benefit_calibration",
         "effect_curve",
         "effect_curve_panel",

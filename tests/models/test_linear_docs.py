@@ -24,6 +24,8 @@ def test_public_api():
 
     assert ipdma.mixed is ipdma.models.mixed
     assert set(ipdma.models.__all__) == {
+        "AggregateMixedResult",  # issue 20: one-stage IPD + aggregate data
+        "mixed_aggregate",
         "ConvergenceRecord",  # issue 12: fit.diagnostics, the structured convergence record
         "CrossProducts",
         "MixedResult",

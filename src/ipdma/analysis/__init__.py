@@ -33,6 +33,7 @@ models
     or reused from the cache, times) are in the store's run log, not in the tables.
 """
 
+from ._aggregate_records import AggregateAnalysis, AggregateEstimate
 from ._beyond_records import BeyondResults
 from ._design import PreparedModel, prepare
 from ._plan import AnalysisPlan, ImportanceRules, ModelOptions, ModifierSpec, plan_from_dict
@@ -48,6 +49,8 @@ from ._tables import benjamini_hochberg
 __all__ = [
     "RESULTS_FILE",
     "TIDY_COLUMNS",
+    "AggregateAnalysis",
+    "AggregateEstimate",
     "AnalysisPlan",
     "AnalysisResults",
     "BenefitCalibration",

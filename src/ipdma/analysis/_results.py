@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._frozen import freeze
+from ._aggregate_records import AggregateAnalysis, aggregate_table
 from ._beyond_records import BeyondResults
 from ._forest import add_prediction_interval, forest_table, model_counts
 from ._importance import flag_importance, important_table
@@ -39,6 +40,7 @@ __all__ = [
 
 TABLE_NAMES = (
     "overall", "interactions", "subgroups", "important", "models", "forest", "imputation",
+    "aggregate",
 )  # fmt: skip
 _UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it)
 os.umask(_UMASK)
@@ -132,6 +134,9 @@ class AnalysisResults:
         Non-linear interactions (splines), individual prediction (internal-external
         cross-validation) and credibility of the important modifiers
         (``ipdma.analysis._beyond_records``), computed by the analysis stage.
+    aggregate_analyses : tuple of AggregateAnalysis
+        IPD only vs IPD + aggregate data per overall cell (``[analysis] aggregate = true``;
+        ``ipdma.analysis._aggregate_run``); ``aggregate`` is their tidy table.
     run : RunLog or None
         Facts of the run that produced the records (fitted/cached counts, time).
     tables : dict
@@ -152,6 +157,8 @@ class AnalysisResults:
     forest: pd.DataFrame = field(default_factory=pd.DataFrame)
     imputation_diagnostics: tuple[ImputationDiagnostics, ...] = ()
     beyond: BeyondResults = field(default_factory=BeyondResults.empty)
+    aggregate_analyses: tuple[AggregateAnalysis, ...] = ()
+    aggregate: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def from_records(
@@ -163,8 +170,10 @@ class AnalysisResults:
         run: RunLog | None = None,
         tables: dict[str, Path] | None = None,
         imputation: Sequence[ImputationDiagnostics] = (),
+        aggregate: Sequence[AggregateAnalysis] = (),
     ) -> AnalysisResults:
-        """Results of ``records`` under ``plan``, with their tables assembled."""
+        """Results of ``records`` under ``plan``, with their tables assembled (and the IPD +
+        aggregate-data records of ``[analysis] aggregate = true`` with their table)."""
         frames = {
             name: freeze(frame) for name, frame in assemble(records, keys, plan, imputation).items()
         }
@@ -175,6 +184,8 @@ class AnalysisResults:
             run=run,
             tables=dict(tables or {}),
             imputation_diagnostics=tuple(imputation),
+            aggregate_analyses=tuple(aggregate),
+            aggregate=freeze(aggregate_table(tuple(aggregate))),
             **frames,
         )
 

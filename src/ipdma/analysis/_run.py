@@ -11,6 +11,8 @@ from typing import Any
 
 from .._fs import replace_folder
 from ..errors import IpdmaError
+from ._aggregate_records import load_aggregate, save_aggregate
+from ._aggregate_run import aggregate_analyses, aggregate_inputs, ipd_trial_ids
 from ._beyond import beyond
 from ._beyond_records import BeyondResults
 from ._design import PreparedModel, TooFewTrials, prepare
@@ -76,6 +78,7 @@ def run(
         raw = plan if plan is not None else source_info.plan
         plan = plan_from_dict(raw, file=source_info.project)
     check_variables(plan, source_info)
+    aggregate_data = aggregate_inputs(plan, source_info.project, ipd_trial_ids(source_info.frames))
     if cache is not None:
         database: Path | None = Path(cache)
     elif source_info.master_file is not None:
@@ -114,7 +117,9 @@ def run(
         times.update(grid.times)
         cached_count += grid.cached
         diagnostics = grid.diagnostics
-    results = AnalysisResults.from_records(records, keys, plan, imputation=diagnostics)
+    aggregate = aggregate_analyses([p for _, _, p in entries], plan, aggregate_data)
+    results = AnalysisResults.from_records(records, keys, plan, imputation=diagnostics,
+                                           aggregate=aggregate)  # fmt: skip
     extra, extra_cache = beyond(
         plan, source_info.frames, results.interactions, results.important, store.beyond_cached
     )
@@ -131,6 +136,7 @@ def run(
     log = store.save(records, keys, plan, new_fits=new_fits, times=times, log=log,
                      imputation=diagnostics, beyond=extra.to_json(),
                      beyond_cache=extra_cache)  # fmt: skip
+    save_aggregate(store.path, aggregate)
     results = dataclasses.replace(results, run=log, beyond=extra)
     return dataclasses.replace(results, tables=export_tables(results, out_dir))
 
@@ -158,7 +164,8 @@ def load_results(project: str | Path) -> AnalysisResults:
     records, keys, plan_json, log = store.load()
     plan = AnalysisPlan.model_validate(json.loads(plan_json))
     diagnostics = [ImputationDiagnostics.from_json(text) for text in store.imputation()]
-    results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics)
+    results = AnalysisResults.from_records(records, keys, plan, run=log, imputation=diagnostics,
+                                           aggregate=load_aggregate(store.path))  # fmt: skip
     stored = store.beyond()
     if stored is None:
         return results
@@ -189,9 +196,11 @@ def export_tables(results: AnalysisResults, out_dir: Path | None) -> dict[str, P
     folder = out_dir / "tables"
     # The whole set is written into a new folder that then replaces tables/ (never a mix of
     # two runs' tables, even when the run is killed midway).
-    names = tuple(n for n in TABLE_NAMES if n != "imputation")
+    names = tuple(n for n in TABLE_NAMES if n not in ("imputation", "aggregate"))
     if len(results.imputation):  # only when the plan asks for imputation
         names = (*names, "imputation")
+    if len(results.aggregate):  # only when the plan adds aggregate data
+        names = (*names, "aggregate")
     text = json.dumps(json.loads(results.plan.record()), indent=2) + "\n"
 
     def write(new: Path) -> None:

@@ -15,6 +15,7 @@ from .._literals import Ddf, Family, Residual, validate
 from ..errors import ModelError, SpecError
 from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
+from ._linear_aggregate import AggregateMixedResult, mixed_aggregate
 from ._result import MixedResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,6 +32,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AggregateMixedResult",
     "ConvergenceRecord",
     "CrossProducts",
     "MixedResult",
@@ -39,6 +41,7 @@ __all__ = [
     "build_design",
     "fit_crossproducts",
     "mixed",
+    "mixed_aggregate",
     "parse_formula",
 ]
 

@@ -7,9 +7,11 @@ the one-stage forest plot (per-trial estimates, pooled effect, prediction interv
 ``flow_diagram(counts)`` Figure 1 (flow of trials and participants),
 ``effect_curve_panel``, ``benefit_calibration`` and ``trial_interactions`` the spline,
 prediction and credibility figures from their stored frames,
+``aggregate_forest(record)`` IPD with aggregate-data trials (open circles),
 ``save(fig, stem)`` writes PNG and SVG.
 """
 
+from ._aggregate import aggregate_forest
 from ._beyond import benefit_calibration, effect_curve_panel, trial_interactions
 from ._effect_curve import effect_curve
 from ._flow import flow_diagram
@@ -19,6 +21,7 @@ from ._save import save
 from ._subgroups import subgroup_forest
 
 __all__ = [
+    "aggregate_forest",
     "benefit_calibration",
     "effect_curve",
     "effect_curve_panel",

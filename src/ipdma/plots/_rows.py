@@ -27,7 +27,8 @@ _NAN = float("nan")
 class Row:
     """One line of a forest plot.
 
-    ``study`` rows draw a square (area proportional to ``weight``) and a CI line, ``pooled``
+    ``study`` rows draw a square (area proportional to ``weight``; an open circle for
+    ``marker="circle"``, trials entering by a published estimate) and a CI line, ``pooled``
     and ``subtotal`` rows a diamond, ``pi`` rows a prediction-interval bar, and the other
     kinds only text. ``cells`` are the right-hand text columns.
     """
@@ -40,6 +41,7 @@ class Row:
     weight: float = _NAN
     cells: tuple[str, ...] = field(default_factory=tuple)
     indent: int = 0
+    marker: Literal["square", "circle"] = "square"  # circle: an aggregate-data trial
 
 
 def _clip_label(text: str, limit: int = 48) -> str:
@@ -107,6 +109,7 @@ def render(
     weights = [r.weight for r in all_rows if r.kind == "study" and math.isfinite(r.weight)]
     max_weight = max(weights) if weights else 1.0
     xs, ys, sizes = [], [], []
+    open_marks: list[tuple[float, float, float]] = []  # aggregate-data trials
     for i, row in enumerate(all_rows):
         y = y_of[i]
         bold = row.kind in ("header", "pooled", "group")
@@ -147,9 +150,12 @@ def render(
             if low < high:
                 ax.hlines(y, low, high, color="black", linewidth=0.9, gid="study-ci")
             if math.isfinite(row.estimate) and limits[0] <= row.estimate <= limits[1]:
+                w = row.weight if math.isfinite(row.weight) else max_weight / 4
+                if row.marker == "circle":
+                    open_marks.append((row.estimate, y, 12 + 70 * w / max_weight))
+                    continue
                 xs.append(row.estimate)
                 ys.append(y)
-                w = row.weight if math.isfinite(row.weight) else max_weight / 4
                 sizes.append(12 + 70 * w / max_weight)
         elif row.kind in ("pooled", "subtotal"):
             half = 0.38 if row.kind == "pooled" else 0.3
@@ -169,6 +175,10 @@ def render(
             ax.vlines([row.low, row.high], y - 0.18, y + 0.18, color="#b22222", linewidth=1.2)
     if xs:
         ax.scatter(xs, ys, s=sizes, marker="s", color="#1f3b73", zorder=3, gid="study-markers")
+    if open_marks:
+        x_open, y_open, s_open = zip(*open_marks, strict=True)
+        ax.scatter(x_open, y_open, s=s_open, marker="o", facecolors="white",
+                   edgecolors="#b35900", linewidths=1.4, zorder=3, gid="aggregate-markers")  # fmt: skip
 
     if log:
         ax.set_xscale("log")

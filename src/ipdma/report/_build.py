@@ -19,6 +19,7 @@ import pandas as pd
 from .._version import __version__
 from ..analysis import RESULTS_FILE, AnalysisResults, load_results, plan_from_dict
 from ..errors import DataFileError, IpdmaError
+from ._aggregate import aggregate_figures_of
 from ._beyond import beyond_figures
 from ._compose import ReportInputs
 from ._figures import aggregate_figures, flow_figure, overall_figures, subgroup_figures
@@ -123,6 +124,14 @@ def collect(project: Any, *, checks: Any = None) -> ReportInputs:
             _optional(
                 lambda: overall_figures(results.forest, results.overall, plan, names),
                 "The one-stage forest plots",
+                notices,
+            )
+            or []
+        )
+        figures += (
+            _optional(
+                lambda: aggregate_figures_of(results, plan, names),
+                "The IPD + aggregate-data forest plots",
                 notices,
             )
             or []

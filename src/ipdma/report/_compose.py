@@ -15,6 +15,7 @@ from typing import Any, TypeGuard
 import pandas as pd
 
 from ..analysis import AnalysisResults
+from ._aggregate import aggregate_section
 from ._appendix1 import appendix1_items
 from ._appendix9 import important_table
 from ._beyond import beyond_sections, credibility_section_items
@@ -340,6 +341,9 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     sections += beyond_sections(inputs.results, inputs.figures, inputs.labels)
     if sensitivity:
         sections.append(Section("sensitivity", "Sensitivity analyses", tuple(sensitivity)))
+    aggregate = aggregate_section(inputs.results, inputs.figures, inputs.settings)
+    if aggregate is not None:  # [analysis] aggregate = true (report/_aggregate.py)
+        sections.append(aggregate)
     if inputs.important is not None:
         view = important_table(inputs.important, plan=_plain(inputs.plan), truth=inputs.truth)
         credibility = credibility_section_items(inputs.results, inputs.figures, inputs.labels)

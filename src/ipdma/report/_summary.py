@@ -105,7 +105,7 @@ def _abstract(
 
 
 #: modifiers named in the summary (the smallest p first); the rest are in Appendix 9
-_MAX_LISTED = 4
+_MAX_LISTED = 3
 
 
 def _modifier_text(important: pd.DataFrame | None, window: str, comparison: str, plan: Any) -> str:
@@ -136,8 +136,8 @@ def _modifier_text(important: pd.DataFrame | None, window: str, comparison: str,
         listed += f"; and {len(by_modifier) - _MAX_LISTED} more"
     return (
         f"Potential modifiers ({rule}; adjusted interactions; CIs in Appendix 9): "
-        f"{listed}. Exploratory: many interactions were tested (q: false discovery rate) and "
-        "each modifier was measured in only some trials."
+        f"{listed}. Exploratory (q: false discovery rate over all interactions tested; each "
+        "modifier measured in only some trials)."
     )
 
 
@@ -225,8 +225,8 @@ def summary_section(
     if n_trials is not None and n_participants is not None:
         head += f" from {n_trials} trials ({n_participants} participants)"
     head += (
-        f", follow-up {_WINDOW.get(window, window)} (95% CIs; PI: 95% prediction interval; MD "
-        "on 0-100, negative favours exercise; OR above 1 favours exercise)."
+        f", follow-up {_WINDOW.get(window, window)} (95% CIs; PI: prediction interval; MD < 0 "
+        "and OR > 1 favour exercise)."
     )
     if overall is None or overall.empty:
         items.append(Text(head + " No analysis results were found: run the analysis first."))

@@ -1,6 +1,7 @@
 """Trial specs, project files and the analysis plan: frozen pydantic models read from TOML
 (see docs/spec.md), and the vocabulary of harmonized variables (``VARIABLES``)."""
 
+from ._aggregate import AggregateTrial
 from ._errors import nearest, spec_error_from_validation
 from ._load import file_sha256, load_project, load_trial_spec, read_toml
 from ._modifiers import DEFAULT_MODIFIERS
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_MODIFIERS",
     "UNITS",
     "VARIABLES",
+    "AggregateTrial",
     "AnalysisPlan",
     "ArmSpec",
     "Check",

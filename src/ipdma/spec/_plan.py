@@ -221,6 +221,12 @@ class AnalysisPlan(BaseModel):
     subgroups: bool = True
     subgroup_adjustment: Adjustment = "adjusted"
     two_stage: bool = True
+    aggregate: bool = Field(
+        default=False,
+        description="add the trials of [[aggregate_trials]] and the published effects of "
+        "[[not_included]] trials to the overall effects (two-stage and one-stage; a "
+        "sensitivity analysis, docs/aggregate.md)",
+    )
     level: float = Field(default=0.95, gt=0.5, lt=1)
     counts: Literal["contributing", "model"] = Field(
         default="contributing",

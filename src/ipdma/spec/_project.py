@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from .._literals import Window
+from ._aggregate import AggregateTrial, check_aggregate_ids
 from ._plan import AnalysisPlan
 from ._trial import Category, Delivery, Design, Effect, InstrumentSpec, Population, _Frozen
 
@@ -126,6 +127,7 @@ class Project(_Frozen):
     variables: dict[str, VariableDefSpec] = Field(default_factory=dict)
     instruments: dict[str, InstrumentSpec] = Field(default_factory=dict)
     not_included: tuple[NotIncludedTrial, ...] = ()
+    aggregate_trials: tuple[AggregateTrial, ...] = ()  # [[aggregate_trials]], spec/_aggregate.py
     flow: FlowSpec = FlowSpec()
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
 
@@ -137,6 +139,7 @@ class Project(_Frozen):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"not_included trial id(s) {dupes} appear more than once")
+        check_aggregate_ids(self.aggregate_trials)
         return self
 
     @property
