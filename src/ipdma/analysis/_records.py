@@ -450,7 +450,8 @@ def _cell(value: Any) -> Any:
 
 
 def _frame_json(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list[Any]]:
-    values = frame.loc[:, list(columns)].to_numpy(dtype=object)
+    same = tuple(frame.columns) == columns  # always, for a record's normalized frames
+    values = (frame if same else pd.DataFrame(frame)[list(columns)]).to_numpy(dtype=object)
     return {c: [_cell(v) for v in values[:, j].tolist()] for j, c in enumerate(columns)}
 
 
