@@ -18,6 +18,7 @@ Scenarios:
         with z = 1 (or a high z) are more often missing (not at random).
 
     python benchmarks/bench_impute.py --replicates 500 --m 10 --jobs 2
+    python benchmarks/bench_impute.py --summarize impute_validity.csv   # a (partial) run's table
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -160,20 +162,35 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--scenarios", default="mar,mnar")
     parser.add_argument("--out", default="impute_validity.csv")
+    parser.add_argument("--every", type=int, default=10, help="write results every N replicates")
+    parser.add_argument("--summarize", default=None, help="print the table of a results file")
     args = parser.parse_args()
+    if args.summarize:
+        pd.set_option("display.width", 200)
+        print(summarize(pd.read_csv(args.summarize)).round(4).to_string(index=False))
+        return
     tasks = [(seed, scenario, args.m) for scenario in args.scenarios.split(",")
              for seed in range(1, args.replicates + 1)]  # fmt: skip
     start = time.perf_counter()
     rows: list[dict] = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for part in pool.map(replicate, tasks, chunksize=4):
-            rows.extend(part)
-    results = pd.DataFrame(rows)
-    results.to_csv(args.out, index=False)
-    table = summarize(results)
     pd.set_option("display.width", 200)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for done, part in enumerate(pool.map(replicate, tasks, chunksize=1), start=1):
+            rows.extend(part)
+            if done % args.every == 0 or done == len(tasks):
+                # partial results on disk as the study goes (a killed run keeps them)
+                _write(pd.DataFrame(rows), args.out)
+                print(f"{done}/{len(tasks)} replicates, {time.perf_counter() - start:.0f} s",
+                      flush=True)  # fmt: skip
+    table = summarize(pd.DataFrame(rows))
     print(table.round(3).to_string(index=False))
     print(f"{len(tasks)} replicates, m = {args.m}: {time.perf_counter() - start:.1f} s wall")
+
+
+def _write(results: pd.DataFrame, out: str) -> None:
+    partial = Path(out).with_suffix(".tmp")
+    results.to_csv(partial, index=False)
+    partial.replace(out)
 
 
 if __name__ == "__main__":

@@ -201,10 +201,12 @@ def imputed_grid(
     diagnostics: list[ImputationDiagnostics] = []
     completed: dict[str, list[WindowArrays]] = {}
     for index, (window, frame) in enumerate(frames.items()):
+        variables = imputation_variables(plan, frame)
         imputation = impute(
             frame,
-            imputation_variables(plan, frame),
+            variables,
             m=settings.m,
+            ordered=[name for name in settings.ordered if name in variables],
             seed=settings.seed + 1000 * index,
             iterations=settings.iterations,
             min_trials=settings.min_trials,

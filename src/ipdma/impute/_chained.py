@@ -7,17 +7,24 @@ conditional model has trial-specific parameters drawn by the two-stage method
 differ between trials, and a covariate that a trial never measured (systematically missing)
 is drawn from the distribution of the trial-specific models.
 
-Conditional model of a covariate z (continuous: normal; binary: logistic)::
+Conditional model of a covariate z (continuous: normal; binary: logistic; ordered
+categories: continuation-ratio logistic steps, :mod:`._ordered`)::
 
-    z ~ 1 + T + y_1 + ... + T:y_1 + ... + x_other          (coefficients by trial)
+    z ~ (1 + y_1 + ... + x_1 + ...) * T     (coefficients by trial; residual variance by
+                                             trial and arm)
 
-with T the treatment, y the outcomes of the window (pain, function), and x_other the other
-covariates being imputed or complete. The products T:y make the imputation compatible with
-an analysis model holding a treatment-covariate interaction (the covariate's relation with
-the outcome may differ between arms; without them the interaction is biased towards zero:
-Tilling et al. 2016, Stat Med 35:5079; Riley et al. 2020, Stat Med 39:2115). Missing outcomes
-are imputed in the same chain (from T and the covariates) to serve as predictors, and set back
-to missing in the completed data (multiple imputation, then deletion).
+with T the treatment, y the outcomes of the window (pain, function), and x the other
+covariates being imputed or complete (baselines among them). Every predictor enters with its
+product with T, and a continuous z has one residual variance per arm: within each trial the
+model is the regression of z on the others separately in each arm, which is what an analysis
+model holding treatment-covariate interactions implies (the outcome's relation with z, and
+with it z's relation with the outcome and the other covariates and z's residual variance,
+differ between arms). With only the outcome's product with T, a covariate imputed alongside
+another one inherited their relation averaged over arms, and the imputed interaction was
+attenuated by about 10% (docs/imputation.md; Tilling et al. 2016, Stat Med 35:5079; Bartlett
+et al. 2015, SMMR 24:462; Riley et al. 2020, Stat Med 39:2115). Missing outcomes are imputed
+in the same chain from the same by-arm model to serve as predictors, and set back to missing
+in the completed data (multiple imputation, then deletion).
 """
 
 from __future__ import annotations
@@ -28,15 +35,19 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, InputError
+from ._ordered import draw_ordered, ordered_levels
 from ._twostage import TrialLayout, draw_values, fit_trials
 
-__all__ = ["Imputation", "impute"]
+__all__ = ["Imputation", "VariableKind", "impute"]
+
+VariableKind = Literal["continuous", "binary", "ordered"]
 
 # R-hat of chain means over the second half of the chains. With few iterations per chain the
 # statistic is noisy (relative SE of the between-chain variance about sqrt(2 / (m - 1))), so
@@ -97,6 +108,12 @@ def _is_binary(values: np.ndarray) -> bool:
     return bool(len(seen)) and bool(np.isin(seen, (0.0, 1.0)).all())
 
 
+def _kind(name: str, values: np.ndarray, ordered: Sequence[str]) -> VariableKind:
+    if name in ordered and len(ordered_levels(values)) > 1:
+        return "ordered"
+    return "binary" if _is_binary(values) else "continuous"
+
+
 def _availability(
     frame: pd.DataFrame, names: Sequence[str], trial: np.ndarray, min_trials: int
 ) -> pd.DataFrame:
@@ -138,6 +155,7 @@ def impute(
     baselines: Sequence[str] = ("pain0", "function0"),
     treatment: str = "treat",
     min_trials: int = 5,
+    ordered: Sequence[str] = (),
     jobs: int = 1,
 ) -> Imputation:
     """Impute the missing values of ``variables`` in an analysis frame, ``m`` times.
@@ -160,13 +178,19 @@ def impute(
     min_trials
         A covariate measured in fewer trials is not imputed (its between-trial distribution
         cannot be estimated); it stays missing, with the reason in ``availability``.
+    ordered
+        Covariates of ``variables`` that are ordered categories coded as numbers (e.g. a 1-5
+        scale): imputed among their observed values by a multilevel continuation-ratio
+        model with trial-specific cutpoints (:mod:`ipdma.impute._ordered`). Other covariates
+        are binary (observed values 0/1) or continuous.
     jobs
         Worker processes for the chains (the result does not depend on it).
 
     Raises
     ------
     InputError
-        If a variable is not a numeric column of ``frame``.
+        If a variable is not a numeric column of ``frame``, an ``ordered`` name is not among
+        ``variables``, or the treatment is missing or not coded 0/1.
     """
     if m < 2:
         raise InputError("multiple imputation needs m >= 2 completed datasets", value=m)
@@ -185,6 +209,13 @@ def impute(
                 f"variable {name!r} is not numeric; only numeric covariates can be imputed",
                 variable=name,
                 hint="code categories as numbers (0/1 for binary) or leave it out",
+            )
+    for name in ordered:
+        if name not in variables:
+            raise InputError(
+                f"ordered variable {name!r} is not among the variables to impute",
+                variable=name,
+                hint="list it in the modifiers (or adjustment variables) of the plan",
             )
     baselines = tuple(b for b in baselines if b in frame.columns)
     variables = (*variables, *(b for b in baselines if b not in variables))
@@ -211,8 +242,19 @@ def impute(
             variable=treatment,
             hint="analyse participants with a known arm only",
         )
+    odd = ~np.isin(treat, (0.0, 1.0))
+    if odd.any():
+        row = int(np.flatnonzero(odd)[0])
+        raise InputError(
+            "the treatment must be coded 0 (comparison) / 1 (exercise) for the imputation",
+            variable=treatment,
+            row=row + 1,
+            value=treat[row],
+            trial=str(frame["trial"].iloc[row]),
+            hint="recode the treatment column",
+        )
     chain_vars = (*targets, *(o for o in outcome_names if np.isnan(data[o]).any()))
-    binary = {name: _is_binary(data[name]) for name in chain_vars}
+    kinds = {name: _kind(name, data[name], ordered) for name in chain_vars}
     missing = {name: np.isnan(data[name]) for name in chain_vars}
     order = sorted(targets, key=lambda v: int(missing[v].sum())) + [
         o for o in chain_vars if o not in targets
@@ -220,9 +262,10 @@ def impute(
     root = np.random.SeedSequence(seed)
     values = {name: np.empty((m, int(missing[name].sum()))) for name in targets}
     chain_rows: list[tuple[str, int, int, float]] = []
-    setup = _ChainSetup(data, treat, trial, TrialLayout.of(trial, len(trial_codes)),
+    setup = _ChainSetup(data, treat, (treat > 0).astype(np.intp), trial,
+                        TrialLayout.of(trial, len(trial_codes)),
                         targets, outcome_names,
-                        baselines, complete_covariates, order, binary, missing)  # fmt: skip
+                        baselines, complete_covariates, order, kinds, missing)  # fmt: skip
     tasks = [(setup, child, iterations, index) for index, child in enumerate(root.spawn(m))]
     outputs = _parallel(tasks, jobs) if jobs > 1 and m > 1 else None
     if outputs is None:
@@ -262,6 +305,7 @@ def impute(
 class _ChainSetup:
     data: dict[str, np.ndarray]
     treat: np.ndarray
+    arm: np.ndarray
     trial: np.ndarray
     layout: TrialLayout
     targets: tuple[str, ...]
@@ -269,7 +313,7 @@ class _ChainSetup:
     baselines: tuple[str, ...]
     complete: tuple[str, ...]
     order: list[str]
-    binary: dict[str, bool]
+    kinds: dict[str, VariableKind]
     missing: dict[str, np.ndarray]
 
 
@@ -310,13 +354,20 @@ def _chain(
     for iteration in range(iterations):
         for name in setup.order:
             x = _predictors(name, current, setup)
-            kind = "binary" if setup.binary[name] else "continuous"
+            kind = setup.kinds[name]
             observed = setup.data[name]
-            models = fit_trials(x, observed, setup.layout, kind, x.shape[1] + 3)
-            if not models.observed.any():
-                continue
-            draws = draw_values(x, setup.missing[name], setup.layout, models, kind, rng)
-            current[name][setup.missing[name]] = _in_range(draws, observed, setup.binary[name])
+            min_rows = x.shape[1] + 3
+            if kind == "ordered":
+                current[name][setup.missing[name]] = draw_ordered(
+                    x, observed, setup.missing[name], setup.layout, setup.arm, rng, min_rows
+                )
+            else:
+                models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm)
+                if not models.observed.any():
+                    continue
+                draws = draw_values(x, setup.missing[name], setup.layout, models, kind, rng,
+                                    setup.arm)  # fmt: skip
+                current[name][setup.missing[name]] = _in_range(draws, observed, kind)
             if name in setup.targets:
                 mean = float(current[name][setup.missing[name]].mean())
                 chain_rows.append((name, index, iteration + 1, mean))
@@ -337,17 +388,11 @@ def _start_values(column: np.ndarray, trial: np.ndarray, rng: np.random.Generato
 
 
 def _predictors(name: str, current: dict[str, np.ndarray], setup: _ChainSetup) -> np.ndarray:
+    """(1, T, w, T w) standardized, with w every other outcome and covariate: the by-arm
+    regression of ``name`` (its coefficients are still trial-specific)."""
     treat = setup.treat
-    covariates = (*setup.targets, *setup.complete)
-    columns = [np.ones_like(treat), treat]
-    if name in setup.outcomes:
-        columns += [current[o] for o in setup.outcomes if o != name]
-        columns += [current[v] for v in covariates]
-    else:
-        columns += [current[o] for o in setup.outcomes]
-        columns += [treat * current[o] for o in setup.outcomes]
-        columns += [treat * current[b] for b in setup.baselines if b != name]
-        columns += [current[v] for v in covariates if v != name]
+    others = [current[v] for v in (*setup.outcomes, *setup.targets, *setup.complete) if v != name]
+    columns = [np.ones_like(treat), treat, *others, *(treat * w for w in others)]
     x = np.column_stack(columns)
     center = x[:, 1:].mean(axis=0)
     scale = x[:, 1:].std(axis=0)
@@ -355,9 +400,9 @@ def _predictors(name: str, current: dict[str, np.ndarray], setup: _ChainSetup) -
     return x
 
 
-def _in_range(draws: np.ndarray, observed: np.ndarray, binary: bool) -> np.ndarray:
+def _in_range(draws: np.ndarray, observed: np.ndarray, kind: VariableKind) -> np.ndarray:
     """Continuous draws are kept inside the observed range (e.g. 0-100 scales)."""
-    if binary:
+    if kind != "continuous":
         return draws
     seen = observed[~np.isnan(observed)]
     return np.clip(draws, seen.min(), seen.max())

@@ -20,6 +20,7 @@ from ._appendix9 import important_table
 from ._captions import comparison_phrase, primary_of, window_phrase, windows_note
 from ._descriptive import table1_view, table2_view, table3_view
 from ._diagnostics import diagnostics_items
+from ._imputation import imputation_section
 from ._interactions import Block, interaction_table
 from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool, variable_label
 from ._methods import methods_paragraphs
@@ -338,6 +339,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
         sections.append(Section("modifiers", "Treatment-effect modifiers", tuple(modifier_items)))
     if sensitivity:
         sections.append(Section("sensitivity", "Sensitivity analyses", tuple(sensitivity)))
+    sections += imputation_section(inputs.results, inputs.plan, inputs.labels, inputs.settings)
     if inputs.important is not None:
         view = important_table(inputs.important, plan=_plain(inputs.plan), truth=inputs.truth)
         sections.append(Section("important", "Potentially important modifiers", (view,)))

@@ -183,6 +183,11 @@ class ImputationSettings(BaseModel):
     method: Literal["2stage"] = "2stage"
     min_trials: int = Field(default=5, ge=2)
     kinds: tuple[Literal["overall", "interaction", "subgroup"], ...] = ("overall", "interaction")
+    ordered: tuple[str, ...] = Field(
+        default=(),
+        description="covariates that are ordered categories coded as numbers (e.g. a 1-5 "
+        "scale): imputed among their observed levels with trial-specific cutpoints",
+    )
 
     @field_validator("m")
     @classmethod
@@ -337,6 +342,16 @@ def _check_consistency(plan: AnalysisPlan, file: Path | None) -> None:
             suggestion = nearest(name, plan.modifiers)
             raise SpecError(
                 f"analysis.modifier.{name} configures a modifier that is not in analysis.modifiers",
+                file=file,
+                variable=name,
+                hint=f"did you mean {suggestion!r}?" if suggestion else "add it to modifiers",
+            )
+    for name in plan.imputation.ordered:
+        if name not in (*plan.modifiers, *plan.adjust_for):
+            suggestion = nearest(name, (*plan.modifiers, *plan.adjust_for))
+            raise SpecError(
+                "analysis.imputation.ordered names a variable that is not a modifier or "
+                "adjustment variable of the plan",
                 file=file,
                 variable=name,
                 hint=f"did you mean {suggestion!r}?" if suggestion else "add it to modifiers",
