@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..errors import ConvergenceWarning, DataWarning, InputError
+from ..errors import ConvergenceWarning, DataWarning, InputError, ModelError
 from ._ordered import draw_ordered, ordered_levels
 from ._twostage import TrialLayout, draw_values, fit_trials
 
@@ -235,6 +235,18 @@ def impute(
         name: frame[name].to_numpy(dtype=float, na_value=np.nan)
         for name in (*targets, *complete_covariates, *outcome_names)
     }
+    for name, column in data.items():
+        infinite = np.isinf(column)
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise InputError(
+                f"{name} holds an infinite value; it cannot be imputed from or used as a predictor",
+                trial=str(frame["trial"].iloc[row]),
+                variable=name,
+                row=row + 1,
+                value=column[row],
+                hint="fix the value in the raw file or its recode (missing values are blank/NaN)",
+            )
     treat = frame[treatment].to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(treat).any():
         raise InputError(
@@ -354,24 +366,47 @@ def _chain(
     for iteration in range(iterations):
         for name in setup.order:
             x = _predictors(name, current, setup)
-            kind = setup.kinds[name]
-            observed = setup.data[name]
-            min_rows = x.shape[1] + 3
-            if kind == "ordered":
-                current[name][setup.missing[name]] = draw_ordered(
-                    x, observed, setup.missing[name], setup.layout, setup.arm, rng, min_rows
-                )
-            else:
-                models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm)
-                if not models.observed.any():
-                    continue
-                draws = draw_values(x, setup.missing[name], setup.layout, models, kind, rng,
-                                    setup.arm)  # fmt: skip
-                current[name][setup.missing[name]] = _in_range(draws, observed, kind)
+            try:
+                draws = _draw(name, x, setup, rng)
+            except np.linalg.LinAlgError as exc:
+                raise _failed(name, index, iteration, str(exc)) from exc
+            if draws is None:
+                continue
+            if not np.isfinite(draws).all():
+                raise _failed(name, index, iteration, "the draws are not finite numbers")
+            current[name][setup.missing[name]] = draws
             if name in setup.targets:
                 mean = float(current[name][setup.missing[name]].mean())
                 chain_rows.append((name, index, iteration + 1, mean))
     return current
+
+
+def _draw(
+    name: str, x: np.ndarray, setup: _ChainSetup, rng: np.random.Generator
+) -> np.ndarray | None:
+    """One draw of the missing values of ``name`` from its conditional model (None when no
+    trial has enough observed values to fit it: the values stay as they are)."""
+    kind = setup.kinds[name]
+    observed = setup.data[name]
+    min_rows = x.shape[1] + 3
+    missing = setup.missing[name]
+    if kind == "ordered":
+        return draw_ordered(x, observed, missing, setup.layout, setup.arm, rng, min_rows)
+    models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm)
+    if not models.observed.any():
+        return None
+    draws = draw_values(x, missing, setup.layout, models, kind, rng, setup.arm)
+    return _in_range(draws, observed, kind)
+
+
+def _failed(name: str, chain: int, iteration: int, detail: str) -> ModelError:
+    return ModelError(
+        f"the imputation model of {name} could not be fitted (chain {chain + 1}, iteration "
+        f"{iteration + 1}): {detail}",
+        variable=name,
+        hint="look for extreme, constant or collinear values of the covariates, leave the "
+        "variable out of analysis.modifiers, or set analysis.imputation.m = 0 (complete cases)",
+    )
 
 
 def _start_values(column: np.ndarray, trial: np.ndarray, rng: np.random.Generator) -> np.ndarray:
