@@ -26,8 +26,8 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

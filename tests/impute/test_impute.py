@@ -175,17 +175,20 @@ def test_infinite_values_and_odd_treatment_codes_are_input_errors() -> None:
 
 
 def test_a_model_that_cannot_be_fitted_is_a_model_error_naming_the_variable(monkeypatch) -> None:
-    import ipdma.impute._chained as chained
+    import ipdma.impute._conditional as conditional
 
     def broken(*args, **kwargs):
         raise np.linalg.LinAlgError("Singular matrix")
 
     data = _with_missing(_consortium(9), 9)
-    monkeypatch.setattr(chained, "draw_values", broken)
-    with pytest.raises(ModelError, match="imputation model of (z|age) could not be fitted") as info:
+    monkeypatch.setattr(conditional, "draw_values", broken)
+    with pytest.raises(
+        ModelError, match=r"imputation model of (z|age) could not be fitted"
+    ) as info:
         _run(data, m=2)
     assert "chain 1, iteration 1" in str(info.value) and "m = 0" in info.value.hint
-    monkeypatch.setattr(chained, "draw_values", lambda x, missing, *a: np.full(missing.sum(), np.nan))
+    monkeypatch.setattr(conditional, "draw_values",
+                        lambda x, missing, *a: np.full(missing.sum(), np.nan))  # fmt: skip
     with pytest.raises(ModelError, match="not finite"):
         _run(data, m=2)
 

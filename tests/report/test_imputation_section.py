@@ -88,7 +88,7 @@ def test_convergence_figure_and_no_section_without_imputation(results, tmp_path)
     assert imputation_section(results, plan, {}) == []
     assert imputation_section(None, _plan(results), {}) == []
     inputs = ReportInputs(title="t", version="0", plan=_plan(results), results=results)
-    document, tables = compose(inputs)
+    document, _ = compose(inputs)
     assert "imputation" in [s.key for s in document.sections]
     files = write_report(inputs, tmp_path)
     assert (tmp_path / "figures" / "imputation_chains.svg").is_file()
