@@ -207,6 +207,7 @@ def imputed_grid(
             variables,
             m=settings.m,
             ordered=[name for name in settings.ordered if name in variables],
+            random_slopes=settings.method == "2stage-random-slopes",
             seed=settings.seed + 1000 * index,
             iterations=settings.iterations,
             min_trials=settings.min_trials,

@@ -150,6 +150,7 @@ def impute(
     treatment: str = "treat",
     min_trials: int = 5,
     ordered: Sequence[str] = (),
+    random_slopes: bool = False,
     jobs: int = 1,
 ) -> Imputation:
     """Impute the missing values of ``variables`` in an analysis frame, ``m`` times.
@@ -177,6 +178,14 @@ def impute(
         scale): imputed among their observed values by a multilevel continuation-ratio
         model with trial-specific cutpoints (:mod:`ipdma.impute._ordered`). Other covariates
         are binary (observed values 0/1) or continuous.
+    random_slopes
+        If False (default), each conditional model has a trial-specific intercept and
+        treatment coefficient (each arm's level of the variable) and trial- and arm-specific
+        residual variances, with slopes common to the trials. If True, every coefficient
+        varies between trials (micemd's ``2l.2stage``): with few trials the between-trial
+        variances of the slopes are overestimated (a truncated moment estimator, drawn from
+        its posterior), which adds spurious variance to the values drawn for trials that never
+        measured the variable and attenuates the imputed interactions (docs/imputation.md).
     jobs
         Worker processes for the chains (the result does not depend on it).
 
@@ -271,7 +280,8 @@ def impute(
     setup = ChainSetup(data, treat, (treat > 0).astype(np.intp), trial,
                         TrialLayout.of(trial, len(trial_codes)),
                         targets, outcome_names,
-                        baselines, complete_covariates, order, kinds, missing)  # fmt: skip
+                        baselines, complete_covariates, order, kinds, missing,
+                        random_slopes)  # fmt: skip
     outputs = run_chains(setup, root, m, iterations, jobs)
     for index, (chain_values, rows) in enumerate(outputs):
         chain_rows.extend(rows)

@@ -41,6 +41,7 @@ class ChainSetup:
     order: list[str]
     kinds: dict[str, VariableKind]
     missing: dict[str, np.ndarray]
+    random_slopes: bool
 
 
 ChainOutput = tuple[dict[str, np.ndarray], list[tuple[str, int, int, float]]]
@@ -117,12 +118,15 @@ def _draw(
     observed = setup.data[name]
     min_rows = x.shape[1] + 3
     missing = setup.missing[name]
+    # the intercept and the treatment (each arm's level of v) vary between trials; the
+    # slopes too only if asked (see impute's random_slopes)
+    random = np.arange(x.shape[1]) < 2 if not setup.random_slopes else None
     if kind == "ordered":
-        return draw_ordered(x, observed, missing, setup.layout, setup.arm, rng, min_rows)
+        return draw_ordered(x, observed, missing, setup.layout, setup.arm, rng, min_rows, random)
     models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm)
     if not models.observed.any():
         return None
-    draws = draw_values(x, missing, setup.layout, models, kind, rng, setup.arm)
+    draws = draw_values(x, missing, setup.layout, models, kind, rng, setup.arm, random)
     return _in_range(draws, observed, kind)
 
 

@@ -8,7 +8,8 @@ For levels l_1 < ... < l_C of z, step c (c = 2..C) models, among participants wi
 (the sequential, or continuation-ratio, model for ordered responses: Tutz 1991; Agresti 2010,
 Analysis of Ordinal Categorical Data, sec. 4.1). Every step has its own trial-specific
 intercept, so each trial keeps its own cutpoints (its own marginal distribution over the
-levels), and its own trial-specific slopes (no proportional-odds assumption). Each step is
+levels), and its own slopes (no proportional-odds assumption; common to the trials or
+trial-specific as for the other variables). Each step is
 fitted and drawn by the two-stage method of :mod:`._twostage` (binary kind); a missing value
 is drawn step by step: from l_1, it moves up to l_c with the drawn probability of step c and
 stops at the first step it does not pass. A trial that never measured z draws every step's
@@ -37,6 +38,7 @@ def draw_ordered(
     arm: np.ndarray,
     rng: np.random.Generator,
     min_rows: int,
+    random: np.ndarray | None = None,
 ) -> np.ndarray:
     """One draw of the missing values (rows in ``missing``) among the observed levels."""
     levels = ordered_levels(observed)
@@ -51,7 +53,7 @@ def draw_ordered(
         asked[rows[at_risk]] = True
         models = fit_trials(x, target, layout, "binary", min_rows, arm)
         if models.observed.any():
-            passed = draw_values(x, asked, layout, models, "binary", rng, arm) > 0.5
+            passed = draw_values(x, asked, layout, models, "binary", rng, arm, random) > 0.5
         else:  # no trial has enough participants at this step: the pooled proportion
             share = float(np.nanmean(target)) if risk.any() else 0.0
             passed = rng.random(int(asked.sum())) < share

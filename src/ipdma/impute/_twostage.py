@@ -255,14 +255,19 @@ def draw_values(
     kind: str,
     rng: np.random.Generator,
     arm: np.ndarray,
+    random: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stage 2 and one posterior draw: imputed values for the rows in ``missing`` (``arm``,
-    0/1 per row, picks the residual variance of a continuous variable)."""
+    0/1 per row, picks the residual variance of a continuous variable). ``random`` (bool per
+    coefficient; default all) marks the coefficients that vary between trials; the others
+    are common to all trials (Psi_jj = 0)."""
     n_trials, p = models.estimates.shape
     obs = np.flatnonzero(models.observed)
     b = models.estimates[obs]
     cov = models.covariances[obs]
     tau2, count = _dersimonian_laird(b, np.einsum("kjj->kj", cov))
+    if random is not None:
+        tau2 = np.where(random, tau2, 0.0)
     scale = np.where(count > 1, (count - 1) / rng.chisquare(np.maximum(count - 1, 1)), 1.0)
     psi_diag = tau2 * scale
     precision = np.linalg.inv(cov + np.diag(tau2))

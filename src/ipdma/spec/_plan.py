@@ -180,7 +180,13 @@ class ImputationSettings(BaseModel):
     m: int = Field(default=0, ge=0, le=500)
     seed: int = Field(default=20200101, ge=0)
     iterations: int = Field(default=10, ge=1, le=1000)
-    method: Literal["2stage"] = "2stage"
+    method: Literal["2stage", "2stage-random-slopes"] = Field(
+        default="2stage",
+        description="two-stage multilevel imputation with trial-specific intercepts, treatment "
+        "coefficients and residual variances and common slopes (default), or with every "
+        "coefficient trial-specific (attenuates interactions when few trials measured a "
+        "covariate)",
+    )
     min_trials: int = Field(default=5, ge=2)
     kinds: tuple[Literal["overall", "interaction", "subgroup"], ...] = ("overall", "interaction")
     ordered: tuple[str, ...] = Field(
