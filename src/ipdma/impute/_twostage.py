@@ -19,8 +19,8 @@ squares per arm, or logistic regression
 with a weak normal prior N(0, 5^2) on the standardized coefficients, which keeps sparse or
 separated trials finite). Columns without variation inside a trial are not identified
 there; the trial contributes no information on them (its variance is set to a large value).
-Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by a method-of-moments
-(DerSimonian-Laird) estimator per coefficient, which gives the diagonal of Psi, and the
+Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by the Paule-Mandel
+estimator per coefficient, which gives the diagonal of Psi, and the
 generalised-least-squares mean beta.
 
 One imputation draw (Resche-Rigon & White 2018, SMMR 27:1634, the "two-stage" method of
@@ -56,6 +56,7 @@ _INTERCEPT_PRIOR_SD = 10.0
 _NEWTON_ITERATIONS = 50
 _NEWTON_TOL = 1e-7  # largest coefficient step (standardized predictors)
 _HALVINGS = 30  # step halvings per Newton iteration
+_BISECTIONS = 60  # Paule-Mandel: interval halvings (relative precision 2^-60 of the span^2)
 
 
 @dataclass(frozen=True)
@@ -232,19 +233,38 @@ def _logistic_terms(xw, z3, use, beta, precision):
     return hess, grad
 
 
-def _dersimonian_laird(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-coefficient DerSimonian-Laird tau^2 from trial estimates ``b`` (K, p) and
-    variances ``v`` (K, p), and the number of informative trials per coefficient."""
+def _paule_mandel(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coefficient Paule-Mandel tau^2 from trial estimates ``b`` (K, p) and variances
+    ``v`` (K, p), and the number of informative trials per coefficient.
+
+    tau^2 solves  sum_k w_k (b_k - mu_w)^2 = K - 1  with  w_k = 1 / (v_k + tau^2)  (0 when the
+    left side at tau^2 = 0 is already below K - 1), as metafor's ``rma(method = "PM")``; by
+    bisection, all coefficients at once. DerSimonian-Laird's one-step estimate is biased low
+    when the trials' variances differ widely (a rare category's logit is imprecise exactly
+    where it is extreme), which over-shrinks trial-specific intercepts to the mean.
+    """
     informative = v < _UNIDENTIFIED / 10
     count = informative.sum(axis=0)
-    w = np.where(informative, 1 / v, 0.0)
-    sw = w.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = (w * b).sum(axis=0) / sw
-        q = (w * (b - mean) ** 2).sum(axis=0)
-        c = sw - (w**2).sum(axis=0) / sw
-        tau2 = np.where((count >= 2) & (c > 0), np.maximum(0.0, (q - (count - 1)) / c), 0.0)
-    return np.nan_to_num(tau2), count
+    target = np.maximum(count - 1, 0).astype(float)
+
+    def excess(tau2: np.ndarray) -> np.ndarray:
+        w = np.where(informative, 1 / (v + tau2), 0.0)
+        sw = np.maximum(w.sum(axis=0), 1e-300)
+        mean = (w * np.where(informative, b, 0.0)).sum(axis=0) / sw
+        return (w * np.where(informative, b - mean, 0.0) ** 2).sum(axis=0) - target
+
+    spread = np.where(informative, b, np.nan)
+    with np.errstate(invalid="ignore"):
+        span = np.nan_to_num(np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0))
+    low = np.zeros(b.shape[1])
+    high = span**2 + 1e-12  # the excess is negative beyond this (see the bound K/(4(K-1)))
+    positive = (count >= 2) & (excess(low) > 0)
+    for _ in range(_BISECTIONS):
+        middle = (low + high) / 2
+        above = excess(middle) > 0
+        low = np.where(above, middle, low)
+        high = np.where(above, high, middle)
+    return np.where(positive, (low + high) / 2, 0.0), count
 
 
 def draw_values(
@@ -265,7 +285,7 @@ def draw_values(
     obs = np.flatnonzero(models.observed)
     b = models.estimates[obs]
     cov = models.covariances[obs]
-    tau2, count = _dersimonian_laird(b, np.einsum("kjj->kj", cov))
+    tau2, count = _paule_mandel(b, np.einsum("kjj->kj", cov))
     if random is not None:
         tau2 = np.where(random, tau2, 0.0)
     scale = np.where(count > 1, (count - 1) / rng.chisquare(np.maximum(count - 1, 1)), 1.0)
