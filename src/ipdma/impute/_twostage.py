@@ -253,9 +253,9 @@ def _paule_mandel(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         mean = (w * np.where(informative, b, 0.0)).sum(axis=0) / sw
         return (w * np.where(informative, b - mean, 0.0) ** 2).sum(axis=0) - target
 
-    spread = np.where(informative, b, np.nan)
-    with np.errstate(invalid="ignore"):
-        span = np.nan_to_num(np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0))
+    top = np.where(informative, b, -np.inf).max(axis=0)
+    bottom = np.where(informative, b, np.inf).min(axis=0)
+    span = np.where(count > 0, top - bottom, 0.0)
     low = np.zeros(b.shape[1])
     high = span**2 + 1e-12  # the excess is negative beyond this (see the bound K/(4(K-1)))
     positive = (count >= 2) & (excess(low) > 0)
