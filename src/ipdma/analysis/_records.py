@@ -20,6 +20,8 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -183,9 +185,12 @@ class ModelResult:
     def __post_init__(self) -> None:
         if tuple(self.terms.columns) != TIDY_COLUMNS:
             raise ValueError(f"tidy frame columns must be {TIDY_COLUMNS}")
-        object.__setattr__(self, "terms", freeze(_normalized(self.terms, TIDY_COLUMNS)))
-        object.__setattr__(self, "varcomp", freeze(_normalized(self.varcomp, VARCOMP_COLUMNS)))
-        object.__setattr__(self, "trials", freeze(_normalized(self.trials, TRIAL_COLUMNS)))
+        for name, columns in (
+            ("terms", TIDY_COLUMNS), ("varcomp", VARCOMP_COLUMNS), ("trials", TRIAL_COLUMNS)
+        ):  # fmt: skip
+            frame = getattr(self, name)
+            if not isinstance(frame, _NormalFrame):
+                object.__setattr__(self, name, _normalized(frame, columns))
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -213,12 +218,11 @@ class ModelResult:
     @property
     def tau(self) -> float | None:
         """Between-trial SD of the treatment effect (None when the effect is not random)."""
-        vc = self.varcomp
-        rows = vc[(vc["term1"] == "treat") & vc["term2"].isna() & (vc["group"] != "Residual")]
-        if rows.empty:
-            return None
-        value = float(rows["sd"].iloc[0])
-        return value if math.isfinite(value) else None
+        for group, term1, term2, _, sd, _ in self.varcomp.to_numpy(dtype=object).tolist():
+            if term1 == "treat" and term2 is None and group != "Residual":
+                value = float(sd)
+                return value if math.isfinite(value) else None
+        return None
 
     def tidy(self) -> pd.DataFrame:
         """The tidy frame of the reported terms (a copy; see :data:`TIDY_COLUMNS`)."""
@@ -229,8 +233,14 @@ class ModelResult:
     def rows(self, role: TermRole) -> list[dict[str, Any]]:
         """The tidy rows of one role (``treatment``, ``interaction``, ``across``,
         ``subgroup``) as dicts, in model order."""
-        frame = self.terms[self.terms["role"] == role]
-        return [dict(zip(TIDY_COLUMNS, row, strict=True)) for row in frame.itertuples(False)]
+        return [dict(row) for row in self._term_rows if row["role"] == role]
+
+    @cached_property
+    def _term_rows(self) -> tuple[Mapping[str, Any], ...]:
+        """The tidy rows as read-only mappings (built once: tables read them by the
+        thousand)."""
+        values = self.terms.to_numpy(dtype=object).tolist()
+        return tuple(MappingProxyType(dict(zip(TIDY_COLUMNS, row, strict=True))) for row in values)
 
     # ------------------------------------------------------------------ storage
     def to_json(self) -> str:
@@ -355,21 +365,44 @@ def _empty_varcomp() -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _normalized(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+def _normalized(frame: pd.DataFrame | Mapping[str, Any], columns: tuple[str, ...]) -> _NormalFrame:
     """One dtype per column whatever the frame's origin (a fit, JSON): floats, int64 counts,
-    bool, and text as ``object`` with ``None`` for missing (not pandas' string dtype)."""
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    bool, and text as ``object`` with ``None`` for missing (not pandas' string dtype).
+
+    Built column by column in NumPy and assembled once: records are created by the thousand
+    (a grid, a results store read back), so this must not cost a pandas insert per column.
+    """
+    data: dict[str, np.ndarray] = {}
+    length = 0
     for column in columns:
-        values = frame[column].to_numpy()
+        raw = frame[column]
+        values = raw.to_numpy() if isinstance(raw, pd.Series) else np.asarray(raw, dtype=object)
+        length = len(values)
         if column in _FLOATS or column in ("variance", "sd", "corr"):
-            out[column] = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64")
+            data[column] = _floats(values)
         elif column in ("studies", "participants", "n"):
-            out[column] = pd.Series(values).fillna(0).astype("int64")
+            counts = _floats(values)
+            data[column] = np.where(np.isnan(counts), 0.0, counts).astype("int64")
         elif column in ("estimable", "used"):
-            out[column] = pd.Series(values).astype(bool)
+            data[column] = np.array([bool(v) for v in values], dtype=bool)
         else:
-            out[column] = pd.Series([None if _missing(v) else str(v) for v in values], dtype=object)
-    return out
+            text = np.empty(len(values), dtype=object)
+            text[:] = [None if _missing(v) else str(v) for v in values]
+            data[column] = text
+    return _NormalFrame(data, index=pd.RangeIndex(length), copy=False)
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """``values`` as float64; text that is not a number becomes NaN (as ``pd.to_numeric``
+    with ``errors="coerce"``)."""
+    if values.dtype.kind in "fiub":
+        return values.astype("float64")
+    try:
+        return np.asarray(values, dtype="float64")
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
 
 
 def _missing(value: Any) -> bool:
@@ -389,6 +422,10 @@ def _frame_json(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list
 
 
 def _frame_from_json(data: Mapping[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
-    return _normalized(
-        pd.DataFrame({c: pd.Series(data[c], dtype=object) for c in columns}), columns
-    )
+    return _normalized(data, columns)
+
+
+class _NormalFrame(FrozenFrame):
+    """A read-only frame already in a record's normal form (:func:`_normalized`); records
+    built by the thousand (a results store read back) skip normalizing it again. Anything
+    derived from it is an ordinary pandas frame."""
