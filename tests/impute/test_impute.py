@@ -204,3 +204,16 @@ def test_chains_that_did_not_mix_give_a_convergence_warning(monkeypatch) -> None
     messages = sorted(str(w.message) for w in record)
     assert len(messages) == 2 and "chains of age may not" in messages[0]
     assert "chains of z may not have converged (R-hat 1.50 > 1.2)" in messages[1]
+
+
+def test_covariate_no_trial_measured_in_enough_participants_is_not_imputed() -> None:
+    data = _consortium(11)
+    # every trial observed z in 8 participants: its model (1, T, w, T w with w = pain, age,
+    # pain0) has 8 coefficients and needs 11
+    for trial in data["trial"].unique():
+        rows = data.index[data["trial"] == trial]
+        data.loc[rows[8:], "z"] = np.nan
+    with pytest.warns(DataWarning, match="z is not imputed: no trial measured it in 11 part"):
+        imputation = impute(data, ["z", "age"], m=2, iterations=2, outcomes=("pain",))
+    assert "z" not in imputation.variables
+    assert imputation.completed(0)["z"].isna().sum() == data["z"].isna().sum()

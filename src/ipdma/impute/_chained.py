@@ -109,20 +109,29 @@ def _kind(name: str, values: np.ndarray, ordered: Sequence[str]) -> VariableKind
 
 
 def _availability(
-    frame: pd.DataFrame, names: Sequence[str], trial: np.ndarray, min_trials: int
+    frame: pd.DataFrame, names: Sequence[str], trial: np.ndarray, min_trials: int, min_rows: int
 ) -> pd.DataFrame:
+    """Per covariate: trials that measured it, missing participants, imputed or why not
+    (measured nowhere; in fewer than ``min_trials`` trials; in no trial with the ``min_rows``
+    observed values its imputation model needs)."""
     rows = []
     trials = np.unique(trial)
     for name in names:
         values = frame[name].to_numpy(dtype=float, na_value=np.nan)
         seen = ~np.isnan(values)
-        measured = int(sum(seen[trial == k].any() for k in trials))
+        counts = np.bincount(trial[seen], minlength=len(trials))
+        measured = int((counts > 0).sum())
         missing = int((~seen).sum())
         reason = ""
         if measured == 0:
             reason = "measured in no trial"
         elif missing and measured < min_trials:
             reason = f"measured in {measured} trial(s); imputation needs at least {min_trials}"
+        elif missing and counts.max() < min_rows:
+            reason = (
+                f"no trial measured it in {min_rows} participants, the fewest its imputation "
+                "model (with every other covariate and outcome, by arm) can be fitted to"
+            )
         rows.append(
             {
                 "variable": name,
@@ -223,7 +232,9 @@ def impute(
     baselines = tuple(b for b in baselines if b in frame.columns)
     variables = (*variables, *(b for b in baselines if b not in variables))
     trial_codes, trial = np.unique(frame["trial"].astype(str).to_numpy(), return_inverse=True)
-    availability = _availability(frame, variables, trial, min_trials)
+    predictors = len(variables) + sum(o in frame.columns for o in outcomes) - 1
+    min_rows = 2 * (1 + predictors) + 3  # as the chain requires: (1, T, w, T w), 3 to spare
+    availability = _availability(frame, variables, trial, min_trials, min_rows)
     for row in availability.itertuples():
         if row.reason and row.participants_missing:
             warnings.warn(
