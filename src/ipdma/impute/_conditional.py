@@ -2,7 +2,7 @@
 (its predictors, its kind) and the sweeps over the variables (see :mod:`._chained`).
 
 Predictors of a variable v: (1, T, w, T w), standardized, with w every other outcome and
-covariate; so within each trial the model is v's regression on the others in each arm
+covariate centred at its mean in the trial and arm; so within each trial the model is v's regression on the others in each arm
 separately, with a residual variance per trial and arm for a continuous v (:mod:`._twostage`),
 and a continuation-ratio model for ordered categories (:mod:`._ordered`).
 """
@@ -154,10 +154,26 @@ def _start_values(column: np.ndarray, trial: np.ndarray, rng: np.random.Generato
 
 
 def _predictors(name: str, current: dict[str, np.ndarray], setup: ChainSetup) -> np.ndarray:
-    """(1, T, w, T w) standardized, with w every other outcome and covariate: the by-arm
-    regression of ``name`` (its coefficients are still trial-specific)."""
+    """(1, T, w, T w) standardized, with w every other outcome and covariate centred at its
+    mean in the participant's trial and arm: the by-arm regression of ``name``.
+
+    Centring within trial and arm makes the intercept and the treatment coefficient the
+    levels of ``name`` in each arm of a trial. Uncentred, they were the levels at the
+    consortium's mean outcome, which depend on the trial's own outcome level and treatment
+    effect; a trial that never measured ``name`` drew them without knowing either, and its
+    imputed values differed between the arms by chance (a spurious imbalance between
+    randomized arms, some 7 times the sampling variance in the validity study) that
+    attenuated the within-trial interaction. By randomization the arms' levels agree, so the
+    treatment coefficient is near 0 in every trial and so are the imputed imbalances.
+    """
     treat = setup.treat
-    others = [current[v] for v in (*setup.outcomes, *setup.targets, *setup.complete) if v != name]
+    cells = setup.trial * 2 + setup.arm
+    size = np.bincount(cells, minlength=2 * setup.layout.slot.shape[0]).astype(float)
+    others = []
+    for v in (*setup.outcomes, *setup.targets, *setup.complete):
+        if v != name:
+            mean = np.bincount(cells, weights=current[v], minlength=len(size)) / np.maximum(size, 1)
+            others.append(current[v] - mean[cells])
     columns = [np.ones_like(treat), treat, *others, *(treat * w for w in others)]
     x = np.column_stack(columns)
     center = x[:, 1:].mean(axis=0)
