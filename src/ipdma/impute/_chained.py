@@ -3,28 +3,29 @@
 Each incomplete variable is imputed in turn from the current values of the others, for a
 number of iterations, in ``m`` independent chains (one per completed dataset); every
 conditional model has trial-specific parameters drawn by the two-stage method
-(:mod:`._twostage`), so covariate distributions and their relations with the outcome may
-differ between trials, and a covariate that a trial never measured (systematically missing)
-is drawn from the distribution of the trial-specific models.
+(:mod:`._twostage`): each trial's levels of the variable in its two arms and its residual
+variances (and, with ``random_slopes``, its slopes too), so covariate distributions differ
+between trials, and a covariate that a trial never measured (systematically missing) is
+drawn from the between-trial distribution of those parameters.
 
 Conditional model of a covariate z (continuous: normal; binary: logistic; ordered
 categories: continuation-ratio logistic steps, :mod:`._ordered`)::
 
-    z ~ (1 + y_1 + ... + x_1 + ...) * T     (coefficients by trial; residual variance by
+    z ~ (1 + y_1 + ... + x_1 + ...) * T     (intercept and T by trial; residual variance by
                                              trial and arm)
 
 with T the treatment, y the outcomes of the window (pain, function), and x the other
-covariates being imputed or complete (baselines among them). Every predictor enters with its
-product with T, and a continuous z has one residual variance per arm: within each trial the
-model is the regression of z on the others separately in each arm, which is what an analysis
-model holding treatment-covariate interactions implies (the outcome's relation with z, and
-with it z's relation with the outcome and the other covariates and z's residual variance,
-differ between arms). With only the outcome's product with T, a covariate imputed alongside
-another one inherited their relation averaged over arms, and the imputed interaction was
-attenuated by about 10% (docs/imputation.md; Tilling et al. 2016, Stat Med 35:5079; Bartlett
-et al. 2015, SMMR 24:462; Riley et al. 2020, Stat Med 39:2115). Missing outcomes are imputed
-in the same chain from the same by-arm model to serve as predictors, and set back to missing
-in the completed data (multiple imputation, then deletion).
+covariates being imputed or complete (baselines among them), all centred within trial and
+arm (:mod:`._conditional`). Every predictor enters with its product with T and a continuous
+z has one residual variance per arm: within each trial the model is the regression of z on
+the others separately in each arm, which is what an analysis model holding
+treatment-covariate interactions implies (the outcome's relation with z differs between
+arms, and with it z's relation with the outcome, with the other covariates and z's residual
+variance; Bartlett et al. 2015, SMMR 24:462; Tilling et al. 2016, Stat Med 35:5079; Riley et
+al. 2020, Stat Med 39:2115). docs/imputation.md reports the validity study, and the
+attenuation of the imputed interactions that these choices remove. Missing outcomes are
+imputed in the same chain from the same by-arm model to serve as predictors, and set back to
+missing in the completed data (multiple imputation, then deletion).
 """
 
 from __future__ import annotations
