@@ -108,19 +108,28 @@ def fit_interaction(frame: pd.DataFrame, name: str) -> tuple[float, float, float
 def replicate(args: tuple[int, str, int, bool]) -> list[dict]:
     seed, scenario, m, slopes = args
     import ipdma.impute as mi
+    from ipdma.errors import IpdmaError
 
     warnings.simplefilter("ignore")
     full, data = simulate(seed, scenario)
     rows = []
-    imputation = mi.impute(data, ["zbin", "zcont"], m=m, seed=seed, iterations=10,
-                           outcomes=("pain",), baselines=("pain0",),
-                           random_slopes=slopes)  # fmt: skip
-    completed = [imputation.completed(i) for i in range(m)]
+    try:
+        imputation = mi.impute(data, ["zbin", "zcont"], m=m, seed=seed, iterations=10,
+                               outcomes=("pain",), baselines=("pain0",),
+                               random_slopes=slopes)  # fmt: skip
+    except IpdmaError as exc:  # a failed imputation is a result of the study, not a crash
+        completed = None
+        print(f"replicate {seed} ({scenario}): imputation failed: {exc.message}", flush=True)
+    else:
+        completed = [imputation.completed(i) for i in range(m)]
     for name in ("zbin", "zcont"):
         est, se, df = fit_interaction(data, name)
         rows.append(_row(seed, scenario, name, "complete cases", est, se, df))
         est, se, df = fit_interaction(full, name)
         rows.append(_row(seed, scenario, name, "no missing data", est, se, df))
+        if completed is None:
+            rows.append(_row(seed, scenario, name, "multiple imputation", np.nan, np.nan, np.nan))
+            continue
         fits = np.array([fit_interaction(c, name) for c in completed])
         pooled = mi.rubin_pool(fits[:, 0], fits[:, 1] ** 2, dfcom=fits[:, 2].mean()).table
         rows.append(_row(seed, scenario, name, "multiple imputation",
@@ -142,13 +151,16 @@ def _row(seed, scenario, name, method, est, se, df, fmi=np.nan) -> dict:
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     out = []
     for (scenario, name, method), rows in results.groupby(["scenario", "modifier", "method"]):
+        failed = int(rows["estimate"].isna().sum())
+        rows = rows[rows["estimate"].notna()]  # the replicates that ran
         n = len(rows)
         est = rows["estimate"]
         out.append({"scenario": scenario, "modifier": name, "method": method, "replicates": n,
                     "truth": TRUE[name], "mean": est.mean(), "bias": est.mean() - TRUE[name],
                     "mc_se_bias": est.std() / np.sqrt(n), "empirical_sd": est.std(),
                     "mean_se": rows["se"].mean(), "coverage": rows["covered"].mean(),
-                    "mean_fmi": rows["fmi"].mean()})  # fmt: skip
+                    "mean_fmi": rows["fmi"].mean(),
+                    "failed": failed})  # fmt: skip
     table = pd.DataFrame(out)
     # paired with the same replicate's analysis without missing data: the bias the missing
     # data add, with a Monte Carlo SE free of the sampling noise shared by both analyses

@@ -164,6 +164,11 @@ def fit_trials(
         present = np.stack([(use & (arm[slot] == a)).any(axis=1) for a in (0, 1)], axis=1)
         fit_ok = (dof >= 1) & varies & ((arm_dof >= 1) | ~present).all(axis=1)
         cov = np.where(fit_ok, rss / np.maximum(dof, 1), 1.0)[:, None, None] * pinv
+        # aliased directions (columns collinear within the trial, e.g. a covariate constant
+        # in one arm): the trial carries no information along them, like an unidentified
+        # column, so its covariance is made positive definite there
+        aliased = np.eye(p) - pinv @ xtx
+        cov = cov + _UNIDENTIFIED * (aliased + np.swapaxes(aliased, 1, 2)) / 2
         arm_ok = fit_ok[:, None] & present & (arm_dof >= 1)
         residual[chosen] = np.where(arm_ok, arm_rss, np.nan)
         df[chosen] = np.where(arm_ok, arm_dof, 0.0)
