@@ -8,6 +8,10 @@ the data live (issue 16).
    per-trial cross-products to DuckDB SQL; only 1,000 rows of sums come back) and
    ``fit_summaries`` (the linear engine, REML): wall time and peak RSS of that process.
    Goals: < 10 s and < 2 GiB on 2 cores; the data never materialised in pandas.
+2b. ``master``: the same rows in a master-dataset layout (``participants`` and
+   ``followup`` tables in one DuckDB file, written by DuckDB from the Parquet files), then
+   ``summarize(master.duckdb)``: the analysis frame is a SQL join on the master file and the
+   aggregation runs in DuckDB (``summaries._master_sql``): wall time and peak RSS.
 3. ``spark``: the same expression on Spark (pyspark local mode, all cores): wall time
    (session start-up reported apart).
 4. ``logistic``: the federated logistic protocol (AGHQ, 7 nodes) on a 1,000,000-participant
@@ -19,7 +23,7 @@ Each stage runs in its own process so that peak RSS is that stage's. Prints ``up
 Usage::
 
     python benchmarks/bench_scale.py [--rows 10000000] [--trials 1000] [--data DIR]
-        [--stages duckdb,spark,logistic]
+        [--stages duckdb,master,spark,logistic]
 """
 
 from __future__ import annotations
@@ -94,6 +98,47 @@ def stage_duckdb(data: Path) -> dict:
             "se": float(fit.se["treat"]), "converged": bool(fit.converged)}  # fmt: skip
 
 
+def build_master(data: Path) -> Path:
+    """The Parquet rows as a master dataset's tables (written by DuckDB, not pandas)."""
+    import duckdb
+
+    master = data.parent / "master.duckdb"
+    if not master.exists():
+        glob = str(data / "*.parquet")
+        with duckdb.connect(str(master)) as con:
+            con.execute("SET preserve_insertion_order = false")
+            con.execute(
+                "CREATE TABLE participants AS SELECT trial, CAST(row_number() OVER () AS "
+                f"VARCHAR) AS pid, treat, pain0, pain AS _pain FROM read_parquet('{glob}')"
+            )
+            con.execute(
+                "CREATE TABLE followup AS SELECT trial, pid, 'short' AS window, _pain AS pain "
+                "FROM participants"
+            )
+            con.execute("ALTER TABLE participants DROP COLUMN _pain")
+            con.execute("CREATE TABLE provenance (kind VARCHAR, path VARCHAR)")
+            con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
+    return master
+
+
+def stage_master(data: Path) -> dict:
+    from ipdma import summaries
+
+    master = data.parent / "master.duckdb"
+    start = time.perf_counter()
+    site = summaries.summarize(master, PLAN, site="master")
+    aggregated = time.perf_counter() - start
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = summaries.fit_summaries([site], PLAN)
+    total = time.perf_counter() - start
+    fit = next(iter(result.fits.values()))
+    return {"stage": "master", "seconds": total, "aggregate_seconds": aggregated,
+            "fit_seconds": total - aggregated, "peak_rss_mib": _peak_rss_mib(),
+            "nobs": fit.nobs, "trials": fit.ngroups, "treat": float(fit.fixef["treat"]),
+            "se": float(fit.se["treat"])}  # fmt: skip
+
+
 def stage_spark(data: Path) -> dict:
     import ibis
     from pyspark.sql import SparkSession
@@ -165,7 +210,8 @@ def stage_logistic(data: Path, rows: int = 1_000_000, trials: int = 200, sites: 
             "se": float(fit.result.se["treat"]), "converged": bool(fit.result.converged)}  # fmt: skip
 
 
-STAGES = {"duckdb": stage_duckdb, "spark": stage_spark, "logistic": stage_logistic}
+STAGES = {"duckdb": stage_duckdb, "master": stage_master, "spark": stage_spark,
+          "logistic": stage_logistic}  # fmt: skip
 
 
 def main() -> None:
@@ -173,7 +219,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--trials", type=int, default=1_000)
     parser.add_argument("--data", type=Path, default=None, help="Parquet folder (kept)")
-    parser.add_argument("--stages", default="duckdb,spark,logistic")
+    parser.add_argument("--stages", default="duckdb,master,spark,logistic")
     parser.add_argument("--logistic-rows", type=int, default=1_000_000)
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -189,6 +235,10 @@ def main() -> None:
             generate(data, args.rows, args.trials)
             print(f"generated {args.rows:,} rows in {args.trials:,} trials as Parquet: "
                   f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+        if "master" in args.stages.split(","):
+            start = time.perf_counter()
+            build_master(data)
+            print(f"master.duckdb written by DuckDB: {time.perf_counter() - start:.1f} s")
         for stage in args.stages.split(","):
             env = {**os.environ, "PYTHONWARNINGS": "ignore"}
             done = subprocess.run(

@@ -127,7 +127,11 @@ def freeze_array(values: Any) -> np.ndarray:
 
 
 def freeze(obj: Any) -> Any:
-    """A read-only copy: Series -> FrozenSeries, DataFrame -> FrozenFrame, array -> read-only."""
+    """A read-only copy: Series -> FrozenSeries, DataFrame -> FrozenFrame, array -> read-only.
+
+    Already frozen containers are returned as they are (read-only: nothing to copy)."""
+    if type(obj) in (FrozenFrame, FrozenSeries):
+        return obj
     if isinstance(obj, pd.DataFrame):
         frozen = FrozenFrame(obj.copy(deep=True))
         return frozen

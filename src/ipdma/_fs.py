@@ -19,6 +19,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -179,7 +180,7 @@ def clean_stale(folder: Path) -> list[Path]:
             if ".tmp" in name or name.startswith((".new-", ".old-")):
                 with contextlib.suppress(OSError):
                     if item.is_dir() and not item.is_symlink():
-                        shutil.rmtree(item)
+                        remove_tree(item)
                     else:
                         item.unlink()
                     removed.append(item)
@@ -213,5 +214,27 @@ def replace_folder(target: Path, write: Callable[[Path], object]) -> object:
         if old.exists() and not target.exists():
             os.replace(old, target)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)
     return result
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove a folder of ours, also when the user made it (or folders in it) read-only:
+    write permission is restored to the folders (owner only) and the removal retried;
+    what still cannot be removed is left for :func:`clean_stale`."""
+    if not folder.exists():
+        return
+    try:
+        shutil.rmtree(folder)
+    except OSError:
+        _writable(folder)
+        for top, folders, _ in os.walk(folder):  # top-down: a folder is opened before its
+            for name in folders:  # subfolders are listed
+                _writable(Path(top) / name)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _writable(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        if not folder.is_symlink():
+            os.chmod(folder, (folder.stat().st_mode & 0o7777) | stat.S_IRWXU)

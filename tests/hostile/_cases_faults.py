@@ -1,8 +1,10 @@
 """Operating-system faults a user can cause: disk full, read-only or misplaced output,
 symlink loops, over-long paths, a second command on the same project, interrupted writes.
 
-Faults that root cannot cause for real (permissions, a full disk) are simulated by making
-the failing system call raise the errno it would raise.
+A full disk, a quota and a read-only file system are simulated by making the failing system
+call raise the errno it would raise. Permission faults are real: the ``as_user`` cases
+chmod a copy of the project and, when the tests run as root (which ignores permissions),
+run the CLI as an unprivileged user (``_unprivileged.py``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def output_not_writable(env):
     _fail_master_write(env, duckdb.IOException("IO Error: Cannot open file: Permission denied"))
 
 
-@case("os", 1, "permission denied", command=FORCE, skip_root=True)
+@case("os", 1, "permission denied", command=FORCE, as_user=True)
 def output_chmod_read_only(env):
     os.chmod(env.root / "output", 0o555)
 
@@ -214,3 +216,82 @@ def failed_table_write_keeps_the_old_set(env):
     env.monkeypatch.setattr(
         "ipdma.analysis._run.write_csv_atomic", lambda frame, path: write(frame.to_csv(), path)
     )
+
+
+# Real permission faults: under root these run as an unprivileged user (``as_user``), so
+# the operating system itself refuses the access (see ``_unprivileged.py``).
+ANALYZE = ("analyze", "--jobs", "1")
+
+
+@case("permission", 1, "csvt.toml", "cannot be read", "permission denied", "chmod", as_user=True)
+def spec_file_unreadable(env):
+    os.chmod(env.root / "trials" / "csvt.toml", 0)
+
+
+@case("permission", 1, "project.toml", "permission denied", "chmod", as_user=True)
+def project_file_unreadable(env):
+    os.chmod(env.root / "project.toml", 0)
+
+
+@case("permission", 1, "permission denied", "chmod", as_user=True)
+def data_folder_not_searchable(env):
+    os.chmod(env.data, 0)
+
+
+@case("permission", 1, "trial xlst", "xlst.xlsx", "permission denied", "chmod", as_user=True)
+def excel_file_unreadable(env):
+    os.chmod(env.data / "xlst.xlsx", 0)
+
+
+@case("permission", 1, "permission denied", "output", command=ANALYZE, as_user=True)
+def analyze_into_read_only_output(env):
+    os.chmod(env.root / "output", 0o555)
+
+
+def _tables_renewed(env: Env, text: str) -> None:
+    """The new table set replaced the read-only one whole; nothing of the swap is left."""
+    tables = env.root / "output" / "tables"
+    assert hashes(tables) == env._tables_before  # type: ignore[attr-defined]  (same inputs)
+    assert os.stat(tables).st_mode & 0o200, "the new tables/ folder is writable"
+    assert not [p for p in (env.root / "output").iterdir() if p.name.startswith((".new-", ".old-"))]
+
+
+@case("permission", 0, command=ANALYZE, as_user=True, after=_tables_renewed)
+def analyze_with_read_only_tables(env):
+    _remember_tables(env)
+    os.chmod(env.root / "output" / "tables", 0o555)
+
+
+@case("permission", 1, "permission denied", "output", command=("report",), as_user=True)
+def report_into_read_only_output(env):
+    os.chmod(env.root / "output", 0o555)
+
+
+@case("permission", 1, "permission denied", "chmod", command=FORCE, as_user=True,
+      outputs_intact=False)  # fmt: skip
+def project_folder_read_only_without_output(env):
+    import shutil
+
+    shutil.rmtree(env.root / "output")
+    os.chmod(env.root, 0o555)
+
+
+@case("permission", 1, "master.duckdb", "permission denied", command=ANALYZE, as_user=True)
+def master_unreadable(env):
+    os.chmod(env.root / "output" / "master.duckdb", 0)
+
+
+def _same_tables(env: Env, text: str) -> None:
+    tables = env.root / "output" / "tables"
+    assert hashes(tables) == env._tables_before  # type: ignore[attr-defined]
+
+
+@case("determinism", 0, command=ANALYZE, after=_same_tables)
+def analyze_twice_cached_tables_byte_identical(env):
+    _remember_tables(env)  # the template's tables were fitted; these come from the cache
+
+
+@case("determinism", 0, command=("analyze", "--jobs", "2"), after=_same_tables)
+def analyze_refit_in_two_workers_byte_identical(env):
+    _remember_tables(env)
+    os.remove(env.root / "output" / "results.duckdb")  # no cache: every model is refitted

@@ -380,6 +380,6 @@ def data_file_unreadable(env):
     _unreadable(env)
 
 
-@case("file", 1, *CSV, "permission denied", "chmod", skip_root=True)
+@case("file", 1, *CSV, "permission denied", "chmod", as_user=True)
 def data_file_chmod_000(env):
     os.chmod(env.data / "csvt.csv", 0)

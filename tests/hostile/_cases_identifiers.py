@@ -267,3 +267,26 @@ def keep_ordinary_categories_pass(env):
 @case("identifier", 0)
 def keep_city_names_pass(env):
     env.keep(["Leiden", "Utrecht", "Malmö", "Aarhus", "Bergen"])
+
+
+def _excel_leading_zeros(env: Env, text: str) -> None:
+    with duckdb.connect(str(env.root / "output" / "master.duckdb"), read_only=True) as con:
+        pids = sorted(r[0] for r in con.execute(
+            "SELECT pid FROM participants WHERE trial='xlst'").fetchall())  # fmt: skip
+    assert pids[0] == "0001" and pids[-1] == "0010", pids
+
+
+@case("identifier", 0, after=_excel_leading_zeros)
+def id_leading_zeros_stay_text_in_excel(env):
+    frame = env.xlsx()
+    frame["pid"] = [f"{i:04d}" for i in range(1, 11)]
+    env.write_xlsx(frame)
+
+
+@case("identifier", 1, "participant ids", "differ only in letter case", "variable pid",
+      "trial csvt", "csvt.csv")  # fmt: skip
+def id_differ_only_by_case_wide(env):
+    frame = env.csv()
+    frame["pid"] = [f"P{i:02d}" for i in range(1, 11)]
+    frame.loc[9, "pid"] = "p01"
+    env.write_csv(frame)

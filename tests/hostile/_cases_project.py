@@ -277,3 +277,9 @@ def analyze_on_a_corrupt_master(env):
 def analyze_a_master_that_is_a_folder(env):
     os.remove(env.root / "output" / "master.duckdb")
     (env.root / "output" / "master.duckdb").mkdir()
+
+
+@case("analysis", 0, "notice:", "trials/csvt.toml changed after the master dataset was written",
+      command=("analyze", "--jobs", "1"))  # fmt: skip
+def stale_master_notice_after_a_spec_edit(env):
+    env.spec("csvt", 'instrument = "vas_100mm"', 'instrument = "nrs_0_10"')

@@ -74,7 +74,7 @@ class Case:
     command: tuple[str, ...] = ("ingest",)
     after: Callable[[Env, str], None] | None = None
     outputs_intact: bool = True
-    skip_root: bool = False
+    as_user: bool = False  # a permission fault: under root, run as an unprivileged user
     extra: dict[str, object] = field(default_factory=dict)
 
     def argv(self, root: Path) -> list[str]:
@@ -89,6 +89,9 @@ CASES: list[Case] = []
 
 def case(kind: str, code: int, *expect: str, command=("ingest",), after=None, **options):
     """Register the decorated ``damage(env)`` function as a case."""
+
+    if "skip_root" in options:  # the former name of as_user (cases on other branches)
+        options["as_user"] = options.pop("skip_root")
 
     def register(damage: Callable[[Env], object]) -> Callable[[Env], object]:
         CASES.append(Case(damage.__name__, kind, damage, code, expect, tuple(command), after,

@@ -30,13 +30,17 @@ fit = ipdma.mixed("y ~ 0 + C(trial) + base + treat + (0 + treat | trial) + (0 + 
                   data)
 assert fit.converged
 after_fit = sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "formulaic"))
+optional = ("ipdma.models._kenward_roger", "ipdma.models._crossproducts",
+            "ipdma.models._satterthwaite_hessian", "threadpoolctl")
+unneeded = sorted(m for m in optional if m in sys.modules)
 fit.tidy()
 after_tidy = sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "formulaic"))
-print(json.dumps({"fit": after_fit, "tidy": after_tidy}))
+print(json.dumps({"fit": after_fit, "tidy": after_tidy, "unneeded": unneeded}))
 """
 
 
 def test_linear_fit_imports_neither_scipy_nor_formulaic():
+    """Nor the modules only Kenward-Roger, federated fits or stratified residuals need."""
     run = subprocess.run(
         [sys.executable, "-c", CODE],
         capture_output=True, text=True, check=True,
@@ -44,6 +48,7 @@ def test_linear_fit_imports_neither_scipy_nor_formulaic():
     )  # fmt: skip
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
     assert loaded["fit"] == []
+    assert loaded["unneeded"] == []  # Kenward-Roger, federated, stratified-only: on use
     assert "scipy.special" in loaded["tidy"]  # p-values and CIs when asked for
     assert not any(
         m.startswith(("formulaic", "scipy.stats", "scipy.optimize")) for m in loaded["tidy"]

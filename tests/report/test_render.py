@@ -152,8 +152,8 @@ def test_summary_of_findings_comes_first_and_states_the_results():
     summary = document.sections[0]
     assert summary.title == "Summary of findings"
     text = " ".join(i.text for i in summary.items if i.kind == "text")
-    assert "Exercise vs any non-exercise comparison: pain MD \u22123.2 (95% CI \u22125.0 to" in text
-    assert "\u03c4 2.10 points; 20 trials, 2500 participants" in text
+    assert "Exercise vs any non-exercise comparison: pain MD \u22123.2 (\u22125.0 to" in text
+    assert "\u03c4 2.10 points)" in text and "(95% CIs; PI: 95% prediction interval;" in text
     assert "medication (Yes): function MD \u22124.8 (p = 0.016, q = 0.20)" in text
     assert "p < 0.05 and a difference of at least 3.3 points" in text
     key = next(t for t in tables if t.key == "key_results").frame

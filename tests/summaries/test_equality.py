@@ -106,9 +106,9 @@ def test_only_aggregates_leave_a_site(fitted, frame, tmp_path):
     path = summaries.write_summaries(sites[0], tmp_path / "site0.json")
     content = json.loads(path.read_text())
     assert set(content) == {"format", "site", "plan", "plan_hash", "min_cell", "models",
-                            "withheld", "hash"}  # fmt: skip
+                            "withheld", "not_summarised", "hash"}  # fmt: skip
     for model in content["models"]:
-        assert set(model) == {"id", "columns", "trials"}
+        assert set(model) == {"id", "columns", "rule", "trials"}
         r = len(model["columns"]) - 1
         for block in model["trials"]:  # per trial: its size, r means, r(r+1)/2 sums
             assert set(block) == {"trial", "n", "means", "gram"}

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+import ipdma
 from ipdma import summaries
 from ipdma.analysis import AnalysisPlan
 from ipdma.analysis._spec import build_grid
@@ -63,10 +64,11 @@ def test_in_process_protocol_equals_the_pooled_fit(sites):
 def test_shared_folder_transport(sites, tmp_path):
     frame, parts, _ = sites
     names = [f"site{k}" for k in range(len(parts))]
+    plan = PLAN.model_copy(update={"modifiers": ()})  # the overall model only
     servers = [
         threading.Thread(
             target=summaries.serve_folder,
-            args=(tmp_path, name, summaries.BinomialSite(part, PLAN)),
+            args=(tmp_path, name, summaries.BinomialSite(part, plan)),
             daemon=True,
         )
         for name, part in zip(names, parts, strict=True)
@@ -74,7 +76,6 @@ def test_shared_folder_transport(sites, tmp_path):
     for server in servers:
         server.start()
     transport = summaries.FolderTransport(tmp_path, tuple(names), timeout=120)
-    plan = PLAN.model_copy(update={"modifiers": ()})  # the overall model only
     site_files = [summaries.summarize(p, plan, site=n, rules=RULES) for n, p in
                   zip(names, parts, strict=True)]  # fmt: skip
     fits = summaries.fit_federated_binomial(site_files, transport, plan, rules=RULES)
@@ -88,6 +89,33 @@ def test_shared_folder_transport(sites, tmp_path):
     for name in names:
         kinds = {p.name.split("-")[0] for p in (tmp_path / name).iterdir()}
         assert kinds == {"request", "response"}
+
+
+def test_a_site_holding_another_plan_refuses(sites, tmp_path):
+    """The site answers a refusal (not silence) and the coordinator raises its reason."""
+    _, parts, files = sites
+    other = PLAN.model_copy(update={"modifiers": ()})
+    names = [f"site{k}" for k in range(len(parts))]
+    servers = [
+        threading.Thread(
+            target=summaries.serve_folder,
+            args=(tmp_path, name, summaries.BinomialSite(part, other)),
+            kwargs={"timeout": 60},
+            daemon=True,
+        )
+        for name, part in zip(names, parts, strict=True)
+    ]
+    for server in servers:
+        server.start()
+    transport = summaries.FolderTransport(tmp_path, tuple(names), timeout=60)
+    try:
+        with pytest.raises(ipdma.errors.IpdmaError, match="site0 refused request 1: the coord"):
+            summaries.fit_federated_binomial(files, transport, PLAN, rules=RULES)
+    finally:
+        transport.close()
+    for server in servers:
+        server.join(timeout=30)
+        assert not server.is_alive()  # close() stopped every site
 
 
 def test_site_name_missing_from_the_transport(sites):

@@ -86,3 +86,34 @@ def test_logistic_on_spark_with_a_grouped_map_equals_the_pooled_fit(spark):
     assert relative(got.fixef, pooled.fixef, 1e-8) < FEDERATED_LOGISTIC_RTOL
     assert relative(got.se, pooled.se) < FEDERATED_LOGISTIC_RTOL
     assert relative(got.loglik, pooled.loglik) < FEDERATED_LOGISTIC_RTOL
+
+
+def test_spark_category_blocks_equal_duckdb(spark):
+    """Subgroup cells (text, binary and cut-point categories) and categorical indicators are
+    formed by the same ibis expression on Spark."""
+    import ibis
+
+    from ipdma.analysis import AnalysisPlan
+
+    from .test_model_kinds import MODIFIERS, with_text_modifier
+
+    plan = AnalysisPlan(
+        outcomes=("pain",), windows=("short",), comparisons=("any",),
+        modifiers=("bmi_class", "female", "bmi"),
+        modifier={k: MODIFIERS[k] for k in ("bmi_class", "female", "bmi")},
+        subgroups=True, subgroup_adjustment="unadjusted", adjustments=("unadjusted",),
+    )  # fmt: skip
+    part = with_text_modifier(split(consortium())[0])
+    backend = ibis.pyspark.connect(spark)
+    spark.createDataFrame(part).createOrReplaceTempView("site0_categories")
+    rules = summaries.DisclosureRules(1)
+    on_spark = summaries.summarize(
+        backend.table("site0_categories"), plan, rules=rules, backend=backend
+    )
+    on_duckdb = summaries.summarize(part, plan, rules=rules)
+    assert [m.model_id for m in on_spark.models] == [m.model_id for m in on_duckdb.models]
+    assert any(m.cells for m in on_spark.models) and any(m.rule for m in on_spark.models)
+    for a, b in zip(on_spark.models, on_duckdb.models, strict=True):
+        assert (a.trials, a.cells, a.columns, a.rule) == (b.trials, b.cells, b.columns, b.rule)
+        np.testing.assert_allclose(a.gram, b.gram, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(a.means, b.means, rtol=1e-13, atol=1e-15)

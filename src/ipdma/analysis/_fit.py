@@ -20,6 +20,7 @@ from ._design import PreparedModel
 from ._forest import trial_effects, wants_trials
 from ._plan import AnalysisPlan
 from ._records import TIDY_COLUMNS, FitOptions, ModelResult, empty_trials
+from ._separation import separated_trials
 from ._two_stage import two_stage_record
 
 __all__ = ["FitOutcome", "fit_prepared", "options_of"]
@@ -96,6 +97,7 @@ def _base(prepared: PreparedModel, plan: AnalysisPlan) -> dict:
         "baseline_mean": prepared.baseline_mean,
         "reference": prepared.reference,
         "notes": tuple(prepared.notes),
+        "separated": separated_trials(prepared),
     }
 
 

@@ -135,7 +135,9 @@ def _unstable(row: Mapping, model: Mapping | None, rules: ImportanceRules) -> st
             return "model failed"
         if model.get("converged") is False or str(model.get("converged")) == "False":
             return "did not converge"
-        if "separation" in str(model.get("warnings") or ""):
+        if _text(model.get("separated")):
+            return f"separation in trial(s) {model['separated']}"
+        if "separation" in str(model.get("warnings") or "") + str(model.get("message") or ""):
             return "separation"
     estimate, low, high = (float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
     if not math.isfinite(estimate):
@@ -193,7 +195,8 @@ def flag_importance(
 
     ``baseline_means`` maps (outcome, window, comparison) to the mean baseline value of the
     outcome in the cell's overall model (used by the methods rule); ``models`` is the
-    models table (``id, converged, warnings, error``), for failures and separation.
+    models table (``id, converged, separated, warnings, message, error``), for failures and
+    separation (a trial whose own data separate the outcome, or separated fixed terms).
     """
     rules = plan.importance
     effects = _subgroup_effects(subgroups)

@@ -112,6 +112,7 @@ def pool_records(records: Sequence[ModelResult]) -> ModelResult:
         notes=notes,
         two_stage=None,
         imputation=ImputationInfo(m=m, fmi=tuple(float(v) for v in fmi)),
+        separated=tuple(sorted({t for r in records for t in r.separated})),
     )
 
 

@@ -84,13 +84,32 @@ class TwoStageEstimate:
     """The two-stage estimate of a main model's reported term (:func:`ipdma.meta.two_stage`).
 
     On the reporting scale (mean difference, or odds ratio for global recovery); NaN when
-    the two-stage analysis could not be computed.
+    the two-stage analysis could not be computed. ``left_out``: ``(trial, reason)`` of every
+    trial of the model that stage 1 could not use (e.g. separation: the trial's own odds
+    ratio is infinite), shown beside the estimate; such a trial is never dropped silently.
     """
 
     estimate: float
     ci_low: float
     ci_high: float
     p: float
+    left_out: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {**self.__dict__, "left_out": [list(pair) for pair in self.left_out]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TwoStageEstimate:
+        """Inverse of :meth:`to_dict` (records stored before ``left_out`` have none)."""
+        pairs = tuple((str(t), str(r)) for t, r in data.get("left_out", ()))
+        fields = {k: data[k] for k in ("estimate", "ci_low", "ci_high", "p")}
+        return cls(**fields, left_out=pairs)
+
+    @property
+    def notice(self) -> str:
+        """ "trial sept left out: separation (...)" for every trial left out ("" if none)."""
+        return "; ".join(f"trial {t} left out: {r}" for t, r in self.left_out)
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,10 @@ class ModelResult:
         The structured convergence record (None when no fit was made).
     two_stage
         The two-stage estimate of the main models (None otherwise).
+    separated
+        Trials whose own data separate the outcome of a logistic model (no finite
+        estimate of their own; ``ipdma.analysis._separation``): the model's estimates are
+        unstable and are marked wherever they are shown.
     trials
         Per-trial treatment effects of the overall models in the primary window (each
         trial's own regression, reporting scale; :data:`TRIAL_COLUMNS`): the one-stage
@@ -181,6 +204,7 @@ class ModelResult:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     imputation: ImputationInfo | None = None
+    separated: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if tuple(self.terms.columns) != TIDY_COLUMNS:
@@ -270,7 +294,8 @@ class ModelResult:
             "terms": _frame_json(self.terms, TIDY_COLUMNS),
             "varcomp": _frame_json(self.varcomp, VARCOMP_COLUMNS),
             "convergence": None if self.convergence is None else self.convergence.to_dict(),
-            "two_stage": None if self.two_stage is None else self.two_stage.__dict__,
+            "two_stage": None if self.two_stage is None else self.two_stage.to_dict(),
+            "separated": list(self.separated),
             "trials": _frame_json(self.trials, TRIAL_COLUMNS),
             "notes": list(self.notes),
             "warnings": list(self.warnings),
@@ -303,7 +328,9 @@ class ModelResult:
             convergence=None
             if data["convergence"] is None
             else ConvergenceRecord.from_dict(data["convergence"]),
-            two_stage=None if data["two_stage"] is None else TwoStageEstimate(**data["two_stage"]),
+            two_stage=None
+            if data["two_stage"] is None
+            else TwoStageEstimate.from_dict(data["two_stage"]),
             trials=_frame_from_json(data["trials"], TRIAL_COLUMNS)
             if "trials" in data
             else empty_trials(),
@@ -313,6 +340,7 @@ class ModelResult:
             imputation=None
             if data.get("imputation") is None
             else ImputationInfo(int(data["imputation"]["m"]), tuple(data["imputation"]["fmi"])),
+            separated=tuple(data.get("separated", ())),
         )
 
     def replace(self, **changes: Any) -> ModelResult:
@@ -337,6 +365,10 @@ class ModelResult:
             f"method: {self.method or '(none)'}; {self.nobs} participants in "
             f"{self.ngroups} trials; {100 * self.level:g}% CIs and p-values from {inference}",
         ]
+        if self.separated:
+            lines.append(
+                f"separation (unstable estimates) in trial(s): {', '.join(self.separated)}"
+            )
         if len(self.terms):
             columns = ["term", "level", "studies", "estimate", "se", "p", "ci_low", "ci_high"]
             table = pd.DataFrame(self.terms)[columns]
@@ -418,7 +450,8 @@ def _cell(value: Any) -> Any:
 
 
 def _frame_json(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list[Any]]:
-    return {c: [_cell(v) for v in frame[c].tolist()] for c in columns}
+    values = frame.loc[:, list(columns)].to_numpy(dtype=object)
+    return {c: [_cell(v) for v in values[:, j].tolist()] for j, c in enumerate(columns)}
 
 
 def _frame_from_json(data: Mapping[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -79,25 +79,29 @@ def project_of_master(master: MasterData) -> Path | None:
     from the working directory and from the folders above the master file, and accepted
     only if that project's output folder holds this master file.
     """
-    provenance = master.provenance
+    return project_of_provenance(master.provenance, master.path)
+
+
+def project_of_provenance(provenance: pd.DataFrame, path: Path | None) -> Path | None:
+    """:func:`project_of_master` from a master's provenance table and file path."""
     if provenance.empty or "kind" not in provenance or "path" not in provenance:
         return None
     relative = [str(p) for p in provenance.loc[provenance["kind"] == "project", "path"]]
     bases = [Path.cwd()]
-    if master.path is not None:
-        bases += list(master.path.resolve().parents)
+    if path is not None:
+        bases += list(path.resolve().parents)
     for rel in relative:
         for base in bases:
             candidate = (base / rel).resolve()
             if not candidate.is_file():
                 continue
-            if master.path is None:
+            if path is None:
                 return candidate
             try:
                 output = load_project(candidate).output_dir
             except IpdmaError:
                 continue
-            if output == master.path.resolve().parent:
+            if output == path.resolve().parent:
                 return candidate
     return None
 

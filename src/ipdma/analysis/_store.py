@@ -25,6 +25,7 @@ Every write is one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -164,7 +165,7 @@ class ResultsStore:
         con = self._connect()
         try:
             con.execute("CREATE TEMP TABLE wanted (key VARCHAR)")
-            con.executemany("INSERT INTO wanted VALUES (?)", [(k,) for k in wanted])
+            _insert(con, "INSERT INTO wanted", ("key",), [(k,) for k in wanted])
             rows = con.execute(
                 "SELECT f.key, f.record FROM fits f JOIN wanted w USING (key)"
             ).fetchall()
@@ -193,15 +194,15 @@ class ResultsStore:
         con = self._connect()
         try:
             con.execute("BEGIN TRANSACTION")
-            (run,) = con.execute("SELECT coalesce(max(run), 0) + 1 FROM runs").fetchone() or (1,)
+            (run,) = con.execute("SELECT coalesce(max(run), 0) + 1 FROM runs").fetchall()[0]
             cache = [(k, r.model_id, r.to_json()) for k, r in new_fits.items() if r.error is None]
             if cache:
-                con.executemany("INSERT OR REPLACE INTO fits VALUES (?, ?, ?)", cache)
+                _insert(con, "INSERT OR REPLACE INTO fits", ("key", "model_id", "record"), cache)
             con.execute("DELETE FROM results")
             pairs = enumerate(zip(records, keys, strict=True))
             rows = [(i, r.model_id, k, r.to_json()) for i, (r, k) in pairs]
             if rows:
-                con.executemany("INSERT INTO results VALUES (?, ?, ?, ?)", rows)
+                _insert(con, "INSERT INTO results", ("position", "model_id", "key", "record"), rows)
             con.execute("DELETE FROM imputation")
             if imputation:
                 con.executemany(
@@ -216,10 +217,14 @@ class ResultsStore:
             )
             timing = [(run, new_fits[k].model_id, k, t, cpu) for k, (t, cpu) in times.items()]
             if timing:
-                con.executemany("INSERT INTO fit_times VALUES (?, ?, ?, ?, ?)", timing)
+                _insert(
+                    con, "INSERT INTO fit_times",
+                    ("run", "model_id", "key", "seconds", "cpu_seconds"), timing,
+                )  # fmt: skip
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed write may have ended it
+                con.execute("ROLLBACK")
             raise
         finally:
             con.close()
@@ -303,3 +308,18 @@ def now() -> str:
 def as_dict(log: RunLog) -> dict[str, Any]:
     """The run log as a plain dict."""
     return dict(log.__dict__)
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, statement: str, columns: tuple[str, ...], rows: list[tuple]
+) -> None:
+    """``statement`` (``INSERT [OR REPLACE] INTO table``) for many rows in one scan of a
+    registered frame (``executemany`` runs one statement per row: seconds for a grid)."""
+    frame = pd.DataFrame.from_records(rows, columns=list(columns))
+    con.register("_ipdma_rows", frame)
+    try:
+        con.execute(
+            f"{statement} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _ipdma_rows"
+        )
+    finally:
+        con.unregister("_ipdma_rows")

@@ -1,5 +1,8 @@
 """Tidy result tables from the model records: overall, interactions, subgroups, models.
 
+``separated`` names the trials whose own data separate the outcome of the row's (logistic)
+model (``ipdma.analysis._separation``): its estimates are unstable.
+
 Every number comes from a record's tidy frame (:meth:`ModelResult.tidy`); these functions
 only select, label and put estimates on the reporting scale: mean difference (pain,
 function; 0-100) or odds ratio (global recovery: exp of the log-OR estimate and CI). Every
@@ -31,24 +34,24 @@ __all__ = [
 
 OVERALL_COLUMNS = [
     "outcome", "window", "comparison", "scale", "studies", "participants", "estimate",
-    "ci_low", "ci_high", "p", "p_fdr", "se", "tau", "converged", "singular", "model_id",
-    "error",
+    "ci_low", "ci_high", "p", "p_fdr", "se", "tau", "converged", "singular", "separated",
+    "model_id", "error",
 ]  # fmt: skip
 INTERACTION_COLUMNS = [
     "outcome", "window", "comparison", "modifier", "label", "level", "reference", "adjusted",
     "studies", "participants", "estimate", "ci_low", "ci_high", "p", "p_fdr", "scale", "se",
     "across_estimate", "across_ci_low", "across_ci_high", "across_p", "across_studies",
-    "note", "converged", "singular", "model_id", "error",
+    "note", "converged", "singular", "separated", "model_id", "error",
 ]  # fmt: skip
 SUBGROUP_COLUMNS = [
     "outcome", "window", "comparison", "modifier", "label", "level", "order", "adjusted",
     "studies", "participants", "estimate", "ci_low", "ci_high", "p", "scale", "note",
-    "converged", "model_id", "error",
+    "converged", "separated", "model_id", "error",
 ]  # fmt: skip
 MODEL_COLUMNS = [
     "id", "kind", "outcome", "window", "comparison", "modifier", "adjusted", "formula",
-    "method", "nobs", "ngroups", "converged", "singular", "dropped", "tau", "convergence",
-    "message", "warnings", "notes", "error", "status", "key",
+    "method", "nobs", "ngroups", "converged", "singular", "separated", "dropped", "tau",
+    "convergence", "message", "warnings", "notes", "error", "status", "key",
 ]  # fmt: skip
 
 
@@ -98,9 +101,15 @@ def _status(record: ModelResult) -> dict[str, Any]:
     return {
         "converged": record.converged,
         "singular": record.singular,
+        "separated": separated_text(record),
         "model_id": record.model_id,
         "error": record.error,
     }
+
+
+def separated_text(record: ModelResult) -> str:
+    """The trials with separation in the record's model, comma-separated ("" if none)."""
+    return ", ".join(record.separated)
 
 
 def overall_table(records: Sequence[ModelResult]) -> pd.DataFrame:
@@ -193,6 +202,7 @@ def subgroups_table(records: Sequence[ModelResult], plan: AnalysisPlan) -> pd.Da
                     "scale": scale,
                     "note": term["note"],
                     "converged": record.converged,
+                    "separated": separated_text(record),
                     "model_id": record.model_id,
                     "error": record.error,
                 }
@@ -225,6 +235,7 @@ def models_table(records: Sequence[ModelResult], keys: Sequence[str]) -> pd.Data
                 "ngroups": record.ngroups if record.formula else None,
                 "converged": record.converged,
                 "singular": record.singular,
+                "separated": separated_text(record),
                 "dropped": record.dropped if record.formula else None,
                 "tau": record.tau,
                 "convergence": None if convergence is None else convergence.checks,

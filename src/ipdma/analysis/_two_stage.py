@@ -4,6 +4,11 @@ For the primary window and comparison set, the overall effects and the unadjuste
 interactions of binary and continuous modifiers are re-estimated by
 :func:`ipdma.meta.two_stage` (per-trial ANCOVA, then REML random-effects pooling) on the
 same rows the one-stage model used, so readers see where the two approaches disagree.
+
+A trial that stage 1 cannot use (one arm, no variation in the modifier, or separation in a
+logistic model: its own odds ratio is infinite) is left out of the pooling, never silently:
+the record keeps ``(trial, reason)`` (:attr:`TwoStageEstimate.left_out`) and the tables show
+it in ``two_stage_note`` beside the estimate. No continuity or Firth correction is applied.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from ._records import ModelResult, TwoStageEstimate
 
 __all__ = ["TWO_STAGE_COLUMNS", "add_two_stage", "two_stage_record", "wants_two_stage"]
 
-TWO_STAGE_COLUMNS = ["two_stage_estimate", "two_stage_ci_low", "two_stage_ci_high", "two_stage_p"]
+TWO_STAGE_COLUMNS = [
+    "two_stage_estimate", "two_stage_ci_low", "two_stage_ci_high", "two_stage_p",
+    "two_stage_note",
+]  # fmt: skip
 
 
 def _two_stage_row(
@@ -54,14 +62,21 @@ def _two_stage_row(
     except (IpdmaError, ValueError, ArithmeticError, np.linalg.LinAlgError):
         return TwoStageEstimate(math.nan, math.nan, math.nan, math.nan)
     low, high = result.ci
+    unused = result.trials[~result.trials["used"].astype(bool)]
+    left_out = tuple(
+        (str(t), str(r)) for t, r in zip(unused["trial"], unused["reason"], strict=True)
+    )
     if prepared.family == "binomial":
         return TwoStageEstimate(
             float(np.exp(result.estimate)),
             float(np.exp(low)),
             float(np.exp(high)),
             float(result.pooled.p),
+            left_out,
         )
-    return TwoStageEstimate(float(result.estimate), float(low), float(high), float(result.pooled.p))
+    return TwoStageEstimate(
+        float(result.estimate), float(low), float(high), float(result.pooled.p), left_out
+    )
 
 
 def wants_two_stage(prepared: PreparedModel, plan: AnalysisPlan) -> bool:
@@ -99,8 +114,9 @@ def add_two_stage(
             records[str(i)].two_stage if str(i) in records else None for i in frame["model_id"]
         ]
         frame = frame.copy()
-        for column in TWO_STAGE_COLUMNS:
+        for column in TWO_STAGE_COLUMNS[:-1]:
             name = column.removeprefix("two_stage_")
             frame[column] = [math.nan if v is None else getattr(v, name) for v in values]
+        frame["two_stage_note"] = ["" if v is None else v.notice for v in values]
         out.append(frame)
     return out[0], out[1]

@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "_analyze",
     "_predict",
     "_summaries",
+    "_federate",
     "_report",
 )
 
@@ -74,8 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+_OS_FAULTS = ("permission denied", "no space left", "read-only file system", "cannot open file")
+
+
 def _is_duckdb_io(exc: BaseException) -> bool:
+    """DuckDB's I/O errors, also when they surface as another class (a commit that cannot
+    open its write-ahead log raises a TransactionException naming the OS error)."""
     module = type(exc).__module__ or ""
-    return "duckdb" in module and type(exc).__name__ in (
-        "IOException", "PermissionException", "OutOfMemoryException",
-    )  # fmt: skip
+    if "duckdb" not in module:
+        return False
+    if type(exc).__name__ in ("IOException", "PermissionException", "OutOfMemoryException"):
+        return True
+    return any(fault in str(exc).lower() for fault in _OS_FAULTS)

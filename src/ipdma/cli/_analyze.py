@@ -105,6 +105,18 @@ def _print(results: AnalysisResults, project: Path) -> None:
         figures = _subgroup_figures(results, folder.parent / "figures", _settings(project))
         if figures:
             out.print(f"figures: {figures[0].parent} ({len(figures)} subgroup forest plots)")
+    separated: dict[str, int] = {}
+    for record in results.records:
+        for trial in record.separated:
+            separated[trial] = separated.get(trial, 0) + 1
+    for trial, count in sorted(separated.items()):
+        console.print(
+            f"[yellow]notice:[/] separation in trial {trial} ({count} logistic model(s)): the "
+            "outcome is perfectly predicted within the trial, so those estimates are unstable; "
+            "they are marked in the tables (column `separated`), the report marks them \u2016, "
+            "and two-stage estimates leave the trial out (column `two_stage_note`)",
+            highlight=False,
+        )
     failed = [r for r in results.records if r.status == "failed"]
     for record in failed[:5]:
         console.print(f"[yellow]failed:[/] {record.model_id}: {record.error}", highlight=False)

@@ -61,7 +61,9 @@ def ingest(
         )
     elif len(result.identifiers):
         out.print(_table(result.identifiers, "Columns left out as likely direct identifiers"))
-    for notice in result.notices:
+    from ..harmonize._notices import grouped_notices
+
+    for notice in grouped_notices(list(result.notices)):
         console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     for trial, encoding in result.encodings.items():
         if encoding != "utf-8" and not quiet:
@@ -92,5 +94,7 @@ def check(
     out.print(_table(missing, "Missing data and ranges (harmonized scale)"))
     out.print(_table(report.replication, "Replication of published aggregates"))
     out.print(report.summary())
-    for notice in report.notices:
+    from ..harmonize._notices import grouped_notices
+
+    for notice in grouped_notices(list(report.notices)):
         out.print(f"notice: {escape(notice)}", highlight=False)

@@ -51,6 +51,13 @@ def summarize_command(
     path = write_summaries(summaries, output)
     out.print(f"summaries: {path} ({len(summaries.models)} models, {len(summaries.trials)} trials)")
     out.print(f"manifest (what leaves the site): {path.name}.manifest.txt")
+    if summaries.not_summarised:
+        console.print(
+            f"[yellow]not summarised ({len(summaries.not_summarised)} model(s)):[/] "
+            + summaries.not_summarised[0].reason
+            + (" (and others; see the manifest)" if len(summaries.not_summarised) > 1 else ""),
+            highlight=False,
+        )
     if summaries.withheld:
         console.print(
             f"[yellow]withheld by disclosure control ({len(summaries.withheld)} trial "
@@ -106,5 +113,5 @@ def analyze_summaries(files: list[Path], project: Path | None, output: Path | No
     if logistic:
         out.print(
             f"{len(logistic)} logistic model(s) need the iterative protocol with the sites "
-            "(ipdma.summaries.fit_federated_binomial with a FolderTransport; docs/federated.md)"
+            "(`ipdma federate coordinate` with `ipdma federate site` at each site; docs/federated.md)"
         )

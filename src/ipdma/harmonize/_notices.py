@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..spec import TrialSpec
 
-__all__ = ["trial_notices"]
+__all__ = ["grouped_notices", "trial_notices"]
 
 Outcome = Literal["pain", "function"]
 
@@ -100,9 +100,9 @@ def trial_notices(
         )
     elif not (used["role"] == "comparison").any():
         notices.append(
-            f"trial {spec.id}: no participant is in a comparison arm (all {len(used)} arms "
-            "are exercise), so the trial cannot contribute to exercise-vs-comparison effects "
-            "(check the arms' `category` if one is a comparison)"
+            f"trial {spec.id}: no participant is in a comparison arm (every arm is exercise), "
+            "so the trial cannot contribute to exercise-vs-comparison effects (check the "
+            "arms' `category` if one is a comparison)"
         )
     follow = outcomes[outcomes["time_weeks"] > 0]
     if outcomes.empty:
@@ -116,3 +116,32 @@ def trial_notices(
             "contribute to any analysis (check [outcomes] times and columns)"
         )
     return notices
+
+
+_TRIAL_NOTICE = re.compile(r"^trial (\S+): (.*)$", re.S)
+
+
+def grouped_notices(notices: list[str]) -> list[str]:
+    """Notices for printing: the same notice about several trials as one line naming them
+    (``trials a, b, c: ...``), in order of first appearance; others unchanged.
+
+    Exercise-vs-exercise trials are the commonest design in the paper (10 of 27), so one
+    line per trial would bury the notices that need action.
+    """
+    groups: dict[str, list[str]] = {}
+    for notice in notices:
+        match = _TRIAL_NOTICE.match(notice)
+        key, trial = (match.group(2), match.group(1)) if match else (notice, "")
+        groups.setdefault(key, []).append(trial)
+    lines = []
+    for text, trials in groups.items():
+        named = list(dict.fromkeys(t for t in trials if t))
+        if not named:
+            lines.append(text)
+        elif len(named) == 1:
+            lines.append(f"trial {named[0]}: {text}")
+        else:
+            lines.append(
+                f"trials {', '.join(named)}: {text.replace('the trial cannot', 'they cannot')}"
+            )
+    return lines

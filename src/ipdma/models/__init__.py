@@ -6,15 +6,29 @@ lme4-style formula, builds the design (rows sorted by trial) and dispatches on `
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
 from .._literals import Ddf, Family, Residual, validate
 from ..errors import ModelError, SpecError
 from ._convergence import ConvergenceRecord
-from ._crossproducts import CrossProducts, fit_crossproducts
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._result import MixedResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._crossproducts import CrossProducts, fit_crossproducts
+
+
+def __getattr__(name: str) -> Any:
+    """The cross-product (federated) engine is imported on first use: a fit does not need it."""
+    if name in ("CrossProducts", "fit_crossproducts"):
+        from . import _crossproducts
+
+        return getattr(_crossproducts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ConvergenceRecord",

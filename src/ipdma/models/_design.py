@@ -120,19 +120,27 @@ def _check_columns(names: set[str], data: pd.DataFrame, formula: str) -> None:
 _NUMBER_KINDS = {"integer", "floating", "mixed-integer-float", "decimal", "empty"}
 
 
-def _coerce_object_numbers(data: pd.DataFrame, names) -> pd.DataFrame:
+def _coerce_object_numbers(series: dict[str, pd.Series]) -> dict[str, pd.Series]:
     """Object columns holding only numbers and None/NaN (e.g. built from Python lists with
-    None for missing) become float columns, as R reads them; other columns are unchanged."""
+    None for missing) become float columns, as R reads them; returns those columns."""
     coerced = {}
-    for name in names:
-        col = data[name]
+    for name, col in series.items():
         if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in _NUMBER_KINDS:
             coerced[name] = pd.to_numeric(col, errors="coerce").astype(float)
-    return data.assign(**coerced) if coerced else data
+    return coerced
 
 
-def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
-    col = data[name]
+def _code_strings(column: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """``pd.factorize(column, sort=True)`` for a pandas string column (missing: -1), or None
+    for other dtypes (coded from the NumPy values as before)."""
+    if not isinstance(column.dtype, pd.StringDtype):
+        return None
+    codes, levels = pd.factorize(column, sort=True)
+    return np.asarray(codes), levels
+
+
+def _numeric(col: pd.Series, role: str) -> np.ndarray:
+    name = str(col.name)
     if col.dtype == bool:
         return col.to_numpy(dtype=float)
     if not pd.api.types.is_numeric_dtype(col):
@@ -202,7 +210,11 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     for term in parsed.random:
         needed |= _required(term.expr)
     _check_columns(needed, data, parsed.formula)
-    duplicated = sorted(n for n in needed if int((data.columns == n).sum()) > 1)
+    duplicated = (
+        []
+        if data.columns.is_unique
+        else sorted(n for n in needed if int((data.columns == n).sum()) > 1)
+    )
     if duplicated:
         raise InputError(
             f"the data have more than one column named {duplicated[0]!r}",
@@ -210,11 +222,23 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
             hint="rename or drop the duplicate columns before fitting",
         )
 
-    data = _coerce_object_numbers(data, sorted(needed))
-    cols = {name: data[name].to_numpy() for name in sorted(needed)}
+    series = {name: data[name] for name in sorted(needed)}  # each column looked up once
+    coerced = _coerce_object_numbers(series)
+    if coerced:
+        data = data.assign(**coerced)
+        series.update(coerced)
+    # a string trial column is coded once by pandas (pyarrow: fast), not as Python objects
+    group_coded = _code_strings(series[group_name])
+    cols = {
+        name: column.to_numpy()
+        for name, column in series.items()
+        if name != group_name or group_coded is None
+    }
     complete = np.ones(len(data), dtype=bool)
     for arr in cols.values():
         complete &= ~pd.isna(arr)
+    if group_coded is not None:
+        complete &= group_coded[0] >= 0
     for name, arr in cols.items():
         if arr.dtype.kind == "f" and not np.isfinite(arr[complete]).all():
             bad = np.flatnonzero(complete & ~np.isfinite(np.where(complete, arr, 0.0)))[0]
@@ -225,12 +249,19 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
                 value=arr[bad],
                 hint="recode it as missing (NaN) or fix the value before fitting",
             )
-    trial_all = cols[group_name]
-    has_trial = ~pd.isna(trial_all)
-    levels_all = np.sort(pd.unique(trial_all[has_trial]))
+    if group_coded is None:
+        trial_all = cols[group_name]
+        has_trial = ~pd.isna(trial_all)
+        levels_all = np.sort(pd.unique(trial_all[has_trial]))
+    else:
+        has_trial = group_coded[0] >= 0
+        levels_all = group_coded[1].to_numpy(dtype=object)
     n_drop = int((~complete).sum())
     if n_drop:
-        gone = trial_all[~complete & has_trial]
+        if group_coded is None:
+            gone = trial_all[~complete & has_trial]
+        else:
+            gone = levels_all[group_coded[0][~complete & has_trial]]
         dropped = pd.Series(gone).value_counts().reindex(levels_all, fill_value=0).astype(int)
         n_missing_trial = int((~has_trial).sum())
         if n_missing_trial:
@@ -241,6 +272,8 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
     dropped.name = "dropped"
     if not complete.any():
         missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
+        if group_coded is not None:
+            missing[group_name] = int((~has_trial).sum())
         worst = max(missing, key=lambda name: missing[name])
         raise ModelError(
             f"all {len(data)} rows have a missing value in a model variable",
@@ -255,7 +288,14 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
             stacklevel=3,
         )
     rows = np.flatnonzero(complete)
-    codes, levels = pd.factorize(trial_all[rows], sort=True)
+    if group_coded is None:
+        codes, levels = pd.factorize(trial_all[rows], sort=True)
+    else:  # keep the levels present among the complete rows, in the same sorted order
+        present = np.zeros(len(levels_all), dtype=bool)
+        present[group_coded[0][rows]] = True
+        recode = np.cumsum(present) - 1
+        codes = recode[group_coded[0][rows]]
+        levels = levels_all[present]
     if len(levels) < 2:
         raise ModelError(
             f"the grouping factor {group_name!r} has a single level ({levels[0]!r}) among the "
@@ -268,14 +308,16 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         order = np.argsort(codes, kind="stable")
         rows, codes = rows[order], codes[order]
     sorted_cols = {k: v[rows] for k, v in cols.items()}
+    if group_coded is not None:  # object labels (for factor detection and formulaic)
+        sorted_cols[group_name] = levels[codes]
     factorized = {group_name: (codes, levels)}
     # pandas categoricals keep their own level order: only formulaic codes them like pandas
     fast_cols = {
-        k: v for k, v in sorted_cols.items() if not isinstance(data[k].dtype, pd.CategoricalDtype)
+        k: v for k, v in sorted_cols.items() if not isinstance(series[k].dtype, pd.CategoricalDtype)
     }
 
     def column(role: str):
-        return lambda name: _numeric(data, name, role)[rows]
+        return lambda name: _numeric(series[name], role)[rows]
 
     y = np.asarray(evaluate_expression(parsed.response, column("outcome")), dtype=float)
     if parsed.failures:

@@ -110,7 +110,9 @@ def simple_matrix(
         return None
     terms.sort(key=lambda t: t[0])  # formulaic orders terms by degree (stable)
     n = len(next(iter(columns.values())))
-    blocks, names, slices = [], [], []
+    blocks: list[Any] = []
+    names: list[str] = []
+    slices: list[tuple[str, slice]] = []
     if intercept:
         blocks.append(np.ones((n, 1)))
         names.append("Intercept")
@@ -130,16 +132,8 @@ def simple_matrix(
             names += [f"{prefix}[{'T.' if intercept else ''}{v}]" for v in lev]
             keep = codes >= first
             rows, cols = np.flatnonzero(keep), codes[keep] - first
-            if sparse:
-                import scipy.sparse as sp
-
-                block = sp.csc_matrix(
-                    (np.ones(len(rows)), (rows, cols)), shape=(n, len(levels) - first)
-                )
-            else:
-                block = np.zeros((n, len(levels) - first))
-                block[rows, cols] = 1.0
-            blocks.append(block)
+            width = len(levels) - first
+            blocks.append(_indicator_csc(rows, cols, n, width) if sparse else (rows, cols, width))
         else:
             col = np.asarray(columns[parts[0]], dtype=float).copy()
             for p in parts[1:]:
@@ -149,13 +143,68 @@ def simple_matrix(
         slices.append((label, slice(start, len(names))))
     if not names:
         return None
-    if sparse:
-        import scipy.sparse as sp
-
-        matrix = sp.hstack([sp.csc_matrix(b) for b in blocks], format="csc")
-    else:
-        matrix = np.hstack([dense(b) for b in blocks])
+    matrix = _hstack_csc(blocks, n) if sparse else _hstack_dense(blocks, n)
     return matrix, names, slices
+
+
+def _hstack_dense(blocks: list, n: int) -> np.ndarray:
+    """The dense design from indicator blocks ``(rows, cols, width)`` and (n, 1) columns,
+    written once into one array (no intermediate blocks)."""
+    width = sum(b[2] if isinstance(b, tuple) else 1 for b in blocks)
+    out = np.empty((n, width))
+    at = 0
+    for block in blocks:
+        if isinstance(block, tuple):
+            rows, cols, w = block
+            out[:, at : at + w] = 0.0
+            out[rows, at + cols] = 1.0
+            at += w
+        else:
+            out[:, at] = block[:, 0]
+            at += 1
+    return out
+
+
+def _indicator_csc(rows: np.ndarray, cols: np.ndarray, n: int, width: int):
+    """CSC parts (data, indices, indptr) of the 0/1 matrix with ones at (rows, cols); rows
+    ascending within each column, as scipy's COO-to-CSC conversion leaves them."""
+    order = np.argsort(cols, kind="stable") if np.any(np.diff(cols) < 0) else None
+    indices = rows if order is None else rows[order]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=width))])
+    return np.ones(len(indices)), indices, indptr, width
+
+
+def _hstack_csc(blocks: list, n: int):
+    """One CSC matrix (scipy) from indicator parts and dense (n, 1) columns, built directly:
+    explicit zeros are left out, as ``scipy.sparse.csc_matrix(dense)`` does."""
+    import scipy.sparse as sp
+
+    index_type = np.int32 if 2 * n < np.iinfo(np.int32).max else np.int64
+    parts = []
+    for block in blocks:
+        if isinstance(block, tuple):
+            parts.append(block)
+        else:
+            col = np.asarray(block, dtype=float)[:, 0]
+            if col.all():  # no zeros: every row
+                parts.append((col, None, np.array([0, n]), 1))
+            else:
+                rows = np.flatnonzero(col)
+                parts.append((col[rows], rows, np.array([0, len(rows)]), 1))
+    nnz = sum(int(part[2][-1]) for part in parts)
+    width = sum(part[3] for part in parts)
+    data = np.empty(nnz)
+    indices = np.empty(nnz, dtype=index_type)
+    indptr = np.empty(width + 1, dtype=index_type)
+    indptr[0] = at = col_at = 0
+    for values, rows, ptr, w in parts:
+        size = int(ptr[-1])
+        data[at : at + size] = values
+        indices[at : at + size] = np.arange(n) if rows is None else rows
+        indptr[col_at + 1 : col_at + w + 1] = ptr[1:] + at
+        at += size
+        col_at += w
+    return sp.csc_matrix((data, indices, indptr), shape=(n, width))
 
 
 def issparse(x) -> bool:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ._formula import ModelDesign
 
@@ -184,6 +183,8 @@ def kenward_roger(
     stratified
         One residual variance parameter per trial (else one common parameter).
     """
+    from threadpoolctl import threadpool_limits  # imported here: most fits never need it
+
     # small matrices only: threaded BLAS adds overhead and contends with other processes
     with threadpool_limits(1):
         return _kenward_roger(design, covariance, residual_variance, stratified)
@@ -212,7 +213,10 @@ def _kenward_roger(
     traces = np.zeros((n, n))
     for i, r in enumerate(params):
         for j in range(i, n):
-            for k in _shared_trials(r, params[j], n_trials):
+            shared = _shared_trials(r, params[j], n_trials)
+            if not shared:  # two trials' own residual variances: Q_rs = 0, no trace term
+                continue
+            for k in shared:
                 q_mats[i, j] += _q_term(r, params[j], trials[k])
                 traces[i, j] += _trace_term(r, params[j], trials[k])
             q_mats[j, i] = q_mats[i, j].T

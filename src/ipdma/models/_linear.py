@@ -30,7 +30,6 @@ import contextlib
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, SingularFitWarning
 from ._convergence import ConvergenceRecord
@@ -100,9 +99,28 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         )
         z, f, nfev = res.x, float(res.fun), int(res.nfev)
     else:  # stratified residual variances of many trials: O(K) per Newton step
+        from ._satterthwaite_hessian import profiled_rho_solver
+
         n_dense = int(free[: crit.n_theta].sum())
         weights = np.sqrt(crit.s.n[crit.rho_index] / crit.nobs)
-        z, f, nfev = newton_cg_minimize(fun, x0[free] * scale, n_dense, weights, gtol=1e-9)
+        rho_scale = scale[n_dense:]
+
+        def curvature(z):  # exact Hessian of the ratios, inverted in O(K) (scaled units)
+            x[free] = z / scale
+            solve = profiled_rho_solver(crit, x)
+            if solve is None:
+                return None
+
+            def apply(r):
+                out = r.copy()
+                out[n_dense:] = rho_scale * solve(rho_scale * r[n_dense:])
+                return out
+
+            return apply
+
+        z, f, nfev = newton_cg_minimize(
+            fun, x0[free] * scale, n_dense, weights, gtol=1e-9, curvature=curvature
+        )
     x[free] = z / scale
     return x, float(f), int(nfev)
 
@@ -233,7 +251,10 @@ def fit_linear(
         warnings.warn(msg, DataWarning, stacklevel=3)
     large = crit.n_params > NEWTON_MAX_PARAMS or stats.p > _SMALL_P
     # OpenBLAS threads on a busy machine can make a 500 x 500 eigendecomposition take
-    # seconds instead of 0.1 s: large problems run their linear algebra single-threaded.
+    # seconds instead of 0.1 s: large problems run their linear algebra single-threaded
+    # (threadpoolctl is imported only then: it costs a fresh process and each call time)
+    if large:
+        from threadpoolctl import threadpool_limits
     with threadpool_limits(1) if large else contextlib.nullcontext():
         return _estimate(design, crit, reml=reml, residual=residual, messages=messages, ddf=ddf)
 
@@ -258,7 +279,13 @@ def _estimate(
     # boundary (relative SDs 0.02, equal residual variances), where the likelihood can have
     # a second maximum (a variance of 0) that an interior start never reaches
     log_rho0 = _within_trial_log_ratios(crit) if n_rho else np.zeros(0)
-    starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
+    nt = crit.n_theta
+    if crit.n_params > NEWTON_CG_MIN_PARAMS:  # the ratios themselves (Newton-CG, many trials)
+        starts = [
+            np.concatenate([level * diag / scale[:nt], log_rho0]) for level in (0.1, 0.3, 1.0)
+        ]
+    else:  # the historic start of BFGS, ratios shrunk by 1/sqrt(n_i/2): results unchanged
+        starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
     x0 = min(starts, key=lambda x: crit.fun_and_grad(x)[0])
     x1, f1, nfev1 = _optimum(crit, x0)
     nfev1 += len(starts)

@@ -113,6 +113,8 @@ class Criterion:
         self.n_params = self.n_theta + len(self.rho_index)
         self.eye_q = np.eye(q)
         self.pad = stats.pad
+        self._no_log_rho = np.zeros(self.K)
+        self._no_log_rho.flags.writeable = False
 
     @property
     def diagonal(self) -> np.ndarray:
@@ -136,16 +138,24 @@ class Criterion:
         numpy's per-call overhead dominates at these sizes."""
         s, m, pg = self.s, self.s.m, self.s.pg
         L = self.lam(x[: self.n_theta])
-        log_rho = self.log_rho(x)
-        irho = np.exp(-log_rho)[:, None, None]
         Lt = L.T
         LtZtZ = Lt @ s.ZtZ  # (K, q, q)
-        M = LtZtZ @ L * irho + self.eye_q
+        irho: np.ndarray | float
+        if self.stratified:
+            log_rho = self.log_rho(x)
+            irho = np.exp(-log_rho)[:, None, None]
+            M = LtZtZ @ L * irho + self.eye_q
+            T = (Lt @ s.ZtU) * irho  # Lambda' Z'U / rho, (K, q, r)
+        else:  # rho_i = 1: no scaling (a common residual variance)
+            log_rho = self._no_log_rho
+            irho = 1.0
+            M = LtZtZ @ L + self.eye_q
+            T = Lt @ s.ZtU
         Minv, log_det_m = _inv_logdet(M)
-        T = (Lt @ s.ZtU) * irho  # Lambda' Z'U / rho, (K, q, r)
         MinvT = Minv @ T
-        S = s.UtU * irho - np.swapaxes(T, 1, 2) @ MinvT  # U' V0^{-1} U per trial
-        log_det_v = float(s.n @ log_rho + log_det_m)
+        UtVU = np.swapaxes(T, 1, 2) @ MinvT
+        S = (s.UtU * irho if self.stratified else s.UtU) - UtVU  # U' V0^{-1} U per trial
+        log_det_v = float(s.n @ log_rho + log_det_m) if self.stratified else float(log_det_m)
         Ainv: np.ndarray | None
         AinvB: np.ndarray | None
         if m:
@@ -228,9 +238,14 @@ class Criterion:
         """Z'V0^{-1}Z, Z'V0^{-1}U and the weight vectors w_i = [-beta_i, 1]."""
         s = self.s
         irho = core["irho"]
-        G = np.swapaxes(core["LtZtZ"], 1, 2) @ core["Minv"] * irho  # Z'Z Lambda M^{-1} / rho
-        Q = s.ZtZ * irho - G @ core["LtZtZ"] * irho
-        R = s.ZtU * irho - G @ core["T"]
+        G = np.swapaxes(core["LtZtZ"], 1, 2) @ core["Minv"]  # Z'Z Lambda M^{-1}
+        if self.stratified:
+            G = G * irho  # ... / rho
+            Q = s.ZtZ * irho - G @ core["LtZtZ"] * irho
+            R = s.ZtU * irho - G @ core["T"]
+        else:
+            Q = s.ZtZ - G @ core["LtZtZ"]
+            R = s.ZtU - G @ core["T"]
         return dict(Q=Q, R=R, w=self.weights(core))
 
     def _second_moment(self, core: dict) -> np.ndarray:
@@ -248,7 +263,7 @@ class Criterion:
         s, m, pg = self.s, self.s.m, self.s.pg
         wt = self._weighted(core)
         L, R = core["L"], wt["R"]
-        u = np.einsum("kqr,kr->kq", R, wt["w"])  # Z_i' V0_i^{-1} r_i
+        u = (R @ wt["w"][:, :, None])[:, :, 0]  # Z_i' V0_i^{-1} r_i
         psi = wt["Q"].sum(0)
         if self.reml:
             # sum_i Wx_i Hsub_i Wx_i' = sum_i [Wl A^{-1} Wl' + D C^{-1} D'], D = Wg - Wl A^{-1}B

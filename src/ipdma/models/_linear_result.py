@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._frozen import FrozenFrame, FrozenSeries
 from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
-from ._kenward_roger import kenward_roger
 from ._linear_criterion import Criterion
 from ._result import MixedResult
 from ._satterthwaite import full_h_inverse, satterthwaite_df
@@ -68,7 +68,7 @@ def build_result(
     # BLUPs: b_i = Lambda M_i^{-1} Lambda' Z_i' (y_i - X_i beta) / rho_i
     blup = crit.blups(core)
     levels = pd.Index(design.group_levels, name=design.group_name)
-    ranef = pd.DataFrame(blup, index=levels, columns=list(design.random_names))
+    ranef = FrozenFrame(blup, index=levels, columns=list(design.random_names))
 
     sigma_by_trial = None
     sigma_out: float | pd.Series = sigma
@@ -84,21 +84,23 @@ def build_result(
             if sigma_by_trial is not None
             else np.full(design.ngroups, sigma2)
         )
+        from ._kenward_roger import kenward_roger  # on request only (not every fit)
+
         kr = kenward_roger(
             design, covariance, residual_variance, stratified=sigma_by_trial is not None
         )
 
-    names = list(design.fixed_names)
+    names = pd.Index(design.fixed_names)  # one index shared by the read-only containers
     n_par = s.p + crit.n_params + 1
     nobs = design.nobs
     return MixedResult(
         formula=design.formula.formula,
         family="gaussian",
         method="REML" if reml else "ML",
-        fixef=pd.Series(beta, index=names, name="estimate"),
-        se=pd.Series(np.sqrt(np.diag(vcov)), index=names, name="se"),
-        vcov=pd.DataFrame(vcov, index=names, columns=names),
-        df=pd.Series(df, index=names, name="df"),
+        fixef=FrozenSeries(beta, index=names, name="estimate"),
+        se=FrozenSeries(np.sqrt(np.diag(vcov)), index=names, name="se"),
+        vcov=FrozenFrame(vcov, index=names, columns=names),
+        df=FrozenSeries(df, index=names, name="df"),
         varcomp=varcomp,
         sigma=sigma_out,
         loglik=-deviance / 2,

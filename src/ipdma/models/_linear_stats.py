@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import RankDeficiencyError
-from ._fastmatrix import dense, issparse
+from ._fastmatrix import issparse
 from ._formula import ModelDesign
 
 __all__ = ["TrialStats", "check_rank", "trial_stats"]
@@ -108,20 +108,29 @@ def trial_stats(design: ModelDesign) -> TrialStats:
     W[:, :q] = design.Z
     if m:
         local = fm[:, local_cols]  # each column into its trial's slot
-        if issparse(local):
+        if issparse(local):  # scatter the nonzeros (CSC) straight into their slots
             import scipy.sparse as sp  # already imported: the design is sparse
 
-            pack = sp.csr_matrix(
-                (np.ones(len(local_cols)), (np.arange(len(local_cols)), slot)),
-                shape=(len(local_cols), m),
-            )
-            W[:, q : q + m] = (local @ pack).toarray()
+            local = sp.csc_matrix(local)
+            local.sum_duplicates()
+            W[:, q : q + m] = 0.0
+            per_column = np.diff(local.indptr)
+            W[local.indices, q + np.repeat(slot, per_column)] = local.data
         else:
             pack = np.zeros((len(local_cols), m))
             pack[np.arange(len(local_cols)), slot] = 1.0
             W[:, q : q + m] = local @ pack
     glob = fm[:, global_index]
-    W[:, q + m : width - 1] = dense(glob)
+    if issparse(glob):
+        import scipy.sparse as sp
+
+        glob = sp.csc_matrix(glob)
+        glob.sum_duplicates()
+        W[:, q + m : width - 1] = 0.0
+        per_column = np.diff(glob.indptr)
+        W[glob.indices, q + m + np.repeat(np.arange(len(global_index)), per_column)] = glob.data
+    else:
+        W[:, q + m : width - 1] = glob
     W[:, -1] = design.y
 
     starts = design.group_starts

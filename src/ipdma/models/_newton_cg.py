@@ -26,6 +26,8 @@ import numpy as np
 
 __all__ = ["newton_cg_minimize"]
 
+_FLAT = 1e-14  # relative deviance gain of a Newton step that is rounding noise
+
 
 def _preconditioner(weights: np.ndarray, n_dense: int) -> Callable[[np.ndarray], np.ndarray]:
     w = weights
@@ -48,28 +50,40 @@ def newton_cg_minimize(
     *,
     gtol: float = 1e-9,
     max_iter: int = 500,
+    curvature: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray] | None] | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Minimise ``fun`` (value and gradient); ``weights``: ``sqrt(n_i / N)`` of the trials
     whose ratios are the parameters after the first ``n_dense``.
+
+    ``curvature(z)``, if given, returns a better preconditioner at z (the inverse of the
+    exact Hessian block of the ratios, ``_linear_precondition``), or None where it is not
+    positive definite; the Sherman-Morrison one above is used then.
 
     Returns the minimiser, the minimum and the number of function evaluations.
     """
     z = np.asarray(z0, dtype=float).copy()
     n = len(z)
-    precondition = _preconditioner(np.asarray(weights, dtype=float), n_dense)
+    default = _preconditioner(np.asarray(weights, dtype=float), n_dense)
     f, g = fun(z)
     nfev = 1
-    radius = max(1.0, float(np.linalg.norm(z)))
+    radius = None  # in the preconditioner's norm; first: twice the preconditioned step's
     for _ in range(max_iter):
         if not np.isfinite(f) or np.max(np.abs(g), initial=0.0) < gtol:
             break
         gnorm = float(np.linalg.norm(g))
         tol = min(0.5, np.sqrt(gnorm)) * gnorm
+        precondition = (curvature(z) if curvature is not None else None) or default
         p, Hp = np.zeros(n), np.zeros(n)
         r = g.copy()
         y = precondition(r)
         d = -y
         ry = float(r @ y)
+        if radius is None:
+            radius = max(1.0, float(np.sqrt(ry)))
+        # |p|_M^2, p'M d and |d|_M^2 in the norm of M (the preconditioner's inverse), by the
+        # recurrences of preconditioned Steihaug CG (Conn, Gould & Toint 2000, Trust-Region
+        # Methods, algorithm 7.5.1): no product with M is needed
+        pp, pd, dd = 0.0, 0.0, ry
         for _ in range(2 * n + 2):
             h = 1e-7 / float(np.linalg.norm(d))
             _, g_h = fun(z + h * d)
@@ -77,42 +91,50 @@ def newton_cg_minimize(
             Hd = (g_h - g) / h
             dHd = float(d @ Hd)
             if not np.isfinite(dHd) or dHd <= 0:  # negative curvature: to the boundary
-                tau = _to_boundary(p, d, radius)
+                tau = _to_boundary(pp, pd, dd, radius)
                 p, Hp = p + tau * d, Hp + tau * Hd
+                pp = pp + 2 * tau * pd + tau * tau * dd
                 break
             alpha = ry / dHd
-            if np.linalg.norm(p + alpha * d) >= radius:
-                tau = _to_boundary(p, d, radius)
+            pp_new = pp + 2 * alpha * pd + alpha * alpha * dd
+            if pp_new >= radius * radius:
+                tau = _to_boundary(pp, pd, dd, radius)
                 p, Hp = p + tau * d, Hp + tau * Hd
+                pp = pp + 2 * tau * pd + tau * tau * dd
                 break
-            p, Hp = p + alpha * d, Hp + alpha * Hd
+            p, Hp, pp = p + alpha * d, Hp + alpha * Hd, pp_new
             r = r + alpha * Hd
             if np.linalg.norm(r) < tol:
                 break
             y = precondition(r)
             ry_new = float(r @ y)
-            d = -y + (ry_new / ry) * d
+            beta = ry_new / ry
+            pd = beta * (pd + alpha * dd)
+            dd = ry_new + beta * beta * dd
+            d = -y + beta * d
             ry = ry_new
         predicted = -float(g @ p + 0.5 * p @ Hp)
+        if 0 <= predicted <= _FLAT * max(1.0, abs(f)) and float(np.sqrt(max(pp, 0.0))) < radius:
+            break  # the Newton step would gain less than rounding: at the optimum
         f_new, g_new = fun(z + p)
         nfev += 1
-        step = float(np.linalg.norm(p))
+        step = float(np.sqrt(max(pp, 0.0)))
         ratio = (f - f_new) / predicted if predicted > 0 else -1.0
         if not np.isfinite(f_new) or ratio < 0.25:
             radius = 0.25 * step
         elif ratio > 0.75 and step >= 0.99 * radius:
-            radius = 2.0 * radius
+            radius = 3.0 * radius
         if np.isfinite(f_new) and f_new <= f and ratio > 0.1:
             improvement = f - f_new
             z, f, g = z + p, f_new, g_new
-            if improvement <= 1e-14 * max(1.0, abs(f)) and step < 1e-10:
+            if improvement <= 1e-14 * max(1.0, abs(f)) and float(np.linalg.norm(p)) < 1e-10:
                 break
         elif radius < 1e-12:
             break
     return z, f, nfev
 
 
-def _to_boundary(p: np.ndarray, d: np.ndarray, radius: float) -> float:
-    """tau >= 0 with |p + tau d| = radius."""
-    a, b, c = float(d @ d), 2.0 * float(p @ d), float(p @ p) - radius * radius
-    return (-b + np.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
+def _to_boundary(pp: float, pd: float, dd: float, radius: float) -> float:
+    """tau >= 0 with |p + tau d|_M = radius, from |p|_M^2, p'M d and |d|_M^2."""
+    c = pp - radius * radius
+    return (-pd + np.sqrt(max(pd * pd - dd * c, 0.0))) / dd

@@ -26,6 +26,9 @@ from ._linear_criterion import Criterion
 __all__ = ["full_h_inverse", "satterthwaite_df"]
 
 _EIGEN_TOL = 1e-8  # lmerTest's tolerance for zero eigenvalues of the Hessian
+# above this many log residual-variance ratios the Hessian is inverted in O(K) by its
+# structure (_structured_denominators) rather than by a dense eigendecomposition
+STRUCTURED_MIN_RHO = 100
 
 
 def slot_index(crit: Criterion) -> np.ndarray:
@@ -71,14 +74,11 @@ def _gradient_unprofiled(crit: Criterion, v: np.ndarray) -> np.ndarray:
     return np.concatenate([g[:nt], [g_sigma], g[nt:]])
 
 
-def varpar_covariance(crit: Criterion, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A = 2 pinv(Hessian) of the deviance in v, and the Hessian's eigenvalues.
-
-    The Hessian is taken in the better-conditioned coordinates ``u = (theta * rms(Z column),
-    log sigma, log rho)`` (central differences of the analytic gradient) and A mapped back to
-    v; the df do not depend on the coordinates, but the finite differences do: in v, a
-    residual SD of 1e-3 next to a relative SD of 50 gives a Hessian with condition ~1e12.
-    """
+def _hessian_columns(crit: Criterion, v: np.ndarray):
+    """Columns of the deviance Hessian for ``theta`` and ``sigma`` in the coordinates
+    ``u = (theta * rms(Z column), log sigma, log rho)``: central differences of the analytic
+    gradient (``2 (n_theta + 1)`` gradients whatever the number of trials). Returns the
+    columns (k, n_theta + 1), dv/du and u."""
     nt, k = crit.n_theta, len(v)
     rms = np.sqrt(np.einsum("kjj->j", crit.s.ZtZ) / crit.nobs)
     theta_scale = np.where(rms > 0, rms, 1.0)[crit.rows]
@@ -93,18 +93,83 @@ def varpar_covariance(crit: Criterion, v: np.ndarray) -> tuple[np.ndarray, np.nd
         return _gradient_unprofiled(crit, to_v(u)) * dv_du(u)
 
     u0 = np.concatenate([v[:nt] * theta_scale, [np.log(v[nt])], v[nt + 1 :]])
-    hess = np.empty((k, k))
-    for j in range(k):
+    cols = np.empty((k, nt + 1))
+    for j in range(nt + 1):
         step = 1e-4 * max(abs(u0[j]), 1e-2)
         e = np.zeros(k)
         e[j] = step
-        hess[:, j] = (grad_u(u0 + e) - grad_u(u0 - e)) / (2 * step)
+        cols[:, j] = (grad_u(u0 + e) - grad_u(u0 - e)) / (2 * step)
+    return cols, dv_du(u0)
+
+
+def varpar_covariance(crit: Criterion, v: np.ndarray, core: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A = 2 pinv(Hessian) of the deviance in v, and the Hessian's eigenvalues.
+
+    The Hessian is taken in the better-conditioned coordinates ``u = (theta * rms(Z column),
+    log sigma, log rho)`` and A mapped back to v; the df do not depend on the coordinates,
+    but the finite differences do: in v, a residual SD of 1e-3 next to a relative SD of 50
+    gives a Hessian with condition ~1e12. The ``theta`` and ``sigma`` columns are central
+    differences of the analytic gradient; the ``log rho`` block is analytic
+    (``_satterthwaite_hessian``).
+    """
+    nt = crit.n_theta
+    cols, d = _hessian_columns(crit, v)
+    hess = np.empty((len(v), len(v)))
+    hess[:, : nt + 1] = cols
+    hess[: nt + 1, nt + 1 :] = cols[nt + 1 :].T
+    if crit.stratified:
+        from ._satterthwaite_hessian import rho_block
+
+        hess[nt + 1 :, nt + 1 :] = rho_block(crit, core, v[nt]).dense()
     hess = (hess + hess.T) / 2
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > _EIGEN_TOL
     inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-    d = dv_du(u0)
     return 2 * inv * np.outer(d, d), evals
+
+
+def _structured_denominators(
+    crit: Criterion, v: np.ndarray, core: dict, J: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``diag(J A J')`` without a K x K matrix when the Hessian is safely positive definite.
+
+    The Hessian in u is ``[[H_tt, H_tr], [H_rt, D - W W']]`` (theta and sigma, then the
+    ``log rho`` block, a diagonal minus a low-rank PSD matrix; ``W = Q Cm^{1/2}``), inverted
+    by the Woodbury identity and the Schur complement ``S = H_tt - H_tr H_rr^{-1} H_rt``, in
+    O(K). It is positive definite when ``D > 0``, ``I - W'D^{-1}W`` and ``S`` are (the
+    inertia of a Schur complement, Haynsworth 1968), and then its smallest eigenvalue is at
+    least ``1 / tr(H^{-1})``; when that bound exceeds lmerTest's ``1e-8`` the
+    pseudo-inverse drops nothing and equals the inverse, so the df are exact. Otherwise
+    (None) the caller takes the dense eigendecomposition. Returns the denominators and
+    ``[1 / tr(H^{-1})]``, the lower bound on the smallest eigenvalue.
+    """
+    from ._satterthwaite_hessian import rho_block, woodbury_solver
+
+    nt = crit.n_theta
+    cols, d = _hessian_columns(crit, v)
+    Htt = (cols[: nt + 1] + cols[: nt + 1].T) / 2
+    Hrt = cols[nt + 1 :]
+    block = rho_block(crit, core, v[nt])
+    out = woodbury_solver(block.d, block.low_rank())
+    if out is None:
+        return None
+    solve_rr, trace_rr = out
+    Y = solve_rr(Hrt)  # H_rr^{-1} H_rt
+    S = Htt - Hrt.T @ Y
+    s_ev = np.linalg.eigvalsh(S)
+    if not np.all(s_ev > 0):
+        return None
+    S_inv = np.linalg.inv(S)
+    trace = float(np.trace(S_inv)) + trace_rr + float(np.einsum("ka,ab,kb->", Y, S_inv, Y))
+    bound = 1 / trace
+    if not bound > 10 * _EIGEN_TOL:
+        return None
+    Jt = J[:, : nt + 1] * d[: nt + 1]
+    Jr = J[:, nt + 1 :] * d[nt + 1 :]
+    quad_r = np.einsum("jk,kj->j", Jr, solve_rr(Jr.T))
+    z = Jt - Jr @ Y
+    quad = quad_r + np.einsum("ja,ab,jb->j", z, S_inv, z)
+    return 2 * quad, np.array([bound])
 
 
 def variance_jacobian(crit: Criterion, core: dict, sigma: float, Hinv: np.ndarray) -> np.ndarray:
@@ -134,10 +199,18 @@ def satterthwaite_df(crit: Criterion, core: dict, x: np.ndarray, sigma: float, H
     """Satterthwaite df of every fixed effect (design column order), and the Hessian eigenvalues."""
     nt = crit.n_theta
     v = np.concatenate([x[:nt], [sigma], x[nt:]])
-    A, evals = varpar_covariance(crit, v)
     J = variance_jacobian(crit, core, sigma, Hinv)
+    structured = (
+        _structured_denominators(crit, v, core, J)
+        if len(crit.rho_index) > STRUCTURED_MIN_RHO
+        else None
+    )
+    if structured is not None:
+        denom, evals = structured
+    else:
+        A, evals = varpar_covariance(crit, v, core)
+        denom = np.einsum("ja,ab,jb->j", J, A, J)
     var = sigma * sigma * np.diag(Hinv)
-    denom = np.einsum("ja,ab,jb->j", J, A, J)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = np.where(denom > 0, 2 * var**2 / denom, np.inf)
     return df, evals

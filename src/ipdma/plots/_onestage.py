@@ -46,7 +46,9 @@ def one_stage_forest(
         plotted scale (OR for ``measure="OR"``); unused trials are listed with their reason.
     pooled
         The one-stage result: ``estimate, ci_low, ci_high, pi_low, pi_high, tau, studies,
-        participants`` (``tau`` on the model scale, points or log odds).
+        participants`` (``tau`` on the model scale, points or log odds); an optional
+        ``separated`` (trials with separation, comma-separated) marks the estimate with
+        "\u2016" and a note naming them.
     measure
         ``"MD"`` (linear axis, null 0) or ``"OR"`` (log axis, null 1).
 
@@ -61,7 +63,7 @@ def one_stage_forest(
         n = int(rec["n"]) if pd.notna(rec["n"]) else 0
         used = bool(rec.get("used", True)) and math.isfinite(float(rec["estimate"]))
         if not used:
-            reason = str(rec.get("reason") or "not estimable")
+            reason = str(rec.get("reason") or "not estimable").split(" (")[0]  # short: no overlap
             rows.append(Row("study", label, cells=(str(n), f"({reason})")))
             continue
         est, low, high = (float(rec[c]) for c in ("estimate", "ci_low", "ci_high"))
@@ -70,10 +72,12 @@ def one_stage_forest(
     est = float(pooled["estimate"])
     low, high = float(pooled["ci_low"]), float(pooled["ci_high"])
     k, n_total = int(pooled["studies"]), int(pooled["participants"])
+    separated = pooled.get("separated")
+    separated = "" if not isinstance(separated, str) else separated.strip()
     rows.append(
         Row(
             "pooled",
-            f"One-stage estimate ({k} trials)",
+            f"One-stage estimate ({k} trials)" + (" \u2016" if separated else ""),
             est,
             low,
             high,
@@ -96,6 +100,8 @@ def one_stage_forest(
     if math.isfinite(tau):
         why = "singular fit, estimated at 0" if tau == 0 else "between-trial SD of the effect"
         rows.append(Row("note", f"\u03c4 = {tau:.2f} ({tau_scale}): {why}"))
+    if separated:
+        rows.append(Row("note", f"\u2016 separation in trial(s) {separated}: unstable estimate"))
     return render(
         rows,
         label_header="Trial",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ._captions import comparison_phrase, primary_of, window_phrase
 from ._labels import as_bool
+from ._separation import separation_legend
 from ._view import FigureView, format_p
 
 __all__ = [
@@ -206,6 +207,7 @@ def subgroup_figures(
                     "uncentred modifier categories (clinical cut-points or the median). First "
                     "row: the overall effect; beside each modifier (p = ...) the p-value of its "
                     "within-trial interaction (Tables 4-6).",
+                    *separation_legend(rows.to_dict("records")),
                 ),
             )
         )
@@ -261,6 +263,7 @@ def overall_figures(
                 tau_scale="log odds" if scale == "OR" else "points",
             )
             vs = _COMPARISON_WORDS.get(comparison, comparison)
+            cell_rows = cell.to_dict("records")
             views.append(
                 figure_view(
                     fig,
@@ -274,6 +277,7 @@ def overall_figures(
                         "diamond is the one-stage random-effects estimate with its 95% CI; "
                         "the red bar its 95% prediction interval for a new trial (t with K-2 "
                         "df). \u03c4: between-trial SD of the treatment effect.",
+                        *separation_legend(cell_rows),
                     ),
                 )
             )

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ._labels import as_bool, level_labels, variable_label
+from ._separation import SEPARATION_MARK, separated_in, separation_legend
 from ._tables import not_estimable
 from ._view import TableView, format_ci, format_p
 
@@ -221,7 +222,11 @@ def interaction_table(
         frame=table,
         groups=(("", 2), *((b.label, len(sub)) for b in blocks)),
         row_classes=tuple(classes),
-        notes=(*notes, *_legend(records)),
+        notes=(
+            *notes,
+            *_legend(records),
+            *separation_legend(r for part in slices for r in part.to_dict("records")),
+        ),
         repeat_first=False,
     )
 
@@ -253,6 +258,8 @@ def _estimate_cells(
     k = block.key(modifier)
     if k in important_keys or (*k[:4], None) in important_keys:
         mark = IMPORTANT_MARK + mark
+    if separated_in(first):
+        mark += SEPARATION_MARK
     if _present(first.get("unstable")):
         mark += UNSTABLE_MARK
     per_unit_odds = block.outcome == "recovery" and str(first.get("level")) in ("per unit", "nan")

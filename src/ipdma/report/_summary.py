@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._appendix9 import importance_rule_short
 from ._labels import OUTCOME_LABELS
-from ._tables import COUNT_NOTES
+from ._separation import SEPARATION_MARK, separated_in, separation_legend
 from ._view import Section, TableView, Text, format_ci, format_number, format_p
 
 __all__ = ["summary_section", "truth_value"]
@@ -61,21 +61,20 @@ def _span(low: Any, high: Any, digits: int = 1) -> str:
 
 
 def _effect_sentence(row: Mapping[str, Any], detail: bool) -> str:
+    """``pain MD -4.1 (-9.1 to 0.8)``; with ``detail`` the prediction interval and tau."""
     odds = row["outcome"] == "recovery"
     digits = 2 if odds else 1
     what = _WORD[row["outcome"]]
     estimate = format_number(row["estimate"], digits)
     ci = _span(row["ci_low"], row["ci_high"], digits)
     head = f"{what} OR {estimate}" if odds else f"{what} MD {estimate}"
-    parts = [f"95% CI {ci}"]
+    parts = [ci]
     pi = _span(row.get("pi_low"), row.get("pi_high"), digits)
     if detail and pi:
-        parts.append(f"prediction interval {pi}")
+        parts.append(f"PI {pi}")
     tau = row.get("tau")
     if detail and tau is not None and not pd.isna(tau):
         parts.append(f"\u03c4 {format_number(tau, 2)} {'log odds' if odds else 'points'}")
-    if detail:
-        parts.append(f"{int(row['studies'])} trials, {int(row['participants'])} participants")
     return f"{head} ({'; '.join(parts)})"
 
 
@@ -93,10 +92,14 @@ def _abstract(
         detail = comparison == primary
         sentences = [_effect_sentence(r, detail) for r in rows.to_dict("records")]
         joined = sentences[0] if len(sentences) == 1 else (
-            "; ".join(sentences[:-1]) + "; and " + sentences[-1]
+            ", ".join(sentences[:-1]) + " and " + sentences[-1]
         )  # fmt: skip
         lines.append(f"Exercise vs {_VERSUS.get(comparison, comparison)}: {joined}.")
     return lines
+
+
+#: modifiers named in the summary (the smallest p first); the rest are in Appendix 9
+_MAX_LISTED = 4
 
 
 def _modifier_text(important: pd.DataFrame | None, window: str, comparison: str, plan: Any) -> str:
@@ -110,7 +113,7 @@ def _modifier_text(important: pd.DataFrame | None, window: str, comparison: str,
             f"{len(important)} rows of the sensitivity analyses did (Appendix 9)."
         )
     by_modifier: dict[str, list[str]] = {}
-    for rec in rows.to_dict("records"):
+    for rec in rows.sort_values("p", kind="stable").to_dict("records"):
         label = str(rec.get("label") or rec["modifier"]).split(" (")[0]
         if rec.get("level") not in (None, "per unit") and not pd.isna(rec.get("level")):
             label += f" ({rec['level']})"
@@ -121,9 +124,12 @@ def _modifier_text(important: pd.DataFrame | None, window: str, comparison: str,
             f"(p {_p(rec['p'])}, q {_p(rec['p_fdr'])})"
         )
         by_modifier.setdefault(label, []).append(text)
-    listed = "; ".join(f"{k}: {', '.join(v)}" for k, v in by_modifier.items())
+    shown = list(by_modifier.items())[:_MAX_LISTED]
+    listed = "; ".join(f"{k}: {', '.join(v)}" for k, v in shown)
+    if len(by_modifier) > _MAX_LISTED:
+        listed += f"; and {len(by_modifier) - _MAX_LISTED} more"
     return (
-        f"Potential modifiers ({rule}; adjusted interactions, estimates with CIs in Appendix 9): "
+        f"Potential modifiers ({rule}; adjusted interactions; CIs in Appendix 9): "
         f"{listed}. Exploratory: many interactions were tested (q: false discovery rate) and "
         "each modifier was measured in only some trials."
     )
@@ -155,7 +161,8 @@ def _key_table(
             "Exercise vs": _VERSUS_SHORT.get(rec["comparison"], rec["comparison"]),
             "Trials / participants": f"{int(rec['studies'])} / {int(rec['participants'])}",
             "Effect (95% CI)": f"{'OR' if odds else 'MD'} "
-            + format_ci(rec["estimate"], rec["ci_low"], rec["ci_high"]),
+            + format_ci(rec["estimate"], rec["ci_low"], rec["ci_high"])
+            + (SEPARATION_MARK if separated_in(rec) else ""),
             "95% prediction interval": _span(rec.get("pi_low"), rec.get("pi_high"), 2),
             "\u03c4 (scale)": ""
             if pd.isna(rec.get("tau"))
@@ -167,20 +174,23 @@ def _key_table(
             value = truth_value(truth, rec["outcome"], rec["comparison"])
             row["Planted truth"] = format_number(value, 2) if math.isfinite(value) else ""
         rows.append(row)
-    notes = [
-        "One-stage random-effects IPD meta-analysis, adjusted for the baseline value of the "
-        "outcome (baseline function for global recovery). MD: mean difference on the 0-100 "
-        "scale (negative favours exercise); OR: odds ratio of global recovery (above 1 "
-        "favours exercise). Prediction interval: the effect expected in a new trial (t with "
-        "K-2 df). \u00a7 singular fit: \u03c4 estimated at 0 (see Appendices).",
-        COUNT_NOTES[counts],
-    ]
+    count_note = {
+        "contributing": "Trials / participants: those contributing to the comparison (the "
+        'paper counted every trial in the model: analysis.counts = "model").',
+        "model": "Trials / participants: every trial and participant in the model (the "
+        'paper\'s convention, analysis.counts = "model").',
+    }[counts]
+    note = (
+        "One-stage random-effects model adjusted for the outcome's baseline (baseline "
+        "function for recovery). PI: the effect expected in a new trial (t, K-2 df). "
+        "\u00a7 singular fit: \u03c4 estimated at 0. " + count_note
+    )
     if truth:
-        notes.append(
-            "Simulated data: the planted truth is what the analysis should estimate "
-            "(truth.json, implied by the simulator's planted parameters); blank where the "
-            "simulator does not state it."
+        note += (
+            " Planted truth: what the analysis should estimate (simulated data, truth.json; "
+            "blank where the simulator does not state it)."
         )
+    notes = [note, *separation_legend(frame.to_dict("records"))]
     return TableView(
         key="key_results",
         title=f"Key results: overall effects of exercise, follow-up {_WINDOW.get(window, window)}",
@@ -209,15 +219,15 @@ def summary_section(
     if n_trials is not None and n_participants is not None:
         head += f" from {n_trials} trials ({n_participants} participants)"
     head += (
-        f", follow-up {_WINDOW.get(window, window)}; MD on 0-100, negative favours exercise; "
-        "OR above 1 favours exercise."
+        f", follow-up {_WINDOW.get(window, window)} (95% CIs; PI: 95% prediction interval; MD "
+        "on 0-100, negative favours exercise; OR above 1 favours exercise)."
     )
     if overall is None or overall.empty:
         items.append(Text(head + " No analysis results were found: run the analysis first."))
         return Section("summary", "Summary of findings", tuple(items))
     lines = [head, *_abstract(overall, window, comparisons, primary)]
     items.append(Text(" ".join(lines)))
+    items.append(Text(_modifier_text(important, window, primary, plan)))
     counts = str(plan.get("counts", "contributing"))
     items.append(_key_table(overall, window, truth, counts))
-    items.append(Text(_modifier_text(important, window, primary, plan)))
     return Section("summary", "Summary of findings", tuple(items))

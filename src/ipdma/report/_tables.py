@@ -19,6 +19,14 @@ from ._labels import (
     WINDOW_LABELS,
     as_bool,
 )
+from ._separation import (
+    LEFT_OUT_MARK,
+    SEPARATION_MARK,
+    left_out_note,
+    left_out_text,
+    separated_in,
+    separation_legend,
+)
 from ._view import TableView, format_ci, format_number, format_p
 
 __all__ = [
@@ -135,7 +143,8 @@ def overall_table(
                 "Studies": _display(rec.get("studies"), 0),
                 "Participants": _display(rec.get("participants"), 0),
                 "Effect (95% CI)": f"{scale} "
-                + format_ci(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high")),
+                + format_ci(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high"))
+                + (SEPARATION_MARK if separated_in(rec) else ""),
                 "95% prediction interval": format_ci(
                     rec.get("estimate"), rec.get("pi_low"), rec.get("pi_high")
                 ).partition(" ")[2]
@@ -152,7 +161,8 @@ def overall_table(
                     rec.get("two_stage_estimate"),
                     rec.get("two_stage_ci_low"),
                     rec.get("two_stage_ci_high"),
-                ),
+                )
+                + (LEFT_OUT_MARK if left_out_text(rec) else ""),
             }
         )
     table = pd.DataFrame(rows)
@@ -172,6 +182,8 @@ def overall_table(
             "odds (OR). Prediction interval: the effect expected in a new trial (t with K-2 "
             "df; K >= 3). \u00a7 singular fit (\u03c4 estimated at 0; see Appendices).",
             COUNT_NOTES[counts],
+            *separation_legend(frame.to_dict("records")),
+            *left_out_note(frame.to_dict("records")),
         ),
         repeat_first=False,
     )

@@ -35,6 +35,8 @@ def write_report(inputs: ReportInputs, output: Path) -> ReportFiles:
     """
     output = Path(output)
     document, tables = compose(inputs)
+    for folder in ("tables", "figures", "report"):  # a folder that cannot be made fails
+        (output / folder).mkdir(parents=True, exist_ok=True)  # before anything is written
     table_files = write_tables(tables, output / "tables", workbook=WORKBOOK)
     known = {f.key for f in inputs.figures}  # and those a section drew from the results
     shown = [f for s in document.sections for f in s.items if isinstance(f, FigureView)]

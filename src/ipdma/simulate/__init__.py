@@ -16,7 +16,7 @@ from ._config import (
     TrialConfig,
     default_config,
 )
-from ._consortium import SimulatedConsortium, consortium
+from ._consortium import SimulatedConsortium, add_implied_truth, consortium
 from ._harmonized import harmonized_ipd
 from ._study import fit_planted, planted_truth, recovery_study, summarize
 from ._truth import implied_recovery, implied_truth
@@ -30,6 +30,7 @@ __all__ = [
     "OutcomeModel",
     "SimulatedConsortium",
     "TrialConfig",
+    "add_implied_truth",
     "consortium",
     "default_config",
     "fit_planted",

@@ -75,7 +75,11 @@ class SimulatedConsortium:
 
 
 def consortium(
-    outdir: str | Path, *, seed: int = 2020, config: ConsortiumConfig | None = None
+    outdir: str | Path,
+    *,
+    seed: int = 2020,
+    config: ConsortiumConfig | None = None,
+    implied: bool = True,
 ) -> SimulatedConsortium:
     """Write a simulated consortium: ``project.toml``, ``trials/*.toml``, ``data/*``, truth.
 
@@ -125,7 +129,7 @@ def consortium(
         "ipdma_version": __version__,
         "note": "planted parameters of the simulated consortium (0-100 scale, higher = worse)",
         "planted": {o: _planted(config, o) for o in ("pain", "function")},
-        "implied": implied_truth(config),
+        "implied": implied_truth(config) if implied else None,
         "implied_method": "what the analyses estimate on the bounded, rounded data "
         "(short-term window), averaged over 40 consortia drawn from the same config at 4x "
         "the sizes: md_* and interaction_* by counterfactual outcomes with common random "
@@ -141,6 +145,19 @@ def consortium(
     atomic_write(truth_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return SimulatedConsortium(outdir, seed, project_file, tuple(spec_files),
                                tuple(data_files), truth_file, truth)  # fmt: skip
+
+
+def add_implied_truth(truth_file: str | Path, config: ConsortiumConfig | None = None) -> Path:
+    """Compute the implied truth of ``config`` (default: the paper-shaped one) and write it
+    into ``truth_file`` (a ``truth.json`` written by :func:`consortium` with
+    ``implied=False``), atomically; the result is the same as ``implied=True`` would give."""
+    config = validate_config(default_config() if config is None else config)
+    path = Path(truth_file)
+    truth = json.loads(path.read_text("utf-8"))
+    truth["implied"] = implied_truth(config)
+    text = json.dumps(truth, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
 
 
 def _planted(config: ConsortiumConfig, outcome: str) -> dict:

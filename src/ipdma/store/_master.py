@@ -244,6 +244,8 @@ def load(path: str | Path) -> MasterData:
             frames = {name: con.execute(f'SELECT * FROM "{name}"').df() for name in TABLES}
             meta = {k: json.loads(v) for k, v in con.execute("SELECT * FROM meta").fetchall()}
     except duckdb.Error as exc:
+        if "permission denied" in str(exc).lower():  # the file is fine, the user cannot read it
+            raise os_error(exc, file) from None
         raise DataFileError(
             f"not a readable master dataset ({exc})",
             file=file,

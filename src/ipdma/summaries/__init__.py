@@ -13,7 +13,15 @@ from ._binomial_site import BinomialSite
 from ._binomial_spark import SparkBinomialSite
 from ._coordinate import FederatedResults, fit_summaries
 from ._disclosure import DEFAULT_MIN_CELL, DisclosureRules
-from ._file import FORMAT, ModelSummary, SiteSummaries, Withheld, read_summaries, write_summaries
+from ._file import (
+    FORMAT,
+    ModelSummary,
+    NotSummarised,
+    SiteSummaries,
+    Withheld,
+    read_summaries,
+    write_summaries,
+)
 from ._site import summarize
 from ._transport import FolderTransport, InProcessTransport, Transport, serve_folder
 
@@ -27,6 +35,7 @@ __all__ = [
     "FolderTransport",
     "InProcessTransport",
     "ModelSummary",
+    "NotSummarised",
     "SiteSummaries",
     "SparkBinomialSite",
     "Transport",

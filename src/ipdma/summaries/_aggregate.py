@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ._layout import RawLayout
+from ._layout import Categories, RawLayout, cut_names
 
-__all__ = ["TrialBlocks", "crossproducts_expr", "raw_gram", "run_crossproducts"]
+__all__ = ["TrialBlocks", "category_label", "crossproducts_expr", "raw_gram", "run_crossproducts"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class TrialBlocks:
 
     columns: tuple[str, ...]
     trials: tuple[str, ...]
+    cells: tuple[str, ...]  # the category of each block (subgroup models), else ""
     n: np.ndarray
     means: np.ndarray  # (K, r), means[:, 0] = 1
     gram: np.ndarray
@@ -53,22 +54,51 @@ def raw_gram(n: float, means: np.ndarray, gram: np.ndarray) -> np.ndarray:
     return out
 
 
+def category_label(table, categories: Categories):
+    """The ibis expression of each row's category label (``analysis._levels.categorise``):
+    binary 0/1 to the plan's labels, text values as they are, or the cut-points' classes
+    ``< a``, ``a-b``, ..., ``>= c`` (``v < a`` first, as ``searchsorted(side="right")``)."""
+    import ibis
+
+    z = table[categories.variable]
+    if categories.rule == "strings":
+        return z.cast("string")
+    if categories.rule == "binary":
+        reference, other = categories.levels
+        return ibis.ifelse(z.cast("float64") == categories.reference_value, reference, other)
+    cuts = categories.cutpoints
+    names = cut_names(cuts)
+    value = z.cast("float64")
+    return ibis.cases(*[(value < c, name) for c, name in zip(cuts, names, strict=False)],
+                      else_=names[-1])  # fmt: skip
+
+
+def _value(table, name: str, categories: Categories | None):
+    if "==" in name and categories is not None:
+        level = name.split("==", 1)[1]
+        return (category_label(table, categories) == level).cast("float64")
+    return table[name].cast("float64")
+
+
 def _raw_values(table, layout: RawLayout) -> dict[str, Any]:
     values = {}
     for j, name in enumerate(layout.columns[1:], start=1):
         if "*" in name:
             a, b = name.split("*", 1)
-            values[f"v{j}"] = table[a].cast("float64") * table[b].cast("float64")
+            values[f"v{j}"] = _value(table, a, layout.categories) * _value(
+                table, b, layout.categories
+            )
         else:
-            values[f"v{j}"] = table[name].cast("float64")
+            values[f"v{j}"] = _value(table, name, layout.categories)
     return values
 
 
 def crossproducts_expr(
     table, layout: RawLayout, *, comparison: str = "any", window: str | None = None
 ):
-    """The ibis expression: one row per trial with ``n``, the means ``m{a}``, the centred
-    sums ``s{a}_{b}`` (a <= b) and ``nb{a}`` (rows where raw column a is neither 0 nor 1)."""
+    """The ibis expression: one row per trial (per trial and category, ``cell``, for a
+    subgroup model) with ``n``, the means ``m{a}``, the centred sums ``s{a}_{b}`` (a <= b)
+    and ``nb{a}`` (rows where raw column a is neither 0 nor 1)."""
     cond = table["treat"].notnull()
     for name in layout.needed:
         cond = cond & table[name].notnull()
@@ -77,13 +107,14 @@ def crossproducts_expr(
     if window is not None and "window" in table.columns:
         cond = cond & (table["window"] == window)
     rows = table.filter(cond)
-    rows = rows.select(trial=rows["trial"].cast("string"), **_raw_values(rows, layout))
+    keys = {"trial": rows["trial"].cast("string")}
+    if layout.by_category and layout.categories is not None:
+        keys["cell"] = category_label(rows, layout.categories)
+    rows = rows.select(**keys, **_raw_values(rows, layout))
     r = len(layout.columns)
+    by = list(keys)
     centred = rows.mutate(
-        **{
-            f"c{a}": rows[f"v{a}"] - rows[f"v{a}"].mean().over(group_by="trial")
-            for a in range(1, r)
-        }
+        **{f"c{a}": rows[f"v{a}"] - rows[f"v{a}"].mean().over(group_by=by) for a in range(1, r)}
     )
     metrics = {"n": centred.count()}
     for a in range(1, r):
@@ -92,7 +123,7 @@ def crossproducts_expr(
         metrics[f"nb{a}"] = ((v != 0.0) & (v != 1.0)).cast("int64").sum()
         for b in range(a, r):
             metrics[f"s{a}_{b}"] = (c * centred[f"c{b}"]).sum()
-    return centred.group_by("trial").aggregate(**metrics)
+    return centred.group_by(by).aggregate(**metrics)
 
 
 def run_crossproducts(backend, expr, layout: RawLayout) -> TrialBlocks:
@@ -103,7 +134,8 @@ def run_crossproducts(backend, expr, layout: RawLayout) -> TrialBlocks:
         name: result.column(name).to_numpy(zero_copy_only=False) for name in result.schema.names
     }
     trials = np.asarray(columns["trial"], dtype=object).astype(str)
-    order = np.argsort(trials, kind="stable")
+    cells = np.asarray(columns.get("cell", [""] * len(trials)), dtype=object).astype(str)
+    order = np.lexsort((cells, trials))
     r = len(layout.columns)
     K = len(trials)
     n = np.asarray(columns["n"], dtype=float)[order]
@@ -120,6 +152,7 @@ def run_crossproducts(backend, expr, layout: RawLayout) -> TrialBlocks:
     return TrialBlocks(
         columns=layout.columns,
         trials=tuple(str(t) for t in trials[order]),
+        cells=tuple(str(c) for c in cells[order]),
         n=n,
         means=means,
         gram=gram,

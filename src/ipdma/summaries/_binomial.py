@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis._design import TooFewTrials
+from ..analysis._design import Term, TooFewTrials
 from ..analysis._plan import AnalysisPlan
 from ..errors import InputError
 from ..models._aghq import BinomialData, Evaluation, hermite_grid
@@ -35,7 +35,8 @@ from ..models._result import MixedResult
 from ._coordinate import models_of, verified
 from ._design import FederatedModel, federated_design
 from ._disclosure import DisclosureRules
-from ._file import SiteSummaries
+from ._file import SiteSummaries, plan_hash
+from ._layout import federable_binomial
 from ._transport import Transport
 
 __all__ = ["FederatedFit", "fit_binomial_remote", "fit_federated_binomial"]
@@ -50,6 +51,7 @@ class FederatedFit:
     messages: int
     bytes_sent: int
     bytes_received: int
+    terms: tuple[Term, ...] = ()  # the reported terms (studies, participants, levels)
 
 
 class _Sites:
@@ -179,6 +181,7 @@ def fit_binomial_remote(
             site: {
                 "kind": "setup",
                 "model": spec.id,
+                "plan_hash": plan_hash(plan.record()),
                 "trials": np.asarray(trials)[idx],
                 "A": model.coefficients[idx],
                 "q": q,
@@ -289,6 +292,7 @@ def fit_binomial_remote(
         transport.messages - before[0],
         transport.bytes_sent - before[1],
         transport.bytes_received - before[2],
+        model.terms,
     )
 
 
@@ -314,11 +318,11 @@ def fit_federated_binomial(
             hint="name each site in the transport as in its summaries file (--site)",
         )
     out: dict[str, FederatedFit] = {}
-    for spec, (trials, n, means, gram) in models_of(files, plan):
-        if spec.family != "binomial":
+    for spec, rule, stacked in models_of(files, plan):
+        if spec.family != "binomial" or federable_binomial(spec, plan, rule) is not None:
             continue
         try:
-            model = federated_design(spec, plan, trials, n, means, gram)
+            model = federated_design(spec, plan, stacked, rule)
         except TooFewTrials:
             continue
         out[spec.id] = fit_binomial_remote(model, plan, transport, owner)

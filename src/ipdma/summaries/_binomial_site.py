@@ -26,6 +26,7 @@ from ..analysis._spec import build_grid
 from ..errors import InputError
 from ..models._aghq import BinomialData, hermite_grid
 from ..models._logistic_newton import _Problem
+from ._file import plan_hash
 from ._layout import raw_layout
 
 __all__ = ["BinomialSite", "raw_columns", "trial_problem"]
@@ -110,6 +111,15 @@ class BinomialSite:
         return raw, codes, layout
 
     def _setup(self, message: dict[str, Any]) -> dict[str, Any]:
+        stated = message.get("plan_hash")
+        if stated is not None and stated != plan_hash(self.plan.record()):
+            raise InputError(
+                f"the coordinator's analysis plan (hash {str(stated)[:12]}...) is not this "
+                f"site's (hash {plan_hash(self.plan.record())[:12]}...)",
+                hint="run the site with the plan its summaries file was written for (--plan)",
+            )
+        if message["model"] not in self.specs:
+            raise InputError(f"model {message['model']} is not in this site's plan")
         trials = np.asarray(message["trials"]).astype(str)
         A = np.asarray(message["A"], dtype=float)  # (K, r, d) in the centred basis
         q, n_fixed = int(message["q"]), int(message["n_fixed"])

@@ -26,10 +26,11 @@ from ..errors import InputError, IpdmaError
 from ..models._crossproducts import fit_crossproducts
 from ..models._result import MixedResult
 from ._aggregate import raw_gram
+from ._assemble import Stacked, stack, stack_cells
 from ._design import FederatedModel, federated_design
 from ._disclosure import DisclosureRules, block_problems
-from ._file import SiteSummaries, plan_hash, read_summaries
-from ._layout import supported
+from ._file import ModelSummary, SiteSummaries, plan_hash, read_summaries
+from ._layout import ordered_levels
 
 __all__ = ["FederatedResults", "fit_summaries"]
 
@@ -96,7 +97,8 @@ def _verify(files: Sequence[SiteSummaries], plan_digest: str | None, rules: Disc
         for m in s.models:
             for k, trial in enumerate(m.trials):
                 raw = raw_gram(m.n[k], m.means[k], m.gram[k])
-                problems = block_problems(m.columns, raw, _binary(raw), rules)
+                cell = m.cells[k] if m.cells else ""
+                problems = block_problems(m.columns, raw, _binary(raw), rules, cell=cell)
                 if problems:
                     raise InputError(
                         f"summaries file refused: model {m.model_id}, trial {trial} is below "
@@ -109,11 +111,15 @@ def _verify(files: Sequence[SiteSummaries], plan_digest: str | None, rules: Disc
 
 
 def _tidy(model: FederatedModel, fit: MixedResult | None, plan: AnalysisPlan) -> list[dict]:
+    return _tidy_terms(model.spec.id, model.terms, fit, plan)
+
+
+def _tidy_terms(model_id: str, terms, fit: MixedResult | None, plan: AnalysisPlan) -> list[dict]:
     rows = []
     quantile = 0.5 + plan.level / 2
     satterthwaite = plan.model.df_method == "satterthwaite"
-    for t in model.terms:
-        row = dict(model_id=model.spec.id, term=t.column, role=t.role, level=t.level,
+    for t in terms:
+        row = dict(model_id=model_id, term=t.column, role=t.role, level=t.level,
                    studies=t.studies, participants=t.participants, estimate=np.nan, se=np.nan,
                    df=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan, note=t.note)  # fmt: skip
         if fit is not None and t.estimable and t.column in fit.fixef.index:
@@ -146,27 +152,40 @@ def verified(
 
 
 def models_of(files: Sequence[SiteSummaries], plan: AnalysisPlan):
-    """``(spec, (trials, n, means, gram))`` for each model of the plan in the files, the
-    sites' blocks stacked in trial order."""
-    by_model: dict[str, list] = {}
+    """``(spec, rule, stacked blocks)`` for each linear model of the plan in the files."""
+    by_model: dict[str, list[ModelSummary]] = {}
     for s in files:
         for m in s.models:
             by_model.setdefault(m.model_id, []).append(m)
     for spec in build_grid(plan):
-        if supported(spec, plan) is not None or spec.id not in by_model:
+        if spec.id not in by_model:
             continue
         parts = by_model[spec.id]
-        trials = np.concatenate([m.trials for m in parts]).astype(str)
-        order = np.argsort(trials, kind="stable")
-        yield (
-            spec,
-            (
-                tuple(trials[order]),
-                np.concatenate([m.n for m in parts])[order],
-                np.concatenate([m.means for m in parts])[order],
-                np.concatenate([m.gram for m in parts])[order],
-            ),
+        rule = parts[0].rule
+        if any(m.rule != rule or (m.columns != parts[0].columns and m.cells) for m in parts):
+            raise InputError(
+                f"the sites' summaries of {spec.id} differ in how they categorise "
+                f"{spec.modifier} ({', '.join(sorted({m.rule or 'as a column' for m in parts}))})",
+                variable=spec.modifier,
+                hint="the modifier must have the same type (text or numbers) at every site",
+            )
+        yield spec, rule, _stacked(spec, plan, rule, parts)
+
+
+def _stacked(spec, plan: AnalysisPlan, rule: str, parts: list[ModelSummary]) -> Stacked:
+    if spec.kind != "subgroup":
+        return stack(parts)
+    present = sorted({c for m in parts for c in m.cells})
+    levels = ordered_levels(rule, plan.modifier_spec(str(spec.modifier)), present)  # type: ignore[arg-type]
+    unknown = sorted(set(present) - set(levels))
+    if unknown or not all(m.cells for m in parts):
+        raise InputError(
+            f"the summaries of {spec.id} carry categories the plan does not define "
+            f"({', '.join(map(repr, unknown)) or 'blocks without a category'})",
+            variable=spec.modifier,
+            hint="every site must summarise with the same plan (levels and cut-points)",
         )
+    return stack_cells(parts, levels)
 
 
 def fit_summaries(
@@ -194,16 +213,17 @@ def fit_summaries(
         below the minimum, or holding a trial another file also holds.
     """
     files, plan = verified(summaries, plan, rules)
-    term_rows, model_rows, fits, binomial = [], [], {}, []
-    for spec, (trials, n, means, gram) in models_of(files, plan):
+    term_rows, model_rows, fits = [], [], {}
+    binomial = []
+    for spec, rule, stacked in models_of(files, plan):
         if spec.family == "binomial":  # the iterative protocol: fit_federated_binomial
             binomial.append(spec.id)
             continue
-        row = dict(id=spec.id, status="fitted", formula="", trials=len(trials),
-                   participants=int(n.sum()), loglik=np.nan, converged=None, singular=None,
-                   error="", warnings="")  # fmt: skip
+        row = dict(id=spec.id, status="fitted", formula="", trials=len(stacked.trials),
+                   participants=round(stacked.n.sum()), loglik=np.nan, converged=None,
+                   singular=None, error="", warnings="")  # fmt: skip
         try:
-            model = federated_design(spec, plan, trials, n, means, gram)
+            model = federated_design(spec, plan, stacked, rule)
             row["formula"] = model.crossproducts.formula
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -224,6 +244,13 @@ def fit_summaries(
         fits[spec.id] = fit
         model_rows.append(row)
         term_rows += _tidy(model, fit, plan)
+    fitted = {r["id"] for r in model_rows}
+    reasons = {x.model_id: x.reason for s in files for x in s.not_summarised}
+    for model_id, reason in reasons.items():
+        if model_id not in fitted:
+            model_rows.append(dict(id=model_id, status="not summarised", formula="", trials=0,
+                                   participants=0, loglik=np.nan, converged=None,
+                                   singular=None, error=reason, warnings=""))  # fmt: skip
     return FederatedResults(
         plan=plan,
         sites=tuple(s.site for s in files),
@@ -231,4 +258,32 @@ def fit_summaries(
         models=pd.DataFrame(model_rows),
         fits=fits,
         skipped_binomial=tuple(binomial),
+    )
+
+
+def logistic_tables(
+    fits: Mapping,
+    files: Sequence[SiteSummaries],
+    plan: AnalysisPlan | dict | None,
+    rules: DisclosureRules | None = None,
+) -> FederatedResults:
+    """The logistic models fitted by the protocol (``{id: FederatedFit}``) as the tables of
+    :class:`FederatedResults` (``models`` adds rounds, messages and bytes)."""
+    files, plan = verified(files, plan, rules)
+    term_rows, model_rows = [], []
+    for model_id, fit in fits.items():
+        r = fit.result
+        term_rows += _tidy_terms(model_id, fit.terms, r, plan)
+        model_rows.append(dict(id=model_id, status="fitted", formula=r.formula,
+                               trials=r.ngroups, participants=r.nobs, loglik=r.loglik,
+                               converged=r.converged, singular=r.singular, error="",
+                               warnings=" | ".join(r.warnings), rounds=fit.rounds,
+                               messages=fit.messages, bytes_sent=fit.bytes_sent,
+                               bytes_received=fit.bytes_received))  # fmt: skip
+    return FederatedResults(
+        plan=plan,
+        sites=tuple(s.site for s in files),
+        terms=pd.DataFrame(term_rows, columns=_TERM_COLUMNS),
+        models=pd.DataFrame(model_rows),
+        fits={k: f.result for k, f in fits.items()},
     )

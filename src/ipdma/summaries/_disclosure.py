@@ -12,7 +12,10 @@ coordinator on every file it reads):
    come close to individual values);
 3. no block determines an individual row: the trial has more rows than the block has
    columns (with ``n_i <= r`` the cross-products can pin rows down), and at least
-   ``min_cell``.
+   ``min_cell``;
+4. subgroup models send one block per trial and category of the modifier (a *cell*):
+   rules 1 and 3 apply to every cell, except that an arm may be empty in a cell (0
+   participants disclose nothing); a trial any of whose cells fails is withheld whole.
 
 The counts are entries of the block (``1'1 = n``, ``1't``, ``1'z``, ``1'(t z)`` for 0/1
 columns), so the coordinator can verify them without trusting the site.
@@ -47,9 +50,15 @@ class DisclosureRules:
 
 
 def block_problems(
-    columns: tuple[str, ...], gram: np.ndarray, binary: np.ndarray, rules: DisclosureRules
+    columns: tuple[str, ...],
+    gram: np.ndarray,
+    binary: np.ndarray,
+    rules: DisclosureRules,
+    *,
+    cell: str = "",
 ) -> list[str]:
-    """Reasons why one trial block may not leave the site (empty: it may)."""
+    """Reasons why one trial block (one category ``cell`` of a trial) may not leave the
+    site (empty: it may)."""
     k = rules.min_cell
     n = round(gram[0, 0])
     index = {name: j for j, name in enumerate(columns)}
@@ -61,7 +70,7 @@ def block_problems(
         )
     treated = round(gram[0, index["treat"]])
     for arm, size in (("exercise", treated), ("comparison", n - treated)):
-        if size < k:
+        if size < k and not (cell and size == 0):
             problems.append(f"{arm} arm has {size} participant(s) (< {k})")
     for name, j in index.items():
         if name in ("1", "treat") or "*" in name or j == len(columns) - 1 or not binary[j]:
@@ -79,7 +88,7 @@ def block_problems(
                     f"comparison, {name} = 0": n - treated - ones + both,
                 }
             )
-        for cell, size in cells.items():
+        for label, size in cells.items():
             if 0 < size < k:
-                problems.append(f"cell ({cell}) has {size} participant(s) (< {k})")
-    return problems
+                problems.append(f"cell ({label}) has {size} participant(s) (< {k})")
+    return [f"category {cell}: {p}" for p in problems] if cell else problems

@@ -2,12 +2,15 @@
 
 The file is JSON (readable, diffable)::
 
-    {"format": "ipdma-summaries/1", "site": ..., "plan": <the plan as JSON>,
+    {"format": "ipdma-summaries/2", "site": ..., "plan": <the plan as JSON>,
      "plan_hash": sha256(plan), "min_cell": 5,
      "models": [{"id": model id, "columns": raw column names ("1" first),
+                 "rule": how rows fall into the modifier's categories ("" none),
                  "trials": [{"trial": id, "n": n_i, "means": trial means of the columns,
-                             "gram": upper triangle of the centred cross-products}]}],
+                             "gram": upper triangle of the centred cross-products,
+                             "cell": the category (subgroup models only)}]}],
      "withheld": [{"model": id, "trial": id, "reasons": [...]}],
+     "not_summarised": [{"model": id, "reason": why no site could summarise it}],
      "hash": sha256 of the canonical JSON of everything above}
 
 Floats are written with Python's shortest round-trip representation, so reading gives the
@@ -32,6 +35,7 @@ from ..errors import DataFileError, InputError
 __all__ = [
     "FORMAT",
     "ModelSummary",
+    "NotSummarised",
     "SiteSummaries",
     "Withheld",
     "plan_hash",
@@ -39,7 +43,7 @@ __all__ = [
     "write_summaries",
 ]
 
-FORMAT = "ipdma-summaries/1"
+FORMAT = "ipdma-summaries/2"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class ModelSummary:
     n: np.ndarray  # (K,)
     means: np.ndarray  # (K, r): trial means of the raw columns (means[:, 0] = 1)
     gram: np.ndarray  # (K, r, r): Gram of [1, centred raw columns] (see _aggregate)
+    rule: str = ""  # categories of the modifier: "" | "binary" | "strings" | "cutpoints"
+    cells: tuple[str, ...] = ()  # subgroup models: each block's category (blocks per cell)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,14 @@ class Withheld:
 
 
 @dataclass(frozen=True)
+class NotSummarised:
+    """A model of the plan that summaries cannot carry, and why."""
+
+    model_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SiteSummaries:
     """What one site sends: per model and trial the raw cross-products, nothing else."""
 
@@ -73,6 +87,7 @@ class SiteSummaries:
     min_cell: int
     models: tuple[ModelSummary, ...]
     withheld: tuple[Withheld, ...]
+    not_summarised: tuple[NotSummarised, ...] = ()
     path: Path | None = None
     hash: str = ""
 
@@ -93,16 +108,20 @@ def _content(s: SiteSummaries) -> dict:
     models = []
     for m in s.models:
         upper = np.triu_indices(len(m.columns) - 1)
-        trials = [
-            {
+        trials = []
+        for k, t in enumerate(m.trials):
+            block = {
                 "trial": t,
                 "n": round(float(m.n[k])),
                 "means": m.means[k, 1:].tolist(),
                 "gram": m.gram[k, 1:, 1:][upper].tolist(),
             }
-            for k, t in enumerate(m.trials)
-        ]
-        models.append({"id": m.model_id, "columns": list(m.columns), "trials": trials})
+            if m.cells:
+                block["cell"] = m.cells[k]
+            trials.append(block)
+        models.append(
+            {"id": m.model_id, "columns": list(m.columns), "rule": m.rule, "trials": trials}
+        )
     return {
         "format": FORMAT,
         "site": s.site,
@@ -113,6 +132,7 @@ def _content(s: SiteSummaries) -> dict:
         "withheld": [
             {"model": w.model_id, "trial": w.trial, "reasons": list(w.reasons)} for w in s.withheld
         ],
+        "not_summarised": [{"model": x.model_id, "reason": x.reason} for x in s.not_summarised],
     }
 
 
@@ -211,7 +231,7 @@ def _parse(content: dict, path: Path, actual: str) -> SiteSummaries:
         columns = tuple(m["columns"])
         r = len(columns)
         upper = np.triu_indices(r - 1)
-        grams, means, n, trials = [], [], [], []
+        grams, means, n, trials, cells = [], [], [], [], []
         for block in m["trials"]:
             values = np.asarray(block["gram"], dtype=float)
             mean = np.asarray(block["means"], dtype=float)
@@ -230,6 +250,8 @@ def _parse(content: dict, path: Path, actual: str) -> SiteSummaries:
             means.append(np.r_[1.0, mean])
             n.append(float(block["n"]))
             trials.append(str(block["trial"]))
+            if "cell" in block:
+                cells.append(str(block["cell"]))
         models.append(
             ModelSummary(
                 model_id=str(m["id"]),
@@ -238,8 +260,12 @@ def _parse(content: dict, path: Path, actual: str) -> SiteSummaries:
                 n=np.asarray(n),
                 means=np.asarray(means).reshape(len(trials), r),
                 gram=np.asarray(grams).reshape(len(trials), r, r),
+                rule=str(m.get("rule", "")),
+                cells=tuple(cells),
             )
         )
+        if cells and len(cells) != len(trials):
+            raise _refuse(path, f"model {m['id']}: blocks without a cell", "ask the site to rerun")
     return SiteSummaries(
         site=str(content["site"]),
         plan=str(content["plan"]),
@@ -249,6 +275,10 @@ def _parse(content: dict, path: Path, actual: str) -> SiteSummaries:
         withheld=tuple(
             Withheld(str(w["model"]), str(w["trial"]), tuple(w["reasons"]))
             for w in content.get("withheld", [])
+        ),
+        not_summarised=tuple(
+            NotSummarised(str(x["model"]), str(x["reason"]))
+            for x in content.get("not_summarised", [])
         ),
         path=path,
         hash=actual,

@@ -16,13 +16,19 @@ import numpy as np
 
 from ..analysis._plan import AnalysisPlan, plan_from_dict
 from ..analysis._source import resolve_source
-from ..analysis._spec import build_grid
+from ..analysis._spec import ModelSpec, build_grid
 from ..errors import InputError
 from ..store import MasterData
 from ._aggregate import crossproducts_expr, run_crossproducts
 from ._disclosure import DisclosureRules, block_problems
-from ._file import ModelSummary, SiteSummaries, Withheld, plan_hash
-from ._layout import raw_layout, supported
+from ._file import ModelSummary, NotSummarised, SiteSummaries, Withheld, plan_hash
+from ._layout import (
+    Categories,
+    RawLayout,
+    categories_of,
+    category_rule,
+    raw_layout,
+)
 
 __all__ = ["summarize"]
 
@@ -36,10 +42,14 @@ def _tables(source: Any, backend: Any) -> tuple[Any, dict[str, Any], AnalysisPla
 
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        if path.suffix == ".parquet" or path.is_dir():
+        if path.suffix == ".parquet" or (path.is_dir() and not (path / "project.toml").is_file()):
             con = backend or ibis.duckdb.connect()
             table = con.read_parquet(str(path / "*.parquet") if path.is_dir() else str(path))
             return con, _by_window(table), None
+        if backend is None and (path.suffix in (".toml", ".duckdb") or path.is_dir()):
+            from ._master_sql import master_tables
+
+            return master_tables(path / "project.toml" if path.is_dir() else path)
     if isinstance(source, pd.DataFrame) and "window" in source.columns:
         con = backend or ibis.duckdb.connect()
         return con, _by_window(ibis.memtable(source)), None
@@ -67,6 +77,50 @@ def _by_window(table: Any) -> dict[str, Any]:
     return {w: table.filter(table["window"] == w) for w in _WINDOWS}
 
 
+def _site_categories(table, spec: ModelSpec, plan: AnalysisPlan, con) -> Categories | str | None:
+    """The modifier's categories at this site (None: used as a column; str: why not)."""
+    if spec.kind == "overall":
+        return None
+    z = str(spec.modifier)
+    rule = category_rule(spec, plan, table.schema()[z].is_numeric())
+    if rule is None or rule not in ("binary", "strings", "cutpoints"):
+        return rule
+    present: list[str] = []
+    if rule == "strings":
+        values = con.to_pyarrow(table.select(level=table[z].cast("string")).distinct())
+        present = sorted(str(v) for v in values.column("level").to_pylist() if v is not None)
+    return categories_of(spec, plan, rule, present)  # type: ignore[arg-type]
+
+
+def _blocks_of(con, table, spec: ModelSpec, layout: RawLayout, rules: DisclosureRules):
+    """(kept blocks, withheld) of one model: trials with both arms whose every block passes."""
+    blocks = run_crossproducts(
+        con, crossproducts_expr(table, layout, comparison=spec.comparison), layout
+    )
+    by_trial: dict[str, list[int]] = {}
+    for k, trial in enumerate(blocks.trials):
+        by_trial.setdefault(trial, []).append(k)
+    keep: list[int] = []
+    withheld: list[Withheld] = []
+    for trial, ks in by_trial.items():
+        raws = [blocks.raw_gram(k) for k in ks]
+        treated, n = sum(r[0, 1] for r in raws), sum(r[0, 0] for r in raws)
+        if not 0 < treated < n:
+            continue  # one arm only: not in the model (no information on the effect)
+        problems = [
+            p
+            for k, raw in zip(ks, raws, strict=True)
+            for p in block_problems(
+                layout.columns, raw, blocks.binary[k], rules, cell=blocks.cells[k]
+            )
+        ]
+        if problems:
+            withheld.append(Withheld(spec.id, trial, tuple(problems)))
+        else:
+            keep += ks
+    return blocks, keep, withheld
+
+
 def summarize(
     source: Any,
     plan: AnalysisPlan | dict | None = None,
@@ -80,9 +134,10 @@ def summarize(
     Parameters
     ----------
     source
-        ``project.toml`` or ``master.duckdb``; an analysis frame (``window`` column
-        optional); a Parquet file or folder of analysis-frame rows; or an ibis table
-        (with ``backend``, e.g. ``ibis.pyspark.connect(spark)``).
+        ``project.toml`` or ``master.duckdb`` (the analysis frames are built in SQL on the
+        master file, read-only: no participant row is loaded into pandas); an analysis
+        frame (``window`` column optional); a Parquet file or folder of analysis-frame
+        rows; or an ibis table (with ``backend``, e.g. ``ibis.pyspark.connect(spark)``).
     plan
         The analysis plan (default: the project's ``[analysis]`` table, else the paper's).
     rules
@@ -90,8 +145,12 @@ def summarize(
     backend
         The ibis backend that runs the aggregation (default: an in-process DuckDB).
 
-    Models the summaries cannot carry (subgroup models, categorical modifiers, a stratified
-    prognostic effect; logistic models, which use the iterative protocol) are skipped.
+    Every linear model of the plan is summarised: overall, interactions with continuous,
+    binary and categorical modifiers, subgroup models (one block per trial and category)
+    and any prognostic-effect option (the coordinator forms the per-trial columns). Not
+    summarised, with the reason recorded: subgroups cut at the pooled median (no site can
+    compute it; give cut-points). Logistic models are summarised too: their design comes
+    from these blocks, their fit from the iterative protocol (``fit_federated_binomial``).
     """
     rules = rules or DisclosureRules()
     con, tables, project_plan = _tables(source, backend)
@@ -99,27 +158,20 @@ def summarize(
     record = plan.record()
     models: list[ModelSummary] = []
     withheld: list[Withheld] = []
+    skipped: dict[str, str] = {}
     for spec in build_grid(plan, windows=tuple(tables)):
-        if supported(spec, plan) is not None:
-            continue
-        layout = raw_layout(spec, plan)
         table = tables[spec.window]
-        missing = [v for v in (*layout.needed, "treat", "trial") if v not in table.columns]
+        needed = (*raw_layout(spec, plan).needed, "treat", "trial")
+        missing = [v for v in needed if v not in table.columns]
         if missing or (spec.comparison != "any" and "comparison" not in table.columns):
             continue  # a variable this site does not have: no rows for this model
-        blocks = run_crossproducts(
-            con, crossproducts_expr(table, layout, comparison=spec.comparison), layout
-        )
-        keep = []
-        for k, trial in enumerate(blocks.trials):
-            raw = blocks.raw_gram(k)
-            if not 0 < raw[0, 1] < blocks.n[k]:
-                continue  # one arm only: not in the model (no information on the effect)
-            problems = block_problems(layout.columns, raw, blocks.binary[k], rules)
-            if problems:
-                withheld.append(Withheld(spec.id, trial, tuple(problems)))
-            else:
-                keep.append(k)
+        categories = _site_categories(table, spec, plan, con)
+        if isinstance(categories, str):
+            skipped[spec.id] = categories
+            continue
+        layout = raw_layout(spec, plan, categories)
+        blocks, keep, refused = _blocks_of(con, table, spec, layout, rules)
+        withheld += refused
         if keep:
             idx = np.asarray(keep)
             models.append(
@@ -130,6 +182,8 @@ def summarize(
                     n=blocks.n[idx],
                     means=blocks.means[idx],
                     gram=blocks.gram[idx],
+                    rule=categories.rule if categories is not None else "",
+                    cells=tuple(blocks.cells[k] for k in keep) if layout.by_category else (),
                 )
             )
     return SiteSummaries(
@@ -139,4 +193,5 @@ def summarize(
         min_cell=rules.min_cell,
         models=tuple(models),
         withheld=tuple(withheld),
+        not_summarised=tuple(NotSummarised(m, r) for m, r in skipped.items()),
     )

@@ -13,6 +13,7 @@ bytes counted are the bytes sent. Two transports:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -89,9 +90,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _clear(box: Path) -> None:
+    """Remove the request/response files of an earlier session (a crashed run)."""
+    for path in box.glob("re*-*.npz"):
+        path.unlink(missing_ok=True)
+
+
 @dataclass
 class FolderTransport:
-    """A shared folder: one subfolder per site, numbered request/response files."""
+    """A shared folder: one subfolder per site, numbered request/response files.
+
+    The first message to a site clears its subfolder of an earlier session's files; a site
+    that does not answer within ``timeout`` seconds stops the fit with an error naming it;
+    a site that refuses a request (e.g. it holds another analysis plan) answers with its
+    reason, which is raised here.
+    """
 
     folder: Path
     sites: tuple[str, ...]
@@ -103,10 +116,12 @@ class FolderTransport:
     _counter: dict[str, int] = field(default_factory=dict)
 
     def exchange(self, site: str, message: Message) -> Message:
+        box = Path(self.folder) / site
+        if site not in self._counter:
+            box.mkdir(parents=True, exist_ok=True)
+            _clear(box)
         n = self._counter.get(site, 0) + 1
         self._counter[site] = n
-        box = Path(self.folder) / site
-        box.mkdir(parents=True, exist_ok=True)
         request = encode(message)
         _write_atomic(box / f"request-{n:06d}.npz", request)
         self.bytes_sent += len(request)
@@ -115,31 +130,82 @@ class FolderTransport:
         while not answer.exists():
             if time.monotonic() > deadline:
                 raise IpdmaError(
-                    f"site {site} did not answer request {n} within {self.timeout:g} s",
+                    f"site {site} did not answer request {n} ({message.get('kind')}) within "
+                    f"{self.timeout:g} s",
                     file=answer,
-                    hint="check that the site runs ipdma.summaries.serve_folder on this folder",
+                    hint=f"start `ipdma federate site ... --folder {self.folder} --site {site}` "
+                    "at that site (it must see this folder), or raise --timeout",
                 )
             time.sleep(self.poll)
         data = answer.read_bytes()
         self.bytes_received += len(data)
         self.messages += 1
-        return decode(data)
+        reply = decode(data)
+        if reply.get("kind") == "error":
+            raise IpdmaError(
+                f"site {site} refused request {n}: {reply.get('message')}",
+                hint=str(reply.get("hint") or "both sides must use the same plan and summaries"),
+            )
+        return reply
+
+    def close(self) -> None:
+        """Tell every site to stop serving (best effort, waiting at most 10 s for each),
+        then clear the boxes."""
+        timeout, self.timeout = self.timeout, min(self.timeout, 10.0)
+        try:
+            for site in self.sites:
+                with contextlib.suppress(IpdmaError):
+                    self.exchange(site, {"kind": "stop"})
+        finally:
+            self.timeout = timeout
+        for site in self._counter:
+            _clear(Path(self.folder) / site)
 
 
-def serve_folder(folder: str | Path, site: str, engine: Handler, *, poll: float = 0.01) -> int:
-    """Site side of :class:`FolderTransport`: answer requests until a ``stop`` message;
-    returns the number answered."""
+def serve_folder(
+    folder: str | Path,
+    site: str,
+    engine: Handler,
+    *,
+    poll: float = 0.01,
+    timeout: float | None = None,
+) -> int:
+    """Site side of :class:`FolderTransport`: answer each request without a response, in
+    order, until a ``stop`` message; returns the number answered.
+
+    A request the engine refuses (an :class:`~ipdma.errors.IpdmaError`) is answered with
+    the reason. ``timeout``: give up after that many seconds without a request (raises).
+    """
     box = Path(folder) / site
     box.mkdir(parents=True, exist_ok=True)
-    n = 0
+    answered = 0
+    last = time.monotonic()
     while True:
-        request = box / f"request-{n + 1:06d}.npz"
-        if not request.exists():
+        pending = sorted(
+            p
+            for p in box.glob("request-*.npz")
+            if not (box / p.name.replace("request-", "response-")).exists()
+        )
+        if not pending:
+            if timeout is not None and time.monotonic() - last > timeout:
+                raise IpdmaError(
+                    f"no request from the coordinator within {timeout:g} s",
+                    file=box,
+                    hint="start `ipdma federate coordinate` with the same --folder, or raise "
+                    "--timeout",
+                )
             time.sleep(poll)
             continue
-        n += 1
+        request = pending[0]
+        response = box / request.name.replace("request-", "response-")
         message = decode(request.read_bytes())
+        last = time.monotonic()
+        answered += 1
         if message.get("kind") == "stop":
-            _write_atomic(box / f"response-{n:06d}.npz", encode({"kind": "stopped"}))
-            return n
-        _write_atomic(box / f"response-{n:06d}.npz", encode(engine.handle(message)))
+            _write_atomic(response, encode({"kind": "stopped"}))
+            return answered
+        try:
+            reply = engine.handle(message)
+        except IpdmaError as exc:
+            reply = {"kind": "error", "message": exc.message, "hint": exc.hint or ""}
+        _write_atomic(response, encode(reply))
