@@ -18,6 +18,7 @@ Scenarios:
         with z = 1 (or a high z) are more often missing (not at random).
 
     python benchmarks/bench_impute.py --replicates 500 --m 10 --jobs 2
+    python benchmarks/bench_impute.py --summarize impute_validity.csv   # a (partial) run's table
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -103,21 +105,31 @@ def fit_interaction(frame: pd.DataFrame, name: str) -> tuple[float, float, float
     return float(fit.fixef["tz"]), float(fit.se["tz"]), float(fit.df["tz"])
 
 
-def replicate(args: tuple[int, str, int]) -> list[dict]:
-    seed, scenario, m = args
+def replicate(args: tuple[int, str, int, bool]) -> list[dict]:
+    seed, scenario, m, slopes = args
     import ipdma.impute as mi
+    from ipdma.errors import IpdmaError
 
     warnings.simplefilter("ignore")
     full, data = simulate(seed, scenario)
     rows = []
-    imputation = mi.impute(data, ["zbin", "zcont"], m=m, seed=seed, iterations=10,
-                           outcomes=("pain",), baselines=("pain0",))  # fmt: skip
-    completed = [imputation.completed(i) for i in range(m)]
+    try:
+        imputation = mi.impute(data, ["zbin", "zcont"], m=m, seed=seed, iterations=10,
+                               outcomes=("pain",), baselines=("pain0",),
+                               random_slopes=slopes)  # fmt: skip
+    except IpdmaError as exc:  # a failed imputation is a result of the study, not a crash
+        completed = None
+        print(f"replicate {seed} ({scenario}): imputation failed: {exc.message}", flush=True)
+    else:
+        completed = [imputation.completed(i) for i in range(m)]
     for name in ("zbin", "zcont"):
         est, se, df = fit_interaction(data, name)
         rows.append(_row(seed, scenario, name, "complete cases", est, se, df))
         est, se, df = fit_interaction(full, name)
         rows.append(_row(seed, scenario, name, "no missing data", est, se, df))
+        if completed is None:
+            rows.append(_row(seed, scenario, name, "multiple imputation", np.nan, np.nan, np.nan))
+            continue
         fits = np.array([fit_interaction(c, name) for c in completed])
         pooled = mi.rubin_pool(fits[:, 0], fits[:, 1] ** 2, dfcom=fits[:, 2].mean()).table
         rows.append(_row(seed, scenario, name, "multiple imputation",
@@ -139,14 +151,30 @@ def _row(seed, scenario, name, method, est, se, df, fmi=np.nan) -> dict:
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     out = []
     for (scenario, name, method), rows in results.groupby(["scenario", "modifier", "method"]):
+        failed = int(rows["estimate"].isna().sum())
+        rows = rows[rows["estimate"].notna()]  # the replicates that ran
         n = len(rows)
         est = rows["estimate"]
         out.append({"scenario": scenario, "modifier": name, "method": method, "replicates": n,
                     "truth": TRUE[name], "mean": est.mean(), "bias": est.mean() - TRUE[name],
                     "mc_se_bias": est.std() / np.sqrt(n), "empirical_sd": est.std(),
                     "mean_se": rows["se"].mean(), "coverage": rows["covered"].mean(),
-                    "mean_fmi": rows["fmi"].mean()})  # fmt: skip
+                    "mean_fmi": rows["fmi"].mean(),
+                    "failed": failed})  # fmt: skip
     table = pd.DataFrame(out)
+    # paired with the same replicate's analysis without missing data: the bias the missing
+    # data add, with a Monte Carlo SE free of the sampling noise shared by both analyses
+    wide = results.pivot_table(index=["scenario", "modifier", "seed"], columns="method",
+                               values="estimate")  # fmt: skip
+    paired = []
+    for method in ("complete cases", "multiple imputation"):
+        if method in wide and "no missing data" in wide:
+            diff = (wide[method] - wide["no missing data"]).groupby(level=[0, 1])
+            paired.append(pd.DataFrame({"method": method, "vs_full": diff.mean(),
+                                        "mc_se_vs_full": diff.std() / np.sqrt(diff.size())}))  # fmt: skip
+    if paired:
+        table = table.merge(pd.concat(paired).reset_index(), how="left",
+                            on=["scenario", "modifier", "method"])  # fmt: skip
     cc = table[table["method"] == "complete cases"].set_index(["scenario", "modifier"])
     mi = table[table["method"] == "multiple imputation"].set_index(["scenario", "modifier"])
     gain = (cc["empirical_sd"] ** 2 / mi["empirical_sd"] ** 2).rename("variance_ratio_cc_mi")
@@ -160,20 +188,37 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--scenarios", default="mar,mnar")
     parser.add_argument("--out", default="impute_validity.csv")
+    parser.add_argument("--every", type=int, default=10, help="write results every N replicates")
+    parser.add_argument("--random-slopes", action="store_true",
+                        help="every coefficient trial-specific (method 2stage-random-slopes)")  # fmt: skip
+    parser.add_argument("--summarize", default=None, help="print the table of a results file")
     args = parser.parse_args()
-    tasks = [(seed, scenario, args.m) for scenario in args.scenarios.split(",")
+    if args.summarize:
+        pd.set_option("display.width", 200)
+        print(summarize(pd.read_csv(args.summarize)).round(4).to_string(index=False))
+        return
+    tasks = [(seed, scenario, args.m, args.random_slopes) for scenario in args.scenarios.split(",")
              for seed in range(1, args.replicates + 1)]  # fmt: skip
     start = time.perf_counter()
     rows: list[dict] = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for part in pool.map(replicate, tasks, chunksize=4):
-            rows.extend(part)
-    results = pd.DataFrame(rows)
-    results.to_csv(args.out, index=False)
-    table = summarize(results)
     pd.set_option("display.width", 200)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for done, part in enumerate(pool.map(replicate, tasks, chunksize=1), start=1):
+            rows.extend(part)
+            if done % args.every == 0 or done == len(tasks):
+                # partial results on disk as the study goes (a killed run keeps them)
+                _write(pd.DataFrame(rows), args.out)
+                print(f"{done}/{len(tasks)} replicates, {time.perf_counter() - start:.0f} s",
+                      flush=True)  # fmt: skip
+    table = summarize(pd.DataFrame(rows))
     print(table.round(3).to_string(index=False))
     print(f"{len(tasks)} replicates, m = {args.m}: {time.perf_counter() - start:.1f} s wall")
+
+
+def _write(results: pd.DataFrame, out: str) -> None:
+    partial = Path(out).with_suffix(".tmp")
+    results.to_csv(partial, index=False)
+    partial.replace(out)
 
 
 if __name__ == "__main__":

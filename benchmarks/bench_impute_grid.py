@@ -9,13 +9,16 @@ beside the complete-case grid). Target: <= 5 minutes on the 2-core machine.
 
 Prints the wall time of the imputation itself and of the whole run, the models fitted,
 the availability of each modifier (trials measured / systematically missing) and the
-largest R-hat of the chains.
+largest R-hat of the chains; and the CPU seconds of all processes (this one and its
+workers): on a shared, loaded machine the wall time says little, and CPU / 2 is what an
+idle 2-core machine would take at best.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 import warnings
 
@@ -35,6 +38,13 @@ def consortium(seed: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its finished child processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--m", type=int, default=20)
@@ -47,22 +57,24 @@ def main() -> None:
     data = consortium(args.seed)
     plan = AnalysisPlan.model_validate({"imputation": {"m": args.m, "iterations": args.iterations}})
     short = data[data["window"] == "short"].drop(columns="window")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     imputation = impute(short, imputation_variables(plan, short), m=args.m,
                         iterations=args.iterations, seed=plan.imputation.seed)  # fmt: skip
     one_window = time.perf_counter() - start
     print(f"imputation of one window (m = {args.m}, {args.iterations} iterations, "
-          f"{len(imputation.variables)} variables): {one_window:.1f} s")  # fmt: skip
+          f"{len(imputation.variables)} variables): {one_window:.1f} s wall, "
+          f"{_cpu() - cpu:.1f} s CPU")  # fmt: skip
     print(imputation.availability[["variable", "trials_measured", "trials_systematic",
                                    "fraction_missing", "imputed", "reason"]].to_string())  # fmt: skip
     print(f"largest R-hat: {imputation.rhat.max():.3f}")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     results = ipdma.analysis.run(data, plan, jobs=args.jobs)
     seconds = time.perf_counter() - start
     imputed = sum(r.spec.imputed for r in results.records)
-    print(f"whole grid with imputation: {seconds:.1f} s wall; {len(results.records)} records "
+    print(f"whole grid with imputation: {seconds:.1f} s wall, {_cpu() - cpu:.1f} s CPU (all "
+          f"processes); {len(results.records)} records "
           f"({imputed} pooled over {args.m} imputations); {results.fitted} fits; "
-          f"{results.failed} failed")  # fmt: skip
+          f"{results.failed} failed; load average after: {os.getloadavg()}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ REQUIRED = {
     "meta": {"pool", "two_stage", "subgroup", "PoolResult", "mean_difference",
              "standardized_mean_difference", "log_odds_ratio", "published_comparison"},
     "describe": {"table1", "table2", "table3", "flow_counts"},
-    "plots": {"effect_curve", "flow_diagram", "forest", "one_stage_forest", "subgroup_forest",
+    "plots": {"chain_means", "effect_curve", "flow_diagram", "forest", "one_stage_forest", "subgroup_forest",
               "save", "aggregate_forest",
               # issue 18: the spline, calibration and credibility figures from stored frames
               "effect_curve_panel", "benefit_calibration", "trial_interactions"},

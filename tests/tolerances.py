@@ -87,6 +87,7 @@ XCHECK_TMB_FIXEF_SE = 2e-3  # |ipdma - glmmTMB| / SE for fixed effects (linear, 
 # Rubin's rules are closed form: only float rounding differs from mice::pool / pool.scalar
 # (the completed-data OLS fits add ~1e-13); mice writes 15 significant digits.
 MI_POOL_RTOL = 1e-10
+MI_PAULE_MANDEL_RTOL = 1e-8  # tau^2 vs metafor's PM at tol 1e-12 (ours: 60 bisections)
 
 # --- Kenward-Roger (tests/models/test_kenward_roger.py) -----------------------------------
 # At pbkrtest's own variance-component estimates the KR algebra agrees to float rounding.

@@ -120,3 +120,21 @@ def test_no_imputation_by_default_and_m_1_is_refused(results, store) -> None:
     assert plain.imputation.empty
     with pytest.raises(SpecError, match=r"imputation\.m"):
         analysis.run(_incomplete(), {**PLAN, "imputation": {"m": 1}}, jobs=1)
+
+
+def test_a_failed_imputation_writes_nothing(tmp_path, monkeypatch) -> None:
+    import ipdma.analysis._imputed as imputed
+    from ipdma.errors import DataFileError, ModelError
+
+    def failing(*args, **kwargs):
+        raise ModelError("the imputation model of bmi could not be fitted", variable="bmi")
+
+    monkeypatch.setattr(imputed, "impute", failing)
+    store = tmp_path / "results.duckdb"
+    with pytest.raises(ModelError, match="bmi could not be fitted"):
+        _run(_incomplete(), PLAN, cache=store, output=tmp_path / "out")
+    # the complete-case fits done before the failure are not stored either: no result set,
+    # no tables (the run is saved in one transaction at its end)
+    with pytest.raises(DataFileError):
+        analysis.load_results(store)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))

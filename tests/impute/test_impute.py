@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import ipdma
-from ipdma.errors import DataWarning, InputError
+from ipdma.errors import ConvergenceWarning, DataWarning, InputError, ModelError
 from ipdma.impute import impute, rubin_pool
 from ipdma.impute._chained import _rhat
 
@@ -159,3 +159,61 @@ def test_rhat_flags_chains_that_disagree() -> None:
             for it in range(1, 11)]  # fmt: skip
     chains = pd.DataFrame(rows, columns=["variable", "imputation", "iteration", "mean"])
     assert _rhat(chains, 10)["v"] > 1.1
+
+
+def test_infinite_values_and_odd_treatment_codes_are_input_errors() -> None:
+    data = _consortium(8)
+    data.loc[5, "age"] = np.inf
+    with pytest.raises(InputError, match="age holds an infinite value") as info:
+        impute(data, ["z", "age"], m=2, outcomes=("pain",))
+    assert info.value.trial == "t00" and info.value.row == 6
+    data = _consortium(8)
+    data.loc[7, "treat"] = 2.0
+    with pytest.raises(InputError, match="coded 0 \\(comparison\\) / 1") as info:
+        impute(data, ["z"], m=2, outcomes=("pain",))
+    assert info.value.row == 8 and info.value.value == 2.0
+
+
+def test_a_model_that_cannot_be_fitted_is_a_model_error_naming_the_variable(monkeypatch) -> None:
+    import ipdma.impute._conditional as conditional
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    data = _with_missing(_consortium(9), 9)
+    monkeypatch.setattr(conditional, "draw_values", broken)
+    with pytest.raises(
+        ModelError, match=r"imputation model of (z|age) could not be fitted"
+    ) as info:
+        _run(data, m=2)
+    assert "chain 1, iteration 1" in str(info.value) and "m = 0" in info.value.hint
+    monkeypatch.setattr(conditional, "draw_values",
+                        lambda x, missing, *a: np.full(missing.sum(), np.nan))  # fmt: skip
+    with pytest.raises(ModelError, match="not finite"):
+        _run(data, m=2)
+
+
+def test_chains_that_did_not_mix_give_a_convergence_warning(monkeypatch) -> None:
+    import ipdma.impute._chained as chained
+
+    data = _with_missing(_consortium(10), 10)
+    real = chained._rhat
+    monkeypatch.setattr(chained, "_rhat", lambda chains, n: real(chains, n).clip(lower=1.5))
+    with pytest.warns(ConvergenceWarning) as record:
+        _run(data, m=5, iterations=10)
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2 and "chains of age may not" in messages[0]
+    assert "chains of z may not have converged (R-hat 1.50 > 1.2)" in messages[1]
+
+
+def test_covariate_no_trial_measured_in_enough_participants_is_not_imputed() -> None:
+    data = _consortium(11)
+    # every trial observed z in 8 participants: its model (1, T, w, T w with w = pain, age,
+    # pain0) has 8 coefficients and needs 11
+    for trial in data["trial"].unique():
+        rows = data.index[data["trial"] == trial]
+        data.loc[rows[8:], "z"] = np.nan
+    with pytest.warns(DataWarning, match="z is not imputed: no trial measured it in 11 part"):
+        imputation = impute(data, ["z", "age"], m=2, iterations=2, outcomes=("pain",))
+    assert "z" not in imputation.variables
+    assert imputation.completed(0)["z"].isna().sum() == data["z"].isna().sum()

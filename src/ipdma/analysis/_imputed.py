@@ -202,10 +202,13 @@ def imputed_grid(
     diagnostics: list[ImputationDiagnostics] = []
     completed: dict[str, list[WindowArrays]] = {}
     for index, (window, frame) in enumerate(frames.items()):
+        variables = imputation_variables(plan, frame)
         imputation = impute(
             frame,
-            imputation_variables(plan, frame),
+            variables,
             m=settings.m,
+            ordered=[name for name in settings.ordered if name in variables],
+            random_slopes=settings.method == "2stage-random-slopes",
             seed=settings.seed + 1000 * index,
             iterations=settings.iterations,
             min_trials=settings.min_trials,

@@ -3,38 +3,44 @@
 Each incomplete variable is imputed in turn from the current values of the others, for a
 number of iterations, in ``m`` independent chains (one per completed dataset); every
 conditional model has trial-specific parameters drawn by the two-stage method
-(:mod:`._twostage`), so covariate distributions and their relations with the outcome may
-differ between trials, and a covariate that a trial never measured (systematically missing)
-is drawn from the distribution of the trial-specific models.
+(:mod:`._twostage`): each trial's levels of the variable in its two arms and its residual
+variances (and, with ``random_slopes``, its slopes too), so covariate distributions differ
+between trials, and a covariate that a trial never measured (systematically missing) is
+drawn from the between-trial distribution of those parameters.
 
-Conditional model of a covariate z (continuous: normal; binary: logistic)::
+Conditional model of a covariate z (continuous: normal; binary: logistic; ordered
+categories: continuation-ratio logistic steps, :mod:`._ordered`)::
 
-    z ~ 1 + T + y_1 + ... + T:y_1 + ... + x_other          (coefficients by trial)
+    z ~ (1 + y_1 + ... + x_1 + ...) * T     (intercept and T by trial; residual variance by
+                                             trial and arm)
 
-with T the treatment, y the outcomes of the window (pain, function), and x_other the other
-covariates being imputed or complete. The products T:y make the imputation compatible with
-an analysis model holding a treatment-covariate interaction (the covariate's relation with
-the outcome may differ between arms; without them the interaction is biased towards zero:
-Tilling et al. 2016, Stat Med 35:5079; Riley et al. 2020, Stat Med 39:2115). Missing outcomes
-are imputed in the same chain (from T and the covariates) to serve as predictors, and set back
-to missing in the completed data (multiple imputation, then deletion).
+with T the treatment, y the outcomes of the window (pain, function), and x the other
+covariates being imputed or complete (baselines among them), all centred within trial and
+arm (:mod:`._conditional`). Every predictor enters with its product with T and a continuous
+z has one residual variance per arm: within each trial the model is the regression of z on
+the others separately in each arm, which is what an analysis model holding
+treatment-covariate interactions implies (the outcome's relation with z differs between
+arms, and with it z's relation with the outcome, with the other covariates and z's residual
+variance; Bartlett et al. 2015, SMMR 24:462; Tilling et al. 2016, Stat Med 35:5079; Riley et
+al. 2020, Stat Med 39:2115). docs/imputation.md reports the validity study, and the
+attenuation of the imputed interactions that these choices remove. Missing outcomes are
+imputed in the same chain from the same by-arm model to serve as predictors, and set back to
+missing in the completed data (multiple imputation, then deletion).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ..errors import ConvergenceWarning, DataWarning, InputError
-from ._twostage import TrialLayout, draw_values, fit_trials
+from ._conditional import ChainSetup, VariableKind, run_chains
+from ._ordered import ordered_levels
+from ._twostage import TrialLayout
 
 __all__ = ["Imputation", "impute"]
 
@@ -97,21 +103,36 @@ def _is_binary(values: np.ndarray) -> bool:
     return bool(len(seen)) and bool(np.isin(seen, (0.0, 1.0)).all())
 
 
+def _kind(name: str, values: np.ndarray, ordered: Sequence[str]) -> VariableKind:
+    if name in ordered and len(ordered_levels(values)) > 1:
+        return "ordered"
+    return "binary" if _is_binary(values) else "continuous"
+
+
 def _availability(
-    frame: pd.DataFrame, names: Sequence[str], trial: np.ndarray, min_trials: int
+    frame: pd.DataFrame, names: Sequence[str], trial: np.ndarray, min_trials: int, min_rows: int
 ) -> pd.DataFrame:
+    """Per covariate: trials that measured it, missing participants, imputed or why not
+    (measured nowhere; in fewer than ``min_trials`` trials; in no trial with the ``min_rows``
+    observed values its imputation model needs)."""
     rows = []
     trials = np.unique(trial)
     for name in names:
         values = frame[name].to_numpy(dtype=float, na_value=np.nan)
         seen = ~np.isnan(values)
-        measured = int(sum(seen[trial == k].any() for k in trials))
+        counts = np.bincount(trial[seen], minlength=len(trials))
+        measured = int((counts > 0).sum())
         missing = int((~seen).sum())
         reason = ""
         if measured == 0:
             reason = "measured in no trial"
         elif missing and measured < min_trials:
             reason = f"measured in {measured} trial(s); imputation needs at least {min_trials}"
+        elif missing and counts.max() < min_rows:
+            reason = (
+                f"no trial measured it in {min_rows} participants, the fewest its imputation "
+                "model (with every other covariate and outcome, by arm) can be fitted to"
+            )
         rows.append(
             {
                 "variable": name,
@@ -138,6 +159,8 @@ def impute(
     baselines: Sequence[str] = ("pain0", "function0"),
     treatment: str = "treat",
     min_trials: int = 5,
+    ordered: Sequence[str] = (),
+    random_slopes: bool = False,
     jobs: int = 1,
 ) -> Imputation:
     """Impute the missing values of ``variables`` in an analysis frame, ``m`` times.
@@ -160,13 +183,27 @@ def impute(
     min_trials
         A covariate measured in fewer trials is not imputed (its between-trial distribution
         cannot be estimated); it stays missing, with the reason in ``availability``.
+    ordered
+        Covariates of ``variables`` that are ordered categories coded as numbers (e.g. a 1-5
+        scale): imputed among their observed values by a multilevel continuation-ratio
+        model with trial-specific cutpoints (:mod:`ipdma.impute._ordered`). Other covariates
+        are binary (observed values 0/1) or continuous.
+    random_slopes
+        If False (default), each conditional model has a trial-specific intercept and
+        treatment coefficient (each arm's level of the variable) and trial- and arm-specific
+        residual variances, with slopes common to the trials. If True, every coefficient
+        varies between trials (micemd's ``2l.2stage``): with few trials the between-trial
+        variances of the slopes are overestimated (a truncated moment estimator, drawn from
+        its posterior), which adds spurious variance to the values drawn for trials that never
+        measured the variable and attenuates the imputed interactions (docs/imputation.md).
     jobs
         Worker processes for the chains (the result does not depend on it).
 
     Raises
     ------
     InputError
-        If a variable is not a numeric column of ``frame``.
+        If a variable is not a numeric column of ``frame``, an ``ordered`` name is not among
+        ``variables``, or the treatment is missing or not coded 0/1.
     """
     if m < 2:
         raise InputError("multiple imputation needs m >= 2 completed datasets", value=m)
@@ -186,10 +223,19 @@ def impute(
                 variable=name,
                 hint="code categories as numbers (0/1 for binary) or leave it out",
             )
+    for name in ordered:
+        if name not in variables:
+            raise InputError(
+                f"ordered variable {name!r} is not among the variables to impute",
+                variable=name,
+                hint="list it in the modifiers (or adjustment variables) of the plan",
+            )
     baselines = tuple(b for b in baselines if b in frame.columns)
     variables = (*variables, *(b for b in baselines if b not in variables))
     trial_codes, trial = np.unique(frame["trial"].astype(str).to_numpy(), return_inverse=True)
-    availability = _availability(frame, variables, trial, min_trials)
+    predictors = len(variables) + sum(o in frame.columns for o in outcomes) - 1
+    min_rows = 2 * (1 + predictors) + 3  # as the chain requires: (1, T, w, T w), 3 to spare
+    availability = _availability(frame, variables, trial, min_trials, min_rows)
     for row in availability.itertuples():
         if row.reason and row.participants_missing:
             warnings.warn(
@@ -204,6 +250,18 @@ def impute(
         name: frame[name].to_numpy(dtype=float, na_value=np.nan)
         for name in (*targets, *complete_covariates, *outcome_names)
     }
+    for name, column in data.items():
+        infinite = np.isinf(column)
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise InputError(
+                f"{name} holds an infinite value; it cannot be imputed from or used as a predictor",
+                trial=str(frame["trial"].iloc[row]),
+                variable=name,
+                row=row + 1,
+                value=column[row],
+                hint="fix the value in the raw file or its recode (missing values are blank/NaN)",
+            )
     treat = frame[treatment].to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(treat).any():
         raise InputError(
@@ -211,8 +269,19 @@ def impute(
             variable=treatment,
             hint="analyse participants with a known arm only",
         )
+    odd = ~np.isin(treat, (0.0, 1.0))
+    if odd.any():
+        row = int(np.flatnonzero(odd)[0])
+        raise InputError(
+            "the treatment must be coded 0 (comparison) / 1 (exercise) for the imputation",
+            variable=treatment,
+            row=row + 1,
+            value=treat[row],
+            trial=str(frame["trial"].iloc[row]),
+            hint="recode the treatment column",
+        )
     chain_vars = (*targets, *(o for o in outcome_names if np.isnan(data[o]).any()))
-    binary = {name: _is_binary(data[name]) for name in chain_vars}
+    kinds = {name: _kind(name, data[name], ordered) for name in chain_vars}
     missing = {name: np.isnan(data[name]) for name in chain_vars}
     order = sorted(targets, key=lambda v: int(missing[v].sum())) + [
         o for o in chain_vars if o not in targets
@@ -220,13 +289,12 @@ def impute(
     root = np.random.SeedSequence(seed)
     values = {name: np.empty((m, int(missing[name].sum()))) for name in targets}
     chain_rows: list[tuple[str, int, int, float]] = []
-    setup = _ChainSetup(data, treat, trial, TrialLayout.of(trial, len(trial_codes)),
+    setup = ChainSetup(data, treat, (treat > 0).astype(np.intp), trial,
+                        TrialLayout.of(trial, len(trial_codes)),
                         targets, outcome_names,
-                        baselines, complete_covariates, order, binary, missing)  # fmt: skip
-    tasks = [(setup, child, iterations, index) for index, child in enumerate(root.spawn(m))]
-    outputs = _parallel(tasks, jobs) if jobs > 1 and m > 1 else None
-    if outputs is None:
-        outputs = [_run_chain(task) for task in tasks]
+                        baselines, complete_covariates, order, kinds, missing,
+                        random_slopes)  # fmt: skip
+    outputs = run_chains(setup, root, m, iterations, jobs)
     for index, (chain_values, rows) in enumerate(outputs):
         chain_rows.extend(rows)
         for name in targets:
@@ -256,111 +324,6 @@ def impute(
         seed=seed,
         iterations=iterations,
     )
-
-
-@dataclass(frozen=True)
-class _ChainSetup:
-    data: dict[str, np.ndarray]
-    treat: np.ndarray
-    trial: np.ndarray
-    layout: TrialLayout
-    targets: tuple[str, ...]
-    outcomes: tuple[str, ...]
-    baselines: tuple[str, ...]
-    complete: tuple[str, ...]
-    order: list[str]
-    binary: dict[str, bool]
-    missing: dict[str, np.ndarray]
-
-
-def _parallel(tasks: list, jobs: int) -> list | None:
-    """The chains in worker processes; None when workers cannot start (a script without an
-    ``if __name__ == "__main__":`` guard), and the caller runs them here instead."""
-    context = multiprocessing.get_context("forkserver")
-    try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-            return list(pool.map(_run_chain, tasks))
-    except BrokenProcessPool:
-        return None
-
-
-def _run_chain(
-    task: tuple[_ChainSetup, np.random.SeedSequence, int, int],
-) -> tuple[dict[str, np.ndarray], list[tuple[str, int, int, float]]]:
-    """One chain (a worker's task): the imputed values of the targets and the chain means."""
-    setup, seed, iterations, index = task
-    rows: list[tuple[str, int, int, float]] = []
-    # small matrices: threaded BLAS only adds overhead (and contends with other processes)
-    with threadpool_limits(1):
-        current = _chain(setup, np.random.default_rng(seed), iterations, index, rows)
-    return {name: current[name][setup.missing[name]] for name in setup.targets}, rows
-
-
-def _chain(
-    setup: _ChainSetup,
-    rng: np.random.Generator,
-    iterations: int,
-    index: int,
-    chain_rows: list[tuple[str, int, int, float]],
-) -> dict[str, np.ndarray]:
-    """One chain: start values, then ``iterations`` sweeps over the incomplete variables."""
-    current = {name: column.copy() for name, column in setup.data.items()}
-    for name in setup.order:
-        current[name][setup.missing[name]] = _start_values(current[name], setup.trial, rng)
-    for iteration in range(iterations):
-        for name in setup.order:
-            x = _predictors(name, current, setup)
-            kind = "binary" if setup.binary[name] else "continuous"
-            observed = setup.data[name]
-            models = fit_trials(x, observed, setup.layout, kind, x.shape[1] + 3)
-            if not models.observed.any():
-                continue
-            draws = draw_values(x, setup.missing[name], setup.layout, models, kind, rng)
-            current[name][setup.missing[name]] = _in_range(draws, observed, setup.binary[name])
-            if name in setup.targets:
-                mean = float(current[name][setup.missing[name]].mean())
-                chain_rows.append((name, index, iteration + 1, mean))
-    return current
-
-
-def _start_values(column: np.ndarray, trial: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random draws from the observed values of the same trial (any trial if none)."""
-    out = np.empty(int(np.isnan(column).sum()))
-    rows = np.flatnonzero(np.isnan(column))
-    pool_all = column[~np.isnan(column)]
-    for k in np.unique(trial[rows]):
-        sel = trial[rows] == k
-        own = column[(trial == k) & ~np.isnan(column)]
-        source = own if len(own) else pool_all
-        out[sel] = rng.choice(source, size=int(sel.sum()))
-    return out
-
-
-def _predictors(name: str, current: dict[str, np.ndarray], setup: _ChainSetup) -> np.ndarray:
-    treat = setup.treat
-    covariates = (*setup.targets, *setup.complete)
-    columns = [np.ones_like(treat), treat]
-    if name in setup.outcomes:
-        columns += [current[o] for o in setup.outcomes if o != name]
-        columns += [current[v] for v in covariates]
-    else:
-        columns += [current[o] for o in setup.outcomes]
-        columns += [treat * current[o] for o in setup.outcomes]
-        columns += [treat * current[b] for b in setup.baselines if b != name]
-        columns += [current[v] for v in covariates if v != name]
-    x = np.column_stack(columns)
-    center = x[:, 1:].mean(axis=0)
-    scale = x[:, 1:].std(axis=0)
-    x[:, 1:] = (x[:, 1:] - center) / np.where(scale > 0, scale, 1.0)
-    return x
-
-
-def _in_range(draws: np.ndarray, observed: np.ndarray, binary: bool) -> np.ndarray:
-    """Continuous draws are kept inside the observed range (e.g. 0-100 scales)."""
-    if binary:
-        return draws
-    seen = observed[~np.isnan(observed)]
-    return np.clip(draws, seen.min(), seen.max())
 
 
 def _rhat(chains: pd.DataFrame, iterations: int) -> pd.Series:

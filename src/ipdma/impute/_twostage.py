@@ -3,17 +3,24 @@
 For a variable z (the target) with predictors x (intercept, treatment, outcomes, their
 products with the treatment, other covariates), in trial k::
 
-    continuous   z_ik = x_ik' beta_k + e_ik,        e_ik ~ N(0, sigma_k^2)
+    continuous   z_ik = x_ik' beta_k + e_ik,        e_ik ~ N(0, sigma_{k,a(i)}^2)
     binary       logit P(z_ik = 1) = x_ik' beta_k
     beta_k = beta + u_k,  u_k ~ N(0, Psi)            (Psi diagonal; see below)
-    log sigma_k^2 ~ N(mu, s^2)                       (heteroscedastic between trials)
+    log sigma_{k,a}^2 ~ N(mu_a, s_a^2)               (heteroscedastic between trials)
 
-Stage 1 fits the model in every trial that observed z (least squares, or logistic regression
+with a(i) the arm of participant i: the residual variance is specific to the trial and the
+arm (the caller's predictors hold every predictor's product with the treatment, so the model
+is the by-arm regression of each trial, and the variance must follow it: with a
+treatment-covariate interaction the covariate's residual variance given the outcome differs
+between the arms).
+
+Stage 1 fits the model in every trial that observed z (least squares with one residual sum of
+squares per arm, or logistic regression
 with a weak normal prior N(0, 5^2) on the standardized coefficients, which keeps sparse or
 separated trials finite). Columns without variation inside a trial are not identified
 there; the trial contributes no information on them (its variance is set to a large value).
-Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by a method-of-moments
-(DerSimonian-Laird) estimator per coefficient, which gives the diagonal of Psi, and the
+Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by the Paule-Mandel
+estimator per coefficient, which gives the diagonal of Psi, and the
 generalised-least-squares mean beta.
 
 One imputation draw (Resche-Rigon & White 2018, SMMR 27:1634, the "two-stage" method of
@@ -22,9 +29,9 @@ posteriors:
 
 * Psi*_jj = Psi_jj (K_j - 1) / chi2(K_j - 1);   beta* ~ N(beta_hat, (sum (V_k + Psi)^-1)^-1)
 * in a trial that observed z:  beta_k* ~ N(beta* + Psi*(Psi*+V_k)^-1 (b_k - beta*),
-  Psi* - Psi*(Psi*+V_k)^-1 Psi*) and sigma_k^2* = RSS_k / chi2(n_k - p_k);
+  Psi* - Psi*(Psi*+V_k)^-1 Psi*) and sigma_{k,a}^2* = RSS_{k,a} / chi2(n_{k,a} - p_{k,a});
 * in a trial that never measured z (systematically missing): beta_k* ~ N(beta*, Psi*) and
-  log sigma_k^2* ~ N(mu*, s^2) from the observed trials' residual variances;
+  log sigma_{k,a}^2* ~ N(mu_a*, s_a^2) from the observed trials' residual variances in arm a;
 
 and draws the missing values from the trial's own model. The between-trial covariance of the
 coefficients is taken as diagonal: a simplification of micemd's full-matrix estimator that
@@ -49,6 +56,7 @@ _INTERCEPT_PRIOR_SD = 10.0
 _NEWTON_ITERATIONS = 50
 _NEWTON_TOL = 1e-7  # largest coefficient step (standardized predictors)
 _HALVINGS = 30  # step halvings per Newton iteration
+_BISECTIONS = 60  # Paule-Mandel: interval halvings (relative precision 2^-60 of the span^2)
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,8 @@ class TrialModels:
     estimates: np.ndarray  # (K, p)
     covariances: np.ndarray  # (K, p, p)
     observed: np.ndarray  # (K,) bool: the trial has its own estimate
-    residual: np.ndarray  # (K,) residual sum of squares (continuous) or nan
-    df: np.ndarray  # (K,) residual df
+    residual: np.ndarray  # (K, 2) residual sum of squares by arm (continuous) or nan
+    df: np.ndarray  # (K, 2) residual df by arm
 
 
 def _identified(x3: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -109,14 +117,16 @@ def fit_trials(
     layout: TrialLayout,
     kind: str,
     min_rows: int,
+    arm: np.ndarray,
 ) -> TrialModels:
     """Stage 1: the imputation model fitted in every trial with at least ``min_rows``
-    observed values of ``z`` (rows with ``z`` missing are ignored)."""
+    observed values of ``z`` (rows with ``z`` missing are ignored); ``arm`` (0/1 per row)
+    splits the residual sum of squares of a continuous ``z``."""
     n_trials, p = layout.slot.shape[0], x.shape[1]
     estimates = np.zeros((n_trials, p))
     covariances = np.tile(np.eye(p) * _UNIDENTIFIED, (n_trials, 1, 1))
-    residual = np.full(n_trials, np.nan)
-    df = np.zeros(n_trials)
+    residual = np.full((n_trials, 2), np.nan)
+    df = np.zeros((n_trials, 2))
     seen = ~np.isnan(z)
     use_all = layout.mask & seen[layout.slot]
     chosen = np.flatnonzero(use_all.sum(axis=1) >= min_rows)
@@ -144,18 +154,45 @@ def fit_trials(
         coef = (pinv @ xtz[:, :, None])[:, :, 0]
         rank = np.linalg.matrix_rank(xtx, hermitian=True)
         fitted = (xw @ coef[:, :, None])[:, :, 0]
-        rss = np.where(use, (z3 - fitted) ** 2, 0.0).sum(axis=1)
+        squares = np.where(use, (z3 - fitted) ** 2, 0.0)
+        rss = squares.sum(axis=1)
         dof = (counts - rank).astype(float)
         varies = np.where(use, z3, -np.inf).max(axis=1) > np.where(use, z3, np.inf).min(axis=1)
-        fit_ok = (dof >= 1) & varies
+        arm_rss, arm_dof = _by_arm(xw, squares, use, arm[slot] > 0)
+        # each arm with observed rows needs its own residual df (an empty arm draws its
+        # variance from the other trials' distribution)
+        present = np.stack([(use & (arm[slot] == a)).any(axis=1) for a in (0, 1)], axis=1)
+        fit_ok = (dof >= 1) & varies & ((arm_dof >= 1) | ~present).all(axis=1)
         cov = np.where(fit_ok, rss / np.maximum(dof, 1), 1.0)[:, None, None] * pinv
-        residual[chosen] = np.where(fit_ok, rss, np.nan)
-        df[chosen] = dof
+        # aliased directions (columns collinear within the trial, e.g. a covariate constant
+        # in one arm): the trial carries no information along them, like an unidentified
+        # column, so its covariance is made positive definite there
+        aliased = np.eye(p) - pinv @ xtx
+        cov = cov + _UNIDENTIFIED * (aliased + np.swapaxes(aliased, 1, 2)) / 2
+        arm_ok = fit_ok[:, None] & present & (arm_dof >= 1)
+        residual[chosen] = np.where(arm_ok, arm_rss, np.nan)
+        df[chosen] = np.where(arm_ok, arm_dof, 0.0)
     good = chosen[fit_ok]
     observed[good] = True
     estimates[good] = np.where(keep, coef, 0.0)[fit_ok]
     covariances[good] = _expand_unidentified(cov, keep)[fit_ok]
     return TrialModels(estimates, covariances, observed, residual, df)
+
+
+def _by_arm(
+    xw: np.ndarray, squares: np.ndarray, use: np.ndarray, treated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residual sums of squares and df of each trial's two arms, (K, 2) each. With every
+    predictor's product with the treatment among the columns, the fit is the by-arm
+    regression, and an arm's df are its rows less the rank of its own design."""
+    rss = np.empty((len(xw), 2))
+    dof = np.empty((len(xw), 2))
+    for a, rows in enumerate((use & ~treated, use & treated)):
+        xa = xw * rows[:, :, None]
+        rank = np.linalg.matrix_rank(np.swapaxes(xa, 1, 2) @ xa, hermitian=True)
+        rss[:, a] = np.where(rows, squares, 0.0).sum(axis=1)
+        dof[:, a] = rows.sum(axis=1) - rank
+    return rss, dof
 
 
 def _logistic(xw: np.ndarray, z3: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -201,19 +238,38 @@ def _logistic_terms(xw, z3, use, beta, precision):
     return hess, grad
 
 
-def _dersimonian_laird(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-coefficient DerSimonian-Laird tau^2 from trial estimates ``b`` (K, p) and
-    variances ``v`` (K, p), and the number of informative trials per coefficient."""
+def _paule_mandel(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coefficient Paule-Mandel tau^2 from trial estimates ``b`` (K, p) and variances
+    ``v`` (K, p), and the number of informative trials per coefficient.
+
+    tau^2 solves  sum_k w_k (b_k - mu_w)^2 = K - 1  with  w_k = 1 / (v_k + tau^2)  (0 when the
+    left side at tau^2 = 0 is already below K - 1), as metafor's ``rma(method = "PM")``; by
+    bisection, all coefficients at once. DerSimonian-Laird's one-step estimate is biased low
+    when the trials' variances differ widely (a rare category's logit is imprecise exactly
+    where it is extreme), which over-shrinks trial-specific intercepts to the mean.
+    """
     informative = v < _UNIDENTIFIED / 10
     count = informative.sum(axis=0)
-    w = np.where(informative, 1 / v, 0.0)
-    sw = w.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = (w * b).sum(axis=0) / sw
-        q = (w * (b - mean) ** 2).sum(axis=0)
-        c = sw - (w**2).sum(axis=0) / sw
-        tau2 = np.where((count >= 2) & (c > 0), np.maximum(0.0, (q - (count - 1)) / c), 0.0)
-    return np.nan_to_num(tau2), count
+    target = np.maximum(count - 1, 0).astype(float)
+
+    def excess(tau2: np.ndarray) -> np.ndarray:
+        w = np.where(informative, 1 / (v + tau2), 0.0)
+        sw = np.maximum(w.sum(axis=0), 1e-300)
+        mean = (w * np.where(informative, b, 0.0)).sum(axis=0) / sw
+        return (w * np.where(informative, b - mean, 0.0) ** 2).sum(axis=0) - target
+
+    top = np.where(informative, b, -np.inf).max(axis=0)
+    bottom = np.where(informative, b, np.inf).min(axis=0)
+    span = np.where(count > 0, top - bottom, 0.0)
+    low = np.zeros(b.shape[1])
+    high = span**2 + 1e-12  # the excess is negative beyond this (see the bound K/(4(K-1)))
+    positive = (count >= 2) & (excess(low) > 0)
+    for _ in range(_BISECTIONS):
+        middle = (low + high) / 2
+        above = excess(middle) > 0
+        low = np.where(above, middle, low)
+        high = np.where(above, high, middle)
+    return np.where(positive, (low + high) / 2, 0.0), count
 
 
 def draw_values(
@@ -223,13 +279,20 @@ def draw_values(
     models: TrialModels,
     kind: str,
     rng: np.random.Generator,
+    arm: np.ndarray,
+    random: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Stage 2 and one posterior draw: imputed values for the rows in ``missing``."""
+    """Stage 2 and one posterior draw: imputed values for the rows in ``missing`` (``arm``,
+    0/1 per row, picks the residual variance of a continuous variable). ``random`` (bool per
+    coefficient; default all) marks the coefficients that vary between trials; the others
+    are common to all trials (Psi_jj = 0)."""
     n_trials, p = models.estimates.shape
     obs = np.flatnonzero(models.observed)
     b = models.estimates[obs]
     cov = models.covariances[obs]
-    tau2, count = _dersimonian_laird(b, np.einsum("kjj->kj", cov))
+    tau2, count = _paule_mandel(b, np.einsum("kjj->kj", cov))
+    if random is not None:
+        tau2 = np.where(random, tau2, 0.0)
     scale = np.where(count > 1, (count - 1) / rng.chisquare(np.maximum(count - 1, 1)), 1.0)
     psi_diag = tau2 * scale
     precision = np.linalg.inv(cov + np.diag(tau2))
@@ -248,18 +311,33 @@ def draw_values(
     eta = np.einsum("ij,ij->i", x[rows], coefficients[trials])
     if kind == "binary":
         return (rng.random(len(eta)) < special.expit(eta)).astype(float)
+    sigma2 = np.column_stack([_residual_variances(models, a, rng) for a in (0, 1)])
+    arms = (arm[rows] > 0).astype(np.intp)
+    return eta + np.sqrt(sigma2[trials, arms]) * rng.standard_normal(len(eta))
+
+
+def _residual_variances(models: TrialModels, arm: int, rng: np.random.Generator) -> np.ndarray:
+    """Residual variances of one arm in every trial: the posterior draw RSS / chi2(df) where
+    the trial has its own fit in that arm, else a draw from the log-normal distribution of
+    the other trials' variances in that arm (with the uncertainty of its centre)."""
+    n_trials = len(models.observed)
+    residual, df = models.residual[:, arm], models.df[:, arm]
+    own = models.observed & np.isfinite(residual) & (df >= 1)
+    if not own.any():  # this arm was never observed: the other arm's variances stand in
+        residual, df = models.residual[:, 1 - arm], models.df[:, 1 - arm]
+        own = models.observed & np.isfinite(residual) & (df >= 1)
     sigma2 = np.empty(n_trials)
-    sigma2[obs] = models.residual[obs] / rng.chisquare(models.df[obs])
-    log_s2 = np.log(models.residual[obs] / np.maximum(models.df[obs], 1))
-    others = np.setdiff1d(np.arange(n_trials), obs)
-    if len(others):
+    sigma2[own] = residual[own] / rng.chisquare(df[own])
+    log_s2 = np.log(residual[own] / df[own])
+    others = ~own
+    if others.any():
         if len(log_s2) > 1:
             sd = log_s2.std(ddof=1)
             centre = rng.normal(log_s2.mean(), sd / np.sqrt(len(log_s2)))
-            sigma2[others] = np.exp(rng.normal(centre, sd, len(others)))
+            sigma2[others] = np.exp(rng.normal(centre, sd, int(others.sum())))
         else:
             sigma2[others] = np.exp(log_s2[0])
-    return eta + np.sqrt(sigma2[trials]) * rng.standard_normal(len(eta))
+    return sigma2
 
 
 def _mvn(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:

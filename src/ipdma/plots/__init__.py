@@ -8,11 +8,13 @@ the one-stage forest plot (per-trial estimates, pooled effect, prediction interv
 ``effect_curve_panel``, ``benefit_calibration`` and ``trial_interactions`` the spline,
 prediction and credibility figures from their stored frames,
 ``aggregate_forest(record)`` IPD with aggregate-data trials (open circles),
+``chain_means(chains)`` the convergence of multiple imputation (chain means by iteration),
 ``save(fig, stem)`` writes PNG and SVG.
 """
 
 from ._aggregate import aggregate_forest
 from ._beyond import benefit_calibration, effect_curve_panel, trial_interactions
+from ._chains import chain_means
 from ._effect_curve import effect_curve
 from ._flow import flow_diagram
 from ._forest import forest
@@ -23,6 +25,7 @@ from ._subgroups import subgroup_forest
 __all__ = [
     "aggregate_forest",
     "benefit_calibration",
+    "chain_means",
     "effect_curve",
     "effect_curve_panel",
     "flow_diagram",

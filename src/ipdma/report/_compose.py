@@ -22,6 +22,7 @@ from ._beyond import beyond_sections, credibility_section_items
 from ._captions import comparison_phrase, primary_of, window_phrase, windows_note
 from ._descriptive import table1_view, table2_view, table3_view
 from ._diagnostics import diagnostics_items
+from ._imputation import imputation_section
 from ._interactions import Block, interaction_table
 from ._labels import COMPARISON_LABELS, OUTCOME_LABELS, as_bool, variable_label
 from ._methods import methods_paragraphs
@@ -344,6 +345,7 @@ def compose(inputs: ReportInputs) -> tuple[Document, list[TableView]]:
     aggregate = aggregate_section(inputs.results, inputs.figures, inputs.settings)
     if aggregate is not None:  # [analysis] aggregate = true (report/_aggregate.py)
         sections.append(aggregate)
+    sections += imputation_section(inputs.results, inputs.plan, inputs.labels, inputs.settings)
     if inputs.important is not None:
         view = important_table(inputs.important, plan=_plain(inputs.plan), truth=inputs.truth)
         credibility = credibility_section_items(inputs.results, inputs.figures, inputs.labels)

@@ -180,9 +180,20 @@ class ImputationSettings(BaseModel):
     m: int = Field(default=0, ge=0, le=500)
     seed: int = Field(default=20200101, ge=0)
     iterations: int = Field(default=10, ge=1, le=1000)
-    method: Literal["2stage"] = "2stage"
+    method: Literal["2stage", "2stage-random-slopes"] = Field(
+        default="2stage",
+        description="two-stage multilevel imputation with trial-specific intercepts, treatment "
+        "coefficients and residual variances and common slopes (default), or with every "
+        "coefficient trial-specific (attenuates interactions when few trials measured a "
+        "covariate)",
+    )
     min_trials: int = Field(default=5, ge=2)
     kinds: tuple[Literal["overall", "interaction", "subgroup"], ...] = ("overall", "interaction")
+    ordered: tuple[str, ...] = Field(
+        default=(),
+        description="covariates that are ordered categories coded as numbers (e.g. a 1-5 "
+        "scale): imputed among their observed levels with trial-specific cutpoints",
+    )
 
     @field_validator("m")
     @classmethod
@@ -367,6 +378,16 @@ def _check_consistency(plan: AnalysisPlan, file: Path | None) -> None:
             suggestion = nearest(name, plan.modifiers)
             raise SpecError(
                 f"analysis.modifier.{name} configures a modifier that is not in analysis.modifiers",
+                file=file,
+                variable=name,
+                hint=f"did you mean {suggestion!r}?" if suggestion else "add it to modifiers",
+            )
+    for name in plan.imputation.ordered:
+        if name not in (*plan.modifiers, *plan.adjust_for):
+            suggestion = nearest(name, (*plan.modifiers, *plan.adjust_for))
+            raise SpecError(
+                "analysis.imputation.ordered names a variable that is not a modifier or "
+                "adjustment variable of the plan",
                 file=file,
                 variable=name,
                 hint=f"did you mean {suggestion!r}?" if suggestion else "add it to modifiers",
