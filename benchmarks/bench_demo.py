@@ -4,7 +4,7 @@ Runs ``ipdma --quiet demo`` into two fresh folders (simulate, ingest, check, ana
 report; bench_grid.py times the analysis alone), prints the wall time of each run, then
 compares every CSV under
 ``output/tables/`` of the two runs byte for byte (``models.csv`` without its per-fit
-``seconds`` column) and the XLSX workbook. Target (issue 8): each run < 180 s on the 2-core
+``seconds`` column) and the XLSX workbook. Target (issue 13): each run < 60 s on the 2-core
 machine, identical tables.
 
 Usage::
@@ -66,7 +66,7 @@ def main() -> None:
     try:
         times = [run_demo(root / f"run{k}", args.jobs) for k in (1, 2)]
         for k, seconds in enumerate(times, start=1):
-            print(f"demo run {k}: {seconds:.1f} s (target < 180 s)")
+            print(f"demo run {k}: {seconds:.1f} s (target < 60 s, issue 13)")
         differ = compare(root / "run1" / "output", root / "run2" / "output")
         count = len(list((root / "run1" / "output" / "tables").glob("*.csv")))
         print(f"tables compared: {count} CSV + XLSX; differing: {differ or 'none'}")
