@@ -46,6 +46,7 @@ def test_public_names() -> None:
     assert sorted(plots.__all__) == [
         "aggregate_forest",  # issue 20: IPD + aggregate data, AD trials marked
         "benefit_calibration",
+        "chain_means",  # issue 17: convergence of multiple imputation
         "effect_curve",
         "effect_curve_panel",
         "flow_diagram",
