@@ -148,35 +148,11 @@ def _log_exposure(frame: pd.DataFrame, exposure: str | None, trial: str) -> np.n
 
 
 def _aggregate_rows(aggregate: pd.DataFrame, ipd_trials: set[str]) -> pd.DataFrame:
-    """Validated rows for trials that contribute only a published estimate and SE."""
-    for column in ("trial", "estimate", "se"):
-        if column not in aggregate.columns:
-            raise InputError(
-                f"aggregate data need a column {column!r}",
-                variable=column,
-                hint="pass one row per trial with trial, estimate and se",
-            )
-    frame = aggregate.reset_index(drop=True)
-    for row, (name, estimate, se) in enumerate(
-        zip(frame.trial, frame.estimate, frame.se, strict=True)
-    ):
-        if str(name) in ipd_trials:
-            raise InputError(
-                "a trial is given both as IPD and as aggregate data",
-                trial=str(name),
-                variable="trial",
-                row=row,
-                hint="keep one of the two (the IPD when available)",
-            )
-        if not (np.isfinite(float(estimate)) and np.isfinite(float(se)) and float(se) > 0):
-            raise InputError(
-                "an aggregate estimate needs a finite estimate and se > 0",
-                trial=str(name),
-                variable="se",
-                row=row,
-                value=float(se),
-                hint="fix the published estimate or leave the trial out",
-            )
+    """Validated rows for trials that contribute only a published estimate and SE (the
+    checks the one-stage IPD + aggregate model makes, :func:`ipdma.models.mixed_aggregate`)."""
+    from ..models._linear_aggregate import validated_aggregate
+
+    frame = validated_aggregate(aggregate, ipd_trials)
     return pd.DataFrame(
         {
             "trial": frame.trial.astype(str),

@@ -157,7 +157,9 @@ class _Problem:
         return float(self.n_total * _LOG_2PI + logdet + rss)
 
 
-def _validated_aggregate(aggregate: pd.DataFrame | None, ipd_trials: set[str]) -> pd.DataFrame:
+def validated_aggregate(aggregate: pd.DataFrame | None, ipd_trials: set[str]) -> pd.DataFrame:
+    """Aggregate-data rows (``trial, estimate, se``) checked: the columns present, no trial
+    also given as IPD, a finite estimate and se > 0, one row per trial."""
     if aggregate is None or len(aggregate) == 0:
         return pd.DataFrame({"trial": [], "estimate": [], "se": []})
     for column in ("trial", "estimate", "se"):
@@ -258,7 +260,7 @@ def mixed_aggregate(
         design = np.column_stack([np.ones(len(group)), group[names].to_numpy(float)])
         ipd.append((design, group[outcome].to_numpy(float)))
         labels.append(str(name))
-    ad = _validated_aggregate(aggregate, set(labels))
+    ad = validated_aggregate(aggregate, set(labels))
     if not ipd:  # AD only: the covariates are not identified, only the treatment effect
         names = [treatment]
         random = tuple(r for r in random if r == treatment)
