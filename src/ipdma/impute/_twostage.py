@@ -290,9 +290,15 @@ def draw_values(
     obs = np.flatnonzero(models.observed)
     b = models.estimates[obs]
     cov = models.covariances[obs]
-    tau2, count = _paule_mandel(b, np.einsum("kjj->kj", cov))
-    if random is not None:
-        tau2 = np.where(random, tau2, 0.0)
+    variances = np.einsum("kjj->kj", cov)
+    if random is None:
+        tau2, count = _paule_mandel(b, variances)
+    else:  # only the coefficients that vary between trials (same arithmetic per column)
+        count = (variances < _UNIDENTIFIED / 10).sum(axis=0)
+        varying = np.flatnonzero(random)
+        tau2 = np.zeros(p)
+        columns = (np.ascontiguousarray(b[:, varying]), np.ascontiguousarray(variances[:, varying]))
+        tau2[varying] = _paule_mandel(*columns)[0]
     scale = np.where(count > 1, (count - 1) / rng.chisquare(np.maximum(count - 1, 1)), 1.0)
     psi_diag = tau2 * scale
     precision = np.linalg.inv(cov + np.diag(tau2))
