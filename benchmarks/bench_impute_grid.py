@@ -21,6 +21,7 @@ import os
 import resource
 import time
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
@@ -39,10 +40,47 @@ def consortium(seed: int) -> pd.DataFrame:
 
 
 def _cpu() -> float:
-    """CPU seconds (user + system) of this process and its finished child processes."""
+    """CPU seconds (user + system) of this process and all its descendants, dead or alive.
+
+    ``RUSAGE_CHILDREN`` alone misses the worker processes: they are children of the
+    multiprocessing forkserver (itself alive until this process exits), which reaps them,
+    so their time sits in the forkserver's ``cutime``/``cstime`` in ``/proc``. Linux only
+    (elsewhere: this process and its reaped children).
+    """
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return total + sum(_proc_times(pid) for pid in _descendants(os.getpid()))
+
+
+def _proc_stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()  # fields from the 3rd (state) on
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents.setdefault(int(_proc_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue  # the process ended meanwhile
+    found, todo = [], [root]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _proc_times(pid: int) -> float:
+    """utime + stime + cutime + cstime of a live process (its own and its reaped children)."""
+    try:
+        fields = _proc_stat(pid)
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

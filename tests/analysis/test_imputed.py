@@ -138,3 +138,18 @@ def test_a_failed_imputation_writes_nothing(tmp_path, monkeypatch) -> None:
     with pytest.raises(DataFileError):
         analysis.load_results(store)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
+
+
+def test_worker_processes_give_the_records_of_one_process(results) -> None:
+    """The m fits of each model run in worker processes while the next models are prepared
+    (``_imputed_fits``): the same pooled records as fitting everything in this process."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel = analysis.run(_incomplete(), PLAN, jobs=2)
+    serial = {r.model_id: r for r in results.records if r.spec.imputed}
+    pooled = {r.model_id: r for r in parallel.records if r.spec.imputed}
+    assert pooled.keys() == serial.keys()
+    for model_id, record in pooled.items():
+        pd.testing.assert_frame_equal(record.tidy(), serial[model_id].tidy())
+        assert record.imputation == serial[model_id].imputation
+    pd.testing.assert_frame_equal(parallel.imputation, results.imputation)

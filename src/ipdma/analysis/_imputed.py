@@ -29,14 +29,13 @@ import numpy as np
 import pandas as pd
 
 from .._literals import TermRole
-from ..errors import IpdmaError
 from ..impute import impute, rubin_pool
-from ._design import PreparedModel, prepare
+from ._imputed_fits import fit_cells
 from ._plan import AnalysisPlan
 from ._records import TIDY_COLUMNS, ImputationInfo, ModelResult, empty_tidy
-from ._runner import ProgressHook, available_cores, fit_all
+from ._runner import ProgressHook, available_cores
 from ._spec import ModelSpec
-from ._store import ResultsStore, model_key
+from ._store import ResultsStore
 from ._window import WindowArrays
 
 __all__ = ["ImputationDiagnostics", "ImputedGrid", "imputed_grid", "pool_records"]
@@ -225,45 +224,19 @@ def imputed_grid(
                 imputation.rhat,
             )
         )
-    cells: list[tuple[ModelSpec, list[str], list[ModelResult | None], list[PreparedModel | None]]]
-    cells = []
-    for spec in specs:
-        if spec.kind not in settings.kinds or spec.window not in completed:
-            continue
-        imputed_spec = replace(spec, imputed=True)
-        keys: list[str] = []
-        failed: list[ModelResult | None] = []
-        prepared_list: list[PreparedModel | None] = []
-        for arrays in completed[spec.window]:
-            try:
-                prepared = prepare(imputed_spec, arrays, plan)
-            except IpdmaError as exc:
-                keys.append("")
-                failed.append(not_prepared(imputed_spec, exc, plan))
-                prepared_list.append(None)
-                continue
-            keys.append(model_key(prepared, plan))
-            failed.append(None)
-            prepared_list.append(prepared)
-        cells.append((imputed_spec, keys, failed, prepared_list))
-    wanted = {k for _, keys, _, _ in cells for k in keys if k}
-    cached = store.cached(wanted)
-    todo: dict[str, PreparedModel] = {}
-    for _, keys, _, members in cells:
-        for key, member in zip(keys, members, strict=True):
-            if member is not None and key not in cached:
-                todo[key] = member
-    outcomes = fit_all(list(todo.items()), plan, jobs=jobs, progress=progress,
-                       offset=len(cached), total=len(cached) + len(todo))  # fmt: skip
-    new_fits = {key: outcome.record for key, outcome in outcomes.items()}
-    records: list[ModelResult] = []
-    pooled_keys: list[str] = []
-    for _, keys, failed, _ in cells:
-        fits = [f or cached.get(k) or new_fits[k] for k, f in zip(keys, failed, strict=True)]
-        records.append(pool_records(fits))
-        pooled_keys.append(hashlib.sha256("|".join(keys).encode()).hexdigest())
-    times = {key: (o.seconds, o.cpu_seconds) for key, o in outcomes.items()}
-    return ImputedGrid(records, pooled_keys, new_fits, times, len(cached), diagnostics)
+    # the pooled records carry no two-stage estimate: the m fits do not compute one
+    fit_plan = plan.model_copy(update={"two_stage": False})
+    wanted = [replace(spec, imputed=True) for spec in specs
+              if spec.kind in settings.kinds and spec.window in completed]  # fmt: skip
+    cells, state = fit_cells(wanted, completed, fit_plan, store, pool_records, not_prepared,
+                             jobs=available_cores() if jobs is None else max(1, int(jobs)),
+                             progress=progress)  # fmt: skip
+    records = [cell.pooled for cell in cells if cell.pooled is not None]
+    if len(records) != len(cells):  # every cell is pooled once its fits are in
+        raise AssertionError("an imputed model was not pooled")
+    pooled_keys = [hashlib.sha256("|".join(cell.keys).encode()).hexdigest() for cell in cells]
+    return ImputedGrid(records, pooled_keys, state.new_fits, state.times, state.cached,
+                       diagnostics)  # fmt: skip
 
 
 IMPUTATION_COLUMNS = [

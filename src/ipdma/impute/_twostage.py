@@ -366,9 +366,16 @@ def _between(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stage 2: a posterior draw of the mean beta* and the between-trial variances Psi*
     (diagonal) of the coefficients from the trial estimates ``b`` (covariances ``cov``)."""
-    tau2, count = _paule_mandel(b, np.einsum("kjj->kj", cov))
-    if random is not None:
-        tau2 = np.where(random, tau2, 0.0)
+    p = b.shape[1]
+    variances = np.einsum("kjj->kj", cov)
+    if random is None:
+        tau2, count = _paule_mandel(b, variances)
+    else:  # only the coefficients that vary between trials (same arithmetic per column)
+        count = (variances < _UNIDENTIFIED / 10).sum(axis=0)
+        varying = np.flatnonzero(random)
+        tau2 = np.zeros(p)
+        columns = (np.ascontiguousarray(b[:, varying]), np.ascontiguousarray(variances[:, varying]))
+        tau2[varying] = _paule_mandel(*columns)[0]
     scale = np.where(count > 1, (count - 1) / rng.chisquare(np.maximum(count - 1, 1)), 1.0)
     precision = np.linalg.inv(cov + np.diag(tau2))
     mean_cov = np.linalg.inv(precision.sum(axis=0))
