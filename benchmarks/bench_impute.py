@@ -35,12 +35,21 @@ import pandas as pd
 TRUE = {"zbin": -5.0, "zcont": -0.3}  # within-trial interactions (points; points per unit)
 
 
-def simulate(seed: int, scenario: str, trials: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Full data and the data with missing modifiers (same rows)."""
+def simulate(
+    seed: int,
+    scenario: str,
+    trials: int = 20,
+    sizes: tuple[int, int] = (60, 160),
+    systematic: bool = True,
+    sporadic: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Full data and the data with missing modifiers (same rows). ``sizes``: the range of
+    trial sizes; ``systematic`` / ``sporadic`` switch the two kinds of missingness (the same
+    random numbers are drawn either way, so a switched-off kind leaves the other unchanged)."""
     rng = np.random.default_rng(seed)
     parts = []
     for k in range(trials):
-        n = int(rng.integers(60, 160))
+        n = int(rng.integers(*sizes))
         treat = rng.permutation(np.arange(n) % 2).astype(float)
         prevalence = rng.uniform(0.2, 0.7)
         zbin = (rng.random(n) < prevalence).astype(float)
@@ -72,14 +81,16 @@ def simulate(seed: int, scenario: str, trials: int = 20) -> tuple[pd.DataFrame, 
             score = (score - score.mean()) / score.std()
         p_sys = 1 / (1 + np.exp(-(0.4 + 1.5 * score)))  # about 60% of trials on average
         never = score.index[rng.random(len(score)) < p_sys.to_numpy()]
-        data.loc[data["trial"].isin(never), name] = np.nan
+        if systematic:
+            data.loc[data["trial"].isin(never), name] = np.nan
         if scenario == "mar":
             lin = -2.2 + 0.04 * (full["pain"].to_numpy() - full["pain"].mean())
         else:
             z = full[name].to_numpy()
             lin = -2.2 + (1.5 * z if name == "zbin" else 0.08 * (z - 45))
-        sporadic = rng.random(len(data)) < 1 / (1 + np.exp(-lin))
-        data.loc[sporadic, name] = np.nan
+        chosen = rng.random(len(data)) < 1 / (1 + np.exp(-lin))
+        if sporadic:
+            data.loc[chosen, name] = np.nan
     return full, data
 
 

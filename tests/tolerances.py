@@ -128,3 +128,4 @@ AGG_R_TAU2_RTOL = 1e-4
 AGG_SAME_CRITERION_ATOL = 1e-9
 AGG_GRADIENT_RTOL = 1e-5  # analytic gradient vs central differences (step 1e-6 relative)
 AGG_PLANTED_Z = 4.0  # planted-truth recovery: |estimate - truth| < 4 standard errors
+MI_JOINT_LOGISTIC_RTOL = 1e-7  # one-stage logistic (common slopes) vs glm at epsilon 1e-14: exact ML

@@ -123,7 +123,7 @@ def _draw(
     random = np.arange(x.shape[1]) < 2 if not setup.random_slopes else None
     if kind == "ordered":
         return draw_ordered(x, observed, missing, setup.layout, setup.arm, rng, min_rows, random)
-    models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm)
+    models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm, random)
     if not models.observed.any():
         return None
     draws = draw_values(x, missing, setup.layout, models, kind, rng, setup.arm, random)

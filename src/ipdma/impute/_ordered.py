@@ -51,7 +51,7 @@ def draw_ordered(
         target = np.where(risk, (observed >= levels[step]).astype(float), np.nan)
         asked = np.zeros(len(observed), dtype=bool)
         asked[rows[at_risk]] = True
-        models = fit_trials(x, target, layout, "binary", min_rows, arm)
+        models = fit_trials(x, target, layout, "binary", min_rows, arm, random)
         if models.observed.any():
             passed = draw_values(x, asked, layout, models, "binary", rng, arm, random) > 0.5
         else:  # no trial has enough participants at this step: the pooled proportion

@@ -48,6 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ._pooled import joint_logistic, posterior_free
+
 __all__ = ["TrialLayout", "TrialModels", "draw_values", "fit_trials"]
 
 _UNIDENTIFIED = 1e8  # variance of a coefficient a trial carries no information on
@@ -92,6 +94,13 @@ class TrialModels:
     observed: np.ndarray  # (K,) bool: the trial has its own estimate
     residual: np.ndarray  # (K, 2) residual sum of squares by arm (continuous) or nan
     df: np.ndarray  # (K, 2) residual df by arm
+    # binary with common slopes, fitted in one stage (:mod:`._pooled`): which coefficients are
+    # common, their covariance, and each trial's shift of its own coefficients per unit change
+    # of the common ones (covariances then hold the trial's own block given the common ones)
+    common: np.ndarray | None = None  # (p,) bool
+    common_cov: np.ndarray | None = None  # (c, c)
+    shift: np.ndarray | None = None  # (K, p - c, c)
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the fitted trials' data
 
 
 def _identified(x3: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -118,10 +127,13 @@ def fit_trials(
     kind: str,
     min_rows: int,
     arm: np.ndarray,
+    random: np.ndarray | None = None,
 ) -> TrialModels:
     """Stage 1: the imputation model fitted in every trial with at least ``min_rows``
     observed values of ``z`` (rows with ``z`` missing are ignored); ``arm`` (0/1 per row)
-    splits the residual sum of squares of a continuous ``z``."""
+    splits the residual sum of squares of a continuous ``z``. ``random`` (bool per
+    coefficient; default all) marks the trial-specific coefficients: for a binary ``z`` the
+    common ones are fitted jointly over the trials (:mod:`._pooled`), not in two stages."""
     n_trials, p = layout.slot.shape[0], x.shape[1]
     estimates = np.zeros((n_trials, p))
     covariances = np.tile(np.eye(p) * _UNIDENTIFIED, (n_trials, 1, 1))
@@ -144,6 +156,9 @@ def fit_trials(
     x3 = x[slot]
     keep = _identified(x3, use)
     xw = np.where(use[:, :, None], x3, 0.0) * keep[:, None, :]
+    common = None if random is None or random.all() else ~random
+    if kind == "binary" and common is not None:
+        return _joint(xw, z3, use, keep, chosen, n_trials, common)
     if kind == "binary":
         coef, cov = _logistic(xw, z3, use)
         fit_ok = np.ones(len(chosen), dtype=bool)
@@ -177,6 +192,28 @@ def fit_trials(
     estimates[good] = np.where(keep, coef, 0.0)[fit_ok]
     covariances[good] = _expand_unidentified(cov, keep)[fit_ok]
     return TrialModels(estimates, covariances, observed, residual, df)
+
+
+def _joint(xw, z3, use, keep, chosen, n_trials, common) -> TrialModels:
+    """Binary z with common slopes: one-stage penalized logistic fit (see :mod:`._pooled`)."""
+    p = xw.shape[2]
+    precision = np.full(p, 1 / _PRIOR_SD**2)
+    precision[0] = 1 / _INTERCEPT_PRIOR_SD**2
+    coef, cov_free, shift, common_cov = joint_logistic(xw, z3, use, ~common, precision)
+    free = np.flatnonzero(~common)
+    estimates = np.zeros((n_trials, p))
+    covariances = np.tile(np.eye(p) * _UNIDENTIFIED, (n_trials, 1, 1))
+    observed = np.zeros(n_trials, dtype=bool)
+    observed[chosen] = True
+    estimates[chosen] = coef
+    estimates[chosen[:, None], free] = np.where(keep[:, free], coef[:, free], 0.0)
+    block = _expand_unidentified(cov_free, keep[:, free])
+    covariances[np.ix_(chosen, free, free)] = block
+    shifts = np.zeros((n_trials, len(free), int(common.sum())))
+    shifts[chosen] = np.where(keep[:, free, None], shift, 0.0)
+    nan = np.full((n_trials, 2), np.nan)
+    return TrialModels(estimates, covariances, observed, nan, np.zeros((n_trials, 2)),
+                       common, common_cov, shifts, (xw, z3, use))  # fmt: skip
 
 
 def _by_arm(
@@ -288,8 +325,48 @@ def draw_values(
     are common to all trials (Psi_jj = 0)."""
     n_trials, p = models.estimates.shape
     obs = np.flatnonzero(models.observed)
-    b = models.estimates[obs]
-    cov = models.covariances[obs]
+    if models.common is None:
+        coefficients = _trial_coefficients(models.estimates[obs], models.covariances[obs],
+                                           obs, n_trials, rng, random)  # fmt: skip
+    else:  # common coefficients fitted in one stage: draw them, then each trial's own
+        common, free = np.flatnonzero(models.common), np.flatnonzero(~models.common)
+        assert models.common_cov is not None and models.shift is not None
+        fitted = models.estimates[obs[0], common]
+        slopes = _mvn(rng, fitted, models.common_cov)
+        own = models.estimates[obs][:, free]
+        own = own + np.einsum("kfc,c->kf", models.shift[obs], slopes - fitted)
+        cov = models.covariances[obs][:, free][:, :, free]
+        mean, psi_diag = _between(own, cov, rng, None)
+        coefficients = np.empty((n_trials, p))
+        coefficients[:, common] = slopes
+        coefficients[:, free] = mean + np.sqrt(psi_diag) * rng.standard_normal(
+            (n_trials, len(free))
+        )
+        # a trial with its own data: the Laplace approximation of its coefficients' posterior
+        # given the drawn slopes and between-trial distribution (exact where its likelihood is
+        # near normal; a trial whose participants all fall in one category keeps that,
+        # where a normal approximation at its own estimate would shrink it to the mean)
+        assert models.rows is not None
+        xw, z3, use = models.rows
+        mode, mode_cov = posterior_free(xw, z3, use, ~models.common, slopes, mean, psi_diag,
+                                        own)  # fmt: skip
+        coefficients[np.ix_(obs, free)] = _mvn_batch(rng, mode, mode_cov)
+    rows = np.flatnonzero(missing)
+    trials = layout.trial[rows]
+    eta = np.einsum("ij,ij->i", x[rows], coefficients[trials])
+    if kind == "binary":
+        return (rng.random(len(eta)) < special.expit(eta)).astype(float)
+    sigma2 = np.column_stack([_residual_variances(models, a, rng) for a in (0, 1)])
+    arms = (arm[rows] > 0).astype(np.intp)
+    return eta + np.sqrt(sigma2[trials, arms]) * rng.standard_normal(len(eta))
+
+
+def _between(
+    b: np.ndarray, cov: np.ndarray, rng: np.random.Generator, random: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 2: a posterior draw of the mean beta* and the between-trial variances Psi*
+    (diagonal) of the coefficients from the trial estimates ``b`` (covariances ``cov``)."""
+    p = b.shape[1]
     variances = np.einsum("kjj->kj", cov)
     if random is None:
         tau2, count = _paule_mandel(b, variances)
@@ -300,26 +377,32 @@ def draw_values(
         columns = (np.ascontiguousarray(b[:, varying]), np.ascontiguousarray(variances[:, varying]))
         tau2[varying] = _paule_mandel(*columns)[0]
     scale = np.where(count > 1, (count - 1) / rng.chisquare(np.maximum(count - 1, 1)), 1.0)
-    psi_diag = tau2 * scale
     precision = np.linalg.inv(cov + np.diag(tau2))
     mean_cov = np.linalg.inv(precision.sum(axis=0))
     beta_hat = mean_cov @ np.einsum("kij,kj->i", precision, b)
-    beta = _mvn(rng, beta_hat, (mean_cov + mean_cov.T) / 2)
+    return _mvn(rng, beta_hat, (mean_cov + mean_cov.T) / 2), tau2 * scale
+
+
+def _trial_coefficients(
+    b: np.ndarray,
+    cov: np.ndarray,
+    obs: np.ndarray,
+    n_trials: int,
+    rng: np.random.Generator,
+    random: np.ndarray | None,
+) -> np.ndarray:
+    """Stage 2 and the posterior draw of every trial's coefficients from the estimates ``b``
+    (covariances ``cov``) of the trials ``obs``; the trials without an estimate draw theirs
+    from the between-trial distribution."""
+    beta, psi_diag = _between(b, cov, rng, random)
     # trial-specific coefficients: conditional on the trial's own estimate where it has one
     psi = np.diag(psi_diag)
     gain = psi @ np.linalg.inv(psi + cov)  # (K_obs, p, p)
     mean_k = beta + np.einsum("kij,kj->ki", gain, b - beta)
     cov_k = psi - gain @ psi
-    coefficients = beta + np.sqrt(psi_diag) * rng.standard_normal((n_trials, p))
+    coefficients = beta + np.sqrt(psi_diag) * rng.standard_normal((n_trials, b.shape[1]))
     coefficients[obs] = _mvn_batch(rng, mean_k, cov_k)
-    rows = np.flatnonzero(missing)
-    trials = layout.trial[rows]
-    eta = np.einsum("ij,ij->i", x[rows], coefficients[trials])
-    if kind == "binary":
-        return (rng.random(len(eta)) < special.expit(eta)).astype(float)
-    sigma2 = np.column_stack([_residual_variances(models, a, rng) for a in (0, 1)])
-    arms = (arm[rows] > 0).astype(np.intp)
-    return eta + np.sqrt(sigma2[trials, arms]) * rng.standard_normal(len(eta))
+    return coefficients
 
 
 def _residual_variances(models: TrialModels, arm: int, rng: np.random.Generator) -> np.ndarray:
