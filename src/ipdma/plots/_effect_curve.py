@@ -31,9 +31,10 @@ def effect_curve(
     top.fill_between(one["x"], one["ci_low"], one["ci_high"], color="#9ecae1", alpha=0.6,
                      linewidth=0, label="95% CI (pointwise)")  # fmt: skip
     top.plot(one["x"], one["estimate"], color="#08519c", linewidth=2, label="Spline, one-stage")
-    two = result.two_stage.frame
-    top.plot(two["x"], two["estimate"], color="#d94801", linestyle="--", linewidth=1.5,
-             label="Spline, two-stage (multivariate MA)")  # fmt: skip
+    if result.two_stage is not None:
+        two = result.two_stage.frame
+        top.plot(two["x"], two["estimate"], color="#d94801", linestyle="--", linewidth=1.5,
+                 label="Spline, two-stage (multivariate MA)")  # fmt: skip
     lin = result.linear.frame
     top.plot(lin["x"], lin["estimate"], color="#525252", linestyle=":", linewidth=1.5,
              label="Linear interaction")  # fmt: skip
