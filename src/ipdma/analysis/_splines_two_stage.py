@@ -28,6 +28,8 @@ import pandas as pd
 
 __all__ = ["TrialCoefficients", "logistic_regression", "multivariate_mm", "per_trial"]
 
+_SEPARATION = "separation (the trial's own odds ratios are infinite)"
+
 
 @dataclass(frozen=True)
 class TrialCoefficients:
@@ -63,10 +65,10 @@ def logistic_regression(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
     if np.all(y == y[0]):
         return "no variation in the outcome"
     if detect_separation(x, y, np.ones(n)) is not None:
-        return "separation (the trial's own odds ratios are infinite)"
+        return _SEPARATION
     fit = logistic_fit(x, y)
     if isinstance(fit, str):
-        return fit
+        return _SEPARATION if fit.startswith("separation") else fit
     coef = fit[0]
     prob = 1.0 / (1.0 + np.exp(-(x @ coef)))
     information = x.T @ (x * (prob * (1.0 - prob))[:, None])

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["benefit_calibration", "effect_curve_panel", "trial_interactions"]
@@ -38,6 +39,16 @@ def _odds(frame: pd.DataFrame) -> pd.DataFrame:
     """Log odds ratios to odds ratios (the curve's columns)."""
     return frame.assign(**{c: np.exp(frame[c].to_numpy(float))
                            for c in ("estimate", "ci_low", "ci_high")})  # fmt: skip
+
+
+def odds_axis(ax: Axes) -> None:
+    """A log y axis for odds ratios with plain labels (0.2, 0.5, 1, 2, 5)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def effect_curve_panel(
@@ -84,7 +95,7 @@ def effect_curve_panel(
                  label="Linear interaction")  # fmt: skip
         top.axhline(1 if odds else 0, color="black", linewidth=0.6)
         if odds:
-            top.set_yscale("log")
+            odds_axis(top)
         for knot in str(test.get("knots") or "").split(";"):
             if knot.strip():
                 top.axvline(float(knot), color="#bdbdbd", linewidth=0.5, zorder=0)

@@ -27,6 +27,8 @@ def effect_curve(
     (log odds ratios) are drawn as odds ratios on a log axis."""
     from matplotlib.figure import Figure
 
+    from ._beyond import odds_axis
+
     odds = result.scale == "log OR"
 
     def shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +54,7 @@ def effect_curve(
              label="Linear interaction")  # fmt: skip
     top.axhline(1 if odds else 0, color="black", linewidth=0.7)
     if odds:
-        top.set_yscale("log")
+        odds_axis(top)
     for knot in result.knots:
         top.axvline(knot, color="#bdbdbd", linewidth=0.6, zorder=0)
     top.set_ylabel(effect_label)
