@@ -13,7 +13,7 @@ from scipy.special import expit
 
 import ipdma
 from ipdma.analysis import fit_effect_model, iecv
-from ipdma.analysis._predict import _c_for_benefit
+from ipdma.analysis._benefit import _c_for_benefit
 from ipdma.errors import InputError
 
 from ._logistic_data import effect_consortium

@@ -40,8 +40,8 @@ def _code_digest() -> str:
     here = Path(__file__).resolve().parent
     paths = [*sorted((here.parent / "models").glob("*.py")),
              *(here / n for n in ("_splines.py", "_splines_models.py", "_splines_two_stage.py",
-                                  "_predict.py", "_predict_logistic.py", "_separation.py",
-                                  "_beyond_units.py", "_beyond_records.py"))]  # fmt: skip
+                                  "_predict.py", "_predict_logistic.py", "_benefit.py",
+                                  "_separation.py", "_beyond_units.py", "_beyond_records.py"))]  # fmt: skip
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
