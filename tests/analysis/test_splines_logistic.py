@@ -105,19 +105,22 @@ def test_non_binary_outcome_is_a_clear_error():
 
 @pytest.mark.slow
 def test_nonlinearity_test_size_and_band_coverage_over_replications():
-    """30 consortia each (8 trials): with a linear truth the Wald and LR tests reject at 5%
-    in about 5% of them (at most 4 of 30: binomial upper 97.5% quantile for p = 0.05 is 4);
-    with the quadratic truth they reject in at least 27 of 30 and the pointwise 95% band
-    covers the truth at five points in the central 80% at least 88% of the time."""
+    """20 consortia each (8 trials). Linear truth: the Wald and LR tests reject at 5% in at
+    most 3 of 20 (P(X >= 4) = 0.016 for a test of exact size; the 200-consortium study of
+    ``benchmarks/sim_recovery_beyond.py`` saw 5.5% for both). Quadratic truth: they reject
+    in at least 18 of 20 (seen: 200 of 200), and the pointwise 95% band covers the truth
+    at five points in the central 80% at least 85% of the time (seen: 0.91 on average,
+    0.86 at the median, where the band is theta's: z intervals with the ML between-trial
+    variance of 8 trials; 0.96 there without between-trial heterogeneity)."""
     reject_wald = reject_lr = 0
-    for seed in range(100, 130):
+    for seed in range(100, 120):
         result = spline_interaction(spline_consortium(seed, linear, trials=8), "x",
                                     family="binomial")  # fmt: skip
         reject_wald += result.nonlinear_p < 0.05
         reject_lr += result.lr_p < 0.05
-    assert reject_wald <= 4 and reject_lr <= 4
+    assert reject_wald <= 3 and reject_lr <= 3
     power = covered = total = 0
-    for seed in range(200, 230):
+    for seed in range(200, 220):
         result = spline_interaction(spline_consortium(seed, quadratic, trials=8), "x",
                                     family="binomial")  # fmt: skip
         power += result.nonlinear_p < 0.05
@@ -127,5 +130,5 @@ def test_nonlinearity_test_size_and_band_coverage_over_replications():
             truth = quadratic(np.array([row.x]))[0]
             covered += row.ci_low <= truth <= row.ci_high
             total += 1
-    assert power >= 27
-    assert covered / total >= 0.88
+    assert power >= 18
+    assert covered / total >= 0.85
