@@ -100,7 +100,7 @@ def test_non_binary_outcome_is_a_clear_error():
     data.loc[7, "y"] = 2.0
     with pytest.raises(InputError, match="0/1") as info:
         spline_interaction(data, "x", family="binomial")
-    assert info.value.variable == "y"
+    assert info.value.variable == "y" and info.value.row == 8 and info.value.trial == "t00"
 
 
 @pytest.mark.slow
@@ -132,3 +132,20 @@ def test_nonlinearity_test_size_and_band_coverage_over_replications():
             total += 1
     assert power >= 18
     assert covered / total >= 0.85
+
+
+def test_modifier_that_is_the_baseline_value():
+    """Global recovery by baseline function: ``B_1`` is the (centred) baseline term with its
+    random slope; the spline's other terms and the interaction are fitted as usual."""
+    data = spline_consortium(6, linear, trials=8)
+    result = spline_interaction(data, "base", baseline="base", family="binomial")
+    assert result.nonlinear_df == 2 and np.isfinite(result.lr_p)
+    assert np.isfinite(result.one_stage.frame.estimate).all()
+    assert result.two_stage is not None
+
+
+def test_unknown_family_is_a_clear_error():
+    from ipdma.errors import SpecError
+
+    with pytest.raises(SpecError, match="family"):
+        spline_interaction(spline_consortium(7, linear, trials=4), "x", family="poisson")

@@ -220,26 +220,30 @@ def _model_frame(
     return model
 
 
-def _check(data: pd.DataFrame, columns: list[str], family: str, outcome: str, treatment: str):
+def _check(
+    data: pd.DataFrame, columns: list[str], family: str, names: tuple[str, str, str]
+) -> None:
+    """The family is known, the columns exist, treatment (and a binomial outcome) are 0/1."""
+    outcome, treatment, trial = names
     if family not in ("gaussian", "binomial"):
         raise SpecError(f"family must be 'gaussian' or 'binomial', got {family!r}")
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise ModelError(f"spline interaction: no column {missing[0]!r} in the data")
-    frame = data[columns].dropna()
-    for name, what in (
-        (treatment, "treatment"),
-        *([(outcome, "outcome")] * (family == "binomial")),
-    ):
-        values = pd.to_numeric(frame[name], errors="coerce")
-        bad = ~values.isin([0, 1])
+    complete = data[columns].notna().all(axis=1).to_numpy()
+    checked = [(treatment, "treatment")] + ([(outcome, "outcome")] if family == "binomial" else [])
+    for name, what in checked:
+        values = pd.to_numeric(data[name], errors="coerce")
+        bad = complete & ~values.isin([0, 1]).to_numpy()
         if bad.any():
-            row = frame.index[bad.to_numpy()][0]
+            row = int(np.flatnonzero(bad)[0])
+            value = data[name].iloc[row]
             raise InputError(
-                f"spline interaction: the {what} {name!r} must be 0/1, found {frame.loc[row, name]!r}",
+                f"spline interaction: the {what} {name!r} must be 0/1, found {value!r}",
+                trial=str(data[trial].iloc[row]),
                 variable=name,
-                row=int(row) + 1,
-                value=frame.loc[row, name],
+                row=row + 1,
+                value=value,
                 hint=f"code the {what} as 0/1",
             )
 
@@ -269,7 +273,7 @@ def spline_interaction(
     ``correlated``); the linear model has a random treatment effect.
     """
     columns = list(dict.fromkeys([outcome, baseline, treatment, trial, modifier]))
-    _check(data, columns, family, outcome, treatment)
+    _check(data, columns, family, (outcome, treatment, trial))
     same = modifier == baseline
     frame = data[columns].dropna().sort_values(trial, kind="stable").reset_index(drop=True)
     x = frame[modifier].to_numpy(float)
