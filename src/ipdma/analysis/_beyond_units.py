@@ -55,7 +55,8 @@ class Unit:
 
     @property
     def random_terms(self) -> tuple[str, ...]:
-        return self.random or ("treatment", "baseline")
+        """The logistic model's random terms (the plan's ``random_binomial``)."""
+        return self.random if self.family == "binomial" else ("treatment", "baseline")
 
     @property
     def columns(self) -> list[str]:
