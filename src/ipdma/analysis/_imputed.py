@@ -72,8 +72,8 @@ def pool_records(records: Sequence[ModelResult]) -> ModelResult:
             terms=terms[list(TIDY_COLUMNS)],
             imputation=ImputationInfo(m=m, fmi=tuple(math.nan for _ in range(len(terms)))),
         )
-    frames = [r.tidy() for r in records]
-    terms = frames[0].copy()
+    frames = [r.terms for r in records]  # read only (no copies: m is 20 or more)
+    terms = first.tidy()
     estimates = np.column_stack([f["estimate"].to_numpy(float) for f in frames]).T
     variances = np.column_stack([f["se"].to_numpy(float) ** 2 for f in frames]).T
     if first.df_method in ("satterthwaite", "kenward-roger", "residual"):  # t-based fits
