@@ -17,8 +17,9 @@ Scenarios:
   mnar  trials miss a modifier more often when its true trial mean is high, and participants
         with z = 1 (or a high z) are more often missing (not at random).
 
-    python benchmarks/bench_impute.py --replicates 500 --m 10 --jobs 2
-    python benchmarks/bench_impute.py --summarize impute_validity.csv   # a (partial) run's table
+    python benchmarks/bench_impute.py --replicates 500 --m 5 --jobs 2 --scenarios mar
+    python benchmarks/bench_impute.py --replicates 500 --m 5 --jobs 2 --scenarios mnar --out mnar.csv
+    python benchmarks/bench_impute.py --summarize impute_validity.csv,mnar.csv --markdown
 """
 
 from __future__ import annotations
@@ -192,21 +193,48 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return table.merge(gain.reset_index(), on=["scenario", "modifier"], how="left")
 
 
+def markdown(table: pd.DataFrame) -> str:
+    """The summary as the table of docs/imputation.md."""
+    names = {"zbin": "binary", "zcont": "continuous", "multiple imputation": "imputation"}
+    lines = ["| scenario | modifier | method | replicates | mean (truth) | bias (MC SE) "
+             "| vs no missing data (MC SE) | emp. SD | mean SE | coverage | FMI "
+             "| precision vs complete cases |", "|" + "---|" * 12]  # fmt: skip
+    for row in table.itertuples():
+        digits = 3
+        vs_full = (f"{row.vs_full:.{digits}f} ({row.mc_se_vs_full:.{digits}f})"
+                   if np.isfinite(row.vs_full) else "")  # fmt: skip
+        ratio = (f"{row.variance_ratio_cc_mi:.2f}"
+                 if row.method == "multiple imputation" else "")  # fmt: skip
+        fmi = f"{row.mean_fmi:.2f}" if np.isfinite(row.mean_fmi) else ""
+        lines.append(f"| {row.scenario} | {names[row.modifier]} "
+                     f"| {names.get(row.method, row.method)} | {row.replicates} "
+                     f"| {row.mean:.3f} ({row.truth:g}) "
+                     f"| {row.bias:.3f} ({row.mc_se_bias:.3f}) | {vs_full} "
+                     f"| {row.empirical_sd:.3f} | {row.mean_se:.3f} | {row.coverage:.3f} "
+                     f"| {fmi} | {ratio} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=500)
-    parser.add_argument("--m", type=int, default=10)
+    parser.add_argument("--m", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--scenarios", default="mar,mnar")
     parser.add_argument("--out", default="impute_validity.csv")
     parser.add_argument("--every", type=int, default=10, help="write results every N replicates")
     parser.add_argument("--random-slopes", action="store_true",
                         help="every coefficient trial-specific (method 2stage-random-slopes)")  # fmt: skip
-    parser.add_argument("--summarize", default=None, help="print the table of a results file")
+    parser.add_argument(
+        "--summarize", default=None, help="print the table of results files (comma-separated)"
+    )
+    parser.add_argument("--markdown", action="store_true", help="--summarize as docs' table")  # fmt: skip
     args = parser.parse_args()
     if args.summarize:
         pd.set_option("display.width", 200)
-        print(summarize(pd.read_csv(args.summarize)).round(4).to_string(index=False))
+        frames = [pd.read_csv(path) for path in args.summarize.split(",")]
+        table = summarize(pd.concat(frames, ignore_index=True))
+        print(markdown(table) if args.markdown else table.round(4).to_string(index=False))
         return
     tasks = [(seed, scenario, args.m, args.random_slopes) for scenario in args.scenarios.split(",")
              for seed in range(1, args.replicates + 1)]  # fmt: skip

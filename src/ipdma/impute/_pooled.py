@@ -15,9 +15,9 @@ Why not two stages for the common slopes. A two-stage fixed-effect meta-analysis
 logistic slopes weights each trial by the inverse of a variance evaluated at its own
 estimate, and a logistic slope's variance grows with its size (fitted probabilities further
 from 1/2): trials whose slope came out large get less weight, so the pooled slope is biased
-toward 0 in small trials (in the validity study the outcome's coefficients were 8-10% short
+toward 0 in small trials (in the validity study the outcome's coefficients were 9-12% short
 with trials of 60-160 participants, and the imputed interactions in never-measured trials
-about 11%; it vanished with trials of 1,000). The one-stage fit evaluates every trial's
+about 11%; it vanished with trials of 1,000; benchmarks/bench_impute_diagnosis.py). The one-stage fit evaluates every trial's
 information at the common slopes (as a stratified logistic regression does).
 
 Returned: a_k and beta; cov(beta) = S^-1 (the trials' intercepts profiled out); the

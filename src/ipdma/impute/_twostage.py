@@ -19,7 +19,10 @@ squares per arm, or logistic regression
 with a weak normal prior N(0, 5^2) on the standardized coefficients, which keeps sparse or
 separated trials finite). Columns without variation inside a trial are not identified
 there; the trial contributes no information on them (its variance is set to a large value).
-Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by the Paule-Mandel
+A binary z whose slopes are common to the trials is fitted in one stage over the trials
+instead (:mod:`._pooled`: two-stage pooling of logistic slopes is biased toward 0 in small
+trials), and the draw of its trial coefficients uses the Laplace approximation of their
+posterior. Stage 2 meta-analyses the trial estimates b_k (covariance V_k) by the Paule-Mandel
 estimator per coefficient, which gives the diagonal of Psi, and the
 generalised-least-squares mean beta.
 
