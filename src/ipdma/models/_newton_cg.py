@@ -67,12 +67,17 @@ def newton_cg_minimize(
     f, g = fun(z)
     nfev = 1
     radius = None  # in the preconditioner's norm; first: twice the preconditioned step's
+    # at a rejected step z, g and the preconditioner stay, so CG repeats the same directions
+    # until the (smaller) trust radius cuts it: their Hessian products are kept and reused
+    products: list[np.ndarray] = []
+    precondition = None
     for _ in range(max_iter):
         if not np.isfinite(f) or np.max(np.abs(g), initial=0.0) < gtol:
             break
         gnorm = float(np.linalg.norm(g))
         tol = min(0.5, np.sqrt(gnorm)) * gnorm
-        precondition = (curvature(z) if curvature is not None else None) or default
+        if precondition is None:
+            precondition = (curvature(z) if curvature is not None else None) or default
         p, Hp = np.zeros(n), np.zeros(n)
         r = g.copy()
         y = precondition(r)
@@ -84,11 +89,15 @@ def newton_cg_minimize(
         # recurrences of preconditioned Steihaug CG (Conn, Gould & Toint 2000, Trust-Region
         # Methods, algorithm 7.5.1): no product with M is needed
         pp, pd, dd = 0.0, 0.0, ry
-        for _ in range(2 * n + 2):
-            h = 1e-7 / float(np.linalg.norm(d))
-            _, g_h = fun(z + h * d)
-            nfev += 1
-            Hd = (g_h - g) / h
+        for k in range(2 * n + 2):
+            if k < len(products):
+                Hd = products[k]
+            else:
+                h = 1e-7 / float(np.linalg.norm(d))
+                _, g_h = fun(z + h * d)
+                nfev += 1
+                Hd = (g_h - g) / h
+                products.append(Hd)
             dHd = float(d @ Hd)
             if not np.isfinite(dHd) or dHd <= 0:  # negative curvature: to the boundary
                 tau = _to_boundary(pp, pd, dd, radius)
@@ -127,6 +136,7 @@ def newton_cg_minimize(
         if np.isfinite(f_new) and f_new <= f and ratio > 0.1:
             improvement = f - f_new
             z, f, g = z + p, f_new, g_new
+            products, precondition = [], None
             if improvement <= 1e-14 * max(1.0, abs(f)) and float(np.linalg.norm(p)) < 1e-10:
                 break
         elif radius < 1e-12:
