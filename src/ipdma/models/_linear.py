@@ -3,8 +3,10 @@
 The profiled REML/ML deviance (``_linear_criterion``) is minimised over lme4's relative
 covariance factor ``theta`` and, for stratified residual variances, the log variance ratios
 ``log rho_i``, with the analytic gradient: damped Newton (finite-difference Hessian of the
-gradient) for a few parameters, BFGS for some dozens, trust-region Newton-CG (O(K) per step,
-``_newton_cg``) for stratified residual variances of many trials.
+gradient) for a few parameters; beyond, BFGS for ``theta`` alone (common residual) and, for
+stratified residual variances, trust-region Newton (``_newton_cg``) with the Hessian in O(K)
+form: the exact block of the ratios (``_satterthwaite_hessian``) and the ``theta`` columns
+by differences of the analytic gradient.
 ``theta`` is searched unconstrained: the deviance depends on ``Lambda Lambda'`` only, so it is even in the sign of each column of
 ``Lambda``; afterwards columns are flipped to lme4's canonical form (diagonal >= 0), and a
 diagonal entry that ends near 0 is fixed at the boundary 0 and the rest re-optimised.
@@ -49,11 +51,14 @@ RESTART_TOL = 1e-6  # deviance difference allowed between the two starts
 SINGULAR_TOL = 1e-4  # lme4::isSingular's tolerance on diagonal theta
 GRADIENT_TOL = 1e-11  # largest scaled gradient component where Newton stops
 NEWTON_MAX_PARAMS = 8  # damped Newton (finite-difference Hessian) up to this many parameters
-# BFGS up to this many parameters (fewer evaluations on small problems: 27 trials); beyond,
-# trust-region Newton-CG (_newton_cg), whose steps cost O(K) where BFGS's cost O(K^2):
-# 300 trials 0.65 s instead of 1.0 s, 1,000 trials see benchmarks/bench_speed.py
-NEWTON_CG_MIN_PARAMS = 100
+# stratified residual variances beyond this many parameters: trust-region Newton with the
+# Hessian in O(K) form (_newton_cg; exact ratio block, theta columns by differences), fewer
+# evaluations than BFGS from 9 trials up (27 trials: 16 + 28 instead of 24 + 55) and O(K)
+# per step where BFGS's cost O(K^2); BFGS for the common residual (theta only) beyond
+# NEWTON_MAX_PARAMS. Tests raise it to compare with BFGS.
+NEWTON_CG_MIN_PARAMS = NEWTON_MAX_PARAMS
 _LOG_RHO_BOUND = 30.0
+_THETA_STEP = 1e-6  # forward-difference step of the theta Hessian columns (scaled units)
 _SMALL_P = 64  # fixed effects above which BLAS runs single-threaded
 
 
@@ -73,8 +78,9 @@ def _scales(crit: Criterion) -> np.ndarray:
 
 def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, float, int]:
     """Minimise over the (scaled) entries of x not marked ``fixed``: damped Newton for up to
-    ``NEWTON_MAX_PARAMS`` parameters, BFGS (analytic gradient) up to
-    ``NEWTON_CG_MIN_PARAMS``, trust-region Newton-CG beyond."""
+    ``NEWTON_MAX_PARAMS`` parameters; beyond, BFGS (analytic gradient) for a common residual
+    and trust-region Newton (O(K) Hessian) for stratified residual variances of more than
+    ``NEWTON_CG_MIN_PARAMS`` parameters."""
     free = ~fixed
     scale = _scales(crit)[free]
     x = x0.copy()
@@ -91,7 +97,7 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         z, f, nfev = newton_minimize(
             fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free]
         )
-    elif free.sum() <= NEWTON_CG_MIN_PARAMS:
+    elif not crit.stratified or free.sum() <= NEWTON_CG_MIN_PARAMS:
         from scipy.optimize import minimize  # imported here: a fresh process rarely needs it
 
         res = minimize(
@@ -99,27 +105,33 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         )
         z, f, nfev = res.x, float(res.fun), int(res.nfev)
     else:  # stratified residual variances of many trials: O(K) per Newton step
-        from ._satterthwaite_hessian import profiled_rho_solver
+        from ._newton_cg import ArrowHessian
+        from ._satterthwaite_hessian import profiled_rho_hessian
 
         n_dense = int(free[: crit.n_theta].sum())
         weights = np.sqrt(crit.s.n[crit.rho_index] / crit.nobs)
         rho_scale = scale[n_dense:]
 
-        def curvature(z):  # exact Hessian of the ratios, inverted in O(K) (scaled units)
+        def hessian(z, g):  # scaled units: the exact ratio block, theta columns by differences
+            columns = np.empty((len(z), n_dense))
+            for j in range(n_dense):
+                step = _THETA_STEP * max(1.0, abs(z[j]))
+                zj = z.copy()
+                zj[j] += step
+                columns[:, j] = (fun(zj)[1] - g) / step
             x[free] = z / scale
-            solve = profiled_rho_solver(crit, x)
-            if solve is None:
-                return None
-
-            def apply(r):
-                out = r.copy()
-                out[n_dense:] = rho_scale * solve(rho_scale * r[n_dense:])
-                return out
-
-            return apply
+            d, W = profiled_rho_hessian(crit, x)
+            dense = columns[:n_dense]
+            arrow = ArrowHessian(
+                dense=(dense + dense.T) / 2,
+                cross=columns[n_dense:],
+                d=d / rho_scale**2,
+                W=W / rho_scale[:, None],
+            )
+            return arrow, n_dense
 
         z, f, nfev = newton_cg_minimize(
-            fun, x0[free] * scale, n_dense, weights, gtol=1e-9, curvature=curvature
+            fun, x0[free] * scale, n_dense, weights, gtol=1e-9, hessian=hessian
         )
     x[free] = z / scale
     return x, float(f), int(nfev)
@@ -280,7 +292,7 @@ def _estimate(
     # a second maximum (a variance of 0) that an interior start never reaches
     log_rho0 = _within_trial_log_ratios(crit) if n_rho else np.zeros(0)
     nt = crit.n_theta
-    if crit.n_params > NEWTON_CG_MIN_PARAMS:  # the ratios themselves (Newton-CG, many trials)
+    if crit.stratified and crit.n_params > NEWTON_CG_MIN_PARAMS:  # the ratios (Newton-CG)
         starts = [
             np.concatenate([level * diag / scale[:nt], log_rho0]) for level in (0.1, 0.3, 1.0)
         ]

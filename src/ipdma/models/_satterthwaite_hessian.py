@@ -38,7 +38,13 @@ import numpy as np
 
 from ._linear_criterion import Criterion
 
-__all__ = ["RhoBlock", "profiled_rho_solver", "rho_block", "woodbury_solver"]
+__all__ = [
+    "RhoBlock",
+    "profiled_rho_hessian",
+    "profiled_rho_solver",
+    "rho_block",
+    "woodbury_solver",
+]
 
 
 @dataclass(frozen=True)
@@ -147,11 +153,17 @@ def _profiled(crit: Criterion, x: np.ndarray) -> tuple[RhoBlock, np.ndarray]:
     return block, block.sigma_cross / np.sqrt(4 * crit.dof / sigma**2)
 
 
-def profiled_rho_solver(crit: Criterion, x: np.ndarray):
-    """``r -> H^{-1} r`` for the Hessian of the *profiled* deviance (``sigma`` at its
-    optimum ``r2 / dof``) in the ``log rho`` parameters, or None if it is not positive
-    definite. Profiling subtracts ``h h' / H_ss`` (``h`` the ``sigma``-``log rho`` cross
-    derivatives, ``H_ss = 4 dof / sigma^2`` at the optimum), one more low-rank column."""
+def profiled_rho_hessian(crit: Criterion, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(d, W)`` with ``diag(d) - W W'`` the Hessian of the *profiled* deviance (``sigma`` at
+    its optimum ``r2 / dof``) in the ``log rho`` parameters. Profiling subtracts
+    ``h h' / H_ss`` (``h`` the ``sigma``-``log rho`` cross derivatives, ``H_ss = 4 dof /
+    sigma^2`` at the optimum), one more low-rank column."""
     block, h = _profiled(crit, x)
-    out = woodbury_solver(block.d, np.concatenate([block.low_rank(), h[:, None]], axis=1))
+    return block.d, np.concatenate([block.low_rank(), h[:, None]], axis=1)
+
+
+def profiled_rho_solver(crit: Criterion, x: np.ndarray):
+    """``r -> H^{-1} r`` for ``profiled_rho_hessian``, or None if it is not positive
+    definite."""
+    out = woodbury_solver(*profiled_rho_hessian(crit, x))
     return None if out is None else out[0]
