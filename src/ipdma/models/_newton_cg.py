@@ -157,18 +157,29 @@ def newton_cg_minimize(
     products: list[np.ndarray] = []
     precondition = None
     arrow: ArrowHessian | None = None
+    previous: Callable[[np.ndarray], np.ndarray] | None = None  # the last exact H^{-1}
+    exact: Callable[[np.ndarray], np.ndarray] | None = None
     for _ in range(max_iter):
         if not np.isfinite(f) or np.max(np.abs(g), initial=0.0) < gtol:
             break
         gnorm = float(np.linalg.norm(g))
         tol = min(0.5, np.sqrt(gnorm)) * gnorm
+        # after a step the quadratic model predicted well, the last Hessian's Newton
+        # decrement g'H^{-1}g / 2 tells whether a new one could still gain anything
+        if (
+            precondition is None
+            and previous is not None
+            and 0 <= 0.5 * float(g @ previous(g)) <= _FLAT * max(1.0, abs(f))
+        ):
+            break
         if precondition is None:
             arrow = None
             if hessian is not None:
                 arrow, used = hessian(z, g)
                 nfev += used
-            precondition = (
-                default if arrow is None else arrow.inverse() or arrow.block_preconditioner(default)
+            exact = None if arrow is None else arrow.inverse()
+            precondition = exact or (
+                default if arrow is None else arrow.block_preconditioner(default)
             )
         p, Hp = np.zeros(n), np.zeros(n)
         r = g.copy()
@@ -227,10 +238,11 @@ def newton_cg_minimize(
             radius = 0.25 * step
         elif ratio > 0.75 and step >= 0.99 * radius:
             radius = 3.0 * radius
-        if np.isfinite(f_new) and f_new <= f and ratio > 0.1:
+        if np.isfinite(f_new) and f_new <= f and ratio > 0.01:
             improvement = f - f_new
             z, f, g = z + p, f_new, g_new
             products, precondition = [], None
+            previous = exact if 0.5 < ratio < 2.0 else None
             if improvement <= 1e-14 * max(1.0, abs(f)) and float(np.linalg.norm(p)) < 1e-10:
                 break
         elif radius < 1e-12:
