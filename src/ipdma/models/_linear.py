@@ -36,6 +36,7 @@ from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._linear_checks import check_outcome_varies, data_warnings, own_variance, within_trial_fit
 from ._linear_criterion import Criterion
+from ._linear_hessian import CommonDeviance
 from ._linear_result import build_result
 from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
@@ -86,6 +87,8 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         f, g = crit.fun_and_grad(x)
         return f, g[free] / scale
 
+    if not crit.stratified and free.sum() <= NEWTON_MAX_PARAMS:
+        return _minimize_exact(crit, x0, free, scale)
     if free.sum() <= NEWTON_MAX_PARAMS:
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
         z, f, nfev = newton_minimize(
@@ -121,6 +124,37 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         z, f, nfev = newton_cg_minimize(
             fun, x0[free] * scale, n_dense, weights, gtol=1e-9, curvature=curvature
         )
+    x[free] = z / scale
+    return x, float(f), int(nfev)
+
+
+def _minimize_exact(
+    crit: Criterion, x0: np.ndarray, free: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """Damped Newton with the analytic Hessian (``_linear_hessian``): common residual."""
+    x = x0.copy()
+    deviance = CommonDeviance(crit)
+    last: list = [None, None]  # the point fun was last called at and its Hessian
+    outer = np.outer(scale, scale)
+    sub = np.ix_(free, free)
+
+    def fun(z):
+        x[free] = z / scale
+        out = deviance(x)
+        if out is None:
+            last[0] = None
+            return np.inf, np.zeros_like(z)
+        last[0], last[1] = z.copy(), out[2]
+        return out[0], out[1][free] / scale
+
+    def hessian(z):
+        if last[0] is None or not np.array_equal(last[0], z):
+            fun(z)
+        return last[1][sub] / outer
+
+    z, f, nfev = newton_minimize(
+        fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=crit.diagonal[free], hessian=hessian
+    )
     x[free] = z / scale
     return x, float(f), int(nfev)
 
@@ -207,7 +241,8 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
     """Deviance decrease a Newton step from x would achieve, g' H^{-1} g / 2 (lme4 checks the
     Hessian-scaled gradient in the same spirit).
 
-    The theta block of H is the central difference of the analytic gradient; each
+    The theta block of H is analytic with a common residual variance (``_linear_hessian``)
+    and the central difference of the analytic gradient with stratified ones, where each
     ``log rho_i`` uses its curvature ``n_i / 2`` (cross terms ignored), so the check costs
     ``2 n_theta`` gradient evaluations whatever the number of trials. Components held at
     the boundary (zeroed in ``grad``) are left out.
@@ -215,7 +250,10 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
     nt = crit.n_theta
     free = np.flatnonzero(grad[:nt] != 0)
     total = 0.0
-    if len(free):
+    if len(free) and not crit.stratified:  # the analytic Hessian (_linear_hessian)
+        out = CommonDeviance(crit)(x)
+        hess = out[2][np.ix_(free, free)] if out is not None else np.full((len(free),) * 2, np.nan)
+    elif len(free):
         hess = np.empty((len(free), len(free)))
         for col, j in enumerate(free):
             step = 1e-5 * max(abs(x[j]), 1e-3)
@@ -223,6 +261,9 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
             e[j] = step
             diff = crit.fun_and_grad(x + e)[1] - crit.fun_and_grad(x - e)[1]
             hess[:, col] = diff[free] / (2 * step)
+    if len(free):
+        if not np.all(np.isfinite(hess)):
+            return np.inf
         w, V = np.linalg.eigh((hess + hess.T) / 2)
         g = V.T @ grad[free]
         total += 0.5 * float(np.sum(g**2 / np.maximum(np.abs(w), 1e-12)))
