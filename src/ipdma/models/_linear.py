@@ -36,7 +36,7 @@ from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._linear_checks import check_outcome_varies, data_warnings, own_variance, within_trial_fit
 from ._linear_criterion import Criterion
-from ._linear_hessian import CommonDeviance
+from ._linear_hessian import common_deviance as _common
 from ._linear_result import build_result
 from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
@@ -56,6 +56,22 @@ NEWTON_MAX_PARAMS = 8  # damped Newton (finite-difference Hessian) up to this ma
 NEWTON_CG_MIN_PARAMS = 100
 _LOG_RHO_BOUND = 30.0
 _SMALL_P = 64  # fixed effects above which BLAS runs single-threaded
+
+
+def _value(crit: Criterion, x: np.ndarray) -> float:
+    """The profiled deviance at x (inf where it is not finite)."""
+    if crit.stratified:
+        return crit.fun_and_grad(x)[0]
+    out = _common(crit)(x, 0)
+    return np.inf if out is None else out[0]
+
+
+def _gradient(crit: Criterion, x: np.ndarray) -> np.ndarray:
+    """The analytic gradient of the profiled deviance at x (a new array)."""
+    if crit.stratified:
+        return crit.fun_and_grad(x)[1].copy()
+    out = _common(crit)(x, 1)
+    return np.zeros_like(x) if out is None else out[1]
 
 
 def _scales(crit: Criterion) -> np.ndarray:
@@ -80,7 +96,7 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
     scale = _scales(crit)[free]
     x = x0.copy()
     if not free.any():
-        return x, crit.fun_and_grad(x)[0], 1
+        return x, _value(crit, x), 1
 
     def fun(z):
         x[free] = z / scale
@@ -133,7 +149,7 @@ def _minimize_exact(
 ) -> tuple[np.ndarray, float, int]:
     """Damped Newton with the analytic Hessian (``_linear_hessian``): common residual."""
     x = x0.copy()
-    deviance = CommonDeviance(crit)
+    deviance = _common(crit)
     last: list = [None, None]  # the point fun was last called at and its Hessian
     outer = np.outer(scale, scale)
     sub = np.ix_(free, free)
@@ -194,7 +210,7 @@ def _escape_saddle(crit: Criterion, x: np.ndarray, f: float) -> np.ndarray | Non
         for size in (0.01, 0.1):
             probe = x.copy()
             probe[j] = size / scale[j]
-            if crit.fun_and_grad(probe)[0] < f - 1e-9 * max(1.0, abs(f)):
+            if _value(crit, probe) < f - 1e-9 * max(1.0, abs(f)):
                 return probe
     return None
 
@@ -227,8 +243,7 @@ def _optimum(crit: Criterion, x0: np.ndarray) -> tuple[np.ndarray, float, int]:
 
 
 def _projected_gradient(crit: Criterion, x: np.ndarray, bounds: list) -> np.ndarray:
-    _, g = crit.fun_and_grad(x)
-    g = g.copy()
+    g = _gradient(crit, x)
     for j, (lo, hi) in enumerate(bounds):
         if lo is not None and x[j] <= lo + 1e-12 and g[j] > 0:
             g[j] = 0.0
@@ -251,7 +266,7 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
     free = np.flatnonzero(grad[:nt] != 0)
     total = 0.0
     if len(free) and not crit.stratified:  # the analytic Hessian (_linear_hessian)
-        out = CommonDeviance(crit)(x)
+        out = _common(crit)(x)
         hess = out[2][np.ix_(free, free)] if out is not None else np.full((len(free),) * 2, np.nan)
     elif len(free):
         hess = np.empty((len(free), len(free)))
@@ -327,7 +342,7 @@ def _estimate(
         ]
     else:  # the historic start of BFGS, ratios shrunk by 1/sqrt(n_i/2): results unchanged
         starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
-    x0 = min(starts, key=lambda x: crit.fun_and_grad(x)[0])
+    x0 = min(starts, key=lambda x: _value(crit, x))
     x1, f1, nfev1 = _optimum(crit, x0)
     nfev1 += len(starts)
     x0b = np.concatenate([0.02 * diag, np.zeros(n_rho)]) / scale

@@ -35,12 +35,13 @@ O(K) small matrix products whatever the number of participants. The unprofiled d
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
 from ._linear_criterion import Criterion, _inv_logdet
 
-__all__ = ["CommonDeviance", "unprofiled_hessian"]
+__all__ = ["CommonDeviance", "common_deviance", "unprofiled_hessian"]
 
 _LOG2PI = math.log(2 * math.pi)
 
@@ -199,6 +200,17 @@ class CommonDeviance:
         return dev, grad, (hess + hess.T) / 2, quad
 
 
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def common_deviance(crit: Criterion) -> CommonDeviance:
+    """The criterion's ``CommonDeviance`` (built once per criterion)."""
+    out = _CACHE.get(crit)
+    if out is None:
+        out = _CACHE[crit] = CommonDeviance(crit)
+    return out
+
+
 def unprofiled_hessian(crit: Criterion, x: np.ndarray, sigma: float) -> np.ndarray:
     """Hessian of -2 log L (REML or ML, beta at its GLS value) in ``v = (theta, sigma)``
     (lmerTest's variance parameters), analytic; common residual variance::
@@ -206,7 +218,7 @@ def unprofiled_hessian(crit: Criterion, x: np.ndarray, sigma: float) -> np.ndarr
         d2 / dtheta_k dsigma = 2 y'P V_k P y / sigma^3
         d2 / dsigma^2        = -2 dof / sigma^2 + 6 r2 / sigma^4
     """
-    out = CommonDeviance(crit)(x, 2, sigma)
+    out = common_deviance(crit)(x, 2, sigma)
     if out is None:
         raise np.linalg.LinAlgError("the deviance is not finite at the optimum")
     r2, _, h_theta, quad = out
