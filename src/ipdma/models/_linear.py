@@ -71,7 +71,7 @@ def _gradient(crit: Criterion, x: np.ndarray) -> np.ndarray:
     if crit.stratified:
         return crit.fun_and_grad(x)[1].copy()
     out = _common(crit)(x, 1)
-    return np.zeros_like(x) if out is None else out[1]
+    return np.zeros_like(x) if out is None else out[1].copy()
 
 
 def _scales(crit: Criterion) -> np.ndarray:

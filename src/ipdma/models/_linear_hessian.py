@@ -110,6 +110,8 @@ class CommonDeviance:
         self.basis_swapped = np.zeros((q, 2 * nt))  # [lambda_k, e_a_k]
         self.basis_swapped[crit.rows, np.arange(nt, 2 * nt)] = 1.0
         self.aa = np.ix_(crit.rows, crit.rows)
+        self._memo: dict = {}
+        self._best: tuple | None = None
 
     def _phi(self, X: np.ndarray, Y: np.ndarray, E: np.ndarray, Es: np.ndarray) -> np.ndarray:
         """``Phi_kl = sum_i tr(X_i dD_k Y_i dD_l)`` for stacks of symmetric q x q matrices."""
@@ -118,10 +120,34 @@ class CommonDeviance:
         return Z.reshape(2, nt, 2, nt).sum(axis=(0, 2))
 
     def __call__(self, x: np.ndarray, order: int = 2, sigma: float | None = None):
-        """``(deviance, gradient, Hessian, quad)`` at theta ``x`` up to ``order`` (None
+        """``(deviance, gradient, Hessian, quad, r2)`` at theta ``x`` up to ``order`` (None
         above it; ``quad_k = y'P V_k P y`` with the Hessian), or None where the deviance is
         not finite. With ``sigma``: the unprofiled deviance's theta derivatives (quadratic
-        forms weighted by ``1 / sigma^2``) and ``r2`` in place of the deviance."""
+        forms weighted by ``1 / sigma^2``) and ``r2`` in place of the deviance.
+
+        The last few evaluations are remembered (the checks after the optimizer ask again
+        for its last point); the arrays returned are read-only."""
+        x = np.asarray(x, dtype=float)
+        key = (x.tobytes(), sigma)
+        hit = self._memo.get(key)
+        if hit is None and self._best is not None and self._best[0] == key:
+            hit = self._best[1]
+        if hit is not None and hit[0] >= order:
+            return hit[1]
+        out = self._evaluate(x, order, sigma)
+        if out is not None:
+            for value in out:
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+        if len(self._memo) >= 4:
+            del self._memo[next(iter(self._memo))]
+        self._memo[key] = (order, out)
+        if out is not None and sigma is None and order == 2:  # and the lowest deviance
+            if self._best is None or out[0] < self._best[1][1][0]:
+                self._best = (key, (order, out))
+        return out
+
+    def _evaluate(self, x: np.ndarray, order: int, sigma: float | None):
         q, m, pg, nt = self.q, self.m, self.pg, self.nt
         L = np.zeros((q, q))
         L.ravel()[self.flat] = x
@@ -157,7 +183,7 @@ class CommonDeviance:
         if not math.isfinite(dev):
             return None
         if order == 0:
-            return dev, None, None, None
+            return dev, None, None, None, r2
         N = W[:, :q, :q]  # blocks of Z'PZ = blockdiag(N_i) - G C G'
         G = W[:, :q, q + m : q + m + pg]
         u = W[:, :q, -1] - G @ beta_g  # Z_i'V0_i^{-1}(y_i - X_i beta)
@@ -173,7 +199,7 @@ class CommonDeviance:
         core = psi_tr - c * uu
         grad = 2 * (core @ L).ravel()[self.flat]
         if order == 1:
-            return dev, grad, None, None
+            return dev, grad, None, None, r2
         E = self.basis.copy()
         E[:, nt:] = L[:, self.cols]
         Es = self.basis_swapped.copy()
@@ -197,7 +223,7 @@ class CommonDeviance:
                 hess -= np.einsum("kab,lba->kl", CGam, CGam)
         if sigma is None:
             hess -= (c * c / self.dof) * np.outer(quad, quad)
-        return dev, grad, (hess + hess.T) / 2, quad
+        return dev, grad, (hess + hess.T) / 2, quad, r2
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -215,15 +241,29 @@ def unprofiled_hessian(crit: Criterion, x: np.ndarray, sigma: float) -> np.ndarr
     """Hessian of -2 log L (REML or ML, beta at its GLS value) in ``v = (theta, sigma)``
     (lmerTest's variance parameters), analytic; common residual variance::
 
-        d2 / dtheta_k dsigma = 2 y'P V_k P y / sigma^3
-        d2 / dsigma^2        = -2 dof / sigma^2 + 6 r2 / sigma^4
-    """
-    out = common_deviance(crit)(x, 2, sigma)
+        d2 / dtheta_k dtheta_l = tr(P V_kl) - tr(P V_k P V_l)
+                                 + (2 y'P V_k P V_l P y - y'P V_kl P y) / sigma^2
+        d2 / dtheta_k dsigma   = 2 y'P V_k P y / sigma^3
+        d2 / dsigma^2          = -2 dof / sigma^2 + 6 r2 / sigma^4
+
+    At the profiled ``sigma^2 = r2 / dof`` the theta block is the profiled deviance's
+    Hessian plus ``(dof / r2^2) quad quad'`` (the term profiling removes), so the optimizer's
+    last evaluation is reused."""
+    evaluate = common_deviance(crit)
+    out = evaluate(x)
     if out is None:
         raise np.linalg.LinAlgError("the deviance is not finite at the optimum")
-    r2, _, h_theta, quad = out
+    _, _, h_profiled, quad, r2 = out
     nt = crit.n_theta
     s2 = sigma * sigma
+    c = crit.dof / r2
+    if abs(c * s2 - 1) <= 1e-10:
+        h_theta = h_profiled + (c * c / crit.dof) * np.outer(quad, quad)
+    else:  # sigma away from its profiled value: the theta block at this sigma
+        direct = evaluate(x, 2, sigma)
+        if direct is None:
+            raise np.linalg.LinAlgError("the deviance is not finite at the optimum")
+        h_theta = direct[2]
     h = np.empty((nt + 1, nt + 1))
     h[:nt, :nt] = h_theta
     h[:nt, nt] = h[nt, :nt] = 2 * quad / (s2 * sigma)
