@@ -142,9 +142,9 @@ class CommonDeviance:
         if len(self._memo) >= 4:
             del self._memo[next(iter(self._memo))]
         self._memo[key] = (order, out)
-        if out is not None and sigma is None and order == 2:  # and the lowest deviance
-            if self._best is None or out[0] < self._best[1][1][0]:
-                self._best = (key, (order, out))
+        lowest = out is not None and sigma is None and order == 2
+        if lowest and (self._best is None or out[0] < self._best[1][1][0]):
+            self._best = (key, (order, out))  # and the lowest deviance evaluated
         return out
 
     def _evaluate(self, x: np.ndarray, order: int, sigma: float | None):
