@@ -2,9 +2,11 @@
 
 The profiled REML/ML deviance (``_linear_criterion``) is minimised over lme4's relative
 covariance factor ``theta`` and, for stratified residual variances, the log variance ratios
-``log rho_i``, with the analytic gradient: damped Newton (finite-difference Hessian of the
+``log rho_i``, with the analytic gradient. With a common residual variance: trust-region
+Newton with the analytic Hessian (``_linear_hessian``, ``_trust_newton``; O(K) per step).
+With stratified residual variances: damped Newton (finite-difference Hessian of the
 gradient) for a few parameters, BFGS for some dozens, trust-region Newton-CG (O(K) per step,
-``_newton_cg``) for stratified residual variances of many trials.
+``_newton_cg``) for many trials.
 ``theta`` is searched unconstrained: the deviance depends on ``Lambda Lambda'`` only, so it is even in the sign of each column of
 ``Lambda``; afterwards columns are flipped to lme4's canonical form (diagonal >= 0), and a
 diagonal entry that ends near 0 is fixed at the boundary 0 and the rest re-optimised.
@@ -12,7 +14,7 @@ The optimum is then verified, not taken from the optimizer's flag:
 
 1. the gradient at the optimum must be small: the deviance a Newton step would still gain,
    ``g' H^{-1} g / 2``, must be below ``DECREMENT_TOL`` (components on the boundary that
-   point outwards do not count);
+   point outwards do not count; H analytic with a common residual variance);
 2. a second run from a different start: the first starts from the best of three scaled
    relative SDs 0.1, 0.3, 1 (and within-trial least-squares residual variance ratios), the
    second next to the boundary (relative SDs 0.02, equal residual variances), where a
@@ -42,6 +44,7 @@ from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
 from ._newton_cg import newton_cg_minimize
 from ._result import MixedResult
+from ._trust_newton import trust_newton_minimize
 
 __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
 
@@ -89,9 +92,10 @@ def _scales(crit: Criterion) -> np.ndarray:
 
 
 def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, float, int]:
-    """Minimise over the (scaled) entries of x not marked ``fixed``: damped Newton for up to
-    ``NEWTON_MAX_PARAMS`` parameters, BFGS (analytic gradient) up to
-    ``NEWTON_CG_MIN_PARAMS``, trust-region Newton-CG beyond."""
+    """Minimise over the (scaled) entries of x not marked ``fixed``: trust-region Newton with
+    the analytic Hessian for a common residual variance (up to ``NEWTON_MAX_PARAMS``
+    parameters); otherwise damped Newton for up to ``NEWTON_MAX_PARAMS`` parameters, BFGS
+    (analytic gradient) up to ``NEWTON_CG_MIN_PARAMS``, trust-region Newton-CG beyond."""
     free = ~fixed
     scale = _scales(crit)[free]
     x = x0.copy()
@@ -147,7 +151,7 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
 def _minimize_exact(
     crit: Criterion, x0: np.ndarray, free: np.ndarray, scale: np.ndarray
 ) -> tuple[np.ndarray, float, int]:
-    """Damped Newton with the analytic Hessian (``_linear_hessian``): common residual."""
+    """Trust-region Newton with the analytic Hessian (``_linear_hessian``): common residual."""
     x = x0.copy()
     deviance = _common(crit)
     last: list = [None, None]  # the point fun was last called at and its Hessian
@@ -168,8 +172,8 @@ def _minimize_exact(
             fun(z)
         return last[1][sub] / outer
 
-    z, f, nfev = newton_minimize(
-        fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=crit.diagonal[free], hessian=hessian
+    z, f, nfev = trust_newton_minimize(
+        fun, hessian, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=crit.diagonal[free]
     )
     x[free] = z / scale
     return x, float(f), int(nfev)
@@ -352,6 +356,11 @@ def _estimate(
     gmax = float(np.max(np.abs(grad))) if len(grad) else 0.0
     decrement = _newton_decrement(crit, x_hat, grad)
     gap = abs(f1 - f2)
+    method = (
+        "trust-region Newton with analytic gradient and Hessian"
+        if not stratified and crit.n_params <= NEWTON_MAX_PARAMS
+        else "Newton/BFGS with analytic gradient"
+    )
     grad_ok = decrement <= DECREMENT_TOL
     same = gap <= RESTART_TOL * max(1.0, abs(f_hat))
     converged = bool(grad_ok and np.isfinite(f_hat))
@@ -365,7 +374,7 @@ def _estimate(
             else f"the two starts reached different local optima {gap:.4g} deviance units "
             "apart; the better is kept"
         )
-        + f"; Newton/BFGS with analytic gradient, {nfev1} + {nfev2} evaluations"
+        + f"; {method}, {nfev1} + {nfev2} evaluations"
     )
     if not same:
         msg = (
