@@ -154,26 +154,24 @@ def _minimize_exact(
     """Trust-region Newton with the analytic Hessian (``_linear_hessian``): common residual."""
     x = x0.copy()
     deviance = _common(crit)
-    last: list = [None, None]  # the point fun was last called at and its Hessian
-    outer = np.outer(scale, scale)
+    everything = bool(free.all())
     sub = np.ix_(free, free)
+    outer = np.outer(scale, scale)
 
     def fun(z):
-        x[free] = z / scale
+        if everything:
+            x[:] = z / scale
+        else:
+            x[free] = z / scale
         out = deviance(x)
         if out is None:
-            last[0] = None
-            return np.inf, np.zeros_like(z)
-        last[0], last[1] = z.copy(), out[2]
-        return out[0], out[1][free] / scale
-
-    def hessian(z):
-        if last[0] is None or not np.array_equal(last[0], z):
-            fun(z)
-        return last[1][sub] / outer
+            return np.inf, np.zeros_like(z), None
+        if everything:
+            return out[0], out[1] / scale, out[2] / outer
+        return out[0], out[1][free] / scale, out[2][sub] / outer
 
     z, f, nfev = trust_newton_minimize(
-        fun, hessian, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=crit.diagonal[free]
+        fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=crit.diagonal[free]
     )
     x[free] = z / scale
     return x, float(f), int(nfev)

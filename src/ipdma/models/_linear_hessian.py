@@ -105,19 +105,17 @@ class CommonDeviance:
         nt = self.nt = crit.n_theta
         self.eye = np.eye(q)
         self.same = 2.0 * (crit.cols[:, None] == crit.cols[None, :])
-        self.basis = np.zeros((q, 2 * nt))  # [e_a_k, lambda_k]
-        self.basis[crit.rows, np.arange(nt)] = 1.0
-        self.basis_swapped = np.zeros((q, 2 * nt))  # [lambda_k, e_a_k]
-        self.basis_swapped[crit.rows, np.arange(nt, 2 * nt)] = 1.0
+        self.arange = np.arange(nt)
         self.aa = np.ix_(crit.rows, crit.rows)
         self._memo: dict = {}
         self._best: tuple | None = None
 
-    def _phi(self, X: np.ndarray, Y: np.ndarray, E: np.ndarray, Es: np.ndarray) -> np.ndarray:
-        """``Phi_kl = sum_i tr(X_i dD_k Y_i dD_l)`` for stacks of symmetric q x q matrices."""
-        nt = self.nt
-        Z = self.ones @ ((E.T @ X @ E) * (Es.T @ Y @ Es)).reshape(self.K, -1)
-        return Z.reshape(2, nt, 2, nt).sum(axis=(0, 2))
+    def _phi(self, Xf: np.ndarray, Yf: np.ndarray) -> np.ndarray:
+        """The (q^2, q^2) matrix ``M`` with ``vec(A)' M vec(B) = sum_i tr(X_i A Y_i B)`` for
+        stacks ``Xf``, ``Yf`` of q x q matrices flattened to (K, q^2)."""
+        q = self.q
+        T = (Xf.T @ Yf).reshape(q, q, q, q)  # T[p, r, s, t] = sum_i X_i[p, r] Y_i[s, t]
+        return T.transpose(1, 2, 3, 0).reshape(q * q, q * q)
 
     def __call__(self, x: np.ndarray, order: int = 2, sigma: float | None = None):
         """``(deviance, gradient, Hessian, quad, r2)`` at theta ``x`` up to ``order`` (None
@@ -200,27 +198,32 @@ class CommonDeviance:
         grad = 2 * (core @ L).ravel()[self.flat]
         if order == 1:
             return dev, grad, None, None, r2
-        E = self.basis.copy()
-        E[:, nt:] = L[:, self.cols]
-        Es = self.basis_swapped.copy()
-        Es[:, :nt] = E[:, nt:]
-        O2 = (2 * c) * (u[:, :, None] * u[:, None, :])
-        if self.reml:  # Phi(N, 2c uu') - Phi(N, N) + 2 Phi(N, G C G')
-            hess = self._phi(N, O2 - N + 2 * GCG, E, Es)
-        else:
-            hess = self._phi(N, O2, E, Es) - self._phi(Q, Q, E, Es)
+        # dD_k = e_a lambda_k' + lambda_k e_a' as rows vec(dD_k)
+        Lc = L[:, self.cols].T
+        DD = np.zeros((nt, q, q))
+        DD[self.arange, self.rows, :] = Lc
+        DD[self.arange, :, self.rows] += Lc
+        DD = DD.reshape(nt, q * q)
+        K, qq = self.K, q * q
+        Y = 2 * GCG if self.reml else np.zeros_like(GCG)  # Y_i = 2c u_i u_i' - N_i + 2 G_i C G_i'
+        if self.reml:
+            Y -= N
+        Y += (2 * c) * (u[:, :, None] * u[:, None, :])
+        hess = DD @ self._phi(N.reshape(K, qq), Y.reshape(K, qq)) @ DD.T
+        if not self.reml:  # ML's trace term: - Phi(Z'V0^{-1}Z, Z'V0^{-1}Z)
+            Qf = Q.reshape(K, qq)
+            hess -= DD @ self._phi(Qf, Qf) @ DD.T
         hess += self.same * core[self.aa]
-        Eu = u @ E
-        quad = 2 * (self.ones @ (Eu[:, :nt] * Eu[:, nt:]))  # y'P V_k P y
+        quad = DD @ uu.ravel()  # y'P V_k P y
         if pg:
-            EG = E.T @ G
-            a = (self.ones @ (EG * (u @ Es)[:, :, None]).reshape(self.K, -1)).reshape(-1, pg)
-            a = a[:nt] + a[nt:]  # sum_i G_i' dD_k u_i
+            Gf = G.reshape(K, q * pg)
+            Gu = (Gf.T @ u).reshape(q, pg, q).transpose(0, 2, 1).reshape(qq, pg)
+            a = DD @ Gu  # a_k = sum_i G_i' dD_k u_i
             hess -= (2 * c) * (a @ C @ a.T)
-            if self.reml:
-                Gam = np.einsum("kta,ktb->tab", EG[:, :nt], EG[:, nt:])
-                CGam = C @ (Gam + np.swapaxes(Gam, 1, 2))
-                hess -= np.einsum("kab,lba->kl", CGam, CGam)
+            if self.reml:  # Gam_k = sum_i G_i' dD_k G_i
+                GG = (Gf.T @ Gf).reshape(q, pg, q, pg).transpose(0, 2, 1, 3)
+                Gam = (DD @ GG.reshape(qq, pg * pg)).reshape(nt, pg, pg)
+                hess -= (C @ Gam).reshape(nt, -1) @ (Gam @ C).reshape(nt, -1).T
         if sigma is None:
             hess -= (c * c / self.dof) * np.outer(quad, quad)
         return dev, grad, (hess + hess.T) / 2, quad, r2
