@@ -200,10 +200,10 @@ class CommonDeviance:
             return dev, grad, None, None, r2
         # dD_k = e_a lambda_k' + lambda_k e_a' as rows vec(dD_k)
         Lc = L[:, self.cols].T
-        DD = np.zeros((nt, q, q))
-        DD[self.arange, self.rows, :] = Lc
-        DD[self.arange, :, self.rows] += Lc
-        DD = DD.reshape(nt, q * q)
+        dD = np.zeros((nt, q, q))
+        dD[self.arange, self.rows, :] = Lc
+        dD[self.arange, :, self.rows] += Lc
+        DD = dD.reshape(nt, q * q)
         K, qq = self.K, q * q
         Y = 2 * GCG if self.reml else np.zeros_like(GCG)  # Y_i = 2c u_i u_i' - N_i + 2 G_i C G_i'
         if self.reml:
