@@ -18,18 +18,18 @@ with ``N_i = Z_i'V0_i^{-1}Z_i - W_i A_i^{-1} W_i'`` (``W_i`` the ``Z_i'V0_i^{-1}
 with trial i's local fixed columns, ``A_i`` their Schur block), ``G_i`` the same products
 with the global columns after eliminating the local ones and ``C`` the inverse Schur
 complement on the global columns; ``u_i = Z_i'V0_i^{-1}(y_i - X_i beta)`` is trial i's part
-of ``Z'P y``. Every ``dD_k`` lies in the span of ``E = [e_a_1 .. e_a_n, lambda_1 ..
-lambda_n]``, so with ``B_i = E'N_i E``, ``F_i = E'G_i C G_i'E``, ``O_i = E'u_i u_i'E`` and
-the bilinear form ``Phi(X, Y)_kl = sum_i tr(X_i pi(Y_i))`` summed over the four blocks
-(``pi`` swaps the ``e`` and ``lambda`` halves)::
+of ``Z'P y``. Hence, with ``Gam_k = sum_i G_i' dD_k G_i`` and ``a_k = sum_i G_i' dD_k u_i``::
 
-    tr(P V_k P V_l)   = Phi(B, B) - 2 Phi(B, F) + tr(C Gam_k C Gam_l)
-    y'P V_k P V_l P y = Phi(B, O) - a_k' C a_l
+    tr(P V_k P V_l)   = Phi(N, N) - 2 Phi(N, G C G') + tr(C Gam_k C Gam_l)
+    y'P V_k P V_l P y = Phi(N, u u') - a_k' C a_l
 
-with ``Gam_k = sum_i G_i' dD_k G_i`` and ``a_k = sum_i G_i' dD_k u_i``. A Newton step costs
-O(K) small matrix products whatever the number of participants. The unprofiled deviance
-(``sigma`` not profiled, lmerTest's Satterthwaite df) has the same pieces with
-``c = 1 / sigma^2`` and no last term.
+where ``Phi(X, Y)_kl = sum_i tr(X_i dD_k Y_i dD_l) = vec(dD_k)' M vec(dD_l)`` with the
+``q^2 x q^2`` matrix ``M[(r,s),(t,p)] = sum_i X_i[p,r] Y_i[s,t]``: one Kronecker sum over
+trials (a single matrix product) for all pairs ``k, l``. A Newton step costs O(K) small
+matrix products whatever the number of participants. The unprofiled deviance (``sigma`` not
+profiled, lmerTest's Satterthwaite df) has the same pieces with ``c = 1 / sigma^2`` and no
+last term. ``tests/models/test_linear_hessian.py`` checks all of it against central
+differences of the analytic gradient.
 """
 
 from __future__ import annotations
