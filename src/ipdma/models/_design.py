@@ -130,13 +130,30 @@ def _coerce_object_numbers(series: dict[str, pd.Series]) -> dict[str, pd.Series]
     return coerced
 
 
-def _code_strings(column: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
-    """``pd.factorize(column, sort=True)`` for a pandas string column (missing: -1), or None
-    for other dtypes (coded from the NumPy values as before)."""
+def _code_strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(column, sort=True)`` for a pandas string column (missing: -1; the
+    levels as an object array), or None for other dtypes (coded from the NumPy values).
+
+    A pyarrow-backed column is dictionary-encoded by pyarrow directly (what pandas does
+    underneath, without its per-call overhead); levels sort by code point as in pandas."""
     if not isinstance(column.dtype, pd.StringDtype):
         return None
+    if column.dtype.storage == "pyarrow":
+        import pyarrow.compute as pc  # imported already by pandas for this column
+
+        chunked = column.array.__arrow_array__()
+        array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+        encoded = pc.dictionary_encode(array)
+        dictionary = encoded.dictionary
+        order = np.asarray(pc.sort_indices(dictionary), dtype=np.intp)
+        rank = np.empty(len(order) + 1, dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        rank[-1] = -1  # missing
+        raw = np.asarray(encoded.indices.fill_null(-1), dtype=np.intp)
+        levels = np.array(dictionary.to_pylist(), dtype=object)[order]
+        return rank[raw], levels
     codes, levels = pd.factorize(column, sort=True)
-    return np.asarray(codes), levels
+    return np.asarray(codes), levels.to_numpy(dtype=object)
 
 
 def _numeric(col: pd.Series, role: str) -> np.ndarray:
@@ -255,7 +272,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         levels_all = np.sort(pd.unique(trial_all[has_trial]))
     else:
         has_trial = group_coded[0] >= 0
-        levels_all = group_coded[1].to_numpy(dtype=object)
+        levels_all = group_coded[1]
     n_drop = int((~complete).sum())
     if n_drop:
         if group_coded is None:

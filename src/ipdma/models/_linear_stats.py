@@ -72,12 +72,13 @@ def _column_trials(fm, group: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarra
         gmin[nonempty] = np.minimum.reduceat(g, starts)
         gmax[nonempty] = np.maximum.reduceat(g, starts)
         return gmin, gmax
-    nz = fm != 0  # rows are sorted by trial: first and last nonzero rows give min and max
-    first = nz.argmax(axis=0)
-    last = len(nz) - 1 - nz[::-1].argmax(axis=0)
-    empty = ~nz[first, np.arange(nz.shape[1])]
-    gmin = np.where(empty, K, group[first])
-    gmax = np.where(empty, -1, group[last])
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(group)) + 1])  # one per trial
+    # per trial (rows) and column: any nonzero value (rows are contiguous per trial)
+    nz = np.logical_or.reduceat(fm != 0, starts, axis=0)
+    present = group[starts]
+    any_nz = nz.any(axis=0)
+    gmin = np.where(any_nz, present[nz.argmax(axis=0)], K)
+    gmax = np.where(any_nz, present[len(nz) - 1 - nz[::-1].argmax(axis=0)], -1)
     return gmin, gmax
 
 
@@ -107,19 +108,19 @@ def trial_stats(design: ModelDesign) -> TrialStats:
     W = np.empty((n, width))
     W[:, :q] = design.Z
     if m:
-        local = fm[:, local_cols]  # each column into its trial's slot
-        if issparse(local):  # scatter the nonzeros (CSC) straight into their slots
+        if issparse(fm):  # scatter the nonzeros (CSC) straight into their slots
             import scipy.sparse as sp  # already imported: the design is sparse
 
-            local = sp.csc_matrix(local)
+            local = sp.csc_matrix(fm[:, local_cols])
             local.sum_duplicates()
             W[:, q : q + m] = 0.0
             per_column = np.diff(local.indptr)
             W[local.indices, q + np.repeat(slot, per_column)] = local.data
-        else:
-            pack = np.zeros((len(local_cols), m))
-            pack[np.arange(len(local_cols)), slot] = 1.0
-            W[:, q : q + m] = local @ pack
+        else:  # row r of trial i takes slot s from column local_index[i, s]
+            rows = np.arange(n)
+            for position in range(m):
+                column = local_index[group, position]
+                W[:, q + position] = np.where(column >= 0, fm[rows, column], 0.0)
     glob = fm[:, global_index]
     if issparse(glob):
         import scipy.sparse as sp
