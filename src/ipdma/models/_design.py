@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
+import weakref
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -130,18 +131,26 @@ def _coerce_object_numbers(series: dict[str, pd.Series]) -> dict[str, pd.Series]
     return coerced
 
 
+_CODED: dict[int, tuple] = {}  # id(pyarrow column) -> (weak reference, codes, levels)
+
+
 def _code_strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     """``pd.factorize(column, sort=True)`` for a pandas string column (missing: -1; the
     levels as an object array), or None for other dtypes (coded from the NumPy values).
 
     A pyarrow-backed column is dictionary-encoded by pyarrow directly (what pandas does
-    underneath, without its per-call overhead); levels sort by code point as in pandas."""
+    underneath, without its per-call overhead; levels sort by code point as in pandas), and
+    remembered while the column lives: pyarrow arrays are immutable (assigning into the
+    column gives it a new array), so refitting the same data skips the coding."""
     if not isinstance(column.dtype, pd.StringDtype):
         return None
     if column.dtype.storage == "pyarrow":
+        chunked = column.array.__arrow_array__()
+        known = _CODED.get(id(chunked))
+        if known is not None and known[0]() is chunked:
+            return known[1], known[2]
         import pyarrow.compute as pc  # imported already by pandas for this column
 
-        chunked = column.array.__arrow_array__()
         array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
         encoded = pc.dictionary_encode(array)
         dictionary = encoded.dictionary
@@ -149,9 +158,13 @@ def _code_strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
         rank = np.empty(len(order) + 1, dtype=np.intp)
         rank[order] = np.arange(len(order))
         rank[-1] = -1  # missing
-        raw = np.asarray(encoded.indices.fill_null(-1), dtype=np.intp)
+        codes = rank[np.asarray(encoded.indices.fill_null(-1), dtype=np.intp)]
         levels = np.array(dictionary.to_pylist(), dtype=object)[order]
-        return rank[raw], levels
+        codes.flags.writeable = levels.flags.writeable = False
+        key = id(chunked)
+        ref = weakref.ref(chunked, lambda _, key=key: _CODED.pop(key, None))
+        _CODED[key] = (ref, codes, levels)
+        return codes, levels
     codes, levels = pd.factorize(column, sort=True)
     return np.asarray(codes), levels.to_numpy(dtype=object)
 
