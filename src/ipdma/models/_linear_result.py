@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._frozen import FrozenFrame, FrozenSeries
 from ._convergence import ConvergenceRecord
+from ._design import labels_index
 from ._formula import ModelDesign
 from ._linear_criterion import Criterion
 from ._result import MixedResult
@@ -18,13 +19,6 @@ __all__ = ["build_result"]
 
 
 _VARCOMP_COLUMNS = ["group", "term1", "term2", "variance", "sd", "corr"]
-
-
-@lru_cache(maxsize=256)
-def _labels_index(labels: tuple, name: str | None) -> pd.Index:
-    """``pd.Index(labels, name=name)``, built once per label set (string inference is the
-    slow part); callers take a ``.view()``, whose name can change without touching this."""
-    return pd.Index(labels, name=name)
 
 
 @lru_cache(maxsize=64)
@@ -96,7 +90,7 @@ def build_result(
 
     # BLUPs: b_i = Lambda M_i^{-1} Lambda' Z_i' (y_i - X_i beta) / rho_i
     blup = crit.blups(core)
-    levels = _labels_index(design.group_levels, design.group_name).view()
+    levels = labels_index(design.group_levels, design.group_name).view()
     ranef = FrozenFrame(blup, index=levels, columns=list(design.random_names))
 
     sigma_by_trial = None
@@ -120,7 +114,7 @@ def build_result(
         )
 
     # one index shared by the read-only containers
-    names = _labels_index(design.fixed_names, None).view()
+    names = labels_index(design.fixed_names, None).view()
     n_par = s.p + crit.n_params + 1
     nobs = design.nobs
     return MixedResult(
