@@ -309,7 +309,11 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         dropped.index.name = group_name
         dropped.name = "dropped"
     else:
-        index = labels_index(tuple(levels_all.tolist()), group_name).view()
+        index = (
+            labels_index(tuple(levels_all.tolist()), group_name).view()
+            if levels_all.dtype.kind in "OUSbiuf"  # labels that tolist() keeps as they are
+            else pd.Index(levels_all, name=group_name)
+        )
         dropped = pd.Series(np.zeros(len(levels_all), dtype=np.int64), index=index, name="dropped")
     if not complete.any():
         missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
