@@ -162,8 +162,11 @@ def _code_strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
         levels = np.array(dictionary.to_pylist(), dtype=object)[order]
         codes.flags.writeable = levels.flags.writeable = False
         key = id(chunked)
-        ref = weakref.ref(chunked, lambda _, key=key: _CODED.pop(key, None))
-        _CODED[key] = (ref, codes, levels)
+
+        def forget(_: object, key: int = key) -> None:
+            _CODED.pop(key, None)
+
+        _CODED[key] = (weakref.ref(chunked, forget), codes, levels)
         return codes, levels
     codes, levels = pd.factorize(column, sort=True)
     return np.asarray(codes), levels.to_numpy(dtype=object)
