@@ -68,8 +68,12 @@ _SMALL_P = 64  # fixed effects above which BLAS runs single-threaded
 
 def _value(crit: Criterion, x: np.ndarray) -> float:
     """The profiled deviance at x (inf where it is not finite)."""
-    if crit.stratified:
-        return crit.fun_and_grad(x)[0]
+    if crit.stratified:  # the value alone (no gradient), as fun_and_grad rejects points
+        try:
+            dev = crit.deviance_from(crit.core(x))
+        except np.linalg.LinAlgError:
+            return np.inf
+        return dev if np.isfinite(dev) else np.inf
     out = _common(crit)(x, 0)
     return np.inf if out is None else out[0]
 
@@ -141,7 +145,11 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
                 step = _THETA_STEP * max(1.0, abs(z[j]))
                 zj = z.copy()
                 zj[j] += step
-                columns[:, j] = (fun(zj)[1] - g) / step
+                f_j, g_j = fun(zj)
+                if not np.isfinite(f_j):  # no Hessian here: CG by gradient differences
+                    x[free] = z / scale
+                    return None, j + 1
+                columns[:, j] = (g_j - g) / step
             x[free] = z / scale
             d, W = profiled_rho_hessian(crit, x)
             dense = columns[:n_dense]
