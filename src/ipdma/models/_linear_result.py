@@ -55,7 +55,7 @@ def _varcomp(design: ModelDesign, crit: Criterion, L: np.ndarray, sigma2: float,
     numbers = np.array(values, dtype=float).reshape(-1, 3)
     for j, name in enumerate(_VARCOMP_COLUMNS[3:]):
         columns[name] = numbers[:, j].copy()
-    return FrozenFrame(columns), G
+    return FrozenFrame(columns, columns=labels_index(tuple(_VARCOMP_COLUMNS), None).view()), G
 
 
 def build_result(
@@ -91,7 +91,7 @@ def build_result(
     # BLUPs: b_i = Lambda M_i^{-1} Lambda' Z_i' (y_i - X_i beta) / rho_i
     blup = crit.blups(core)
     levels = labels_index(design.group_levels, design.group_name).view()
-    ranef = FrozenFrame(blup, index=levels, columns=list(design.random_names))
+    ranef = FrozenFrame(blup, index=levels, columns=labels_index(design.random_names, None).view())
 
     sigma_by_trial = None
     sigma_out: float | pd.Series = sigma
