@@ -55,7 +55,9 @@ def _varcomp(design: ModelDesign, crit: Criterion, L: np.ndarray, sigma2: float,
     numbers = np.array(values, dtype=float).reshape(-1, 3)
     for j, name in enumerate(_VARCOMP_COLUMNS[3:]):
         columns[name] = numbers[:, j].copy()
-    return FrozenFrame(columns, columns=labels_index(tuple(_VARCOMP_COLUMNS), None).view()), G
+    frame = FrozenFrame(dict(enumerate(columns.values())))  # integer labels: no inference
+    frame.columns = labels_index(tuple(_VARCOMP_COLUMNS), None).view()
+    return frame, G
 
 
 def build_result(
