@@ -102,10 +102,17 @@ def _required(rhs: str) -> frozenset[str]:
     return frozenset(str(v) for v in Formula(rhs).required_variables)
 
 
-@lru_cache(maxsize=256)
 def labels_index(labels: tuple, name: str | None) -> pd.Index:
     """``pd.Index(labels, name=name)``, built once per label set (string inference is the
-    slow part); callers take a ``.view()``, whose name can change without touching this."""
+    slow part); callers take a ``.view()``, whose name can change without touching this.
+
+    The labels' types are part of the key: ``(1, 2)`` and ``(1.0, 2.0)`` are equal tuples
+    with equal hashes but make an int and a float index."""
+    return _labels_index(labels, tuple(map(type, labels)), name)
+
+
+@lru_cache(maxsize=256)
+def _labels_index(labels: tuple, types: tuple, name: str | None) -> pd.Index:
     return pd.Index(labels, name=name)
 
 
