@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._formula import ParsedFormula
 
-__all__ = ["ModelDesign", "build_design"]
+__all__ = ["ModelDesign", "build_design", "labels_index"]
 
 _SPARSE_ROWS = 50_000  # above this many rows the fixed design is built sparse
 
@@ -100,6 +100,20 @@ def _required(rhs: str) -> frozenset[str]:
     from formulaic import Formula
 
     return frozenset(str(v) for v in Formula(rhs).required_variables)
+
+
+def labels_index(labels: tuple, name: str | None) -> pd.Index:
+    """``pd.Index(labels, name=name)``, built once per label set (string inference is the
+    slow part); callers take a ``.view()``, whose name can change without touching this.
+
+    The labels' types are part of the key: ``(1, 2)`` and ``(1.0, 2.0)`` are equal tuples
+    with equal hashes but make an int and a float index."""
+    return _labels_index(labels, tuple(map(type, labels)), name)
+
+
+@lru_cache(maxsize=256)
+def _labels_index(labels: tuple, types: tuple, name: str | None) -> pd.Index:
+    return pd.Index(labels, name=name)
 
 
 def _lme4_name(name: str) -> str:
@@ -299,10 +313,15 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         n_missing_trial = int((~has_trial).sum())
         if n_missing_trial:
             dropped = pd.concat([dropped, pd.Series({"(missing trial)": n_missing_trial})])
+        dropped.index.name = group_name
+        dropped.name = "dropped"
     else:
-        dropped = pd.Series(0, index=levels_all, dtype=int)
-    dropped.index.name = group_name
-    dropped.name = "dropped"
+        index = (
+            labels_index(tuple(levels_all.tolist()), group_name).view()
+            if levels_all.dtype.kind in "OUSbiuf"  # labels that tolist() keeps as they are
+            else pd.Index(levels_all, name=group_name)
+        )
+        dropped = pd.Series(np.zeros(len(levels_all), dtype=np.int64), index=index, name="dropped")
     if not complete.any():
         missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
         if group_coded is not None:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._frozen import FrozenFrame, FrozenSeries
 from ._convergence import ConvergenceRecord
+from ._design import labels_index
 from ._formula import ModelDesign
 from ._linear_criterion import Criterion
 from ._result import MixedResult
@@ -18,13 +19,6 @@ __all__ = ["build_result"]
 
 
 _VARCOMP_COLUMNS = ["group", "term1", "term2", "variance", "sd", "corr"]
-
-
-@lru_cache(maxsize=256)
-def _labels_index(labels: tuple, name: str | None) -> pd.Index:
-    """``pd.Index(labels, name=name)``, built once per label set (string inference is the
-    slow part); callers take a ``.view()``, whose name can change without touching this."""
-    return pd.Index(labels, name=name)
 
 
 @lru_cache(maxsize=64)
@@ -61,7 +55,9 @@ def _varcomp(design: ModelDesign, crit: Criterion, L: np.ndarray, sigma2: float,
     numbers = np.array(values, dtype=float).reshape(-1, 3)
     for j, name in enumerate(_VARCOMP_COLUMNS[3:]):
         columns[name] = numbers[:, j].copy()
-    return FrozenFrame(columns), G
+    frame = FrozenFrame(dict(enumerate(columns.values())))  # integer labels: no inference
+    frame.columns = labels_index(tuple(_VARCOMP_COLUMNS), None).view()
+    return frame, G
 
 
 def build_result(
@@ -96,8 +92,8 @@ def build_result(
 
     # BLUPs: b_i = Lambda M_i^{-1} Lambda' Z_i' (y_i - X_i beta) / rho_i
     blup = crit.blups(core)
-    levels = _labels_index(design.group_levels, design.group_name).view()
-    ranef = FrozenFrame(blup, index=levels, columns=list(design.random_names))
+    levels = labels_index(design.group_levels, design.group_name).view()
+    ranef = FrozenFrame(blup, index=levels, columns=labels_index(design.random_names, None).view())
 
     sigma_by_trial = None
     sigma_out: float | pd.Series = sigma
@@ -120,7 +116,7 @@ def build_result(
         )
 
     # one index shared by the read-only containers
-    names = _labels_index(design.fixed_names, None).view()
+    names = labels_index(design.fixed_names, None).view()
     n_par = s.p + crit.n_params + 1
     nobs = design.nobs
     return MixedResult(

@@ -211,7 +211,11 @@ def check_rank(stats: TrialStats, names: tuple[str, ...], group_levels: tuple) -
                     trials.append(str(group_levels[trial]))
     if not aliased:
         scale = np.einsum("kjj->j", XtX[:, m:, m:])
-        if m:
+        if m == 1:  # one local column per trial: its Schur step is a division
+            a = XtX[:, 0, 0] + stats.pad[:, 0, 0]
+            B = XtX[:, 0, 1:]
+            schur = XtX[:, 1:, 1:].sum(0) - B.T @ (B / a[:, None])
+        elif m:
             A = XtX[:, :m, :m] + stats.pad
             B = XtX[:, :m, m:]
             schur = XtX[:, m:, m:].sum(0) - np.einsum("kab,kac->bc", B, np.linalg.solve(A, B))

@@ -38,8 +38,58 @@ def _eigh(hess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([small, big]), np.array([[-sn, cs], [cs, sn]])
 
 
+def _subproblem2(g: np.ndarray, hess: np.ndarray, radius: float) -> np.ndarray:
+    """``_subproblem`` for two parameters on Python floats (the same steps)."""
+    g0, g1 = float(g[0]), float(g[1])
+    a, b, d = float(hess[0, 0]), float(hess[0, 1]), float(hess[1, 1])
+    det = a * d - b * b
+    if a > 0 and det > 0:  # positive definite: the Newton step, if it fits
+        p0, p1 = (b * g1 - d * g0) / det, (b * g0 - a * g1) / det
+        if math.hypot(p0, p1) <= radius:
+            return np.array([p0, p1])
+    angle = 0.5 * math.atan2(2 * b, a - d)
+    cs, sn = math.cos(angle), math.sin(angle)
+    w0 = a * sn * sn - 2 * b * cs * sn + d * cs * cs  # along (-sn, cs), the smaller
+    w1 = a * cs * cs + 2 * b * cs * sn + d * sn * sn  # along (cs, sn)
+    t0, t1 = -sn * g0 + cs * g1, cs * g0 + sn * g1  # V'g
+    lo = max(0.0, -w0)
+    scale = max(1.0, abs(w0), abs(w1))
+    tiny = 1e-14 * max(1.0, abs(t0), abs(t1))
+    m0, m1 = abs(t0) > tiny, abs(t1) > tiny
+    floor = lo + 1e-12 * scale
+
+    def size(lam: float) -> float:
+        return math.hypot(t0 / (w0 + lam) if m0 else 0.0, t1 / (w1 + lam) if m1 else 0.0)
+
+    if size(floor) <= radius:  # hard case: fill up along the most negative curvature
+        q1 = -t1 / (w1 + lo) if m1 else 0.0
+        q0 = (-t0 / (w0 + lo) if m0 else 0.0) + math.sqrt(max(radius**2 - q1 * q1, 0.0))
+        return np.array([-sn * q0 + cs * q1, cs * q0 + sn * q1])
+    hi = lo + math.hypot(t0, t1) / radius + scale
+    lam = hi
+    for _ in range(100):
+        lam = min(max(lam, floor), hi)
+        e0, e1 = (t0 / (w0 + lam) if m0 else 0.0), (t1 / (w1 + lam) if m1 else 0.0)
+        norm = math.hypot(e0, e1)
+        if abs(norm - radius) <= 1e-10 * radius:
+            break
+        if norm > radius:
+            lo = lam
+        else:
+            hi = lam
+        slope = -(e0 * e0 / (w0 + lam) + e1 * e1 / (w1 + lam)) / norm
+        lam_next = lam + (1 / norm - 1 / radius) / (slope / norm**2)
+        lam = lam_next if floor < lam_next < hi and lam_next > lo else (lo + hi) / 2
+        if hi - lo <= 1e-15 * max(1.0, hi):
+            break
+    q0, q1 = -t0 / (w0 + lam), -t1 / (w1 + lam)
+    return np.array([-sn * q0 + cs * q1, cs * q0 + sn * q1])
+
+
 def _subproblem(g: np.ndarray, hess: np.ndarray, radius: float) -> np.ndarray:
     """argmin of ``g'p + p'Hp / 2`` subject to ``||p|| <= radius``."""
+    if len(g) == 2:
+        return _subproblem2(g, hess, radius)
     w, V = _eigh(hess)
     gt = V.T @ g
     if w[0] > 0:
