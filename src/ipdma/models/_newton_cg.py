@@ -1,4 +1,4 @@
-"""Trust-region Newton-CG for stratified residual variances with many trials.
+"""Trust-region Newton-CG for stratified residual variances (from 8 trials up).
 
 The parameters are the covariance factor ``theta`` (a few, shared by all trials) and one log
 residual-variance ratio ``l_i`` per trial (nlme's varIdent). Trial i's ratio enters only its
@@ -23,7 +23,10 @@ of the analytic gradient, one evaluation per ``theta``): CG then multiplies by i
 evaluating the deviance, and is preconditioned by its exact inverse where it is positive
 definite (the first CG step is the Newton step; otherwise the ``theta`` block's absolute
 eigenvalues and the ratio block or the formula above). Every ``theta`` is scaled by its own
-curvature, so the trust region means the same in every direction.
+curvature, so the trust region means the same in every direction. A step is taken when it
+achieves more than 1% of the decrease the model predicts; the iteration stops when the
+Newton decrement ``g'H^{-1}g / 2`` is rounding (``_FLAT``), taken from the last Hessian
+after a step the model predicted well (no new Hessian is built to find nothing to gain).
 """
 
 from __future__ import annotations
