@@ -20,6 +20,10 @@ LMM_NLME_SIGMA_RTOL = 1e-4  # per-trial residual SDs vs nlme varIdent
 LMM_NLME_LOGLIK_RTOL = 1e-7  # nlme's optimizer stops ~1e-8 relative short (ours higher, see test)
 LMM_LOGLIK_ABOVE_ATOL = 1e-7  # "ours >= reference" allows this much rounding below
 LMM_GRADIENT_RTOL = 1e-5  # analytic gradient vs central differences (step 1e-6)
+LMM_FORWARD_HESSIAN_RTOL = 1e-4  # optimizer's Hessian: theta columns by forward differences
+# analytic Hessian vs central differences of the analytic gradient (relative step 1e-6):
+# truncation ~h^2 |third derivative|, rounding ~eps |g| / h; observed <= 2e-7 of max |H|
+LMM_HESSIAN_RTOL = 1e-5
 LMM_DENSE_RTOL = 1e-9  # criterion from trial statistics vs brute-force dense V (same maths)
 LMM_STRUCTURED_RTOL = 1e-9  # Satterthwaite df: Woodbury/Schur inverse vs dense eigh (same maths)
 LMM_PLANTED_Z = 4.0  # planted-truth recovery: |estimate - truth| < 4 standard errors

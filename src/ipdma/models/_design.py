@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
+import weakref
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._formula import ParsedFormula
 
-__all__ = ["ModelDesign", "build_design"]
+__all__ = ["ModelDesign", "build_design", "labels_index"]
 
 _SPARSE_ROWS = 50_000  # above this many rows the fixed design is built sparse
 
@@ -101,6 +102,20 @@ def _required(rhs: str) -> frozenset[str]:
     return frozenset(str(v) for v in Formula(rhs).required_variables)
 
 
+def labels_index(labels: tuple, name: str | None) -> pd.Index:
+    """``pd.Index(labels, name=name)``, built once per label set (string inference is the
+    slow part); callers take a ``.view()``, whose name can change without touching this.
+
+    The labels' types are part of the key: ``(1, 2)`` and ``(1.0, 2.0)`` are equal tuples
+    with equal hashes but make an int and a float index."""
+    return _labels_index(labels, tuple(map(type, labels)), name)
+
+
+@lru_cache(maxsize=256)
+def _labels_index(labels: tuple, types: tuple, name: str | None) -> pd.Index:
+    return pd.Index(labels, name=name)
+
+
 def _lme4_name(name: str) -> str:
     return "(Intercept)" if name == "Intercept" else name
 
@@ -130,13 +145,45 @@ def _coerce_object_numbers(series: dict[str, pd.Series]) -> dict[str, pd.Series]
     return coerced
 
 
-def _code_strings(column: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
-    """``pd.factorize(column, sort=True)`` for a pandas string column (missing: -1), or None
-    for other dtypes (coded from the NumPy values as before)."""
+_CODED: dict[int, tuple] = {}  # id(pyarrow column) -> (weak reference, codes, levels)
+
+
+def _code_strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(column, sort=True)`` for a pandas string column (missing: -1; the
+    levels as an object array), or None for other dtypes (coded from the NumPy values).
+
+    A pyarrow-backed column is dictionary-encoded by pyarrow directly (what pandas does
+    underneath, without its per-call overhead; levels sort by code point as in pandas), and
+    remembered while the column lives: pyarrow arrays are immutable (assigning into the
+    column gives it a new array), so refitting the same data skips the coding."""
     if not isinstance(column.dtype, pd.StringDtype):
         return None
+    if column.dtype.storage == "pyarrow":
+        chunked = column.array.__arrow_array__()
+        known = _CODED.get(id(chunked))
+        if known is not None and known[0]() is chunked:
+            return known[1], known[2]
+        import pyarrow.compute as pc  # imported already by pandas for this column
+
+        array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+        encoded = pc.dictionary_encode(array)
+        dictionary = encoded.dictionary
+        order = np.asarray(pc.sort_indices(dictionary), dtype=np.intp)
+        rank = np.empty(len(order) + 1, dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        rank[-1] = -1  # missing
+        codes = rank[np.asarray(encoded.indices.fill_null(-1), dtype=np.intp)]
+        levels = np.array(dictionary.to_pylist(), dtype=object)[order]
+        codes.flags.writeable = levels.flags.writeable = False
+        key = id(chunked)
+
+        def forget(_: object, key: int = key) -> None:
+            _CODED.pop(key, None)
+
+        _CODED[key] = (weakref.ref(chunked, forget), codes, levels)
+        return codes, levels
     codes, levels = pd.factorize(column, sort=True)
-    return np.asarray(codes), levels
+    return np.asarray(codes), levels.to_numpy(dtype=object)
 
 
 def _numeric(col: pd.Series, role: str) -> np.ndarray:
@@ -255,7 +302,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         levels_all = np.sort(pd.unique(trial_all[has_trial]))
     else:
         has_trial = group_coded[0] >= 0
-        levels_all = group_coded[1].to_numpy(dtype=object)
+        levels_all = group_coded[1]
     n_drop = int((~complete).sum())
     if n_drop:
         if group_coded is None:
@@ -266,10 +313,15 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame) -> ModelDesign:
         n_missing_trial = int((~has_trial).sum())
         if n_missing_trial:
             dropped = pd.concat([dropped, pd.Series({"(missing trial)": n_missing_trial})])
+        dropped.index.name = group_name
+        dropped.name = "dropped"
     else:
-        dropped = pd.Series(0, index=levels_all, dtype=int)
-    dropped.index.name = group_name
-    dropped.name = "dropped"
+        index = (
+            labels_index(tuple(levels_all.tolist()), group_name).view()
+            if levels_all.dtype.kind in "OUSbiuf"  # labels that tolist() keeps as they are
+            else pd.Index(levels_all, name=group_name)
+        )
+        dropped = pd.Series(np.zeros(len(levels_all), dtype=np.int64), index=index, name="dropped")
     if not complete.any():
         missing = {k: int(pd.isna(v).sum()) for k, v in cols.items()}
         if group_coded is not None:

@@ -151,12 +151,12 @@ def _hstack_dense(blocks: list, n: int) -> np.ndarray:
     """The dense design from indicator blocks ``(rows, cols, width)`` and (n, 1) columns,
     written once into one array (no intermediate blocks)."""
     width = sum(b[2] if isinstance(b, tuple) else 1 for b in blocks)
-    out = np.empty((n, width))
+    indicators = any(isinstance(b, tuple) for b in blocks)
+    out = np.zeros((n, width)) if indicators else np.empty((n, width))
     at = 0
     for block in blocks:
         if isinstance(block, tuple):
             rows, cols, w = block
-            out[:, at : at + w] = 0.0
             out[rows, at + cols] = 1.0
             at += w
         else:

@@ -2,9 +2,13 @@
 
 The profiled REML/ML deviance (``_linear_criterion``) is minimised over lme4's relative
 covariance factor ``theta`` and, for stratified residual variances, the log variance ratios
-``log rho_i``, with the analytic gradient: damped Newton (finite-difference Hessian of the
-gradient) for a few parameters, BFGS for some dozens, trust-region Newton-CG (O(K) per step,
-``_newton_cg``) for stratified residual variances of many trials.
+``log rho_i``, with the analytic gradient. With a common residual variance: trust-region
+Newton with the analytic Hessian (``_linear_hessian``, ``_trust_newton``; O(K) per step)
+for a few parameters, BFGS beyond. With stratified residual variances: damped Newton
+(finite-difference Hessian of the gradient) for a few parameters, and beyond trust-region
+Newton (``_newton_cg``) with the Hessian in O(K) form: the exact block of the ratios
+(``_satterthwaite_hessian``) and the ``theta`` columns by differences of the analytic
+gradient.
 ``theta`` is searched unconstrained: the deviance depends on ``Lambda Lambda'`` only, so it is even in the sign of each column of
 ``Lambda``; afterwards columns are flipped to lme4's canonical form (diagonal >= 0), and a
 diagonal entry that ends near 0 is fixed at the boundary 0 and the rest re-optimised.
@@ -12,7 +16,7 @@ The optimum is then verified, not taken from the optimizer's flag:
 
 1. the gradient at the optimum must be small: the deviance a Newton step would still gain,
    ``g' H^{-1} g / 2``, must be below ``DECREMENT_TOL`` (components on the boundary that
-   point outwards do not count);
+   point outwards do not count; H analytic with a common residual variance);
 2. a second run from a different start: the first starts from the best of three scaled
    relative SDs 0.1, 0.3, 1 (and within-trial least-squares residual variance ratios), the
    second next to the boundary (relative SDs 0.02, equal residual variances), where a
@@ -36,11 +40,13 @@ from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign
 from ._linear_checks import check_outcome_varies, data_warnings, own_variance, within_trial_fit
 from ._linear_criterion import Criterion
+from ._linear_hessian import common_deviance as _common
 from ._linear_result import build_result
 from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
 from ._newton_cg import newton_cg_minimize
 from ._result import MixedResult
+from ._trust_newton import trust_newton_minimize
 
 __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
 
@@ -49,12 +55,35 @@ RESTART_TOL = 1e-6  # deviance difference allowed between the two starts
 SINGULAR_TOL = 1e-4  # lme4::isSingular's tolerance on diagonal theta
 GRADIENT_TOL = 1e-11  # largest scaled gradient component where Newton stops
 NEWTON_MAX_PARAMS = 8  # damped Newton (finite-difference Hessian) up to this many parameters
-# BFGS up to this many parameters (fewer evaluations on small problems: 27 trials); beyond,
-# trust-region Newton-CG (_newton_cg), whose steps cost O(K) where BFGS's cost O(K^2):
-# 300 trials 0.65 s instead of 1.0 s, 1,000 trials see benchmarks/bench_speed.py
-NEWTON_CG_MIN_PARAMS = 100
+# stratified residual variances beyond this many parameters: trust-region Newton with the
+# Hessian in O(K) form (_newton_cg; exact ratio block, theta columns by differences), fewer
+# evaluations than BFGS from 9 trials up (27 trials: 16 + 28 instead of 24 + 55) and O(K)
+# per step where BFGS's cost O(K^2); BFGS for the common residual (theta only) beyond
+# NEWTON_MAX_PARAMS. Tests raise it to compare with BFGS.
+NEWTON_CG_MIN_PARAMS = NEWTON_MAX_PARAMS
 _LOG_RHO_BOUND = 30.0
+_THETA_STEP = 1e-6  # forward-difference step of the theta Hessian columns (scaled units)
 _SMALL_P = 64  # fixed effects above which BLAS runs single-threaded
+
+
+def _value(crit: Criterion, x: np.ndarray) -> float:
+    """The profiled deviance at x (inf where it is not finite)."""
+    if crit.stratified:  # the value alone (no gradient), as fun_and_grad rejects points
+        try:
+            dev = crit.deviance_from(crit.core(x))
+        except np.linalg.LinAlgError:
+            return np.inf
+        return dev if np.isfinite(dev) else np.inf
+    out = _common(crit)(x, 0)
+    return np.inf if out is None else out[0]
+
+
+def _gradient(crit: Criterion, x: np.ndarray) -> np.ndarray:
+    """The analytic gradient of the profiled deviance at x (a new array)."""
+    if crit.stratified:
+        return crit.fun_and_grad(x)[1].copy()
+    out = _common(crit)(x, 1)
+    return np.zeros_like(x) if out is None else out[1].copy()
 
 
 def _scales(crit: Criterion) -> np.ndarray:
@@ -72,26 +101,30 @@ def _scales(crit: Criterion) -> np.ndarray:
 
 
 def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, float, int]:
-    """Minimise over the (scaled) entries of x not marked ``fixed``: damped Newton for up to
-    ``NEWTON_MAX_PARAMS`` parameters, BFGS (analytic gradient) up to
-    ``NEWTON_CG_MIN_PARAMS``, trust-region Newton-CG beyond."""
+    """Minimise over the (scaled) entries of x not marked ``fixed``: trust-region Newton with
+    the analytic Hessian for a common residual variance (up to ``NEWTON_MAX_PARAMS``
+    parameters, BFGS beyond); with stratified residual variances damped Newton for up to
+    ``NEWTON_MAX_PARAMS`` parameters and trust-region Newton with the O(K) Hessian for more
+    than ``NEWTON_CG_MIN_PARAMS``."""
     free = ~fixed
     scale = _scales(crit)[free]
     x = x0.copy()
     if not free.any():
-        return x, crit.fun_and_grad(x)[0], 1
+        return x, _value(crit, x), 1
 
     def fun(z):
         x[free] = z / scale
         f, g = crit.fun_and_grad(x)
         return f, g[free] / scale
 
+    if not crit.stratified and free.sum() <= NEWTON_MAX_PARAMS:
+        return _minimize_exact(crit, x0, free, scale)
     if free.sum() <= NEWTON_MAX_PARAMS:
         diagonal = np.concatenate([crit.diagonal, np.zeros(crit.n_params - crit.n_theta, bool)])
         z, f, nfev = newton_minimize(
             fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=diagonal[free]
         )
-    elif free.sum() <= NEWTON_CG_MIN_PARAMS:
+    elif not crit.stratified or free.sum() <= NEWTON_CG_MIN_PARAMS:
         from scipy.optimize import minimize  # imported here: a fresh process rarely needs it
 
         res = minimize(
@@ -99,28 +132,67 @@ def _minimize(crit: Criterion, x0: np.ndarray, fixed: np.ndarray) -> tuple[np.nd
         )
         z, f, nfev = res.x, float(res.fun), int(res.nfev)
     else:  # stratified residual variances of many trials: O(K) per Newton step
-        from ._satterthwaite_hessian import profiled_rho_solver
+        from ._newton_cg import ArrowHessian
+        from ._satterthwaite_hessian import profiled_rho_hessian
 
         n_dense = int(free[: crit.n_theta].sum())
         weights = np.sqrt(crit.s.n[crit.rho_index] / crit.nobs)
         rho_scale = scale[n_dense:]
 
-        def curvature(z):  # exact Hessian of the ratios, inverted in O(K) (scaled units)
+        def hessian(z, g):  # scaled units: the exact ratio block, theta columns by differences
+            columns = np.empty((len(z), n_dense))
+            for j in range(n_dense):
+                step = _THETA_STEP * max(1.0, abs(z[j]))
+                zj = z.copy()
+                zj[j] += step
+                f_j, g_j = fun(zj)
+                if not np.isfinite(f_j):  # no Hessian here: CG by gradient differences
+                    x[free] = z / scale
+                    return None, j + 1
+                columns[:, j] = (g_j - g) / step
             x[free] = z / scale
-            solve = profiled_rho_solver(crit, x)
-            if solve is None:
-                return None
-
-            def apply(r):
-                out = r.copy()
-                out[n_dense:] = rho_scale * solve(rho_scale * r[n_dense:])
-                return out
-
-            return apply
+            d, W = profiled_rho_hessian(crit, x)
+            dense = columns[:n_dense]
+            arrow = ArrowHessian(
+                dense=(dense + dense.T) / 2,
+                cross=columns[n_dense:],
+                d=d / rho_scale**2,
+                W=W / rho_scale[:, None],
+            )
+            return arrow, n_dense
 
         z, f, nfev = newton_cg_minimize(
-            fun, x0[free] * scale, n_dense, weights, gtol=1e-9, curvature=curvature
+            fun, x0[free] * scale, n_dense, weights, gtol=1e-9, hessian=hessian
         )
+    x[free] = z / scale
+    return x, float(f), int(nfev)
+
+
+def _minimize_exact(
+    crit: Criterion, x0: np.ndarray, free: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """Trust-region Newton with the analytic Hessian (``_linear_hessian``): common residual."""
+    x = x0.copy()
+    deviance = _common(crit)
+    everything = bool(free.all())
+    sub = np.ix_(free, free)
+    outer = np.outer(scale, scale)
+
+    def fun(z):
+        if everything:
+            x[:] = z / scale
+        else:
+            x[free] = z / scale
+        out = deviance(x)
+        if out is None:
+            return np.inf, np.zeros_like(z), None
+        if everything:
+            return out[0], out[1] / scale, out[2] / outer
+        return out[0], out[1][free] / scale, out[2][sub] / outer
+
+    z, f, nfev = trust_newton_minimize(
+        fun, x0[free] * scale, gtol=GRADIENT_TOL, keep_sign=crit.diagonal[free]
+    )
     x[free] = z / scale
     return x, float(f), int(nfev)
 
@@ -160,7 +232,7 @@ def _escape_saddle(crit: Criterion, x: np.ndarray, f: float) -> np.ndarray | Non
         for size in (0.01, 0.1):
             probe = x.copy()
             probe[j] = size / scale[j]
-            if crit.fun_and_grad(probe)[0] < f - 1e-9 * max(1.0, abs(f)):
+            if _value(crit, probe) < f - 1e-9 * max(1.0, abs(f)):
                 return probe
     return None
 
@@ -193,8 +265,7 @@ def _optimum(crit: Criterion, x0: np.ndarray) -> tuple[np.ndarray, float, int]:
 
 
 def _projected_gradient(crit: Criterion, x: np.ndarray, bounds: list) -> np.ndarray:
-    _, g = crit.fun_and_grad(x)
-    g = g.copy()
+    g = _gradient(crit, x)
     for j, (lo, hi) in enumerate(bounds):
         if lo is not None and x[j] <= lo + 1e-12 and g[j] > 0:
             g[j] = 0.0
@@ -207,7 +278,8 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
     """Deviance decrease a Newton step from x would achieve, g' H^{-1} g / 2 (lme4 checks the
     Hessian-scaled gradient in the same spirit).
 
-    The theta block of H is the central difference of the analytic gradient; each
+    The theta block of H is analytic with a common residual variance (``_linear_hessian``)
+    and the central difference of the analytic gradient with stratified ones, where each
     ``log rho_i`` uses its curvature ``n_i / 2`` (cross terms ignored), so the check costs
     ``2 n_theta`` gradient evaluations whatever the number of trials. Components held at
     the boundary (zeroed in ``grad``) are left out.
@@ -215,7 +287,10 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
     nt = crit.n_theta
     free = np.flatnonzero(grad[:nt] != 0)
     total = 0.0
-    if len(free):
+    if len(free) and not crit.stratified:  # the analytic Hessian (_linear_hessian)
+        out = _common(crit)(x)
+        hess = out[2][np.ix_(free, free)] if out is not None else np.full((len(free),) * 2, np.nan)
+    elif len(free):
         hess = np.empty((len(free), len(free)))
         for col, j in enumerate(free):
             step = 1e-5 * max(abs(x[j]), 1e-3)
@@ -223,12 +298,28 @@ def _newton_decrement(crit: Criterion, x: np.ndarray, grad: np.ndarray) -> float
             e[j] = step
             diff = crit.fun_and_grad(x + e)[1] - crit.fun_and_grad(x - e)[1]
             hess[:, col] = diff[free] / (2 * step)
+    if len(free):
+        if not np.all(np.isfinite(hess)):
+            return np.inf
         w, V = np.linalg.eigh((hess + hess.T) / 2)
         g = V.T @ grad[free]
         total += 0.5 * float(np.sum(g**2 / np.maximum(np.abs(w), 1e-12)))
     if crit.stratified:
         total += 0.5 * float(np.sum(grad[nt:] ** 2 / np.maximum(crit.s.n[crit.rho_index] / 2, 0.5)))
     return total
+
+
+_controller: list = []  # threadpoolctl's view of the loaded BLAS, found once per process
+
+
+def _single_threaded():
+    """Limit the BLAS libraries to one thread (``threadpool_limits(1)`` scans the loaded
+    libraries at each call, ~1 ms; the controller is kept, each limit then costs ~10 us)."""
+    if not _controller:
+        from threadpoolctl import ThreadpoolController
+
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=1)
 
 
 def fit_linear(
@@ -253,9 +344,7 @@ def fit_linear(
     # OpenBLAS threads on a busy machine can make a 500 x 500 eigendecomposition take
     # seconds instead of 0.1 s: large problems run their linear algebra single-threaded
     # (threadpoolctl is imported only then: it costs a fresh process and each call time)
-    if large:
-        from threadpoolctl import threadpool_limits
-    with threadpool_limits(1) if large else contextlib.nullcontext():
+    with _single_threaded() if large else contextlib.nullcontext():
         return _estimate(design, crit, reml=reml, residual=residual, messages=messages, ddf=ddf)
 
 
@@ -280,13 +369,13 @@ def _estimate(
     # a second maximum (a variance of 0) that an interior start never reaches
     log_rho0 = _within_trial_log_ratios(crit) if n_rho else np.zeros(0)
     nt = crit.n_theta
-    if crit.n_params > NEWTON_CG_MIN_PARAMS:  # the ratios themselves (Newton-CG, many trials)
+    if crit.stratified and crit.n_params > NEWTON_CG_MIN_PARAMS:  # the ratios (Newton-CG)
         starts = [
             np.concatenate([level * diag / scale[:nt], log_rho0]) for level in (0.1, 0.3, 1.0)
         ]
     else:  # the historic start of BFGS, ratios shrunk by 1/sqrt(n_i/2): results unchanged
         starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
-    x0 = min(starts, key=lambda x: crit.fun_and_grad(x)[0])
+    x0 = min(starts, key=lambda x: _value(crit, x))
     x1, f1, nfev1 = _optimum(crit, x0)
     nfev1 += len(starts)
     x0b = np.concatenate([0.02 * diag, np.zeros(n_rho)]) / scale
@@ -296,6 +385,16 @@ def _estimate(
     gmax = float(np.max(np.abs(grad))) if len(grad) else 0.0
     decrement = _newton_decrement(crit, x_hat, grad)
     gap = abs(f1 - f2)
+    if not stratified:
+        method = (
+            "trust-region Newton with analytic gradient and Hessian"
+            if crit.n_params <= NEWTON_MAX_PARAMS
+            else "BFGS with analytic gradient"
+        )
+    elif crit.n_params > NEWTON_CG_MIN_PARAMS:
+        method = "trust-region Newton with analytic gradient and O(K) Hessian"
+    else:
+        method = "damped Newton with analytic gradient"
     grad_ok = decrement <= DECREMENT_TOL
     same = gap <= RESTART_TOL * max(1.0, abs(f_hat))
     converged = bool(grad_ok and np.isfinite(f_hat))
@@ -309,7 +408,7 @@ def _estimate(
             else f"the two starts reached different local optima {gap:.4g} deviance units "
             "apart; the better is kept"
         )
-        + f"; Newton/BFGS with analytic gradient, {nfev1} + {nfev2} evaluations"
+        + f"; {method}, {nfev1} + {nfev2} evaluations"
     )
     if not same:
         msg = (

@@ -78,8 +78,10 @@ def own_variance(design: ModelDesign, stats) -> np.ndarray:
     """
     rss, dof, yty = within_trial_fit(stats)
     own = own_variance_dof(stats) > 0
-    constant = np.array(
-        [sl.stop - sl.start > 1 and np.ptp(design.y[sl]) == 0 for sl in design.group_slices]
+    y = np.ascontiguousarray(design.y, dtype=float)
+    starts = np.minimum(design.group_starts[:-1], max(len(y) - 1, 0))  # ranges by reduceat
+    constant = (np.diff(design.group_starts) > 1) & (
+        np.minimum.reduceat(y, starts) == np.maximum.reduceat(y, starts)
     )
     exact = np.flatnonzero(own & (((dof > 0) & (rss <= EXACT_FIT_TOL * yty)) | constant))
     if len(exact):
@@ -131,13 +133,15 @@ def data_warnings(
             )
     Z = design.Z
     if len(Z):
-        lo = np.minimum.reduceat(Z, starts[:-1], axis=0)
-        hi = np.maximum.reduceat(Z, starts[:-1], axis=0)
-        varies_overall = Z.min(0) != Z.max(0)
         for j, name in enumerate(design.random_names):
-            if not varies_overall[j]:
+            # one contiguous column at a time: numpy reduces the columns of a tall, narrow
+            # row-major array along axis 0 several times slower (0.25 s at 3 million rows)
+            column = np.ascontiguousarray(Z[:, j])
+            if column.min() == column.max():
                 continue
-            flat = np.flatnonzero((lo[:, j] == hi[:, j]) & (sizes > 1))
+            lo = np.minimum.reduceat(column, starts[:-1])
+            hi = np.maximum.reduceat(column, starts[:-1])
+            flat = np.flatnonzero((lo == hi) & (sizes > 1))
             if len(flat):
                 trials = ", ".join(str(design.group_levels[i]) for i in flat[:10])
                 more = f" and {len(flat) - 10} more" if len(flat) > 10 else ""

@@ -274,8 +274,13 @@ class Criterion:
                 D = Wg - Wl @ core["AinvB"][:, :, :pg]
             else:
                 D = Wg
-            if pg:
-                psi = psi - np.einsum("kai,ij,kbj->ab", D, core["Cinv"], D)
+            if pg:  # sum_k D_k C^{-1} D_k' as one matrix product (einsum loops: 0.7 ms at K=1000)
+                DC = D @ core["Cinv"]
+                q = D.shape[1]
+                psi = (
+                    psi
+                    - np.swapaxes(DC, 0, 1).reshape(q, -1) @ np.swapaxes(D, 0, 1).reshape(q, -1).T
+                )
         trace_part = 2 * (psi @ L)
         quad_part = 2 * ((u.T @ u) @ L)
         grad = (trace_part - c * quad_part)[self.rows, self.cols]
@@ -285,12 +290,13 @@ class Criterion:
         rho = 1 / core["irho"][:, 0, 0]
         tr_vinv = (s.n - self.q + np.trace(core["Minv"], axis1=1, axis2=2)) / rho
         G2 = self._second_moment(core)
-        if self.reml:
+        if self.reml:  # tr(Hsub_k Gx_k) = sum(Hsub_k * Gx_k')
             Gx = G2[:, : m + pg, : m + pg]
-            tr_p = tr_vinv - np.einsum("kab,kba->k", hb["Hsub"], Gx)
+            tr_p = tr_vinv - (hb["Hsub"] * np.swapaxes(Gx, 1, 2)).sum(axis=(1, 2))
         else:
             tr_p = tr_vinv
-        quad = np.einsum("ka,kab,kb->k", wt["w"], G2, wt["w"])
+        w = wt["w"]
+        quad = ((G2 @ w[:, :, None])[:, :, 0] * w).sum(axis=1)
         g_rho = rho * (tr_p - c * quad)
         return np.concatenate([grad, g_rho[self.rho_index]])
 

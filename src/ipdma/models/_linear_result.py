@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
 from .._frozen import FrozenFrame, FrozenSeries
 from ._convergence import ConvergenceRecord
+from ._design import labels_index
 from ._formula import ModelDesign
 from ._linear_criterion import Criterion
 from ._result import MixedResult
@@ -15,24 +18,46 @@ from ._satterthwaite import full_h_inverse, satterthwaite_df
 __all__ = ["build_result"]
 
 
+_VARCOMP_COLUMNS = ["group", "term1", "term2", "variance", "sd", "corr"]
+
+
+@lru_cache(maxsize=64)
+def _varcomp_labels(labels: tuple[tuple, ...]) -> dict:
+    """The label columns (group, term1, term2) of a variance-component table, typed as
+    pandas infers them from the rows (built once per model structure: string inference
+    costs more than the rest of the table)."""
+    frame = pd.DataFrame(list(labels), columns=_VARCOMP_COLUMNS[:3])
+    return {name: frame[name].array for name in frame.columns}
+
+
 def _varcomp(design: ModelDesign, crit: Criterion, L: np.ndarray, sigma2: float, sigma_by_trial):
     G = sigma2 * (L @ L.T)
     names = design.random_names
-    rows = []
+    labels, values = [], []
     for block in design.re_blocks:
         for a in block:
-            rows.append((design.group_name, names[a], None, G[a, a], np.sqrt(G[a, a]), np.nan))
+            labels.append((design.group_name, names[a], None))
+            values.append((G[a, a], np.sqrt(G[a, a]), np.nan))
         for i, a in enumerate(block):
             for b in block[i + 1 :]:
                 denom = np.sqrt(G[a, a] * G[b, b])
                 corr = G[a, b] / denom if denom > 0 else np.nan
-                rows.append((design.group_name, names[a], names[b], G[a, b], np.nan, corr))
+                labels.append((design.group_name, names[a], names[b]))
+                values.append((G[a, b], np.nan, corr))
     if sigma_by_trial is None:
-        rows.append(("Residual", None, None, sigma2, np.sqrt(sigma2), np.nan))
+        labels.append(("Residual", None, None))
+        values.append((sigma2, np.sqrt(sigma2), np.nan))
     else:
         for level, sd in sigma_by_trial.items():
-            rows.append(("Residual", str(level), None, sd * sd, sd, np.nan))
-    return pd.DataFrame(rows, columns=["group", "term1", "term2", "variance", "sd", "corr"]), G
+            labels.append(("Residual", str(level), None))
+            values.append((sd * sd, sd, np.nan))
+    columns = dict(_varcomp_labels(tuple(labels)))
+    numbers = np.array(values, dtype=float).reshape(-1, 3)
+    for j, name in enumerate(_VARCOMP_COLUMNS[3:]):
+        columns[name] = numbers[:, j].copy()
+    frame = FrozenFrame(dict(enumerate(columns.values())))  # integer labels: no inference
+    frame.columns = labels_index(tuple(_VARCOMP_COLUMNS), None).view()
+    return frame, G
 
 
 def build_result(
@@ -67,8 +92,8 @@ def build_result(
 
     # BLUPs: b_i = Lambda M_i^{-1} Lambda' Z_i' (y_i - X_i beta) / rho_i
     blup = crit.blups(core)
-    levels = pd.Index(design.group_levels, name=design.group_name)
-    ranef = FrozenFrame(blup, index=levels, columns=list(design.random_names))
+    levels = labels_index(design.group_levels, design.group_name).view()
+    ranef = FrozenFrame(blup, index=levels, columns=labels_index(design.random_names, None).view())
 
     sigma_by_trial = None
     sigma_out: float | pd.Series = sigma
@@ -90,7 +115,8 @@ def build_result(
             design, covariance, residual_variance, stratified=sigma_by_trial is not None
         )
 
-    names = pd.Index(design.fixed_names)  # one index shared by the read-only containers
+    # one index shared by the read-only containers
+    names = labels_index(design.fixed_names, None).view()
     n_par = s.p + crit.n_params + 1
     nobs = design.nobs
     return MixedResult(

@@ -72,12 +72,13 @@ def _column_trials(fm, group: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarra
         gmin[nonempty] = np.minimum.reduceat(g, starts)
         gmax[nonempty] = np.maximum.reduceat(g, starts)
         return gmin, gmax
-    nz = fm != 0  # rows are sorted by trial: first and last nonzero rows give min and max
-    first = nz.argmax(axis=0)
-    last = len(nz) - 1 - nz[::-1].argmax(axis=0)
-    empty = ~nz[first, np.arange(nz.shape[1])]
-    gmin = np.where(empty, K, group[first])
-    gmax = np.where(empty, -1, group[last])
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(group)) + 1])  # one per trial
+    # per trial (rows) and column: any nonzero value (rows are contiguous per trial)
+    nz = np.logical_or.reduceat(fm != 0, starts, axis=0)
+    present = group[starts]
+    any_nz = nz.any(axis=0)
+    gmin = np.where(any_nz, present[nz.argmax(axis=0)], K)
+    gmax = np.where(any_nz, present[len(nz) - 1 - nz[::-1].argmax(axis=0)], -1)
     return gmin, gmax
 
 
@@ -107,28 +108,41 @@ def trial_stats(design: ModelDesign) -> TrialStats:
     W = np.empty((n, width))
     W[:, :q] = design.Z
     if m:
-        local = fm[:, local_cols]  # each column into its trial's slot
-        if issparse(local):  # scatter the nonzeros (CSC) straight into their slots
+        if issparse(fm):  # scatter the nonzeros (CSC) straight into their slots
             import scipy.sparse as sp  # already imported: the design is sparse
 
-            local = sp.csc_matrix(local)
+            local = sp.csc_matrix(fm[:, local_cols])
             local.sum_duplicates()
-            W[:, q : q + m] = 0.0
             per_column = np.diff(local.indptr)
-            W[local.indices, q + np.repeat(slot, per_column)] = local.data
-        else:
-            pack = np.zeros((len(local_cols), m))
-            pack[np.arange(len(local_cols)), slot] = 1.0
-            W[:, q : q + m] = local @ pack
+            nonzero_slot = np.repeat(slot, per_column) if m > 1 else None
+            buffer = np.empty(n)  # slot by slot, contiguous (see the global columns below)
+            for position in range(m):
+                chosen = slice(None) if nonzero_slot is None else nonzero_slot == position
+                buffer[:] = 0.0
+                buffer[local.indices[chosen]] = local.data[chosen]
+                W[:, q + position] = buffer
+        else:  # row r of trial i takes slot s from column local_index[i, s]
+            rows = np.arange(n)
+            for position in range(m):
+                column = local_index[group, position]
+                W[:, q + position] = np.where(column >= 0, fm[rows, column], 0.0)
     glob = fm[:, global_index]
     if issparse(glob):
         import scipy.sparse as sp
 
         glob = sp.csc_matrix(glob)
         glob.sum_duplicates()
-        W[:, q + m : width - 1] = 0.0
-        per_column = np.diff(glob.indptr)
-        W[glob.indices, q + m + np.repeat(np.arange(len(global_index)), per_column)] = glob.data
+        # column by column into a contiguous buffer (a 2-D scatter into the row-major W
+        # costs 2-3x more at 3 million rows); a column storing every row is a plain copy
+        column = np.empty(n)
+        for j in range(len(global_index)):
+            lo, hi = glob.indptr[j], glob.indptr[j + 1]
+            if hi - lo == n:  # indices sorted and unique after sum_duplicates: rows 0..n-1
+                W[:, q + m + j] = glob.data[lo:hi]
+                continue
+            column[:] = 0.0
+            column[glob.indices[lo:hi]] = glob.data[lo:hi]
+            W[:, q + m + j] = column
     else:
         W[:, q + m : width - 1] = glob
     W[:, -1] = design.y
@@ -197,7 +211,11 @@ def check_rank(stats: TrialStats, names: tuple[str, ...], group_levels: tuple) -
                     trials.append(str(group_levels[trial]))
     if not aliased:
         scale = np.einsum("kjj->j", XtX[:, m:, m:])
-        if m:
+        if m == 1:  # one local column per trial: its Schur step is a division
+            a = XtX[:, 0, 0] + stats.pad[:, 0, 0]
+            B = XtX[:, 0, 1:]
+            schur = XtX[:, 1:, 1:].sum(0) - B.T @ (B / a[:, None])
+        elif m:
             A = XtX[:, :m, :m] + stats.pad
             B = XtX[:, :m, m:]
             schur = XtX[:, m:, m:].sum(0) - np.einsum("kab,kac->bc", B, np.linalg.solve(A, B))

@@ -29,12 +29,16 @@ def newton_minimize(
     gtol: float = 1e-8,
     max_iter: int = 100,
     keep_sign: np.ndarray | None = None,
+    hessian: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Minimise ``fun`` (returning value and gradient) from ``z0``.
 
     ``keep_sign`` marks components that may approach but not cross 0 in one step (at most
     90% of the way, or exactly to 0 from within 1e-3): for an even function of them (the
     diagonal of a Cholesky factor) a crossing only visits the mirror image.
+
+    ``hessian(z)``, if given, is the exact Hessian at a point ``fun`` was last called at; it
+    is taken at every iterate instead of the finite-difference and BFGS approximations.
 
     Returns the minimiser, the minimum and the number of function evaluations. Stops when
     the largest gradient component is below ``gtol`` or no step improves the value.
@@ -47,7 +51,9 @@ def newton_minimize(
     for _ in range(max_iter):
         if not np.isfinite(f) or np.max(np.abs(g)) < gtol:
             break
-        if hess is None:
+        if hess is None and hessian is not None:
+            hess = hessian(z)
+        elif hess is None:
             hess = np.empty((n, n))
             for j in range(n):
                 step = 1e-6 * max(1.0, abs(z[j]))
@@ -102,7 +108,7 @@ def newton_minimize(
         sy = float(s_step @ y)
         hs = hess @ s_step if hess is not None else None
         shs = float(s_step @ hs) if hs is not None else 0.0
-        if t == 1.0 and sy > 0 and shs > 0 and w is not None and np.all(w > 0):
+        if hessian is None and t == 1.0 and sy > 0 and shs > 0 and w is not None and np.all(w > 0):
             hess = hess + np.outer(y, y) / sy - np.outer(hs, hs) / shs
         else:
             hess = None

@@ -1,4 +1,4 @@
-"""Trust-region Newton-CG for stratified residual variances with many trials.
+"""Trust-region Newton-CG for stratified residual variances (from 8 trials up).
 
 The parameters are the covariance factor ``theta`` (a few, shared by all trials) and one log
 residual-variance ratio ``l_i`` per trial (nlme's varIdent). Trial i's ratio enters only its
@@ -16,17 +16,105 @@ Preconditioner: the profiled deviance of the variance ratios alone is, to first 
 curvature in ``l`` is ``diag(n) - n n' / N``; in the scaled coordinates ``sqrt(n_i / 2) l_i``
 of ``_linear._scales`` this is ``2 (I - w w')`` with ``w_i = sqrt(n_i / N)``, inverted in O(K)
 by the Sherman-Morrison formula. ``theta`` is left unpreconditioned (unit scale).
+
+With ``hessian`` (``_linear._minimize``) the whole Hessian is known in O(K) form at each
+iterate (an ``ArrowHessian``: the exact ratio block, and the ``theta`` columns by differences
+of the analytic gradient, one evaluation per ``theta``): CG then multiplies by it without
+evaluating the deviance, and is preconditioned by its exact inverse where it is positive
+definite (the first CG step is the Newton step; otherwise the ``theta`` block's absolute
+eigenvalues and the ratio block or the formula above). Every ``theta`` is scaled by its own
+curvature, so the trust region means the same in every direction. A step is taken when it
+achieves more than 1% of the decrease the model predicts; the iteration stops when the
+Newton decrement ``g'H^{-1}g / 2`` is rounding (``_FLAT``), taken from the last Hessian
+after a step the model predicted well (no new Hessian is built to find nothing to gain).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["newton_cg_minimize"]
+__all__ = ["ArrowHessian", "newton_cg_minimize"]
 
 _FLAT = 1e-14  # relative deviance gain of a Newton step that is rounding noise
+_DEFINITE = 1e-8  # smallest curvature of the theta block, relative to its largest, to invert
+
+
+@dataclass(frozen=True)
+class ArrowHessian:
+    """``H = [[T, C'], [C, diag(d) - W W']]``: a dense block ``T`` of the first ``n_dense``
+    parameters, their cross block ``C`` with the rest, and a diagonal-minus-low-rank block;
+    products and solves cost O(len(d))."""
+
+    dense: np.ndarray  # (n_dense, n_dense)
+    cross: np.ndarray  # (R, n_dense)
+    d: np.ndarray  # (R,)
+    W: np.ndarray  # (R, r)
+
+    def matvec(self, v: np.ndarray) -> np.ndarray:
+        nd = self.dense.shape[0]
+        vt, vr = v[:nd], v[nd:]
+        out = np.empty_like(v)
+        out[:nd] = self.dense @ vt + self.cross.T @ vr
+        out[nd:] = self.cross @ vt + self.d * vr - self.W @ (self.W.T @ vr)
+        return out
+
+    def inverse(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """``r -> H^{-1} r`` by block elimination (Woodbury for the ratio block, then the
+        Schur complement of ``T``), or None unless H is positive definite."""
+        from ._satterthwaite_hessian import woodbury_solver
+
+        out = woodbury_solver(self.d, self.W)
+        if out is None:
+            return None
+        solve_r = out[0]
+        nd = self.dense.shape[0]
+        Y = solve_r(self.cross)  # (R, n_dense)
+        schur = self.dense - self.cross.T @ Y
+        ev, vec = np.linalg.eigh((schur + schur.T) / 2)
+        if nd and not ev[0] > _DEFINITE * max(float(ev[-1]), 0.0):
+            return None  # indefinite or a direction without curvature (not identified)
+        schur_inv = (vec / ev) @ vec.T
+
+        def apply(r: np.ndarray) -> np.ndarray:
+            yr = solve_r(r[nd:])
+            xt = schur_inv @ (r[:nd] - self.cross.T @ yr)
+            out = np.empty_like(r)
+            out[:nd] = xt
+            out[nd:] = yr - Y @ xt
+            return out
+
+        return apply
+
+    def block_preconditioner(
+        self, fallback: Callable[[np.ndarray], np.ndarray]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """Where H is indefinite: the dense block by its absolute eigenvalues (floored at
+        1e-3 of the largest), the ratio block by its inverse if positive definite, else
+        ``fallback``; cross terms ignored."""
+        from ._satterthwaite_hessian import woodbury_solver
+
+        nd = self.dense.shape[0]
+        if nd:
+            ev, vec = np.linalg.eigh((self.dense + self.dense.T) / 2)
+            mag = np.abs(ev)
+            mag = np.maximum(mag, 1e-3 * max(float(mag.max()), 1e-300))
+            dense_inv = (vec / mag) @ vec.T
+        else:
+            dense_inv = np.zeros((0, 0))
+        out = woodbury_solver(self.d, self.W)
+        solve_r = None if out is None else out[0]
+
+        def apply(r: np.ndarray) -> np.ndarray:
+            res = fallback(r) if solve_r is None else r.copy()
+            res[:nd] = dense_inv @ r[:nd]
+            if solve_r is not None:
+                res[nd:] = solve_r(r[nd:])
+            return res
+
+        return apply
 
 
 def _preconditioner(weights: np.ndarray, n_dense: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -50,14 +138,14 @@ def newton_cg_minimize(
     *,
     gtol: float = 1e-9,
     max_iter: int = 500,
-    curvature: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray] | None] | None = None,
+    hessian: Callable[[np.ndarray, np.ndarray], tuple[ArrowHessian | None, int]] | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Minimise ``fun`` (value and gradient); ``weights``: ``sqrt(n_i / N)`` of the trials
     whose ratios are the parameters after the first ``n_dense``.
 
-    ``curvature(z)``, if given, returns a better preconditioner at z (the inverse of the
-    exact Hessian block of the ratios, ``_linear_precondition``), or None where it is not
-    positive definite; the Sherman-Morrison one above is used then.
+    ``hessian(z, g)``, if given, returns the Hessian at z (or None: Hessian products by
+    differences of the gradient, the Sherman-Morrison preconditioner) and the number of
+    evaluations it took.
 
     Returns the minimiser, the minimum and the number of function evaluations.
     """
@@ -67,12 +155,35 @@ def newton_cg_minimize(
     f, g = fun(z)
     nfev = 1
     radius = None  # in the preconditioner's norm; first: twice the preconditioned step's
+    # at a rejected step z, g and the preconditioner stay, so CG repeats the same directions
+    # until the (smaller) trust radius cuts it: their Hessian products are kept and reused
+    products: list[np.ndarray] = []
+    precondition = None
+    arrow: ArrowHessian | None = None
+    previous: Callable[[np.ndarray], np.ndarray] | None = None  # the last exact H^{-1}
+    exact: Callable[[np.ndarray], np.ndarray] | None = None
     for _ in range(max_iter):
         if not np.isfinite(f) or np.max(np.abs(g), initial=0.0) < gtol:
             break
         gnorm = float(np.linalg.norm(g))
         tol = min(0.5, np.sqrt(gnorm)) * gnorm
-        precondition = (curvature(z) if curvature is not None else None) or default
+        # after a step the quadratic model predicted well, the last Hessian's Newton
+        # decrement g'H^{-1}g / 2 tells whether a new one could still gain anything
+        if (
+            precondition is None
+            and previous is not None
+            and 0 <= 0.5 * float(g @ previous(g)) <= _FLAT * max(1.0, abs(f))
+        ):
+            break
+        if precondition is None:
+            arrow = None
+            if hessian is not None:
+                arrow, used = hessian(z, g)
+                nfev += used
+            exact = None if arrow is None else arrow.inverse()
+            precondition = exact or (
+                default if arrow is None else arrow.block_preconditioner(default)
+            )
         p, Hp = np.zeros(n), np.zeros(n)
         r = g.copy()
         y = precondition(r)
@@ -84,11 +195,17 @@ def newton_cg_minimize(
         # recurrences of preconditioned Steihaug CG (Conn, Gould & Toint 2000, Trust-Region
         # Methods, algorithm 7.5.1): no product with M is needed
         pp, pd, dd = 0.0, 0.0, ry
-        for _ in range(2 * n + 2):
-            h = 1e-7 / float(np.linalg.norm(d))
-            _, g_h = fun(z + h * d)
-            nfev += 1
-            Hd = (g_h - g) / h
+        for k in range(2 * n + 2):
+            if arrow is not None:
+                Hd = arrow.matvec(d)
+            elif k < len(products):
+                Hd = products[k]
+            else:
+                h = 1e-7 / float(np.linalg.norm(d))
+                _, g_h = fun(z + h * d)
+                nfev += 1
+                Hd = (g_h - g) / h
+                products.append(Hd)
             dHd = float(d @ Hd)
             if not np.isfinite(dHd) or dHd <= 0:  # negative curvature: to the boundary
                 tau = _to_boundary(pp, pd, dd, radius)
@@ -124,9 +241,11 @@ def newton_cg_minimize(
             radius = 0.25 * step
         elif ratio > 0.75 and step >= 0.99 * radius:
             radius = 3.0 * radius
-        if np.isfinite(f_new) and f_new <= f and ratio > 0.1:
+        if np.isfinite(f_new) and f_new <= f and ratio > 0.01:
             improvement = f - f_new
             z, f, g = z + p, f_new, g_new
+            products, precondition = [], None
+            previous = exact if 0.5 < ratio < 2.0 else None
             if improvement <= 1e-14 * max(1.0, abs(f)) and float(np.linalg.norm(p)) < 1e-10:
                 break
         elif radius < 1e-12:

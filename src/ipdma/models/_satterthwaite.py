@@ -8,9 +8,10 @@ Christensen 2017, J Stat Softw 82(13)) computes::
 with ``Var(l'beta) = sigma^2 l' H^{-1} l`` (``H = X'V0^{-1}X``), ``g`` its gradient with respect
 to the variance parameters ``v = (theta, sigma)`` and ``A = 2 * pinv(Hessian of -2 log L in
 v)`` (eigenvalues below 1e-8 dropped, as lmerTest does). We use the same variance parameters
-(plus ``log rho_i`` for stratified residual variances); the Hessian is the central
-difference of the analytic gradient in rescaled coordinates (see ``varpar_covariance``),
-and ``g`` is analytic::
+(plus ``log rho_i`` for stratified residual variances); the Hessian is analytic for a
+common residual variance and partly the central difference of the analytic gradient for
+stratified ones, in rescaled coordinates (see ``varpar_covariance``), and ``g`` is
+analytic::
 
     d Var_j / d theta_k   = sigma^2 * sum_i v_ij' dD_k v_ij,   v_ij = Z_i'V0_i^{-1}X_i H^{-1} e_j
     d Var_j / d sigma     = 2 sigma (H^{-1})_jj
@@ -102,25 +103,43 @@ def _hessian_columns(crit: Criterion, v: np.ndarray):
     return cols, dv_du(u0)
 
 
+def _common_hessian(crit: Criterion, v: np.ndarray, core: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The Hessian of ``varpar_covariance`` for a common residual variance, analytic
+    (``_linear_hessian``) and taken to the coordinates ``u``: ``H_u = J H_v J`` plus
+    ``d dev / d sigma * sigma`` on the ``log sigma`` diagonal (``J = dv/du``)."""
+    from ._linear_hessian import unprofiled_hessian
+
+    nt = crit.n_theta
+    sigma = float(v[nt])
+    rms = np.sqrt(np.einsum("kjj->j", crit.s.ZtZ) / crit.nobs)
+    d = np.concatenate([1 / np.where(rms > 0, rms, 1.0)[crit.rows], [sigma]])
+    hess = unprofiled_hessian(crit, v[:nt], sigma) * np.outer(d, d)
+    hess[nt, nt] += (2 * crit.dof / sigma - 2 * core["r2"] / sigma**3) * sigma
+    return hess, d
+
+
 def varpar_covariance(crit: Criterion, v: np.ndarray, core: dict) -> tuple[np.ndarray, np.ndarray]:
     """A = 2 pinv(Hessian) of the deviance in v, and the Hessian's eigenvalues.
 
     The Hessian is taken in the better-conditioned coordinates ``u = (theta * rms(Z column),
     log sigma, log rho)`` and A mapped back to v; the df do not depend on the coordinates,
     but the finite differences do: in v, a residual SD of 1e-3 next to a relative SD of 50
-    gives a Hessian with condition ~1e12. The ``theta`` and ``sigma`` columns are central
-    differences of the analytic gradient; the ``log rho`` block is analytic
-    (``_satterthwaite_hessian``).
+    gives a Hessian with condition ~1e12. With a common residual variance the Hessian is
+    analytic (``_linear_hessian``); with stratified ones the ``theta`` and ``sigma``
+    columns are central differences of the analytic gradient and the ``log rho`` block is
+    analytic (``_satterthwaite_hessian``).
     """
     nt = crit.n_theta
-    cols, d = _hessian_columns(crit, v)
-    hess = np.empty((len(v), len(v)))
-    hess[:, : nt + 1] = cols
-    hess[: nt + 1, nt + 1 :] = cols[nt + 1 :].T
     if crit.stratified:
         from ._satterthwaite_hessian import rho_block
 
+        cols, d = _hessian_columns(crit, v)
+        hess = np.empty((len(v), len(v)))
+        hess[:, : nt + 1] = cols
+        hess[: nt + 1, nt + 1 :] = cols[nt + 1 :].T
         hess[nt + 1 :, nt + 1 :] = rho_block(crit, core, v[nt]).dense()
+    else:
+        hess, d = _common_hessian(crit, v, core)
     hess = (hess + hess.T) / 2
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > _EIGEN_TOL

@@ -38,7 +38,13 @@ import numpy as np
 
 from ._linear_criterion import Criterion
 
-__all__ = ["RhoBlock", "profiled_rho_solver", "rho_block", "woodbury_solver"]
+__all__ = [
+    "RhoBlock",
+    "profiled_rho_hessian",
+    "profiled_rho_solver",
+    "rho_block",
+    "woodbury_solver",
+]
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,17 @@ def woodbury_solver(d: np.ndarray, W: np.ndarray):
         DX = Dinv[:, None] * X if X.ndim == 2 else Dinv * X
         return DX + DW @ (cap_inv @ (DW.T @ X))
 
-    return solve, float(Dinv.sum() + np.einsum("ka,ab,kb->", DW, cap_inv, DW))
+    return solve, float(Dinv.sum() + ((DW @ cap_inv) * DW).sum())
+
+
+def _trace_of_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """tr(a_k b_k) for stacks of matrices (numpy's einsum loops are slow at K = 1,000)."""
+    return (a * np.swapaxes(b, -1, -2)).sum(axis=(-2, -1))
+
+
+def _quadratic(v: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """v_k' a_k v_k for stacks of vectors and matrices."""
+    return ((a @ v[:, :, None])[:, :, 0] * v).sum(axis=1)
 
 
 def _sym(a: np.ndarray) -> np.ndarray:
@@ -99,13 +115,13 @@ def rho_block(crit: Criterion, core: dict, sigma: float) -> RhoBlock:
     ZtUt = np.swapaxes(ZtU, 1, 2)
     U2 = (s.UtU - ZtUt @ _sym(W2) @ ZtU) * irho**2  # U' V0^{-2} U
     U3 = (s.UtU - ZtUt @ _sym(W3) @ ZtU) * irho**3  # U' V0^{-3} U
-    tr_v1 = (s.n - np.einsum("kab,kba->k", W1, A)) / rho
-    tr_v2 = (s.n - np.einsum("kab,kba->k", W2, A)) / rho**2
+    tr_v1 = (s.n - _trace_of_product(W1, A)) / rho
+    tr_v2 = (s.n - _trace_of_product(W2, A)) / rho**2
     w = crit.weights(core)  # U_i w_i = y_i - X_i beta
     G = U2[:, :sx, :sx]
-    a = np.einsum("kab,kb->ka", U2[:, :sx, :], w)  # X' V0^{-2} e
-    e3 = np.einsum("ka,kab,kb->k", w, U3, w)  # e' V0^{-3} e
-    e2 = np.einsum("ka,kab,kb->k", w, U2, w)  # |r|^2
+    a = (U2[:, :sx, :] @ w[:, :, None])[:, :, 0]  # X' V0^{-2} e
+    e3 = _quadratic(w, U3)  # e' V0^{-3} e
+    e2 = _quadratic(w, U2)  # |r|^2
     C = core["Cinv"]
     K = crit.K
     F = np.zeros((K, sx, pg))
@@ -122,13 +138,13 @@ def rho_block(crit: Criterion, core: dict, sigma: float) -> RhoBlock:
     tr_p = tr_v1 - np.einsum("kaa->k", HG)
     grad = rho * (tr_p - e2 / sigma**2)
     X3 = U3[:, :sx, :sx]
-    p_norm = tr_v2 - 2 * np.einsum("kab,kba->k", Ht, X3) + np.einsum("kab,kba->k", HG, HG)
-    r_quad = e3 - np.einsum("ka,kab,kb->k", a, Hii, a)
+    p_norm = tr_v2 - 2 * _trace_of_product(Ht, X3) + _trace_of_product(HG, HG)
+    r_quad = e3 - _quadratic(a, Hii)
     diag_h = grad - rho**2 * p_norm + 2 * rho**2 * r_quad / sigma**2
 
     Ft = np.swapaxes(F, 1, 2)
     G_hat = Ft @ G @ F  # (K, pg, pg)
-    a_hat = np.einsum("kab,kb->ka", Ft, a)
+    a_hat = (Ft @ a[:, :, None])[:, :, 0]
     Q = rho[:, None] * np.concatenate([G_hat.reshape(K, pg * pg), a_hat], axis=1)
     r = pg * pg + pg
     Cm = np.zeros((r, r))
@@ -136,7 +152,7 @@ def rho_block(crit: Criterion, core: dict, sigma: float) -> RhoBlock:
     Cm[pg * pg :, pg * pg :] = 2 * C / sigma**2
     idx = crit.rho_index
     Q = Q[idx]
-    d = diag_h[idx] + np.einsum("ka,ab,kb->k", Q, Cm, Q)
+    d = diag_h[idx] + ((Q @ Cm) * Q).sum(axis=1)
     return RhoBlock(d=d, Q=Q, Cm=Cm, sigma_cross=(2 * rho * e2 / sigma**3)[idx])
 
 
@@ -147,11 +163,17 @@ def _profiled(crit: Criterion, x: np.ndarray) -> tuple[RhoBlock, np.ndarray]:
     return block, block.sigma_cross / np.sqrt(4 * crit.dof / sigma**2)
 
 
-def profiled_rho_solver(crit: Criterion, x: np.ndarray):
-    """``r -> H^{-1} r`` for the Hessian of the *profiled* deviance (``sigma`` at its
-    optimum ``r2 / dof``) in the ``log rho`` parameters, or None if it is not positive
-    definite. Profiling subtracts ``h h' / H_ss`` (``h`` the ``sigma``-``log rho`` cross
-    derivatives, ``H_ss = 4 dof / sigma^2`` at the optimum), one more low-rank column."""
+def profiled_rho_hessian(crit: Criterion, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(d, W)`` with ``diag(d) - W W'`` the Hessian of the *profiled* deviance (``sigma`` at
+    its optimum ``r2 / dof``) in the ``log rho`` parameters. Profiling subtracts
+    ``h h' / H_ss`` (``h`` the ``sigma``-``log rho`` cross derivatives, ``H_ss = 4 dof /
+    sigma^2`` at the optimum), one more low-rank column."""
     block, h = _profiled(crit, x)
-    out = woodbury_solver(block.d, np.concatenate([block.low_rank(), h[:, None]], axis=1))
+    return block.d, np.concatenate([block.low_rank(), h[:, None]], axis=1)
+
+
+def profiled_rho_solver(crit: Criterion, x: np.ndarray):
+    """``r -> H^{-1} r`` for ``profiled_rho_hessian``, or None if it is not positive
+    definite."""
+    out = woodbury_solver(*profiled_rho_hessian(crit, x))
     return None if out is None else out[0]
