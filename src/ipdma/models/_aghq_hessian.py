@@ -91,8 +91,11 @@ def _frob(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return A.reshape(K, P, -1) @ B.reshape(K, B.shape[1], -1).transpose(0, 2, 1)
 
 
-def total_hessian(data, L: np.ndarray, at, adj: Adjoint, sums, nodes) -> np.ndarray:
-    """(K, P, P) exact Hessian of every trial's ``log Q`` (module docstring)."""
+def total_hessian(
+    data, L: np.ndarray, at, adj: Adjoint, sums, nodes
+) -> tuple[np.ndarray, np.ndarray]:
+    """(K, P, P) exact Hessian of every trial's ``log Q`` (module docstring), and (K, P, q)
+    the derivatives of the conditional modes ``du_hat/dt_j`` (a by-product)."""
     E = data.unit_lower
     p = data.n_coef
     M = at.M
@@ -131,7 +134,7 @@ def total_hessian(data, L: np.ndarray, at, adj: Adjoint, sums, nodes) -> np.ndar
         sym = _frob(EXi, Sj) - _frob(V1, B) - ud @ _t(Szb)
         hess += sym + _t(sym) - _frob(B, UB) - _frob(Sj, Sj @ sums.Z2[:, None])
         hess += _score_covariance(data, at, first, sums, nodes)
-    return 0.5 * (hess + _t(hess))
+    return 0.5 * (hess + _t(hess)), ud
 
 
 def _node_weight_terms(data, first: FirstOrder, W: np.ndarray):

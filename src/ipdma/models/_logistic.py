@@ -82,7 +82,7 @@ from ._convergence import ConvergenceRecord
 from ._family import BINOMIAL, GLMFamily
 from ._formula import ModelDesign
 from ._linear_stats import check_rank, trial_stats
-from ._logistic_boundary import BOUNDARY_SDS, boundary_parameters, verify_boundary
+from ._logistic_boundary import BOUNDARY_SDS, boundary_parameters, polish, verify_boundary
 from ._logistic_design import Prepared, detect_separation, prepare
 from ._logistic_newton import _Problem, glm_start, maximize
 from ._logistic_result import build_result
@@ -193,14 +193,7 @@ def fit_binomial(
     restart_gap = abs(f2 - f1)
     agree = restart_gap <= RESTART_TOL
     if nagq > 1:  # polish with the quadrature rule, starting from the Laplace optimum
-        opt = maximize(
-            problem,
-            opt.theta,
-            opt.alpha,
-            modes=opt.evaluation.modes,
-            tol=1e-14,
-            start_hessian=opt.hessian,
-        )
+        opt = polish(problem, opt, nagq, tol=1e-14)
         f1 = opt.evaluation.loglik.sum()
     restart = (
         f"a second start of the variance parameters reaches the same Laplace optimum within "
