@@ -25,9 +25,8 @@ What is done instead, for every diagonal entry of ``L`` with ``|L_kk| < SINGULAR
    exceed the boundary log-likelihood by more than ``RESTART_TOL``. If it does, the SD is not
    at its maximum-likelihood value 0 and the fit is reported unconverged.
 
-Each probe starts the conditional modes where they are expected (``predicted_modes``): up
-to SD ``_LINEAR_MODES`` from the held point's exact mode derivatives, beyond from the last
-probe's modes. Where the polish ran without the held entry (``_logistic_reduced``), the first
+Each probe starts the conditional modes where they are expected (``_probe_modes``: the
+held point's exact mode derivatives and the previous probe's modes). Where the polish ran without the held entry (``_logistic_reduced``), the first
 probe also measures the curvature in it (``verify_boundary``).
 """
 
@@ -37,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._aghq import Evaluation
 from ._logistic_newton import (
     ArrowHessian,
     Optimum,
@@ -44,13 +44,11 @@ from ._logistic_newton import (
     _Problem,
     maximize,
     pin,
-    predicted_modes,
 )
 
 __all__ = ["BOUNDARY_SDS", "BoundaryCheck", "boundary_parameters", "verify_boundary"]
 
 BOUNDARY_SDS = (0.01, 0.03, 0.1, 0.3, 1.0)  # SDs (logit scale) probed by the one-sided check
-_LINEAR_MODES = 0.1  # probes up to this SD start their modes from the first-order prediction
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,33 @@ def boundary_parameters(problem: _Problem, theta: np.ndarray, tol: float) -> np.
     data, ps = problem.data, problem.n_shared
     diagonal = data.lam_rows == data.lam_cols
     return ps + np.flatnonzero(diagonal & (np.abs(theta[ps:]) < tol))
+
+
+def _probe_modes(problem: _Problem, held: Evaluation, last_modes: np.ndarray, j: int,
+                 last: float, value: float) -> np.ndarray:  # fmt: skip
+    """Where the conditional modes are expected when entry ``j`` of ``theta`` (a diagonal
+    entry of ``L``, scaling random effect ``k``) goes from ``last`` (the previous probe, whose
+    modes are ``last_modes``; 0 at first) to ``value``; only a start for their Newton
+    iteration (``_aghq_mode``), which converges from anywhere.
+
+    ``u_k`` follows the shrinkage form ``lambda s / (1 + lambda^2 m)`` per trial, with ``s``
+    the exact slope ``du_k/dlambda`` at the held point (``held.mode_slope``) and ``m`` (the
+    trial's information about ``b_k``) fitted to the previous probe's mode; the other modes
+    stay where the previous probe had them. Without slopes: the previous probe's modes."""
+    if held.mode_slope is None:
+        return last_modes
+    data, ps = problem.data, problem.n_shared
+    k = data.lam_cols[j - ps]
+    slope = held.mode_slope[:, data.n_coef + j - ps, k]
+    m = np.zeros(len(slope))
+    if last != 0.0:
+        moved = last_modes[:, k] - held.modes[:, k]
+        ok = np.abs(moved) > 0
+        m[ok] = (last * slope[ok] / moved[ok] - 1.0) / last**2
+        m = np.where(np.isfinite(m), np.maximum(m, 0.0), 0.0)
+    modes = last_modes.copy()
+    modes[:, k] = held.modes[:, k] + value * slope / (1.0 + value**2 * m)
+    return modes
 
 
 def verify_boundary(
@@ -108,19 +133,17 @@ def verify_boundary(
     curvature = {}
     gain, gain_sd = -np.inf, np.nan
     data, ps = problem.data, problem.n_shared
-    zero = np.zeros_like(held.alpha)
     for j in positions:
         # alone in its column of L: G (hence f) is the same at +t and -t; else probe both
         alone = np.sum(data.lam_cols == data.lam_cols[j - ps]) == 1
         for sign in (1.0,) if alone else (1.0, -1.0):
-            modes = held.evaluation.modes
+            modes, last = held.evaluation.modes, 0.0
             for sd in BOUNDARY_SDS:
                 theta = held.theta.copy()
                 theta[j] = sign * sd * problem.theta_unit[j]
-                if sd <= _LINEAR_MODES:  # the modes to first order in the entry (exact slope)
-                    modes = predicted_modes(problem, held.evaluation, theta - held.theta, zero)
+                modes = _probe_modes(problem, held.evaluation, modes, j, last, theta[j])
                 ev = problem.evaluate(theta, held.alpha, modes)
-                modes = ev.modes  # beyond: the last probe's modes, the nearest known
+                modes, last = ev.modes, theta[j]
                 g_theta, g_alpha = problem.per_trial_gradient(ev)
                 g_theta = g_theta.sum(axis=0)
                 if j in pending and j not in curvature:  # the first (smallest) probe
