@@ -156,3 +156,35 @@ def test_zero_that_is_no_maximum_goes_on_in_the_full_model(monkeypatch):
     )
     assert result.loglik == pytest.approx(honest.loglik, rel=GLMM_LOGLIK_RTOL)
     assert result.loglik >= honest.loglik - 1e-7
+
+
+def test_variance_released_from_zero_never_returns_to_it():
+    """Newton's method started with a variance entry at exactly 0 where 0 is no maximum
+    moves it off 0 and then never steps more than half way back towards 0 (at exactly 0
+    its gradient vanishes by symmetry and no Newton step could leave it): it reaches the
+    interior optimum. (On 60,000 rows a step landed exactly on 0 and the fit stalled.)"""
+    from ipdma.models import build_design, parse_formula
+    from ipdma.models._aghq import hermite_grid
+    from ipdma.models._logistic_design import prepare
+    from ipdma.models._logistic_newton import _Problem, glm_start
+
+    data = trials(treat_sd=0.0, base_sd=0.05, K=30, n=300, seed=2)
+    prep = prepare(build_design(parse_formula(FORMULA), data))
+    problem = _Problem(prep.data, *hermite_grid(1, 2), prep.local_index >= 0)
+    seen = []
+    evaluate = problem.evaluate
+
+    def spy(theta, alpha, modes, **options):
+        seen.append(theta[-1])
+        return evaluate(theta, alpha, modes, **options)
+
+    problem.evaluate = spy  # type: ignore[method-assign]
+    beta, alpha = glm_start(problem)
+    ps = problem.n_shared
+    opt = maximize(problem, np.r_[beta, 0.2, 0.0], alpha, tol=1e-12)
+    assert seen[0] == 0.0 and seen[1] > 0  # released from 0
+    moved = np.abs(np.array(seen[1:]))
+    assert np.any(np.diff(moved) < 0)  # stepped back towards 0 (the optimum is below 0.1)
+    assert np.all(moved > 0) and np.all(moved[1:] >= 0.5 * np.minimum.accumulate(moved)[:-1])
+    assert 0.02 < abs(opt.theta[ps + 1]) * prep.data.Z[:, 1].std() < 0.1  # baseline-slope SD
+    assert opt.gradient_max < logistic.GRADIENT_TOL and opt.decrement < 1e-12

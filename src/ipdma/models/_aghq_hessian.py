@@ -110,7 +110,8 @@ def total_hessian(
     zLrho = _rows(data.ZT, rho @ L.T, data.trial_index)  # z_r' L rho_i
     omega = at.w2 * adj.quad - at.w1 * zLrho - sums.W[0]
     i, j = upper(P)
-    pair = trial_sums(first.eta_d[i] * first.eta_d[j] * omega, data.starts).T
+    weighted = first.eta_d * omega
+    pair = trial_sums(first.eta_d[i] * weighted[j], data.starts).T
     hess = np.empty((K, P, P))
     hess[:, i, j] = pair
     hess[:, j, i] = pair

@@ -399,6 +399,12 @@ def maximize(
             # variance parameters overshoot where the log-likelihood is far from quadratic
             room = np.maximum(0.5 * np.abs(theta), 0.1 * unit)[ps:]
             ratio = max(biggest / _MAX_STEP, float(np.max(change[ps:] / room, initial=0.0)))
+            # an entry released from 0 (0 is no maximum there) goes at most half way back
+            # towards 0: at exactly 0 its gradient vanishes by symmetry and Newton's method
+            # could not leave it again
+            back = released & (np.abs(new_theta) < 0.5 * np.abs(theta))
+            if back.any():
+                ratio = max(ratio, float(np.max(change[back] / (0.5 * np.abs(theta[back])))))
             if ratio > 1:
                 d_theta, d_alpha = d_theta / ratio, d_alpha / ratio
                 continue
