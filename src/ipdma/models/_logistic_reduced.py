@@ -34,7 +34,7 @@ import numpy as np
 
 from ._aghq import Evaluation, _offset, hermite_grid
 from ._aghq_nodes import trial_sums
-from ._logistic_newton import Optimum, _Problem, maximize
+from ._logistic_newton import Optimum, _Problem, _scales, maximize
 
 __all__ = ["polish"]
 
@@ -76,6 +76,13 @@ def polish(problem: _Problem, opt: Optimum, nagq: int, *, tol: float) -> Optimum
         lam_rows=renumber[data.lam_rows[kept_lam]],
         lam_cols=renumber[data.lam_cols[kept_lam]],
     )
+    # what does not depend on Z carries over (frozen dataclass: cached like cached_property)
+    for name in ("XT", "counts", "binary", "square_features", "_row_blocks"):
+        if name in data.__dict__:
+            reduced_data.__dict__[name] = data.__dict__[name]
+    unit, alpha_unit, largest, alpha_largest = _scales(data)
+    reduced_data.__dict__["_problem_scales"] = (unit[kept], alpha_unit, largest[kept],
+                                                alpha_largest)  # fmt: skip
     reduced = _Problem(reduced_data, *hermite_grid(nagq, len(kept_z)), problem.local_mask)
     shared, couple, local = opt.hessian
     slope = opt.evaluation.mode_slope  # (K, coefficients + entries of L, q)
