@@ -35,7 +35,7 @@ ArrowHessian = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
 _RELEASE = 0.1  # SD (parameter units) a zero variance is moved to where 0 is not a maximum
-_NEAR_ZERO = 0.05  # below this SD (parameter units) an even entry of L is stepped in lambda**2
+_NEAR_ZERO = 0.1  # below this SD (parameter units) an even entry of L is stepped in lambda**2
 DIVERGED = 200.0  # a coefficient moving a typical linear predictor this far: diverging
 
 
