@@ -26,8 +26,9 @@ What is done instead, for every diagonal entry of ``L`` with ``|L_kk| < SINGULAR
    at its maximum-likelihood value 0 and the fit is reported unconverged.
 
 Each probe starts the conditional modes where they are expected (``_probe_modes``: the
-held point's exact mode derivatives and the previous probe's modes). Where the polish ran without the held entry (``_logistic_reduced``), the first
-probe also measures the curvature in it (``verify_boundary``).
+held point's exact mode derivatives and the previous probe's modes). Where the polish ran
+without the held entry (``_logistic_reduced``), the first probe also measures the curvature
+in it (``verify_boundary``).
 """
 
 from __future__ import annotations
