@@ -1,7 +1,8 @@
 """Benchmark: the analyses beyond the paper on an analysed project (issue 18).
 
-Times, on a project that ``ipdma demo`` (or ``ipdma run``) has analysed: the spline fits,
-the internal-external cross-validations and the credibility assessments of
+Times, on a project that ``ipdma demo`` (or ``ipdma run``) has analysed: the spline fits
+and the internal-external cross-validations (linear for pain and function, logistic for
+global recovery, timed apart) and the credibility assessments of
 :func:`ipdma.analysis._beyond.beyond` without the cache (what a first ``analyze`` adds),
 the same with the cache (what a re-analysis adds), and the report's figures of them
 (:func:`ipdma.report._beyond.beyond_figures`). Prints wall and CPU seconds of each part and
@@ -47,8 +48,10 @@ def main() -> None:
     todo = units(plan, dict(frames), results.important, results.interactions)
     cell = cell_frame(frames[plan.primary_window], plan.primary_comparison)
     for kind in ("spline", "prediction"):
-        chosen = [u for u in todo if u.kind == kind]
-        _timed(f"{len(chosen)} {kind} units", lambda c=chosen: [run_unit(u, cell, plan) for u in c])
+        for family, word in (("gaussian", "linear"), ("binomial", "logistic, recovery")):
+            chosen = [u for u in todo if u.kind == kind and u.family == family]
+            _timed(f"{len(chosen)} {kind} units ({word})",
+                   lambda c=chosen: [run_unit(u, cell, plan) for u in c])  # fmt: skip
     extra, new = _timed(
         "beyond(), no cache (first analyze)",
         lambda: beyond(plan, frames, results.interactions, results.important),

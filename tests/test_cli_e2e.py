@@ -55,8 +55,11 @@ def test_demo_report_renders_in_chromium(demo, tmp_path):
             "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])"
         )
         # Figures 1-5, Appendix 2, a one-stage forest plot per outcome and comparison, the
-        # effect curves of pain and function, the calibration plot and Appendix 9's forests
-        assert len(images) == 19
+        # effect curves of pain, function and global recovery (odds ratios), the calibration
+        # plot and Appendix 9's forests
+        assert len(images) == 20
+        curves = [alt for alt, _, _ in images if alt.startswith("Non-linear interactions")]
+        assert len(curves) == 3 and any("global recovery" in alt for alt in curves)
         for alt, complete, width in images:
             assert complete and width > 0, alt
             assert len(alt) > 20, alt  # alt text on every figure (its caption)

@@ -22,7 +22,7 @@ from ._data import frame
 pytestmark = pytest.mark.filterwarnings("ignore::ipdma.errors.IpdmaWarning")
 
 PLAN = {
-    "outcomes": ["pain", "function"],
+    "outcomes": ["pain", "function", "recovery"],
     "comparisons": ["any"],
     "modifiers": ["age", "bmi", "medication", "pain0"],
     "subgroups": False,
@@ -35,10 +35,16 @@ PLAN = {
 
 def _planted(seed: int = 5) -> pd.DataFrame:
     """The test frame with a U-shaped age interaction on pain (effect -9 at age 45, 12
-    points less benefit 20 years either side) and the medication interaction (-5)."""
+    points less benefit 20 years either side), the medication interaction (-5), and global
+    recovery with a U-shaped log odds ratio in age (1.2 at 45, 1.6 less 20 years away)."""
     data = frame(seed, trials=10, interaction_medication=-5.0)
     curve = 0.03 * (data["age"] - 45) ** 2
-    return data.assign(pain=data["pain"] + data["treat"] * curve, window="short")
+    rng = np.random.default_rng(seed + 100)
+    logit = (-0.5 + 0.02 * (data["function0"] - 45)
+             + data["treat"] * (1.2 - 0.004 * (data["age"] - 45) ** 2))  # fmt: skip
+    recovery = (rng.random(len(data)) < 1 / (1 + np.exp(-logit))).astype(float)
+    return data.assign(pain=data["pain"] + data["treat"] * curve, recovery=recovery,
+                       window="short")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +58,16 @@ def analysed(tmp_path_factory):
 def test_planted_nonlinear_interaction_is_found(analysed):
     _, results, _ = analysed
     tests = results.beyond.spline_tests.set_index(["outcome", "modifier"])
-    assert set(tests.index) == {(o, m) for o in ("pain", "function")
+    assert set(tests.index) == {(o, m) for o in ("pain", "function", "recovery")
                                 for m in ("age", "bmi", "pain0")}  # fmt: skip
     assert (tests["error"] == "").all()
     assert tests.loc[("pain", "age"), "p"] < 1e-6  # planted U shape
     assert tests.loc[("pain", "bmi"), "p"] > 0.01  # none planted
+    assert (tests.xs("recovery")["scale"] == "log OR").all()
+    assert tests.loc[("recovery", "age"), "p"] < 0.01  # planted U shape in the log OR
+    assert tests.loc[("recovery", "age"), "p_lr"] < 0.01
+    assert tests.loc[("recovery", "bmi"), "p"] > 0.01
+    assert tests.loc[("pain", "age"), "p_lr"] != tests.loc[("pain", "age"), "p_lr"]  # NaN
     curve = results.beyond.spline_curves
     one = curve[(curve.outcome == "pain") & (curve.modifier == "age")
                 & (curve.method == "one-stage")]  # fmt: skip
@@ -88,6 +99,15 @@ def test_stored_values_equal_direct_calls(analysed):
                 & (curve.method == "one-stage")]  # fmt: skip
     np.testing.assert_allclose(one["estimate"], direct.one_stage.frame["estimate"], rtol=1e-9)
     np.testing.assert_allclose(one["ci_high"], direct.one_stage.frame["ci_high"], rtol=1e-9)
+    logistic = spline_interaction(cell, "age", outcome="recovery", baseline="function0",
+                                  family="binomial")  # fmt: skip
+    row = stored.spline_tests.set_index(["outcome", "modifier"]).loc[("recovery", "age")]
+    assert row["p"] == pytest.approx(logistic.nonlinear_p, rel=1e-9)
+    assert row["p_lr"] == pytest.approx(logistic.lr_p, rel=1e-9)
+    assert row["two_stage_studies"] == len(logistic.two_stage_trials)
+    one = curve[(curve.outcome == "recovery") & (curve.modifier == "age")
+                & (curve.method == "one-stage")]  # fmt: skip
+    np.testing.assert_allclose(one["estimate"], logistic.one_stage.frame["estimate"], rtol=1e-9)
     # the modifier that is the outcome's baseline value (pain0 on pain) is fitted too
     same = spline_interaction(cell, "pain0", outcome="pain", baseline="pain0")
     row = stored.spline_tests.set_index(["outcome", "modifier"]).loc[("pain", "pain0")]
@@ -101,6 +121,13 @@ def test_stored_values_equal_direct_calls(analysed):
     groups = stored.prediction_groups[stored.prediction_groups.outcome == "pain"]
     np.testing.assert_allclose(groups["observed"], calibration.groups["observed"], rtol=1e-9)
     assert len(groups) == 5 and groups["n"].sum() == len(complete)
+    complete = cell[["trial", "treat", "recovery", "function0", "medication", "age"]].dropna()
+    calibration = iecv(complete, ("medication", "age"), outcome="recovery",
+                       baseline="function0", family="binomial")  # fmt: skip
+    summary = stored.prediction.set_index("outcome").loc["recovery"]
+    assert summary["scale"] == "log OR"
+    assert summary["slope"] == pytest.approx(calibration.slope, rel=1e-9)
+    assert summary["c_benefit"] == pytest.approx(calibration.c_benefit, rel=1e-9)
 
     assert not results.important.empty
     rated = stored.credibility
@@ -119,7 +146,7 @@ def test_reanalysis_takes_the_fits_from_the_cache(analysed):
     plan = ipdma.analysis.plan_from_dict(PLAN)
     frames = {"short": data.drop(columns="window")}
     _, _, keys = unit_keys(plan, frames, results.important, results.interactions)
-    assert len(keys) == 2 * 3 + 2  # 3 continuous modifiers x 2 outcomes + 2 cross-validations
+    assert len(keys) == 3 * 3 + 3  # 3 continuous modifiers x 3 outcomes + 3 cross-validations
     assert set(ResultsStore(cache).beyond_cached(keys)) == set(keys)
     again = ipdma.analysis.run(data, PLAN, jobs=1, cache=cache)
     for name, stored in results.beyond.frames().items():

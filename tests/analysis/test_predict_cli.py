@@ -48,7 +48,31 @@ def test_predict_user_errors_exit_1(project, tmp_path, capsys):
     assert "medication" in capsys.readouterr().err
     assert main(["predict", str(project), str(patients), "-m", "agee"]) == 1
     assert main(["predict", str(project), str(tmp_path / "none.csv"), "-m", "age"]) == 1
-    assert main(["predict", str(project), str(patients), "-m", "age", "--outcome", "recovery"]) == 1
+    assert (
+        main(["predict", str(project), str(patients), "-m", "age", "--outcome", "stiffness"]) == 1
+    )
+
+
+def test_predict_recovery_gives_odds_ratios_and_risk_differences(project, tmp_path, capsys):
+    """Global recovery: the logistic effect model's odds ratio and, with the baseline
+    function0 in the profiles, the risks and risk difference (the library's values)."""
+    patients = tmp_path / "recovery.csv"
+    profiles = pd.DataFrame({"age": [30, 60], "function0": [40, 60]})
+    profiles.to_csv(patients, index=False)
+    target = tmp_path / "recovery_predictions.csv"
+    args = ["predict", str(project), str(patients), "-m", "age", "--outcome", "recovery"]
+    assert main([*args, "-o", str(target)]) == 0
+    assert "odds_ratio" in capsys.readouterr().out
+    written = pd.read_csv(target)
+    frame = analysis_frame(load(project), window="short")
+    model = fit_effect_model(frame, ["age"], outcome="recovery", baseline="function0",
+                             family="binomial")  # fmt: skip
+    expected = predict_effect(model, profiles)
+    pd.testing.assert_series_equal(written["odds_ratio"], expected["odds_ratio"].round(3),
+                                   check_names=False)  # fmt: skip
+    pd.testing.assert_series_equal(written["risk_difference"],
+                                   expected["risk_difference"].round(3), check_names=False)  # fmt: skip
+    assert (written["or_pi_low"] <= written["or_ci_low"]).all()
 
 
 def test_predict_non_numeric_profile_value_exit_1(project, tmp_path, capsys):

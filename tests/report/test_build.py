@@ -98,17 +98,29 @@ def test_report_shows_the_analyses_beyond_the_paper(project):
     html = (project.parent / "output" / "report" / "index.html").read_text("utf-8")
     for key in ("nonlinear", "prediction"):
         assert f'<section id="{key}">' in html
-    for key in ("nonlinear_pain", "nonlinear_function", "prediction_calibration"):
+    for key in ("nonlinear_pain", "nonlinear_function", "nonlinear_recovery",
+                "prediction_calibration"):  # fmt: skip
         assert re.search(rf'<figure id="{key}">\s*<img src="data:image/png;base64,', html), key
     beyond = load_results(project.parent / "output").beyond
     tables = project.parent / "output" / "tables"
     shown = pd.read_csv(tables / "nonlinear.csv", dtype=str, keep_default_na=False)
     tests = beyond.spline_tests
-    # age and bmi are the continuous modifiers of the small plan: 2 x (pain, function)
-    assert len(shown) == len(tests) == 4
+    # age and bmi are the continuous modifiers of the small plan: 2 x (pain, function,
+    # recovery); global recovery's rows are logistic (ratios of odds ratios, an LR test)
+    assert len(shown) == len(tests) == 6
     assert shown["p (one-stage)"].tolist() == [format_p(p) for p in tests["p"]]
+    logistic = (tests["scale"] == "log OR").to_numpy()
+    assert logistic.sum() == 2 and (tests.loc[logistic, "outcome"] == "recovery").all()
+    assert shown.loc[logistic, "p (LR)"].tolist() == [format_p(p) for p in tests["p_lr"][logistic]]
+    assert (shown.loc[~logistic, "p (LR)"] == "").all()
+    assert (
+        shown.loc[logistic, "Linear interaction per unit (95% CI)"]
+        .str.startswith("ratio of ORs")
+        .all()
+    )
     prediction = pd.read_csv(tables / "prediction.csv", dtype=str, keep_default_na=False)
-    assert len(prediction) == 2
+    assert len(prediction) == 3
+    assert prediction["Scale"].tolist() == ["mean difference"] * 2 + ["log odds ratio"]
     important = load_results(project.parent / "output").important
     if len(important):
         assert 'id="appendix9_credibility"' in html

@@ -1,7 +1,7 @@
 """Run the analyses beyond the paper's limits after the grid (``ipdma.analysis.run``).
 
-Non-linear interactions (a restricted cubic spline per continuous modifier, pain and
-function), individual treatment-effect prediction with internal-external cross-validation,
+Non-linear interactions (a restricted cubic spline per continuous modifier, pain, function
+and global recovery), individual treatment-effect prediction with internal-external cross-validation,
 and the credibility of every potentially important modifier; see
 :mod:`ipdma.analysis._beyond_units`, :mod:`ipdma.analysis._beyond_credibility` and the frames
 in :mod:`ipdma.analysis._beyond_records`. Switched by the plan (``splines``,
@@ -39,8 +39,9 @@ def _code_digest() -> str:
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
     paths = [*sorted((here.parent / "models").glob("*.py")),
-             *(here / n for n in ("_splines.py", "_predict.py", "_beyond_units.py",
-                                  "_beyond_records.py"))]  # fmt: skip
+             *(here / n for n in ("_splines.py", "_splines_models.py", "_splines_two_stage.py",
+                                  "_predict.py", "_predict_logistic.py", "_benefit.py",
+                                  "_separation.py", "_beyond_units.py", "_beyond_records.py"))]  # fmt: skip
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -8,22 +8,29 @@ individual treatment-effect prediction, the credibility of each claimed modifier
 Frames (one row per ...)
 -------------------------
 spline_tests
-    continuous modifier x outcome: ``outcome, window, comparison, modifier, label, studies,
+    continuous modifier x outcome: ``outcome, window, comparison, modifier, label, scale``
+    (``MD`` for pain and function, ``log OR`` for global recovery), ``studies,
     participants, n_knots, knots`` (``"; "``-joined), ``chi2, df, p`` (one-stage Wald test
-    of non-linearity), ``p_two_stage``, ``linear_estimate, linear_se, linear_ci_low,
-    linear_ci_high, linear_p`` (the linear interaction per unit in the same model, normal
-    95% CI), ``error`` ("" when fitted).
+    of non-linearity), ``lr_chi2, p_lr`` (its likelihood-ratio test, logistic models only),
+    ``p_two_stage``, ``two_stage_studies`` (trials pooled in the two-stage analysis),
+    ``linear_estimate, linear_se, linear_ci_low, linear_ci_high, linear_p`` (the linear
+    interaction per unit in the same model, normal 95% CI, on ``scale``), ``separated``
+    (``"; "``-joined trials whose own data separate the outcome in the one-stage logistic
+    model), ``note`` (trials left out of the two-stage analysis and why, convergence),
+    ``error`` ("" when fitted).
 spline_curves
     point of an effect curve: ``outcome, window, comparison, modifier, method`` (``one-stage``,
-    ``two-stage``, ``linear``), ``x, estimate, ci_low, ci_high`` (pointwise 95%).
+    ``two-stage``, ``linear``), ``x, estimate, ci_low, ci_high`` (pointwise 95%, on the
+    test's ``scale``).
 spline_histogram
     bin of the modifier's distribution in the model, over the curves' range (1st to 99th
     centile): ``..., modifier, bin_low, bin_high, count`` (counts only: no participant's
     value is stored).
 prediction
     outcome: ``outcome, window, comparison, modifiers`` (``"; "``-joined), ``selection``
-    (how they were chosen), ``studies, participants, slope, slope_ci_low, slope_ci_high,
-    c_benefit, error``.
+    (how they were chosen), ``scale`` (``MD`` or ``log OR``: the predicted effect of the
+    calibration slope and groups), ``studies, participants, slope, slope_ci_low,
+    slope_ci_high, c_benefit, error``.
 prediction_trials
     left-out trial: ``outcome, trial, n, slope, slope_se, c_benefit``.
 prediction_groups
@@ -58,12 +65,13 @@ __all__ = ["COLUMNS", "BeyondResults", "frame_from_json", "frame_to_json"]
 
 _CELL = ["outcome", "window", "comparison"]
 COLUMNS: dict[str, list[str]] = {
-    "spline_tests": [*_CELL, "modifier", "label", "studies", "participants", "n_knots", "knots",
-                     "chi2", "df", "p", "p_two_stage", "linear_estimate", "linear_se",
-                     "linear_ci_low", "linear_ci_high", "linear_p", "error"],
+    "spline_tests": [*_CELL, "modifier", "label", "scale", "studies", "participants", "n_knots",
+                     "knots", "chi2", "df", "p", "lr_chi2", "p_lr", "p_two_stage",
+                     "two_stage_studies", "linear_estimate", "linear_se", "linear_ci_low",
+                     "linear_ci_high", "linear_p", "separated", "note", "error"],
     "spline_curves": [*_CELL, "modifier", "method", "x", "estimate", "ci_low", "ci_high"],
     "spline_histogram": [*_CELL, "modifier", "bin_low", "bin_high", "count"],
-    "prediction": [*_CELL, "modifiers", "selection", "studies", "participants", "slope",
+    "prediction": [*_CELL, "modifiers", "selection", "scale", "studies", "participants", "slope",
                    "slope_ci_low", "slope_ci_high", "c_benefit", "error"],
     "prediction_trials": ["outcome", "trial", "n", "slope", "slope_se", "c_benefit"],
     "prediction_groups": ["outcome", "group", "n", "predicted", "observed", "observed_se",

@@ -2,10 +2,11 @@
 one modifier x outcome, an internal-external cross-validation of one outcome's effect model),
 each with the frames it contributes to :class:`~ipdma.analysis._beyond_records.BeyondResults`.
 
-Both run on the primary window and comparison set, for the continuous outcomes (pain,
-function): the spline and effect models are linear mixed models (Riley et al. 2020), and the
-internal-external cross-validation refits the effect model once per trial, so it is kept to
-the primary cell. The data of a unit are the window's rows of the comparison set from trials
+Both run on the primary window and comparison set, for pain and function (linear mixed
+models) and global recovery (logistic mixed models with the grid's structure: random
+treatment effect and random baseline slope by default, the plan's ``nagq``; Riley et al.
+2020); the internal-external cross-validation refits the effect model once per trial, so it
+is kept to the primary cell. The data of a unit are the window's rows of the comparison set from trials
 with both arms (as the grid's models), complete in the unit's variables.
 """
 
@@ -21,12 +22,12 @@ from ..errors import IpdmaError
 from ._plan import AnalysisPlan
 from ._predict import iecv
 from ._spec import BASELINE_OF
-from ._splines import spline_interaction
+from ._splines import SplineInteraction, spline_interaction
 from ._window import WindowArrays
 
 __all__ = ["Unit", "cell_frame", "prediction_modifiers", "run_unit", "units"]
 
-CONTINUOUS_OUTCOMES = ("pain", "function")
+OUTCOMES = ("pain", "function", "recovery")
 _FALLBACK = 3
 MIN_TRIALS = 5  # trials (both arms, complete data) an effect model is cross-validated over
 _HISTOGRAM_BINS = 30
@@ -44,6 +45,18 @@ class Unit:
     modifiers: tuple[str, ...]
     n_knots: int = 4
     selection: str = ""
+    nagq: int = 0  # the logistic model's options (global recovery); 0 for linear models
+    random: tuple[str, ...] = ()
+    correlated: bool = False
+
+    @property
+    def family(self) -> str:
+        return "binomial" if self.outcome == "recovery" else "gaussian"
+
+    @property
+    def random_terms(self) -> tuple[str, ...]:
+        """The logistic model's random terms (the plan's ``random_binomial``)."""
+        return self.random if self.family == "binomial" else ("treatment", "baseline")
 
     @property
     def columns(self) -> list[str]:
@@ -146,17 +159,22 @@ def units(
     if frame is None:
         return []
     out: list[Unit] = []
-    outcomes = [o for o in plan.outcomes if o in CONTINUOUS_OUTCOMES and o in frame.columns]
+    outcomes = [o for o in plan.outcomes if o in OUTCOMES and o in frame.columns]
     for outcome in outcomes:
+        binary = outcome == "recovery"
+        nagq = plan.model.nagq if binary else 0
+        random = tuple(plan.model.random_binomial) if binary else ()
+        correlated = plan.model.correlated and binary
         if plan.splines:
             for name in plan.modifiers:
                 if plan.modifier_spec(name).type == "continuous" and _numeric(frame, name):
                     out.append(Unit("spline", outcome, window, comparison, (name,),
-                                    plan.spline_knots))  # fmt: skip
+                                    plan.spline_knots, "", nagq, random, correlated))  # fmt: skip
         if plan.prediction:
             cell = cell_frame(frame, comparison)
             chosen, how = prediction_modifiers(plan, important, interactions, outcome, cell)
-            out.append(Unit("prediction", outcome, window, comparison, chosen, selection=how))
+            out.append(Unit("prediction", outcome, window, comparison, chosen, 4,
+                            how, nagq, random, correlated))  # fmt: skip
     return out
 
 
@@ -174,12 +192,14 @@ def run_unit(unit: Unit, data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd
 
 def _spline(unit: Unit, data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
     (modifier,) = unit.modifiers
-    test = {**_cell(unit), "modifier": modifier,
+    scale = "log OR" if unit.family == "binomial" else "MD"
+    test = {**_cell(unit), "modifier": modifier, "scale": scale,
             "label": plan.modifier_spec(modifier).label or modifier, "n_knots": unit.n_knots}  # fmt: skip
     try:
         result = spline_interaction(
             data, modifier, outcome=unit.outcome, baseline=BASELINE_OF[unit.outcome],
-            n_knots=unit.n_knots,
+            n_knots=unit.n_knots, family=unit.family, nagq=unit.nagq or 7,
+            random=unit.random_terms, correlated=unit.correlated,
         )  # fmt: skip
     except (IpdmaError, np.linalg.LinAlgError, ValueError) as exc:
         return {"spline_tests": pd.DataFrame([{**test, "error": str(exc).splitlines()[0]}])}
@@ -191,15 +211,19 @@ def _spline(unit: Unit, data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.
     test.update(
         studies=result.studies, participants=result.participants,
         knots="; ".join(f"{k:.6g}" for k in result.knots), chi2=result.nonlinear_chi2,
-        df=result.nonlinear_df, p=result.nonlinear_p, p_two_stage=result.nonlinear_p_two_stage,
+        df=result.nonlinear_df, p=result.nonlinear_p, lr_chi2=result.lr_chi2, p_lr=result.lr_p,
+        p_two_stage=result.nonlinear_p_two_stage,
+        two_stage_studies=len(result.two_stage_trials) if result.two_stage else 0,
         linear_estimate=slope, linear_se=se, linear_ci_low=slope - _Z95 * se,
         linear_ci_high=slope + _Z95 * se,
-        linear_p=float(2 * stats.norm.sf(abs(slope / se))), error="",
+        linear_p=float(2 * stats.norm.sf(abs(slope / se))),
+        separated="; ".join(result.separated), note=_spline_note(result), error="",
     )  # fmt: skip
     curves = []
     for method, curve in (("one-stage", result.one_stage), ("two-stage", result.two_stage),
                           ("linear", result.linear)):  # fmt: skip
-        curves.append(curve.frame.assign(**_cell(unit), modifier=modifier, method=method))
+        if curve is not None:
+            curves.append(curve.frame.assign(**_cell(unit), modifier=modifier, method=method))
     low, high = curves[0]["x"].min(), curves[0]["x"].max()
     values = result.values[(result.values >= low) & (result.values <= high)]
     counts, edges = np.histogram(values, bins=np.linspace(low, high, _HISTOGRAM_BINS + 1))
@@ -212,11 +236,30 @@ def _spline(unit: Unit, data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.
     }
 
 
+def _spline_note(result: SplineInteraction) -> str:
+    """Two-stage trials left out (and why), separation and convergence, for the table."""
+    parts = []
+    if result.two_stage is None:
+        parts.append("two-stage: fewer than 3 trials could be fitted on their own")
+    if result.left_out:
+        reasons: dict[str, list[str]] = {}
+        for trial, reason in result.left_out:
+            reasons.setdefault(reason, []).append(trial)
+        parts.append("two-stage left out: " + "; ".join(
+            f"{', '.join(trials)} ({reason})" for reason, trials in reasons.items()))  # fmt: skip
+    if result.separated:
+        parts.append(f"separation in {', '.join(result.separated)} (one-stage)")
+    if not result.converged:
+        parts.append("a one-stage fit did not converge")
+    return "; ".join(parts)
+
+
 def _prediction(unit: Unit, data: pd.DataFrame) -> dict[str, pd.DataFrame]:
     row: dict[str, object] = {
         **_cell(unit),
         "modifiers": "; ".join(unit.modifiers),
         "selection": unit.selection,
+        "scale": "log OR" if unit.family == "binomial" else "MD",
     }
     if not unit.modifiers:
         row["error"] = "no modifier to predict with"
@@ -224,7 +267,9 @@ def _prediction(unit: Unit, data: pd.DataFrame) -> dict[str, pd.DataFrame]:
     baseline = BASELINE_OF[unit.outcome]
     complete = data[unit.columns].dropna()
     try:
-        result = iecv(complete, unit.modifiers, outcome=unit.outcome, baseline=baseline)
+        result = iecv(complete, unit.modifiers, outcome=unit.outcome, baseline=baseline,
+                      family=unit.family, nagq=unit.nagq or 7, random=unit.random_terms,
+                      correlated=unit.correlated)  # fmt: skip
     except (IpdmaError, np.linalg.LinAlgError, ValueError) as exc:
         row["error"] = str(exc).splitlines()[0]
         return {"prediction": pd.DataFrame([row])}

@@ -21,6 +21,15 @@ calibration slope for benefit is ``s`` in ``y = a + b base + c d_hat + treat (c0
 < 1 = too extreme); the slopes are pooled by DerSimonian-Laird. The c-for-benefit (van Klaveren et al. 2018, J Clin Epidemiol 94:59) pairs each treated
 participant with the comparison participant of the nearest predicted effect (by rank), and is
 the concordance between the pairs' predicted and observed effects (y_treated - y_comparison).
+
+Global recovery (``family="binomial"``): the logistic effect model of
+:mod:`ipdma.analysis._predict_logistic`; the predicted effect is a log odds ratio (with the
+odds ratio and, given the baseline value, the risk difference). In the cross-validation the
+calibration slope for benefit is ``s`` in the logistic regression ``logit P(y = 1) = a +
+b base + c d_hat + treat (c0 + s d_hat)`` in the left-out trial (``d_hat`` the predicted log
+odds ratio), and the c-for-benefit matches pairs on the predicted risk difference (absolute
+benefit, as van Klaveren et al. define it for binary outcomes) and compares it with the
+pair's observed benefit, recovered(exercise) - recovered(comparison), in {-1, 0, 1}.
 """
 
 from __future__ import annotations
@@ -32,7 +41,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import InputError, ModelError
+from ..errors import InputError, ModelError, SpecError
+from ._benefit import _c_for_benefit, _calibration_slope, calibration_groups
+from ._predict_logistic import (
+    benefit_slope_logistic,
+    fit_logistic,
+    risk_columns,
+)
 
 _MIN_PER_ARM = 5  # a left-out trial needs this many participants per arm to be assessed
 
@@ -48,7 +63,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class EffectModel:
-    """A fitted effect model: ``theta``, ``gamma`` (by modifier), their covariance, tau^2."""
+    """A fitted effect model: ``theta``, ``gamma`` (by modifier), their covariance, tau^2.
+
+    ``family`` is ``gaussian`` (effects are mean differences) or ``binomial`` (log odds
+    ratios); a logistic model also keeps the name of the ``baseline`` column, the average
+    of the trials' mean baselines, and the control-arm linear predictor's coefficients
+    (``linear_predictor``: the mean trial intercept, baseline and modifier main effects)
+    with their joint covariance with the effect coefficients (``joint_vcov``), for the
+    risk difference (:mod:`ipdma.analysis._predict_logistic`)."""
 
     modifiers: tuple[str, ...]
     centre: pd.Series
@@ -57,6 +79,16 @@ class EffectModel:
     tau2: float
     df: float
     n_trials: int
+    family: str = "gaussian"
+    baseline: str = ""
+    baseline_centre: float = float("nan")
+    linear_predictor: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    joint_vcov: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def scale(self) -> str:
+        """``"MD"`` or ``"log OR"``."""
+        return "log OR" if self.family == "binomial" else "MD"
 
 
 def _prepare(data, modifiers, outcome, baseline, treatment, trial):
@@ -75,12 +107,27 @@ def fit_effect_model(
     baseline: str = "base",
     treatment: str = "treat",
     trial: str = "trial",
+    family: str = "gaussian",
+    nagq: int = 7,
+    random: tuple[str, ...] = ("treatment", "baseline"),
+    correlated: bool = False,
 ) -> EffectModel:
-    """Fit the one-stage effect model of the module docstring (:func:`ipdma.mixed`)."""
+    """Fit the one-stage effect model of the module docstring (:func:`ipdma.mixed`).
+
+    ``family="binomial"``: the logistic effect model for a 0/1 outcome, with the grid's
+    ``nagq``, random terms (``random_binomial``) and ``correlated`` options
+    (:mod:`ipdma.analysis._predict_logistic`).
+    """
     from ..models import mixed
 
     modifiers = tuple(modifiers)
     frame = _prepare(data, modifiers, outcome, baseline, treatment, trial)
+    if family not in ("gaussian", "binomial"):
+        raise SpecError(f"family must be 'gaussian' or 'binomial', got {family!r}")
+    if family == "binomial":
+        _check_binary(frame, outcome)
+        return fit_logistic(frame, modifiers, (outcome, baseline, treatment, trial), nagq=nagq,
+                            random=random, correlated=correlated)  # fmt: skip
     model = pd.DataFrame({
         "y": frame[outcome].astype(float), "base": frame[baseline].astype(float),
         "treat": frame[treatment].astype(float), "trial": frame[trial].astype(str),
@@ -117,7 +164,13 @@ def fit_effect_model(
 
 def predict_effect(model: EffectModel, profiles: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Predicted effect of exercise vs comparison for each row of ``profiles`` (one column per
-    modifier): ``estimate, se, ci_low, ci_high, pi_low, pi_high`` (see the module docstring)."""
+    modifier): ``estimate, se, ci_low, ci_high, pi_low, pi_high`` (see the module docstring;
+    a mean difference, or for a logistic model a log odds ratio).
+
+    A logistic model adds ``odds_ratio, or_ci_low, or_ci_high, or_pi_low, or_pi_high`` and
+    the risks ``risk_comparison, risk_exercise, risk_difference, rd_ci_low, rd_ci_high,
+    rd_pi_low, rd_pi_high`` (missing unless ``profiles`` has the baseline column; see
+    :mod:`ipdma.analysis._predict_logistic`)."""
     missing = [m for m in model.modifiers if m not in profiles.columns]
     if missing:
         raise InputError(
@@ -127,22 +180,7 @@ def predict_effect(model: EffectModel, profiles: pd.DataFrame, level: float = 0.
         )
     values = pd.DataFrame(index=profiles.index)
     for name in model.modifiers:
-        numbers = pd.to_numeric(profiles[name], errors="coerce")
-        wrong = numbers.isna() & profiles[name].notna()
-        if wrong.any():
-            row = int(np.flatnonzero(wrong.to_numpy())[0])
-            raise InputError(
-                f"profile row {row + 1}: {name} = {profiles[name].iloc[row]!r} is not a number",
-                variable=name,
-                row=row + 1,
-                value=profiles[name].iloc[row],
-                hint="give modifier values as numbers (binary modifiers as 0/1)",
-            )
-        values[name] = numbers.astype(float)
-    bad = values.isna().any(axis=1)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"profile row {row + 1} has a missing modifier value", row=row + 1)
+        values[name] = _numbers(profiles, name)
     c = np.column_stack([np.ones(len(values)), (values - model.centre).to_numpy()])
     estimate = c @ model.coefficients.to_numpy()
     se = np.sqrt(np.einsum("ij,jk,ik->i", c, model.vcov.to_numpy(), c))
@@ -150,7 +188,7 @@ def predict_effect(model: EffectModel, profiles: pd.DataFrame, level: float = 0.
     q_ci = stats.t.ppf(quantile, model.df) if np.isfinite(model.df) else stats.norm.ppf(quantile)
     q_pi = stats.t.ppf(quantile, max(model.n_trials - 2, 1))
     pi_se = np.sqrt(se**2 + model.tau2)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "estimate": estimate,
             "se": se,
@@ -161,6 +199,50 @@ def predict_effect(model: EffectModel, profiles: pd.DataFrame, level: float = 0.
         },
         index=profiles.index,
     )
+    if model.family != "binomial":
+        return out
+    base = None
+    if model.baseline in profiles.columns:
+        base = _numbers(profiles, model.baseline).to_numpy(float)
+    return out.assign(**risk_columns(model, values, base, level))
+
+
+def _numbers(profiles: pd.DataFrame, name: str) -> pd.Series:
+    """A profile column as floats; a non-number or a missing value is a clear error."""
+    numbers = pd.to_numeric(profiles[name], errors="coerce")
+    wrong = numbers.isna() & profiles[name].notna()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong.to_numpy())[0])
+        raise InputError(
+            f"profile row {row + 1}: {name} = {profiles[name].iloc[row]!r} is not a number",
+            variable=name,
+            row=row + 1,
+            value=profiles[name].iloc[row],
+            hint="give modifier values as numbers (binary modifiers as 0/1)",
+        )
+    if numbers.isna().any():
+        row = int(np.flatnonzero(numbers.isna().to_numpy())[0])
+        raise InputError(
+            f"profile row {row + 1} has a missing value of {name}",
+            variable=name,
+            row=row + 1,
+            hint="give every profile a value of each modifier (and of the baseline, if given)",
+        )
+    return numbers.astype(float)
+
+
+def _check_binary(frame: pd.DataFrame, outcome: str) -> None:
+    values = pd.to_numeric(frame[outcome], errors="coerce")
+    bad = ~values.isin([0, 1])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"the outcome {outcome!r} of a logistic effect model must be 0/1, found "
+            f"{frame[outcome].iloc[row]!r}",
+            variable=outcome,
+            value=frame[outcome].iloc[row],
+            hint="code the outcome as 1 = recovered, 0 = not",
+        )
 
 
 @dataclass(frozen=True)
@@ -174,76 +256,18 @@ class BenefitCalibration:
     quantiles of their predicted effect into ``n_groups`` groups, per group ``group, n,
     predicted`` (mean predicted effect) and ``observed, observed_se, ci_low, ci_high`` (the
     treatment effect in the group by least squares of y on trial intercepts, baseline and
-    treatment, normal 95% CI)."""
+    treatment, normal 95% CI; for a logistic model the log odds ratio by logistic regression,
+    the predicted effect the mean predicted log odds ratio).
+
+    ``scale``: ``"MD"`` or ``"log OR"`` (the scale of the slopes' predicted effects and of
+    the groups)."""
 
     trials: pd.DataFrame
     slope: float
     slope_ci: tuple[float, float]
     c_benefit: float
     groups: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def _calibration_slope(y, base, treat, predicted) -> tuple[float, float]:
-    x = np.column_stack([np.ones_like(y), base, predicted, treat, treat * predicted])
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    resid = y - x @ coef
-    s2 = float(resid @ resid) / (len(y) - x.shape[1])
-    cov = s2 * np.linalg.pinv(x.T @ x)
-    return float(coef[4]), float(np.sqrt(cov[4, 4]))
-
-
-def _c_for_benefit(y, treat, predicted) -> float:
-    """Pairs matched on the rank of predicted effect; concordance of pair predicted vs
-    observed effects (ties in observed effect skipped, ties in prediction count 1/2)."""
-    treated = np.flatnonzero(treat == 1)
-    control = np.flatnonzero(treat == 0)
-    m = min(len(treated), len(control))
-    treated = treated[np.argsort(predicted[treated], kind="stable")]
-    control = control[np.argsort(predicted[control], kind="stable")]
-    # take m evenly spread units of the larger arm so both sides span the prediction range
-    treated = treated[np.linspace(0, len(treated) - 1, m).round().astype(int)]
-    control = control[np.linspace(0, len(control) - 1, m).round().astype(int)]
-    pred = (predicted[treated] + predicted[control]) / 2
-    observed = y[treated] - y[control]
-    dp = pred[:, None] - pred[None, :]
-    do = observed[:, None] - observed[None, :]
-    upper = np.triu(np.ones((m, m), dtype=bool), 1) & (do != 0)
-    concordant = ((np.sign(dp) == np.sign(do)) & (dp != 0) & upper).sum()
-    tied = ((dp == 0) & upper).sum()
-    return float((concordant + 0.5 * tied) / upper.sum())
-
-
-def calibration_groups(
-    y: np.ndarray,
-    base: np.ndarray,
-    treat: np.ndarray,
-    trial: np.ndarray,
-    predicted: np.ndarray,
-    n_groups: int = 5,
-) -> pd.DataFrame:
-    """Observed vs mean predicted effect in groups of predicted effect (see
-    :class:`BenefitCalibration`); a group where the effect is not estimable gets NaN."""
-    edges = np.quantile(predicted, np.linspace(0, 1, n_groups + 1))
-    group = np.clip(np.searchsorted(edges, predicted, side="right") - 1, 0, n_groups - 1)
-    q = stats.norm.ppf(0.975)
-    rows = []
-    for g in range(n_groups):
-        chosen = group == g
-        estimate = se = np.nan
-        levels, codes = np.unique(trial[chosen], return_inverse=True)
-        dummies = np.eye(len(levels))[codes]
-        x = np.column_stack([dummies, base[chosen], treat[chosen]])
-        n = int(chosen.sum())
-        if n > x.shape[1] + 2 and np.linalg.matrix_rank(x) == x.shape[1]:
-            coef, *_ = np.linalg.lstsq(x, y[chosen], rcond=None)
-            resid = y[chosen] - x @ coef
-            s2 = float(resid @ resid) / (n - x.shape[1])
-            estimate = float(coef[-1])
-            se = float(np.sqrt(s2 * np.linalg.inv(x.T @ x)[-1, -1]))
-        mean = float(predicted[chosen].mean()) if n else np.nan
-        rows.append((g + 1, n, mean, estimate, se, estimate - q * se, estimate + q * se))
-    columns = ["group", "n", "predicted", "observed", "observed_se", "ci_low", "ci_high"]
-    return pd.DataFrame(rows, columns=columns)
+    scale: str = "MD"
 
 
 def iecv(
@@ -255,8 +279,13 @@ def iecv(
     treatment: str = "treat",
     trial: str = "trial",
     n_groups: int = 5,
+    family: str = "gaussian",
+    nagq: int = 7,
+    random: tuple[str, ...] = ("treatment", "baseline"),
+    correlated: bool = False,
 ) -> BenefitCalibration:
-    """Internal-external cross-validation of the effect model (leave one trial out)."""
+    """Internal-external cross-validation of the effect model (leave one trial out); for
+    ``family="binomial"`` of the logistic effect model (module docstring)."""
     from ..meta._tau2 import tau2_estimate
 
     frame = _prepare(data, list(modifiers), outcome, baseline, treatment, trial)
@@ -268,23 +297,32 @@ def iecv(
     for level in levels:
         held = frame[trial] == level
         model = fit_effect_model(frame[~held], modifiers, outcome=outcome, baseline=baseline,
-                                 treatment=treatment, trial=trial)  # fmt: skip
+                                 treatment=treatment, trial=trial, family=family, nagq=nagq,
+                                 random=random, correlated=correlated)  # fmt: skip
         part = frame[held]
-        predicted = predict_effect(model, part)["estimate"].to_numpy()
+        prediction = predict_effect(model, part)
+        predicted = prediction["estimate"].to_numpy()
+        # the c-for-benefit ranks absolute benefit: the risk difference for a binary outcome
+        benefit = prediction["risk_difference" if family == "binomial" else "estimate"]
         everyone[held.to_numpy()] = predicted
         y = part[outcome].to_numpy(float)
         treat = part[treatment].to_numpy(float)
         arms = min(int((treat == 1).sum()), int((treat == 0).sum()))
         x = np.column_stack([np.ones_like(y), part[baseline], predicted, treat, treat * predicted])
+        if family == "binomial":  # the main term of d_hat may be dropped (aliased with base)
+            x = x[:, [0, 3, 4]]
         if arms < _MIN_PER_ARM or np.linalg.matrix_rank(x) < x.shape[1]:
             # the left-out trial cannot show a difference in benefit (one arm, or no spread
             # of predicted benefit in it): no slope, no c-for-benefit
             rows.append((str(level), int(held.sum()), np.nan, np.nan, np.nan))
             continue
-        slope, se = _calibration_slope(y, part[baseline].to_numpy(float), treat, predicted)
-        rows.append((str(level), int(held.sum()), slope, se, _c_for_benefit(y, treat, predicted)))
+        slope_of = benefit_slope_logistic if family == "binomial" else _calibration_slope
+        slope, se = slope_of(y, part[baseline].to_numpy(float), treat, predicted)
+        c_benefit = _c_for_benefit(y, treat, benefit.to_numpy(float))
+        rows.append((str(level), int(held.sum()), slope, se, c_benefit))
     trials = pd.DataFrame(rows, columns=["trial", "n", "slope", "slope_se", "c_benefit"])
-    usable = trials.dropna()
+    usable = trials.dropna(subset=["slope", "slope_se"])
+    ranked = trials.dropna(subset=["c_benefit"])
     if len(usable) < 2:
         raise ModelError(
             "internal-external cross-validation: fewer than 2 left-out trials have both arms "
@@ -300,7 +338,9 @@ def iecv(
         trials=trials,
         slope=pooled,
         slope_ci=(pooled - q * se, pooled + q * se),
-        c_benefit=float(np.average(usable["c_benefit"], weights=usable["n"])),
+        c_benefit=float(np.average(ranked["c_benefit"], weights=ranked["n"]))
+        if len(ranked)
+        else float("nan"),
         groups=calibration_groups(
             frame[outcome].to_numpy(float),
             frame[baseline].to_numpy(float),
@@ -308,5 +348,7 @@ def iecv(
             frame[trial].astype(str).to_numpy(),
             everyone,
             n_groups,
+            family,
         ),
+        scale="log OR" if family == "binomial" else "MD",
     )

@@ -31,7 +31,7 @@ import numpy as np
 
 from ._design import PreparedModel
 
-__all__ = ["separated_trials", "separation_note"]
+__all__ = ["separated_in", "separated_trials", "separation_note"]
 
 _RANDOM = re.compile(r"\(([^()|]*)\|\|?[^()]*\)")
 
@@ -53,13 +53,18 @@ def separated_trials(prepared: PreparedModel) -> tuple[str, ...]:
     columns (intercept and random effects) in a logistic model; empty for linear models."""
     if prepared.family != "binomial":
         return ()
-    from ..models._logistic_design import detect_separation
-
     data = prepared.data
     columns = _trial_columns(prepared)
-    y_all = data["y"].to_numpy(float)
-    trial_all = data["trial"].astype(str).to_numpy()
     values = data[columns].to_numpy(float) if columns else np.empty((len(data), 0))
+    return separated_in(data["y"].to_numpy(float), data["trial"].astype(str).to_numpy(), values)
+
+
+def separated_in(y_all: np.ndarray, trial_all: np.ndarray, values: np.ndarray) -> tuple[str, ...]:
+    """The trials (sorted ids) whose own rows separate the 0/1 outcome ``y_all`` on an
+    intercept and the columns ``values`` (the trial's own parameters; see the module
+    docstring). A trial whose outcome does not vary is not counted."""
+    from ..models._logistic_design import detect_separation
+
     found = []
     for trial in sorted(set(trial_all)):
         rows = trial_all == trial

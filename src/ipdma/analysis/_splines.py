@@ -1,42 +1,55 @@
 """Non-linear treatment-covariate interactions: restricted cubic splines (Riley et al. 2020).
 
-The treatment effect as a smooth function of a continuous modifier ``x``::
+The treatment effect as a smooth function of a continuous modifier ``x``; linear (pain,
+function; REML)::
 
     y_ij = alpha_i + beta_b base_ij + sum_m delta_m Bc_mij + treat_ij (theta + u_i)
-           + sum_m gamma_m treat_ij Bc_mij + e_ij
+           + sum_m gamma_m treat_ij Bc_mij + e_ij,                u_i ~ N(0, tau^2)
+
+and logistic (global recovery; ML by adaptive Gauss-Hermite quadrature), with the grid's
+structure for logistic interaction models (the paper's: stratified intercepts, random
+treatment effect and random baseline slope, the baseline centred within trial)::
+
+    logit P(y_ij = 1) = alpha_i + (beta_b + v_i) c(base_ij) + sum_m delta_m Bc_mij
+                        + treat_ij (theta + u_i) + sum_m gamma_m treat_ij Bc_mij
 
 ``B_m(x)`` is Harrell's restricted cubic spline basis (``B_1(x) = x``, then k - 2 non-linear
 terms; linear beyond the outer knots) with **knots common to all trials** at Harrell's default
 quantiles of the pooled ``x`` (k = 4: 5, 35, 65, 95%), and ``Bc = B - mean_i(B)`` is centred
 **within trial**, so that the interaction is estimated from within-trial information only (no
 ecological bias; the across-trial part is absorbed by the trial intercepts and ``theta``).
-The effect at ``x`` is ``theta + gamma' (B(x) - Bbar)``, ``Bbar`` the average of the trials'
-means of ``B``.
+The effect at ``x`` is ``theta + gamma' (B(x) - Bbar)`` (a mean difference, or a log odds
+ratio for a typical trial, random effects at 0), ``Bbar`` the average of the trials' means of
+``B``. When the modifier is the outcome's baseline value, ``B_1`` is the baseline term.
 
-One stage: the model above by :func:`ipdma.mixed` (REML; random treatment effect by trial).
-Two stage: per trial ordinary least squares of the same model without random effects, then a
-multivariate random-effects meta-analysis of the trials' ``(theta_i, gamma_i)`` by the method
-of moments (Jackson, White & Thompson 2010, Stat Med 29:1282: Q = sum W_i (y_i - ybar)(y_i -
-ybar)' matched to its expectation, linear in the between-trial covariance Psi, solved by least
-squares and truncated to the positive semi-definite cone). Non-linearity: Wald chi-square test
-that the k - 2 non-linear gamma's are jointly zero.
+One stage: the models above by :func:`ipdma.mixed`. Two stage: each trial's own regression
+of the same model without random effects (least squares or logistic), then a multivariate
+random-effects meta-analysis of the trials' ``(theta_i, gamma_i)`` by the method of moments
+(:mod:`ipdma.analysis._splines_two_stage`; trials whose own logistic fit separates are left
+out with their reason). Non-linearity: Wald chi-square test that the k - 2 non-linear
+gamma's are jointly zero; for the logistic model also the likelihood-ratio test against the
+same model with the linear interaction only (both ML fits).
 """
 
 from __future__ import annotations
 
-import warnings
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import ModelError
+from ..errors import InputError, ModelError, SpecError
+from ._separation import separated_in
+from ._splines_models import centred_within, fit_one_stage
+from ._splines_two_stage import multivariate_mm, per_trial
 
 __all__ = [
     "HARRELL_QUANTILES",
     "SplineInteraction",
     "harrell_knots",
+    "multivariate_mm",
     "rcs_basis",
     "spline_interaction",
 ]
@@ -108,8 +121,11 @@ class SplineInteraction:
     ----------
     modifier, knots, centre
         The modifier's name, the common knots, and ``Bbar`` (where the effect is ``theta``).
+    scale
+        ``"MD"`` (linear model) or ``"log OR"`` (logistic model): the scale of the curves.
     one_stage, two_stage : EffectCurve
-        Effect curves with pointwise 95% intervals (z) on the ``grid`` of modifier values.
+        Effect curves with pointwise 95% intervals (z) on the ``grid`` of modifier values;
+        ``two_stage`` is None when fewer than 3 trials could be fitted on their own.
     linear : EffectCurve
         The linear interaction's effect (the same model with ``B_1`` only), for overlay.
     coefficients : DataFrame
@@ -117,21 +133,30 @@ class SplineInteraction:
         the linear interaction's ``treat`` and ``ts1`` (method ``linear``).
     nonlinear_chi2, nonlinear_df, nonlinear_p
         One-stage Wald test that the non-linear gamma's are jointly zero.
+    lr_chi2, lr_p
+        Logistic model: the likelihood-ratio test of the same hypothesis (NaN for linear).
     nonlinear_p_two_stage
-        The same test on the two-stage pooled coefficients.
+        The Wald test on the two-stage pooled coefficients (NaN without a two-stage fit).
     psi
         Between-trial covariance of (theta_i, gamma_i) from the method of moments.
     values
         The modifier's observed values (for the distribution beneath the plot).
     studies, participants
         Trials and participants in the one-stage model.
+    two_stage_trials, left_out
+        The trials pooled in the two-stage analysis; ``(trial, reason)`` of those left out.
+    separated
+        Logistic model: trials whose own data separate the outcome on their trial-specific
+        columns (intercept, random effects; :mod:`ipdma.analysis._separation`).
+    converged, messages
+        Whether every one-stage fit converged; the fits' warnings.
     """
 
     modifier: str
     knots: np.ndarray
     centre: np.ndarray
     one_stage: EffectCurve
-    two_stage: EffectCurve
+    two_stage: EffectCurve | None
     linear: EffectCurve
     coefficients: pd.DataFrame
     nonlinear_chi2: float
@@ -142,6 +167,14 @@ class SplineInteraction:
     values: np.ndarray
     studies: int = 0
     participants: int = 0
+    scale: str = "MD"
+    lr_chi2: float = math.nan
+    lr_p: float = math.nan
+    two_stage_trials: tuple[str, ...] = ()
+    left_out: tuple[tuple[str, str], ...] = ()
+    separated: tuple[str, ...] = ()
+    converged: bool = True
+    messages: tuple[str, ...] = ()
 
 
 def _curve(grid: np.ndarray, rows: np.ndarray, beta: np.ndarray, vcov: np.ndarray) -> EffectCurve:
@@ -166,80 +199,53 @@ def _within_trial_centred(basis: np.ndarray, trial: np.ndarray) -> tuple[np.ndar
     return basis - means, centre
 
 
-def _per_trial(
-    y: np.ndarray,
-    base: np.ndarray | None,
-    treat: np.ndarray,
+def _model_frame(
+    frame: pd.DataFrame,
+    columns: tuple[str, str, str, str],
     centred: np.ndarray,
-    trial: np.ndarray,
-) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """OLS per trial of y on 1, base, Bc, treat, treat Bc: (theta_i, gamma_i) and covariance
-    (``base`` None when the modifier is the baseline value itself: ``B_1`` is then it)."""
-    estimates, covariances, used = [], [], []
+    family: str,
+) -> pd.DataFrame:
+    outcome, baseline, treatment, trial = columns
     m = centred.shape[1]
-    for level in pd.unique(trial):
-        rows = trial == level
-        t = treat[rows]
-        if t.min() == t.max():
-            continue
-        bc = centred[rows]
-        lead = [np.ones(rows.sum())] + ([] if base is None else [base[rows]])
-        x = np.column_stack([*lead, bc, t, t[:, None] * bc])
-        if rows.sum() <= x.shape[1] + 2 or np.linalg.matrix_rank(x) < x.shape[1]:
-            continue
-        coef, *_ = np.linalg.lstsq(x, y[rows], rcond=None)
-        resid = y[rows] - x @ coef
-        s2 = float(resid @ resid) / (rows.sum() - x.shape[1])
-        cov = s2 * np.linalg.inv(x.T @ x)
-        keep = np.arange(len(lead) + m, len(lead) + 2 * m + 1)
-        estimates.append(coef[keep])
-        covariances.append(cov[np.ix_(keep, keep)])
-        used.append(str(level))
-    return estimates, covariances, used
+    names = [f"s{j + 1}" for j in range(m)]
+    model = pd.DataFrame(centred, columns=names)
+    model["y"] = frame[outcome].to_numpy(float)
+    trial_ids = frame[trial].astype(str).to_numpy()
+    base = frame[baseline].to_numpy(float)
+    model["base"] = centred_within(base, trial_ids) if family == "binomial" else base
+    model["treat"] = frame[treatment].to_numpy(float)
+    model["trial"] = trial_ids
+    for name in names:
+        model[f"t{name}"] = model["treat"] * model[name]
+    return model
 
 
-def multivariate_mm(
-    estimates: list[np.ndarray], covariances: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Multivariate random-effects meta-analysis, method of moments (Jackson et al. 2010).
-
-    ``Q = sum_i W_i (y_i - ybar)(y_i - ybar)'`` with ``W_i = S_i^-1`` and ``ybar`` the fixed-
-    effect mean; ``E[Q] = sum_i W_i sum_j M_ij (S_j + Psi) M_ij'`` with ``M_ij = 1{i=j} I -
-    W^-1 W_j`` is linear in Psi: the symmetric Psi matching Q in least squares, with negative
-    eigenvalues set to 0. Returns (pooled mean, its covariance, Psi).
-    """
-    y = np.asarray(estimates)
-    s = np.asarray(covariances)
-    n, p = y.shape
-    w = np.linalg.inv(s)
-    w_sum_inv = np.linalg.inv(w.sum(0))
-    ybar = w_sum_inv @ np.einsum("iab,ib->a", w, y)
-    dev = y - ybar
-    q = np.einsum("iab,ib,ic->ac", w, dev, dev)
-    eye = np.eye(p)
-    m = np.array([[(eye if i == j else 0) - w_sum_inv @ w[j] for j in range(n)] for i in range(n)])
-
-    def expected(psi: np.ndarray, with_s: bool) -> np.ndarray:
-        inner = (s if with_s else 0) + psi
-        return np.einsum("iab,ijbc,jcd,ijed->ae", w, m, np.broadcast_to(inner, (n, p, p)), m)
-
-    pairs = [(a, b) for a in range(p) for b in range(a, p)]
-    design = []
-    for a, b in pairs:
-        e = np.zeros((p, p))
-        e[a, b] = e[b, a] = 1.0
-        design.append(expected(e, with_s=False).ravel())
-    target = (q - expected(np.zeros((p, p)), with_s=True)).ravel()
-    solution, *_ = np.linalg.lstsq(np.array(design).T, target, rcond=None)
-    psi = np.zeros((p, p))
-    for (a, b), value in zip(pairs, solution, strict=True):
-        psi[a, b] = psi[b, a] = value
-    values, vectors = np.linalg.eigh(psi)
-    psi = (vectors * np.clip(values, 0, None)) @ vectors.T
-    w_re = np.linalg.inv(s + psi)
-    vcov = np.linalg.inv(w_re.sum(0))
-    mean = vcov @ np.einsum("iab,ib->a", w_re, y)
-    return mean, vcov, psi
+def _check(
+    data: pd.DataFrame, columns: list[str], family: str, names: tuple[str, str, str]
+) -> None:
+    """The family is known, the columns exist, treatment (and a binomial outcome) are 0/1."""
+    outcome, treatment, trial = names
+    if family not in ("gaussian", "binomial"):
+        raise SpecError(f"family must be 'gaussian' or 'binomial', got {family!r}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ModelError(f"spline interaction: no column {missing[0]!r} in the data")
+    complete = data[columns].notna().all(axis=1).to_numpy()
+    checked = [(treatment, "treatment")] + ([(outcome, "outcome")] if family == "binomial" else [])
+    for name, what in checked:
+        values = pd.to_numeric(data[name], errors="coerce")
+        bad = complete & ~values.isin([0, 1]).to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            value = data[name].iloc[row]
+            raise InputError(
+                f"spline interaction: the {what} {name!r} must be 0/1, found {value!r}",
+                trial=str(data[trial].iloc[row]),
+                variable=name,
+                row=row + 1,
+                value=value,
+                hint=f"code the {what} as 0/1",
+            )
 
 
 def spline_interaction(
@@ -252,93 +258,69 @@ def spline_interaction(
     trial: str = "trial",
     n_knots: int = 4,
     grid_size: int = 60,
+    family: str = "gaussian",
+    nagq: int = 7,
+    random: tuple[str, ...] = ("treatment", "baseline"),
+    correlated: bool = False,
 ) -> SplineInteraction:
     """Fit a restricted-cubic-spline treatment-by-modifier interaction one- and two-stage.
 
-    ``data`` has one row per participant with the named columns (a 0/1 ``treatment``);
-    rows with a missing value in any of them are dropped. See the module docstring. When
-    the modifier is the outcome's baseline value, the spline's main effects replace the
-    baseline term (``B_1`` is the baseline value).
+    ``data`` has one row per participant with the named columns (a 0/1 ``treatment``; for
+    ``family="binomial"`` a 0/1 ``outcome``); rows with a missing value in any of them are
+    dropped. See the module docstring. ``nagq``, ``random`` (``"treatment"``,
+    ``"baseline"``) and ``correlated`` set the logistic model's quadrature and random
+    effects (the grid's ``[analysis.model]`` options ``nagq``, ``random_binomial``,
+    ``correlated``); the linear model has a random treatment effect.
     """
-    from ..models import mixed
-
     columns = list(dict.fromkeys([outcome, baseline, treatment, trial, modifier]))
+    _check(data, columns, family, (outcome, treatment, trial))
     same = modifier == baseline
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ModelError(f"spline interaction: no column {missing[0]!r} in the data")
     frame = data[columns].dropna().sort_values(trial, kind="stable").reset_index(drop=True)
     x = frame[modifier].to_numpy(float)
     knots = harrell_knots(x, n_knots)
     trial_ids = frame[trial].astype(str).to_numpy()
     centred, centre = _within_trial_centred(rcs_basis(x, knots), trial_ids)
     m = centred.shape[1]
-    names = [f"s{j + 1}" for j in range(m)]
-    model = pd.DataFrame(centred, columns=names)
-    model["y"] = frame[outcome].to_numpy(float)
-    model["base"] = frame[baseline].to_numpy(float)
-    model["treat"] = frame[treatment].to_numpy(float)
-    model["trial"] = trial_ids
-    for name in names:
-        model[f"t{name}"] = model["treat"] * model[name]
-    interaction = [f"t{name}" for name in names]
-    base_term = "" if same else "base + "
-    formula = (
-        f"y ~ 0 + C(trial) + {base_term}{' + '.join(names)} + treat + {' + '.join(interaction)}"
-        " + (0 + treat | trial)"
-    )
-    linear_formula = f"y ~ 0 + C(trial) + {base_term}s1 + treat + ts1 + (0 + treat | trial)"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = mixed(formula, model)
-        linear = mixed(linear_formula, model[["y", "base", "s1", "treat", "ts1", "trial"]])
-    terms = ["treat", *interaction]
-    beta = fit.fixef[terms].to_numpy()
-    vcov = fit.vcov.loc[terms, terms].to_numpy()
-
+    model = _model_frame(frame, (outcome, baseline, treatment, trial), centred, family)
+    one = fit_one_stage(model, m, same=same, family=family, nagq=nagq, random=random,
+                        correlated=correlated)  # fmt: skip
     low, high = np.quantile(x, [0.01, 0.99])
     grid = np.linspace(float(low), float(high), grid_size)
     rows = np.column_stack([np.ones(grid_size), rcs_basis(grid, knots) - centre])
-    one_stage = _curve(grid, rows, beta, vcov)
-    lin_terms = ["treat", "ts1"]
-    linear_curve = _curve(
-        grid,
-        rows[:, :2],
-        linear.fixef[lin_terms].to_numpy(),
-        linear.vcov.loc[lin_terms, lin_terms].to_numpy(),
-    )
-    chi2, p = _wald(beta[2:], vcov[2:, 2:])
-
-    estimates, covariances, used = _per_trial(
+    chi2, p = _wald(one.beta[2:], one.vcov[2:, 2:])
+    stage1 = per_trial(
         model["y"].to_numpy(), None if same else model["base"].to_numpy(),
-        model["treat"].to_numpy(), centred, trial_ids,
+        model["treat"].to_numpy(), centred, trial_ids, family,
     )  # fmt: skip
-    if len(used) < 3:
-        raise ModelError(
-            f"two-stage spline interaction for {modifier!r}: fewer than 3 trials can be fitted "
-            "on their own",
-            variable=modifier,
-        )
-    mean, mean_vcov, psi = multivariate_mm(estimates, covariances)
-    two_stage = _curve(grid, rows, mean, mean_vcov)
-    _, p_two = _wald(mean[2:], mean_vcov[2:, 2:])
-    lin_beta = linear.fixef[lin_terms].to_numpy()
-    lin_se = np.sqrt(np.diag(linear.vcov.loc[lin_terms, lin_terms].to_numpy()))
+    two_stage, p_two = None, math.nan
+    mean = np.full(m + 1, math.nan)
+    mean_vcov = psi = np.full((m + 1, m + 1), math.nan)
+    if len(stage1.used) >= 3:
+        mean, mean_vcov, psi = multivariate_mm(stage1.estimates, stage1.covariances)
+        two_stage = _curve(grid, rows, mean, mean_vcov)
+        _, p_two = _wald(mean[2:], mean_vcov[2:, 2:])
+    interaction = [f"ts{j + 1}" for j in range(m)]
+    lin_terms = ["treat", "ts1"]
     coefficients = pd.DataFrame(
         {
             "method": ["one-stage"] * (m + 1) + ["two-stage"] * (m + 1) + ["linear"] * 2,
             "term": ["treat", *interaction] * 2 + lin_terms,
-            "estimate": np.concatenate([beta, mean, lin_beta]),
-            "se": np.concatenate([np.sqrt(np.diag(vcov)), np.sqrt(np.diag(mean_vcov)), lin_se]),
+            "estimate": np.concatenate([one.beta, mean, one.linear_beta]),
+            "se": np.sqrt(np.concatenate([np.diag(one.vcov), np.diag(mean_vcov),
+                                          np.diag(one.linear_vcov)])),
         }
-    )
+    )  # fmt: skip
+    separated: tuple[str, ...] = ()
+    if family == "binomial":
+        own = [c for c, r in (("treat", "treatment"), ("base", "baseline")) if r in random]
+        separated = separated_in(model["y"].to_numpy(float), trial_ids, model[own].to_numpy(float))
     return SplineInteraction(
         modifier=modifier,
         knots=knots,
         centre=centre,
-        one_stage=one_stage,
+        one_stage=_curve(grid, rows, one.beta, one.vcov),
         two_stage=two_stage,
-        linear=linear_curve,
+        linear=_curve(grid, rows[:, :2], one.linear_beta, one.linear_vcov),
         coefficients=coefficients,
         nonlinear_chi2=chi2,
         nonlinear_df=m - 1,
@@ -346,6 +328,14 @@ def spline_interaction(
         nonlinear_p_two_stage=p_two,
         psi=psi,
         values=x,
-        studies=int(fit.ngroups),
+        studies=one.studies,
         participants=len(frame),
+        scale="log OR" if family == "binomial" else "MD",
+        lr_chi2=one.lr_chi2,
+        lr_p=one.lr_p,
+        two_stage_trials=stage1.used,
+        left_out=stage1.left_out,
+        separated=separated,
+        converged=one.converged,
+        messages=one.messages,
     )

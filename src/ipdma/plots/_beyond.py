@@ -3,7 +3,8 @@
 
 * :func:`effect_curve_panel`: the treatment effect against each continuous modifier (spline,
   pointwise 95% band, two-stage curve, linear fit), the modifier's distribution beneath, the
-  non-linearity test in each panel's title;
+  non-linearity test in each panel's title; curves stored as log odds ratios (global
+  recovery, ``scale = "log OR"``) are drawn as odds ratios on a log axis;
 * :func:`benefit_calibration`: observed vs predicted treatment effect by group of predicted
   effect (internal-external cross-validation);
 * :func:`trial_interactions`: per-trial interaction estimates of each claimed modifier with
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["benefit_calibration", "effect_curve_panel", "trial_interactions"]
@@ -33,6 +35,22 @@ def _p_text(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
+def _odds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Log odds ratios to odds ratios (the curve's columns)."""
+    return frame.assign(**{c: np.exp(frame[c].to_numpy(float))
+                           for c in ("estimate", "ci_low", "ci_high")})  # fmt: skip
+
+
+def odds_axis(ax: Axes) -> None:
+    """A log y axis for odds ratios with plain labels (0.2, 0.5, 1, 2, 5)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def effect_curve_panel(
     tests: pd.DataFrame,
     curves: pd.DataFrame,
@@ -42,7 +60,8 @@ def effect_curve_panel(
     effect_label: str = "Treatment effect (MD)",
 ) -> Figure:
     """One panel per row of ``tests`` (a fitted spline: ``modifier, label, chi2, df, p,
-    knots``), each the effect curve above and the modifier's histogram below."""
+    knots``, and ``scale``), each the effect curve above and the modifier's histogram below.
+    Rows with ``scale == "log OR"`` are drawn as odds ratios (log axis, reference line at 1)."""
     from matplotlib.figure import Figure
 
     tests = tests.reset_index(drop=True)
@@ -61,6 +80,9 @@ def effect_curve_panel(
         top = fig.add_subplot(grid[2 * r, c])
         bottom = fig.add_subplot(grid[2 * r + 1, c], sharex=top)
         mine = curves.loc[curves["modifier"] == test["modifier"]]
+        odds = str(test.get("scale", "MD")) == "log OR"
+        if odds:
+            mine = _odds(mine)
         one = mine.loc[mine["method"] == "one-stage"]
         top.fill_between(one["x"], one["ci_low"], one["ci_high"], color=_BAND, alpha=0.6,
                          linewidth=0, label="95% CI (pointwise)")  # fmt: skip
@@ -71,11 +93,16 @@ def effect_curve_panel(
         lin = mine.loc[mine["method"] == "linear"]
         top.plot(lin["x"], lin["estimate"], color=_LIN, linestyle=":", linewidth=1.5,
                  label="Linear interaction")  # fmt: skip
-        top.axhline(0, color="black", linewidth=0.6)
+        top.axhline(1 if odds else 0, color="black", linewidth=0.6)
+        if odds:
+            odds_axis(top)
         for knot in str(test.get("knots") or "").split(";"):
             if knot.strip():
                 top.axvline(float(knot), color="#bdbdbd", linewidth=0.5, zorder=0)
-        top.set_title(f"{test['label']}\nnon-linearity {_p_text(float(test['p']))}", fontsize=8.5)
+        title = f"{test['label']}\nnon-linearity {_p_text(float(test['p']))}"
+        if odds and pd.notna(test.get("p_lr")):
+            title += f" (LR {_p_text(float(test['p_lr']))})"
+        top.set_title(title, fontsize=8.5)
         top.tick_params(labelsize=7, labelbottom=False)
         if c == 0:
             top.set_ylabel(effect_label, fontsize=8)
@@ -98,6 +125,8 @@ def benefit_calibration(groups: pd.DataFrame, summaries: pd.DataFrame) -> Figure
     from matplotlib.figure import Figure
 
     outcomes = list(dict.fromkeys(groups["outcome"]))
+    scales = (dict(zip(summaries["outcome"], summaries["scale"], strict=True))
+              if "scale" in summaries.columns else {})  # fmt: skip
     fig = Figure(figsize=(4.2 * max(1, len(outcomes)), 4.2), layout="constrained")
     axes = fig.subplots(1, max(1, len(outcomes)), squeeze=False)[0]
     for ax, outcome in zip(axes, outcomes, strict=False):
@@ -116,8 +145,9 @@ def benefit_calibration(groups: pd.DataFrame, summaries: pd.DataFrame) -> Figure
             ax.set_title(f"{str(outcome).capitalize()}: calibration slope {s['slope']:.2f} "
                          f"({s['slope_ci_low']:.2f} to {s['slope_ci_high']:.2f}),\n"
                          f"c-for-benefit {s['c_benefit']:.2f}", fontsize=9)  # fmt: skip
-        ax.set_xlabel("Predicted treatment effect (MD, left-out trials)", fontsize=8)
-        ax.set_ylabel("Observed treatment effect (MD)", fontsize=8)
+        scale = str(scales.get(outcome) or "MD")
+        ax.set_xlabel(f"Predicted treatment effect ({scale}, left-out trials)", fontsize=8)
+        ax.set_ylabel(f"Observed treatment effect ({scale})", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, frameon=False)
     return fig

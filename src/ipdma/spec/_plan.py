@@ -247,13 +247,14 @@ class AnalysisPlan(BaseModel):
     splines: bool = Field(
         default=True,
         description="non-linear interactions: a restricted cubic spline per continuous "
-        "modifier (pain, function; primary window and comparison; Riley et al. 2020)",
+        "modifier (pain, function: linear mixed models; global recovery: logistic mixed "
+        "models; primary window and comparison; Riley et al. 2020)",
     )
     spline_knots: int = Field(default=4, ge=3, le=7, description="knots of the splines")
     prediction: bool = Field(
         default=True,
         description="individual treatment-effect prediction with internal-external "
-        "cross-validation (pain, function; primary window and comparison)",
+        "cross-validation (pain, function, global recovery; primary window and comparison)",
     )
     prediction_modifiers: tuple[str, ...] | None = Field(
         default=None,
