@@ -164,9 +164,10 @@ def test_newton_cut_short_is_reported_unconverged(monkeypatch, which):
     (With the exact Hessian two iterations per stage already reach the optimum of the
     heterogeneous data set: gradient 1.8e-10, log-likelihood 1e-13 from the full fit.)"""
     monkeypatch.setattr(logistic, "maximize", functools.partial(maximize, max_iter=1))
-    monkeypatch.setattr(
-        "ipdma.models._logistic_boundary.maximize", functools.partial(maximize, max_iter=1)
-    )
+    for module in ("_logistic_boundary", "_logistic_reduced"):  # every stage's Newton run
+        monkeypatch.setattr(
+            f"ipdma.models.{module}.maximize", functools.partial(maximize, max_iter=1)
+        )
     if which == "boundary":
         result, categories = fit_recording(FORMULA, boundary_data(), nagq=1)
     else:

@@ -194,7 +194,10 @@ class Evaluation:
     """Per-trial log-likelihood, gradient and Hessian (coefficients then ``L`` entries).
 
     ``gradient`` (K, P) and ``hessian`` (K, P, P), ``P = p + n_lambda``, are the exact
-    derivatives of each trial's ``log Q_i`` (``hessian`` only when asked for).
+    derivatives of each trial's ``log Q_i`` (``hessian`` only when asked for);
+    ``mode_slope`` (K, P, q), with the Hessian, the derivatives of the conditional modes
+    (``du_hat/dt``, implicit function theorem): a first-order prediction of the modes at
+    the next parameters, which starts their Newton iteration closer.
     """
 
     loglik: np.ndarray
@@ -202,6 +205,7 @@ class Evaluation:
     modes: np.ndarray
     lower: np.ndarray
     hessian: np.ndarray | None = None
+    mode_slope: np.ndarray | None = None
 
 
 _CELLS = 4_000_000  # rows x nodes handled at once (memory bound for many nodes)
@@ -283,5 +287,7 @@ def evaluate(
         return Evaluation(loglik, None, u_hat, L)
     adj = adjoint(data, L, at, sums)
     grad = total_gradient(data, L, at, adj, sums)
-    hess = total_hessian(data, L, at, adj, sums, nodes) if order == 2 else None
-    return Evaluation(loglik, grad, u_hat, L, hess)
+    if order < 2:
+        return Evaluation(loglik, grad, u_hat, L)
+    hess, mode_slope = total_hessian(data, L, at, adj, sums, nodes)
+    return Evaluation(loglik, grad, u_hat, L, hess, mode_slope)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._aghq_nodes import trial_sums, upper
+from ._aghq_nodes import _rows, trial_sums, upper
 
 __all__ = ["Adjoint", "adjoint", "phi", "total_gradient", "upper"]
 
@@ -97,7 +97,7 @@ def adjoint(data, L: np.ndarray, at, sums) -> Adjoint:
     a, b = upper(data.q)
     Omega_M = 0.5 * (L @ Omega_s @ L.T)
     coef = np.where(a == b, 1.0, 2.0) * Omega_M[:, a, b]  # z' Omega_M z from z_a z_b, a <= b
-    quad = np.einsum("cr,rc->r", data.ZZS, coef[data.trial_index])
+    quad = _rows(data.ZZS, coef, data.trial_index)
     tau = trial_sums(data.FT * (at.w1 * quad), data.starts).T
     gamma = gamma + (sums.sbar[:, p:] + tau[:, p:]) @ L
     return Adjoint(At, Psi, Omega_s, quad, tau, _mv(at.Hinv, gamma))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._aghq_gradient import Adjoint, _mv, _sym, _t, phi, upper
-from ._aghq_nodes import trial_sums
+from ._aghq_nodes import _rows, trial_sums
 
 __all__ = ["FirstOrder", "first_order", "total_hessian"]
 
@@ -68,9 +68,8 @@ def first_order(data, L: np.ndarray, at, *, laplace: bool = False) -> FirstOrder
     J[:, :, p:] += ud @ L.T
     eta_d = np.zeros((P, n))
     eta_d[:p] = data.XT
-    g = data.trial_index
-    for a in range(q):
-        eta_d += data.ZT[a] * np.ascontiguousarray(J[:, :, p + a].T)[:, g]
+    for a in range(q):  # rows are sorted by trial: repeat each trial's value over its rows
+        eta_d += data.ZT[a] * np.repeat(J[:, :, p + a].T, data.counts, axis=1)
     q2 = q * (q + 1) // 2
     Mj = trial_sums((eta_d[:, None, :] * (data.ZZS * at.w1)[None]).reshape(P * q2, n), starts)
     Mj = _sym(Mj.T.reshape(K, P, q2), q)
@@ -91,8 +90,11 @@ def _frob(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return A.reshape(K, P, -1) @ B.reshape(K, B.shape[1], -1).transpose(0, 2, 1)
 
 
-def total_hessian(data, L: np.ndarray, at, adj: Adjoint, sums, nodes) -> np.ndarray:
-    """(K, P, P) exact Hessian of every trial's ``log Q`` (module docstring)."""
+def total_hessian(
+    data, L: np.ndarray, at, adj: Adjoint, sums, nodes
+) -> tuple[np.ndarray, np.ndarray]:
+    """(K, P, P) exact Hessian of every trial's ``log Q`` (module docstring), and (K, P, q)
+    the derivatives of the conditional modes ``du_hat/dt_j`` (a by-product)."""
     E = data.unit_lower
     p = data.n_coef
     M = at.M
@@ -105,10 +107,11 @@ def total_hessian(data, L: np.ndarray, at, adj: Adjoint, sums, nodes) -> np.ndar
 
     # one weighted sum over rows of eta_ri eta_rj: -sum_k pi_k w_rk, the w'' part of M_ij
     # (weight z' L Omega L' z) and the w' part of the right-hand side of u_ij (-z' L rho)
-    zLrho = np.einsum("ar,ra->r", data.ZT, (rho @ L.T)[data.trial_index])
+    zLrho = _rows(data.ZT, rho @ L.T, data.trial_index)  # z_r' L rho_i
     omega = at.w2 * adj.quad - at.w1 * zLrho - sums.W[0]
     i, j = upper(P)
-    pair = trial_sums(first.eta_d[i] * first.eta_d[j] * omega, data.starts).T
+    weighted = first.eta_d * omega
+    pair = trial_sums(first.eta_d[i] * weighted[j], data.starts).T
     hess = np.empty((K, P, P))
     hess[:, i, j] = pair
     hess[:, j, i] = pair
@@ -131,7 +134,7 @@ def total_hessian(data, L: np.ndarray, at, adj: Adjoint, sums, nodes) -> np.ndar
         sym = _frob(EXi, Sj) - _frob(V1, B) - ud @ _t(Szb)
         hess += sym + _t(sym) - _frob(B, UB) - _frob(Sj, Sj @ sums.Z2[:, None])
         hess += _score_covariance(data, at, first, sums, nodes)
-    return 0.5 * (hess + _t(hess))
+    return 0.5 * (hess + _t(hess)), ud
 
 
 def _node_weight_terms(data, first: FirstOrder, W: np.ndarray):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._aghq_gradient import _sym
-from ._aghq_nodes import softplus, trial_sums
+from ._aghq_nodes import _rows, softplus, trial_sums
 
 if TYPE_CHECKING:
     from ._aghq import BinomialData
@@ -51,14 +51,6 @@ class ModeState:
     S: np.ndarray
     Hinv: np.ndarray
     logdet_R: np.ndarray
-
-
-def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``sum_a vT[a, r] u[g_r, a]`` for every row r."""
-    out = vT[0] * u[:, 0][g]
-    for a in range(1, vT.shape[0]):
-        out += vT[a] * u[:, a][g]
-    return out
 
 
 def _cumulant(data: BinomialData, eta: np.ndarray) -> np.ndarray:

@@ -71,7 +71,17 @@ def trial_sums(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(arr, starts, axis=-1)
 
 
+def _rows(vT: np.ndarray, u: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``sum_a vT[a, r] u[g_r, a]`` for every row r."""
+    out = vT[0] * u[:, 0][g]
+    for a in range(1, vT.shape[0]):
+        out += vT[a] * u[:, a][g]
+    return out
+
+
 _EXP_SAFE = 700.0  # exp(eta) is finite below this
+_BLOCK = 16  # rows whose (1 + e^eta) are multiplied before one log is taken
+_PRODUCT_SAFE = 40.0  # below this eta a product of _BLOCK factors 1 + e^eta < e^660 is finite
 
 
 def softplus(eta: np.ndarray) -> np.ndarray:
@@ -152,6 +162,23 @@ def laplace_sums(data, at, order: int) -> NodeSums:
     )
 
 
+def _row_blocks(data, i0: int, i1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Consecutive rows of trials ``i0:i1`` in blocks of at most ``_BLOCK`` within a trial
+    (first row of every block, relative to the first row of trial ``i0``), and the first
+    block of every trial. Computed once per data set and range of trials."""
+    cache = data.__dict__.setdefault("_row_blocks", {})  # frozen dataclass: like _scales
+    if (i0, i1) not in cache:
+        counts = data.counts[i0:i1]
+        per_trial = -(-counts // _BLOCK)  # blocks per trial (ceil)
+        trial_of_block = np.repeat(np.arange(len(counts)), per_trial)
+        block_starts = np.r_[0, np.cumsum(per_trial)[:-1]]
+        rank = np.arange(per_trial.sum()) - block_starts[trial_of_block]
+        first_row = np.r_[0, np.cumsum(counts)[:-1]]
+        blocks = first_row[trial_of_block] + _BLOCK * rank
+        cache[(i0, i1)] = (blocks.astype(np.intp), block_starts.astype(np.intp))
+    return cache[(i0, i1)]
+
+
 def _cumulant(data, eta: np.ndarray) -> np.ndarray:
     return softplus(eta) if data.family.name == "binomial" else data.family.cumulant(eta)
 
@@ -183,24 +210,34 @@ def node_sums(data, trials: slice, ZLT, at, nodes, log_weights, order: int) -> N
     poisson = data.family.name == "poisson"
     # the largest eta, bounded without a pass over the (nodes, rows) array
     reach = np.abs(AT[1:]).T @ np.max(np.abs(nodes), axis=0) if q else np.zeros(n)
+    largest = np.max(eta0 + reach, initial=-np.inf)
+    overflow = False
     if poisson:  # cumulant and mean are both exp(eta)
         sp = prob = np.exp(eta, out=eta)
-    elif np.max(eta0 + reach) < _EXP_SAFE:  # p = e / (1 + e), softplus = log(1 + e)
+        sp_sum = trial_sums(sp if size is None else sp * size, starts)
+    elif largest < _EXP_SAFE:  # p = e / (1 + e), softplus = log(1 + e)
         expeta = np.exp(eta, out=eta)
         one_plus = np.add(expeta, 1.0, out=work2)
-        sp = np.log(one_plus, out=work3)
+        if size is None and largest < _PRODUCT_SAFE:
+            # sum_r log(1 + e_r) = sum over blocks of log(prod_r (1 + e_r)): 1/16 the logs
+            blocks, block_starts = _row_blocks(data, i0, i1)
+            product = np.multiply.reduceat(one_plus, blocks, axis=1)
+            sp_sum = trial_sums(np.log(product, out=product), block_starts)
+        else:
+            sp = np.log(one_plus, out=work3)
+            sp_sum = trial_sums(sp if size is None else sp * size, starts)
     else:
-        sp = softplus(eta)
-    sp_sum = trial_sums(sp if size is None else sp * size, starts)
+        sp, overflow = softplus(eta), True
+        sp_sum = trial_sums(sp if size is None else sp * size, starts)
     # sum_r ll_rk = sum_r y_r eta0_r + (sum_r y_r a_r)' z_k - sum_r m_r softplus(eta_rk)
     lin = trial_sums(AT * y, starts).T @ _with_ones(nodes).T
-    V = u[:, None, :] + np.einsum("iab,kb->ika", S, nodes)
+    V = u[:, None, :] + nodes @ np.swapaxes(S, 1, 2)  # (trials, N, q): u + S z_k
     a = (
         log_weights
         + lin
         - sp_sum.T
-        - 0.5 * np.einsum("ikq,ikq->ik", V, V)
-        + 0.5 * np.einsum("kq,kq->k", nodes, nodes)
+        - 0.5 * np.sum(V * V, axis=2)
+        + 0.5 * np.sum(nodes * nodes, axis=1)
     )
     amax = a.max(axis=1, keepdims=True)
     wk = np.exp(a - amax)
@@ -211,7 +248,7 @@ def node_sums(data, trials: slice, ZLT, at, nodes, log_weights, order: int) -> N
     pi = wk / total  # posterior weights of the nodes, (trials, N)
     if poisson:
         pass
-    elif sp is not work3:  # (overflow path) p = exp(eta - softplus)
+    elif overflow:  # p = exp(eta - softplus)
         np.subtract(eta, sp, out=eta)
         prob = np.exp(eta, out=eta)
     else:
@@ -227,7 +264,7 @@ def node_sums(data, trials: slice, ZLT, at, nodes, log_weights, order: int) -> N
         pbar, pz = (onez[0], onez[1:]) if size is None else (size * onez[0], size * onez[1:])
         FT, ZT = data.FT[:, rows], data.ZT[:, rows]
         e = y - pbar
-        c = y * zbar.T[:, g] - pz  # sum_k pi_ik e_rk z_k
+        c = y * np.repeat(zbar.T, data.counts[i0:i1], axis=1) - pz  # sum_k pi_ik e_rk z_k
         sbar = trial_sums(FT * e, starts).T
         Xi = trial_sums((ZT[:, None, :] * c[None, :, :]).reshape(q * q, n), starts).T
         return NodeSums(False, logq, sbar, Xi.reshape(K, q, q), zbar, Z2)

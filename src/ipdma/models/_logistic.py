@@ -61,7 +61,11 @@ log-likelihood (within 1e-6). At a boundary (a diagonal entry of ``L`` below
 flat there and Newton creeps); instead that entry is held at exactly 0, the other parameters
 are re-maximised and their gradient checked, and moving the entry off 0 must not raise the
 log-likelihood by more than ``RESTART_TOL`` (``_logistic_boundary``). ``fit.convergence``
-says which verification was done and what it measured.
+says which verification was done and what it measured. When the Laplace optimum holds a
+random effect of its own block at exactly 0 (e.g. no between-trial SD of the baseline
+slope), the quadrature polish runs in the model without it (``_logistic_reduced``: the same
+maximisation, ``nagq**(q-1)`` nodes per trial), and the curvature in the held entry, which
+decides whether 0 is a maximum there, is measured by the boundary check's first probe.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ from ._linear_stats import check_rank, trial_stats
 from ._logistic_boundary import BOUNDARY_SDS, boundary_parameters, verify_boundary
 from ._logistic_design import Prepared, detect_separation, prepare
 from ._logistic_newton import _Problem, glm_start, maximize
+from ._logistic_reduced import polish
 from ._logistic_result import build_result
 from ._result import MixedResult
 
@@ -193,14 +198,7 @@ def fit_binomial(
     restart_gap = abs(f2 - f1)
     agree = restart_gap <= RESTART_TOL
     if nagq > 1:  # polish with the quadrature rule, starting from the Laplace optimum
-        opt = maximize(
-            problem,
-            opt.theta,
-            opt.alpha,
-            modes=opt.evaluation.modes,
-            tol=1e-14,
-            start_hessian=opt.hessian,
-        )
+        opt = polish(problem, opt, nagq, tol=1e-14)
         f1 = opt.evaluation.loglik.sum()
     restart = (
         f"a second start of the variance parameters reaches the same Laplace optimum within "
@@ -208,6 +206,16 @@ def fit_binomial(
     )
     at_zero = boundary_parameters(problem, opt.theta, SINGULAR_TOL)
     names: tuple[str, ...] = ()
+    if at_zero.size:
+        names = tuple(_boundary_name(design, data, opt.theta[ps:], j - ps) for j in at_zero)
+        check = verify_boundary(problem, opt, at_zero, names)
+        if check.not_maximum.size:  # (after a reduced polish) 0 is no maximum: go on in full
+            opt = maximize(problem, opt.theta, opt.alpha, modes=opt.evaluation.modes, tol=1e-14)
+            f1 = opt.evaluation.loglik.sum()
+            at_zero = boundary_parameters(problem, opt.theta, SINGULAR_TOL)
+            names = tuple(_boundary_name(design, data, opt.theta[ps:], j - ps) for j in at_zero)
+            if at_zero.size:
+                check = verify_boundary(problem, opt, at_zero, names)
     if at_zero.size == 0:
         hessian = opt.hessian  # exact, at the last iterate
         gmax = opt.gradient_max
@@ -219,8 +227,6 @@ def fit_binomial(
             f"{max(opt.decrement, 0):.1e}; {restart}",
         )
     else:  # boundary fit: the gradient of a variance parameter at 0 is no criterion
-        names = tuple(_boundary_name(design, data, opt.theta[ps:], j - ps) for j in at_zero)
-        check = verify_boundary(problem, opt, at_zero, names)
         f_held = check.optimum.evaluation.loglik.sum()
         if f_held >= f1 - RESTART_TOL:  # holding exactly 0 is (within noise) as good
             opt, f1, hessian = check.optimum, f_held, check.hessian

@@ -65,6 +65,11 @@ def _column_owner(fm, group: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray
                 gmin[j], gmax[j] = group[rows].min(), group[rows].max()
         return gmin, gmax
     nz = np.asarray(fm) != 0
+    if len(group) and np.all(group[1:] >= group[:-1]):  # rows sorted by trial (ModelDesign)
+        used = nz.any(axis=0)
+        first = nz.argmax(axis=0)  # first and last nonzero row of each column
+        last = len(group) - 1 - nz[::-1].argmax(axis=0)
+        return np.where(used, group[first], K), np.where(used, group[last], -1)
     return np.where(nz, group[:, None], K).min(axis=0), np.where(nz, group[:, None], -1).max(axis=0)
 
 
@@ -212,14 +217,14 @@ def prepare(
 
     Xs = columns(shared_index, row_keep) if len(shared_index) else np.zeros((row_keep.sum(), 0))
     Xl = np.zeros((int(row_keep.sum()), m))
-    if m:  # scatter the nonzeros of each local column into its trial's slot
-        if csc is not None:
-            coo = csc[:, local_cols].tocoo()
-            r, k, v = coo.row, coo.col, coo.data
-        else:
-            assert X is not None  # the design is dense when it has no sparse form
-            r, k = np.nonzero(X[:, local_cols])
-            v = X[r, local_cols[k]]
+    if m and X is not None:  # each kept row takes its own trial's local columns
+        owned = local_index[kept_group]  # (rows, m) design column of each slot, -1 if none
+        values = X[np.flatnonzero(row_keep)[:, None], np.maximum(owned, 0)]
+        Xl = np.where(owned >= 0, values, 0.0)  # (a local column is 0 outside its trial)
+    elif m:  # sparse: scatter the nonzeros of each local column into its trial's slot
+        assert csc is not None  # the design is sparse when it has no dense form
+        coo = csc[:, local_cols].tocoo()
+        r, k, v = coo.row, coo.col, coo.data
         new_row = np.cumsum(row_keep) - 1
         ok = row_keep[r]
         Xl[new_row[r[ok]], slot[k[ok]]] = v[ok]

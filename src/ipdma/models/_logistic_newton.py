@@ -14,20 +14,28 @@ the optimum, which gives the standard errors, is the one of the last iteration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ._aghq import BinomialData, Evaluation, _offset, evaluate
 
-__all__ = ["ArrowHessian", "Optimum", "glm_start", "maximize", "negative_hessian", "pin"]
+__all__ = [
+    "ArrowHessian",
+    "Optimum",
+    "glm_start",
+    "maximize",
+    "negative_hessian",
+    "pin",
+    "predicted_modes",
+]
 
 #: minus the Hessian in arrow form: shared block (t, t), couplings (K, t, m), local (K, m, m)
 ArrowHessian = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 _MAX_STEP = 8.0  # largest change of one parameter in one Newton step (logit scale)
 _RELEASE = 0.1  # SD (parameter units) a zero variance is moved to where 0 is not a maximum
-_NEAR_ZERO = 0.05  # below this SD (parameter units) an even entry of L is stepped in lambda**2
+_NEAR_ZERO = 0.1  # below this SD (parameter units) an even entry of L is stepped in lambda**2
 DIVERGED = 200.0  # a coefficient moving a typical linear predictor this far: diverging
 
 
@@ -136,6 +144,27 @@ class _Problem:
         assert G is not None  # evaluate(..., gradient=True), the default
         shared = np.concatenate([G[:, :ps], G[:, ps + m :]], axis=1)
         return shared, np.where(self.local_mask, G[:, ps : ps + m], 0.0)
+
+
+def predicted_modes(
+    problem: _Problem, ev: Evaluation, d_theta: np.ndarray, d_alpha: np.ndarray
+) -> np.ndarray:
+    """The conditional modes after a step ``(d_theta, d_alpha)``, to first order
+    (``ev.mode_slope``; ``ev.modes`` when the evaluation has no Hessian). Only a start:
+    the modes are always iterated to convergence (``_aghq_mode``), from wherever they start.
+    """
+    if ev.mode_slope is None:
+        return ev.modes
+    ps, K = problem.n_shared, problem.data.ntrials
+    step = np.concatenate(
+        [
+            np.broadcast_to(d_theta[:ps], (K, ps)),
+            np.where(problem.local_mask, d_alpha, 0.0),
+            np.broadcast_to(d_theta[ps:], (K, len(d_theta) - ps)),
+        ],
+        axis=1,
+    )
+    return ev.modes + np.einsum("kj,kjq->kq", step, ev.mode_slope)
 
 
 def negative_hessian(problem: _Problem, ev: Evaluation) -> ArrowHessian:
@@ -270,6 +299,7 @@ def maximize(
     max_iter: int = 200,
     fixed: np.ndarray | None = None,
     start_hessian: ArrowHessian | None = None,
+    start_mode_slope: np.ndarray | None = None,
 ) -> Optimum:
     """Newton's method with the exact Hessian until the Newton decrement is below ``tol``.
 
@@ -290,6 +320,10 @@ def maximize(
     further by ``_logistic_boundary``), otherwise it is moved off 0 (to a standard deviation
     of ``_RELEASE`` units) and stepped in ``lambda`` from then on.
 
+    ``start_mode_slope``: the derivatives of the conditional modes at the start (with
+    ``start_hessian``; the modes do not depend on the quadrature rule, so the Laplace
+    fit's serve), for the first-order prediction of the modes at the first step.
+
     ``fixed`` (boolean over ``theta``) holds those shared parameters at their start values;
     the returned ``gradient_max`` is then over the other parameters. ``gradient_max`` is the
     largest absolute score in each parameter's own unit (``theta_unit``, ``alpha_unit``:
@@ -307,6 +341,8 @@ def maximize(
     # fit's, for the quadrature fit that starts from its optimum): the first step uses it,
     # saving one exact Hessian; every later one is exact
     ev = problem.evaluate(theta, alpha, modes, hessian=start_hessian is None)
+    if start_hessian is not None and start_mode_slope is not None:  # (modes: any rule's)
+        ev = replace(ev, mode_slope=start_mode_slope)
     f = ev.loglik.sum()
     hessian = negative_hessian(problem, ev) if start_hessian is None else start_hessian
     decrement = np.inf
@@ -363,10 +399,17 @@ def maximize(
             # variance parameters overshoot where the log-likelihood is far from quadratic
             room = np.maximum(0.5 * np.abs(theta), 0.1 * unit)[ps:]
             ratio = max(biggest / _MAX_STEP, float(np.max(change[ps:] / room, initial=0.0)))
+            # an entry released from 0 (0 is no maximum there) goes at most half way back
+            # towards 0: at exactly 0 its gradient vanishes by symmetry and Newton's method
+            # could not leave it again
+            back = released & (np.abs(new_theta) < 0.5 * np.abs(theta))
+            if back.any():
+                ratio = max(ratio, float(np.max(change[back] / (0.5 * np.abs(theta[back])))))
             if ratio > 1:
                 d_theta, d_alpha = d_theta / ratio, d_alpha / ratio
                 continue
-            new = problem.evaluate(new_theta, alpha + d_alpha, ev.modes, hessian=True)
+            start = predicted_modes(problem, ev, new_theta - theta, d_alpha)
+            new = problem.evaluate(new_theta, alpha + d_alpha, start, hessian=True)
             f_new = new.loglik.sum()
             if np.isfinite(f_new) and f_new >= f - 1e-10 * (1 + abs(f)):
                 theta, alpha, ev, f = new_theta, alpha + d_alpha, new, f_new
