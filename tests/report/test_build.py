@@ -33,6 +33,9 @@ def test_report_shows_every_part(project):
         assert f'id="{key}"' in html, key
     for key in ("figure1", "figure2", "figure3", "figure4", "figure5", "forest_pain_any"):
         assert re.search(rf'<figure id="{key}">\s*<img src="data:image/png;base64,', html), key
+    # every anchor is unique (a section and a table sharing an id break the contents' links)
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
     # the methods state the plan that was run
     assert "Candidate modifiers (4)" in html
     assert "short term: the visit closest to 13 weeks" in html
@@ -96,8 +99,10 @@ def test_report_shows_the_analyses_beyond_the_paper(project):
     from ipdma.report._view import format_p
 
     html = (project.parent / "output" / "report" / "index.html").read_text("utf-8")
-    for key in ("nonlinear", "prediction"):
+    for key in ("nonlinear-interactions", "effect-prediction"):
         assert f'<section id="{key}">' in html
+    for key in ("nonlinear", "prediction"):  # the tables keep their keys (CSV names)
+        assert f'<div class="table-wrap" id="{key}">' in html
     for key in ("nonlinear_pain", "nonlinear_function", "nonlinear_recovery",
                 "prediction_calibration"):  # fmt: skip
         assert re.search(rf'<figure id="{key}">\s*<img src="data:image/png;base64,', html), key

@@ -45,13 +45,17 @@ def beyond_sections(
     sections = []
     nonlinear = nonlinear_items(results.beyond, _figures(figures, "nonlinear_"), labels)
     if nonlinear:
-        sections.append(Section("nonlinear", "Non-linear interactions", tuple(nonlinear)))
+        sections.append(
+            Section("nonlinear-interactions", "Non-linear interactions", tuple(nonlinear))
+        )
     prediction = prediction_items(
         results.beyond, _figures(figures, "prediction_calibration"), labels
     )
     if prediction:
         sections.append(
-            Section("prediction", "Individual treatment-effect prediction", tuple(prediction))
+            Section(
+                "effect-prediction", "Individual treatment-effect prediction", tuple(prediction)
+            )
         )
     return sections
 
