@@ -203,8 +203,8 @@ def prediction_items(
     )
     per_trial = beyond.prediction_trials
     items: list[TableView | FigureView | Text] = [
-        Text("For a covariate profile, `ipdma predict PROJECT patients.csv` gives the "
-             "predicted effect of exercise with its confidence and prediction intervals."),
+        Text("For a covariate profile, the command ipdma predict PROJECT patients.csv gives "
+             "the predicted effect of exercise with its confidence and prediction intervals."),
         table, *figures,
     ]  # fmt: skip
     if not per_trial.empty:
