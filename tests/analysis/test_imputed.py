@@ -153,3 +153,39 @@ def test_worker_processes_give_the_records_of_one_process(results) -> None:
         pd.testing.assert_frame_equal(record.tidy(), serial[model_id].tidy())
         assert record.imputation == serial[model_id].imputation
     pd.testing.assert_frame_equal(parallel.imputation, results.imputation)
+
+
+class _NoWorkers:
+    """A pool whose processes cannot start (as in a script without a main guard)."""
+
+    def __init__(self, jobs: int) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, *args, **kwargs):
+        from concurrent.futures.process import BrokenProcessPool
+
+        raise BrokenProcessPool("no workers")
+
+
+def test_workers_that_cannot_start_fall_back_to_this_process(results, monkeypatch) -> None:
+    """Both the grid and the imputed grid warn and fit in this process, same records."""
+    import ipdma.analysis._imputed_fits as imputed_fits
+    import ipdma.analysis._runner as runner
+
+    monkeypatch.setattr(runner, "worker_pool", _NoWorkers)
+    monkeypatch.setattr(imputed_fits, "worker_pool", _NoWorkers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fallback = analysis.run(_incomplete(), PLAN, jobs=2)
+    messages = [str(w.message) for w in caught if "could not start" in str(w.message)]
+    assert len(messages) == 2  # the complete-case grid and the imputed grid
+    serial = {r.model_id: r for r in results.records}
+    assert {r.model_id for r in fallback.records} == serial.keys()
+    for record in fallback.records:
+        pd.testing.assert_frame_equal(record.tidy(), serial[record.model_id].tidy())

@@ -13,18 +13,23 @@ the same prepared model.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from ..errors import IpdmaError, IpdmaWarning
+from ..errors import IpdmaError
 from ._design import PreparedModel, prepare
 from ._fit import FitOutcome
 from ._plan import AnalysisPlan
 from ._records import ModelResult
-from ._runner import ProgressHook, _fit_batch, _single_threaded_blas, worker_pool
+from ._runner import (
+    ProgressHook,
+    _fit_batch,
+    _single_threaded_blas,
+    warn_no_workers,
+    worker_pool,
+)
 from ._spec import ModelSpec
 from ._store import ResultsStore, model_key
 from ._window import WindowArrays
@@ -109,15 +114,17 @@ def fit_cells(
         return cells, state
     pending: set[Future] = set()
     submitted: dict[Future, list[tuple[str, PreparedModel]]] = {}
+    unsent: list[list[tuple[str, PreparedModel]]] = []  # prepared, not yet handed over
     prepared_chunks = 0
     try:
         with _single_threaded_blas(), worker_pool(jobs) as workers:
             for chunk in chunks:
                 batches = _prepare_chunk(chunk, completed, plan, store, state, not_prepared)
                 prepared_chunks += 1
-                for batch in batches:
-                    future = workers.submit(_fit_batch, batch, plan)
-                    submitted[future] = batch
+                unsent = list(batches)
+                while unsent:
+                    future = workers.submit(_fit_batch, unsent[0], plan)
+                    submitted[future] = unsent.pop(0)
                     pending.add(future)
                 # keep the workers fed, but at most _AHEAD chunks of prepared data in flight
                 while len(pending) > _AHEAD * max(len(batches), 1):
@@ -125,13 +132,8 @@ def fit_cells(
             while pending:
                 pending = _collect(pending, submitted, state)
     except BrokenProcessPool:
-        warnings.warn(
-            "the worker processes could not start (a script that calls ipdma.analysis.run "
-            "needs an `if __name__ == '__main__':` guard); fitting in this process instead",
-            IpdmaWarning,
-            stacklevel=3,
-        )
-        for batch in submitted.values():
+        warn_no_workers()
+        for batch in [*submitted.values(), *unsent]:  # what the workers did not return
             todo = [(key, prepared) for key, prepared in batch if key not in state.fits]
             state.fitted(_fit_batch(todo, plan))
         for chunk in chunks[prepared_chunks:]:

@@ -20,7 +20,7 @@ from ._design import PreparedModel
 from ._fit import FitOutcome, fit_prepared
 from ._plan import AnalysisPlan
 
-__all__ = ["ProgressHook", "available_cores", "fit_all"]
+__all__ = ["ProgressHook", "available_cores", "fit_all", "warn_no_workers"]
 
 ProgressHook = Callable[[int, int, str, str], None]
 
@@ -86,12 +86,7 @@ def fit_all(
                 for future in finished:
                     report(future.result())
     except BrokenProcessPool:
-        warnings.warn(
-            "the worker processes could not start (a script that calls ipdma.analysis.run "
-            "needs an `if __name__ == '__main__':` guard); fitting in this process instead",
-            IpdmaWarning,
-            stacklevel=3,
-        )
+        warn_no_workers()
         for item in todo:
             if item[0] not in records:
                 report(_fit_batch([item], plan))
@@ -161,3 +156,14 @@ def _batches(
     """Small batches (about 4 models) keep progress smooth and the pickling overhead low."""
     size = max(1, min(4, len(todo) // (jobs * 8) or 1))
     return [todo[i : i + size] for i in range(0, len(todo), size)]
+
+
+def warn_no_workers() -> None:
+    """The warning when the worker processes cannot start (the fits continue in this
+    process); shared by the grid and the imputed grid."""
+    warnings.warn(
+        "the worker processes could not start (a script that calls ipdma.analysis.run "
+        "needs an `if __name__ == '__main__':` guard); fitting in this process instead",
+        IpdmaWarning,
+        stacklevel=4,
+    )
