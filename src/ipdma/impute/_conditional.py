@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
 from ._ordered import draw_ordered
-from ._twostage import TrialLayout, draw_values, fit_trials
+from ._twostage import FitCache, TrialLayout, draw_values, fit_trials
 
 __all__ = ["ChainSetup", "VariableKind", "run_chain", "run_chains"]
 
@@ -91,11 +91,15 @@ def _chain(
     current = {name: column.copy() for name, column in setup.data.items()}
     for name in setup.order:
         current[name][setup.missing[name]] = _start_values(current[name], setup.trial, rng)
+    # each model's observed rows and a binary model's last estimates, where its next fit
+    # starts (a chain is sequential: the result for a seed does not depend on the processes)
+    caches: dict[str, dict[int, FitCache]] = {name: {} for name in setup.order}
+    design = _Design(setup, current)
     for iteration in range(iterations):
         for name in setup.order:
-            x = _predictors(name, current, setup)
+            x = design.x(name)
             try:
-                draws = _draw(name, x, setup, rng)
+                draws = _draw(name, x, setup, rng, caches[name])
             except np.linalg.LinAlgError as exc:
                 raise _failed(name, index, iteration, str(exc)) from exc
             if draws is None:
@@ -103,6 +107,7 @@ def _chain(
             if not np.isfinite(draws).all():
                 raise _failed(name, index, iteration, "the draws are not finite numbers")
             current[name][setup.missing[name]] = draws
+            design.update(name, current[name])
             if name in setup.targets:
                 mean = float(current[name][setup.missing[name]].mean())
                 chain_rows.append((name, index, iteration + 1, mean))
@@ -110,10 +115,15 @@ def _chain(
 
 
 def _draw(
-    name: str, x: np.ndarray, setup: ChainSetup, rng: np.random.Generator
+    name: str,
+    x: np.ndarray,
+    setup: ChainSetup,
+    rng: np.random.Generator,
+    caches: dict[int, FitCache] | None = None,
 ) -> np.ndarray | None:
     """One draw of the missing values of ``name`` from its conditional model (None when no
-    trial has enough observed values to fit it: the values stay as they are)."""
+    trial has enough observed values to fit it: the values stay as they are). ``caches``
+    keep the model's fit between sweeps (by ordered step; ``fit_trials``)."""
     kind = setup.kinds[name]
     observed = setup.data[name]
     min_rows = x.shape[1] + 3
@@ -122,8 +132,10 @@ def _draw(
     # slopes too only if asked (see impute's random_slopes)
     random = np.arange(x.shape[1]) < 2 if not setup.random_slopes else None
     if kind == "ordered":
-        return draw_ordered(x, observed, missing, setup.layout, setup.arm, rng, min_rows, random)
-    models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm, random)
+        return draw_ordered(x, observed, missing, setup.layout, setup.arm, rng, min_rows, random,
+                            caches)  # fmt: skip
+    cache = None if caches is None else caches.setdefault(0, FitCache())
+    models = fit_trials(x, observed, setup.layout, kind, min_rows, setup.arm, random, cache)
     if not models.observed.any():
         return None
     draws = draw_values(x, missing, setup.layout, models, kind, rng, setup.arm, random)
@@ -155,31 +167,63 @@ def _start_values(column: np.ndarray, trial: np.ndarray, rng: np.random.Generato
 
 def _predictors(name: str, current: dict[str, np.ndarray], setup: ChainSetup) -> np.ndarray:
     """(1, T, w, T w) standardized, with w every other outcome and covariate centred at its
-    mean in the participant's trial and arm: the by-arm regression of ``name``.
+    mean in the participant's trial and arm: the by-arm regression of ``name``
+    (:class:`_Design`)."""
+    return _Design(setup, current).x(name)
+
+
+class _Design:
+    """The predictors of every conditional model of a chain, kept up to date column by
+    column: (1, T, w_1 .. w_V, T w_1 .. T w_V), each column standardized, with w_v the
+    outcome or covariate v centred at its mean in the participant's trial and arm. The
+    model of v takes every column but w_v and T w_v; after v's draw only its two columns are
+    computed again (the others are unchanged, the complete ones never change).
 
     Centring within trial and arm makes the intercept and the treatment coefficient the
-    levels of ``name`` in each arm of a trial. Uncentred, they were the levels at the
-    consortium's mean outcome, which depend on the trial's own outcome level and treatment
-    effect; a trial that never measured ``name`` drew them without knowing either, and its
-    imputed values differed between the arms by chance (a spurious imbalance between
-    randomized arms, some 7 times the sampling variance in the validity study) that
-    attenuated the within-trial interaction. By randomization the arms' levels agree, so the
-    treatment coefficient is near 0 in every trial and so are the imputed imbalances.
+    levels of v in each arm of a trial. Uncentred, they were the levels at the consortium's
+    mean outcome, which depend on the trial's own outcome level and treatment effect; a
+    trial that never measured v drew them without knowing either, and its imputed values
+    differed between the arms by chance (a spurious imbalance between randomized arms, some
+    7 times the sampling variance in the validity study) that attenuated the within-trial
+    interaction. By randomization the arms' levels agree, so the treatment coefficient is
+    near 0 in every trial and so are the imputed imbalances.
     """
-    treat = setup.treat
-    cells = setup.trial * 2 + setup.arm
-    size = np.bincount(cells, minlength=2 * setup.layout.slot.shape[0]).astype(float)
-    others = []
-    for v in (*setup.outcomes, *setup.targets, *setup.complete):
-        if v != name:
-            mean = np.bincount(cells, weights=current[v], minlength=len(size)) / np.maximum(size, 1)
-            others.append(current[v] - mean[cells])
-    columns = [np.ones_like(treat), treat, *others, *(treat * w for w in others)]
-    x = np.column_stack(columns)
-    center = x[:, 1:].mean(axis=0)
-    scale = x[:, 1:].std(axis=0)
-    x[:, 1:] = (x[:, 1:] - center) / np.where(scale > 0, scale, 1.0)
-    return x
+
+    def __init__(self, setup: ChainSetup, current: dict[str, np.ndarray]) -> None:
+        self.treat = setup.treat
+        self.cells = setup.trial * 2 + setup.arm
+        size = np.bincount(self.cells, minlength=2 * setup.layout.slot.shape[0])
+        self.size = np.maximum(size, 1).astype(float)
+        names = tuple(dict.fromkeys((*setup.outcomes, *setup.targets, *setup.complete)))
+        self.index = {v: j for j, v in enumerate(names)}
+        n_vars = len(names)
+        self.columns = np.empty((len(self.treat), 2 + 2 * n_vars))
+        self.columns[:, 0] = 1.0
+        self.columns[:, 1] = _standardized(self.treat)
+        for v in names:
+            self.update(v, current[v])
+        everything = np.arange(2 + 2 * n_vars)
+        self.take = {
+            v: everything[(everything != 2 + j) & (everything != 2 + n_vars + j)]
+            for v, j in self.index.items()
+        }
+
+    def update(self, name: str, column: np.ndarray) -> None:
+        """The columns of ``name`` from its current values."""
+        j, n_vars = self.index[name], len(self.index)
+        mean = np.bincount(self.cells, weights=column, minlength=len(self.size)) / self.size
+        centred = column - mean[self.cells]
+        self.columns[:, 2 + j] = _standardized(centred)
+        self.columns[:, 2 + n_vars + j] = _standardized(self.treat * centred)
+
+    def x(self, name: str) -> np.ndarray:
+        """The predictors of the model of ``name`` (rows: participants)."""
+        return self.columns[:, self.take[name]]
+
+
+def _standardized(column: np.ndarray) -> np.ndarray:
+    scale = column.std()
+    return (column - column.mean()) / (scale if scale > 0 else 1.0)
 
 
 def _in_range(draws: np.ndarray, observed: np.ndarray, kind: VariableKind) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._twostage import TrialLayout, draw_values, fit_trials
+from ._twostage import FitCache, TrialLayout, draw_values, fit_trials
 
 __all__ = ["draw_ordered", "ordered_levels"]
 
@@ -39,8 +39,10 @@ def draw_ordered(
     rng: np.random.Generator,
     min_rows: int,
     random: np.ndarray | None = None,
+    caches: dict[int, FitCache] | None = None,
 ) -> np.ndarray:
-    """One draw of the missing values (rows in ``missing``) among the observed levels."""
+    """One draw of the missing values (rows in ``missing``) among the observed levels.
+    ``caches`` (a chain's, by step) keep each step's fit between sweeps (``fit_trials``)."""
     levels = ordered_levels(observed)
     rows = np.flatnonzero(missing)
     out = np.full(len(rows), levels[0])
@@ -51,7 +53,8 @@ def draw_ordered(
         target = np.where(risk, (observed >= levels[step]).astype(float), np.nan)
         asked = np.zeros(len(observed), dtype=bool)
         asked[rows[at_risk]] = True
-        models = fit_trials(x, target, layout, "binary", min_rows, arm, random)
+        cache = None if caches is None else caches.setdefault(step, FitCache())
+        models = fit_trials(x, target, layout, "binary", min_rows, arm, random, cache)
         if models.observed.any():
             passed = draw_values(x, asked, layout, models, "binary", rng, arm, random) > 0.5
         else:  # no trial has enough participants at this step: the pooled proportion

@@ -38,33 +38,53 @@ _HALVINGS = 30
 
 
 def joint_logistic(
-    xw: np.ndarray, z3: np.ndarray, use: np.ndarray, free: np.ndarray, precision: np.ndarray
+    xw: np.ndarray,
+    z3: np.ndarray,
+    use: np.ndarray,
+    free: np.ndarray,
+    precision: np.ndarray,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fit the model to the trials' padded rows (``xw`` (K, n, p), ``z3``, ``use``).
 
-    ``free`` (p,) marks the trial-specific columns, ``precision`` (p,) the prior precisions.
+    ``free`` (p,) marks the trial-specific columns, ``precision`` (p,) the prior precisions;
+    ``start`` (K, p; default 0) the coefficients Newton's method starts from (an imputation
+    chain passes its previous sweep's estimate of the same model: fewer iterations to the
+    same optimum, the convergence criterion and the step halving unchanged).
     Returns ``coef`` (K, p: each trial's a_k, and beta repeated), ``cov_free`` (K, f, f),
     ``shift`` (K, f, c) and ``cov_common`` (c, c).
     """
-    n_trials, _, p = xw.shape
+    n_trials, width, p = xw.shape
     f, c = np.flatnonzero(free), np.flatnonzero(~free)
-    a = np.zeros((n_trials, len(f)))
-    beta = np.zeros(len(c))
-    value = _objective(xw, z3, use, a, beta, f, c, precision)
+    # the observed rows only (no padding), in trial order
+    flat = np.flatnonzero(use.reshape(-1))
+    trial = flat // width
+    rows = xw.reshape(-1, p)[flat]
+    data = _Rows(rows[:, f], rows[:, c], z3.reshape(-1)[flat], trial, n_trials)
+    pf, pc = precision[f], precision[c]
+    if start is None or start.shape != (n_trials, p) or not np.isfinite(start).all():
+        a, beta = np.zeros((n_trials, len(f))), np.zeros(len(c))
+    else:
+        a, beta = start[:, f].copy(), start[:, c].mean(axis=0)
+    eta = data.eta(a, beta)
+    value = data.objective(eta, a, beta, pf, pc)
     for _ in range(_ITERATIONS):
-        da, db, *_ = _newton(xw, z3, use, a, beta, f, c, precision)
+        da, db, *_ = data.newton(eta, a, beta, pf, pc)
+        step_eta = data.eta(da, db)  # eta is linear in the coefficients
         length = 1.0
         for _ in range(_HALVINGS):
-            trial_value = _objective(xw, z3, use, a + length * da, beta + length * db, f, c,
-                                     precision)  # fmt: skip
+            trial_eta = eta + length * step_eta
+            trial_value = data.objective(trial_eta, a + length * da, beta + length * db, pf, pc)
             if trial_value >= value - 1e-12 * (1 + abs(value)):
                 break
             length /= 2
-        a, beta = a + length * da, beta + length * db
-        value = _objective(xw, z3, use, a, beta, f, c, precision)
+        else:  # no step raised the objective: the last halved one is taken, as it stands
+            trial_eta = eta + length * step_eta
+            trial_value = data.objective(trial_eta, a + length * da, beta + length * db, pf, pc)
+        a, beta, eta, value = a + length * da, beta + length * db, trial_eta, trial_value
         if max(np.abs(length * da).max(initial=0.0), np.abs(length * db).max(initial=0.0)) < _TOL:
             break
-    _, _, a_inv, b_block, s_inv = _newton(xw, z3, use, a, beta, f, c, precision)
+    _, _, a_inv, b_block, s_inv = data.newton(eta, a, beta, pf, pc)
     coef = np.empty((n_trials, p))
     coef[:, f] = a
     coef[:, c] = beta
@@ -72,36 +92,55 @@ def joint_logistic(
     return coef, a_inv, shift, s_inv
 
 
-def _eta(xw, a, beta, f, c):
-    return (xw[:, :, f] @ a[:, :, None])[:, :, 0] + xw[:, :, c] @ beta
+class _Rows:
+    """The trials' observed rows stacked without padding, in trial order (``xf``: the
+    trial-specific columns, ``xc``: the common ones, ``trial`` of each row)."""
 
+    def __init__(self, xf, xc, z, trial, n_trials) -> None:
+        self.xf, self.xc = np.ascontiguousarray(xf), np.ascontiguousarray(xc)
+        self.z, self.trial, self.n_trials = z, trial, n_trials
+        self.starts = np.searchsorted(trial, np.arange(n_trials))
+        self.empty = np.bincount(trial, minlength=n_trials) == 0
 
-def _objective(xw, z3, use, a, beta, f, c, precision) -> float:
-    eta = _eta(xw, a, beta, f, c)
-    loglik = np.where(use, z3 * eta - np.logaddexp(0.0, eta), 0.0).sum()
-    prior = (precision[f] * a**2).sum() + (precision[c] * beta**2).sum()
-    return float(loglik - 0.5 * prior)
+    def by_trial(self, values: np.ndarray) -> np.ndarray:
+        """Sums of ``values`` (rows, m) over each trial's rows: (K, m)."""
+        if not len(values):
+            return np.zeros((self.n_trials, values.shape[1]))
+        sums = np.add.reduceat(values, np.minimum(self.starts, len(values) - 1), axis=0)
+        sums[self.empty] = 0.0
+        return sums
 
+    def eta(self, a: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        return np.einsum("nf,nf->n", self.xf, a[self.trial]) + self.xc @ beta
 
-def _newton(xw, z3, use, a, beta, f, c, precision):
-    """The Newton step (da, db), A_k^-1, B_k and S^-1 at (a, beta)."""
-    mu = special.expit(_eta(xw, a, beta, f, c))
-    weight = np.where(use, mu * (1 - mu), 0.0)
-    residual = np.where(use, z3 - mu, 0.0)
-    grad = (np.swapaxes(xw, 1, 2) @ residual[:, :, None])[:, :, 0]
-    hess = np.swapaxes(xw * weight[:, :, None], 1, 2) @ xw
-    a_block = hess[:, f][:, :, f] + np.diag(precision[f])
-    b_block = hess[:, f][:, :, c]
-    c_sum = hess[:, c][:, :, c].sum(axis=0) + np.diag(precision[c])
-    ga = grad[:, f] - precision[f] * a
-    gb = grad[:, c].sum(axis=0) - precision[c] * beta
-    a_inv = np.linalg.inv(a_block)
-    bt_ainv = np.swapaxes(b_block, 1, 2) @ a_inv  # (K, c, f)
-    schur = c_sum - (bt_ainv @ b_block).sum(axis=0)
-    s_inv = np.linalg.inv(schur)
-    db = s_inv @ (gb - np.einsum("kcf,kf->c", bt_ainv, ga))
-    da = np.einsum("kfg,kg->kf", a_inv, ga - np.einsum("kfc,c->kf", b_block, db))
-    return da, db, a_inv, b_block, (s_inv + s_inv.T) / 2
+    def objective(self, eta, a, beta, precision_f, precision_c) -> float:
+        loglik = (self.z * eta - np.logaddexp(0.0, eta)).sum()
+        prior = (precision_f * a**2).sum() + (precision_c * beta**2).sum()
+        return float(loglik - 0.5 * prior)
+
+    def newton(self, eta, a, beta, precision_f, precision_c):
+        """The Newton step (da, db), A_k^-1, B_k and S^-1 at (a, beta), eta the linear
+        predictor there."""
+        mu = special.expit(eta)
+        weight = mu * (1 - mu)
+        residual = self.z - mu
+        xf, xc = self.xf, self.xc
+        n_rows, n_free, n_common = len(xf), xf.shape[1], xc.shape[1]
+        xfw = xf * weight[:, None]
+        a_block = self.by_trial((xfw[:, :, None] * xf[:, None, :]).reshape(n_rows, -1))
+        a_block = a_block.reshape(-1, n_free, n_free) + np.diag(precision_f)
+        b_block = self.by_trial((xfw[:, :, None] * xc[:, None, :]).reshape(n_rows, -1))
+        b_block = b_block.reshape(-1, n_free, n_common)
+        c_sum = (xc * weight[:, None]).T @ xc + np.diag(precision_c)
+        ga = self.by_trial(xf * residual[:, None]) - precision_f * a
+        gb = xc.T @ residual - precision_c * beta
+        a_inv = np.linalg.inv(a_block)
+        bt_ainv = np.swapaxes(b_block, 1, 2) @ a_inv  # (K, c, f)
+        schur = c_sum - (bt_ainv @ b_block).sum(axis=0)
+        s_inv = np.linalg.inv(schur)
+        db = s_inv @ (gb - np.einsum("kcf,kf->c", bt_ainv, ga))
+        da = np.einsum("kfg,kg->kf", a_inv, ga - np.einsum("kfc,c->kf", b_block, db))
+        return da, db, a_inv, b_block, (s_inv + s_inv.T) / 2
 
 
 def posterior_free(

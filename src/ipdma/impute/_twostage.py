@@ -53,7 +53,7 @@ from scipy import special
 
 from ._pooled import joint_logistic, posterior_free
 
-__all__ = ["TrialLayout", "TrialModels", "draw_values", "fit_trials"]
+__all__ = ["FitCache", "ObservedRows", "TrialLayout", "TrialModels", "draw_values", "fit_trials"]
 
 _UNIDENTIFIED = 1e8  # variance of a coefficient a trial carries no information on
 _PRIOR_SD = 5.0  # logistic stage 1: weak prior on standardized coefficients
@@ -61,7 +61,7 @@ _INTERCEPT_PRIOR_SD = 10.0
 _NEWTON_ITERATIONS = 50
 _NEWTON_TOL = 1e-7  # largest coefficient step (standardized predictors)
 _HALVINGS = 30  # step halvings per Newton iteration
-_BISECTIONS = 60  # Paule-Mandel: interval halvings (relative precision 2^-60 of the span^2)
+_PM_ITERATIONS = 100  # Paule-Mandel: safeguarded Newton steps at most (about 8 are taken)
 
 
 @dataclass(frozen=True)
@@ -106,16 +106,63 @@ class TrialModels:
     rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the fitted trials' data
 
 
-def _identified(x3: np.ndarray, use: np.ndarray) -> np.ndarray:
-    """(K, p): columns with variation among the used rows of each trial (intercept always)."""
-    big = np.where(use[:, :, None], x3, -np.inf).max(axis=1)
-    small = np.where(use[:, :, None], x3, np.inf).min(axis=1)
-    keep = (big - small) > 1e-12
+@dataclass(frozen=True)
+class ObservedRows:
+    """The trials a model is fitted in (``chosen``: at least ``min_rows`` observed values of
+    the target) and their observed rows, padded: ``slot[k, j]`` (``use`` False in the
+    padding, which repeats the trial's first row). They depend on where the target is
+    observed, not on the imputed values, so a chain computes them once per model."""
+
+    chosen: np.ndarray  # (K_c,) trial codes
+    slot: np.ndarray  # (K_c, width) row indices
+    use: np.ndarray  # (K_c, width) bool
+    counts: np.ndarray  # (K_c,) observed rows
+    z3: np.ndarray  # (K_c, width) the target (0 in the padding)
+    arms: np.ndarray  # (2, K_c, width) float: 1 where the row is used and in arm 0 / 1
+    present: np.ndarray  # (K_c, 2) bool: the trial has observed rows in the arm
+    varies: np.ndarray  # (K_c,) bool: the target is not constant in the trial
+
+    @classmethod
+    def of(cls, z: np.ndarray, layout: TrialLayout, min_rows: int, arm: np.ndarray) -> ObservedRows:
+        use_all = layout.mask & ~np.isnan(z)[layout.slot]
+        chosen = np.flatnonzero(use_all.sum(axis=1) >= min_rows)
+        use = use_all[chosen]
+        order = np.argsort(~use, axis=1, kind="stable")  # observed rows to the front
+        counts = use.sum(axis=1)
+        width = int(counts.max()) if len(chosen) else 0
+        slot = np.take_along_axis(layout.slot[chosen], order, axis=1)[:, :width]
+        use = np.take_along_axis(use, order, axis=1)[:, :width]
+        slot = np.where(use, slot, slot[:, :1])
+        z3 = np.where(use, np.nan_to_num(z)[slot], 0.0)
+        treated = arm[slot] > 0
+        arms = np.stack([use & ~treated, use & treated]).astype(float)
+        present = (arms > 0).any(axis=2).T
+        varies = np.asarray(
+            np.where(use, z3, -np.inf).max(axis=1) > np.where(use, z3, np.inf).min(axis=1)
+        )
+        return cls(chosen, slot, use, counts, z3, arms, present, varies)
+
+
+@dataclass
+class FitCache:
+    """What a chain keeps of one conditional model between its sweeps: the observed rows,
+    and a binary model's last estimates (K, p), where its next Newton iterations start."""
+
+    rows: ObservedRows | None = None
+    start: np.ndarray | None = None
+
+
+def _identified(x3: np.ndarray) -> np.ndarray:
+    """(K, p): columns with variation among the rows of each trial (the padding repeats a
+    used row; the intercept always counts)."""
+    keep = (x3.max(axis=1) - x3.min(axis=1)) > 1e-12
     keep[:, 0] = True
     return keep
 
 
 def _expand_unidentified(cov: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    if keep.all():
+        return cov
     both = keep[:, :, None] & keep[:, None, :]
     cov = np.where(both, cov, 0.0)
     diag = np.einsum("kjj->kj", cov)
@@ -131,62 +178,73 @@ def fit_trials(
     min_rows: int,
     arm: np.ndarray,
     random: np.ndarray | None = None,
+    cache: FitCache | None = None,
 ) -> TrialModels:
     """Stage 1: the imputation model fitted in every trial with at least ``min_rows``
     observed values of ``z`` (rows with ``z`` missing are ignored); ``arm`` (0/1 per row)
     splits the residual sum of squares of a continuous ``z``. ``random`` (bool per
     coefficient; default all) marks the trial-specific coefficients: for a binary ``z`` the
-    common ones are fitted jointly over the trials (:mod:`._pooled`), not in two stages."""
+    common ones are fitted jointly over the trials (:mod:`._pooled`), not in two stages.
+    ``cache`` (a chain's, one per model) keeps the observed rows and a binary model's
+    estimates between sweeps: its next fit starts from them (default: from 0; the optimum
+    and the convergence criterion are the same)."""
     n_trials, p = layout.slot.shape[0], x.shape[1]
     estimates = np.zeros((n_trials, p))
     covariances = np.tile(np.eye(p) * _UNIDENTIFIED, (n_trials, 1, 1))
     residual = np.full((n_trials, 2), np.nan)
     df = np.zeros((n_trials, 2))
-    seen = ~np.isnan(z)
-    use_all = layout.mask & seen[layout.slot]
-    chosen = np.flatnonzero(use_all.sum(axis=1) >= min_rows)
     observed = np.zeros(n_trials, dtype=bool)
+    rows = cache.rows if cache is not None else None
+    if rows is None:
+        rows = ObservedRows.of(z, layout, min_rows, arm)
+        if cache is not None:
+            cache.rows = rows
+    chosen, use, z3 = rows.chosen, rows.use, rows.z3
     if not len(chosen):
         return TrialModels(estimates, covariances, observed, residual, df)
-    # the chosen trials' observed rows, moved to the front and the padding trimmed
-    use = use_all[chosen]
-    order = np.argsort(~use, axis=1, kind="stable")
-    counts = use.sum(axis=1)
-    width = int(counts.max())
-    slot = np.take_along_axis(layout.slot[chosen], order, axis=1)[:, :width]
-    use = np.take_along_axis(use, order, axis=1)[:, :width]
-    z3 = np.where(use, np.nan_to_num(z)[slot], 0.0)
-    x3 = x[slot]
-    keep = _identified(x3, use)
-    xw = np.where(use[:, :, None], x3, 0.0) * keep[:, None, :]
+    x3 = x[rows.slot]
+    keep = _identified(x3)
+    xw = x3 if keep.all() else x3 * keep[:, None, :]
+    start = None if cache is None or cache.start is None else cache.start[chosen]
     common = None if random is None or random.all() else ~random
     if kind == "binary" and common is not None:
-        return _joint(xw, z3, use, keep, chosen, n_trials, common)
+        models = _joint(xw, z3, use, keep, chosen, n_trials, common, start)
+        if cache is not None:
+            cache.start = models.estimates
+        return models
     if kind == "binary":
-        coef, cov = _logistic(xw, z3, use)
+        coef, cov = _logistic(xw, z3, use, start)
         fit_ok = np.ones(len(chosen), dtype=bool)
+        if cache is not None:
+            cache.start = np.zeros((n_trials, p))
+            cache.start[chosen] = np.where(keep, coef, 0.0)
     else:
-        xtx = np.swapaxes(xw, 1, 2) @ xw
-        xtz = (np.swapaxes(xw, 1, 2) @ z3[:, :, None])[:, :, 0]
-        pinv = np.linalg.pinv(xtx, hermitian=True)
+        # by-arm Gram matrices (the padding rows are weighted 0): their sum is the trial's
+        xt = np.swapaxes(xw, 1, 2)
+        grams = np.stack([(xt * w[:, None, :]) @ xw for w in rows.arms])  # (2, K, p, p)
+        xtx = grams[0] + grams[1]
+        xtz = (xt @ z3[:, :, None])[:, :, 0]
+        pinv, rank = _pinv_rank(xtx)
         coef = (pinv @ xtz[:, :, None])[:, :, 0]
-        rank = np.linalg.matrix_rank(xtx, hermitian=True)
         fitted = (xw @ coef[:, :, None])[:, :, 0]
         squares = np.where(use, (z3 - fitted) ** 2, 0.0)
         rss = squares.sum(axis=1)
-        dof = (counts - rank).astype(float)
-        varies = np.where(use, z3, -np.inf).max(axis=1) > np.where(use, z3, np.inf).min(axis=1)
-        arm_rss, arm_dof = _by_arm(xw, squares, use, arm[slot] > 0)
+        dof = (rows.counts - rank).astype(float)
+        # each arm's residual df: its rows less the rank of its own design (every predictor's
+        # product with the treatment is among the columns: the fit is the by-arm regression)
+        arm_rss = (rows.arms * squares).sum(axis=2).T
+        arm_dof = (rows.arms.sum(axis=2) - _rank(grams)).T
         # each arm with observed rows needs its own residual df (an empty arm draws its
         # variance from the other trials' distribution)
-        present = np.stack([(use & (arm[slot] == a)).any(axis=1) for a in (0, 1)], axis=1)
-        fit_ok = (dof >= 1) & varies & ((arm_dof >= 1) | ~present).all(axis=1)
+        present = rows.present
+        fit_ok = (dof >= 1) & rows.varies & ((arm_dof >= 1) | ~present).all(axis=1)
         cov = np.where(fit_ok, rss / np.maximum(dof, 1), 1.0)[:, None, None] * pinv
         # aliased directions (columns collinear within the trial, e.g. a covariate constant
         # in one arm): the trial carries no information along them, like an unidentified
         # column, so its covariance is made positive definite there
-        aliased = np.eye(p) - pinv @ xtx
-        cov = cov + _UNIDENTIFIED * (aliased + np.swapaxes(aliased, 1, 2)) / 2
+        if (rank < p).any():
+            aliased = np.eye(p) - pinv @ xtx
+            cov = cov + _UNIDENTIFIED * (aliased + np.swapaxes(aliased, 1, 2)) / 2
         arm_ok = fit_ok[:, None] & present & (arm_dof >= 1)
         residual[chosen] = np.where(arm_ok, arm_rss, np.nan)
         df[chosen] = np.where(arm_ok, arm_dof, 0.0)
@@ -197,12 +255,32 @@ def fit_trials(
     return TrialModels(estimates, covariances, observed, residual, df)
 
 
-def _joint(xw, z3, use, keep, chosen, n_trials, common) -> TrialModels:
+def _pinv_rank(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-inverse and rank of symmetric positive semi-definite matrices (K, p, p) from one
+    eigendecomposition, with numpy's cut-offs: ``pinv``'s (eigenvalues below 1e-15 times the
+    largest are dropped) and ``matrix_rank``'s (largest times p times machine epsilon)."""
+    values, vectors = np.linalg.eigh(a)
+    size = np.abs(values)
+    largest = size.max(axis=1, keepdims=True)
+    inverse = np.where(size > 1e-15 * largest, 1 / np.where(size > 0, values, 1.0), 0.0)
+    pinv = (vectors * inverse[:, None, :]) @ np.swapaxes(vectors, 1, 2)
+    rank = (size > largest * a.shape[-1] * np.finfo(float).eps).sum(axis=1)
+    return pinv, rank
+
+
+def _rank(a: np.ndarray) -> np.ndarray:
+    """Ranks of symmetric positive semi-definite matrices (..., p, p), as ``matrix_rank``."""
+    size = np.abs(np.linalg.eigvalsh(a))
+    largest = size.max(axis=-1, keepdims=True)
+    return (size > largest * a.shape[-1] * np.finfo(float).eps).sum(axis=-1)
+
+
+def _joint(xw, z3, use, keep, chosen, n_trials, common, start) -> TrialModels:
     """Binary z with common slopes: one-stage penalized logistic fit (see :mod:`._pooled`)."""
     p = xw.shape[2]
     precision = np.full(p, 1 / _PRIOR_SD**2)
     precision[0] = 1 / _INTERCEPT_PRIOR_SD**2
-    coef, cov_free, shift, common_cov = joint_logistic(xw, z3, use, ~common, precision)
+    coef, cov_free, shift, common_cov = joint_logistic(xw, z3, use, ~common, precision, start)
     free = np.flatnonzero(~common)
     estimates = np.zeros((n_trials, p))
     covariances = np.tile(np.eye(p) * _UNIDENTIFIED, (n_trials, 1, 1))
@@ -219,30 +297,20 @@ def _joint(xw, z3, use, keep, chosen, n_trials, common) -> TrialModels:
                        common, common_cov, shifts, (xw, z3, use))  # fmt: skip
 
 
-def _by_arm(
-    xw: np.ndarray, squares: np.ndarray, use: np.ndarray, treated: np.ndarray
+def _logistic(
+    xw: np.ndarray, z3: np.ndarray, use: np.ndarray, start: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Residual sums of squares and df of each trial's two arms, (K, 2) each. With every
-    predictor's product with the treatment among the columns, the fit is the by-arm
-    regression, and an arm's df are its rows less the rank of its own design."""
-    rss = np.empty((len(xw), 2))
-    dof = np.empty((len(xw), 2))
-    for a, rows in enumerate((use & ~treated, use & treated)):
-        xa = xw * rows[:, :, None]
-        rank = np.linalg.matrix_rank(np.swapaxes(xa, 1, 2) @ xa, hermitian=True)
-        rss[:, a] = np.where(rows, squares, 0.0).sum(axis=1)
-        dof[:, a] = rows.sum(axis=1) - rank
-    return rss, dof
-
-
-def _logistic(xw: np.ndarray, z3: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Penalized (normal prior) logistic regression in every trial at once: Newton's method
     with step halving (each step must raise the penalized log-likelihood of its trial; full
-    Newton steps from a poor start can overshoot into saturation and diverge)."""
+    Newton steps from a poor start can overshoot into saturation and diverge), from
+    ``start`` (K, p; default 0)."""
     n_trials, _, p = xw.shape
     precision = np.full(p, 1 / _PRIOR_SD**2)
     precision[0] = 1 / _INTERCEPT_PRIOR_SD**2
-    beta = np.zeros((n_trials, p))
+    if start is not None and start.shape == (n_trials, p) and np.isfinite(start).all():
+        beta = start.copy()
+    else:
+        beta = np.zeros((n_trials, p))
     value = _penalized_loglik(xw, z3, use, beta, precision)
     for _ in range(_NEWTON_ITERATIONS):
         hess, grad = _logistic_terms(xw, z3, use, beta, precision)
@@ -282,34 +350,53 @@ def _paule_mandel(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """Per-coefficient Paule-Mandel tau^2 from trial estimates ``b`` (K, p) and variances
     ``v`` (K, p), and the number of informative trials per coefficient.
 
-    tau^2 solves  sum_k w_k (b_k - mu_w)^2 = K - 1  with  w_k = 1 / (v_k + tau^2)  (0 when the
-    left side at tau^2 = 0 is already below K - 1), as metafor's ``rma(method = "PM")``; by
-    bisection, all coefficients at once. DerSimonian-Laird's one-step estimate is biased low
-    when the trials' variances differ widely (a rare category's logit is imprecise exactly
-    where it is extreme), which over-shrinks trial-specific intercepts to the mean.
+    tau^2 solves  Q(tau^2) = sum_k w_k (b_k - mu_w)^2 = K - 1  with  w_k = 1 / (v_k + tau^2)
+    (0 when Q(0) is already below K - 1), as metafor's ``rma(method = "PM")``; all
+    coefficients at once, by Newton's method on Q, dQ/dtau^2 = -sum_k w_k^2 (b_k - mu_w)^2,
+    safeguarded by bisection: the root stays bracketed (Q decreases in tau^2; it is below
+    K - 1 at span^2, see the bound K/(4(K-1))), and a Newton step that leaves the bracket is
+    replaced by its midpoint. Stops when the steps are below 1e-13 of tau^2 (about 8
+    evaluations instead of the 60 of plain bisection). DerSimonian-Laird's one-step estimate
+    is biased low when the trials' variances differ widely (a rare category's logit is
+    imprecise exactly where it is extreme), which over-shrinks trial-specific intercepts to
+    the mean.
     """
     informative = v < _UNIDENTIFIED / 10
     count = informative.sum(axis=0)
     target = np.maximum(count - 1, 0).astype(float)
+    b = np.where(informative, b, 0.0)
 
-    def excess(tau2: np.ndarray) -> np.ndarray:
+    def excess(tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = np.where(informative, 1 / (v + tau2), 0.0)
         sw = np.maximum(w.sum(axis=0), 1e-300)
-        mean = (w * np.where(informative, b, 0.0)).sum(axis=0) / sw
-        return (w * np.where(informative, b - mean, 0.0) ** 2).sum(axis=0) - target
+        deviation = np.where(informative, b - (w * b).sum(axis=0) / sw, 0.0)
+        squares = w * deviation**2
+        return squares.sum(axis=0) - target, -(w * squares).sum(axis=0)
 
     top = np.where(informative, b, -np.inf).max(axis=0)
     bottom = np.where(informative, b, np.inf).min(axis=0)
     span = np.where(count > 0, top - bottom, 0.0)
     low = np.zeros(b.shape[1])
-    high = span**2 + 1e-12  # the excess is negative beyond this (see the bound K/(4(K-1)))
-    positive = (count >= 2) & (excess(low) > 0)
-    for _ in range(_BISECTIONS):
-        middle = (low + high) / 2
-        above = excess(middle) > 0
-        low = np.where(above, middle, low)
-        high = np.where(above, high, middle)
-    return np.where(positive, (low + high) / 2, 0.0), count
+    high = span**2 + 1e-12
+    value, slope = excess(low)
+    positive = (count >= 2) & (value > 0)
+    tau2 = low.copy()
+    active = positive.copy()
+    for _ in range(_PM_ITERATIONS):
+        if not active.any():
+            break
+        low = np.where(active & (value > 0), tau2, low)
+        high = np.where(active & (value <= 0), tau2, high)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = tau2 - value / slope
+        inside = np.isfinite(newton) & (newton > low) & (newton < high)
+        step = np.where(inside, newton, (low + high) / 2) - tau2
+        done = active & ((np.abs(step) <= 1e-13 * np.abs(tau2)) | (value == 0))
+        tau2 = np.where(active & ~done, tau2 + step, tau2)
+        active &= ~done
+        if active.any():
+            value, slope = excess(tau2)
+    return np.where(positive, tau2, 0.0), count
 
 
 def draw_values(
@@ -398,13 +485,26 @@ def _trial_coefficients(
     (covariances ``cov``) of the trials ``obs``; the trials without an estimate draw theirs
     from the between-trial distribution."""
     beta, psi_diag = _between(b, cov, rng, random)
-    # trial-specific coefficients: conditional on the trial's own estimate where it has one
-    psi = np.diag(psi_diag)
-    gain = psi @ np.linalg.inv(psi + cov)  # (K_obs, p, p)
-    mean_k = beta + np.einsum("kij,kj->ki", gain, b - beta)
-    cov_k = psi - gain @ psi
+    # trial-specific coefficients: conditional on the trial's own estimate where it has one,
+    # N(beta + G_k (b_k - beta), Psi - G_k Psi) with the gain G_k = Psi (Psi + V_k)^-1. The
+    # rows of G_k are 0 where Psi_jj is (a coefficient common to the trials), and so are
+    # the rows and columns of the covariance: only the block of the varying coefficients
+    # is computed (with (Psi + V_k)^-1 symmetric, its rows are the solutions for them).
     coefficients = beta + np.sqrt(psi_diag) * rng.standard_normal((n_trials, b.shape[1]))
-    coefficients[obs] = _mvn_batch(rng, mean_k, cov_k)
+    vary = np.flatnonzero(psi_diag > 0)
+    coefficients[obs] = beta
+    if len(vary):
+        psi_v = psi_diag[vary]
+        total = cov.copy()
+        total[:, np.arange(len(psi_diag)), np.arange(len(psi_diag))] += psi_diag
+        unit = np.zeros((len(psi_diag), len(vary)))
+        unit[vary, np.arange(len(vary))] = 1.0
+        rows = np.swapaxes(np.linalg.solve(total, np.broadcast_to(unit, (len(b), *unit.shape))),
+                           1, 2)  # fmt: skip
+        gain = psi_v[:, None] * rows  # (K_obs, v, p): the rows of G_k that are not 0
+        mean_k = beta[vary] + np.einsum("kij,kj->ki", gain, b - beta)
+        cov_k = np.diag(psi_v) - gain[:, :, vary] * psi_v
+        coefficients[obs[:, None], vary] = _mvn_batch(rng, mean_k, cov_k)
     return coefficients
 
 
