@@ -28,7 +28,8 @@ a_k(beta*) = a_k + shift_k (beta* - beta) follows a draw beta* of the slopes.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+from scipy import sparse, special
+from scipy.linalg import blas
 
 __all__ = ["joint_logistic"]
 
@@ -101,6 +102,12 @@ class _Rows:
         self.z, self.trial, self.n_trials = z, trial, n_trials
         self.starts = np.searchsorted(trial, np.arange(n_trials))
         self.empty = np.bincount(trial, minlength=n_trials) == 0
+        # (K, rows): a trial's sum over its rows as a sparse product (the values are set
+        # per use)
+        ends = np.r_[self.starts, len(trial)]
+        self.summing = sparse.csr_array(
+            (np.ones(len(trial)), np.arange(len(trial)), ends), shape=(n_trials, len(trial))
+        )
 
     def by_trial(self, values: np.ndarray) -> np.ndarray:
         """Sums of ``values`` (rows, m) over each trial's rows: (K, m)."""
@@ -129,9 +136,13 @@ class _Rows:
         xfw = xf * weight[:, None]
         a_block = self.by_trial((xfw[:, :, None] * xf[:, None, :]).reshape(n_rows, -1))
         a_block = a_block.reshape(-1, n_free, n_free) + np.diag(precision_f)
-        b_block = self.by_trial((xfw[:, :, None] * xc[:, None, :]).reshape(n_rows, -1))
-        b_block = b_block.reshape(-1, n_free, n_common)
-        c_sum = (xc * weight[:, None]).T @ xc + np.diag(precision_c)
+        b_block = np.empty((self.n_trials, n_free, n_common))
+        for j in range(n_free):
+            self.summing.data = xfw[:, j]
+            b_block[:, j] = self.summing @ xc
+        # sum_i w_i xc_i xc_i' by a symmetric rank-k update (the upper triangle, mirrored)
+        upper = blas.dsyrk(1.0, (xc * np.sqrt(weight)[:, None]).T)
+        c_sum = np.triu(upper) + np.triu(upper, 1).T + np.diag(precision_c)
         ga = self.by_trial(xf * residual[:, None]) - precision_f * a
         gb = xc.T @ residual - precision_c * beta
         a_inv = np.linalg.inv(a_block)
