@@ -6,6 +6,7 @@ candidate modifiers with Table 3's missingness), the default plan plus
 beside the complete-case grid). Target: <= 5 minutes on the 2-core machine.
 
     python benchmarks/bench_impute_grid.py [--m 20] [--iterations 10] [--jobs N] [--seed S] [--grid-only]
+    python benchmarks/bench_impute_grid.py --m 20 --window-only    # the one-window imputation only
 
 Prints the wall time of the imputation itself and of the whole run, the models fitted,
 the availability of each modifier (trials measured / systematically missing) and the
@@ -107,6 +108,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None, help="default: all cores")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--grid-only", action="store_true", help="skip the one-window run")
+    parser.add_argument("--window-only", action="store_true",
+                        help="stop after the one-window imputation (the engine's speed)")  # fmt: skip
     args = parser.parse_args()
     jobs = args.jobs or available_cores()
     warnings.simplefilter("ignore")
@@ -125,6 +128,8 @@ def main() -> None:
         print(imputation.availability[["variable", "trials_measured", "trials_systematic",
                                        "fraction_missing", "imputed", "reason"]].to_string())  # fmt: skip
         print(f"largest R-hat: {imputation.rhat.max():.3f}")
+        if args.window_only:
+            return
     timed = _imputed.impute = _Timed(_imputed.impute)
     start, cpu = time.perf_counter(), _cpu()
     results = ipdma.analysis.run(data, plan, jobs=jobs)

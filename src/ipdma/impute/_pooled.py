@@ -31,11 +31,60 @@ import numpy as np
 from scipy import sparse, special
 from scipy.linalg import blas
 
-__all__ = ["joint_logistic"]
+__all__ = ["StackedRows", "joint_fit", "joint_logistic", "posterior_free", "posterior_rows"]
 
 _ITERATIONS = 100
 _TOL = 1e-7  # largest coefficient step (standardized predictors)
 _HALVINGS = 30
+
+
+class StackedRows:
+    """The fitted trials' observed rows stacked without padding, in trial order: ``xf`` the
+    trial-specific columns, ``xc`` the common ones, ``z`` the target, ``trial`` (0..K-1,
+    sorted) of each row; every trial has at least one row."""
+
+    def __init__(self, xf, xc, z, trial, n_trials) -> None:
+        self.xf, self.xc = np.ascontiguousarray(xf), np.ascontiguousarray(xc)
+        self.z, self.trial, self.n_trials = z, trial, n_trials
+        self.starts = np.searchsorted(trial, np.arange(n_trials))
+        if n_trials and (np.diff(np.r_[self.starts, len(trial)]) < 1).any():
+            raise ValueError("every trial needs at least one row")
+        # (K, rows): a trial's sum over its rows as a sparse product (values set per use)
+        ends = np.r_[self.starts, len(trial)]
+        self.summing = sparse.csr_array(
+            (np.ones(len(trial)), np.arange(len(trial)), ends), shape=(n_trials, len(trial))
+        )
+
+    @classmethod
+    def of_padded(cls, xw, z3, use, free) -> StackedRows:
+        """From padded arrays (K, n, p), (K, n) and the mask ``use`` (K, n)."""
+        n_trials, width, p = xw.shape
+        flat = np.flatnonzero(use.reshape(-1))
+        rows = xw.reshape(-1, p)[flat]
+        return cls(rows[:, free], rows[:, ~free], z3.reshape(-1)[flat], flat // width, n_trials)
+
+    def by_trial(self, values: np.ndarray) -> np.ndarray:
+        """Sums of ``values`` (rows, ...) over each trial's rows: (K, ...)."""
+        return np.add.reduceat(values, self.starts, axis=0)
+
+    def eta(self, a: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        """Linear predictor of every row: xf a_k + xc beta."""
+        return np.einsum("nf,nf->n", self.xf, a[self.trial]) + self.xc @ beta
+
+    def loglik(self, eta: np.ndarray) -> np.ndarray:
+        """Log-likelihood of each row."""
+        return self.z * eta - np.logaddexp(0.0, eta)
+
+    def free_terms(self, eta: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per trial: the information of its own coefficients (K, f, f) and their score
+        (K, f); per row: the weight mu (1 - mu) and the residual z - mu."""
+        mu = special.expit(eta)
+        weight, residual = mu * (1 - mu), self.z - mu
+        xf = self.xf
+        xfw = xf * weight[:, None]
+        info = self.by_trial((xfw[:, :, None] * xf[:, None, :]).reshape(len(xf), -1))
+        info = info.reshape(-1, xf.shape[1], xf.shape[1])
+        return info, self.by_trial(xf * residual[:, None]), weight, residual
 
 
 def joint_logistic(
@@ -55,37 +104,44 @@ def joint_logistic(
     Returns ``coef`` (K, p: each trial's a_k, and beta repeated), ``cov_free`` (K, f, f),
     ``shift`` (K, f, c) and ``cov_common`` (c, c).
     """
-    n_trials, width, p = xw.shape
+    return joint_fit(StackedRows.of_padded(xw, z3, use, free), free, precision, start)
+
+
+def joint_fit(
+    data: StackedRows, free: np.ndarray, precision: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`joint_logistic` on stacked rows."""
+    n_trials, p = data.n_trials, len(free)
     f, c = np.flatnonzero(free), np.flatnonzero(~free)
-    # the observed rows only (no padding), in trial order
-    flat = np.flatnonzero(use.reshape(-1))
-    trial = flat // width
-    rows = xw.reshape(-1, p)[flat]
-    data = _Rows(rows[:, f], rows[:, c], z3.reshape(-1)[flat], trial, n_trials)
     pf, pc = precision[f], precision[c]
     if start is None or start.shape != (n_trials, p) or not np.isfinite(start).all():
         a, beta = np.zeros((n_trials, len(f))), np.zeros(len(c))
     else:
         a, beta = start[:, f].copy(), start[:, c].mean(axis=0)
+
+    def objective(eta, a, beta) -> float:
+        prior = (pf * a**2).sum() + (pc * beta**2).sum()
+        return float(data.loglik(eta).sum() - 0.5 * prior)
+
     eta = data.eta(a, beta)
-    value = data.objective(eta, a, beta, pf, pc)
+    value = objective(eta, a, beta)
     for _ in range(_ITERATIONS):
-        da, db, *_ = data.newton(eta, a, beta, pf, pc)
+        da, db, *_ = _newton(data, eta, a, beta, pf, pc)
         step_eta = data.eta(da, db)  # eta is linear in the coefficients
         length = 1.0
         for _ in range(_HALVINGS):
             trial_eta = eta + length * step_eta
-            trial_value = data.objective(trial_eta, a + length * da, beta + length * db, pf, pc)
+            trial_value = objective(trial_eta, a + length * da, beta + length * db)
             if trial_value >= value - 1e-12 * (1 + abs(value)):
                 break
             length /= 2
         else:  # no step raised the objective: the last halved one is taken, as it stands
             trial_eta = eta + length * step_eta
-            trial_value = data.objective(trial_eta, a + length * da, beta + length * db, pf, pc)
+            trial_value = objective(trial_eta, a + length * da, beta + length * db)
         a, beta, eta, value = a + length * da, beta + length * db, trial_eta, trial_value
         if max(np.abs(length * da).max(initial=0.0), np.abs(length * db).max(initial=0.0)) < _TOL:
             break
-    _, _, a_inv, b_block, s_inv = data.newton(eta, a, beta, pf, pc)
+    _, _, a_inv, b_block, s_inv = _newton(data, eta, a, beta, pf, pc, covariance=True)
     coef = np.empty((n_trials, p))
     coef[:, f] = a
     coef[:, c] = beta
@@ -93,65 +149,35 @@ def joint_logistic(
     return coef, a_inv, shift, s_inv
 
 
-class _Rows:
-    """The trials' observed rows stacked without padding, in trial order (``xf``: the
-    trial-specific columns, ``xc``: the common ones, ``trial`` of each row)."""
-
-    def __init__(self, xf, xc, z, trial, n_trials) -> None:
-        self.xf, self.xc = np.ascontiguousarray(xf), np.ascontiguousarray(xc)
-        self.z, self.trial, self.n_trials = z, trial, n_trials
-        self.starts = np.searchsorted(trial, np.arange(n_trials))
-        self.empty = np.bincount(trial, minlength=n_trials) == 0
-        # (K, rows): a trial's sum over its rows as a sparse product (the values are set
-        # per use)
-        ends = np.r_[self.starts, len(trial)]
-        self.summing = sparse.csr_array(
-            (np.ones(len(trial)), np.arange(len(trial)), ends), shape=(n_trials, len(trial))
-        )
-
-    def by_trial(self, values: np.ndarray) -> np.ndarray:
-        """Sums of ``values`` (rows, m) over each trial's rows: (K, m)."""
-        if not len(values):
-            return np.zeros((self.n_trials, values.shape[1]))
-        sums = np.add.reduceat(values, np.minimum(self.starts, len(values) - 1), axis=0)
-        sums[self.empty] = 0.0
-        return sums
-
-    def eta(self, a: np.ndarray, beta: np.ndarray) -> np.ndarray:
-        return np.einsum("nf,nf->n", self.xf, a[self.trial]) + self.xc @ beta
-
-    def objective(self, eta, a, beta, precision_f, precision_c) -> float:
-        loglik = (self.z * eta - np.logaddexp(0.0, eta)).sum()
-        prior = (precision_f * a**2).sum() + (precision_c * beta**2).sum()
-        return float(loglik - 0.5 * prior)
-
-    def newton(self, eta, a, beta, precision_f, precision_c):
-        """The Newton step (da, db), A_k^-1, B_k and S^-1 at (a, beta), eta the linear
-        predictor there."""
-        mu = special.expit(eta)
-        weight = mu * (1 - mu)
-        residual = self.z - mu
-        xf, xc = self.xf, self.xc
-        n_rows, n_free, n_common = len(xf), xf.shape[1], xc.shape[1]
-        xfw = xf * weight[:, None]
-        a_block = self.by_trial((xfw[:, :, None] * xf[:, None, :]).reshape(n_rows, -1))
-        a_block = a_block.reshape(-1, n_free, n_free) + np.diag(precision_f)
-        b_block = np.empty((self.n_trials, n_free, n_common))
-        for j in range(n_free):
-            self.summing.data = xfw[:, j]
-            b_block[:, j] = self.summing @ xc
-        # sum_i w_i xc_i xc_i' by a symmetric rank-k update (the upper triangle, mirrored)
-        upper = blas.dsyrk(1.0, (xc * np.sqrt(weight)[:, None]).T)
-        c_sum = np.triu(upper) + np.triu(upper, 1).T + np.diag(precision_c)
-        ga = self.by_trial(xf * residual[:, None]) - precision_f * a
-        gb = xc.T @ residual - precision_c * beta
-        a_inv = np.linalg.inv(a_block)
-        bt_ainv = np.swapaxes(b_block, 1, 2) @ a_inv  # (K, c, f)
-        schur = c_sum - (bt_ainv @ b_block).sum(axis=0)
+def _newton(data: StackedRows, eta, a, beta, precision_f, precision_c, covariance=False):
+    """The Newton step (da, db), A_k^-1, B_k and S^-1 (only with ``covariance``) at
+    (a, beta), eta the linear predictor there."""
+    info, score, weight, residual = data.free_terms(eta)
+    xf, xc = data.xf, data.xc
+    n_free, n_common = xf.shape[1], xc.shape[1]
+    a_block = info + np.diag(precision_f)
+    b_block = np.empty((data.n_trials, n_free, n_common))
+    for j in range(n_free):
+        data.summing.data = xf[:, j] * weight
+        b_block[:, j] = data.summing @ xc
+    # sum_i w_i xc_i xc_i' by a symmetric rank-k update (the upper triangle, mirrored)
+    upper = blas.dsyrk(1.0, (xc * np.sqrt(weight)[:, None]).T)
+    c_sum = upper + upper.T
+    c_sum[np.diag_indices(n_common)] = np.diagonal(upper) + precision_c
+    ga = score - precision_f * a
+    gb = xc.T @ residual - precision_c * beta
+    a_inv = np.linalg.inv(a_block)
+    bt_ainv = np.swapaxes(b_block, 1, 2) @ a_inv  # (K, c, f)
+    schur = c_sum - (bt_ainv @ b_block).sum(axis=0)
+    rhs = gb - np.einsum("kcf,kf->c", bt_ainv, ga)
+    if covariance:
         s_inv = np.linalg.inv(schur)
-        db = s_inv @ (gb - np.einsum("kcf,kf->c", bt_ainv, ga))
-        da = np.einsum("kfg,kg->kf", a_inv, ga - np.einsum("kfc,c->kf", b_block, db))
-        return da, db, a_inv, b_block, (s_inv + s_inv.T) / 2
+        db = s_inv @ rhs
+        s_inv = (s_inv + s_inv.T) / 2
+    else:
+        db, s_inv = np.linalg.solve(schur, rhs), None
+    da = np.einsum("kfg,kg->kf", a_inv, ga - np.einsum("kfc,c->kf", b_block, db))
+    return da, db, a_inv, b_block, s_inv
 
 
 def posterior_free(
@@ -169,23 +195,24 @@ def posterior_free(
     the mode (K, f) and the inverse curvature there (K, f, f), by Newton's method with step
     halving per trial from ``start``. A coefficient with no between-trial variance is held at
     the mean (its prior precision is set very large)."""
-    f, c = np.flatnonzero(free), np.flatnonzero(~free)
+    return posterior_rows(StackedRows.of_padded(xw, z3, use, free), beta, mean, psi, start)
+
+
+def posterior_rows(
+    data: StackedRows, beta: np.ndarray, mean: np.ndarray, psi: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`posterior_free` on stacked rows."""
     precision = 1 / np.maximum(psi, 1e-10)
-    offset = xw[:, :, c] @ beta
-    xf = xw[:, :, f]
+    offset = data.xc @ beta
     a = np.where(psi > 1e-10, start, mean)
 
     def value(a):
-        eta = (xf @ a[:, :, None])[:, :, 0] + offset
-        loglik = np.where(use, z3 * eta - np.logaddexp(0.0, eta), 0.0).sum(axis=1)
-        return loglik - 0.5 * (precision * (a - mean) ** 2).sum(axis=1)
+        eta = np.einsum("nf,nf->n", data.xf, a[data.trial]) + offset
+        return data.by_trial(data.loglik(eta)) - 0.5 * (precision * (a - mean) ** 2).sum(axis=1)
 
     def terms(a):
-        mu = special.expit((xf @ a[:, :, None])[:, :, 0] + offset)
-        weight = np.where(use, mu * (1 - mu), 0.0)
-        grad = (np.swapaxes(xf, 1, 2) @ np.where(use, z3 - mu, 0.0)[:, :, None])[:, :, 0]
-        hess = np.swapaxes(xf * weight[:, :, None], 1, 2) @ xf + np.diag(precision)
-        return hess, grad - precision * (a - mean)
+        info, score, *_ = data.free_terms(np.einsum("nf,nf->n", data.xf, a[data.trial]) + offset)
+        return info + np.diag(precision), score - precision * (a - mean)
 
     current = value(a)
     for _ in range(_ITERATIONS):

@@ -52,7 +52,7 @@ import numpy as np
 from scipy import special
 from scipy.linalg import lapack
 
-from ._pooled import joint_logistic, posterior_free
+from ._pooled import StackedRows, joint_fit, posterior_rows
 
 __all__ = ["FitCache", "ObservedRows", "TrialLayout", "TrialModels", "draw_values", "fit_trials"]
 
@@ -105,7 +105,7 @@ class TrialModels:
     common: np.ndarray | None = None  # (p,) bool
     common_cov: np.ndarray | None = None  # (c, c)
     shift: np.ndarray | None = None  # (K, p - c, c)
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the fitted trials' data
+    rows: StackedRows | None = None  # the fitted trials' data
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,8 @@ class ObservedRows:
     by_arm: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]  # per arm: slot, use, z3
     present: np.ndarray  # (K_c, 2) bool: the trial has observed rows in the arm
     varies: np.ndarray  # (K_c,) bool: the target is not constant in the trial
+    flat: np.ndarray  # (N,) the observed rows, trial by trial (no padding)
+    flat_trial: np.ndarray  # (N,) their trial (0..K_c-1)
 
     @classmethod
     def of(cls, z: np.ndarray, layout: TrialLayout, min_rows: int, arm: np.ndarray) -> ObservedRows:
@@ -142,7 +144,9 @@ class ObservedRows:
         varies = np.asarray(
             np.where(use, z3, -np.inf).max(axis=1) > np.where(use, z3, np.inf).min(axis=1)
         )
-        return cls(chosen, slot, use, use.sum(axis=1), z3, tuple(by_arm), present, varies)
+        flat_trial = np.nonzero(use)[0]
+        return cls(chosen, slot, use, use.sum(axis=1), z3, tuple(by_arm), present, varies,
+                   slot[use], flat_trial)  # fmt: skip
 
 
 def _front(slot: np.ndarray, use: np.ndarray, minimum: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -216,16 +220,16 @@ def fit_trials(
         return TrialModels(estimates, covariances, observed, residual, df)
     if kind != "binary":
         return _linear(x, rows, n_trials, p)
-    x3 = x[rows.slot]
-    keep = _identified(x3)
-    xw = x3 if keep.all() else x3 * keep[:, None, :]
     start = None if cache is None or cache.start is None else cache.start[chosen]
     common = None if random is None or random.all() else ~random
     if common is not None:
-        models = _joint(xw, z3, use, keep, chosen, n_trials, common, start)
+        models = _joint(x, z, rows, n_trials, common, start)
         if cache is not None:
             cache.start = models.estimates
         return models
+    x3 = x[rows.slot]
+    keep = _identified(x3)
+    xw = x3 if keep.all() else x3 * keep[:, None, :]
     coef, cov = _logistic(xw, z3, use, start)
     fit_ok = np.ones(len(chosen), dtype=bool)
     if cache is not None:
@@ -353,12 +357,22 @@ def _rank(a: np.ndarray) -> np.ndarray:
     return ranks.reshape(a.shape[:-2])
 
 
-def _joint(xw, z3, use, keep, chosen, n_trials, common, start) -> TrialModels:
-    """Binary z with common slopes: one-stage penalized logistic fit (see :mod:`._pooled`)."""
-    p = xw.shape[2]
+def _joint(x, z, rows: ObservedRows, n_trials, common, start) -> TrialModels:
+    """Binary z with common slopes: one-stage penalized logistic fit (see :mod:`._pooled`),
+    on the observed rows stacked without padding."""
+    p, chosen = x.shape[1], rows.chosen
+    stacked = x[rows.flat]
+    starts = np.searchsorted(rows.flat_trial, np.arange(len(chosen)))
+    spread = np.maximum.reduceat(stacked, starts) - np.minimum.reduceat(stacked, starts)
+    keep = spread > 1e-12  # columns with variation in the trial (intercept always)
+    keep[:, 0] = True
+    if not keep.all():
+        stacked = stacked * keep[rows.flat_trial]
+    data = StackedRows(stacked[:, ~common], stacked[:, common], z[rows.flat], rows.flat_trial,
+                       len(chosen))  # fmt: skip
     precision = np.full(p, 1 / _PRIOR_SD**2)
     precision[0] = 1 / _INTERCEPT_PRIOR_SD**2
-    coef, cov_free, shift, common_cov = joint_logistic(xw, z3, use, ~common, precision, start)
+    coef, cov_free, shift, common_cov = joint_fit(data, ~common, precision, start)
     free = np.flatnonzero(~common)
     estimates = np.zeros((n_trials, p))
     covariances = np.tile(np.eye(p) * _UNIDENTIFIED, (n_trials, 1, 1))
@@ -372,7 +386,7 @@ def _joint(xw, z3, use, keep, chosen, n_trials, common, start) -> TrialModels:
     shifts[chosen] = np.where(keep[:, free, None], shift, 0.0)
     nan = np.full((n_trials, 2), np.nan)
     return TrialModels(estimates, covariances, observed, nan, np.zeros((n_trials, 2)),
-                       common, common_cov, shifts, (xw, z3, use))  # fmt: skip
+                       common, common_cov, shifts, data)  # fmt: skip
 
 
 def _logistic(
@@ -515,9 +529,7 @@ def draw_values(
         # near normal; a trial whose participants all fall in one category keeps that,
         # where a normal approximation at its own estimate would shrink it to the mean)
         assert models.rows is not None
-        xw, z3, use = models.rows
-        mode, mode_cov = posterior_free(xw, z3, use, ~models.common, slopes, mean, psi_diag,
-                                        own)  # fmt: skip
+        mode, mode_cov = posterior_rows(models.rows, slopes, mean, psi_diag, own)
         coefficients[np.ix_(obs, free)] = _mvn_batch(rng, mode, mode_cov)
     rows = np.flatnonzero(missing)
     trials = layout.trial[rows]
