@@ -62,7 +62,8 @@ _INTERCEPT_PRIOR_SD = 10.0
 _NEWTON_ITERATIONS = 50
 _NEWTON_TOL = 1e-7  # largest coefficient step (standardized predictors)
 _HALVINGS = 30  # step halvings per Newton iteration
-_RANK_TOL = 1e-10  # an arm's design rank: pivots below this share of the largest are 0
+_RANK_TOL = 1e-10  # design ranks: pivots below this share of the largest diagonal are 0
+_CERTAIN_CONDITION = 1e8  # a Gram matrix this well conditioned is inverted directly
 _PM_ITERATIONS = 100  # Paule-Mandel: safeguarded Newton steps at most (about 8 are taken)
 
 
@@ -112,9 +113,9 @@ class TrialModels:
 class ObservedRows:
     """The trials a model is fitted in (``chosen``: at least ``min_rows`` observed values of
     the target) and their observed rows, padded: ``slot[k, j]`` (``use`` False in the
-    padding, which repeats the trial's first row), and the same split by arm (``by_arm``:
-    slot, use and target of arm 0 and of arm 1, for the by-arm regression of a continuous
-    target). They depend on where the target is observed, not on the imputed values, so a
+    padding, which repeats the trial's first row); the same stacked without padding
+    (``flat``), trial by trial and within a trial arm 0 before arm 1 (for the by-arm
+    regression of a continuous target). They depend on where the target is observed, not on the imputed values, so a
     chain computes them once per model."""
 
     chosen: np.ndarray  # (K_c,) trial codes
@@ -122,11 +123,13 @@ class ObservedRows:
     use: np.ndarray  # (K_c, width) bool
     counts: np.ndarray  # (K_c,) observed rows
     z3: np.ndarray  # (K_c, width) the target (0 in the padding)
-    by_arm: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]  # per arm: slot, use, z3
+    arm_rows: np.ndarray  # (K_c, 2) observed rows in arm 0 and in arm 1
     present: np.ndarray  # (K_c, 2) bool: the trial has observed rows in the arm
     varies: np.ndarray  # (K_c,) bool: the target is not constant in the trial
-    flat: np.ndarray  # (N,) the observed rows, trial by trial (no padding)
+    flat: np.ndarray  # (N,) the observed rows, trial by trial, arm 0 first (no padding)
     flat_trial: np.ndarray  # (N,) their trial (0..K_c-1)
+    starts: np.ndarray  # (K_c,) where each trial's rows start among them
+    z: np.ndarray  # (N,) the target on them
 
     @classmethod
     def of(cls, z: np.ndarray, layout: TrialLayout, min_rows: int, arm: np.ndarray) -> ObservedRows:
@@ -134,19 +137,29 @@ class ObservedRows:
         chosen = np.flatnonzero(use_all.sum(axis=1) >= min_rows)
         slot, use = _front(layout.slot[chosen], use_all[chosen])
         z3 = np.where(use, np.nan_to_num(z)[slot], 0.0)
+        # the observed rows stacked trial by trial, arm 0 before arm 1 within a trial
         treated = arm[slot] > 0
-        by_arm = []
-        for rows in (use & ~treated, use & treated):
-            arm_slot, arm_use = _front(slot, rows, minimum=1)
-            arm_slot = np.where(arm_use, arm_slot, slot[:, :1])
-            by_arm.append((arm_slot, arm_use, np.where(arm_use, np.nan_to_num(z)[arm_slot], 0.0)))
-        present = np.stack([u.any(axis=1) for _, u, _ in by_arm], axis=1)
+        order = np.argsort(~use | treated, axis=1, kind="stable")  # arm 0, arm 1, padding
+        sorted_use = np.take_along_axis(use, order, axis=1)
+        flat = np.take_along_axis(slot, order, axis=1)[sorted_use]
+        flat_trial = np.nonzero(sorted_use)[0]
+        starts = np.searchsorted(flat_trial, np.arange(len(chosen)))
+        arm_rows = np.stack([(use & ~treated).sum(axis=1), (use & treated).sum(axis=1)], axis=1)
         varies = np.asarray(
             np.where(use, z3, -np.inf).max(axis=1) > np.where(use, z3, np.inf).min(axis=1)
         )
-        flat_trial = np.nonzero(use)[0]
-        return cls(chosen, slot, use, use.sum(axis=1), z3, tuple(by_arm), present, varies,
-                   slot[use], flat_trial)  # fmt: skip
+        return cls(chosen, slot, use, use.sum(axis=1), z3, arm_rows, arm_rows > 0, varies,
+                   flat, flat_trial, starts, np.nan_to_num(z)[flat])  # fmt: skip
+
+    def stacked(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The observed rows of ``x`` stacked (N, p) and which columns vary within each
+        trial (K_c, p; the intercept always counts): a column constant in a trial is not
+        identified there."""
+        out = x[self.flat]
+        spread = np.maximum.reduceat(out, self.starts) - np.minimum.reduceat(out, self.starts)
+        keep = spread > 1e-12
+        keep[:, 0] = True
+        return out, keep
 
 
 def _front(slot: np.ndarray, use: np.ndarray, minimum: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -251,33 +264,32 @@ def _linear(x: np.ndarray, rows: ObservedRows, n_trials: int, p: int) -> TrialMo
     residual = np.full((n_trials, 2), np.nan)
     df = np.zeros((n_trials, 2))
     observed = np.zeros(n_trials, dtype=bool)
-    # each arm's rows (the padding repeats a used row of the trial), then the padding and
-    # the unidentified columns set to 0
-    blocks = [x[arm_slot] for arm_slot, _, _ in rows.by_arm]
-    keep = _identified(np.concatenate(blocks, axis=1))
-    for block, (_, arm_use, _) in zip(blocks, rows.by_arm, strict=True):
-        block *= arm_use[:, :, None] & keep[:, None, :]
-    # by-arm Gram matrices: their sum is the trial's
-    grams = np.stack([np.swapaxes(b, 1, 2) @ b for b in blocks])  # (2, K, p, p)
+    # each arm's Gram matrix (its rows are consecutive among the stacked ones), whose sum
+    # is the trial's; the unidentified columns are set to 0 there
+    stacked, keep = rows.stacked(x)
+    n_chosen = len(chosen)
+    grams = np.zeros((2, n_chosen, p, p))
+    bounds = np.cumsum(np.r_[0, rows.arm_rows.reshape(-1)])
+    for index in np.flatnonzero(rows.arm_rows.reshape(-1)):
+        block = stacked[bounds[index] : bounds[index + 1]]
+        grams[index % 2, index // 2] = block.T @ block
+    xtz = np.add.reduceat(stacked * rows.z[:, None], rows.starts)
+    if not keep.all():
+        grams *= keep[:, :, None] & keep[:, None, :]
+        xtz = xtz * keep
     xtx = grams[0] + grams[1]
-    xtz = sum(
-        (np.swapaxes(b, 1, 2) @ arm_z[:, :, None])[:, :, 0]
-        for b, (_, _, arm_z) in zip(blocks, rows.by_arm, strict=True)
-    )
     pinv, rank = _pinv_rank(xtx, keep)
     coef = (pinv @ xtz[:, :, None])[:, :, 0]
-    arm_rss = np.column_stack(
-        [
-            np.where(arm_use, (arm_z - (b @ coef[:, :, None])[:, :, 0]) ** 2, 0.0).sum(axis=1)
-            for b, (_, arm_use, arm_z) in zip(blocks, rows.by_arm, strict=True)
-        ]
-    )
+    squares = (rows.z - np.einsum("np,np->n", stacked, coef[rows.flat_trial])) ** 2
+    # sums over each (trial, arm) segment (an empty one: 0; a trailing 0 keeps every start
+    # a valid index)
+    sums = np.add.reduceat(np.r_[squares, 0.0], bounds[:-1])
+    arm_rss = np.where(rows.arm_rows.reshape(-1) > 0, sums, 0.0).reshape(n_chosen, 2)
     rss = arm_rss.sum(axis=1)
     dof = (rows.counts - rank).astype(float)
     # each arm's residual df: its rows less the rank of its own design (every predictor's
     # product with the treatment is among the columns: the fit is the by-arm regression)
-    arm_rows = np.column_stack([arm_use.sum(axis=1) for _, arm_use, _ in rows.by_arm])
-    arm_dof = arm_rows - _rank(grams).T
+    arm_dof = rows.arm_rows - _rank(grams).T
     # each arm with observed rows needs its own residual df (an empty arm draws its
     # variance from the other trials' distribution)
     present = rows.present
@@ -300,21 +312,20 @@ def _linear(x: np.ndarray, rows: ObservedRows, n_trials: int, p: int) -> TrialMo
 
 
 def _pinv_rank(a: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pseudo-inverse and rank of symmetric positive semi-definite matrices (K, p, p): the
-    eigenvalues above the largest times p times machine epsilon count (``matrix_rank``'s
-    cut-off) and are inverted, the others are taken as 0. (numpy's ``pinv`` default, 1e-15
-    of the largest, lies below the rounding level of a Gram matrix with an exact
-    collinearity, about 1e-15 to 1e-17 here, and inverted part of that rounding noise: the
-    estimates along the aliased directions were noise and their variances of either sign up
-    to 1e14.) Rows and columns where ``keep`` (K, p) is False are 0 (unidentified columns):
-    they stay 0.
+    """Pseudo-inverse and rank of symmetric positive semi-definite matrices (K, p, p) (Gram
+    matrices of designs). Rows and columns where ``keep`` (K, p) is False are 0 (unidentified
+    columns) and stay 0.
 
-    A matrix whose inverse certifies full rank is inverted directly (3-4 times faster than an
-    eigendecomposition): with lambda_min >= 1 / ||A^-1||_F and lambda_max <= ||A||_F, a
-    condition number below 1e-3 / (p eps) keeps every eigenvalue above the cut-off, so the
-    pseudo-inverse is the inverse and the rank is p. The zero rows and columns are set to
-    the identity (scaled as the others) for that, and back to 0 after; the remaining
-    matrices are decomposed."""
+    A matrix whose inverse certifies a condition number below 1e8 (lambda_min >=
+    1 / ||A^-1||_F, lambda_max <= ||A||_F; the zero rows and columns set to the identity,
+    scaled as the others, for that and back to 0 after) has full rank and is inverted
+    directly. The others (exact collinearities: a covariate constant in one arm, a trial with
+    one arm) are factored by Cholesky with complete pivoting, stopped at a pivot below 1e-10
+    of the largest diagonal entry (:func:`_rank`), A = L L' with L of full column rank r, and
+    A^+ = L (L'L)^-2 L'. (numpy's ``pinv`` cut-off, 1e-15 of the largest eigenvalue, lies
+    below the rounding level of such a Gram matrix, about 1e-15 to 1e-17 here, and inverted
+    part of that noise: the estimates along the aliased directions were noise and their
+    variances of either sign up to 1e14.)"""
     p = a.shape[-1]
     pinv = np.empty_like(a)
     rank = keep.sum(axis=1)
@@ -327,18 +338,24 @@ def _pinv_rank(a: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         certain = np.zeros(len(a), dtype=bool)
     else:
         bound = np.linalg.norm(filled, axis=(1, 2)) * np.linalg.norm(inverse, axis=(1, 2))
-        certain = np.isfinite(bound) & (bound < 1e-3 / (p * np.finfo(float).eps))
+        certain = np.isfinite(bound) & (bound < _CERTAIN_CONDITION)
         both = keep[:, :, None] & keep[:, None, :]
         pinv[certain] = np.where(both, inverse, 0.0)[certain]
-    if not certain.all():
-        values, vectors = np.linalg.eigh(a[~certain])
-        size = np.abs(values)
-        largest = size.max(axis=1, keepdims=True)
-        counted = size > largest * p * np.finfo(float).eps
-        kept = np.where(counted, 1 / np.where(counted, values, 1.0), 0.0)
-        pinv[~certain] = (vectors * kept[:, None, :]) @ np.swapaxes(vectors, 1, 2)
-        rank[~certain] = counted.sum(axis=1)
+    for index in np.flatnonzero(~certain):
+        pinv[index], rank[index] = _pinv_pivoted(a[index])
     return pinv, rank
+
+
+def _pinv_pivoted(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """Pseudo-inverse and rank of one positive semi-definite matrix by pivoted Cholesky."""
+    largest = float(np.diagonal(a).max(initial=0.0))
+    if largest <= 0:
+        return np.zeros_like(a), 0
+    factor, pivots, rank, _ = lapack.dpstrf(a, tol=_RANK_TOL * largest)
+    lower = np.zeros((len(a), rank))  # A = L L' with L[pivots] = U' (U the first rank rows)
+    lower[pivots - 1] = np.triu(factor)[:rank].T
+    middle = np.linalg.inv(lower.T @ lower)
+    return lower @ (middle @ middle) @ lower.T, int(rank)
 
 
 def _rank(a: np.ndarray) -> np.ndarray:
@@ -361,11 +378,7 @@ def _joint(x, z, rows: ObservedRows, n_trials, common, start) -> TrialModels:
     """Binary z with common slopes: one-stage penalized logistic fit (see :mod:`._pooled`),
     on the observed rows stacked without padding."""
     p, chosen = x.shape[1], rows.chosen
-    stacked = x[rows.flat]
-    starts = np.searchsorted(rows.flat_trial, np.arange(len(chosen)))
-    spread = np.maximum.reduceat(stacked, starts) - np.minimum.reduceat(stacked, starts)
-    keep = spread > 1e-12  # columns with variation in the trial (intercept always)
-    keep[:, 0] = True
+    stacked, keep = rows.stacked(x)
     if not keep.all():
         stacked = stacked * keep[rows.flat_trial]
     data = StackedRows(stacked[:, ~common], stacked[:, common], z[rows.flat], rows.flat_trial,
