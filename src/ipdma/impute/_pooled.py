@@ -167,7 +167,7 @@ def _newton(data: StackedRows, eta, a, beta, precision_f, precision_c):
     c_sum[np.diag_indices(n_common)] = np.diagonal(upper) + precision_c
     ga = score - precision_f * a
     gb = xc.T @ residual - precision_c * beta
-    a_inv = np.linalg.inv(a_block)
+    a_inv = _inverse(a_block)
     bt_ainv = np.swapaxes(b_block, 1, 2) @ a_inv  # (K, c, f)
     schur = c_sum - (bt_ainv @ b_block).sum(axis=0)
     rhs = gb - np.einsum("kcf,kf->c", bt_ainv, ga)
@@ -215,16 +215,32 @@ def posterior_rows(
     current = value(a)
     for _ in range(_ITERATIONS):
         hess, grad = terms(a)
-        inverse = np.linalg.inv(hess)
+        inverse = _inverse(hess)
         step = (inverse @ grad[:, :, None])[:, :, 0]
         length = np.ones(len(a))
         for _ in range(_HALVINGS):
-            worse = value(a + length[:, None] * step) < current - 1e-12 * (1 + np.abs(current))
+            trial_value = value(a + length[:, None] * step)
+            worse = trial_value < current - 1e-12 * (1 + np.abs(current))
             if not worse.any():
                 break
             length[worse] /= 2
-        a = a + length[:, None] * step
-        current = value(a)
+        else:  # no step raised every trial's value: the last halved ones are taken
+            trial_value = value(a + length[:, None] * step)
+        a, current = a + length[:, None] * step, trial_value
         if np.abs(length[:, None] * step).max(initial=0.0) < _TOL:
             break
     return a, inverse  # the curvature of the last Newton step (see joint_fit)
+
+
+def _inverse(a: np.ndarray) -> np.ndarray:
+    """Inverses of (K, f, f) matrices; 2 x 2 ones in closed form (the intercept and the
+    treatment coefficient: the usual case, where ``np.linalg.inv`` costs more in overhead)."""
+    if a.shape[1:] != (2, 2):
+        return np.linalg.inv(a)
+    det = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+    if not (np.isfinite(det).all() and (np.abs(det) > 0).all()):
+        return np.linalg.inv(a)
+    out = np.empty_like(a)
+    out[:, 0, 0], out[:, 1, 1] = a[:, 1, 1] / det, a[:, 0, 0] / det
+    out[:, 0, 1], out[:, 1, 0] = -a[:, 0, 1] / det, -a[:, 1, 0] / det
+    return out

@@ -468,40 +468,51 @@ def _paule_mandel(b: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """
     informative = v < _UNIDENTIFIED / 10
     count = informative.sum(axis=0)
-    target = np.maximum(count - 1, 0).astype(float)
-    b = np.where(informative, b, 0.0)
-
-    def excess(tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        w = np.where(informative, 1 / (v + tau2), 0.0)
-        sw = np.maximum(w.sum(axis=0), 1e-300)
-        deviation = np.where(informative, b - (w * b).sum(axis=0) / sw, 0.0)
-        squares = w * deviation**2
-        return squares.sum(axis=0) - target, -(w * squares).sum(axis=0)
-
+    tau2 = np.zeros(b.shape[1])
     top = np.where(informative, b, -np.inf).max(axis=0)
     bottom = np.where(informative, b, np.inf).min(axis=0)
-    span = np.where(count > 0, top - bottom, 0.0)
-    low = np.zeros(b.shape[1])
-    high = span**2 + 1e-12
-    value, slope = excess(low)
-    positive = (count >= 2) & (value > 0)
-    tau2 = low.copy()
-    active = positive.copy()
+    columns = np.flatnonzero(count >= 2)
+    if not len(columns):
+        return tau2, count
+    # the columns with two or more informative trials; an uninformative trial weighs 0
+    weight0 = np.where(informative, 1 / np.where(informative, v, 1.0), 0.0)[:, columns]
+    inv_w = np.where(informative, v, np.inf)[:, columns]  # 1 / w_k at tau^2 = 0
+    values = np.where(informative, b, 0.0)[:, columns]
+    target = (count[columns] - 1).astype(float)
+
+    def excess(at: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        deviation = values[:, at] - (w * values[:, at]).sum(axis=0) / w.sum(axis=0)
+        squares = w * deviation**2
+        return squares.sum(axis=0) - target[at], -(w * squares).sum(axis=0)
+
+    active = np.arange(len(columns))
+    value, slope = excess(active, weight0)
+    active = active[value > 0]  # the others: Q(0) <= K - 1, tau^2 = 0
+    value, slope = value[value > 0], slope[value > 0]
+    low = np.zeros(len(active))
+    high = ((top - bottom)[columns][active]) ** 2 + 1e-12
+    root = low.copy()
+    found = np.zeros(len(columns))
     for _ in range(_PM_ITERATIONS):
-        if not active.any():
+        if not len(active):
             break
-        low = np.where(active & (value > 0), tau2, low)
-        high = np.where(active & (value <= 0), tau2, high)
+        low = np.where(value > 0, root, low)
+        high = np.where(value > 0, high, root)
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = tau2 - value / slope
+            newton = root - value / slope
         inside = np.isfinite(newton) & (newton > low) & (newton < high)
-        step = np.where(inside, newton, (low + high) / 2) - tau2
-        done = active & ((np.abs(step) <= 1e-13 * np.abs(tau2)) | (value == 0))
-        tau2 = np.where(active & ~done, tau2 + step, tau2)
-        active &= ~done
-        if active.any():
-            value, slope = excess(tau2)
-    return np.where(positive, tau2, 0.0), count
+        step = np.where(inside, newton, (low + high) / 2) - root
+        step[value == 0] = 0.0  # at the root already
+        root = root + step
+        done = (np.abs(step) <= 1e-13 * np.abs(root)) | (value == 0)
+        found[active[done]] = root[done]
+        keep = ~done
+        active, root, low, high = active[keep], root[keep], low[keep], high[keep]
+        if len(active):
+            value, slope = excess(active, 1 / (inv_w[:, active] + root))
+    found[active] = root  # not converged in _PM_ITERATIONS steps: the last one
+    tau2[columns] = found
+    return tau2, count
 
 
 def draw_values(
