@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ipdma.impute._twostage import _UNIDENTIFIED, _paule_mandel
+from ipdma.impute._rows import _UNIDENTIFIED
+from ipdma.impute._stage2 import _paule_mandel
 
 from ..tolerances import MI_PAULE_MANDEL_RTOL
 
