@@ -63,8 +63,8 @@ class ObservedRows:
     the target) and their observed rows, padded: ``slot[k, j]`` (``use`` False in the
     padding, which repeats the trial's first row); the same stacked without padding
     (``flat``), trial by trial and within a trial arm 0 before arm 1 (for the by-arm
-    regression of a continuous target). They depend on where the target is observed, not on the imputed values, so a
-    chain computes them once per model."""
+    regression of a continuous target). They depend on where the target is observed, not on
+    the imputed values, so a chain computes them once per model."""
 
     chosen: np.ndarray  # (K_c,) trial codes
     slot: np.ndarray  # (K_c, width) row indices
@@ -110,11 +110,11 @@ class ObservedRows:
         return out, keep
 
 
-def _front(slot: np.ndarray, use: np.ndarray, minimum: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _front(slot: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The used entries of each row of ``slot`` moved to the front (stable), trimmed to the
-    longest row (at least ``minimum`` wide); the padding repeats the row's first entry."""
+    longest row; the padding repeats the row's first entry."""
     order = np.argsort(~use, axis=1, kind="stable")
-    width = max(int(use.sum(axis=1).max(initial=0)), minimum)
+    width = int(use.sum(axis=1).max(initial=0))
     slot = np.take_along_axis(slot, order, axis=1)[:, :width]
     use = np.take_along_axis(use, order, axis=1)[:, :width]
     return np.where(use, slot, slot[:, :1]), use

@@ -54,7 +54,9 @@ from scipy import special
 from ._linalg import pinv_rank, rank
 from ._pooled import StackedRows, joint_fit
 from ._rows import _UNIDENTIFIED, FitCache, ObservedRows, TrialLayout, TrialModels
-from ._stage2 import _paule_mandel, draw_values  # noqa: F401 (the former is used by benchmarks/bench_impute_diagnosis.py)
+
+# _paule_mandel: for benchmarks/bench_impute_diagnosis.py
+from ._stage2 import _paule_mandel, draw_values  # noqa: F401
 
 __all__ = ["FitCache", "ObservedRows", "TrialLayout", "TrialModels", "draw_values", "fit_trials"]
 
