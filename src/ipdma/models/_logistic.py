@@ -92,6 +92,7 @@ from ._logistic_newton import _Problem, glm_start, maximize
 from ._logistic_reduced import polish
 from ._logistic_result import build_result
 from ._result import MixedResult
+from ._start import StartValues, logistic_start
 
 __all__ = ["DEFAULT_NAGQ", "fit_binomial"]
 
@@ -133,6 +134,7 @@ def fit_binomial(
     nagq: int | None = None,
     family: GLMFamily = BINOMIAL,
     offset: np.ndarray | None = None,
+    start: StartValues | None = None,
 ) -> MixedResult:
     """Fit ``design`` (binomial response, logit link) by maximum likelihood.
 
@@ -146,6 +148,8 @@ def fit_binomial(
     nagq
         Gauss-Hermite points per random-effect dimension; 1 = Laplace; None = the default
         (``DEFAULT_NAGQ`` by the number of random effects per trial).
+    start
+        Start values (a warm start, module docstring); None: the default start.
     """
     q = design.Z.shape[1]
     if q == 0:
@@ -173,25 +177,31 @@ def fit_binomial(
 
     beta0, alpha0 = glm_start(lap)
     lam0 = _start_lambda(prep)
+    warm = None if start is None else logistic_start(start, design, prep, beta0, alpha0, lam0)
+    checks = []
+    if isinstance(warm, str):
+        checks.append(f"the start values were not used: {warm}")
+        warm = None
     # Newton decrement at the returned iterate (twice the gain a further step would make):
     # exact for a Laplace fit; a start for the quadrature fit (the two optima differ by far
     # more), precise enough to compare with the second start to RESTART_TOL
     lap_tol = 1e-14 if nagq == 1 else 1e-8
-    opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=lap_tol)
-
-    # verification: a second start of the covariance parameters (Laplace stage)
     ps = data.n_shared
-    lam_hat = opt.theta[ps:]
-    lam_alt = np.where(np.abs(lam_hat) > 0.05, 1.5 * lam_hat, 0.5 * lam0)
-    alt = maximize(
-        lap,
-        np.r_[opt.theta[:ps], lam_alt],
-        opt.alpha,
-        modes=opt.evaluation.modes,
-        tol=0.5 * RESTART_TOL,  # gain left < RESTART_TOL / 4: enough to compare to RESTART_TOL
-    )
+    second = 0.5 * RESTART_TOL  # gain left < RESTART_TOL / 4: enough to compare to it
+    if warm is None:
+        opt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=lap_tol)
+        # verification: a second start of the covariance parameters (Laplace stage)
+        lam_hat = opt.theta[ps:]
+        lam_alt = np.where(np.abs(lam_hat) > 0.05, 1.5 * lam_hat, 0.5 * lam0)
+        alt = maximize(lap, np.r_[opt.theta[:ps], lam_alt], opt.alpha,
+                       modes=opt.evaluation.modes, tol=second)  # fmt: skip
+        restart = "a second start of the variance parameters"
+    else:  # warm start; the second start is the default one (module docstring)
+        opt = maximize(lap, warm[0], warm[1], tol=lap_tol)
+        alt = maximize(lap, np.r_[beta0, lam0], alpha0, tol=second)
+        checks.append(f"warm start ({warm[2]})")
+        restart = "the default start (GLM coefficients, SDs 0.2), the second start,"
     f1, f2 = opt.evaluation.loglik.sum(), alt.evaluation.loglik.sum()
-    checks = []
     if f2 > f1 + RESTART_TOL:
         checks.append(f"second start reached a higher log-likelihood (+{f2 - f1:.2g}); kept")
         opt, f1 = alt, f2
@@ -201,8 +211,7 @@ def fit_binomial(
         opt = polish(problem, opt, nagq, tol=1e-14)
         f1 = opt.evaluation.loglik.sum()
     restart = (
-        f"a second start of the variance parameters reaches the same Laplace optimum within "
-        f"{restart_gap:.1e} (< {RESTART_TOL:g})"
+        f"{restart} reaches the same Laplace optimum within {restart_gap:.1e} (< {RESTART_TOL:g})"
     )
     at_zero = boundary_parameters(problem, opt.theta, SINGULAR_TOL)
     names: tuple[str, ...] = ()
