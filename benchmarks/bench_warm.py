@@ -10,10 +10,14 @@ default start) and warm-started from the complete-case fit of the same model
 
     python benchmarks/bench_warm.py [--m 5] [--seed 5] [--modifiers age,bmi,...] [--repeat 1]
 
-Prints per family: CPU milliseconds per fit (process time) cold and warm, the Newton
-iterations and evaluations per fit, and the largest differences between the cold and the
-warm fit: log-likelihood, estimates and standard errors of the fixed effects, variance
-components, and whether the convergence flags agree.
+A second warm arm starts the fits on completed datasets 2..m from the (cold) fit on
+completed dataset 1 (the m fits of one model are one batch of one worker in the grid).
+
+Prints per family and arm: CPU milliseconds per fit (process time), the ratio to the cold
+fits of the same data, the Newton iterations (logistic) or deviance evaluations (linear)
+per fit, and the largest differences between the cold and every warm fit: log-likelihood,
+estimates and standard errors of the fixed effects, variance components, and whether the
+convergence flags (converged, singular) agree.
 """
 
 from __future__ import annotations
@@ -25,24 +29,26 @@ import sys
 import time
 import warnings
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ipdma  # noqa: E402
-from bench_impute_grid import consortium  # noqa: E402
-from ipdma.analysis import AnalysisPlan  # noqa: E402
-from ipdma.analysis._design import prepare  # noqa: E402
-from ipdma.analysis._fit import options_of  # noqa: E402
-from ipdma.analysis._imputed import imputation_variables  # noqa: E402
-from ipdma.analysis._spec import ModelSpec  # noqa: E402
-from ipdma.analysis._window import WindowArrays  # noqa: E402
-from ipdma.errors import IpdmaError  # noqa: E402
-from ipdma.impute import impute  # noqa: E402
-from ipdma.models import StartValues, _logistic, _logistic_boundary, _logistic_reduced  # noqa: E402
-from ipdma.models import _logistic_newton as newton  # noqa: E402
+from bench_impute_grid import consortium
+
+import ipdma
+from ipdma.analysis import AnalysisPlan
+from ipdma.analysis._design import prepare
+from ipdma.analysis._fit import options_of
+from ipdma.analysis._imputed import imputation_variables
+from ipdma.analysis._spec import ModelSpec
+from ipdma.analysis._window import WindowArrays
+from ipdma.errors import IpdmaError
+from ipdma.impute import impute
+from ipdma.models import StartValues, _logistic, _logistic_boundary, _logistic_reduced
+from ipdma.models import _logistic_newton as newton
 
 MODIFIERS = "age,bmi,fear_avoidance,heavy_demands,medication,episode_months"
 
@@ -125,8 +131,10 @@ def main() -> None:
     completed = [WindowArrays(imputation.completed(i)) for i in range(args.m)]
     observed = WindowArrays(short)
     counter = _Counter()
-    cpu_ms: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    work: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    # per family and arm: (CPU ms, iterations, evaluations, cold CPU ms of the same data)
+    rows: dict[str, dict[str, list[tuple[float, int, int, float]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     worst: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     where: dict[str, dict[str, str]] = defaultdict(dict)
     for modifier in args.modifiers.split(","):
@@ -139,44 +147,39 @@ def main() -> None:
                     print(f"{spec.id}: not prepared ({exc})")
                     continue
                 reference = _fit(complete_case, plan, counter)[0]
-                start = StartValues.from_result(reference)
+                starts = {"warm (complete case)": StartValues.from_result(reference)}
                 family = reference.family
-                for arrays in completed:
-                    prepared = prepare(replace_imputed(spec), arrays, plan)
+                for index, arrays in enumerate(completed):
+                    prepared = prepare(replace(spec, imputed=True), arrays, plan)
                     for _ in range(args.repeat):
                         cold, c_cpu, c_it, c_ev = _fit(prepared, plan, counter)
-                        warm, w_cpu, w_it, w_ev = _fit(prepared, plan, counter, start)
-                        cpu_ms[family]["cold"].append(1000 * c_cpu)
-                        cpu_ms[family]["warm"].append(1000 * w_cpu)
-                        work[family]["cold"].append((c_it, c_ev))
-                        work[family]["warm"].append((w_it, w_ev))
-                    for key, value in _differences(cold, warm).items():
-                        if value > worst[family][key]:
-                            worst[family][key] = value
-                            where[family][key] = spec.id
-    for family in cpu_ms:
-        cold, warm = np.array(cpu_ms[family]["cold"]), np.array(cpu_ms[family]["warm"])
-        it_c, ev_c = np.mean(work[family]["cold"], axis=0)
-        it_w, ev_w = np.mean(work[family]["warm"], axis=0)
-        print(f"\n{family}: {len(cold)} fits each way")
-        print(f"  CPU per fit: cold {cold.mean():.2f} ms (median {np.median(cold):.2f}), "
-              f"warm {warm.mean():.2f} ms (median {np.median(warm):.2f}); "
-              f"warm / cold = {warm.sum() / cold.sum():.3f}")  # fmt: skip
-        if family == "gaussian":
-            print(f"  deviance evaluations per fit: cold {ev_c:.1f}, warm {ev_w:.1f}")
-        else:
-            print(f"  Newton iterations per fit: cold {it_c:.1f}, warm {it_w:.1f}; "
-                  f"likelihood evaluations: cold {ev_c:.1f}, warm {ev_w:.1f}")  # fmt: skip
+                        rows[family]["cold"].append((1000 * c_cpu, c_it, c_ev, 1000 * c_cpu))
+                        for arm, start in starts.items():
+                            warm, w_cpu, w_it, w_ev = _fit(prepared, plan, counter, start)
+                            rows[family][arm].append((1000 * w_cpu, w_it, w_ev, 1000 * c_cpu))
+                            for key, value in _differences(cold, warm).items():
+                                if value > worst[family][key]:
+                                    worst[family][key] = value
+                                    where[family][key] = f"{spec.id} [{arm}, dataset {index}]"
+                    if index == 0:  # the fit on the first completed dataset starts the others
+                        starts["warm (first completed)"] = StartValues.from_result(cold)
+    for family, arms in rows.items():
+        print(f"\n{family}:")
+        for arm, values in arms.items():
+            table = np.array(values)
+            unit = "deviance evaluations" if family == "gaussian" else "Newton iterations"
+            work = table[:, 2] if family == "gaussian" else table[:, 1]
+            extra = (
+                "" if family == "gaussian" else f", likelihood evaluations {table[:, 2].mean():.1f}"
+            )
+            print(f"  {arm:24s} {len(table):4d} fits: CPU per fit {table[:, 0].mean():6.2f} ms "
+                  f"(median {np.median(table[:, 0]):6.2f}); / cold on the same data "
+                  f"{table[:, 0].sum() / table[:, 3].sum():.3f}; {unit} per fit "
+                  f"{work.mean():.1f}{extra}")  # fmt: skip
         for key in ("loglik", "estimate", "se", "variance", "flags"):
             print(f"  largest |cold - warm| {key}: {worst[family][key]:.2e}"
                   f"  ({where[family].get(key, '-')})")  # fmt: skip
     print(f"\nload average after: {os.getloadavg()}")
-
-
-def replace_imputed(spec: ModelSpec) -> ModelSpec:
-    from dataclasses import replace
-
-    return replace(spec, imputed=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,17 @@ The optimum is then verified, not taken from the optimizer's flag:
 
 A variance estimated at the boundary (a diagonal ``theta`` below 1e-4, lme4's
 ``isSingular`` tolerance) is a clean singular fit (``SingularFitWarning``), not a failure.
+
+Warm start: ``start=StartValues`` (``_start.linear_start``: ``theta = chol(G / sigma^2)``
+and the log residual variance ratios from the start) replaces the first, interior start
+(the best of the three relative SDs); a relative SD below the smallest of them (0.1) is
+raised to it, so the warm start is an interior start like the one it replaces. The second
+start is the default one whatever the warm start (next to the boundary, where a second
+maximum with a zero variance can hide): a warm start near the boundary, or one that led to
+an interior local optimum, is still checked against the start a fit without it uses, the
+better optimum is kept and a disagreement is reported as before. The criteria (decrement,
+restart tolerance) are unchanged. The fixed effects are profiled out, so the start's
+coefficients are not needed.
 """
 
 from __future__ import annotations

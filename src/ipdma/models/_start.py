@@ -216,14 +216,17 @@ def logistic_start(
     start: StartValues,
     design,
     prep,
+    problem,
     beta0: np.ndarray,
-    alpha0: np.ndarray,
     lam0: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, str] | str:
     """``(theta, alpha, what)`` of the logistic engine from ``start``, or the reason it is
-    not used. Coefficients the start does not name keep the GLM fit's values ``beta0,
-    alpha0`` (trial-local ones, e.g. the intercept of a trial the start's data lacked);
-    variances it does not give keep the default ``lam0``."""
+    not used. Shared coefficients the start does not name keep the GLM fit's values
+    ``beta0``; trial-local ones it does not name (e.g. the intercept of a trial the start's
+    data lacked) are those of the GLM with the shared coefficients held at the start's
+    (``glm_start``); variances it does not give keep the default ``lam0``."""
+    from ._logistic_newton import glm_start
+
     data = prep.data
     names = design.fixed_names
     given = dict(start.fixed)
@@ -232,7 +235,7 @@ def logistic_start(
     for j, value in enumerate(shared):
         if value is not None:
             beta[j] = value
-    alpha = np.array(alpha0, dtype=float)
+    alpha = glm_start(problem, beta=beta)[1]
     n_local = n_local_given = 0
     for (i, s), column in np.ndenumerate(prep.local_index):
         if column >= 0:
