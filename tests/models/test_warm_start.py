@@ -331,3 +331,29 @@ def test_start_values_from_a_result_are_frozen_and_complete():
     assert len(start.trial_residual_variances) == cold.ngroups
     with pytest.raises(AttributeError):
         start.residual_variance = 1.0  # type: ignore[misc]
+
+
+def test_logistic_start_newton_cannot_converge_from_is_not_used():
+    """Coefficients so far off that Newton's method stops (a linear predictor moved by
+    thousands of logits looks like separation): the fit is the default one, bit for bit."""
+    data = _csv("glmm_ipd_small")
+    cold = _fit(LOGISTIC, data, family="binomial", nagq=1)
+    own = StartValues.from_result(cold)
+    wild = StartValues(tuple((n, 1e4 if n == "base" else v) for n, v in own.fixed),
+                       own.covariance)  # fmt: skip
+    fit = _fit(LOGISTIC, data, family="binomial", nagq=1, start=wild)
+    assert "start values were not used: Newton's method did not converge" in fit.convergence
+    assert fit.loglik == cold.loglik
+    np.testing.assert_array_equal(fit.fixef.to_numpy(), cold.fixef.to_numpy())
+    np.testing.assert_array_equal(fit.se.to_numpy(), cold.se.to_numpy())
+
+
+def test_poisson_fits_take_a_warm_start_too():
+    data = pd.read_csv(REF / "glmm_pois_ipd.csv")
+    formula = "y ~ 0 + C(trial) + base + treat + (0 + treat | trial)"
+    offset = np.log(data.years)
+    cold = _fit(formula, data, family="poisson", offset=offset)
+    warm = _fit(formula, data, family="poisson", offset=offset,
+                start=_scaled(StartValues.from_result(cold), 10.0, 1.0))  # fmt: skip
+    _assert_same_optimum(cold, warm, loglik_atol=_logistic.RESTART_TOL,
+                         fixef_rtol=GLMM_FIXEF_RTOL, se_rtol=GLMM_SE_RTOL, label="poisson")  # fmt: skip
