@@ -147,12 +147,6 @@ class BinomialData:
         return self.ZT[a] * self.ZT[b]
 
     @cached_property
-    def square_features(self) -> np.ndarray:
-        """(p*p, n): ``x x'`` per row."""
-        XT, n = self.XT, len(self.y)
-        return (XT[:, None, :] * XT[None, :, :]).reshape(-1, n)
-
-    @cached_property
     def unit_lower(self) -> np.ndarray:
         """(p + n_lambda, q, q): ``dL/dt`` for every parameter (0 for the coefficients)."""
         p, q, nl = self.n_coef, self.q, len(self.lam_rows)

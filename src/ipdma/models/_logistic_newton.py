@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._aghq import BinomialData, Evaluation, _offset, evaluate
+from ._aghq_nodes import trial_products
 
 __all__ = [
     "ArrowHessian",
@@ -274,7 +275,7 @@ def glm_start(
     trial-local ones (e.g. the stratified intercepts) fitted."""
     data, mask = problem.data, problem.local_mask
     ps, (K, m) = data.n_shared, mask.shape
-    starts, pt = data.starts, data.X.shape[1]
+    starts = data.starts
     held = beta is not None
     beta, alpha = (np.zeros(ps) if beta is None else beta.copy()), np.zeros((K, m))
     everywhere = bool(mask.all())
@@ -283,7 +284,7 @@ def glm_start(
         eta = _offset(data, coef)
         mean, w = data.family.mean_and_weight(data.size, eta)
         G = np.add.reduceat(data.XT * (data.y - mean), starts, axis=1).T
-        H = np.add.reduceat(data.square_features * w, starts, axis=1).T.reshape(K, pt, pt)
+        H = trial_products(data.XT * w, data.XT, starts)  # (K, pt, pt): X_i' W X_i
         local, couple, g_local = H[:, ps:, ps:], H[:, :ps, ps:], G[:, ps:]
         if not everywhere:
             local = local * (mask[:, :, None] & mask[:, None, :])
