@@ -237,7 +237,7 @@ def _quadrature(
     """The quadrature sums of all trials, over blocks of trials that fit in memory."""
     if len(nodes) == 1 and not np.any(nodes):  # Laplace: the only node is the mode itself
         return laplace_sums(data, at, order)
-    bounds = np.r_[data.starts, len(data.y)]
+    bounds = np.append(data.starts, len(data.y))
     parts = [
         node_sums(data, slice(i0, i1), ZLT, at, nodes, log_weights, order)
         for i0, i1 in _chunks(bounds, len(nodes))

@@ -174,7 +174,7 @@ def negative_hessian(problem: _Problem, ev: Evaluation) -> ArrowHessian:
     assert ev.hessian is not None  # evaluate(..., hessian=True)
     ps, p, P = problem.n_shared, problem.data.n_coef, ev.hessian.shape[1]
     nt, m = ps + P - p, problem.local_mask.shape[1]
-    order = np.r_[np.arange(ps), np.arange(p, P), np.arange(ps, p)]
+    order = np.concatenate((np.arange(ps), np.arange(p, P), np.arange(ps, p)))
     H = np.negative(ev.hessian[:, order[:, None], order[None, :]])
     mask = problem.local_mask
     shared = H[:, :nt, :nt].sum(axis=0)
