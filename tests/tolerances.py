@@ -97,7 +97,7 @@ XCHECK_TMB_FIXEF_SE = 2e-3  # |ipdma - glmmTMB| / SE for fixed effects (linear, 
 # Rubin's rules are closed form: only float rounding differs from mice::pool / pool.scalar
 # (the completed-data OLS fits add ~1e-13); mice writes 15 significant digits.
 MI_POOL_RTOL = 1e-10
-MI_PAULE_MANDEL_RTOL = 1e-8  # tau^2 vs metafor's PM at tol 1e-12 (ours: 60 bisections)
+MI_PAULE_MANDEL_RTOL = 1e-8  # tau^2 vs metafor's PM at tol 1e-12 (ours: safeguarded Newton steps)
 # one-stage logistic imputation model (common slopes) vs glm at epsilon 1e-14, both at the ML
 # optimum (observed 2e-12)
 MI_JOINT_LOGISTIC_RTOL = 1e-7
