@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
+from ._groups import TrialGroups
 
 __all__ = ["WindowArrays"]
 
@@ -25,6 +26,26 @@ class WindowArrays:
         self.columns = set(frame.columns)
         self._numeric: dict[str, np.ndarray] = {}
         self._comparison: dict[str, np.ndarray] = {}
+        self._present: dict[str, np.ndarray] = {}
+        self._is_numeric: dict[str, bool] = {}
+        self._trial_array: pd.api.extensions.ExtensionArray | None = None
+        self._codes: tuple[np.ndarray, np.ndarray] | None = None
+
+    def groups(self, rows: np.ndarray) -> TrialGroups:
+        """The trial groups of ``rows`` (increasing row numbers), from the window's trial
+        codes (the same as ``TrialGroups(self.trial[rows])``, without sorting strings)."""
+        if self._codes is None:
+            labels, codes = np.unique(self.trial, return_inverse=True)
+            self._codes = (labels, codes)
+        labels, codes = self._codes
+        return TrialGroups.of_sorted(codes[rows], labels)
+
+    def trial_column(self, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """The trial labels of ``rows`` as the pandas array a model's data frame holds (the
+        dtype pandas infers for text; converted once per window, not once per model)."""
+        if self._trial_array is None:
+            self._trial_array = pd.Series(self.trial).array
+        return self._trial_array.take(rows)
 
     def require(self, name: str) -> None:
         if name not in self.columns:
@@ -35,7 +56,9 @@ class WindowArrays:
             )
 
     def is_numeric(self, name: str) -> bool:
-        return pd.api.types.is_numeric_dtype(self.frame[name])
+        if name not in self._is_numeric:
+            self._is_numeric[name] = pd.api.types.is_numeric_dtype(self.frame[name])
+        return self._is_numeric[name]
 
     def numeric(self, name: str) -> np.ndarray:
         if name not in self._numeric:
@@ -44,9 +67,13 @@ class WindowArrays:
 
     def present(self, name: str) -> np.ndarray:
         """Rows where the column is not missing."""
-        if self.is_numeric(name):
-            return ~np.isnan(self.numeric(name))
-        return self.frame[name].notna().to_numpy()
+        if name not in self._present:
+            if self.is_numeric(name):
+                self._present[name] = ~np.isnan(self.numeric(name))
+            else:
+                self._present[name] = self.frame[name].notna().to_numpy()
+            self._present[name].flags.writeable = False
+        return self._present[name]
 
     def series(self, name: str, rows: np.ndarray) -> pd.Series:
         if self.is_numeric(name):
