@@ -80,6 +80,9 @@ _PARTS = {
             ("ipdma.analysis._imputed_fits", "imputation_keys")],
     "pool": [("ipdma.analysis._imputed", "pool_records"),
              ("ipdma.analysis._imputed_fits", "pool_fits")],
+    "fit record": [("ipdma.analysis._imputed_fits", "fit_imputed"),
+                   ("ipdma.analysis._runner", "fit_prepared")],
+    "separation check": [("ipdma.analysis._fit", "separated_trials")],
 }  # fmt: skip
 
 
@@ -133,6 +136,7 @@ def main() -> None:
     for name, clock in clocks.items():
         per = 1000 * clock.cpu / max(1, len(grid.records) * args.m)
         print(f"  {name}: {clock.calls} calls, {clock.cpu:.2f} s CPU ({per:.3f} ms per fit)")
+    print("  (fit record: the fit, engine included; the engine's CPU is in the line above)")
     print(f"load average after: {os.getloadavg()}")
     if args.dump:
         args.dump.write_text(json.dumps({r.model_id: r.to_json() for r in grid.records}))

@@ -27,6 +27,8 @@ the treatment effect).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,7 +42,7 @@ from ._plan import AnalysisPlan, ModifierSpec
 from ._spec import ModelSpec
 from ._window import WindowArrays
 
-__all__ = ["PreparedModel", "Term", "TooFewTrials", "prepare"]
+__all__ = ["PreparedModel", "Term", "TooFewTrials", "data_digest", "prepare"]
 
 
 class TooFewTrials(ModelError):
@@ -78,6 +80,25 @@ class PreparedModel:
     baseline_mean: float
     reference: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # data_digest(data), computed by prepare from its arrays ("": computed when asked)
+    digest: str = field(default="", repr=False, compare=False)
+
+    @property
+    def data_digest(self) -> str:
+        """SHA-256 of every value of every column of ``data`` (:func:`data_digest`)."""
+        return self.digest or data_digest((str(k), v.to_numpy()) for k, v in self.data.items())
+
+
+def data_digest(columns: Iterable[tuple[str, np.ndarray]]) -> str:
+    """SHA-256 of the columns' names and values (numbers as their bytes, text joined)."""
+    digest = hashlib.sha256()
+    for name, values in columns:
+        digest.update(name.encode() + b"\x1f")
+        if values.dtype.kind in "biuf":
+            digest.update(np.ascontiguousarray(values).tobytes())
+        else:
+            digest.update("\x1f".join(map(str, values)).encode())
+    return digest.hexdigest()
 
 
 class _Builder:
@@ -185,6 +206,7 @@ def prepare(
         build.groups = window.groups(kept)
     data = pd.DataFrame({"trial": window.trial_column(kept), **columns})
     _drop_aliased(build, columns)
+    digest = data_digest([("trial", window.trial[kept]), *columns.items()])
     formula = "y ~ " + " + ".join(build.fixed) + _random_part(build.random, options.correlated)
     return PreparedModel(
         spec=spec,
@@ -196,6 +218,7 @@ def prepare(
         baseline_mean=float(baseline_values.mean()),
         reference=reference,
         notes=tuple(build.notes),
+        digest=digest,
     )
 
 
@@ -244,9 +267,10 @@ def _modifier_columns(
         del columns["modifier_0"]
         return columns, {f"modifier_{k}": lev for k, lev in enumerate(levels)}, levels[0]
     if spec.type == "binary":
-        check_binary(z)
-        reference, other, flipped = binary_names(spec)
         values = z.to_numpy(float)
+        if not np.all((values == 0) | (values == 1)):  # (checked in NumPy first: fast)
+            check_binary(z)
+        reference, other, flipped = binary_names(spec)
         return {"modifier": 1.0 - values if flipped else values}, {"modifier": other}, reference
     return {"modifier": z.to_numpy(float)}, {"modifier": "per unit"}, ""
 

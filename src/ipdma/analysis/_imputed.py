@@ -128,7 +128,9 @@ def imputed_grid(
             min_trials=settings.min_trials,
             jobs=available_cores() if jobs is None else jobs,
         )
-        completed[window] = [WindowArrays(imputation.completed(i)) for i in range(settings.m)]
+        observed = WindowArrays(frame)  # the trials and complete columns are shared
+        completed[window] = [observed.completed(imputation.completed(i), imputation.variables)
+                             for i in range(settings.m)]  # fmt: skip
         diagnostics.append(
             ImputationDiagnostics(
                 window,

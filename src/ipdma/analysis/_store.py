@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from .._version import __version__
@@ -138,13 +137,7 @@ def model_key(prepared: PreparedModel, plan: AnalysisPlan) -> str:
         "columns": list(prepared.data.columns),
     }
     digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
-    for name, column in prepared.data.items():
-        digest.update(str(name).encode())
-        values = column.to_numpy()
-        if values.dtype == object:
-            digest.update("\x1f".join(map(str, values)).encode())
-        else:
-            digest.update(np.ascontiguousarray(values).tobytes())
+    digest.update(prepared.data_digest.encode())
     return digest.hexdigest()
 
 
