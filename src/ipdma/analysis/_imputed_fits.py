@@ -102,7 +102,13 @@ class _State:
 
 def fit_batch(batch: Batch, plan: AnalysisPlan) -> list[tuple[str, ImputedOutcome]]:
     """Fit a batch (in a worker process): each model's lean record, and the full record of
-    those asked for."""
+    those asked for.
+
+    A batch is one model on its m completed datasets, fitted in order in one worker: the
+    place for warm starts of the engines (``ipdma.mixed(..., start=...)``), each fit
+    started from the fit of the first completed dataset or from the complete-case fit of
+    the same model (the latter would travel with the batch).
+    """
     return [(key, fit_imputed(prepared, plan, full=full)) for key, prepared, full in batch]
 
 
