@@ -135,19 +135,32 @@ def replicate(args: tuple[int, str, int, bool]) -> list[dict]:
     else:
         completed = [imputation.completed(i) for i in range(m)]
     for name in ("zbin", "zcont"):
-        est, se, df = fit_interaction(data, name)
-        rows.append(_row(seed, scenario, name, "complete cases", est, se, df))
-        est, se, df = fit_interaction(full, name)
-        rows.append(_row(seed, scenario, name, "no missing data", est, se, df))
+        # an analysis that cannot be fitted (e.g. the complete cases of a modifier measured
+        # in one trial only) is a result of the study (a missing estimate), not a crash
+        rows.append(_row(seed, scenario, name, "complete cases", *_fitted(data, name, seed)))
+        rows.append(_row(seed, scenario, name, "no missing data", *_fitted(full, name, seed)))
         if completed is None:
             rows.append(_row(seed, scenario, name, "multiple imputation", np.nan, np.nan, np.nan))
             continue
-        fits = np.array([fit_interaction(c, name) for c in completed])
+        fits = np.array([_fitted(c, name, seed) for c in completed])
+        if not np.isfinite(fits).all():
+            rows.append(_row(seed, scenario, name, "multiple imputation", np.nan, np.nan, np.nan))
+            continue
         pooled = mi.rubin_pool(fits[:, 0], fits[:, 1] ** 2, dfcom=fits[:, 2].mean()).table
         rows.append(_row(seed, scenario, name, "multiple imputation",
                          float(pooled["estimate"][0]), float(pooled["se"][0]),
                          float(pooled["df"][0]), fmi=float(pooled["fmi"][0])))  # fmt: skip
     return rows
+
+
+def _fitted(frame: pd.DataFrame, name: str, seed: int) -> tuple[float, float, float]:
+    from ipdma.errors import IpdmaError
+
+    try:
+        return fit_interaction(frame, name)
+    except IpdmaError as exc:
+        print(f"replicate {seed}, {name}: analysis failed: {exc.message}", flush=True)
+        return np.nan, np.nan, np.nan
 
 
 def _row(seed, scenario, name, method, est, se, df, fmi=np.nan) -> dict:
@@ -157,7 +170,7 @@ def _row(seed, scenario, name, method, est, se, df, fmi=np.nan) -> dict:
     truth = TRUE[name]
     return {"seed": seed, "scenario": scenario, "modifier": name, "method": method,
             "estimate": est, "se": se, "df": df, "fmi": fmi,
-            "covered": abs(est - truth) <= crit * se}  # fmt: skip
+            "covered": abs(est - truth) <= crit * se if np.isfinite(se) else np.nan}  # fmt: skip
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
@@ -218,6 +231,7 @@ def markdown(table: pd.DataFrame) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=500)
+    parser.add_argument("--first", type=int, default=1, help="seed of the first replicate")
     parser.add_argument("--m", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--scenarios", default="mar,mnar")
@@ -237,7 +251,7 @@ def main() -> None:
         print(markdown(table) if args.markdown else table.round(4).to_string(index=False))
         return
     tasks = [(seed, scenario, args.m, args.random_slopes) for scenario in args.scenarios.split(",")
-             for seed in range(1, args.replicates + 1)]  # fmt: skip
+             for seed in range(args.first, args.first + args.replicates)]  # fmt: skip
     start = time.perf_counter()
     rows: list[dict] = []
     pd.set_option("display.width", 200)
