@@ -35,4 +35,5 @@ def test_public_api():
         "fit_crossproducts",
         "mixed",
         "parse_formula",
+        "StartValues",  # issue 17: warm starts, ipdma.mixed(..., start=...)
     }

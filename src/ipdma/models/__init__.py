@@ -17,6 +17,7 @@ from ._convergence import ConvergenceRecord
 from ._formula import ModelDesign, ParsedFormula, build_design, parse_formula
 from ._linear_aggregate import AggregateMixedResult, mixed_aggregate
 from ._result import MixedResult
+from ._start import StartValues
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._crossproducts import CrossProducts, fit_crossproducts
@@ -38,6 +39,7 @@ __all__ = [
     "MixedResult",
     "ModelDesign",
     "ParsedFormula",
+    "StartValues",
     "build_design",
     "fit_crossproducts",
     "mixed",
@@ -56,6 +58,7 @@ def mixed(
     nagq: int | None = None,
     offset: str | np.ndarray | pd.Series | None = None,
     ddf: Ddf = "satterthwaite",
+    start: StartValues | None = None,
 ) -> MixedResult:
     """Fit a one-stage mixed model with random effects by trial.
 
@@ -88,6 +91,14 @@ def mixed(
         Gaussian only: the denominator df that ``tidy()`` uses: ``"satterthwaite"``
         (lmerTest's default), ``"kenward-roger"`` (KR-adjusted covariance and df, pbkrtest;
         REML only, computed from the fit's design) or ``"residual"`` (n - rank(X)).
+    start
+        Start values (:class:`StartValues`, e.g. ``StartValues.from_result(fit)`` of a fit
+        of the same model on similar data, such as the complete-case fit of a model fitted
+        on multiply imputed data): a warm start of the optimisation. The optimum, the
+        convergence criteria and the second start of the verification are those of a fit
+        without it (``_linear`` and ``_logistic``, "Warm start"); names the design does
+        not have are ignored, and a start that does not fit the design (e.g. no residual
+        variance for a gaussian model) is not used, as the convergence text says.
 
     Returns
     -------
@@ -96,6 +107,11 @@ def mixed(
     validate(family, Family, "family")
     validate(residual, Residual, "residual")
     validate(ddf, Ddf, "ddf")
+    if start is not None and not isinstance(start, StartValues):
+        raise SpecError(
+            f"start= must be StartValues, not {type(start).__name__}",
+            hint="use start=ipdma.models.StartValues.from_result(fit) or StartValues(...)",
+        )
     if family != "gaussian" and ddf != "satterthwaite":
         raise SpecError(
             f"ddf={ddf!r} applies to linear models only (logistic and Poisson models use z tests)",
@@ -112,7 +128,7 @@ def mixed(
             )
         from ._poisson import fit_poisson
 
-        return fit_poisson(design, data, offset=offset, nagq=nagq)
+        return fit_poisson(design, data, offset=offset, nagq=nagq, start=start)
     if family == "binomial":
         if residual != "common":
             raise SpecError(
@@ -122,7 +138,7 @@ def mixed(
         _check_events(design)
         from ._logistic import fit_binomial
 
-        return fit_binomial(design, nagq=nagq)
+        return fit_binomial(design, nagq=nagq, start=start)
     if nagq is not None:
         raise SpecError(
             "nagq applies to family='binomial' or 'poisson' only",
@@ -135,7 +151,7 @@ def mixed(
         )
     from ._linear import fit_linear
 
-    return fit_linear(design, reml=reml, residual=residual, ddf=ddf)
+    return fit_linear(design, reml=reml, residual=residual, ddf=ddf, start=start)
 
 
 def _check_events(design: ModelDesign) -> None:

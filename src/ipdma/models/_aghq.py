@@ -28,8 +28,13 @@ from the data's family (``_family``: binomial/logit or Poisson/log with an offse
 
 Speed: every trial and every node is handled in one array operation (``_aghq_nodes``); the
 conditional modes of all trials are found by one batched Newton iteration; products of the
-columns that do not depend on the parameters are computed once per data set. No loop runs
-over trials.
+columns that do not depend on the parameters are computed once per data set. The per-trial
+sums of outer products (the Hessian's row sums, ``dM/dt``, the node scores) are one matrix
+product per trial (``_aghq_nodes.trial_products``): forming the (pairs x rows) array of
+row products and reducing it cost several times more (the grid's logistic models on
+imputed data: 12 parameters, 27 trials, 1,900 rows; a Laplace evaluation with its Hessian
+30-40% and an AGHQ one with 49 nodes 40% faster; with the GLM start's ``X'WX`` the same way,
+a whole fit about 20% less CPU, 29 ms against 37 ms).
 """
 
 from __future__ import annotations
@@ -143,17 +148,6 @@ class BinomialData:
         return self.ZT[a] * self.ZT[b]
 
     @cached_property
-    def ZFT(self) -> np.ndarray:
-        """(q*(p+q), n): ``z_r f_r'`` per row (flattened)."""
-        return (self.ZT[:, None, :] * self.FT[None, :, :]).reshape(-1, len(self.y))
-
-    @cached_property
-    def square_features(self) -> np.ndarray:
-        """(p*p, n): ``x x'`` per row."""
-        XT, n = self.XT, len(self.y)
-        return (XT[:, None, :] * XT[None, :, :]).reshape(-1, n)
-
-    @cached_property
     def unit_lower(self) -> np.ndarray:
         """(p + n_lambda, q, q): ``dL/dt`` for every parameter (0 for the coefficients)."""
         p, q, nl = self.n_coef, self.q, len(self.lam_rows)
@@ -244,7 +238,7 @@ def _quadrature(
     """The quadrature sums of all trials, over blocks of trials that fit in memory."""
     if len(nodes) == 1 and not np.any(nodes):  # Laplace: the only node is the mode itself
         return laplace_sums(data, at, order)
-    bounds = np.r_[data.starts, len(data.y)]
+    bounds = np.append(data.starts, len(data.y))
     parts = [
         node_sums(data, slice(i0, i1), ZLT, at, nodes, log_weights, order)
         for i0, i1 in _chunks(bounds, len(nodes))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._aghq_gradient import Adjoint, _mv, _sym, _t, phi, upper
-from ._aghq_nodes import _rows, trial_sums
+from ._aghq_nodes import _rows, trial_products
 
 __all__ = ["FirstOrder", "first_order", "total_hessian"]
 
@@ -70,9 +70,7 @@ def first_order(data, L: np.ndarray, at, *, laplace: bool = False) -> FirstOrder
     eta_d[:p] = data.XT
     for a in range(q):  # rows are sorted by trial: repeat each trial's value over its rows
         eta_d += data.ZT[a] * np.repeat(J[:, :, p + a].T, data.counts, axis=1)
-    q2 = q * (q + 1) // 2
-    Mj = trial_sums((eta_d[:, None, :] * (data.ZZS * at.w1)[None]).reshape(P * q2, n), starts)
-    Mj = _sym(Mj.T.reshape(K, P, q2), q)
+    Mj = _sym(trial_products(eta_d, data.ZZS * at.w1, starts), q)
     EtML = np.einsum("jba,kbc->kjac", E, at.M) @ L
     Hj = EtML + _t(EtML) + L.T @ Mj @ L
     Pj = at.Rinv[:, None] @ Hj @ at.S[:, None]
@@ -100,7 +98,7 @@ def total_hessian(
     M = at.M
     first = first_order(data, L, at, laplace=sums.laplace)
     ud, J, Pj, Xj, Sj, B = first.ud, first.J, first.Pj, first.Xj, first.Sj, first.B
-    K, P = ud.shape[:2]
+    K = ud.shape[0]
     E_k = np.broadcast_to(E, (K, *E.shape))
     rho, Omega_s = adj.rho, adj.Omega_s
     kappa = sums.sbar[:, p:] + adj.tau[:, p:] - _mv(M @ L, rho)
@@ -109,12 +107,7 @@ def total_hessian(
     # (weight z' L Omega L' z) and the w' part of the right-hand side of u_ij (-z' L rho)
     zLrho = _rows(data.ZT, rho @ L.T, data.trial_index)  # z_r' L rho_i
     omega = at.w2 * adj.quad - at.w1 * zLrho - sums.W[0]
-    i, j = upper(P)
-    weighted = first.eta_d * omega
-    pair = trial_sums(first.eta_d[i] * weighted[j], data.starts).T
-    hess = np.empty((K, P, P))
-    hess[:, i, j] = pair
-    hess[:, j, i] = pair
+    hess = trial_products(first.eta_d * omega, first.eta_d, data.starts)
 
     zeta_d = -(J @ _t(at.G))  # total derivative of zeta at the mode
     Z1 = zeta_d @ _t(np.einsum("jab,kb->kja", E, rho))  # zeta_i . (E_j rho)
@@ -145,11 +138,9 @@ def _node_weight_terms(data, first: FirstOrder, W: np.ndarray):
     K, P = first.B.shape[:2]
     W1, W2 = W[1 : 1 + q], W[1 + q :]
     zw = (data.ZT[:, None, :] * W1[None]).reshape(q * q, n)
-    V1 = trial_sums((first.eta_d[:, None, :] * zw[None]).reshape(-1, n), starts)
-    V1 = V1.T.reshape(K, P, q, q)
+    V1 = trial_products(first.eta_d, zw, starts).reshape(K, P, q, q)
     q2 = W2.shape[0]
-    U = trial_sums((data.ZZS[:, None, :] * W2[None]).reshape(q2 * q2, n), starts)
-    U = U.T.reshape(K, q2, q2)
+    U = trial_products(data.ZZS, W2, starts)
     index = np.empty((q, q), dtype=np.intp)
     a, b = upper(q)
     index[a, b] = index[b, a] = np.arange(q2)

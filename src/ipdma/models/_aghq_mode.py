@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._aghq_gradient import _sym
-from ._aghq_nodes import _rows, softplus, trial_sums
+from ._aghq_nodes import _rows, softplus, trial_products, trial_sums
 
 if TYPE_CHECKING:
     from ._aghq import BinomialData
@@ -130,9 +130,8 @@ def mode_state(
         m = data.size
         mean, w, w1 = m * unit, m * var, m * third
         w2 = None if fourth is None else m * fourth
-    K, F = data.ntrials, p + q
     s = trial_sums(data.FT * (data.y - mean), starts).T
-    G = trial_sums(data.ZFT * w, starts).T.reshape(K, q, F)
+    G = trial_products(data.ZT * w, data.FT, starts)  # (K, q, F)
     M = G[:, :, p:]
     H = L.T @ M @ L + np.eye(q)
     R = np.linalg.cholesky(H)

@@ -26,6 +26,18 @@ The optimum is then verified, not taken from the optimizer's flag:
 
 A variance estimated at the boundary (a diagonal ``theta`` below 1e-4, lme4's
 ``isSingular`` tolerance) is a clean singular fit (``SingularFitWarning``), not a failure.
+
+Warm start: ``start=StartValues`` (``_start.linear_start``: ``theta = chol(G / sigma^2)``
+and the log residual variance ratios from the start) replaces the first, interior start
+(the best of the three relative SDs); a relative SD below the smallest of them (0.1) is
+raised to it, so the warm start is an interior start like the one it replaces. The second
+start is the default one whatever the warm start (next to the boundary, where a second
+maximum with a zero variance can hide): a warm start near the boundary, or one that led to
+an interior local optimum, is still checked against the start a fit without it uses, the
+better optimum is kept and a disagreement is reported as before. The criteria (decrement,
+restart tolerance) are unchanged. The fixed effects are profiled out, so the start's
+coefficients are not needed. On the benchmark's imputed data (``benchmarks/bench_warm.py``)
+a warm start takes 16 deviance evaluations instead of 21 (14-17% of the CPU per fit).
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from ._linear_stats import check_rank, trial_stats
 from ._newton import newton_minimize
 from ._newton_cg import newton_cg_minimize
 from ._result import MixedResult
+from ._start import StartValues, linear_start
 from ._trust_newton import trust_newton_minimize
 
 __all__ = ["DECREMENT_TOL", "RESTART_TOL", "SINGULAR_TOL", "fit_linear"]
@@ -328,9 +341,11 @@ def fit_linear(
     reml: bool = True,
     residual: str = "common",
     ddf: str = "satterthwaite",
+    start: StartValues | None = None,
 ) -> MixedResult:
     """Fit a linear mixed model by REML or ML (lme4::lmer; nlme::lme with varIdent when
-    ``residual="stratified"``). See the module docstring for the verification steps."""
+    ``residual="stratified"``). See the module docstring for the verification steps and
+    the warm start (``start``)."""
     stratified = residual == "stratified"
     check_outcome_varies(design)
     stats = trial_stats(design)
@@ -345,7 +360,8 @@ def fit_linear(
     # seconds instead of 0.1 s: large problems run their linear algebra single-threaded
     # (threadpoolctl is imported only then: it costs a fresh process and each call time)
     with _single_threaded() if large else contextlib.nullcontext():
-        return _estimate(design, crit, reml=reml, residual=residual, messages=messages, ddf=ddf)
+        return _estimate(design, crit, reml=reml, residual=residual, messages=messages, ddf=ddf,
+                         start=start)  # fmt: skip
 
 
 def _estimate(
@@ -356,6 +372,7 @@ def _estimate(
     residual: str,
     messages: list[str],
     ddf: str = "satterthwaite",
+    start: StartValues | None = None,
 ) -> MixedResult:
     stratified = residual == "stratified"
     diag = crit.diagonal
@@ -375,9 +392,18 @@ def _estimate(
         ]
     else:  # the historic start of BFGS, ratios shrunk by 1/sqrt(n_i/2): results unchanged
         starts = [np.concatenate([level * diag, log_rho0]) / scale for level in (0.1, 0.3, 1.0)]
-    x0 = min(starts, key=lambda x: _value(crit, x))
-    x1, f1, nfev1 = _optimum(crit, x0)
-    nfev1 += len(starts)
+    warm = None if start is None else linear_start(start, design, crit, scale, log_rho0, 0.1)
+    if isinstance(warm, tuple) and not np.isfinite(_value(crit, warm[0])):
+        warm = "the deviance is not finite there"
+    if warm is None or isinstance(warm, str):
+        x0 = min(starts, key=lambda x: _value(crit, x))
+        x1, f1, nfev1 = _optimum(crit, x0)
+        nfev1 += len(starts)
+        first = "" if warm is None else f"; the start values were not used: {warm}"
+    else:  # warm start in place of the interior start; the second start as always
+        x1, f1, nfev1 = _optimum(crit, warm[0])
+        nfev1 += 1
+        first = f"; warm start ({warm[1]}) in place of the interior start"
     x0b = np.concatenate([0.02 * diag, np.zeros(n_rho)]) / scale
     x2, f2, nfev2 = _optimum(crit, x0b)
     x_hat, f_hat = (x1, f1) if f1 <= f2 else (x2, f2)
@@ -409,6 +435,7 @@ def _estimate(
             "apart; the better is kept"
         )
         + f"; {method}, {nfev1} + {nfev2} evaluations"
+        + first
     )
     if not same:
         msg = (

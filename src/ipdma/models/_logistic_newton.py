@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._aghq import BinomialData, Evaluation, _offset, evaluate
+from ._aghq_nodes import trial_products
 
 __all__ = [
     "ArrowHessian",
@@ -173,7 +174,7 @@ def negative_hessian(problem: _Problem, ev: Evaluation) -> ArrowHessian:
     assert ev.hessian is not None  # evaluate(..., hessian=True)
     ps, p, P = problem.n_shared, problem.data.n_coef, ev.hessian.shape[1]
     nt, m = ps + P - p, problem.local_mask.shape[1]
-    order = np.r_[np.arange(ps), np.arange(p, P), np.arange(ps, p)]
+    order = np.concatenate((np.arange(ps), np.arange(p, P), np.arange(ps, p)))
     H = np.negative(ev.hessian[:, order[:, None], order[None, :]])
     mask = problem.local_mask
     shared = H[:, :nt, :nt].sum(axis=0)
@@ -223,6 +224,31 @@ def _newton_step(
     return d_theta, d_alpha
 
 
+def _scaled_step(
+    system: ArrowHessian, g_theta: np.ndarray, g_alpha: np.ndarray, damping: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The Levenberg-Marquardt step with the damping scaled to the diagonal (Marquardt 1963,
+    J SIAM 11:431; More 1978): ``(H + damping diag|H|) d = g``, solved in the coordinates
+    where minus the Hessian has a unit diagonal. A damping added alike to every parameter
+    (``H + damping I``) is set by the largest curvature, which here spans orders of
+    magnitude (a coefficient of a 0-100 covariate against a variance parameter), and
+    shrinks the step to nothing along the flat directions: Newton's method then creeps,
+    hundreds of iterations from a start far off the optimum."""
+    shared, couple, local = system
+    floor = 1e-12 * max(1.0, float(np.max(np.abs(np.diagonal(shared)))))
+    ds = np.sqrt(np.maximum(np.abs(np.diagonal(shared)), floor))
+    dl = np.sqrt(np.maximum(np.abs(np.diagonal(local, axis1=1, axis2=2)), floor))
+    step = _newton_step(
+        shared / np.outer(ds, ds),
+        couple / ds[None, :, None] / dl[:, None, :],
+        local / dl[:, :, None] / dl[:, None, :],
+        g_theta / ds,
+        g_alpha / dl,
+        damping,
+    )
+    return None if step is None else (step[0] / ds, step[1] / dl)
+
+
 def pin(hessian: ArrowHessian, fixed: np.ndarray | None) -> ArrowHessian:
     """The arrow Hessian with the ``fixed`` shared parameters held: identity rows, no coupling.
 
@@ -240,27 +266,36 @@ def pin(hessian: ArrowHessian, fixed: np.ndarray | None) -> ArrowHessian:
     return shared, couple, local
 
 
-def glm_start(problem: _Problem, *, iterations: int = 25) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients of the GLM without random effects (starting values; the data's family)."""
+def glm_start(
+    problem: _Problem, *, iterations: int = 25, beta: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients of the GLM without random effects (starting values; the data's family).
+
+    ``beta``: the shared coefficients held at these values (a warm start), only the
+    trial-local ones (e.g. the stratified intercepts) fitted."""
     data, mask = problem.data, problem.local_mask
     ps, (K, m) = data.n_shared, mask.shape
-    starts, pt = data.starts, data.X.shape[1]
-    beta, alpha = np.zeros(ps), np.zeros((K, m))
+    starts = data.starts
+    held = beta is not None
+    beta, alpha = (np.zeros(ps) if beta is None else beta.copy()), np.zeros((K, m))
     everywhere = bool(mask.all())
     for _ in range(iterations):
         coef = np.concatenate([np.broadcast_to(beta, (K, ps)), alpha], axis=1)
         eta = _offset(data, coef)
         mean, w = data.family.mean_and_weight(data.size, eta)
         G = np.add.reduceat(data.XT * (data.y - mean), starts, axis=1).T
-        H = np.add.reduceat(data.square_features * w, starts, axis=1).T.reshape(K, pt, pt)
+        H = trial_products(data.XT * w, data.XT, starts)  # (K, pt, pt): X_i' W X_i
         local, couple, g_local = H[:, ps:, ps:], H[:, :ps, ps:], G[:, ps:]
         if not everywhere:
             local = local * (mask[:, :, None] & mask[:, None, :])
             local += np.eye(m)[None] * (~mask)[:, :, None]
             couple, g_local = couple * mask[:, None, :], np.where(mask, g_local, 0.0)
-        step = _newton_step(
-            H[:, :ps, :ps].sum(axis=0), couple, local, G[:, :ps].sum(axis=0), g_local, 1e-8
-        )
+        if held:  # the shared coefficients held: no coupling, a zero shared step
+            couple = np.zeros_like(couple)
+            shared, g_shared = np.eye(ps), np.zeros(ps)
+        else:
+            shared, g_shared = H[:, :ps, :ps].sum(axis=0), G[:, :ps].sum(axis=0)
+        step = _newton_step(shared, couple, local, g_shared, g_local, 1e-8)
         if step is None:
             break
         d_beta, d_alpha = step
@@ -375,9 +410,9 @@ def maximize(
             if nu.any():
                 system, g = _variance_coordinates(system, g, theta, nu)
         step = _newton_step(*system, g, g_alpha, 0.0)
-        damping = 1e-3 * max(1.0, float(np.max(np.abs(np.diagonal(system[0])))))
+        damping = 1e-3
         while step is None and damping < 1e12:  # not positive definite: Levenberg-Marquardt
-            step = _newton_step(*system, g, g_alpha, damping)
+            step = _scaled_step(system, g, g_alpha, damping)
             damping *= 10
         if step is None:
             break
@@ -405,7 +440,9 @@ def maximize(
             back = released & (np.abs(new_theta) < 0.5 * np.abs(theta))
             if back.any():
                 ratio = max(ratio, float(np.max(change[back] / (0.5 * np.abs(theta[back])))))
-            if ratio > 1:
+            # (a step just scaled to its limit may round to 1 + 1e-16 above it, and one
+            # stepped in lambda**2 does not shrink in proportion: no second scaling then)
+            if ratio > 1 + 1e-9:
                 d_theta, d_alpha = d_theta / ratio, d_alpha / ratio
                 continue
             start = predicted_modes(problem, ev, new_theta - theta, d_alpha)

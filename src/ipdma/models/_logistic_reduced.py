@@ -77,7 +77,7 @@ def polish(problem: _Problem, opt: Optimum, nagq: int, *, tol: float) -> Optimum
         lam_cols=renumber[data.lam_cols[kept_lam]],
     )
     # what does not depend on Z carries over (frozen dataclass: cached like cached_property)
-    for name in ("XT", "counts", "binary", "square_features", "_row_blocks"):
+    for name in ("XT", "counts", "binary", "_row_blocks"):
         if name in data.__dict__:
             reduced_data.__dict__[name] = data.__dict__[name]
     unit, alpha_unit, largest, alpha_largest = _scales(data)

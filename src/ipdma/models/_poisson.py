@@ -36,6 +36,7 @@ from ..errors import InputError, ModelError, SpecError
 from ._family import POISSON
 from ._formula import ModelDesign
 from ._result import MixedResult
+from ._start import StartValues
 
 __all__ = ["DEFAULT_NAGQ_POISSON", "fit_poisson", "offset_vector"]
 
@@ -89,8 +90,10 @@ def fit_poisson(
     *,
     offset: str | np.ndarray | pd.Series | None = None,
     nagq: int | None = None,
+    start: StartValues | None = None,
 ) -> MixedResult:
-    """Fit a Poisson mixed model (log link) to ``design``; see the module docstring."""
+    """Fit a Poisson mixed model (log link) to ``design``; see the module docstring
+    (``start``: a warm start, as for ``fit_binomial``)."""
     if design.formula.failures is not None:
         raise SpecError(
             "cbind(successes, failures) is a binomial outcome",
@@ -109,4 +112,4 @@ def fit_poisson(
 
     if nagq is None:
         nagq = DEFAULT_NAGQ_POISSON.get(design.Z.shape[1], 3)
-    return fit_binomial(design, nagq=nagq, family=POISSON, offset=off)
+    return fit_binomial(design, nagq=nagq, family=POISSON, offset=off, start=start)
