@@ -27,6 +27,8 @@ the treatment effect).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,7 +42,7 @@ from ._plan import AnalysisPlan, ModifierSpec
 from ._spec import ModelSpec
 from ._window import WindowArrays
 
-__all__ = ["PreparedModel", "Term", "TooFewTrials", "prepare"]
+__all__ = ["PreparedModel", "Term", "TooFewTrials", "data_digest", "prepare"]
 
 
 class TooFewTrials(ModelError):
@@ -78,14 +80,33 @@ class PreparedModel:
     baseline_mean: float
     reference: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # data_digest(data), computed by prepare from its arrays ("": computed when asked)
+    digest: str = field(default="", repr=False, compare=False)
+
+    @property
+    def data_digest(self) -> str:
+        """SHA-256 of every value of every column of ``data`` (:func:`data_digest`)."""
+        return self.digest or data_digest((str(k), v.to_numpy()) for k, v in self.data.items())
+
+
+def data_digest(columns: Iterable[tuple[str, np.ndarray]]) -> str:
+    """SHA-256 of the columns' names and values (numbers as their bytes, text joined)."""
+    digest = hashlib.sha256()
+    for name, values in columns:
+        digest.update(name.encode() + b"\x1f")
+        if values.dtype.kind in "biuf":
+            digest.update(np.ascontiguousarray(values).tobytes())
+        else:
+            digest.update("\x1f".join(map(str, values)).encode())
+    return digest.hexdigest()
 
 
 class _Builder:
     """Columns, formula terms and reported terms of one model under construction."""
 
-    def __init__(self, groups: TrialGroups, trial: np.ndarray) -> None:
+    def __init__(self, groups: TrialGroups) -> None:
         self.groups = groups
-        self.columns: dict[str, np.ndarray] = {"trial": trial}
+        self.columns: dict[str, np.ndarray] = {}
         self.fixed = ["0", "C(trial)", "baseline"]
         self.random: list[str] = []
         self.terms: list[Term] = []
@@ -134,7 +155,7 @@ def prepare(
     dropped = int(in_set.sum() - usable.sum())
     rows = np.flatnonzero(usable)
     treat01 = window.numeric("treat")[rows]
-    groups = TrialGroups(window.trial[rows])
+    groups = window.groups(rows)
     rows = rows[groups.both_arms(treat01)[groups.codes]]
     if rows.size == 0:
         raise TooFewTrials(
@@ -143,7 +164,7 @@ def prepare(
             hint="this cell of the grid has no estimable treatment effect",
         )
     trial = window.trial[rows]
-    groups = TrialGroups(trial)
+    groups = window.groups(rows)
     if len(groups) < 2:
         raise TooFewTrials(
             f"only one trial ({trial[0]}) has both arms with complete data for {spec.id}; "
@@ -152,7 +173,7 @@ def prepare(
             variable=spec.modifier,
             hint="not estimable from these data; the cell is reported and the grid goes on",
         )
-    build = _Builder(groups, trial)
+    build = _Builder(groups)
     build.columns["y"] = window.numeric(spec.outcome)[rows]
     treat01 = window.numeric("treat")[rows]
     centred_treat = options.treatment_coding == "centred" and spec.kind != "subgroup"
@@ -176,10 +197,16 @@ def prepare(
     else:
         z = window.series(str(spec.modifier), rows)
         reference = _subgroup_part(spec, plan, z, build, treat01)
-    data = pd.DataFrame(build.columns)
+    # the frame is built once, from the final rows (a frame per model costs more than the
+    # arrays: the trial labels come as the pandas array made once per window)
+    columns, kept = build.columns, rows
     if build.keep is not None:
-        data = data.loc[build.keep].reset_index(drop=True)
-    _drop_aliased(build, data)
+        columns = {name: values[build.keep] for name, values in columns.items()}
+        kept = rows[build.keep]
+        build.groups = window.groups(kept)
+    data = pd.DataFrame({"trial": window.trial_column(kept), **columns})
+    _drop_aliased(build, columns)
+    digest = data_digest([("trial", window.trial[kept]), *columns.items()])
     formula = "y ~ " + " + ".join(build.fixed) + _random_part(build.random, options.correlated)
     return PreparedModel(
         spec=spec,
@@ -191,10 +218,11 @@ def prepare(
         baseline_mean=float(baseline_values.mean()),
         reference=reference,
         notes=tuple(build.notes),
+        digest=digest,
     )
 
 
-def _drop_aliased(build: _Builder, data: pd.DataFrame) -> None:
+def _drop_aliased(build: _Builder, columns: dict[str, np.ndarray]) -> None:
     """Drop fixed columns aliased with the stratified intercepts (and earlier columns).
 
     Each fixed column is centred within trial over the model's rows (this projects out the
@@ -206,8 +234,8 @@ def _drop_aliased(build: _Builder, data: pd.DataFrame) -> None:
     names = [name for name in build.fixed if name not in ("0", "C(trial)")]
     if not names:
         return
-    codes = TrialGroups(data["trial"].to_numpy()).codes
-    raw = data[names].to_numpy(float)
+    codes = build.groups.codes  # the groups of the model's rows
+    raw = np.array([columns[name] for name in names], dtype=float).T  # rows x columns
     sums = np.zeros((codes.max() + 1, raw.shape[1]))
     np.add.at(sums, codes, raw)
     centred = raw - (sums / np.bincount(codes)[:, None])[codes]
@@ -239,9 +267,10 @@ def _modifier_columns(
         del columns["modifier_0"]
         return columns, {f"modifier_{k}": lev for k, lev in enumerate(levels)}, levels[0]
     if spec.type == "binary":
-        check_binary(z)
-        reference, other, flipped = binary_names(spec)
         values = z.to_numpy(float)
+        if not np.all((values == 0) | (values == 1)):  # (checked in NumPy first: fast)
+            check_binary(z)
+        reference, other, flipped = binary_names(spec)
         return {"modifier": 1.0 - values if flipped else values}, {"modifier": other}, reference
     return {"modifier": z.to_numpy(float)}, {"modifier": "per unit"}, ""
 

@@ -15,16 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._frozen import FrozenFrame
 from .._literals import DfMethod
 from ..models import MixedResult
-from ._design import PreparedModel
+from ._design import PreparedModel, Term
 from ._forest import trial_effects, wants_trials
+from ._imputed_records import ImputedFit
 from ._plan import AnalysisPlan
-from ._records import TIDY_COLUMNS, FitOptions, ModelResult, empty_trials
+from ._records import TIDY_COLUMNS, FitOptions, ModelResult, _floats, no_trials, normal_frame
 from ._separation import _trial_columns, separated_trials
 from ._two_stage import two_stage_record
 
-__all__ = ["FitOutcome", "fit_prepared", "options_of"]
+__all__ = ["FitOutcome", "ImputedOutcome", "fit_imputed", "fit_prepared", "options_of"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,17 @@ class FitOutcome:
     """A record and the run facts of its fit (wall and CPU seconds, kept out of the record)."""
 
     record: ModelResult
+    seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
+class ImputedOutcome:
+    """A fit on one completed dataset: its lean record, the full record when asked for (the
+    first completed dataset of each model), and the run facts of the fit."""
+
+    fit: ImputedFit
+    record: ModelResult | None
     seconds: float
     cpu_seconds: float
 
@@ -54,29 +67,29 @@ def df_method_of(prepared: PreparedModel, plan: AnalysisPlan) -> DfMethod:
     return "wald"
 
 
-def _tidy(prepared: PreparedModel, fit: MixedResult | None, plan: AnalysisPlan) -> pd.DataFrame:
-    """The reported terms with the fit's inference (:meth:`MixedResult.tidy`) joined on.
+def _tidy(prepared: PreparedModel, fit: MixedResult | None, plan: AnalysisPlan) -> FrozenFrame:
+    """The reported terms with the fit's inference (:meth:`MixedResult.tidy`'s numbers)
+    joined on, as the record's read-only tidy frame.
 
     A term without a positive, finite standard error (no information, e.g. separation)
-    keeps its estimate and has no SE, df, CI or p. (Built in one step from its columns:
-    the grid makes thousands of these, an insert and a cast per column cost more than the
-    fit's own inference.)
+    keeps its estimate and has no SE, df, CI or p. (Built in one step from its columns,
+    already in the record's normal form: the grid makes thousands of these, and a pandas
+    step per column cost more than the fit's own inference.)
     """
     terms = prepared.terms
-    names = [t.column for t in terms]
     estimable = np.array([bool(t.estimable) for t in terms], dtype=bool)
     if fit is None:
         values = np.full((len(terms), len(_INFERENCE)), np.nan)
     else:
-        method = df_method_of(prepared, plan)
-        tidy = fit.tidy(level=plan.level, method=method).set_index("term")
-        values = np.array(tidy.reindex(names), dtype=float).reshape(len(terms), -1)
+        # MixedResult.tidy is this frame with the term as a column
+        inference = fit._inference(plan.level, df_method_of(prepared, plan))
+        values = _term_rows(inference.index, inference.to_numpy(dtype=float), terms)
         values[~estimable] = np.nan
         se = values[:, 1]
         informative = np.isfinite(se) & (se > 0)
         values[~informative, 1:] = np.nan
-    columns: dict[str, object] = {
-        "term": names,
+    columns = {
+        "term": [t.column for t in terms],
         "role": [t.role for t in terms],
         "level": [t.level for t in terms],
         "studies": np.array([t.studies for t in terms], dtype="int64"),
@@ -85,7 +98,19 @@ def _tidy(prepared: PreparedModel, fit: MixedResult | None, plan: AnalysisPlan) 
         **{column: values[:, j] for j, column in enumerate(_INFERENCE)},
         "note": [t.note for t in terms],
     }
-    return pd.DataFrame(columns)[list(TIDY_COLUMNS)]
+    return normal_frame(columns, TIDY_COLUMNS)
+
+
+def _term_rows(index: pd.Index, values: np.ndarray, terms: tuple[Term, ...]) -> np.ndarray:
+    """The rows of ``values`` (one per coefficient of ``index``) of the reported terms, NaN
+    for a term the fit has no coefficient for (as ``reindex``)."""
+    position = {name: i for i, name in enumerate(index)}
+    out = np.full((len(terms), values.shape[1]), np.nan)
+    for row, term in enumerate(terms):
+        found = position.get(term.column)
+        if found is not None:
+            out[row] = values[found]
+    return out
 
 
 _INFERENCE = ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high")
@@ -123,7 +148,7 @@ def _separated(prepared: PreparedModel) -> tuple[str, ...]:
     data = prepared.data
     columns = _trial_columns(prepared)
     digest = hashlib.sha256(f"{len(data)}\x1f".encode() + "\x1f".join(columns).encode())
-    digest.update("\x1f".join(data["trial"].astype(str)).encode())
+    digest.update("\x1f".join(data["trial"].to_numpy(dtype=str)).encode())
     for name in ("y", *columns):
         digest.update(np.ascontiguousarray(data[name].to_numpy(float)).tobytes())
     key = digest.digest()
@@ -146,7 +171,7 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
 
     start, cpu_start = time.perf_counter(), time.process_time()
     wanted = wants_trials(prepared, plan)
-    trials = trial_effects(prepared, plan.level) if wanted else empty_trials()
+    trials = trial_effects(prepared, plan.level) if wanted else no_trials()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -177,6 +202,65 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
     )
     seconds = time.perf_counter() - start
     return FitOutcome(record, seconds, time.process_time() - cpu_start)
+
+
+def fit_imputed(prepared: PreparedModel, plan: AnalysisPlan, *, full: bool) -> ImputedOutcome:
+    """Fit ``prepared`` (a model on one completed dataset) for pooling: the lean record of
+    :class:`ImputedFit` (the same numbers as :func:`fit_prepared`'s record), and with
+    ``full`` that full record too.
+
+    Without ``full`` no pandas frame is built: the estimates of the reported terms are the
+    fit's coefficients and the SE and df those of :meth:`ipdma.MixedResult.tidy` (its
+    ``_se_df``, the one place they are computed), with :func:`_tidy`'s rules for terms
+    that are not estimable or have no information.
+    """
+    if full:
+        outcome = fit_prepared(prepared, plan)
+        lean = ImputedFit.of(outcome.record)
+        return ImputedOutcome(lean, outcome.record, outcome.seconds, outcome.cpu_seconds)
+    from ..models import mixed
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    terms = prepared.terms
+    studies = np.array([t.studies for t in terms], dtype="int64")
+    participants = np.array([t.participants for t in terms], dtype="int64")
+    nobs = len(prepared.data)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = mixed(prepared.formula, prepared.data, **options_of(prepared, plan).kwargs())
+    except Exception as exc:  # a failing model is a row with its reason; the grid goes on
+        missing = np.full(len(terms), np.nan)
+        lean = ImputedFit("failed", missing, missing, missing, studies, participants,
+                          np.empty(0), np.empty(0), nobs,
+                          error=f"{type(exc).__name__}: {exc}".splitlines()[0],
+                          separated=_separated(prepared))  # fmt: skip
+        return ImputedOutcome(lean, None, time.perf_counter() - start,
+                              time.process_time() - cpu_start)  # fmt: skip
+    se_all, df_all = fit._se_df(df_method_of(prepared, plan))  # MixedResult.tidy's SE, df
+    values = np.column_stack([fit.fixef.to_numpy(dtype=float), se_all, df_all])
+    estimate, se, df = _term_rows(fit.fixef.index, values, terms).T.copy()
+    estimable = np.array([bool(t.estimable) for t in terms], dtype=bool)
+    estimate[~estimable] = np.nan
+    informative = estimable & np.isfinite(se) & (se > 0)
+    se[~informative] = np.nan
+    df[~informative] = np.nan
+    varcomp = fit.varcomp
+    messages = [*fit.warnings, *(str(w.message) for w in caught)]
+    lean = ImputedFit(
+        "fitted" if fit.converged else "not converged",
+        estimate,
+        se,
+        df,
+        studies,
+        participants,
+        _floats(varcomp["variance"].to_numpy()),
+        _floats(varcomp["corr"].to_numpy()),
+        nobs,
+        warnings=tuple(dict.fromkeys(messages)),
+        separated=_separated(prepared),
+    )
+    return ImputedOutcome(lean, None, time.perf_counter() - start, time.process_time() - cpu_start)
 
 
 def finite_or_nan(value: float | None) -> float:

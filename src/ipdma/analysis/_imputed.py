@@ -13,118 +13,33 @@ within trial, same inference), and the m fits of each reported term are pooled::
 
 The pooled record's ``df_method`` is ``"barnard-rubin"``; its ``imputation`` field gives m and
 the fraction of missing information of each term. Models whose data do not change between
-imputations (no imputed variable in them) are fitted once: the fit cache is keyed on each
-model's own data.
+imputations (no imputed variable in them) are fitted once. The fits travel as lean records
+and are pooled as soon as a model's m fits are in (:mod:`._imputed_fits`,
+:mod:`._imputed_records`); the results store caches the pooled record under the keys of its
+m fits, each keyed on the model's own data.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
 from .._literals import TermRole
-from ..impute import impute, rubin_pool
+from ..impute import impute
 from ._imputed_fits import fit_cells
+from ._imputed_records import pool_records
 from ._plan import AnalysisPlan
-from ._records import TIDY_COLUMNS, ImputationInfo, ModelResult, empty_tidy
+from ._records import ModelResult
 from ._runner import ProgressHook, available_cores
 from ._spec import ModelSpec
 from ._store import ResultsStore
 from ._window import WindowArrays
 
 __all__ = ["ImputationDiagnostics", "ImputedGrid", "imputed_grid", "pool_records"]
-
-
-def _status(records: Sequence[ModelResult]) -> tuple[str, str | None]:
-    statuses = [r.status for r in records]
-    if all(s == "not estimable" for s in statuses):
-        return "not estimable", records[0].error
-    failed = [r for r in records if r.status in ("failed", "not estimable")]
-    if failed:
-        return "failed", (
-            f"{len(failed)} of {len(records)} completed datasets could not be analysed: "
-            f"{failed[0].error}"
-        )
-    if any(s == "not converged" for s in statuses):
-        return "not converged", None
-    return "fitted", None
-
-
-def pool_records(records: Sequence[ModelResult]) -> ModelResult:
-    """One record from the m records of a model fitted on m completed datasets."""
-    first = records[0]
-    m = len(records)
-    status, error = _status(records)
-    if status in ("failed", "not estimable"):
-        terms = first.tidy() if len(first.terms) else empty_tidy()
-        for column in ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"):
-            terms[column] = np.nan
-        return first.replace(
-            status=status,
-            error=error,
-            df_method="barnard-rubin",
-            terms=terms[list(TIDY_COLUMNS)],
-            imputation=ImputationInfo(m=m, fmi=tuple(math.nan for _ in range(len(terms)))),
-        )
-    frames = [r.terms for r in records]  # read only (no copies: m is 20 or more)
-    terms = first.tidy()
-    estimates = np.column_stack([f["estimate"].to_numpy(float) for f in frames]).T
-    variances = np.column_stack([f["se"].to_numpy(float) ** 2 for f in frames]).T
-    if first.df_method in ("satterthwaite", "kenward-roger", "residual"):  # t-based fits
-        dfcom = np.array([f["df"].to_numpy(float) for f in frames]).mean(axis=0)
-    else:
-        dfcom = np.full(len(terms), np.inf)
-    usable = np.isfinite(estimates).all(axis=0) & np.isfinite(variances).all(axis=0)
-    fmi = np.full(len(terms), np.nan)
-    for column in ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"):
-        terms[column] = np.nan
-    if usable.any():
-        pooled = rubin_pool(estimates[:, usable], variances[:, usable],
-                            dfcom=dfcom[usable], level=first.level).table  # fmt: skip
-        for column in ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"):
-            terms.loc[usable, column] = pooled[column].to_numpy()
-        fmi[usable] = pooled["fmi"].to_numpy()
-    terms["studies"] = np.max([f["studies"].to_numpy() for f in frames], axis=0)
-    terms["participants"] = np.max([f["participants"].to_numpy() for f in frames], axis=0)
-    varcomp = _mean_varcomp([pd.DataFrame(r.varcomp) for r in records])
-    warnings = tuple(dict.fromkeys(w for r in records for w in r.warnings))
-    not_verified = sum(r.status == "not converged" for r in records)
-    notes = (
-        *first.notes,
-        f"pooled over {m} imputed datasets by Rubin's rules (Barnard-Rubin df)"
-        + (f"; the optimum of {not_verified} of the {m} fits was not verified" if not_verified
-           else ""),
-    )  # fmt: skip
-    return first.replace(
-        status=status,
-        df_method="barnard-rubin",
-        terms=terms[list(TIDY_COLUMNS)],
-        varcomp=varcomp,
-        nobs=int(np.median([r.nobs for r in records])),
-        warnings=warnings,
-        notes=notes,
-        two_stage=None,
-        imputation=ImputationInfo(m=m, fmi=tuple(float(v) for v in fmi)),
-        separated=tuple(sorted({t for r in records for t in r.separated})),
-    )
-
-
-def _mean_varcomp(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Variance components averaged over the imputations (SDs from the mean variances)."""
-    if not frames or frames[0].empty or any(len(f) != len(frames[0]) for f in frames):
-        return frames[0] if frames else pd.DataFrame()
-    out = frames[0].copy()
-    out["variance"] = np.mean([f["variance"].to_numpy(float) for f in frames], axis=0)
-    is_sd = out["term2"].isna().to_numpy()
-    out.loc[is_sd, "sd"] = np.sqrt(np.clip(out.loc[is_sd, "variance"].to_numpy(float), 0, None))
-    out["corr"] = np.mean([f["corr"].to_numpy(float) for f in frames], axis=0)
-    return out
 
 
 @dataclass(frozen=True)
@@ -172,9 +87,9 @@ class ImputedGrid:
 
     records: list[ModelResult]
     keys: list[str]
-    new_fits: dict[str, ModelResult]
-    times: dict[str, tuple[float, float]]
-    cached: int
+    new_fits: dict[str, ModelResult]  # the pooled records made in this run, by key
+    times: dict[str, tuple[float, float]]  # their fits' wall and CPU seconds, summed
+    cached: int  # pooled records taken from the results store
     diagnostics: list[ImputationDiagnostics]
 
 
@@ -213,7 +128,9 @@ def imputed_grid(
             min_trials=settings.min_trials,
             jobs=available_cores() if jobs is None else jobs,
         )
-        completed[window] = [WindowArrays(imputation.completed(i)) for i in range(settings.m)]
+        observed = WindowArrays(frame)  # the trials and complete columns are shared
+        completed[window] = [observed.completed(imputation.completed(i), imputation.variables)
+                             for i in range(settings.m)]  # fmt: skip
         diagnostics.append(
             ImputationDiagnostics(
                 window,
@@ -228,15 +145,14 @@ def imputed_grid(
     fit_plan = plan.model_copy(update={"two_stage": False})
     wanted = [replace(spec, imputed=True) for spec in specs
               if spec.kind in settings.kinds and spec.window in completed]  # fmt: skip
-    cells, state = fit_cells(wanted, completed, fit_plan, store, pool_records, not_prepared,
+    cells, state = fit_cells(wanted, completed, fit_plan, store, not_prepared,
                              jobs=available_cores() if jobs is None else max(1, int(jobs)),
                              progress=progress)  # fmt: skip
     records = [cell.pooled for cell in cells if cell.pooled is not None]
     if len(records) != len(cells):  # every cell is pooled once its fits are in
         raise AssertionError("an imputed model was not pooled")
-    pooled_keys = [hashlib.sha256("|".join(cell.keys).encode()).hexdigest() for cell in cells]
-    return ImputedGrid(records, pooled_keys, state.new_fits, state.times, state.cached,
-                       diagnostics)  # fmt: skip
+    return ImputedGrid(records, [cell.key for cell in cells], state.new_fits, state.times,
+                       state.cached, diagnostics)  # fmt: skip
 
 
 IMPUTATION_COLUMNS = [

@@ -1,37 +1,35 @@
 """The grid's models on m completed datasets: prepared in this process while the worker
 processes fit, and pooled as soon as a model's m fits are in (:mod:`._imputed`).
 
-Preparing a model (its rows, centring, formula) takes a few milliseconds and the m x models
+Preparing a model (its rows, centring, formula) takes about a millisecond and the m x models
 of an imputed grid are tens of thousands: prepared all first, the workers waited for this
-process (a minute of one busy core at m = 20) and the prepared data of every fit sat in
-memory at once. Here the models are prepared a chunk at a time, each chunk's fits are
-handed to the workers (those in the results store's fit cache are taken from it), and the
-next chunk is prepared while they fit; a model is pooled when its last fit arrives. The
-records are the same as fitting everything at once: each fit is :func:`fit_prepared` of
-the same prepared model.
+process and the prepared data of every fit sat in memory at once. Here the models are
+prepared a chunk at a time, each chunk's fits are handed to the workers, and the next chunk
+is prepared while they fit; a model is pooled when its last fit arrives. Each fit comes back
+as a lean :class:`ImputedFit` (the first completed dataset's also as a full record, which
+labels the pooled record; :mod:`._imputed_records`).
+
+The results store caches the pooled record of each model, under a key made of the keys of
+its m fits (:func:`pooled_key`): a second run prepares the m datasets of each model to find
+their keys, and fits nothing whose data, specification and code are unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from ..errors import IpdmaError
 from ._design import PreparedModel, prepare
-from ._fit import FitOutcome
+from ._fit import ImputedOutcome, fit_imputed
+from ._imputed_records import ImputedFit, pool_fits
 from ._plan import AnalysisPlan
 from ._records import ModelResult
-from ._runner import (
-    ProgressHook,
-    _fit_batch,
-    _single_threaded_blas,
-    warn_no_workers,
-    worker_pool,
-)
+from ._runner import ProgressHook, _single_threaded_blas, warn_no_workers, worker_pool
 from ._spec import ModelSpec
-from ._store import ResultsStore, model_key
+from ._store import ResultsStore, model_key, pooled_key
 from ._window import WindowArrays
 
 __all__ = ["Cell", "fit_cells"]
@@ -39,54 +37,79 @@ __all__ = ["Cell", "fit_cells"]
 _CHUNK = 24  # models (each with its m completed datasets) prepared at a time
 _AHEAD = 2  # chunks handed to the workers ahead of the one being prepared
 
+Batch = list[tuple[str, PreparedModel, bool]]  # (fit key, model, full record wanted)
+
 
 @dataclass
 class Cell:
-    """One model of the grid on the m completed datasets: its fits' keys, the records of
-    those that could not be prepared, and (when all are in) the pooled record."""
+    """One model of the grid on the m completed datasets: the keys of its fits (``""`` for a
+    dataset on which it could not be prepared), its fits as they arrive, the full record of
+    the first dataset, and (when all are in) the pooled record and its key."""
 
     spec: ModelSpec
     keys: list[str] = field(default_factory=list)
-    fits: list[ModelResult | None] = field(default_factory=list)
+    fits: list[ImputedFit | None] = field(default_factory=list)
+    first: ModelResult | None = None
+    key: str = ""
     pooled: ModelResult | None = None
+    fitted: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 @dataclass
 class _State:
-    """What the fitting loop keeps: the fits by key, the cells waiting for each key."""
+    """What the fitting loop keeps: the cells waiting for each fit key, and the pooled
+    records made in this run (for the results store) with the time their fits took."""
 
     plan: AnalysisPlan
-    pool_cell: Callable[[list[ModelResult]], ModelResult]
     progress: ProgressHook | None
     total: int
     done: int = 0
     cached: int = 0
-    fits: dict[str, ModelResult] = field(default_factory=dict)
     new_fits: dict[str, ModelResult] = field(default_factory=dict)
     times: dict[str, tuple[float, float]] = field(default_factory=dict)
-    waiting: dict[str, list[Cell]] = field(default_factory=dict)
-    requested: set[str] = field(default_factory=set)  # keys handed to a fit
+    waiting: dict[str, list[tuple[Cell, int]]] = field(default_factory=dict)
     missing: dict[int, int] = field(default_factory=dict)  # id(cell) -> fits still to come
 
-    def arrived(self, key: str, record: ModelResult) -> None:
-        self.fits[key] = record
-        for cell in self.waiting.pop(key, []):
-            self.missing[id(cell)] -= 1
-            if not self.missing[id(cell)]:
-                self.complete(cell)
+    def fitted(self, batch: list[tuple[str, ImputedOutcome]]) -> None:
+        for key, outcome in batch:
+            for number, (cell, index) in enumerate(self.waiting.pop(key, [])):
+                cell.fits[index] = outcome.fit
+                if outcome.record is not None and index == 0:
+                    cell.first = outcome.record
+                if number == 0:  # the same data twice was fitted once
+                    cell.fitted += 1
+                    cell.seconds += outcome.seconds
+                    cell.cpu_seconds += outcome.cpu_seconds
+                self.missing[id(cell)] -= 1
+                self.done += 1
+                if self.progress is not None:
+                    self.progress(self.done, self.total, cell.spec.id, outcome.fit.status)
+                if not self.missing[id(cell)]:
+                    self.complete(cell)
 
     def complete(self, cell: Cell) -> None:
-        records = [f or self.fits[k] for k, f in zip(cell.keys, cell.fits, strict=True)]
-        cell.pooled = self.pool_cell(records)
+        assert cell.first is not None  # the first dataset's full record is in
+        del self.missing[id(cell)]
+        fits = [fit for fit in cell.fits if fit is not None]
+        cell.pooled = pool_fits(cell.first, fits)
+        cell.fits = []  # the pooled record is what is kept
+        if cell.fitted:  # not when no dataset could be prepared (no fit was made)
+            self.new_fits[cell.key] = cell.pooled
+            self.times[cell.key] = (cell.seconds, cell.cpu_seconds)
 
-    def fitted(self, batch: Iterable[tuple[str, FitOutcome]]) -> None:
-        for key, outcome in batch:
-            self.new_fits[key] = outcome.record
-            self.times[key] = (outcome.seconds, outcome.cpu_seconds)
-            self.done += 1
-            if self.progress is not None:
-                self.progress(self.done, self.total, outcome.record.model_id, outcome.record.status)
-            self.arrived(key, outcome.record)
+
+def fit_batch(batch: Batch, plan: AnalysisPlan) -> list[tuple[str, ImputedOutcome]]:
+    """Fit a batch (in a worker process): each model's lean record, and the full record of
+    those asked for.
+
+    A batch is one model on its m completed datasets, fitted in order in one worker: the
+    place for warm starts of the engines (``ipdma.mixed(..., start=...)``), each fit
+    started from the fit of the first completed dataset or from the complete-case fit of
+    the same model (the latter would travel with the batch).
+    """
+    return [(key, fit_imputed(prepared, plan, full=full)) for key, prepared, full in batch]
 
 
 def fit_cells(
@@ -94,27 +117,26 @@ def fit_cells(
     completed: dict[str, list[WindowArrays]],
     plan: AnalysisPlan,
     store: ResultsStore,
-    pool_cell: Callable[[list[ModelResult]], ModelResult],
     not_prepared: Callable[[ModelSpec, IpdmaError, AnalysisPlan], ModelResult],
     *,
     jobs: int,
     progress: ProgressHook | None = None,
 ) -> tuple[list[Cell], _State]:
     """Fit every spec (already marked imputed) on each completed frame of its window and
-    pool each cell's m records with ``pool_cell`` once they are in (``cell.pooled``).
-    ``jobs`` worker processes (1: everything in this process)."""
+    pool each cell's m fits once they are in (``cell.pooled``), or take the pooled record
+    from the results store. ``jobs`` worker processes (1: everything in this process)."""
     cells = [Cell(spec) for spec in specs]
     total = sum(len(completed[c.spec.window]) for c in cells)
-    state = _State(plan, pool_cell, progress, total)
+    state = _State(plan, progress, total)
     chunks = [cells[i : i + _CHUNK] for i in range(0, len(cells), _CHUNK)]
     if jobs <= 1:
         for chunk in chunks:
             for batch in _prepare_chunk(chunk, completed, plan, store, state, not_prepared):
-                state.fitted(_fit_batch(batch, plan))
+                state.fitted(fit_batch(batch, plan))
         return cells, state
     pending: set[Future] = set()
-    submitted: dict[Future, list[tuple[str, PreparedModel]]] = {}
-    unsent: list[list[tuple[str, PreparedModel]]] = []  # prepared, not yet handed over
+    submitted: dict[Future, Batch] = {}
+    unsent: list[Batch] = []  # prepared, not yet handed over
     prepared_chunks = 0
     try:
         with _single_threaded_blas(), worker_pool(jobs) as workers:
@@ -123,7 +145,7 @@ def fit_cells(
                 prepared_chunks += 1
                 unsent = list(batches)
                 while unsent:
-                    future = workers.submit(_fit_batch, unsent[0], plan)
+                    future = workers.submit(fit_batch, unsent[0], plan)
                     submitted[future] = unsent.pop(0)
                     pending.add(future)
                 # keep the workers fed, but at most _AHEAD chunks of prepared data in flight
@@ -134,15 +156,14 @@ def fit_cells(
     except BrokenProcessPool:
         warn_no_workers()
         for batch in [*submitted.values(), *unsent]:  # what the workers did not return
-            todo = [(key, prepared) for key, prepared in batch if key not in state.fits]
-            state.fitted(_fit_batch(todo, plan))
+            state.fitted(fit_batch([item for item in batch if item[0] in state.waiting], plan))
         for chunk in chunks[prepared_chunks:]:
             for batch in _prepare_chunk(chunk, completed, plan, store, state, not_prepared):
-                state.fitted(_fit_batch(batch, plan))
+                state.fitted(fit_batch(batch, plan))
     return cells, state
 
 
-def _collect(pending: set[Future], submitted: dict, state: _State) -> set[Future]:
+def _collect(pending: set[Future], submitted: dict[Future, Batch], state: _State) -> set[Future]:
     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
     for future in finished:
         state.fitted(future.result())
@@ -157,42 +178,47 @@ def _prepare_chunk(
     store: ResultsStore,
     state: _State,
     not_prepared: Callable[[ModelSpec, IpdmaError, AnalysisPlan], ModelResult],
-) -> list[list[tuple[str, PreparedModel]]]:
-    """Prepare the chunk's models on every completed frame; take cached fits from the store
-    and fits already made in this run; return the others in batches (one per model)."""
-    prepared_by_cell: list[list[tuple[str, PreparedModel]]] = []
+) -> list[Batch]:
+    """Prepare the chunk's models on every completed frame; take the pooled records of
+    unchanged models from the store; return the fits of the others in batches (one per
+    model; a dataset whose data equal an earlier one's is fitted once)."""
+    prepared_by_cell: list[list[PreparedModel | None]] = []
     for cell in chunk:
-        todo: list[tuple[str, PreparedModel]] = []
-        for arrays in completed[cell.spec.window]:
+        models: list[PreparedModel | None] = []
+        for index, arrays in enumerate(completed[cell.spec.window]):
             try:
                 prepared = prepare(cell.spec, arrays, plan)
             except IpdmaError as exc:
+                record = not_prepared(cell.spec, exc, plan)
                 cell.keys.append("")
-                cell.fits.append(not_prepared(cell.spec, exc, plan))
-                state.done += 1
+                cell.fits.append(ImputedFit.of(record))
+                if index == 0:
+                    cell.first = record
+                models.append(None)
                 continue
-            key = model_key(prepared, plan)
-            cell.keys.append(key)
+            cell.keys.append(model_key(prepared, plan))
             cell.fits.append(None)
-            todo.append((key, prepared))
-        prepared_by_cell.append(todo)
-    cached = store.cached(k for todo in prepared_by_cell for k, _ in todo)
-    batches: list[list[tuple[str, PreparedModel]]] = []
-    for cell, todo in zip(chunk, prepared_by_cell, strict=True):
-        batch: list[tuple[str, PreparedModel]] = []
+            models.append(prepared)
+        cell.key = pooled_key(cell.spec, cell.keys)
+        prepared_by_cell.append(models)
+    cached = store.cached(c.key for c in chunk if "" not in c.keys)
+    batches: list[Batch] = []
+    for cell, models in zip(chunk, prepared_by_cell, strict=True):
+        if cell.key in cached:
+            cell.pooled, cell.fits = cached[cell.key], []
+            state.cached += 1
+            state.done += len(cell.keys)
+            continue
+        batch: Batch = []
         state.missing[id(cell)] = 0
-        for key, prepared in todo:
-            if key in cached and key not in state.fits:
-                state.cached += 1
+        for index, (key, model) in enumerate(zip(cell.keys, models, strict=True)):
+            if model is None:
                 state.done += 1
-                state.fits[key] = cached[key]
-            if key in state.fits:
                 continue
             state.missing[id(cell)] += 1
-            state.waiting.setdefault(key, []).append(cell)
-            if key not in state.requested:  # the same data twice: fitted once
-                state.requested.add(key)
-                batch.append((key, prepared))
+            if key not in state.waiting:  # the same data twice: fitted once
+                batch.append((key, model, index == 0))
+            state.waiting.setdefault(key, []).append((cell, index))
         if state.missing[id(cell)] == 0:
             state.complete(cell)
         if batch:

@@ -16,18 +16,19 @@ downstream recomputes them.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from .._frozen import FrozenFrame, freeze
+from .._frozen import FrozenFrame
 from .._literals import Family, ModelStatus, RecordDfMethod, TermRole
 from ..models._convergence import ConvergenceRecord
 from ._spec import ModelSpec
@@ -43,6 +44,9 @@ __all__ = [
     "TwoStageEstimate",
     "empty_tidy",
     "empty_trials",
+    "frame_arrays",
+    "no_trials",
+    "normal_frame",
 ]
 
 TIDY_COLUMNS = (
@@ -140,6 +144,18 @@ def _dtype(column: str) -> str:
     return "bool" if column == "estimable" else "object"
 
 
+@functools.cache
+def no_trials() -> FrozenFrame:
+    """The read-only per-trial effects frame with no rows, in a record's normal form (one
+    instance shared by the records without per-trial effects)."""
+    return _normalized(empty_trials(), TRIAL_COLUMNS)
+
+
+@functools.cache
+def _no_varcomp() -> FrozenFrame:
+    return _normalized(_empty_varcomp(), VARCOMP_COLUMNS)
+
+
 @dataclass(frozen=True, eq=False)
 class ModelResult:
     """One model of the analysis grid: what was fitted, how, and what it estimated.
@@ -196,10 +212,10 @@ class ModelResult:
     dropped: int = 0
     baseline_mean: float | None = None
     reference: str = ""
-    varcomp: FrozenFrame = field(default_factory=lambda: freeze(_empty_varcomp()))
+    varcomp: FrozenFrame = field(default_factory=lambda: _no_varcomp())
     convergence: ConvergenceRecord | None = None
     two_stage: TwoStageEstimate | None = None
-    trials: FrozenFrame = field(default_factory=lambda: freeze(empty_trials()))
+    trials: FrozenFrame = field(default_factory=lambda: no_trials())
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
@@ -397,9 +413,16 @@ def _empty_varcomp() -> pd.DataFrame:
     )  # fmt: skip
 
 
+def normal_frame(frame: pd.DataFrame | Mapping[str, Any], columns: tuple[str, ...]) -> FrozenFrame:
+    """``columns`` of ``frame`` (a frame, or columns by name: arrays or lists) as a record's
+    read-only frame in its normal form (:func:`_normalized`); a record built with it does not
+    normalize it again."""
+    return _normalized(frame, columns)
+
+
 def _normalized(frame: pd.DataFrame | Mapping[str, Any], columns: tuple[str, ...]) -> _NormalFrame:
     """One dtype per column whatever the frame's origin (a fit, JSON): floats, int64 counts,
-    bool, and text as ``object`` with ``None`` for missing (not pandas' string dtype).
+    bool, and text from ``str`` values with ``None`` for missing (as pandas stores them).
 
     Built column by column in NumPy and assembled once: records are created by the thousand
     (a grid, a results store read back), so this must not cost a pandas insert per column.
@@ -408,7 +431,12 @@ def _normalized(frame: pd.DataFrame | Mapping[str, Any], columns: tuple[str, ...
     length = 0
     for column in columns:
         raw = frame[column]
-        values = raw.to_numpy() if isinstance(raw, pd.Series) else np.asarray(raw, dtype=object)
+        if isinstance(raw, pd.Series):
+            values = raw.to_numpy()
+        elif isinstance(raw, np.ndarray):
+            values = raw
+        else:
+            values = np.asarray(raw, dtype=object)
         length = len(values)
         if column in _FLOATS or column in ("variance", "sd", "corr"):
             data[column] = _floats(values)
@@ -421,7 +449,7 @@ def _normalized(frame: pd.DataFrame | Mapping[str, Any], columns: tuple[str, ...
             text = np.empty(len(values), dtype=object)
             text[:] = [None if _missing(v) else str(v) for v in values]
             data[column] = text
-    return _NormalFrame(data, index=pd.RangeIndex(length), copy=False)
+    return _normal_frame_of(data, length)
 
 
 def _floats(values: np.ndarray) -> np.ndarray:
@@ -462,4 +490,25 @@ def _frame_from_json(data: Mapping[str, list[Any]], columns: tuple[str, ...]) ->
 class _NormalFrame(FrozenFrame):
     """A read-only frame already in a record's normal form (:func:`_normalized`); records
     built by the thousand (a results store read back) skip normalizing it again. Anything
-    derived from it is an ordinary pandas frame."""
+    derived from it is an ordinary pandas frame. Pickled as its column arrays (records
+    travel from the worker processes), unpickled as a normal frame again."""
+
+    _metadata: ClassVar[list[str]] = ["_arrays"]  # the arrays it was built from (read only)
+    _arrays: dict[str, np.ndarray]
+
+    def __reduce__(self) -> Any:
+        return (_normal_frame_of, (self._arrays, len(self)))
+
+
+def _normal_frame_of(arrays: dict[str, np.ndarray], length: int) -> _NormalFrame:
+    frame = _NormalFrame(arrays, index=pd.RangeIndex(length), copy=False)
+    frame._arrays = arrays
+    return frame
+
+
+def frame_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns of a record's frame as NumPy arrays by name (without a pandas step per
+    column for a frame in normal form). The arrays must not be modified."""
+    if isinstance(frame, _NormalFrame):
+        return dict(frame._arrays)
+    return {name: frame[name].to_numpy() for name in frame.columns}

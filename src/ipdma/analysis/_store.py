@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from .._version import __version__
@@ -50,12 +49,13 @@ from ._fit import df_method_of, options_of
 from ._forest import wants_trials
 from ._plan import AnalysisPlan
 from ._records import ModelResult
+from ._spec import ModelSpec
 from ._two_stage import wants_two_stage
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._imputed import ImputationDiagnostics
 
-__all__ = ["RESULTS_FILE", "ResultsStore", "RunLog", "model_key"]
+__all__ = ["RESULTS_FILE", "ResultsStore", "RunLog", "model_key", "pooled_key"]
 
 RESULTS_FILE = "results.duckdb"
 _SCHEMA = (
@@ -137,13 +137,29 @@ def model_key(prepared: PreparedModel, plan: AnalysisPlan) -> str:
         "columns": list(prepared.data.columns),
     }
     digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
-    for name, column in prepared.data.items():
-        digest.update(str(name).encode())
-        values = column.to_numpy()
-        if values.dtype == object:
-            digest.update("\x1f".join(map(str, values)).encode())
-        else:
-            digest.update(np.ascontiguousarray(values).tobytes())
+    digest.update(prepared.data_digest.encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _pool_digest() -> str:
+    """Digest of the pooling source (Rubin's rules and the pooled record)."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in (here / "_imputed_records.py", here.parent / "impute" / "_rubin.py"):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def pooled_key(spec: ModelSpec, keys: Sequence[str]) -> str:
+    """The key of a model pooled over m completed datasets: SHA-256 of the keys of its m
+    fits (:func:`model_key`; ``""`` for a dataset on which it could not be prepared), the
+    model and the pooling code. The results store caches pooled records under it."""
+    digest = hashlib.sha256()
+    for part in (__version__, _pool_digest(), spec.id, *keys):
+        digest.update(part.encode())
+        digest.update(b"\x1f")
     return digest.hexdigest()
 
 
