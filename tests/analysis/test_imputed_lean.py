@@ -15,8 +15,9 @@ import pytest
 
 import ipdma.analysis as analysis
 from ipdma.analysis._design import prepare
-from ipdma.analysis._fit import fit_imputed, fit_prepared
+from ipdma.analysis._fit import _fit_prepared, fit_imputed, fit_prepared
 from ipdma.analysis._imputed import imputation_variables
+from ipdma.analysis._imputed_fits import fit_batch
 from ipdma.analysis._imputed_records import ImputedFit, pool_fits, pool_records
 from ipdma.analysis._plan import plan_from_dict
 from ipdma.analysis._records import ModelResult
@@ -25,6 +26,8 @@ from ipdma.analysis._store import ResultsStore
 from ipdma.analysis._window import WindowArrays
 from ipdma.errors import IpdmaError
 from ipdma.impute import impute
+from ipdma.models import StartValues
+from tests.tolerances import IMPUTED_WARM_RTOL
 
 from .test_imputed import PLAN, _incomplete
 
@@ -77,8 +80,8 @@ def test_lean_fits_and_pooled_records_equal_the_full_path(completed) -> None:
             except IpdmaError:
                 continue
             full = [fit_prepared(model, fit_plan).record for model in models]
-            lean = [fit_imputed(model, fit_plan, full=False) for model in models]
-            first = fit_imputed(models[0], fit_plan, full=True)
+            lean = [fit_imputed(model, fit_plan, full=False)[0] for model in models]
+            first = fit_imputed(models[0], fit_plan, full=True)[0]
             assert isinstance(first.record, ModelResult)
             for outcome, record in zip(lean, full, strict=True):
                 assert outcome.record is None
@@ -141,3 +144,43 @@ def test_the_store_caches_pooled_records(tmp_path) -> None:
     unadjusted = {r.model_id for r in third.records if r.spec.imputed
                   and r.spec.kind == "overall" and not r.spec.adjusted}  # fmt: skip
     assert unadjusted and not refitted & unadjusted  # ... except those without bmi/medication
+
+
+def test_linear_fits_after_the_first_are_warm_started_to_the_same_optimum(completed) -> None:
+    """``fit_batch`` starts a linear model's fits 2..m from the first fit's estimates (the
+    engine says so in its convergence text) and reaches the cold fits' optimum; logistic
+    models are fitted cold."""
+    plan, views, _ = completed
+    fit_plan = plan.model_copy(update={"two_stage": False})
+    checked = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for spec in _specs(plan):
+            try:
+                models = [prepare(spec, window, fit_plan) for window in views]
+            except IpdmaError:
+                continue
+            first, start = fit_imputed(models[0], fit_plan, full=True)
+            if spec.family == "binomial":
+                assert start is None
+                continue
+            if first.fit.status != "fitted":
+                continue
+            assert isinstance(start, StartValues)
+            engine_fit = _fit_prepared(models[1], fit_plan, start)[1]
+            assert engine_fit is not None and engine_fit.diagnostics is not None
+            assert "warm start" in engine_fit.diagnostics.checks
+            batch = [(f"k{i}", model, i == 0) for i, model in enumerate(models)]
+            warm = [outcome.fit for _, outcome in fit_batch(batch, fit_plan)]
+            cold = [fit_imputed(model, fit_plan, full=False)[0].fit for model in models]
+            for w, c in zip(warm, cold, strict=True):
+                assert w.status == c.status
+                np.testing.assert_allclose(
+                    w.estimate, c.estimate, rtol=IMPUTED_WARM_RTOL, atol=1e-10
+                )
+                np.testing.assert_allclose(w.se, c.se, rtol=IMPUTED_WARM_RTOL, atol=1e-10)
+                np.testing.assert_allclose(
+                    w.variance, c.variance, rtol=IMPUTED_WARM_RTOL, atol=1e-10
+                )
+            checked.add(spec.kind)
+    assert checked  # at least one linear model was compared

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .._frozen import FrozenFrame
 from .._literals import DfMethod
-from ..models import MixedResult
+from ..models import MixedResult, StartValues
 from ._design import PreparedModel, Term
 from ._forest import trial_effects, wants_trials
 from ._imputed_records import ImputedFit
@@ -167,15 +167,39 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
     The inference is :meth:`ipdma.MixedResult.tidy`'s with the method of
     :func:`df_method_of` (the plan's ``df_method`` for linear models, z for logistic).
     """
+    return _fit_prepared(prepared, plan, None)[0]
+
+
+def _mixed(prepared: PreparedModel, plan: AnalysisPlan, start: StartValues | None) -> MixedResult:
     from ..models import mixed
 
-    start, cpu_start = time.perf_counter(), time.process_time()
+    options = options_of(prepared, plan).kwargs()
+    if start is not None:
+        options["start"] = start
+    return mixed(prepared.formula, prepared.data, **options)
+
+
+def warm_start(prepared: PreparedModel, fit: MixedResult | None) -> StartValues | None:
+    """Start values for the next completed dataset of the same model: the estimates of this
+    fit for linear models (the engine's verification is unchanged: its second start is
+    the default one, :mod:`ipdma.models._start`; the optimum equals a cold fit's to about
+    1e-12), none for logistic models (measured: a warm logistic fit saves about 3% and its
+    verification runs the default start in full anyway)."""
+    if fit is None or prepared.family != "gaussian" or not fit.converged:
+        return None
+    return StartValues.from_result(fit)
+
+
+def _fit_prepared(
+    prepared: PreparedModel, plan: AnalysisPlan, start: StartValues | None
+) -> tuple[FitOutcome, MixedResult | None]:
+    begin, cpu_start = time.perf_counter(), time.process_time()
     wanted = wants_trials(prepared, plan)
     trials = trial_effects(prepared, plan.level) if wanted else no_trials()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fit = mixed(prepared.formula, prepared.data, **options_of(prepared, plan).kwargs())
+            fit = _mixed(prepared, plan, start)
     except Exception as exc:  # a failing model is a row with its reason; the grid goes on
         record = ModelResult(
             **_base(prepared, plan),
@@ -184,7 +208,8 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
             error=f"{type(exc).__name__}: {exc}".splitlines()[0],
             trials=trials,
         )
-        return FitOutcome(record, time.perf_counter() - start, time.process_time() - cpu_start)
+        outcome = FitOutcome(record, time.perf_counter() - begin, time.process_time() - cpu_start)
+        return outcome, None
     two_stage = two_stage_record(prepared, plan)
     messages = [*fit.warnings, *(str(w.message) for w in caught)]
     base = _base(prepared, plan)
@@ -200,11 +225,17 @@ def fit_prepared(prepared: PreparedModel, plan: AnalysisPlan) -> FitOutcome:
         warnings=tuple(dict.fromkeys(messages)),
         trials=trials,
     )
-    seconds = time.perf_counter() - start
-    return FitOutcome(record, seconds, time.process_time() - cpu_start)
+    seconds = time.perf_counter() - begin
+    return FitOutcome(record, seconds, time.process_time() - cpu_start), fit
 
 
-def fit_imputed(prepared: PreparedModel, plan: AnalysisPlan, *, full: bool) -> ImputedOutcome:
+def fit_imputed(
+    prepared: PreparedModel,
+    plan: AnalysisPlan,
+    *,
+    full: bool,
+    start: StartValues | None = None,
+) -> tuple[ImputedOutcome, StartValues | None]:
     """Fit ``prepared`` (a model on one completed dataset) for pooling: the lean record of
     :class:`ImputedFit` (the same numbers as :func:`fit_prepared`'s record), and with
     ``full`` that full record too.
@@ -213,14 +244,16 @@ def fit_imputed(prepared: PreparedModel, plan: AnalysisPlan, *, full: bool) -> I
     fit's coefficients and the SE and df those of :meth:`ipdma.MixedResult.tidy` (its
     ``_se_df``, the one place they are computed), with :func:`_tidy`'s rules for terms
     that are not estimable or have no information.
+
+    ``start``: a warm start (:func:`warm_start` of another completed dataset's fit of the
+    same model); returned: the warm start this fit gives the next one.
     """
     if full:
-        outcome = fit_prepared(prepared, plan)
+        outcome, engine_fit = _fit_prepared(prepared, plan, start)
         lean = ImputedFit.of(outcome.record)
-        return ImputedOutcome(lean, outcome.record, outcome.seconds, outcome.cpu_seconds)
-    from ..models import mixed
-
-    start, cpu_start = time.perf_counter(), time.process_time()
+        imputed = ImputedOutcome(lean, outcome.record, outcome.seconds, outcome.cpu_seconds)
+        return imputed, warm_start(prepared, engine_fit)
+    begin, cpu_start = time.perf_counter(), time.process_time()
     terms = prepared.terms
     studies = np.array([t.studies for t in terms], dtype="int64")
     participants = np.array([t.participants for t in terms], dtype="int64")
@@ -228,15 +261,15 @@ def fit_imputed(prepared: PreparedModel, plan: AnalysisPlan, *, full: bool) -> I
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fit = mixed(prepared.formula, prepared.data, **options_of(prepared, plan).kwargs())
+            fit = _mixed(prepared, plan, start)
     except Exception as exc:  # a failing model is a row with its reason; the grid goes on
         missing = np.full(len(terms), np.nan)
         lean = ImputedFit("failed", missing, missing, missing, studies, participants,
                           np.empty(0), np.empty(0), nobs,
                           error=f"{type(exc).__name__}: {exc}".splitlines()[0],
                           separated=_separated(prepared))  # fmt: skip
-        return ImputedOutcome(lean, None, time.perf_counter() - start,
-                              time.process_time() - cpu_start)  # fmt: skip
+        return ImputedOutcome(lean, None, time.perf_counter() - begin,
+                              time.process_time() - cpu_start), None  # fmt: skip
     se_all, df_all = fit._se_df(df_method_of(prepared, plan))  # MixedResult.tidy's SE, df
     values = np.column_stack([fit.fixef.to_numpy(dtype=float), se_all, df_all])
     estimate, se, df = _term_rows(fit.fixef.index, values, terms).T.copy()
@@ -260,7 +293,10 @@ def fit_imputed(prepared: PreparedModel, plan: AnalysisPlan, *, full: bool) -> I
         warnings=tuple(dict.fromkeys(messages)),
         separated=_separated(prepared),
     )
-    return ImputedOutcome(lean, None, time.perf_counter() - start, time.process_time() - cpu_start)
+    seconds = time.perf_counter() - begin
+    return ImputedOutcome(lean, None, seconds, time.process_time() - cpu_start), warm_start(
+        prepared, fit
+    )
 
 
 def finite_or_nan(value: float | None) -> float:
