@@ -64,6 +64,15 @@ def _same_fit(lean: ImputedFit, full: ImputedFit) -> None:
     assert lean.separated == full.separated
 
 
+def _prepared_models(plan, views, fit_plan):
+    """Each model of the small grid that can be prepared, on every completed dataset."""
+    for spec in _specs(plan):
+        try:
+            yield spec, [prepare(spec, window, fit_plan) for window in views]
+        except IpdmaError:
+            continue
+
+
 def test_lean_fits_and_pooled_records_equal_the_full_path(completed) -> None:
     """Every model of a small grid (linear and logistic) on every completed dataset: the
     lean record has the full record's numbers exactly, and pooling the lean records gives
@@ -74,11 +83,7 @@ def test_lean_fits_and_pooled_records_equal_the_full_path(completed) -> None:
     pooled = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for spec in _specs(plan):
-            try:
-                models = [prepare(spec, window, fit_plan) for window in views]
-            except IpdmaError:
-                continue
+        for spec, models in _prepared_models(plan, views, fit_plan):
             full = [fit_prepared(model, fit_plan).record for model in models]
             lean = [fit_imputed(model, fit_plan, full=False)[0] for model in models]
             first = fit_imputed(models[0], fit_plan, full=True)[0]
@@ -155,11 +160,7 @@ def test_linear_fits_after_the_first_are_warm_started_to_the_same_optimum(comple
     checked = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for spec in _specs(plan):
-            try:
-                models = [prepare(spec, window, fit_plan) for window in views]
-            except IpdmaError:
-                continue
+        for spec, models in _prepared_models(plan, views, fit_plan):
             first, start = fit_imputed(models[0], fit_plan, full=True)
             if spec.family == "binomial":
                 assert start is None
