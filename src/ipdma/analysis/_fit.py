@@ -246,13 +246,14 @@ def fit_imputed(
     that are not estimable or have no information.
 
     ``start``: a warm start (:func:`warm_start` of another completed dataset's fit of the
-    same model); returned: the warm start this fit gives the next one.
+    same model). Returned with the outcome: without ``start``, the warm start this fit
+    gives the model's next fits (with one, None: the batch keeps the first fit's).
     """
     if full:
         outcome, engine_fit = _fit_prepared(prepared, plan, start)
         lean = ImputedFit.of(outcome.record)
         imputed = ImputedOutcome(lean, outcome.record, outcome.seconds, outcome.cpu_seconds)
-        return imputed, warm_start(prepared, engine_fit)
+        return imputed, None if start is not None else warm_start(prepared, engine_fit)
     begin, cpu_start = time.perf_counter(), time.process_time()
     terms = prepared.terms
     studies = np.array([t.studies for t in terms], dtype="int64")
@@ -294,9 +295,8 @@ def fit_imputed(
         separated=_separated(prepared),
     )
     seconds = time.perf_counter() - begin
-    return ImputedOutcome(lean, None, seconds, time.process_time() - cpu_start), warm_start(
-        prepared, fit
-    )
+    following = None if start is not None else warm_start(prepared, fit)
+    return ImputedOutcome(lean, None, seconds, time.process_time() - cpu_start), following
 
 
 def finite_or_nan(value: float | None) -> float:

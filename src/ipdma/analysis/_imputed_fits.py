@@ -114,7 +114,8 @@ def fit_batch(batch: Batch, plan: AnalysisPlan) -> list[tuple[str, ImputedOutcom
     start = None
     for key, prepared, full in batch:
         outcome, following = fit_imputed(prepared, plan, full=full, start=start)
-        start = start or following
+        if start is None:  # the first converged linear fit starts all that follow
+            start = following
         out.append((key, outcome))
     return out
 
